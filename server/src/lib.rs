@@ -1,0 +1,2 @@
+//! Shoal server library (being written).
+pub mod config;
