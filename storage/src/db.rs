@@ -1,0 +1,372 @@
+//! A database: a power-of-two array of shards, each behind its own short lock.
+//!
+//! The key's hash picks the shard from its middle bits (bits 32 and up; hashbrown uses
+//! the low bits for the bucket and the top 7 for its tag, so the three stay
+//! independent) and is then reused for the lookup inside the shard.
+//!
+//! Lock order (no deadlocks): within a database, shards are locked in ascending index;
+//! across databases, by database index first (see [`crate::Keyspace`]). No lock is held
+//! across I/O: the server copies what it needs into its reply buffer and lets go.
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::entry::Entry;
+use crate::shard::Shard;
+use crate::KeyHasher;
+
+/// Pads a shard's lock to its own cache lines so that neighbouring shards locked by
+/// different threads do not false-share.
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// One of the keyspace's numbered databases (`SELECT n`).
+pub struct Db {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    mask: u64,
+    hasher: KeyHasher,
+}
+
+/// A SCAN cursor, decoded. Layout of the 64-bit cursor Redis clients see:
+/// `shard (16 bits) | shard generation (16 bits) | bucket (32 bits)`. Cursor 0 starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    shard: usize,
+    generation: u16,
+    bucket: usize,
+}
+
+impl Cursor {
+    fn decode(c: u64) -> Cursor {
+        Cursor {
+            shard: (c >> 48) as usize,
+            generation: (c >> 32) as u16,
+            bucket: (c & 0xffff_ffff) as usize,
+        }
+    }
+
+    fn encode(self) -> u64 {
+        ((self.shard as u64) << 48) | ((self.generation as u64) << 32) | self.bucket as u64
+    }
+}
+
+impl Db {
+    pub(crate) fn new(shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
+        assert!(shards.is_power_of_two() && shards <= 1 << 16);
+        let per_shard = capacity.div_ceil(shards);
+        Db {
+            shards: (0..shards)
+                .map(|_| Padded(Mutex::new(Shard::new(per_shard, hasher.clone()))))
+                .collect(),
+            mask: shards as u64 - 1,
+            hasher,
+        }
+    }
+
+    /// The hash of a key, to pass to [`Db::lock`] and the shard's operations.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash(key)
+    }
+
+    /// Index of the shard that owns `hash`.
+    #[inline]
+    pub fn shard_index(&self, hash: u64) -> usize {
+        ((hash >> 32) & self.mask) as usize
+    }
+
+    /// Number of shards.
+    pub fn num_shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Locks the shard that owns `hash`.
+    #[inline]
+    pub fn lock(&self, hash: u64) -> MutexGuard<'_, Shard> {
+        self.shards[self.shard_index(hash)].0.lock()
+    }
+
+    /// Locks shard number `index`.
+    pub fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard> {
+        self.shards[index].0.lock()
+    }
+
+    /// Locks every shard owning one of `hashes`, in ascending shard order, so that a
+    /// multi-key command (MSET, DEL, RENAME...) acts atomically on all its keys.
+    pub fn lock_many(&self, hashes: impl IntoIterator<Item = u64>) -> Locked<'_> {
+        let mut idx: Vec<usize> = hashes.into_iter().map(|h| self.shard_index(h)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        Locked {
+            db: self,
+            guards: idx
+                .into_iter()
+                .map(|i| (i, self.shards[i].0.lock()))
+                .collect(),
+        }
+    }
+
+    /// Locks every shard in order (FLUSHDB, SWAPDB, snapshots).
+    pub fn lock_all(&self) -> Locked<'_> {
+        Locked {
+            db: self,
+            guards: (0..self.shards.len())
+                .map(|i| (i, self.shards[i].0.lock()))
+                .collect(),
+        }
+    }
+
+    /// Number of keys, including expired ones not yet reclaimed (DBSIZE).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.0.lock().len()).sum()
+    }
+
+    /// Whether the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.0.lock().is_empty())
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires(&self) -> usize {
+        self.shards.iter().map(|s| s.0.lock().expires()).sum()
+    }
+
+    /// Bytes held by the tables' bucket arrays.
+    pub fn table_bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.0.lock().table_bytes()).sum()
+    }
+
+    /// Removes every key. Returns the old tables so the caller can free them off the
+    /// request path (FLUSHDB ASYNC); dropping the result frees them here.
+    pub fn clear(&self) -> Vec<std::sync::Arc<crate::shard::Table>> {
+        let mut all = self.lock_all();
+        all.guards.iter_mut().map(|(_, g)| g.clear()).collect()
+    }
+
+    /// One SCAN step: visits live entries from `cursor` until about `count` were seen,
+    /// calls `visit` for each, and returns the cursor to continue from (0 when done).
+    ///
+    /// Guarantee (as Redis's): a key present for the whole iteration is visited at
+    /// least once. Within a shard the cursor is a bucket index; if the shard's table
+    /// moved entries since (resize, rehash, flush), the shard is scanned again from its
+    /// first bucket, which can repeat keys but never skips one.
+    pub fn scan(&self, cursor: u64, count: usize, now: i64, mut visit: impl FnMut(&Entry)) -> u64 {
+        let mut c = Cursor::decode(cursor);
+        let count = count.max(1);
+        let mut seen = 0usize;
+        // Bound the work on sparse tables: empty buckets cost a byte compare each.
+        let mut budget = count.saturating_mul(100).saturating_add(16_384);
+        while c.shard < self.shards.len() {
+            let shard = self.shards[c.shard].0.lock();
+            if c.bucket != 0 && c.generation != shard.generation() as u16 {
+                c.bucket = 0;
+            }
+            let buckets = if shard.is_empty() {
+                0
+            } else {
+                shard.table().num_buckets()
+            };
+            while c.bucket < buckets && seen < count && budget > 0 {
+                if let Some(e) = shard.bucket(c.bucket, now) {
+                    visit(e);
+                    seen += 1;
+                }
+                c.bucket += 1;
+                budget -= 1;
+            }
+            if c.bucket < buckets {
+                c.generation = shard.generation() as u16;
+                return c.encode();
+            }
+            drop(shard);
+            c = Cursor {
+                shard: c.shard + 1,
+                generation: 0,
+                bucket: 0,
+            };
+            if seen >= count || budget == 0 {
+                break;
+            }
+        }
+        if c.shard >= self.shards.len() {
+            0
+        } else {
+            c.encode()
+        }
+    }
+
+    /// Calls `visit` for every live entry, one shard at a time (KEYS).
+    pub fn for_each(&self, now: i64, mut visit: impl FnMut(&Entry)) {
+        for s in self.shards.iter() {
+            let shard = s.0.lock();
+            for e in shard.table().iter() {
+                if !e.is_expired(now) {
+                    visit(e);
+                }
+            }
+        }
+    }
+
+    /// A random live key (RANDOMKEY), or `None` when the database is empty.
+    pub fn random_entry(&self, now: i64, mut rand: impl FnMut(usize) -> usize) -> Option<Entry> {
+        let n = self.shards.len();
+        for _ in 0..100 {
+            // Start at a random shard and take the first non-empty one from there.
+            let start = rand(n);
+            for k in 0..n {
+                let shard = self.shards[(start + k) % n].0.lock();
+                if shard.is_empty() {
+                    continue;
+                }
+                let buckets = shard.table().num_buckets();
+                let from = rand(buckets);
+                let found = (0..buckets)
+                    .map(|j| (from + j) % buckets)
+                    .find_map(|b| shard.table().get_bucket(b));
+                match found {
+                    Some(e) if !e.is_expired(now) => return Some(e.clone()),
+                    Some(_) => break, // expired: try another random spot
+                    None => continue,
+                }
+            }
+            if self.shards.iter().all(|s| s.0.lock().is_empty()) {
+                return None;
+            }
+        }
+        None
+    }
+}
+
+/// Several shards of one database held locked at once (see [`Db::lock_many`]).
+pub struct Locked<'a> {
+    db: &'a Db,
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl<'a> Locked<'a> {
+    /// The locked shard owning `hash`. Panics if that shard was not locked: callers
+    /// lock exactly the hashes they then access.
+    #[inline]
+    pub fn shard(&mut self, hash: u64) -> &mut Shard {
+        let want = self.db.shard_index(hash);
+        let pos = self
+            .guards
+            .binary_search_by_key(&want, |(i, _)| *i)
+            .expect("shard accessed without being locked");
+        &mut self.guards[pos].1
+    }
+
+    /// Every locked shard, in ascending order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn db(shards: usize) -> Db {
+        Db::new(shards, 0, KeyHasher::new())
+    }
+
+    fn put(db: &Db, k: &str) {
+        let h = db.hash(k.as_bytes());
+        db.lock(h)
+            .insert(h, Entry::new_str(k.as_bytes(), b"v", None), 0);
+    }
+
+    fn del(db: &Db, k: &str) {
+        let h = db.hash(k.as_bytes());
+        db.lock(h).remove(h, k.as_bytes(), 0);
+    }
+
+    fn scan_all(db: &Db, count: usize, mut between: impl FnMut(usize)) -> HashSet<Vec<u8>> {
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut calls = 0;
+        loop {
+            cursor = db.scan(cursor, count, 0, |e| {
+                seen.insert(e.key().to_vec());
+            });
+            calls += 1;
+            if cursor == 0 {
+                return seen;
+            }
+            between(calls);
+            assert!(calls < 1_000_000, "scan does not terminate");
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_key() {
+        let d = db(8);
+        for i in 0..5000 {
+            put(&d, &format!("key:{i}"));
+        }
+        let seen = scan_all(&d, 10, |_| {});
+        assert_eq!(seen.len(), 5000);
+    }
+
+    #[test]
+    fn scan_sees_stable_keys_while_table_grows_and_shrinks() {
+        let d = db(4);
+        for i in 0..1000 {
+            put(&d, &format!("stable:{i}"));
+        }
+        let mut next = 0;
+        let seen = scan_all(&d, 7, |calls| {
+            // Grow the table 20x while the scan runs (forcing several resizes), and
+            // churn other keys; a shard that resized is rescanned, so growth must stop
+            // at some point for the scan to end, as it does here.
+            if calls > 400 {
+                return;
+            }
+            for _ in 0..50 {
+                put(&d, &format!("new:{next}"));
+                if next % 3 == 0 {
+                    del(&d, &format!("new:{}", next / 2));
+                }
+                next += 1;
+            }
+        });
+        for i in 0..1000 {
+            assert!(
+                seen.contains(format!("stable:{i}").as_bytes()),
+                "missed stable:{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn scan_empty_and_bogus_cursor() {
+        let d = db(4);
+        assert_eq!(d.scan(0, 10, 0, |_| panic!("empty")), 0);
+        assert_eq!(d.scan(u64::MAX, 10, 0, |_| {}), 0);
+    }
+
+    #[test]
+    fn lock_many_and_random() {
+        let d = db(16);
+        for i in 0..100 {
+            put(&d, &format!("{i}"));
+        }
+        let hashes: Vec<u64> = (0..100)
+            .map(|i| d.hash(format!("{i}").as_bytes()))
+            .collect();
+        let mut locked = d.lock_many(hashes.iter().copied());
+        for (i, h) in hashes.iter().enumerate() {
+            assert!(locked.shard(*h).contains(*h, format!("{i}").as_bytes(), 0));
+        }
+        drop(locked);
+        let mut x = 7usize;
+        let mut rnd = |n: usize| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 33) % n
+        };
+        assert!(d.random_entry(0, &mut rnd).is_some());
+        d.clear();
+        assert!(d.random_entry(0, &mut rnd).is_none());
+        assert_eq!(d.len(), 0);
+    }
+}
