@@ -1,1 +1,1724 @@
-//! Configuration (being written).
+//! Shoal's configuration: one table of parameters, four sources, one validator.
+//!
+//! Every parameter is described exactly once, in [`PARAMS`]: its Redis name, its
+//! environment variable, its default, whether `CONFIG SET` may change it, its help line,
+//! and a getter/setter pair. Everything else reads that table:
+//!
+//! * the config file (`config.toml`), the `SHOAL_*` environment variables and the
+//!   command-line flags all feed values through the same setter, so a value refused by
+//!   `CONFIG SET` at runtime is refused with the same rule at startup;
+//! * `shoal --help` is generated from it (every flag with its env var and default);
+//! * `CONFIG GET` / `CONFIG SET` and [`Config::param_names`] use it, so a new parameter
+//!   is one row (plus a struct field) and cannot be forgotten by one of the sources.
+//!
+//! Precedence, lowest to highest: built-in defaults < config file < environment
+//! (`SHOAL_<NAME>`, name upper-cased with `-` turned into `_`) < command-line flags
+//! (`--<name>`). Names are Redis's config names (`proto-max-bulk-len`), which are valid
+//! TOML bare keys, so the same word is used in the file, in `CONFIG GET/SET` and (as
+//! `--proto-max-bulk-len` / `SHOAL_PROTO_MAX_BULK_LEN`) on the command line.
+//!
+//! The file is found as: `--config PATH`, else `SHOAL_CONFIG`, else `./config.toml` when
+//! it exists, else none. An empty path (`--config ''`) means "no file, defaults only".
+//!
+//! Values are written the way Redis accepts them: memory sizes as bytes or with a
+//! `k`/`kb`/`m`/`mb`/`g`/`gb` suffix (Redis's `memtoull`), booleans as `yes`/`no`, enums
+//! case-insensitively. In the TOML file integers, booleans and (for `bind`) arrays of
+//! strings are accepted too. Errors name the key and where the bad value came from.
+//!
+//! Loading is pure apart from reading the file and the environment: no directory is
+//! created, no port is probed. Whoever uses a value (listener, persistence) checks that
+//! it works.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+/// File read when neither `--config` nor `SHOAL_CONFIG` names one (relative to the
+/// working directory; skipped when it does not exist).
+pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
+
+/// Environment variable naming the config file (same as `--config`).
+const CONFIG_ENV: &str = "SHOAL_CONFIG";
+
+const KB: u64 = 1024;
+const MB: u64 = 1024 * KB;
+const GB: u64 = 1024 * MB;
+
+/// Shoal's whole configuration. Field names are the Redis names with `_` for `-`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Addresses to listen on (Redis's space-separated `bind`).
+    pub bind: Vec<String>,
+    /// TCP port; 0 picks a free port.
+    pub port: u16,
+    /// Number of logical databases.
+    pub databases: usize,
+    /// Expected number of keys; tables are preallocated for it.
+    pub capacity: usize,
+    /// Shards per database; 0 = auto, else a power of two.
+    pub shards: usize,
+    pub maxclients: usize,
+    /// Idle seconds before a client is closed; 0 = never.
+    pub timeout: u64,
+    /// Seconds; 0 = no keepalive.
+    pub tcp_keepalive: u64,
+    /// Empty = no password.
+    pub requirepass: String,
+    /// Canonical lower-case level name as accepted by `set`; see [`Config::tracing_filter`].
+    pub loglevel: String,
+    /// Empty = stderr.
+    pub logfile: String,
+    /// Bytes.
+    pub proto_max_bulk_len: u64,
+    /// Bytes.
+    pub client_query_buffer_limit: u64,
+    pub max_multibulk_len: u64,
+    pub hz: u32,
+    pub active_expire_effort: u32,
+    /// Bytes; 0 = no limit.
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    /// `"seconds changes ..."` pairs, normalised to single spaces; empty = none.
+    pub save: String,
+    pub dir: String,
+    pub dbfilename: String,
+    /// Microseconds; negative = off, 0 = log everything.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// 0 = disabled.
+    pub metrics_port: u16,
+    /// Absolute path of the file that was loaded, if any (for `INFO` and a future
+    /// `CONFIG REWRITE`).
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: vec!["127.0.0.1".to_string()],
+            port: 6379,
+            databases: 16,
+            capacity: 100_000,
+            shards: 0,
+            maxclients: 10_000,
+            timeout: 0,
+            tcp_keepalive: 300,
+            requirepass: String::new(),
+            loglevel: "notice".to_string(),
+            logfile: String::new(),
+            proto_max_bulk_len: 512 * MB,
+            client_query_buffer_limit: GB,
+            max_multibulk_len: i32::MAX as u64,
+            hz: 10,
+            active_expire_effort: 1,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".to_string(),
+            save: String::new(),
+            dir: ".".to_string(),
+            dbfilename: "dump.rdb".to_string(),
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            metrics_port: 0,
+            config_file: None,
+        }
+    }
+}
+
+/// Written by hand so that `{:?}` in a log line never shows the password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let requirepass = if self.requirepass.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("databases", &self.databases)
+            .field("capacity", &self.capacity)
+            .field("shards", &self.shards)
+            .field("maxclients", &self.maxclients)
+            .field("timeout", &self.timeout)
+            .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("requirepass", &requirepass)
+            .field("loglevel", &self.loglevel)
+            .field("logfile", &self.logfile)
+            .field("proto_max_bulk_len", &self.proto_max_bulk_len)
+            .field("client_query_buffer_limit", &self.client_query_buffer_limit)
+            .field("max_multibulk_len", &self.max_multibulk_len)
+            .field("hz", &self.hz)
+            .field("active_expire_effort", &self.active_expire_effort)
+            .field("maxmemory", &self.maxmemory)
+            .field("maxmemory_policy", &self.maxmemory_policy)
+            .field("save", &self.save)
+            .field("dir", &self.dir)
+            .field("dbfilename", &self.dbfilename)
+            .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
+            .field("slowlog_max_len", &self.slowlog_max_len)
+            .field("metrics_port", &self.metrics_port)
+            .field("config_file", &self.config_file)
+            .finish()
+    }
+}
+
+/// A configuration that could not be loaded. The message is one line and names the key
+/// and the source, e.g. `invalid value for 'port' (from SHOAL_PORT): 'abc' is not an
+/// integer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Builds the configuration from `args` (first item = program name), the process
+    /// environment and the config file, with the precedence described in the module doc.
+    ///
+    /// `--help` and `--version` are handled by clap, which prints to stdout and **exits
+    /// the process with status 0**; this function does not return in that case. Any
+    /// other problem (bad flag, bad value, unreadable file) is returned as a
+    /// [`ConfigError`].
+    ///
+    /// Environment values that are not valid UTF-8 are read lossily (and then usually
+    /// rejected by the parameter's validation).
+    pub fn load_from_args<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let env = |key: &str| std::env::var_os(key).map(|v| v.to_string_lossy().into_owned());
+        match load_with_env(args, &env) {
+            Ok(config) => Ok(config),
+            Err(LoadError::Config(e)) => Err(e),
+            Err(LoadError::Exit(e)) => e.exit(),
+        }
+    }
+
+    /// Defaults overlaid with the TOML file at `path` (no environment, no flags).
+    pub fn load_from_file(path: &Path) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        apply_file(&mut config, path)?;
+        config.config_file = Some(absolute(path));
+        Ok(config)
+    }
+
+    /// The value of parameter `name` (case-insensitive) as `CONFIG GET` shows it: memory
+    /// as a plain byte count, booleans as `yes`/`no`, `bind` space-joined. `None` when
+    /// there is no such parameter.
+    pub fn get(&self, name: &str) -> Option<String> {
+        find_param(name).map(|p| (p.get)(self))
+    }
+
+    /// `CONFIG SET name value` for one parameter (`name` case-insensitive). On error
+    /// nothing changes and the `Err` holds Redis 7's error text without the leading `-`,
+    /// e.g. `ERR CONFIG SET failed (possibly related to argument 'port') - can't set
+    /// immutable config`. A multi-pair `CONFIG SET` is atomic if the caller applies all
+    /// pairs to a clone and keeps it only when every pair succeeded.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let Some(param) = find_param(name) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ));
+        };
+        let failed = |why: &str| {
+            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        };
+        if !param.mutable {
+            return Err(failed("can't set immutable config"));
+        }
+        (param.set)(self, value).map_err(|e| failed(&e.redis_text()))
+    }
+
+    /// Every parameter name, in table order (for `CONFIG GET` pattern matching).
+    pub fn param_names() -> &'static [&'static str] {
+        &PARAM_NAMES
+    }
+
+    /// The `tracing` level directive for `loglevel`: `debug`/`verbose` -> `"debug"`,
+    /// `notice` -> `"info"`, `warning` -> `"warn"`, `nothing` -> `"off"`; the tracing
+    /// names `trace`/`info`/`warn`/`error` map to themselves.
+    pub fn tracing_filter(&self) -> &'static str {
+        match self.loglevel.as_str() {
+            "trace" => "trace",
+            "debug" | "verbose" => "debug",
+            "warning" | "warn" => "warn",
+            "error" => "error",
+            "nothing" => "off",
+            _ => "info",
+        }
+    }
+}
+
+/// Parses a Redis memory value like Redis's `memtoull`: a byte count, optionally followed
+/// by a case-insensitive unit `b`, `k` (1000), `kb` (1024), `m` (1000²), `mb` (1024²),
+/// `g` (1000³) or `gb` (1024³). `None` for anything else, including a sign or overflow.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    if digits.is_empty() {
+        return None;
+    }
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+// ---------------------------------------------------------------------------------------
+// The parameter table
+// ---------------------------------------------------------------------------------------
+
+/// How a parameter's value is written; decides which TOML types are accepted and the
+/// placeholder shown by `--help`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Memory,
+    Bool,
+    Enum,
+    Str,
+    List,
+}
+
+impl Kind {
+    fn value_name(self) -> &'static str {
+        match self {
+            Kind::Int => "N",
+            Kind::Memory => "BYTES",
+            Kind::Bool => "yes|no",
+            Kind::Enum => "NAME",
+            Kind::Str => "STRING",
+            Kind::List => "ADDRS",
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Int => "an integer",
+            Kind::Memory => {
+                "a memory value (an integer number of bytes or a string such as \"512mb\")"
+            }
+            Kind::Bool => "\"yes\", \"no\" or a boolean",
+            Kind::Enum | Kind::Str => "a string",
+            Kind::List => "a string or an array of strings",
+        }
+    }
+}
+
+/// One configuration parameter.
+struct Param {
+    /// Redis name: TOML key, `CONFIG GET/SET` name, `--flag`.
+    name: &'static str,
+    /// `SHOAL_` + name upper-cased with `-` -> `_` (checked by a test).
+    env: &'static str,
+    kind: Kind,
+    /// Default as written in config.toml and shown by `--help`; parsing it gives the
+    /// value in `Config::default()` (checked by a test).
+    default: &'static str,
+    /// `CONFIG SET` may change it.
+    mutable: bool,
+    /// Hide the environment value in `--help`.
+    sensitive: bool,
+    help: &'static str,
+    get: fn(&Config) -> String,
+    /// Validates and stores; on `Err` the config is unchanged.
+    set: fn(&mut Config, &str) -> Result<(), Invalid>,
+}
+
+const LOGLEVELS: &[&str] = &[
+    "debug", "verbose", "notice", "warning", "nothing", "trace", "info", "warn", "error",
+];
+
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// Redis's own limit on a request's element count (`argc` is an `int`).
+const MAX_MULTIBULK: i128 = i32::MAX as i128;
+const INT_MAX: i128 = i32::MAX as i128;
+const LONG_MAX: i128 = i64::MAX as i128;
+
+const PARAMS: &[Param] = &[
+    Param {
+        name: "bind",
+        env: "SHOAL_BIND",
+        kind: Kind::List,
+        default: "127.0.0.1",
+        mutable: false,
+        sensitive: false,
+        help: "Addresses to listen on, space-separated",
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            c.bind = addresses(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "port",
+        env: "SHOAL_PORT",
+        kind: Kind::Int,
+        default: "6379",
+        mutable: false,
+        sensitive: false,
+        help: "TCP port to listen on (0 = any free port)",
+        get: |c| c.port.to_string(),
+        set: |c, v| {
+            c.port = int(v, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "databases",
+        env: "SHOAL_DATABASES",
+        kind: Kind::Int,
+        default: "16",
+        mutable: false,
+        sensitive: false,
+        help: "Number of databases (SELECT 0 to N-1), 1 to 10000",
+        get: |c| c.databases.to_string(),
+        set: |c, v| {
+            c.databases = int(v, 1, 10_000)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "capacity",
+        env: "SHOAL_CAPACITY",
+        kind: Kind::Int,
+        default: "100000",
+        mutable: false,
+        sensitive: false,
+        help: "Expected number of keys; tables are preallocated for it",
+        get: |c| c.capacity.to_string(),
+        set: |c, v| {
+            c.capacity = int(v, 0, 1_000_000_000)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "shards",
+        env: "SHOAL_SHARDS",
+        kind: Kind::Int,
+        default: "0",
+        mutable: false,
+        sensitive: false,
+        help: "Shards per database: 0 = auto, else a power of two up to 65536",
+        get: |c| c.shards.to_string(),
+        set: |c, v| {
+            let n: usize = int(v, 0, 65536)?;
+            if n != 0 && !n.is_power_of_two() {
+                return Err(Invalid::Other(
+                    "argument must be 0 (auto) or a power of two between 1 and 65536".into(),
+                ));
+            }
+            c.shards = n;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxclients",
+        env: "SHOAL_MAXCLIENTS",
+        kind: Kind::Int,
+        default: "10000",
+        mutable: true,
+        sensitive: false,
+        help: "Maximum number of connected clients",
+        get: |c| c.maxclients.to_string(),
+        set: |c, v| {
+            c.maxclients = int(v, 1, u32::MAX.into())?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "timeout",
+        env: "SHOAL_TIMEOUT",
+        kind: Kind::Int,
+        default: "0",
+        mutable: true,
+        sensitive: false,
+        help: "Close a client idle for this many seconds (0 = never)",
+        get: |c| c.timeout.to_string(),
+        set: |c, v| {
+            c.timeout = int(v, 0, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "tcp-keepalive",
+        env: "SHOAL_TCP_KEEPALIVE",
+        kind: Kind::Int,
+        default: "300",
+        mutable: true,
+        sensitive: false,
+        help: "TCP keepalive interval in seconds (0 = off)",
+        get: |c| c.tcp_keepalive.to_string(),
+        set: |c, v| {
+            c.tcp_keepalive = int(v, 0, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "requirepass",
+        env: "SHOAL_REQUIREPASS",
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+        sensitive: true,
+        help: "Password clients must AUTH with (empty = none)",
+        get: |c| c.requirepass.clone(),
+        set: |c, v| {
+            c.requirepass = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "loglevel",
+        env: "SHOAL_LOGLEVEL",
+        kind: Kind::Enum,
+        default: "notice",
+        mutable: true,
+        sensitive: false,
+        help: "debug, verbose, notice, warning or nothing (also trace, info, warn, error)",
+        get: |c| c.loglevel.clone(),
+        set: |c, v| {
+            c.loglevel = one_of(v, LOGLEVELS)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "logfile",
+        env: "SHOAL_LOGFILE",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        sensitive: false,
+        help: "Log file (empty = stderr)",
+        get: |c| c.logfile.clone(),
+        set: |c, v| {
+            c.logfile = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "proto-max-bulk-len",
+        env: "SHOAL_PROTO_MAX_BULK_LEN",
+        kind: Kind::Memory,
+        default: "512mb",
+        mutable: true,
+        sensitive: false,
+        help: "Largest bulk string a client may send (at least 1mb)",
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, v| {
+            c.proto_max_bulk_len = memory(v, MB, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        env: "SHOAL_CLIENT_QUERY_BUFFER_LIMIT",
+        kind: Kind::Memory,
+        default: "1gb",
+        mutable: true,
+        sensitive: false,
+        help: "Most unprocessed input buffered per client (at least 1mb)",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, v| {
+            c.client_query_buffer_limit = memory(v, MB, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "max-multibulk-len",
+        env: "SHOAL_MAX_MULTIBULK_LEN",
+        kind: Kind::Int,
+        default: "2147483647",
+        mutable: true,
+        sensitive: false,
+        help: "Most elements in one request",
+        get: |c| c.max_multibulk_len.to_string(),
+        set: |c, v| {
+            c.max_multibulk_len = int(v, 1, MAX_MULTIBULK)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hz",
+        env: "SHOAL_HZ",
+        kind: Kind::Int,
+        default: "10",
+        mutable: true,
+        sensitive: false,
+        help: "Background cycles per second (active expiry), 1 to 500",
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            c.hz = int(v, 1, 500)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "active-expire-effort",
+        env: "SHOAL_ACTIVE_EXPIRE_EFFORT",
+        kind: Kind::Int,
+        default: "1",
+        mutable: true,
+        sensitive: false,
+        help: "Effort spent expiring keys in the background, 1 to 10",
+        get: |c| c.active_expire_effort.to_string(),
+        set: |c, v| {
+            c.active_expire_effort = int(v, 1, 10)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory",
+        env: "SHOAL_MAXMEMORY",
+        kind: Kind::Memory,
+        default: "0",
+        mutable: true,
+        sensitive: false,
+        help: "Memory limit (0 = none); reported only, eviction comes later",
+        get: |c| c.maxmemory.to_string(),
+        set: |c, v| {
+            c.maxmemory = memory(v, 0, u64::MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-policy",
+        env: "SHOAL_MAXMEMORY_POLICY",
+        kind: Kind::Enum,
+        default: "noeviction",
+        mutable: true,
+        sensitive: false,
+        help: "What to evict at maxmemory (Redis's policy names)",
+        get: |c| c.maxmemory_policy.clone(),
+        set: |c, v| {
+            c.maxmemory_policy = one_of(v, MAXMEMORY_POLICIES)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "daemonize",
+        env: "SHOAL_DAEMONIZE",
+        kind: Kind::Bool,
+        default: "no",
+        mutable: false,
+        sensitive: false,
+        help: "Must be no: run Shoal in the foreground under a supervisor",
+        get: |_| "no".to_string(),
+        set: |_, v| {
+            if yes_no(v)? {
+                return Err(Invalid::Other("daemonize is not supported by Shoal".into()));
+            }
+            Ok(())
+        },
+    },
+    Param {
+        name: "appendonly",
+        env: "SHOAL_APPENDONLY",
+        kind: Kind::Bool,
+        default: "no",
+        mutable: true,
+        sensitive: false,
+        help: "Must be no: there is no append-only file",
+        get: |_| "no".to_string(),
+        set: |_, v| {
+            if yes_no(v)? {
+                return Err(Invalid::Other(
+                    "appendonly is not supported by Shoal".into(),
+                ));
+            }
+            Ok(())
+        },
+    },
+    Param {
+        name: "save",
+        env: "SHOAL_SAVE",
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+        sensitive: false,
+        help: "Snapshot points, \"<seconds> <changes> ...\" (empty = none); stored only for now",
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            c.save = save_points(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "dir",
+        env: "SHOAL_DIR",
+        kind: Kind::Str,
+        default: ".",
+        mutable: true,
+        sensitive: false,
+        help: "Directory for persistence files",
+        get: |c| c.dir.clone(),
+        set: |c, v| {
+            if v.is_empty() {
+                return Err(Invalid::Other("dir can't be empty".into()));
+            }
+            c.dir = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "dbfilename",
+        env: "SHOAL_DBFILENAME",
+        kind: Kind::Str,
+        default: "dump.rdb",
+        mutable: true,
+        sensitive: false,
+        help: "Snapshot file name inside dir",
+        get: |c| c.dbfilename.clone(),
+        set: |c, v| {
+            if v.contains(['/', '\\']) {
+                return Err(Invalid::Other(
+                    "dbfilename can't be a path, just a filename".into(),
+                ));
+            }
+            if v.is_empty() {
+                return Err(Invalid::Other("dbfilename can't be empty".into()));
+            }
+            c.dbfilename = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "slowlog-log-slower-than",
+        env: "SHOAL_SLOWLOG_LOG_SLOWER_THAN",
+        kind: Kind::Int,
+        default: "10000",
+        mutable: true,
+        sensitive: false,
+        help: "Log commands slower than this many microseconds (-1 = off, 0 = all)",
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, v| {
+            c.slowlog_log_slower_than = int(v, -1, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "slowlog-max-len",
+        env: "SHOAL_SLOWLOG_MAX_LEN",
+        kind: Kind::Int,
+        default: "128",
+        mutable: true,
+        sensitive: false,
+        help: "Entries kept in the slow log",
+        get: |c| c.slowlog_max_len.to_string(),
+        set: |c, v| {
+            c.slowlog_max_len = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "metrics-port",
+        env: "SHOAL_METRICS_PORT",
+        kind: Kind::Int,
+        default: "0",
+        mutable: false,
+        sensitive: false,
+        help: "Port of the Prometheus metrics endpoint (0 = disabled)",
+        get: |c| c.metrics_port.to_string(),
+        set: |c, v| {
+            c.metrics_port = int(v, 0, 65535)?;
+            Ok(())
+        },
+    },
+];
+
+static PARAM_NAMES: [&str; PARAMS.len()] = {
+    let mut names = [""; PARAMS.len()];
+    let mut i = 0;
+    while i < PARAMS.len() {
+        names[i] = PARAMS[i].name;
+        i += 1;
+    }
+    names
+};
+
+fn find_param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+// ---------------------------------------------------------------------------------------
+// Value parsing
+// ---------------------------------------------------------------------------------------
+
+/// Why a value was refused. Rendered two ways: Redis's `CONFIG SET` wording, and a
+/// message for startup errors that quotes the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Invalid {
+    NotInteger,
+    NotMemory,
+    NotBool,
+    Range { min: i128, max: i128 },
+    OneOf(&'static [&'static str]),
+    Other(String),
+}
+
+impl Invalid {
+    /// The text after `ERR CONFIG SET failed (possibly related to argument 'x') - `.
+    fn redis_text(&self) -> String {
+        match self {
+            Invalid::NotInteger => "argument couldn't be parsed into an integer".into(),
+            Invalid::NotMemory => "argument must be a memory value".into(),
+            Invalid::NotBool => "argument must be 'yes' or 'no'".into(),
+            Invalid::Range { min, max } => {
+                format!("argument must be between {min} and {max} inclusive")
+            }
+            Invalid::OneOf(names) => format!(
+                "argument(s) must be one of the following: {}",
+                names.join(", ")
+            ),
+            Invalid::Other(text) => text.clone(),
+        }
+    }
+
+    /// A description for a startup error, quoting `value`.
+    fn describe(&self, value: &str) -> String {
+        let v = quote(value);
+        match self {
+            Invalid::NotInteger => format!("{v} is not an integer"),
+            Invalid::NotMemory => format!(
+                "{v} is not a memory value (bytes, optionally with a k, kb, m, mb, g or gb suffix)"
+            ),
+            Invalid::NotBool => format!("{v} is not 'yes' or 'no'"),
+            Invalid::Range { min, max } => {
+                format!("{v} is out of range, must be between {min} and {max}")
+            }
+            Invalid::OneOf(names) => format!("{v} is not one of {}", names.join(", ")),
+            Invalid::Other(text) => format!("{v}: {text}"),
+        }
+    }
+}
+
+/// `value` in single quotes, escaped and shortened so that an error stays one line.
+fn quote(value: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::from("'");
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX {
+            out.push_str("...");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out.push('\'');
+    out
+}
+
+/// An integer in `min..=max`, converted to the field's type.
+fn int<T: TryFrom<i128>>(v: &str, min: i128, max: i128) -> Result<T, Invalid> {
+    let n: i128 = v.parse().map_err(|_| Invalid::NotInteger)?;
+    if n < min || n > max {
+        return Err(Invalid::Range { min, max });
+    }
+    T::try_from(n).map_err(|_| Invalid::Range { min, max })
+}
+
+fn memory(v: &str, min: u64, max: u64) -> Result<u64, Invalid> {
+    let n = parse_memory(v).ok_or(Invalid::NotMemory)?;
+    if n < min || n > max {
+        return Err(Invalid::Range {
+            min: min.into(),
+            max: max.into(),
+        });
+    }
+    Ok(n)
+}
+
+fn yes_no(v: &str) -> Result<bool, Invalid> {
+    if v.eq_ignore_ascii_case("yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("no") {
+        Ok(false)
+    } else {
+        Err(Invalid::NotBool)
+    }
+}
+
+/// Case-insensitive match against `names`; returns the canonical spelling.
+fn one_of(v: &str, names: &'static [&'static str]) -> Result<&'static str, Invalid> {
+    names
+        .iter()
+        .copied()
+        .find(|n| n.eq_ignore_ascii_case(v))
+        .ok_or(Invalid::OneOf(names))
+}
+
+/// Redis allows at most 16 bind addresses.
+fn addresses(v: &str) -> Result<Vec<String>, Invalid> {
+    let list: Vec<String> = v.split_whitespace().map(str::to_string).collect();
+    if list.is_empty() {
+        return Err(Invalid::Other("bind needs at least one address".into()));
+    }
+    if list.len() > 16 {
+        return Err(Invalid::Other("Too many bind addresses specified.".into()));
+    }
+    Ok(list)
+}
+
+/// `""` or pairs of non-negative integers `seconds changes`, as Redis's `save`.
+fn save_points(v: &str) -> Result<String, Invalid> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    let unpaired = !words.chunks_exact(2).remainder().is_empty();
+    if unpaired || words.iter().any(|w| w.parse::<u64>().is_err()) {
+        return Err(Invalid::Other("Invalid save parameters".into()));
+    }
+    Ok(words.join(" "))
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading: file, environment, flags
+// ---------------------------------------------------------------------------------------
+
+/// Outcome of a load that did not produce a config.
+#[derive(Debug)]
+enum LoadError {
+    Config(ConfigError),
+    /// `--help` / `--version`: print it and exit 0.
+    Exit(clap::Error),
+}
+
+impl From<ConfigError> for LoadError {
+    fn from(e: ConfigError) -> Self {
+        LoadError::Config(e)
+    }
+}
+
+/// [`Config::load_from_args`] with the environment injected, so tests need not touch
+/// the process environment.
+fn load_with_env<I, T>(args: I, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, LoadError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args).map_err(cli_error)?;
+    let mut config = Config::default();
+
+    // 1. The file.
+    let file = match flag_value(&matches, "config") {
+        Some(path) => path.to_string(),
+        None => match env(CONFIG_ENV) {
+            Some(path) => path,
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => DEFAULT_CONFIG_FILE.to_string(),
+            None => String::new(),
+        },
+    };
+    if !file.is_empty() {
+        let path = Path::new(&file);
+        apply_file(&mut config, path)?;
+        config.config_file = Some(absolute(path));
+    }
+
+    // 2. The environment.
+    for p in PARAMS {
+        if let Some(value) = env(p.env) {
+            apply(&mut config, p, &value, p.env)?;
+        }
+    }
+
+    // 3. The command line.
+    for p in PARAMS {
+        if let Some(value) = flag_value(&matches, p.name) {
+            apply(&mut config, p, value, &format!("--{}", p.name))?;
+        }
+    }
+    Ok(config)
+}
+
+/// The value of `--id` when it was given on the command line (clap also knows about the
+/// environment and the defaults, but only to show them in `--help`).
+fn flag_value<'m>(matches: &'m ArgMatches, id: &str) -> Option<&'m str> {
+    if matches.value_source(id) != Some(ValueSource::CommandLine) {
+        return None;
+    }
+    matches.get_one::<String>(id).map(String::as_str)
+}
+
+fn apply(config: &mut Config, p: &Param, value: &str, source: &str) -> Result<(), ConfigError> {
+    (p.set)(config, value).map_err(|e| {
+        ConfigError(format!(
+            "invalid value for '{}' (from {source}): {}",
+            p.name,
+            e.describe(value)
+        ))
+    })
+}
+
+fn apply_file(config: &mut Config, path: &Path) -> Result<(), ConfigError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {shown}: {e}")))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|span| line_col(&text, span.start))
+            .map(|(line, col)| format!(" at line {line}, column {col}"))
+            .unwrap_or_default();
+        let message = e.message().trim().replace('\n', "; ");
+        ConfigError(format!(
+            "invalid TOML in config file {shown}{at}: {message}"
+        ))
+    })?;
+    for (key, value) in &table {
+        let Some(p) = PARAMS.iter().find(|p| p.name == key.as_str()) else {
+            let hint = find_param(&key.replace('_', "-"))
+                .map(|p| format!(" (did you mean '{}'?)", p.name))
+                .unwrap_or_default();
+            return Err(ConfigError(format!(
+                "unknown key {} (from {shown}){hint}",
+                quote(key)
+            )));
+        };
+        let text = toml_value(p.kind, value).map_err(|found| {
+            ConfigError(format!(
+                "invalid value for '{}' (from {shown}): expected {}, found {found}",
+                p.name,
+                p.kind.expected()
+            ))
+        })?;
+        apply(config, p, &text, &shown.to_string())?;
+    }
+    Ok(())
+}
+
+/// A TOML value as the string a setter parses; `Err` describes a value of the wrong type.
+fn toml_value(kind: Kind, value: &toml::Value) -> Result<String, String> {
+    use toml::Value;
+    match (value, kind) {
+        (Value::String(s), _) => Ok(s.clone()),
+        (Value::Integer(n), Kind::Int | Kind::Memory) => Ok(n.to_string()),
+        (Value::Boolean(b), Kind::Bool) => Ok(if *b { "yes" } else { "no" }.to_string()),
+        (Value::Array(items), Kind::List) => {
+            let mut words = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => words.push(s.as_str()),
+                    other => return Err(format!("an array holding {}", a_type(other))),
+                }
+            }
+            Ok(words.join(" "))
+        }
+        (other, _) => Err(a_type(other)),
+    }
+}
+
+/// "a string", "an integer", ... for error messages.
+fn a_type(value: &toml::Value) -> String {
+    let name = value.type_str();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
+/// 1-based line and column (in bytes) of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..at.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, col)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The command line, generated from [`PARAMS`]. Env vars and defaults are declared so
+/// that `--help` shows them; their values are applied by [`load_with_env`] itself.
+fn command() -> Command {
+    let mut cmd = Command::new("shoal")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Shoal: a Redis-compatible key-value cache server")
+        .after_help(
+            "Each setting comes from, lowest to highest precedence: its default, the config \
+             file, its SHOAL_* environment variable, its flag. Memory sizes take Redis units \
+             (1k = 1000, 1kb = 1024, also m/mb/g/gb).",
+        )
+        .args_override_self(true)
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("PATH")
+                .env(CONFIG_ENV)
+                .action(ArgAction::Set)
+                .help("Config file, TOML (default: ./config.toml when it exists; empty = none)"),
+        );
+    for p in PARAMS {
+        let mut arg = Arg::new(p.name)
+            .long(p.name)
+            .value_name(p.kind.value_name())
+            .env(p.env)
+            .hide_env_values(p.sensitive)
+            .default_value(p.default)
+            .action(ArgAction::Set)
+            .help(p.help);
+        if p.kind == Kind::Int {
+            arg = arg.allow_negative_numbers(true);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+fn cli_error(e: clap::Error) -> LoadError {
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => LoadError::Exit(e),
+        _ => {
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            LoadError::Config(ConfigError(format!(
+                "invalid command line: {first} (see --help)"
+            )))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A config file in the temp directory, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(contents: &str) -> TempFile {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir()
+                .join(format!("shoal-config-test-{}-{n}.toml", std::process::id()));
+            std::fs::write(&path, contents).expect("write temp config");
+            TempFile(path)
+        }
+
+        fn path(&self) -> &str {
+            self.0.to_str().expect("utf-8 temp path")
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Loads with `args` (program name prepended) and a fake environment.
+    fn load(args: &[&str], env: &[(&str, &str)]) -> Result<Config, LoadError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |k: &str| env.get(k).cloned();
+        let argv = std::iter::once("shoal").chain(args.iter().copied());
+        load_with_env(argv, &lookup)
+    }
+
+    fn load_err(args: &[&str], env: &[(&str, &str)]) -> String {
+        match load(args, env) {
+            Err(LoadError::Config(e)) => e.to_string(),
+            Err(LoadError::Exit(e)) => panic!("unexpected exit: {e}"),
+            Ok(c) => panic!("expected an error, got {c:?}"),
+        }
+    }
+
+    fn load_ok(args: &[&str], env: &[(&str, &str)]) -> Config {
+        match load(args, env) {
+            Ok(c) => c,
+            Err(LoadError::Config(e)) => panic!("unexpected error: {e}"),
+            Err(LoadError::Exit(e)) => panic!("unexpected exit: {e}"),
+        }
+    }
+
+    fn set_err(name: &str, value: &str) -> String {
+        let mut c = Config::default();
+        let before = c.clone();
+        let err = c.set(name, value).expect_err("set should fail");
+        assert_eq!(c, before, "a failed set must not change the config");
+        err
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PARAMS {
+            assert!(seen.insert(p.name), "duplicate {}", p.name);
+            assert_eq!(p.name, p.name.to_ascii_lowercase());
+            let env = format!("SHOAL_{}", p.name.to_ascii_uppercase().replace('-', "_"));
+            assert_eq!(p.env, env, "env var of {}", p.name);
+            // The documented default parses to Config::default().
+            let mut c = Config::default();
+            (p.set)(&mut c, p.default).unwrap_or_else(|e| panic!("{}: {e:?}", p.name));
+            assert_eq!(c, Config::default(), "default of {}", p.name);
+        }
+        assert_eq!(Config::param_names().len(), PARAMS.len());
+        for name in Config::param_names() {
+            assert!(Config::default().get(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn shipped_config_toml_equals_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.toml");
+        let loaded = Config::load_from_file(&path).expect("config.toml loads");
+        let defaults = Config::default();
+        for name in Config::param_names() {
+            assert_eq!(loaded.get(name), defaults.get(name), "config.toml: {name}");
+        }
+        assert_eq!(
+            loaded.config_file.as_deref(),
+            Some(absolute(&path).as_path())
+        );
+        assert_eq!(
+            Config {
+                config_file: None,
+                ..loaded
+            },
+            defaults
+        );
+
+        // Every key is listed, and documented by a comment right above it.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut names = Config::param_names().to_vec();
+        keys.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(keys, names, "config.toml must list every parameter");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.starts_with('#') && line.contains(" = ") {
+                assert!(
+                    i > 0 && lines[i - 1].starts_with('#'),
+                    "config.toml: no comment above {line:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn memory_units() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("100", Some(100)),
+            ("100b", Some(100)),
+            ("1k", Some(1000)),
+            ("1kb", Some(1024)),
+            ("1K", Some(1000)),
+            ("1KB", Some(1024)),
+            ("2m", Some(2_000_000)),
+            ("2mb", Some(2 * 1024 * 1024)),
+            ("2Mb", Some(2 * 1024 * 1024)),
+            ("3g", Some(3_000_000_000)),
+            ("3gb", Some(3 * 1024 * 1024 * 1024)),
+            ("3GB", Some(3 * 1024 * 1024 * 1024)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("18446744073709551615kb", None),
+            ("", None),
+            ("kb", None),
+            ("-1", None),
+            ("+1", None),
+            ("1.5gb", None),
+            ("1 mb", None),
+            ("1tb", None),
+            ("1mbb", None),
+            ("١٢", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_memory(text), *want, "{text:?}");
+        }
+        let mut c = Config::default();
+        c.set("maxmemory", "100mb").unwrap();
+        assert_eq!(c.maxmemory, 100 * MB);
+        assert_eq!(c.get("maxmemory").unwrap(), "104857600");
+        c.set("proto-max-bulk-len", "1mb").unwrap();
+        assert_eq!(c.get("proto-max-bulk-len").unwrap(), "1048576");
+    }
+
+    #[test]
+    fn precedence_file_env_flag() {
+        let file = TempFile::new(
+            "port = 7000\nhz = 20\nmaxclients = 50\nmaxmemory = \"1gb\"\nloglevel = \"warning\"\n",
+        );
+        let env = [
+            ("SHOAL_CONFIG", file.path()),
+            ("SHOAL_PORT", "7001"),
+            ("SHOAL_HZ", "30"),
+            ("SHOAL_LOGLEVEL", "debug"),
+        ];
+        let c = load_ok(&["--port", "7002", "--loglevel=nothing"], &env);
+        assert_eq!(c.port, 7002, "flag beats env and file");
+        assert_eq!(c.loglevel, "nothing", "flag beats env and file");
+        assert_eq!(c.hz, 30, "env beats file");
+        assert_eq!(c.maxclients, 50, "file beats default");
+        assert_eq!(c.maxmemory, GB);
+        assert_eq!(c.databases, 16, "default");
+        assert_eq!(c.config_file, Some(absolute(Path::new(file.path()))));
+
+        // Without env and flags, the file alone.
+        let c = load_ok(&["--config", file.path()], &[]);
+        assert_eq!((c.port, c.hz, c.maxclients), (7000, 20, 50));
+
+        // --config beats SHOAL_CONFIG; an empty path means no file at all.
+        let other = TempFile::new("port = 7100\n");
+        let c = load_ok(&["--config", other.path()], &env[..1]);
+        assert_eq!(c.port, 7100);
+        let c = load_ok(&["--config", ""], &env[..1]);
+        assert_eq!(c, Config::default());
+        let c = load_ok(&[], &[("SHOAL_CONFIG", "")]);
+        assert_eq!(c, Config::default());
+
+        // A repeated flag: the last one wins.
+        let c = load_ok(&["--config", "", "--port", "1", "--port", "2"], &[]);
+        assert_eq!(c.port, 2);
+    }
+
+    #[test]
+    fn flags_cover_every_param() {
+        let c = load_ok(
+            &[
+                "--config=",
+                "--bind",
+                "0.0.0.0 ::1",
+                "--slowlog-log-slower-than",
+                "-1",
+                "--proto-max-bulk-len",
+                "2mb",
+                "--requirepass",
+                "secret",
+                "--appendonly",
+                "no",
+            ],
+            &[],
+        );
+        assert_eq!(c.bind, vec!["0.0.0.0", "::1"]);
+        assert_eq!(c.slowlog_log_slower_than, -1);
+        assert_eq!(c.proto_max_bulk_len, 2 * MB);
+        assert_eq!(c.requirepass, "secret");
+
+        for p in PARAMS {
+            let flag = format!("--{}={}", p.name, p.default);
+            let c = load_ok(&["--config=", &flag], &[]);
+            assert_eq!(c, Config::default(), "{flag}");
+        }
+    }
+
+    #[test]
+    fn errors_name_key_and_source() {
+        assert_eq!(
+            load_err(&["--config="], &[("SHOAL_PORT", "abc")]),
+            "invalid value for 'port' (from SHOAL_PORT): 'abc' is not an integer"
+        );
+        assert_eq!(
+            load_err(&["--config=", "--port", "70000"], &[]),
+            "invalid value for 'port' (from --port): '70000' is out of range, must be between 0 and 65535"
+        );
+        assert_eq!(
+            load_err(&["--config=", "--maxmemory", "lots"], &[]),
+            "invalid value for 'maxmemory' (from --maxmemory): 'lots' is not a memory value \
+             (bytes, optionally with a k, kb, m, mb, g or gb suffix)"
+        );
+        assert_eq!(
+            load_err(&["--config="], &[("SHOAL_MAXMEMORY_POLICY", "lru")]),
+            "invalid value for 'maxmemory-policy' (from SHOAL_MAXMEMORY_POLICY): 'lru' is not \
+             one of volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, \
+             allkeys-lfu, allkeys-random, noeviction"
+        );
+        assert_eq!(
+            load_err(&["--config=", "--appendonly", "yes"], &[]),
+            "invalid value for 'appendonly' (from --appendonly): 'yes': appendonly is not \
+             supported by Shoal"
+        );
+        assert_eq!(
+            load_err(&["--config=", "--shards", "3"], &[]),
+            "invalid value for 'shards' (from --shards): '3': argument must be 0 (auto) or a \
+             power of two between 1 and 65536"
+        );
+
+        let file = TempFile::new("# comment\nhz = 1000\n");
+        let shown = file.path().to_string();
+        assert_eq!(
+            load_err(&["--config", file.path()], &[]),
+            format!("invalid value for 'hz' (from {shown}): '1000' is out of range, must be between 1 and 500")
+        );
+        let file = TempFile::new("port = \"x\\ny\"\n");
+        let err = load_err(&[], &[("SHOAL_CONFIG", file.path())]);
+        assert!(err.starts_with("invalid value for 'port' (from "), "{err}");
+        assert!(err.ends_with("): 'x\\ny' is not an integer"), "{err}");
+
+        // Wrong TOML types.
+        let file = TempFile::new("port = true\n");
+        assert_eq!(
+            load_err(&["--config", file.path()], &[]),
+            format!(
+                "invalid value for 'port' (from {}): expected an integer, found a boolean",
+                file.path()
+            )
+        );
+        let file = TempFile::new("requirepass = 1234\n");
+        assert!(load_err(&["--config", file.path()], &[])
+            .ends_with("expected a string, found an integer"));
+        let file = TempFile::new("hz = 10.5\n");
+        assert!(load_err(&["--config", file.path()], &[]).contains("'hz'"));
+
+        // Missing file, syntax error, bad flag: one line each.
+        let err = load_err(&["--config", "/nonexistent/shoal.toml"], &[]);
+        assert!(
+            err.starts_with("cannot read config file /nonexistent/shoal.toml: "),
+            "{err}"
+        );
+        let file = TempFile::new("port = 1\nhz = = 2\n");
+        let err = load_err(&["--config", file.path()], &[]);
+        assert!(err.starts_with("invalid TOML in config file "), "{err}");
+        assert!(err.contains(" at line 2, column "), "{err}");
+        let err = load_err(&["--config=", "--prot", "1"], &[]);
+        assert!(err.starts_with("invalid command line: "), "{err}");
+        assert!(err.contains("--prot"), "{err}");
+        let err = load_err(&["--config=", "--port"], &[]);
+        assert!(err.contains("--port"), "{err}");
+        for err in [
+            load_err(&["--config", "/nonexistent"], &[]),
+            load_err(&["--config", file.path()], &[]),
+            load_err(&["--bogus"], &[]),
+        ] {
+            assert!(!err.contains('\n'), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_file() {
+        let file = TempFile::new("port = 1\nmaxclient = 5\n");
+        assert_eq!(
+            load_err(&["--config", file.path()], &[]),
+            format!("unknown key 'maxclient' (from {})", file.path())
+        );
+        let file = TempFile::new("proto_max_bulk_len = \"1mb\"\n");
+        assert_eq!(
+            Config::load_from_file(Path::new(file.path()))
+                .unwrap_err()
+                .0,
+            format!(
+                "unknown key 'proto_max_bulk_len' (from {}) (did you mean 'proto-max-bulk-len'?)",
+                file.path()
+            )
+        );
+        let file = TempFile::new("[server]\nport = 1\n");
+        assert!(Config::load_from_file(Path::new(file.path()))
+            .unwrap_err()
+            .0
+            .starts_with("unknown key 'server'"));
+        // Keys are exact in the file (CONFIG SET is case-insensitive, TOML is not).
+        let file = TempFile::new("PORT = 1\n");
+        assert!(Config::load_from_file(Path::new(file.path()))
+            .unwrap_err()
+            .0
+            .contains("(did you mean 'port'?)"));
+    }
+
+    #[test]
+    fn toml_types() {
+        let file = TempFile::new(
+            "bind = [\"0.0.0.0\", \"::\"]\nappendonly = false\nmaxmemory = 1048576\n\
+             proto-max-bulk-len = \"2MB\"\ndaemonize = \"no\"\nslowlog-log-slower-than = -1\n",
+        );
+        let c = Config::load_from_file(Path::new(file.path())).unwrap();
+        assert_eq!(c.bind, vec!["0.0.0.0", "::"]);
+        assert_eq!(c.maxmemory, MB);
+        assert_eq!(c.proto_max_bulk_len, 2 * MB);
+        assert_eq!(c.slowlog_log_slower_than, -1);
+        let file = TempFile::new("appendonly = true\n");
+        assert!(Config::load_from_file(Path::new(file.path()))
+            .unwrap_err()
+            .0
+            .ends_with("appendonly is not supported by Shoal"));
+        let file = TempFile::new("bind = [\"a\", 1]\n");
+        assert!(Config::load_from_file(Path::new(file.path()))
+            .unwrap_err()
+            .0
+            .ends_with("found an array holding an integer"));
+    }
+
+    #[test]
+    fn config_set_get_round_trips() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("maxclients", "5", "5"),
+            ("timeout", "30", "30"),
+            ("tcp-keepalive", "0", "0"),
+            ("requirepass", "p4ss word", "p4ss word"),
+            ("loglevel", "WARNING", "warning"),
+            ("loglevel", "info", "info"),
+            ("proto-max-bulk-len", "1gb", "1073741824"),
+            ("client-query-buffer-limit", "2MB", "2097152"),
+            ("max-multibulk-len", "1024", "1024"),
+            ("hz", "500", "500"),
+            ("active-expire-effort", "10", "10"),
+            ("maxmemory", "1k", "1000"),
+            ("maxmemory-policy", "ALLKEYS-LRU", "allkeys-lru"),
+            ("appendonly", "NO", "no"),
+            ("save", " 3600 1  300 100 ", "3600 1 300 100"),
+            ("save", "", ""),
+            ("dir", "/var/lib/shoal", "/var/lib/shoal"),
+            ("dbfilename", "shoal.rdb", "shoal.rdb"),
+            ("slowlog-log-slower-than", "-1", "-1"),
+            ("slowlog-max-len", "0", "0"),
+        ];
+        for (name, value, shown) in cases {
+            let mut c = Config::default();
+            c.set(name, value)
+                .unwrap_or_else(|e| panic!("{name} {value}: {e}"));
+            assert_eq!(c.get(name).as_deref(), Some(*shown), "{name}");
+            // Names are case-insensitive both ways.
+            assert_eq!(c.get(&name.to_ascii_uppercase()).as_deref(), Some(*shown));
+        }
+        let mut c = Config::default();
+        c.set("MaxClients", "7").unwrap();
+        assert_eq!(c.maxclients, 7);
+        assert_eq!(c.get("nosuch"), None);
+        assert_eq!(Config::default().get("bind").unwrap(), "127.0.0.1");
+        assert_eq!(Config::default().get("daemonize").unwrap(), "no");
+        assert_eq!(
+            Config::default().get("PROTO-MAX-BULK-LEN").unwrap(),
+            "536870912"
+        );
+
+        // Every mutable parameter accepts what it reports.
+        let mut c = Config::default();
+        for p in PARAMS.iter().filter(|p| p.mutable) {
+            let shown = c.get(p.name).unwrap();
+            c.set(p.name, &shown).unwrap();
+            assert_eq!(c, Config::default(), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn config_set_errors_match_redis() {
+        assert_eq!(
+            set_err("foo", "1"),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        assert_eq!(
+            set_err("maxclients", "abc"),
+            "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            set_err("maxclients", "0"),
+            "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive"
+        );
+        assert_eq!(
+            set_err("timeout", "-1"),
+            "ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            set_err("maxmemory", "1.5gb"),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+        );
+        assert_eq!(
+            set_err("proto-max-bulk-len", "1000"),
+            "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive"
+        );
+        assert_eq!(
+            set_err("hz", "0"),
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 1 and 500 inclusive"
+        );
+        assert_eq!(
+            set_err("maxmemory-policy", "nosuchpolicy"),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+        );
+        assert_eq!(
+            set_err("appendonly", "maybe"),
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'"
+        );
+        assert_eq!(
+            set_err("appendonly", "yes"),
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - appendonly is not supported by Shoal"
+        );
+        assert_eq!(
+            set_err("save", "3600"),
+            "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"
+        );
+        assert_eq!(
+            set_err("dbfilename", "../etc/passwd"),
+            "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't be a path, just a filename"
+        );
+        for name in [
+            "port",
+            "bind",
+            "databases",
+            "capacity",
+            "shards",
+            "logfile",
+            "daemonize",
+            "metrics-port",
+        ] {
+            assert_eq!(
+                set_err(name, "1"),
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+            );
+        }
+        // The name in the error is the one the client sent.
+        assert_eq!(
+            set_err("PORT", "1"),
+            "ERR CONFIG SET failed (possibly related to argument 'PORT') - can't set immutable config"
+        );
+    }
+
+    #[test]
+    fn immutable_params_validate_at_startup() {
+        let bad: &[(&str, &str)] = &[
+            ("--databases", "0"),
+            ("--databases", "10001"),
+            ("--shards", "6"),
+            ("--shards", "131072"),
+            ("--bind", " "),
+            ("--daemonize", "yes"),
+            ("--capacity", "-1"),
+            ("--metrics-port", "65536"),
+        ];
+        for (flag, value) in bad {
+            let err = load_err(&["--config=", flag, value], &[]);
+            assert!(err.contains(&format!("(from {flag})")), "{err}");
+        }
+        let c = load_ok(&["--config=", "--shards", "65536", "--port", "0"], &[]);
+        assert_eq!((c.shards, c.port), (65536, 0));
+    }
+
+    #[test]
+    fn tracing_filter_maps_redis_levels() {
+        let cases = [
+            ("debug", "debug"),
+            ("verbose", "debug"),
+            ("notice", "info"),
+            ("warning", "warn"),
+            ("nothing", "off"),
+            ("trace", "trace"),
+            ("info", "info"),
+            ("warn", "warn"),
+            ("error", "error"),
+        ];
+        for (level, filter) in cases {
+            let mut c = Config::default();
+            c.set("loglevel", level).unwrap();
+            assert_eq!(c.tracing_filter(), filter, "{level}");
+        }
+        assert_eq!(Config::default().tracing_filter(), "info");
+    }
+
+    #[test]
+    fn help_and_version_are_exits() {
+        let help = match load(&["--help"], &[]) {
+            Err(LoadError::Exit(e)) => {
+                assert_eq!(e.kind(), ErrorKind::DisplayHelp);
+                e.to_string()
+            }
+            other => panic!("expected help, got {other:?}"),
+        };
+        assert!(help.contains("--config <PATH>"), "{help}");
+        assert!(help.contains("[env: SHOAL_CONFIG"), "{help}");
+        for p in PARAMS {
+            assert!(help.contains(&format!("--{} <", p.name)), "{}", p.name);
+            assert!(help.contains(&format!("[env: {}", p.env)), "{}", p.env);
+        }
+        assert!(help.contains("[default: 512mb]"), "{help}");
+        assert!(help.contains("[default: 6379]"), "{help}");
+        match load(&["--version"], &[]) {
+            Err(LoadError::Exit(e)) => assert_eq!(e.kind(), ErrorKind::DisplayVersion),
+            other => panic!("expected version, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let mut c = Config::default();
+        c.set("requirepass", "hunter2").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn no_panics_on_odd_input() {
+        let odd = [
+            "",
+            " ",
+            "-",
+            "--",
+            "0",
+            "-0",
+            "-1",
+            "+1",
+            "00",
+            "1e3",
+            "0x10",
+            "NaN",
+            "yes",
+            "YES",
+            "no",
+            "\0",
+            "\u{feff}1",
+            "٣",
+            "ß",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "99999999999999999999999999999999999999999999",
+            "1kb ",
+            "/",
+            "a/b",
+            "\\",
+            "\n",
+            "*",
+            "volatile-lru",
+        ];
+        for p in PARAMS {
+            for v in odd {
+                let mut c = Config::default();
+                let _ = c.set(p.name, v);
+                let _ = (p.set)(&mut c, v);
+                let _ = load(&["--config=", &format!("--{}={v}", p.name)], &[]);
+                let _ = load(&["--config="], &[(p.env, v)]);
+            }
+        }
+        let long = "9".repeat(10_000);
+        let err = set_err("maxclients", &long);
+        assert!(err.len() < 200);
+        let err = load_err(&["--config=", "--port", &long], &[]);
+        assert!(err.len() < 200, "{err}");
+    }
+}
