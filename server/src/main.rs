@@ -1,1 +1,59 @@
-fn main() {}
+//! The `shoal` binary: parse the configuration, set up logging, run the server until
+//! SHUTDOWN or SIGTERM/SIGINT.
+
+use shoal_server::config::Config;
+use shoal_server::Server;
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc options baked into the binary: the background thread returns freed
+/// memory to the OS without waiting for the next allocation.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000\0";
+
+fn main() {
+    let config = match Config::load_from_args(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("shoal: {e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(&config);
+    let server = match Server::start_with(config, true) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("shoal: {e}");
+            std::process::exit(1);
+        }
+    };
+    server.wait();
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SHOAL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(config.tracing_filter()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if config.logfile.is_empty() {
+        builder.with_writer(std::io::stderr).init();
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile)
+        {
+            Ok(file) => builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init(),
+            Err(e) => {
+                eprintln!("shoal: cannot open logfile '{}': {e}", config.logfile);
+                std::process::exit(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Per-connection state, and the registry that lets one client see others
+//! (CLIENT LIST, CLIENT KILL, INFO clients, maxclients).
+//!
+//! What only the connection itself touches lives in [`Client`] (plain fields, no
+//! locks). What other connections read or change lives in [`ClientInfo`], shared by
+//! `Arc`, updated with atomics or a short lock, at most once per read batch.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+/// The part of a client other connections can see.
+pub struct ClientInfo {
+    /// CLIENT ID: unique, increasing.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Last interaction, unix ms.
+    pub last_ms: AtomicI64,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// CLIENT SETNAME.
+    pub name: Mutex<Option<Vec<u8>>>,
+    /// CLIENT SETINFO LIB-NAME / LIB-VER.
+    pub lib: Mutex<(String, String)>,
+    /// Last command name (for CLIENT LIST's `cmd=`).
+    pub last_cmd: Mutex<&'static str>,
+    /// RESP version in use (2 or 3).
+    pub resp: AtomicUsize,
+    /// Bytes waiting in the query buffer after the last read.
+    pub qbuf: AtomicUsize,
+    /// Commands run by this client.
+    pub commands: AtomicU64,
+    /// Set by CLIENT KILL (or shutdown): the connection closes at its next chance.
+    pub killed: AtomicBool,
+    /// Wakes the connection when it is killed.
+    pub kill_notify: Notify,
+}
+
+impl ClientInfo {
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill_notify.notify_one();
+    }
+
+    /// The client name, lossy UTF-8 (empty when unset).
+    pub fn name_string(&self) -> String {
+        self.name
+            .lock()
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO, Redis 7 field order.
+    pub fn describe(&self, now_ms: i64) -> String {
+        let (lib_name, lib_ver) = self.lib.lock().clone();
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.name_string(),
+            (now_ms - self.created_ms).max(0) / 1000,
+            (now_ms - self.last_ms.load(Ordering::Relaxed)).max(0) / 1000,
+            self.db.load(Ordering::Relaxed),
+            self.qbuf.load(Ordering::Relaxed),
+            *self.last_cmd.lock(),
+            self.resp.load(Ordering::Relaxed),
+            lib_name,
+            lib_ver,
+        )
+    }
+}
+
+/// What only the connection's own task uses.
+pub struct Client {
+    /// Shared, externally visible part.
+    pub info: Arc<ClientInfo>,
+    /// Selected database index.
+    pub db: usize,
+    /// Whether AUTH succeeded (or no password is required).
+    pub authenticated: bool,
+    /// Close the connection once the current batch's replies are written (QUIT).
+    pub close_after_reply: bool,
+    /// Skip replies for this client (CLIENT REPLY OFF).
+    pub reply_off: bool,
+    /// CLIENT NO-EVICT ON.
+    pub no_evict: bool,
+    /// CLIENT NO-TOUCH ON: reads do not update the access time.
+    pub no_touch: bool,
+    /// Name of the last command run (published to CLIENT LIST once per batch).
+    pub last_cmd: &'static str,
+}
+
+impl Client {
+    /// A fresh client registered in `info`.
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Client {
+        Client {
+            info,
+            db: 0,
+            authenticated,
+            close_after_reply: false,
+            reply_off: false,
+            no_evict: false,
+            no_touch: false,
+            last_cmd: "NULL",
+        }
+    }
+
+    /// CLIENT ID.
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    /// Switches database (SELECT), keeping the shared view in step.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// All connected clients.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+    connected: AtomicUsize,
+}
+
+impl ClientRegistry {
+    /// Registers a new connection; returns its info, or `None` when `maxclients`
+    /// connections are already open.
+    pub fn register(
+        &self,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        now_ms: i64,
+        maxclients: usize,
+    ) -> Option<Arc<ClientInfo>> {
+        let mut map = self.clients.lock();
+        if map.len() >= maxclients {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            created_ms: now_ms,
+            last_ms: AtomicI64::new(now_ms),
+            db: AtomicUsize::new(0),
+            name: Mutex::new(None),
+            lib: Mutex::new((String::new(), String::new())),
+            last_cmd: Mutex::new("NULL"),
+            resp: AtomicUsize::new(2),
+            qbuf: AtomicUsize::new(0),
+            commands: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+        });
+        map.insert(id, Arc::clone(&info));
+        self.connected.store(map.len(), Ordering::Relaxed);
+        Some(info)
+    }
+
+    /// Removes a closed connection.
+    pub fn unregister(&self, id: u64) {
+        let mut map = self.clients.lock();
+        map.remove(&id);
+        self.connected.store(map.len(), Ordering::Relaxed);
+    }
+
+    /// Number of connected clients.
+    pub fn connected(&self) -> usize {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of every client, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// The client with this id.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+
+    /// Kills every client (shutdown).
+    pub fn kill_all(&self) {
+        for c in self.clients.lock().values() {
+            c.kill();
+        }
+    }
+}

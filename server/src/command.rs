@@ -1,0 +1,435 @@
+//! The command table: every command described once, as data.
+//!
+//! A [`Command`] row holds the name, arity, flags, key positions, documentation and
+//! the handler. Dispatch (arity errors, unknown commands, subcommands, AUTH gating),
+//! `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and (later) read-only
+//! enforcement on snapshots all read this table. Adding a command = one row in its
+//! family's `COMMANDS` slice + one handler in the same file.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use shoal_protocol::{Args, ReplyBuf};
+use shoal_storage::Db;
+
+use crate::client::Client;
+use crate::error::{show_arg, CmdError, CmdResult};
+use crate::server::Shared;
+
+/// A command handler. It writes its success reply to `ctx.out`; on error it returns
+/// the error and writes nothing (dispatch renders the error).
+pub type Handler = fn(&mut Ctx<'_>, &Args<'_>) -> CmdResult;
+
+/// Everything a handler may use while it runs one command.
+pub struct Ctx<'a> {
+    /// State shared by all connections (keyspace, config, stats, clients).
+    pub shared: &'a Shared,
+    /// This connection.
+    pub client: &'a mut Client,
+    /// This connection's reply buffer.
+    pub out: &'a mut ReplyBuf,
+    /// The time this command runs at, unix milliseconds (one clock read per batch).
+    pub now: i64,
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    #[inline]
+    pub fn db(&self) -> &Db {
+        self.shared.keyspace.db(self.client.db)
+    }
+}
+
+/// Command flags (Redis's names, as `COMMAND INFO` lists them).
+pub mod flags {
+    /// May modify the dataset.
+    pub const WRITE: u32 = 1 << 0;
+    /// Only reads the dataset.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory: refused when over maxmemory.
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// O(1) or O(log N) and never blocks.
+    pub const FAST: u32 = 1 << 4;
+    /// Allowed before AUTH.
+    pub const NO_AUTH: u32 = 1 << 5;
+    /// Allowed while loading the dataset.
+    pub const LOADING: u32 = 1 << 6;
+    /// Allowed on a stale replica.
+    pub const STALE: u32 = 1 << 7;
+    /// Not propagated to MONITOR.
+    pub const SKIP_MONITOR: u32 = 1 << 8;
+    /// Not recorded in the slow log.
+    pub const SKIP_SLOWLOG: u32 = 1 << 9;
+    /// Not allowed in scripts.
+    pub const NOSCRIPT: u32 = 1 << 10;
+    /// Not allowed inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 11;
+    /// Allowed while a script is busy.
+    pub const ALLOW_BUSY: u32 = 1 << 12;
+    /// Its output is random (RANDOMKEY, SCAN...).
+    pub const RANDOM: u32 = 1 << 13;
+
+    /// Names in COMMAND INFO order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (RANDOM, "random"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's keys are: argument indexes `first..=last` stepping by `step`.
+/// `last` < 0 counts from the end (-1 = the last argument). All zero: no keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    /// Index of the first key argument (0 = no keys).
+    pub first: i32,
+    /// Index of the last key argument; negative counts from the end.
+    pub last: i32,
+    /// Distance between keys (2 for MSET's key value pairs).
+    pub step: i32,
+}
+
+impl KeySpec {
+    /// No key arguments.
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+
+    /// Indexes of the key arguments of a command invoked with `argc` arguments.
+    pub fn positions(&self, argc: usize) -> Vec<usize> {
+        if self.first <= 0 || self.step <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last < 0 {
+            argc as i64 + self.last as i64
+        } else {
+            self.last as i64
+        };
+        let mut v = Vec::new();
+        let mut i = self.first as i64;
+        while i <= last && (i as usize) < argc {
+            v.push(i as usize);
+            i += self.step as i64;
+        }
+        v
+    }
+}
+
+/// One row of the command table.
+pub struct Command {
+    /// Lowercase name (`get`; subcommands `setname` under `client`).
+    pub name: &'static str,
+    /// Redis arity: N = exactly N arguments (name included), -N = at least N.
+    pub arity: i32,
+    /// [`flags`] bits.
+    pub flags: u32,
+    /// Key positions.
+    pub keys: KeySpec,
+    /// The handler (unused for containers, which dispatch to `subcommands`).
+    pub handler: Handler,
+    /// Redis command group (`string`, `generic`, `connection`, `server`...).
+    pub group: &'static str,
+    /// One-line summary for COMMAND DOCS.
+    pub summary: &'static str,
+    /// Version that introduced it (Redis's, for Redis commands).
+    pub since: &'static str,
+    /// Time complexity, for COMMAND DOCS.
+    pub complexity: &'static str,
+    /// ACL categories (without '@'), for COMMAND INFO.
+    pub acl: &'static [&'static str],
+    /// Subcommands (CLIENT SETNAME...), empty for plain commands.
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// A row with the required fields; fill the rest with the `const` builders below.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i32, i32, i32),
+        handler: Handler,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            keys: KeySpec {
+                first: keys.0,
+                last: keys.1,
+                step: keys.2,
+            },
+            handler,
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            complexity: "O(1)",
+            acl: &[],
+            subcommands: &[],
+        }
+    }
+
+    /// Sets group, summary and since.
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        summary: &'static str,
+        since: &'static str,
+    ) -> Command {
+        self.group = group;
+        self.summary = summary;
+        self.since = since;
+        self
+    }
+
+    /// Sets the complexity text.
+    pub const fn complexity(mut self, c: &'static str) -> Command {
+        self.complexity = c;
+        self
+    }
+
+    /// Sets the ACL categories.
+    pub const fn acl(mut self, acl: &'static [&'static str]) -> Command {
+        self.acl = acl;
+        self
+    }
+
+    /// Makes this a container of subcommands.
+    pub const fn subs(mut self, subs: &'static [Command]) -> Command {
+        self.subcommands = subs;
+        self
+    }
+
+    /// Whether `argc` arguments satisfy this row's arity.
+    #[inline]
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        if a >= 0 {
+            argc == a as usize
+        } else {
+            argc >= (-a) as usize
+        }
+    }
+
+    /// Whether the flag bits are set.
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// Usage counters of one command (INFO commandstats).
+#[derive(Default)]
+pub struct CommandStats {
+    /// Completed calls (failed ones included, as Redis counts them).
+    pub calls: AtomicU64,
+    /// Microseconds spent.
+    pub usec: AtomicU64,
+    /// Calls refused before running (arity, auth...).
+    pub rejected: AtomicU64,
+    /// Calls that ran and replied with an error.
+    pub failed: AtomicU64,
+}
+
+/// The assembled table: all families' rows, looked up by lowercase name.
+pub struct CommandTable {
+    /// Every top-level command, in registration order.
+    pub commands: Vec<&'static Command>,
+    by_name: HashMap<&'static str, usize>,
+    /// Counters indexed like `commands` (subcommands count under their container).
+    pub stats: Vec<CommandStats>,
+}
+
+impl CommandTable {
+    fn build() -> CommandTable {
+        let mut commands = Vec::new();
+        for family in crate::commands::FAMILIES {
+            commands.extend(family.iter());
+        }
+        let by_name = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c): (usize, &&Command)| (c.name, i))
+            .collect::<HashMap<_, _>>();
+        assert_eq!(by_name.len(), commands.len(), "duplicate command name");
+        let stats = commands.iter().map(|_| CommandStats::default()).collect();
+        CommandTable {
+            commands,
+            by_name,
+            stats,
+        }
+    }
+
+    /// Finds a command by name, case-insensitively. Returns its index.
+    #[inline]
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let s = std::str::from_utf8(lower).ok()?;
+        self.by_name.get(s).copied()
+    }
+
+    /// The row at `index`.
+    pub fn get(&self, index: usize) -> &'static Command {
+        self.commands[index]
+    }
+
+    /// Resets every counter (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        for s in &self.stats {
+            s.calls.store(0, Ordering::Relaxed);
+            s.usec.store(0, Ordering::Relaxed);
+            s.rejected.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The process-wide command table.
+pub static TABLE: LazyLock<CommandTable> = LazyLock::new(CommandTable::build);
+
+/// Finds a subcommand row by name (case-insensitive).
+pub fn find_sub(cmd: &'static Command, name: &[u8]) -> Option<&'static Command> {
+    cmd.subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Resolves the row that will run `args`: the command, or its subcommand. Errors are
+/// Redis's unknown-command / unknown-subcommand / arity errors.
+pub fn resolve(args: &Args<'_>) -> Result<(usize, &'static Command), CmdError> {
+    let name = &args[0];
+    let Some(idx) = TABLE.find(name) else {
+        return Err(unknown_command(args));
+    };
+    let cmd = TABLE.get(idx);
+    if cmd.subcommands.is_empty() {
+        if !cmd.arity_ok(args.len()) {
+            return Err(CmdError::WrongArity(cmd.name.to_string()));
+        }
+        return Ok((idx, cmd));
+    }
+    if args.len() < 2 {
+        return Err(CmdError::WrongArity(cmd.name.to_string()));
+    }
+    let Some(sub) = find_sub(cmd, &args[1]) else {
+        return Err(CmdError::UnknownSubcommand {
+            sub: show_arg(&args[1]),
+            cmd: cmd.name.to_ascii_uppercase(),
+        });
+    };
+    if !sub.arity_ok(args.len()) {
+        return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
+    }
+    Ok((idx, sub))
+}
+
+fn unknown_command(args: &Args<'_>) -> CmdError {
+    let mut rest = String::new();
+    for a in args.iter().skip(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        let shown = show_arg(&a[..a.len().min(room)]);
+        rest.push('\'');
+        rest.push_str(&shown);
+        rest.push_str("' ");
+    }
+    CmdError::owned(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        show_arg(&args[0]),
+        rest
+    ))
+}
+
+/// Runs one command: resolves it, checks authentication, calls the handler, renders
+/// an error if there is one and updates the command's counters.
+pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
+    let (idx, cmd) = match resolve(args) {
+        Ok(found) => found,
+        Err(e) => {
+            if let Some(i) = TABLE.find(&args[0]) {
+                TABLE.stats[i].rejected.fetch_add(1, Ordering::Relaxed);
+            }
+            ctx.shared.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+            ctx.out.error_str(&e.message());
+            return;
+        }
+    };
+    if !ctx.client.authenticated && !cmd.has(flags::NO_AUTH) && ctx.shared.auth_required() {
+        TABLE.stats[idx].rejected.fetch_add(1, Ordering::Relaxed);
+        ctx.shared.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        ctx.out.error_str(&CmdError::NoAuth.message());
+        return;
+    }
+    ctx.client.last_cmd = cmd.name;
+    let started = Instant::now();
+    let result = (cmd.handler)(ctx, args);
+    let usec = started.elapsed().as_micros() as u64;
+    let stats = &TABLE.stats[idx];
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    stats.usec.fetch_add(usec, Ordering::Relaxed);
+    ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = result {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+        ctx.shared.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        ctx.out.error_str(&e.message());
+    }
+    ctx.shared.slowlog.maybe_record(ctx, args, usec);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions() {
+        let mset = KeySpec {
+            first: 1,
+            last: -1,
+            step: 2,
+        };
+        assert_eq!(mset.positions(5), vec![1, 3]);
+        let get = KeySpec {
+            first: 1,
+            last: 1,
+            step: 1,
+        };
+        assert_eq!(get.positions(2), vec![1]);
+        assert!(KeySpec::NONE.positions(3).is_empty());
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        for c in &TABLE.commands {
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(c.arity != 0, "{} has arity 0", c.name);
+            assert!(!c.summary.is_empty(), "{} has no summary", c.name);
+            for s in c.subcommands {
+                assert!(s.arity != 0 && !s.summary.is_empty(), "{}|{}", c.name, s.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Command families, one file per family (as Redis's `t_string.c`, `db.c`...).
+//! Each file ends with its `COMMANDS` slice: the family's whole surface at a glance.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use crate::command::Command;
+
+/// Every family's rows; the command table is built from these.
+pub const FAMILIES: &[&[Command]] = &[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    server::COMMANDS,
+];

@@ -1,0 +1,474 @@
+//! Server lifecycle: shared state, the listener, background work and shutdown.
+//!
+//! [`Server::start`] binds the listeners, starts a multi-threaded tokio runtime on its
+//! own thread and returns a [`ServerHandle`]: the binary waits on it, tests and
+//! embedders start and stop servers with it in-process.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use shoal_protocol::Limits;
+use shoal_storage::{Keyspace, KeyspaceConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::client::ClientRegistry;
+use crate::config::Config;
+use crate::connection;
+use crate::slowlog::SlowLog;
+
+/// Current time in unix milliseconds.
+#[inline]
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted since start.
+    pub connections_received: AtomicU64,
+    /// Connections refused for maxclients.
+    pub rejected_connections: AtomicU64,
+    /// Commands processed.
+    pub commands: AtomicU64,
+    /// Commands refused before running.
+    pub rejected_calls: AtomicU64,
+    /// Commands that replied with an error.
+    pub failed_calls: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Successful key lookups by read commands.
+    pub keyspace_hits: AtomicU64,
+    /// Failed key lookups by read commands.
+    pub keyspace_misses: AtomicU64,
+    /// Keys removed because their TTL passed when a command touched them.
+    pub expired_keys_lazy: AtomicU64,
+    /// Time spent in active expiry, microseconds.
+    pub expire_cycle_usec: AtomicU64,
+    /// Active expiry cycles that stopped at their time budget.
+    pub expire_cycle_timeouts: AtomicU64,
+}
+
+impl Stats {
+    /// Zeroes the counters CONFIG RESETSTAT resets.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands,
+            &self.rejected_calls,
+            &self.failed_calls,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.expired_keys_lazy,
+            &self.expire_cycle_usec,
+            &self.expire_cycle_timeouts,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Config values read on hot paths, mirrored into atomics so connections never take
+/// the config lock per command. Updated by CONFIG SET through [`Shared::apply_config`].
+#[derive(Default)]
+pub struct LiveConfig {
+    /// Bumped on every change; connections refresh their cached limits when it moves.
+    pub epoch: AtomicU64,
+    /// Whether `requirepass` is set.
+    pub auth_required: AtomicBool,
+    /// maxclients.
+    pub maxclients: AtomicUsize,
+    /// Idle timeout in seconds (0 = none).
+    pub timeout: AtomicU64,
+    /// client-query-buffer-limit.
+    pub query_buffer_limit: AtomicU64,
+    /// proto-max-bulk-len.
+    pub proto_max_bulk_len: AtomicU64,
+    /// max-multibulk-len.
+    pub max_multibulk_len: AtomicU64,
+    /// hz.
+    pub hz: AtomicU64,
+    /// active-expire-effort.
+    pub active_expire_effort: AtomicU64,
+}
+
+/// State shared by every connection and background task.
+pub struct Shared {
+    /// The data.
+    pub keyspace: Keyspace,
+    /// The configuration as CONFIG GET shows it.
+    pub config: RwLock<Config>,
+    /// Hot-path copies of some config values.
+    pub live: LiveConfig,
+    /// Counters.
+    pub stats: Stats,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// The slow log.
+    pub slowlog: SlowLog,
+    /// When the server started.
+    pub started: Instant,
+    /// Unix ms at start.
+    pub started_ms: i64,
+    /// 40 hex characters identifying this run (INFO run_id).
+    pub run_id: String,
+    /// Addresses actually bound (port 0 resolved).
+    pub addrs: Vec<SocketAddr>,
+    /// Unix seconds of the last successful save (LASTSAVE); start time until then.
+    pub last_save: AtomicI64,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Whether clients must AUTH first.
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        self.live.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// Copies a changed config into the hot-path atomics and bumps the epoch.
+    pub fn apply_config(&self, c: &Config) {
+        let l = &self.live;
+        l.auth_required
+            .store(!c.requirepass.is_empty(), Ordering::Relaxed);
+        l.maxclients.store(c.maxclients, Ordering::Relaxed);
+        l.timeout.store(c.timeout, Ordering::Relaxed);
+        l.query_buffer_limit
+            .store(c.client_query_buffer_limit, Ordering::Relaxed);
+        l.proto_max_bulk_len
+            .store(c.proto_max_bulk_len, Ordering::Relaxed);
+        l.max_multibulk_len
+            .store(c.max_multibulk_len, Ordering::Relaxed);
+        l.hz.store(u64::from(c.hz.max(1)), Ordering::Relaxed);
+        l.active_expire_effort
+            .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
+        self.slowlog.configure(c.slowlog_log_slower_than, c.slowlog_max_len);
+        l.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The parser limits currently configured.
+    pub fn parser_limits(&self) -> Limits {
+        Limits {
+            max_bulk_len: self.live.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
+            max_multibulk_len: self.live.max_multibulk_len.load(Ordering::Relaxed) as usize,
+            ..Limits::default()
+        }
+    }
+
+    /// Asks the server to stop (SHUTDOWN, signals, [`ServerHandle::shutdown`]).
+    pub fn request_shutdown(&self) {
+        self.shutdown_tx.send_replace(true);
+    }
+
+    /// Whether shutdown was requested.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown_tx.borrow()
+    }
+
+    /// A receiver that resolves when shutdown is requested.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// Seconds since start.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A running server. Dropping it without calling [`ServerHandle::shutdown`] leaves it
+/// running until the process exits.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The first address the server listens on (the ephemeral port resolved).
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addrs[0]
+    }
+
+    /// The shared state (for embedding: direct keyspace access, stats).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops accepting, closes every connection and waits for the server to end.
+    pub fn shutdown(mut self) {
+        self.shared.request_shutdown();
+        self.join();
+    }
+
+    /// Waits until the server stops on its own (SHUTDOWN, a signal).
+    pub fn wait(mut self) {
+        self.join();
+    }
+
+    fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Entry point for starting servers.
+pub struct Server;
+
+impl Server {
+    /// Binds the configured addresses and starts serving on a background runtime.
+    /// Errors (address in use, bad bind address) are returned before anything runs.
+    pub fn start(config: Config) -> io::Result<ServerHandle> {
+        Server::start_with(config, false)
+    }
+
+    /// Like [`Server::start`]; with `handle_signals` the server also stops on SIGINT
+    /// and SIGTERM (the binary sets it; tests and embedders do not).
+    pub fn start_with(config: Config, handle_signals: bool) -> io::Result<ServerHandle> {
+        // Bind synchronously so that errors reach the caller before anything runs;
+        // the runtime is built on the server's own thread, so starting a server from
+        // inside another tokio runtime (tests, embedders) works.
+        let listeners = bind_all(&config)?;
+        let addrs = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<io::Result<Vec<_>>>()?;
+        let keyspace = Keyspace::new(KeyspaceConfig {
+            databases: config.databases,
+            capacity: config.capacity,
+            shards: config.shards,
+        });
+        let (shutdown_tx, _) = watch::channel(false);
+        let started_ms = now_ms();
+        let shared = Arc::new(Shared {
+            keyspace,
+            config: RwLock::new(config.clone()),
+            live: LiveConfig::default(),
+            stats: Stats::default(),
+            clients: ClientRegistry::default(),
+            slowlog: SlowLog::default(),
+            started: Instant::now(),
+            started_ms,
+            run_id: run_id(),
+            addrs: addrs.clone(),
+            last_save: AtomicI64::new(started_ms / 1000),
+            shutdown_tx,
+        });
+        shared.apply_config(&config);
+        tracing::info!(
+            addrs = ?addrs,
+            shards = shared.keyspace.db(0).num_shards(),
+            databases = shared.keyspace.num_dbs(),
+            capacity = config.capacity,
+            "Shoal {} ready to accept connections",
+            env!("CARGO_PKG_VERSION")
+        );
+        let expiry = spawn_expiry_thread(Arc::clone(&shared));
+        let run_shared = Arc::clone(&shared);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("shoal-worker")
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("shoal-main".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let listeners = listeners
+                        .into_iter()
+                        .filter_map(|l| match TcpListener::from_std(l) {
+                            Ok(l) => Some(l),
+                            Err(e) => {
+                                tracing::error!(error = %e, "listener setup failed");
+                                None
+                            }
+                        })
+                        .collect();
+                    serve(Arc::clone(&run_shared), listeners, handle_signals).await
+                });
+                // Connections were told to close; give them a moment, then drop the
+                // runtime (which cancels anything left).
+                runtime.shutdown_timeout(Duration::from_secs(2));
+                let _ = expiry.join();
+                tracing::info!("Shoal is now ready to exit, bye bye...");
+            })?;
+        Ok(ServerHandle {
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
+    use std::net::ToSocketAddrs;
+    let mut out = Vec::new();
+    for host in &config.bind {
+        let host = host.trim();
+        if host.is_empty() {
+            continue;
+        }
+        let addr = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{}", config.port)
+        } else {
+            format!("{host}:{}", config.port)
+        };
+        let sockaddr = addr
+            .to_socket_addrs()
+            .and_then(|mut a| {
+                a.next().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "address resolves to nothing")
+                })
+            })
+            .map_err(|e| io::Error::new(e.kind(), format!("could not listen on {addr}: {e}")))?;
+        let listener = std::net::TcpListener::bind(sockaddr)
+            .map_err(|e| io::Error::new(e.kind(), format!("could not listen on {addr}: {e}")))?;
+        listener.set_nonblocking(true)?;
+        out.push(listener);
+    }
+    if out.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no bind address configured",
+        ));
+    }
+    Ok(out)
+}
+
+async fn serve(shared: Arc<Shared>, listeners: Vec<TcpListener>, handle_signals: bool) {
+    for listener in listeners {
+        tokio::spawn(accept_loop(Arc::clone(&shared), listener));
+    }
+    let mut stop = shared.shutdown_signal();
+    if handle_signals {
+        let s = Arc::clone(&shared);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("Received shutdown signal, scheduling shutdown...");
+            s.request_shutdown();
+        });
+    }
+    wait_shutdown(&mut stop).await;
+    tracing::info!("User requested shutdown...");
+    shared.clients.kill_all();
+    // Let connections flush and exit.
+    for _ in 0..200 {
+        if shared.clients.connected() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Resolves once shutdown is requested.
+pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("could not install signal handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut stop = shared.shutdown_signal();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, addr)) => {
+                    shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(connection::run(Arc::clone(&shared), socket, addr));
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = wait_shutdown(&mut stop) => return,
+        }
+    }
+}
+
+/// Active expiry runs on its own thread: a cycle may take a few milliseconds and must
+/// not stall a runtime worker that serves connections. Each cycle gets 25% of the
+/// tick (times active-expire-effort, capped), like Redis's slow cycle.
+fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("shoal-expire".into())
+        .spawn(move || {
+            while !shared.shutting_down() {
+                let hz = shared.live.hz.load(Ordering::Relaxed).clamp(1, 500);
+                let tick = Duration::from_micros(1_000_000 / hz);
+                let effort = shared.live.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
+                let budget = (tick / 4 * (1 + (effort as u32 - 1) / 3)).min(tick / 2 + tick / 4);
+                let start = Instant::now();
+                let cycle = shared
+                    .keyspace
+                    .active_expire_cycle(now_ms(), start + budget);
+                let spent = start.elapsed();
+                shared
+                    .stats
+                    .expire_cycle_usec
+                    .fetch_add(spent.as_micros() as u64, Ordering::Relaxed);
+                if cycle.timed_out {
+                    shared
+                        .stats
+                        .expire_cycle_timeouts
+                        .fetch_add(1, Ordering::Relaxed);
+                    // Behind: go again soon, but leave the CPU to clients for a moment.
+                    std::thread::sleep(tick / 4);
+                } else {
+                    std::thread::sleep(tick.saturating_sub(spent));
+                }
+            }
+        })
+        .expect("spawn expiry thread")
+}
+
+fn run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}

@@ -1,0 +1,206 @@
+//! Test harness: start/stop servers, connect clients, talk raw RESP.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use shoal_server::config::Config;
+use shoal_server::{Server, ServerHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A server running in-process on 127.0.0.1 and an ephemeral port; stopped on drop.
+pub struct TestServer {
+    handle: Option<ServerHandle>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    /// A server with the default configuration (small capacity).
+    pub fn start() -> TestServer {
+        TestServer::with(|_| {})
+    }
+
+    /// A server whose configuration `tweak` adjusts first.
+    pub fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut c = Config::default();
+        c.bind = vec!["127.0.0.1".into()];
+        c.port = 0;
+        c.capacity = 1000;
+        tweak(&mut c);
+        let handle = Server::start(c).expect("server starts");
+        let addr = handle.addr();
+        TestServer {
+            handle: Some(handle),
+            addr,
+        }
+    }
+
+    /// The server's shared state (keyspace, stats).
+    pub fn handle(&self) -> &ServerHandle {
+        self.handle.as_ref().expect("running")
+    }
+
+    /// `redis://` URL for this server.
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A RESP2 client.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("client")
+    }
+
+    /// An async RESP2 connection.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// An async RESP3 connection (the client sends HELLO 3).
+    pub async fn conn3(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(format!("redis://{}/?protocol=resp3", self.addr))
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect resp3")
+    }
+
+    /// A raw TCP connection for byte-exact protocol tests.
+    pub async fn raw(&self) -> Raw {
+        Raw {
+            stream: TcpStream::connect(self.addr).await.expect("raw connect"),
+        }
+    }
+
+    /// Stops the server now.
+    pub fn stop(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+    }
+}
+
+/// A raw socket speaking bytes.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    /// Sends bytes as they are.
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("send");
+    }
+
+    /// Sends a command as a RESP multibulk.
+    pub async fn cmd(&mut self, args: &[&[u8]]) {
+        self.send(&encode(args)).await;
+    }
+
+    /// Reads until `n` bytes arrived or the peer closed; returns what arrived.
+    pub async fn read_exact_or_eof(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            match tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut buf[got..]))
+                .await
+                .expect("read timed out")
+            {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got += k,
+            }
+        }
+        buf.truncate(got);
+        buf
+    }
+
+    /// Reads whatever arrives until `expected` bytes came or 5 s passed, and asserts
+    /// the bytes equal `expected`.
+    pub async fn expect(&mut self, expected: &[u8]) {
+        let got = self.read_exact_or_eof(expected.len()).await;
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected)
+        );
+    }
+
+    /// Sends a command and asserts the exact reply bytes.
+    pub async fn roundtrip(&mut self, args: &[&[u8]], expected: &[u8]) {
+        self.cmd(args).await;
+        self.expect(expected).await;
+    }
+
+    /// Whether the server closed the connection (reads EOF within 5 s).
+    pub async fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut b)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// RESP multibulk encoding of a command.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// Runs a redis command and returns the result, for error assertions.
+pub async fn try_cmd<T: redis::FromRedisValue>(
+    con: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> redis::RedisResult<T> {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query_async(con).await
+}
+
+/// Runs a command that must succeed.
+pub async fn cmd<T: redis::FromRedisValue>(
+    con: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> T {
+    try_cmd(con, args)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// Runs a command that must fail, returning the full error text as the server sent
+/// it (e.g. "ERR syntax error", "WRONGTYPE Operation against...").
+pub async fn err(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> String {
+    match try_cmd::<redis::Value>(con, args).await {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(e) => error_text(&e),
+    }
+}
+
+/// The server's error text from a redis-crate error: "CODE detail".
+pub fn error_text(e: &redis::RedisError) -> String {
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => e.to_string(),
+    }
+}

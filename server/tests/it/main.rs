@@ -1,0 +1,15 @@
+//! Integration tests: a real Shoal server started in-process on an ephemeral port,
+//! driven over TCP by a real client (the `redis` crate, RESP2 and RESP3), by raw
+//! sockets for protocol edge cases, and by `redis-cli` against the built binary.
+//!
+//! One test binary with one module per area keeps link time down.
+
+mod common;
+
+mod cli;
+mod connection;
+mod keys;
+mod load;
+mod protocol;
+mod server_cmds;
+mod strings;
