@@ -1,0 +1,106 @@
+//! Server-side figures read from `/proc` (Linux): CPU time and resident memory.
+//!
+//! CPU time is `utime + stime` (fields 14 and 15 of `/proc/PID/stat`) in clock ticks;
+//! ticks per second come from `getconf CLK_TCK` (100 on Linux if that fails), which
+//! keeps this free of `libc` and `unsafe`.
+
+use std::fs;
+use std::io;
+use std::process::Command;
+
+/// CPU time the process has used so far (user + system), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_cpu_ticks(&stat).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unexpected /proc/PID/stat format",
+        )
+    })
+}
+
+/// utime + stime from the text of `/proc/PID/stat`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // Field 2 (comm) is in parentheses and may hold spaces or ')': fields 3.. follow
+    // the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    // rest starts at field 3; utime is field 14, stime field 15.
+    let utime: u64 = fields.nth(14 - 3)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Resident set size (`VmRSS` of `/proc/PID/status`) in KiB.
+pub fn rss_kib(pid: u32) -> io::Result<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_vm_rss(&status)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no VmRSS in /proc/PID/status"))
+}
+
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line["VmRSS:".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`), 100 if it cannot be asked.
+pub fn clk_tck() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(100)
+}
+
+/// A reading of a server process at one instant.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// VmRSS in KiB, if it could be read.
+    pub rss_kib: Option<u64>,
+}
+
+impl Sample {
+    /// Reads the process now.
+    pub fn take(pid: u32) -> io::Result<Sample> {
+        Ok(Sample {
+            cpu_ticks: cpu_ticks(pid)?,
+            rss_kib: rss_kib(pid).ok(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_odd_comm() {
+        let stat =
+            "1234 (redis) server:) S 1 1234 1234 0 -1 4194560 1 0 0 0 250 75 0 0 20 0 5 0 1 1 1";
+        assert_eq!(parse_cpu_ticks(stat), Some(325));
+    }
+
+    #[test]
+    fn status_rss() {
+        let status = "Name:\tredis\nVmPeak:\t  9000 kB\nVmRSS:\t    8192 kB\nThreads:\t5\n";
+        assert_eq!(parse_vm_rss(status), Some(8192));
+    }
+
+    #[test]
+    fn reads_own_process() {
+        let pid = std::process::id();
+        assert!(cpu_ticks(pid).is_ok());
+        assert!(rss_kib(pid).unwrap() > 0);
+        assert!(clk_tck() > 0);
+    }
+}
