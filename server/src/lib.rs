@@ -20,6 +20,7 @@
 //! [`slowlog`].
 
 pub mod client;
+pub mod info;
 pub mod command;
 pub mod commands;
 pub mod config;
@@ -30,3 +31,14 @@ pub mod server;
 pub mod slowlog;
 
 pub use server::{Server, ServerHandle, Shared};
+
+/// jemalloc is the global allocator of the server (binary, tests and embedders of this
+/// crate alike), so INFO memory and maxmemory read real allocator statistics.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc options baked in: the background thread returns freed memory to the OS
+/// without waiting for the next allocation (an idle cache shrinks by itself).
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "malloc_conf")]
+pub static malloc_conf: &[u8; 60] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";

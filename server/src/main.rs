@@ -4,15 +4,6 @@
 use shoal_server::config::Config;
 use shoal_server::Server;
 
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc options baked into the binary: the background thread returns freed
-/// memory to the OS without waiting for the next allocation.
-#[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000\0";
-
 fn main() {
     let config = match Config::load_from_args(std::env::args_os()) {
         Ok(c) => c,
