@@ -33,6 +33,13 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 /// shuts down.
 pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
+    let keepalive = shared.live.tcp_keepalive.load(Ordering::Relaxed);
+    if keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(keepalive))
+            .with_interval(Duration::from_secs((keepalive / 3).max(1)));
+        let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&ka);
+    }
     let laddr = socket.local_addr().unwrap_or(addr);
     let maxclients = shared.live.maxclients.load(Ordering::Relaxed);
     let Some(info) = shared.clients.register(addr, laddr, now_ms(), maxclients) else {

@@ -94,6 +94,8 @@ pub struct LiveConfig {
     pub maxclients: AtomicUsize,
     /// Idle timeout in seconds (0 = none).
     pub timeout: AtomicU64,
+    /// TCP keepalive period in seconds (0 = off).
+    pub tcp_keepalive: AtomicU64,
     /// client-query-buffer-limit.
     pub query_buffer_limit: AtomicU64,
     /// proto-max-bulk-len.
@@ -147,6 +149,7 @@ impl Shared {
             .store(!c.requirepass.is_empty(), Ordering::Relaxed);
         l.maxclients.store(c.maxclients, Ordering::Relaxed);
         l.timeout.store(c.timeout, Ordering::Relaxed);
+        l.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
         l.query_buffer_limit
             .store(c.client_query_buffer_limit, Ordering::Relaxed);
         l.proto_max_bulk_len

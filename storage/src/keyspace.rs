@@ -207,6 +207,9 @@ impl Keyspace {
             loop {
                 let mut shard = db.lock_index(s);
                 let step = shard.expire_step(now, STEP_BUCKETS);
+                if step.done {
+                    shard.shrink_if_sparse();
+                }
                 drop(shard);
                 cycle.expired += step.expired;
                 cycle.scanned += step.scanned;

@@ -22,6 +22,8 @@ pub type Table = HashTable<Entry>;
 pub struct Shard {
     table: Arc<Table>,
     hasher: KeyHasher,
+    /// The preallocated capacity: the table never shrinks below it.
+    min_capacity: usize,
     /// Bumped whenever the table may have moved its entries between buckets (a resize,
     /// an in-place rehash, a clear or a swap). SCAN cursors and the expiry cursor carry
     /// it and restart the shard when it changed, so they never skip a key.
@@ -50,8 +52,10 @@ pub struct ExpireStep {
 
 impl Shard {
     pub(crate) fn new(capacity: usize, hasher: KeyHasher) -> Shard {
+        let table = Table::with_capacity(capacity);
         Shard {
-            table: Arc::new(Table::with_capacity(capacity)),
+            min_capacity: table.capacity(),
+            table: Arc::new(table),
             hasher,
             generation: 0,
             expires: 0,
@@ -187,6 +191,22 @@ impl Shard {
         self.next_expire = i64::MAX;
         self.expire_cursor = 0;
         self.pass_min = i64::MAX;
+    }
+
+    /// Gives memory back after mass deletion: when fewer than 1/8 of the table's slots
+    /// are used (and it is above its preallocated size), rehashes into a table sized
+    /// for twice the entries left, as Redis shrinks its dicts. Returns whether it did.
+    pub fn shrink_if_sparse(&mut self) -> bool {
+        let cap = self.table.capacity();
+        let len = self.table.len();
+        if cap <= 1024 || cap <= self.min_capacity || len >= cap / 8 {
+            return false;
+        }
+        let target = (len * 2).max(self.min_capacity).max(64);
+        let hasher = &self.hasher;
+        Arc::make_mut(&mut self.table).shrink_to(target, |e| hasher.hash(e.key()));
+        self.generation = self.generation.wrapping_add(1);
+        true
     }
 
     /// Whether the expiry cycle has anything to do here at `now`.
@@ -351,6 +371,42 @@ mod tests {
         assert_eq!(snap.len(), 1);
         assert!(snap.find(h.hash(b"a"), |e| e.key() == b"a").is_some());
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn sparse_tables_shrink_but_not_below_preallocation() {
+        let h = KeyHasher::new();
+        let mut s = Shard::new(0, h.clone());
+        for i in 0..20_000 {
+            let k = format!("{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"", None),
+                0,
+            );
+        }
+        for i in 0..19_900 {
+            let k = format!("{i}");
+            s.remove(h.hash(k.as_bytes()), k.as_bytes(), 0);
+        }
+        let before = s.table_bytes();
+        let g = s.generation();
+        assert!(s.shrink_if_sparse());
+        assert!(s.table_bytes() < before / 10);
+        assert_ne!(
+            s.generation(),
+            g,
+            "a shrink moves entries: scans must notice"
+        );
+        assert_eq!(s.len(), 100);
+        assert!(!s.shrink_if_sparse());
+
+        let mut pre = Shard::new(50_000, h.clone());
+        pre.insert(h.hash(b"x"), Entry::new_str(b"x", b"", None), 0);
+        assert!(
+            !pre.shrink_if_sparse(),
+            "preallocated tables keep their size"
+        );
     }
 
     #[test]
