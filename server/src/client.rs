@@ -94,6 +94,10 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Skip replies for this client (CLIENT REPLY OFF).
     pub reply_off: bool,
+    /// CLIENT REPLY SKIP was just run: drop the reply of the command after it.
+    pub reply_skip_next: bool,
+    /// Drop the reply of the command running now (a SKIP took effect).
+    pub reply_skip: bool,
     /// CLIENT NO-EVICT ON.
     pub no_evict: bool,
     /// CLIENT NO-TOUCH ON: reads do not update the access time.
@@ -111,6 +115,8 @@ impl Client {
             authenticated,
             close_after_reply: false,
             reply_off: false,
+            reply_skip_next: false,
+            reply_skip: false,
             no_evict: false,
             no_touch: false,
             last_cmd: "NULL",
@@ -120,6 +126,15 @@ impl Client {
     /// CLIENT ID.
     pub fn id(&self) -> u64 {
         self.info.id
+    }
+
+    /// Called once after each command: whether its reply is to be discarded (CLIENT
+    /// REPLY OFF, or SKIP for this one command). Moves a pending SKIP onto the next
+    /// command, as Redis does with `CLIENT_REPLY_SKIP_NEXT`.
+    pub fn take_reply_dropped(&mut self) -> bool {
+        let dropped = self.reply_off || self.reply_skip;
+        self.reply_skip = std::mem::take(&mut self.reply_skip_next);
+        dropped
     }
 
     /// Switches database (SELECT), keeping the shared view in step.

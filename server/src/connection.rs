@@ -133,7 +133,7 @@ async fn serve(
                         now,
                     };
                     command::execute(&mut ctx, &args);
-                    if client.reply_off {
+                    if client.take_reply_dropped() {
                         out.truncate(mark);
                     }
                     if client.close_after_reply {

@@ -1,10 +1,30 @@
-//! Connection commands: PING, ECHO, SELECT, QUIT... (being extended).
+//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET and the CLIENT
+//! container (ID, GETNAME, SETNAME, LIST, INFO, KILL, REPLY, NO-EVICT, NO-TOUCH,
+//! SETINFO, HELP).
+//!
+//! These commands act on the connection rather than on the keyspace: protocol version
+//! (`ctx.out.proto`), authentication, selected database, name and reply mode live in
+//! [`crate::client::Client`]; what other connections see (CLIENT LIST, CLIENT KILL)
+//! lives in [`crate::client::ClientInfo`]. Replies and error texts follow Redis 7.0
+//! (checked against redis-server 7.0.15); SETINFO and NO-TOUCH follow Redis 7.2, which
+//! introduced them.
 
-use shoal_protocol::Args;
+use std::sync::atomic::Ordering;
 
+use shoal_protocol::{Args, Proto};
+
+use crate::client::ClientInfo;
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{show_arg, CmdError, CmdResult};
 use crate::num::parse_i64;
+
+/// The Redis version Shoal reports (HELLO, INFO): clients gate features on it, so it
+/// names the Redis release whose behaviour Shoal reproduces.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// HELLO's `server` field. Clients and proxies check it against "redis" (as Dragonfly
+/// and Valkey's compatibility mode do), so Shoal answers as Redis.
+const HELLO_SERVER: &str = "redis";
 
 fn ping(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     match args.len() {
@@ -36,10 +56,647 @@ fn quit(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------
+// Authentication and protocol negotiation
+// ---------------------------------------------------------------------------------
+
+/// Compares in time independent of where the inputs first differ, so a client cannot
+/// learn the password byte by byte from reply latency (Redis's
+/// `time_independent_strcmp`). Only the length leaks.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks a username/password pair the way Redis checks it against its only user,
+/// `default`: without `requirepass` the default user is `nopass` and accepts any
+/// password; with it, the password must match. Other users do not exist.
+fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    let config = ctx.shared.config.read();
+    config.requirepass.is_empty() || same_secret(config.requirepass.as_bytes(), pass)
+}
+
+/// AUTH [username] password. A failed AUTH leaves an earlier successful one in place,
+/// as in Redis.
+fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match args.len() {
+        2 => {
+            if !ctx.shared.auth_required() {
+                return Err(CmdError::msg(
+                    "ERR AUTH <password> called without any password configured for the \
+                     default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", &args[1])
+        }
+        3 => (&args[1], &args[2]),
+        _ => return Err(CmdError::Syntax),
+    };
+    if !credentials_ok(ctx, user, pass) {
+        return Err(CmdError::WrongPass);
+    }
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Whether `name` is acceptable for CLIENT SETNAME / SETINFO: printable ASCII without
+/// spaces (`'!'..='~'`), so CLIENT LIST lines still split on spaces and newlines.
+fn valid_client_attr(name: &[u8]) -> bool {
+    name.iter().all(|b| (b'!'..=b'~').contains(b))
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// Sets (or, with an empty name, clears) the connection name.
+fn set_name(info: &ClientInfo, name: &[u8]) {
+    *info.name.lock() = if name.is_empty() {
+        None
+    } else {
+        Some(name.to_vec())
+    };
+}
+
+/// Switches the protocol of this connection's replies, from the next value written.
+fn set_proto(ctx: &mut Ctx<'_>, resp: usize) {
+    ctx.out.proto = if resp == 3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    };
+    ctx.client.info.resp.store(resp, Ordering::Relaxed);
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]].
+///
+/// Options are handled in order, as Redis 7.0 does: AUTH authenticates as soon as it
+/// is read, SETNAME is validated where it stands. The name is applied only once the
+/// client is known to be authenticated (Redis 7.2's order; 7.0 also named clients
+/// that then got NOAUTH). The reply is a map, RESP3 `%7` after `HELLO 3`.
+fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut ver = None;
+    if let Some(arg) = args.get(1) {
+        let v = parse_i64(arg).ok_or(CmdError::msg(
+            "ERR Protocol version is not an integer or out of range",
+        ))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        ver = Some(v as usize);
+    }
+    let mut name: Option<&[u8]> = None;
+    let mut j = 2;
+    while let Some(opt) = args.get(j) {
+        let more = args.len() - 1 - j;
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            if !credentials_ok(ctx, &args[j + 1], &args[j + 2]) {
+                return Err(CmdError::WrongPass);
+            }
+            ctx.client.authenticated = true;
+            j += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            let n = &args[j + 1];
+            if !valid_client_attr(n) {
+                return Err(CmdError::msg(BAD_NAME));
+            }
+            name = Some(n);
+            j += 2;
+        } else {
+            return Err(CmdError::owned(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                show_arg(opt)
+            )));
+        }
+    }
+    if !ctx.client.authenticated && ctx.shared.auth_required() {
+        return Err(CmdError::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise \
+             the HELLO AUTH <user> <pass> option can be used to authenticate the client and \
+             select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        set_name(&ctx.client.info, n);
+    }
+    if let Some(v) = ver {
+        set_proto(ctx, v);
+    }
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk_str(HELLO_SERVER);
+    out.bulk(b"version");
+    out.bulk_str(REDIS_VERSION);
+    out.bulk(b"proto");
+    out.int(if out.proto == Proto::Resp3 { 3 } else { 2 });
+    out.bulk(b"id");
+    out.int(ctx.client.id() as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+/// RESET: the connection as if new, except for its id, address and library info
+/// (which still describe the client behind it): RESP2, db 0, no name, replies on,
+/// NO-EVICT/NO-TOUCH off, unauthenticated when a password is required.
+fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.client.select(0);
+    set_proto(ctx, 2);
+    ctx.client.authenticated = !ctx.shared.auth_required();
+    set_name(&ctx.client.info, b"");
+    ctx.client.no_evict = false;
+    ctx.client.no_touch = false;
+    ctx.client.reply_off = false;
+    // A SKIP pending for the next command is cancelled; one that applies to RESET
+    // itself still swallows the +RESET (Redis clears REPLY_SKIP_NEXT, not REPLY_SKIP).
+    ctx.client.reply_skip_next = false;
+    ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// CLIENT
+// ---------------------------------------------------------------------------------
+
+/// Never called: dispatch resolves CLIENT to its subcommand rows.
+fn client_container(_ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    Err(CmdError::Syntax)
+}
+
+fn client_id(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.client.id() as i64);
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    match ctx.client.info.name.lock().as_deref() {
+        Some(n) => ctx.out.bulk(n),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let name = &args[2];
+    if !valid_client_attr(name) {
+        return Err(CmdError::msg(BAD_NAME));
+    }
+    set_name(&ctx.client.info, name);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Publishes this connection's current state to its shared view, so that CLIENT
+/// INFO / LIST show the command running now and `idle=0` for the caller (the
+/// connection loop otherwise publishes once per batch, after it).
+fn refresh_own_info(ctx: &Ctx<'_>) {
+    let info = &ctx.client.info;
+    *info.last_cmd.lock() = ctx.client.last_cmd;
+    info.last_ms.store(ctx.now, Ordering::Relaxed);
+}
+
+/// The client types of CLIENT LIST/KILL TYPE. Every Shoal connection is `normal`
+/// (no replication, no pub/sub yet), so only that type matches anything.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Other,
+}
+
+fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
+    let n = name.to_ascii_lowercase();
+    match n.as_slice() {
+        b"normal" => Ok(ClientType::Normal),
+        b"master" | b"slave" | b"replica" | b"pubsub" => Ok(ClientType::Other),
+        _ => Err(CmdError::owned(format!(
+            "ERR Unknown client type '{}'",
+            show_arg(name)
+        ))),
+    }
+}
+
+/// CLIENT LIST [TYPE type] | [ID id [id ...]]: one line per client, each ending in
+/// `\n`; a verbatim `txt` string in RESP3.
+fn client_list(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    refresh_own_info(ctx);
+    let mut text = String::new();
+    let opt = args.get(2);
+    if args.len() == 4 && opt.is_some_and(|o| o.eq_ignore_ascii_case(b"TYPE")) {
+        if client_type(&args[3])? == ClientType::Normal {
+            describe_all(ctx, &mut text);
+        }
+    } else if args.len() > 3 && opt.is_some_and(|o| o.eq_ignore_ascii_case(b"ID")) {
+        for arg in args.iter().skip(3) {
+            let id = parse_i64(arg).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            if let Some(c) = u64::try_from(id)
+                .ok()
+                .and_then(|id| ctx.shared.clients.get(id))
+            {
+                text.push_str(&c.describe(ctx.now));
+                text.push('\n');
+            }
+        }
+    } else if args.len() != 2 {
+        return Err(CmdError::Syntax);
+    } else {
+        describe_all(ctx, &mut text);
+    }
+    ctx.out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+fn describe_all(ctx: &Ctx<'_>, text: &mut String) {
+    for c in ctx.shared.clients.all() {
+        text.push_str(&c.describe(ctx.now));
+        text.push('\n');
+    }
+}
+
+/// CLIENT INFO: this connection's CLIENT LIST line.
+fn client_info(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    refresh_own_info(ctx);
+    let mut line = ctx.client.info.describe(ctx.now);
+    line.push('\n');
+    ctx.out.verbatim(b"txt", line.as_bytes());
+    Ok(())
+}
+
+/// CLIENT KILL filters; a connection must match all that are set.
+struct KillFilter<'a> {
+    addr: Option<&'a [u8]>,
+    laddr: Option<&'a [u8]>,
+    id: Option<u64>,
+    kind: Option<ClientType>,
+    skipme: bool,
+}
+
+fn parse_kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
+    let mut f = KillFilter {
+        addr: None,
+        laddr: None,
+        id: None,
+        kind: None,
+        skipme: true,
+    };
+    if args.len() == 3 {
+        // Old form CLIENT KILL <ip:port>: may kill the caller itself.
+        f.addr = args.get(2);
+        f.skipme = false;
+        return Ok(f);
+    }
+    let mut i = 2;
+    while let Some(opt) = args.get(i) {
+        let Some(val) = args.get(i + 1) else {
+            return Err(CmdError::Syntax);
+        };
+        if opt.eq_ignore_ascii_case(b"ID") {
+            match parse_i64(val) {
+                Some(id) if id >= 1 => f.id = Some(id as u64),
+                _ => return Err(CmdError::msg("ERR client-id should be greater than 0")),
+            }
+        } else if opt.eq_ignore_ascii_case(b"TYPE") {
+            f.kind = Some(client_type(val)?);
+        } else if opt.eq_ignore_ascii_case(b"ADDR") {
+            f.addr = Some(val);
+        } else if opt.eq_ignore_ascii_case(b"LADDR") {
+            f.laddr = Some(val);
+        } else if opt.eq_ignore_ascii_case(b"USER") {
+            // `default` is the only user, and every connection is logged in as it.
+            if val != b"default" {
+                return Err(CmdError::owned(format!(
+                    "ERR No such user '{}'",
+                    show_arg(val)
+                )));
+            }
+        } else if opt.eq_ignore_ascii_case(b"SKIPME") {
+            if val.eq_ignore_ascii_case(b"yes") {
+                f.skipme = true;
+            } else if val.eq_ignore_ascii_case(b"no") {
+                f.skipme = false;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(f)
+}
+
+/// CLIENT KILL <ip:port> (reply OK or `ERR No such client`) and
+/// CLIENT KILL <filter> <value> ... (reply: how many were killed). Other connections
+/// are told to close now; the caller, when it matches, closes after this reply.
+fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let f = parse_kill_filter(args)?;
+    let me = ctx.client.id();
+    let mut killed = 0i64;
+    let mut kill_me = false;
+    for c in ctx.shared.clients.all() {
+        if f.addr.is_some_and(|a| c.addr.to_string().as_bytes() != a)
+            || f.laddr.is_some_and(|a| c.laddr.to_string().as_bytes() != a)
+            || f.id.is_some_and(|id| c.id != id)
+            || f.kind.is_some_and(|k| k != ClientType::Normal)
+            || (f.skipme && c.id == me)
+        {
+            continue;
+        }
+        if c.id == me {
+            kill_me = true;
+        } else {
+            c.kill();
+        }
+        killed += 1;
+    }
+    if kill_me {
+        ctx.client.close_after_reply = true;
+    }
+    if args.len() == 3 {
+        if killed == 0 {
+            return Err(CmdError::msg("ERR No such client"));
+        }
+        ctx.out.ok();
+    } else {
+        ctx.out.int(killed);
+    }
+    Ok(())
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP reply nothing; SKIP drops the reply of the
+/// next command only (the connection loop applies it through
+/// [`crate::client::Client::take_reply_dropped`]).
+fn client_reply(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mode = &args[2];
+    if mode.eq_ignore_ascii_case(b"ON") {
+        ctx.client.reply_off = false;
+        ctx.client.reply_skip = false;
+        ctx.client.reply_skip_next = false;
+        ctx.out.ok();
+    } else if mode.eq_ignore_ascii_case(b"OFF") {
+        ctx.client.reply_off = true;
+    } else if mode.eq_ignore_ascii_case(b"SKIP") {
+        if !ctx.client.reply_off {
+            ctx.client.reply_skip_next = true;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
+}
+
+/// Parses ON|OFF (case-insensitive), else `ERR syntax error`.
+fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
+    if arg.eq_ignore_ascii_case(b"ON") {
+        Ok(true)
+    } else if arg.eq_ignore_ascii_case(b"OFF") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn client_no_evict(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ctx.client.no_evict = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_touch(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ctx.client.no_touch = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2). Errors name the attribute as
+/// the client spelled it; an empty value clears it.
+fn client_setinfo(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let attr = &args[2];
+    let value = &args[3];
+    let is_name = if attr.eq_ignore_ascii_case(b"LIB-NAME") {
+        true
+    } else if attr.eq_ignore_ascii_case(b"LIB-VER") {
+        false
+    } else {
+        return Err(CmdError::owned(format!(
+            "ERR Unrecognized option '{}'",
+            show_arg(attr)
+        )));
+    };
+    if !valid_client_attr(value) {
+        return Err(CmdError::owned(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            show_arg(attr)
+        )));
+    }
+    // Validated printable ASCII, so this is lossless.
+    let value = String::from_utf8_lossy(value).into_owned();
+    let mut lib = ctx.client.info.lib.lock();
+    if is_name {
+        lib.0 = value;
+    } else {
+        lib.1 = value;
+    }
+    drop(lib);
+    ctx.out.ok();
+    Ok(())
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "    * ID <client-id> [<client-id> ...]",
+    "      Return clients with the given ids.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// CLIENT HELP: Redis's help lines (status strings) for the subcommands Shoal has.
+fn client_help(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.out.array(CLIENT_HELP.len());
+    for line in CLIENT_HELP {
+        ctx.out.simple_str(line);
+    }
+    Ok(())
+}
+
+const CLIENT_ACL: &[&str] = &["slow", "connection"];
+const CLIENT_ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous", "connection"];
+
+/// CLIENT subcommands (arity counts `CLIENT` and the subcommand name).
+const CLIENT_SUBCOMMANDS: &[Command] = &[
+    Command::new("id", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), client_id)
+        .doc(
+            "connection",
+            "Returns the unique client ID of the connection.",
+            "5.0.0",
+        )
+        .acl(CLIENT_ACL),
+    Command::new(
+        "getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_getname,
+    )
+    .doc("connection", "Returns the name of the connection.", "2.6.9")
+    .acl(CLIENT_ACL),
+    Command::new(
+        "setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_setname,
+    )
+    .doc("connection", "Sets the connection name.", "2.6.9")
+    .acl(CLIENT_ACL),
+    Command::new(
+        "list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_list,
+    )
+    .doc("connection", "Lists open connections.", "2.4.0")
+    .complexity("O(N) where N is the number of client connections")
+    .acl(CLIENT_ADMIN_ACL),
+    Command::new(
+        "info",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_info,
+    )
+    .doc(
+        "connection",
+        "Returns information about the connection.",
+        "6.2.0",
+    )
+    .acl(CLIENT_ACL),
+    Command::new(
+        "kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_kill,
+    )
+    .doc("connection", "Terminates open connections.", "2.4.0")
+    .complexity("O(N) where N is the number of client connections")
+    .acl(CLIENT_ADMIN_ACL),
+    Command::new(
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_reply,
+    )
+    .doc(
+        "connection",
+        "Instructs the server whether to reply to commands.",
+        "3.2.0",
+    )
+    .acl(CLIENT_ACL),
+    Command::new(
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_no_evict,
+    )
+    .doc(
+        "connection",
+        "Sets the client eviction mode of the connection.",
+        "7.0.0",
+    )
+    .acl(CLIENT_ADMIN_ACL),
+    Command::new(
+        "no-touch",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_no_touch,
+    )
+    .doc(
+        "connection",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        "7.2.0",
+    )
+    .acl(CLIENT_ACL),
+    Command::new(
+        "setinfo",
+        4,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_setinfo,
+    )
+    .doc(
+        "connection",
+        "Sets information specific to the client or connection.",
+        "7.2.0",
+    )
+    .acl(CLIENT_ACL),
+    Command::new("help", 2, LOADING | STALE, (0, 0, 0), client_help)
+        .doc(
+            "connection",
+            "Returns helpful text about the different subcommands.",
+            "5.0.0",
+        )
+        .acl(CLIENT_ACL),
+];
+
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, FAST, (0, 0, 0), ping)
-        .doc("connection", "Returns the server's liveliness response.", "1.0.0")
+        .doc(
+            "connection",
+            "Returns the server's liveliness response.",
+            "1.0.0",
+        )
         .acl(&["fast", "connection"]),
     Command::new("echo", 2, FAST, (0, 0, 0), echo)
         .doc("connection", "Returns the given string.", "1.0.0")
@@ -56,4 +713,41 @@ pub const COMMANDS: &[Command] = &[
     )
     .doc("connection", "Closes the connection.", "1.0.0")
     .acl(&["fast", "connection"]),
+    Command::new(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        (0, 0, 0),
+        hello,
+    )
+    .doc("connection", "Handshakes with the Redis server.", "6.0.0")
+    .acl(&["fast", "connection"]),
+    Command::new(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        (0, 0, 0),
+        auth,
+    )
+    .doc("connection", "Authenticates the connection.", "1.0.0")
+    .complexity("O(N) where N is the number of passwords defined for the user")
+    .acl(&["fast", "connection"]),
+    Command::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        (0, 0, 0),
+        reset,
+    )
+    .doc("connection", "Resets the connection.", "6.2.0")
+    .acl(&["fast", "connection"]),
+    Command::new("client", -2, 0, (0, 0, 0), client_container)
+        .doc(
+            "connection",
+            "A container for client connection commands.",
+            "2.4.0",
+        )
+        .complexity("Depends on subcommand.")
+        .acl(&["slow"])
+        .subs(CLIENT_SUBCOMMANDS),
 ];
