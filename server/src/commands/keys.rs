@@ -1,6 +1,1105 @@
-//! (being written)
+//! Generic key commands (Redis's `db.c` and `expire.c`): DEL, UNLINK, EXISTS, TYPE,
+//! RENAME, RENAMENX, COPY, MOVE, KEYS, SCAN, RANDOMKEY, TOUCH, OBJECT, the EXPIRE
+//! family, TTL/PTTL/EXPIRETIME/PEXPIRETIME and PERSIST.
+//!
+//! These commands work on keys whatever their type, so they never look inside a
+//! value (OBJECT ENCODING is the exception, and answers for every kind it knows).
+//!
+//! Expiry is lazy in storage: an expired entry stays in its table until active expiry
+//! or a lookup reclaims it. Every lookup here goes through [`lookup`], which treats an
+//! expired key as absent at `ctx.now` and reclaims it on the way, so no command can
+//! observe a key past its TTL.
 
-use crate::command::Command;
+use std::sync::atomic::Ordering;
+
+use shoal_protocol::Args;
+use shoal_storage::{glob, Entry, Kind, Shard};
+
+use crate::command::{flags::*, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::num::parse_i64;
+use crate::server::{Shared, Stats};
+
+// ---------------------------------------------------------------------------------
+// Lookup helpers
+// ---------------------------------------------------------------------------------
+
+/// How a lookup behaves, as Redis's `lookupKey` flags.
+#[derive(Clone, Copy)]
+struct Access {
+    /// Record the access for OBJECT IDLETIME (Redis's default; `LOOKUP_NOTOUCH` off).
+    touch: bool,
+    /// Count a keyspace hit or miss (read lookups; write lookups do not count).
+    stats: bool,
+}
+
+/// Lookup of a read command that Redis counts as an access (COPY's source, TOUCH).
+const READ: Access = Access {
+    touch: true,
+    stats: true,
+};
+
+/// Metadata read with `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT): counted in the
+/// hit/miss statistics, but the key's idle time is left alone.
+const READ_NOTOUCH: Access = Access {
+    touch: false,
+    stats: true,
+};
+
+/// Lookup of a write command (EXPIRE, PERSIST, RENAME, MOVE...): touches, no stats.
+const WRITE_LOOKUP: Access = Access {
+    touch: true,
+    stats: false,
+};
+
+/// Looks `key` up in `shard` and hands the live entry (or `None`) to `f`.
+///
+/// An expired entry is removed on the way and counted as a lazy expiry, whether or not
+/// the lookup touches, as Redis's `expireIfNeeded` does before every lookup. The result
+/// goes through a closure so the borrow of the entry ends before the shard is used
+/// again (a function returning the reference could not reclaim on a miss).
+fn lookup<R>(
+    shard: &mut Shard,
+    h: u64,
+    key: &[u8],
+    now: i64,
+    access: Access,
+    stats: &Stats,
+    f: impl FnOnce(Option<&Entry>) -> R,
+) -> R {
+    if access.touch {
+        let before = shard.len();
+        if let Some(e) = shard.get(h, key, now) {
+            if access.stats {
+                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+            }
+            return f(Some(e));
+        }
+        if shard.len() < before {
+            stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        if let Some(e) = shard.peek(h, key, now) {
+            if access.stats {
+                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+            }
+            return f(Some(e));
+        }
+        reap(shard, h, key, now, stats);
+    }
+    if access.stats {
+        stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+    }
+    f(None)
+}
+
+/// The live entry for `key`, cloned (a reference-count bump), for commands that go on
+/// to modify the shard.
+fn lookup_owned(
+    shard: &mut Shard,
+    h: u64,
+    key: &[u8],
+    now: i64,
+    access: Access,
+    stats: &Stats,
+) -> Option<Entry> {
+    lookup(shard, h, key, now, access, stats, |e| e.cloned())
+}
+
+/// Drops `key` if it is in the table but expired. Only called once a lookup found no
+/// live entry, so whatever `remove` takes out was expired.
+fn reap(shard: &mut Shard, h: u64, key: &[u8], now: i64, stats: &Stats) {
+    let before = shard.len();
+    shard.remove(h, key, now);
+    if shard.len() < before {
+        stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Removes `key`, returning whether a live key was deleted. An expired one is
+/// reclaimed and counted as expired, not deleted (DEL replies 0 for it, as Redis).
+fn delete(shard: &mut Shard, h: u64, key: &[u8], now: i64, stats: &Stats) -> bool {
+    let before = shard.len();
+    let live = shard.remove(h, key, now).is_some();
+    if !live && shard.len() < before {
+        stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
+    }
+    live
+}
+
+/// Runs `f` on every key argument from `args[1]` on, holding all their shards locked
+/// for the whole command (one lock for the common single-key case).
+fn each_key(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    mut f: impl FnMut(&mut Shard, u64, &[u8], i64, &Stats),
+) {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let now = ctx.now;
+    if args.len() == 2 {
+        let key = &args[1];
+        let h = db.hash(key);
+        f(&mut db.lock(h), h, key, now, &shared.stats);
+        return;
+    }
+    let hashes: Vec<u64> = args.iter().skip(1).map(|k| db.hash(k)).collect();
+    let mut locked = db.lock_many(hashes.iter().copied());
+    for (key, &h) in args.iter().skip(1).zip(&hashes) {
+        f(locked.shard(h), h, key, now, &shared.stats);
+    }
+}
+
+/// `access` for this client: `CLIENT NO-TOUCH` turns recording off for every lookup
+/// (reads and writes alike) except TOUCH's own.
+fn touching(ctx: &Ctx<'_>, access: Access) -> Access {
+    Access {
+        touch: access.touch && !ctx.client.no_touch,
+        ..access
+    }
+}
+
+/// A database index argument (MOVE, COPY DB): an integer that fits C's `int`, as
+/// Redis's `getIntFromObjectOrReply`, then within the configured databases.
+fn db_index(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, CmdError> {
+    let v = parse_i64(arg)
+        .filter(|v| i32::try_from(*v).is_ok())
+        .ok_or(CmdError::NotInteger)?;
+    if v < 0 || v as usize >= ctx.shared.keyspace.num_dbs() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    Ok(v as usize)
+}
+
+/// Redis's `shared.sameobjecterr`.
+const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+
+// ---------------------------------------------------------------------------------
+// DEL, UNLINK, EXISTS, TOUCH, TYPE
+// ---------------------------------------------------------------------------------
+
+/// DEL and UNLINK. Values are single allocations freed in O(1), so UNLINK has nothing
+/// to hand to a background thread yet; both delete at once and reply the same.
+fn del(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut n = 0i64;
+    each_key(ctx, args, |shard, h, key, now, stats| {
+        if delete(shard, h, key, now, stats) {
+            n += 1;
+        }
+    });
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// EXISTS counts a key as many times as it is named.
+fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut n = 0i64;
+    each_key(ctx, args, |shard, h, key, now, stats| {
+        if lookup(shard, h, key, now, READ_NOTOUCH, stats, |e| e.is_some()) {
+            n += 1;
+        }
+    });
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// TOUCH records an access even for a `CLIENT NO-TOUCH` client (that is its purpose).
+fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut n = 0i64;
+    each_key(ctx, args, |shard, h, key, now, stats| {
+        if lookup(shard, h, key, now, READ, stats, |e| e.is_some()) {
+            n += 1;
+        }
+    });
+    ctx.out.int(n);
+    Ok(())
+}
+
+fn type_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let key = &args[1];
+    let h = db.hash(key);
+    let name = lookup(
+        &mut db.lock(h),
+        h,
+        key,
+        ctx.now,
+        READ_NOTOUCH,
+        &shared.stats,
+        |e| e.map_or("none", |e| e.kind().name()),
+    );
+    ctx.out.simple_str(name);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// RENAME, RENAMENX, COPY, MOVE
+// ---------------------------------------------------------------------------------
+
+fn rename(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if rename_generic(ctx, args, false)? {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn renamenx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let done = rename_generic(ctx, args, true)?;
+    ctx.out.int(i64::from(done));
+    Ok(())
+}
+
+/// RENAME/RENAMENX: moves the entry (value, TTL and access time) to the new name,
+/// replacing the destination unless `nx`. Renaming an existing key to itself succeeds
+/// without change (RENAMENX replies 0); a missing source is `ERR no such key` either
+/// way. Returns whether the rename happened.
+fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, CmdError> {
+    let shared: &Shared = ctx.shared;
+    let stats = &shared.stats;
+    let db = shared.keyspace.db(ctx.client.db);
+    let now = ctx.now;
+    let (src, dst) = (&args[1], &args[2]);
+    let (hs, hd) = (db.hash(src), db.hash(dst));
+    let access = touching(ctx, WRITE_LOOKUP);
+    let mut locked = db.lock_many([hs, hd]);
+    let Some(entry) = lookup_owned(locked.shard(hs), hs, src, now, access, stats) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    if src == dst {
+        return Ok(!nx);
+    }
+    let dst_exists = lookup(locked.shard(hd), hd, dst, now, access, stats, |e| {
+        e.is_some()
+    });
+    if nx && dst_exists {
+        return Ok(false);
+    }
+    locked.shard(hs).remove(hs, src, now);
+    locked.shard(hd).insert(hd, entry.with_key(dst), now);
+    Ok(true)
+}
+
+/// COPY source destination [DB index] [REPLACE]: the copy keeps the TTL but starts
+/// with a fresh access time (Redis duplicates the object).
+fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut replace = false;
+    let mut dst_db = ctx.client.db;
+    let mut i = 3;
+    while i < args.len() {
+        let opt = &args[i];
+        if opt.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+            i += 1;
+        } else if opt.eq_ignore_ascii_case(b"db") && i + 1 < args.len() {
+            dst_db = db_index(ctx, &args[i + 1])?;
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let (src, dst) = (&args[1], &args[2]);
+    let src_db = ctx.client.db;
+    if src_db == dst_db && src == dst {
+        return Err(CmdError::msg(SAME_OBJECT));
+    }
+    let shared: &Shared = ctx.shared;
+    let stats = &shared.stats;
+    let now = ctx.now;
+    let hs = shared.keyspace.db(src_db).hash(src);
+    let hd = shared.keyspace.db(dst_db).hash(dst);
+    let mut pair = shared.keyspace.lock_pair((src_db, hs), (dst_db, hd));
+    let Some(entry) = lookup_owned(pair.first(), hs, src, now, touching(ctx, READ), stats) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let access = touching(ctx, WRITE_LOOKUP);
+    let dst_exists = lookup(pair.second(), hd, dst, now, access, stats, |e| e.is_some());
+    if dst_exists && !replace {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let copied = entry.with_key(dst);
+    copied.touch(access_clock(now));
+    pair.second().insert(hd, copied, now);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// MOVE key db: the entry itself moves (same key, same hash in every database).
+fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let dst_db = db_index(ctx, &args[2])?;
+    let src_db = ctx.client.db;
+    if src_db == dst_db {
+        return Err(CmdError::msg(SAME_OBJECT));
+    }
+    let shared: &Shared = ctx.shared;
+    let stats = &shared.stats;
+    let now = ctx.now;
+    let key = &args[1];
+    let h = shared.keyspace.db(src_db).hash(key);
+    let access = touching(ctx, WRITE_LOOKUP);
+    let mut pair = shared.keyspace.lock_pair((src_db, h), (dst_db, h));
+    let exists = |shard: &mut Shard| lookup(shard, h, key, now, access, stats, |e| e.is_some());
+    let moved = exists(pair.first())
+        && !exists(pair.second())
+        && match pair.first().remove(h, key, now) {
+            Some(entry) => {
+                pair.second().insert(h, entry, now);
+                true
+            }
+            None => false,
+        };
+    ctx.out.int(i64::from(moved));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// KEYS, SCAN, RANDOMKEY
+// ---------------------------------------------------------------------------------
+
+/// KEYS pattern: every live key matching the glob, one shard locked at a time.
+fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let pattern = &args[1];
+    let all = pattern == b"*";
+    let out = &mut *ctx.out;
+    let header = out.deferred_array();
+    let mut n = 0usize;
+    db.for_each(ctx.now, |e| {
+        if all || glob::matches(pattern, e.key()) {
+            out.bulk(e.key());
+            n += 1;
+        }
+    });
+    out.finish_deferred(header, n);
+    Ok(())
+}
+
+/// Parses a SCAN cursor as Redis does with `strtoul`: an optional sign, decimal
+/// digits, nothing else; `-n` wraps around (`-1` is 2^64-1) and the empty string is 0.
+/// Leading whitespace and values past 64 bits are rejected.
+fn parse_cursor(s: &[u8]) -> Option<u64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        // strtoul consumed nothing: valid only if there was nothing to consume.
+        return s.is_empty().then_some(0);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor comes from
+/// `Db::scan`, which guarantees that a key present for the whole iteration is returned
+/// at least once. MATCH and TYPE filter what one step visited, so a step may return
+/// fewer than COUNT keys (even none) with a non-zero cursor, as in Redis.
+fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let cursor = parse_cursor(&args[1]).ok_or(CmdError::msg("ERR invalid cursor"))?;
+    let mut count: usize = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = &args[i];
+        let has_value = i + 1 < args.len();
+        if opt.eq_ignore_ascii_case(b"count") && has_value {
+            let c = parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
+            if c < 1 {
+                return Err(CmdError::Syntax);
+            }
+            count = usize::try_from(c).unwrap_or(usize::MAX);
+        } else if opt.eq_ignore_ascii_case(b"match") && has_value {
+            let p = &args[i + 1];
+            pattern = (p != b"*").then_some(p);
+        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
+            type_name = Some(&args[i + 1]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let mut found: Vec<Entry> = Vec::new();
+    let next = db.scan(cursor, count, ctx.now, |e| {
+        if let Some(p) = pattern {
+            if !glob::matches(p, e.key()) {
+                return;
+            }
+        }
+        if let Some(t) = type_name {
+            if !t.eq_ignore_ascii_case(e.kind().name().as_bytes()) {
+                return;
+            }
+        }
+        found.push(e.clone());
+    });
+    let out = &mut *ctx.out;
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    out.array(found.len());
+    for e in &found {
+        out.bulk(e.key());
+    }
+    Ok(())
+}
+
+fn randomkey(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    use rand::Rng;
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let mut rng = rand::rng();
+    let picked = db.random_entry(ctx.now, |n| if n == 0 { 0 } else { rng.random_range(0..n) });
+    match picked {
+        Some(e) => ctx.out.bulk(e.key()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// OBJECT
+// ---------------------------------------------------------------------------------
+
+/// Redis's `OBJ_SHARED_INTEGERS`: values 0..10000 share one preallocated object.
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The reference count Redis reports for shared objects (`OBJ_SHARED_REFCOUNT`).
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_LIMIT: usize = 44;
+
+/// The integer value Redis would encode a string as (`int` encoding), if any.
+fn string_as_int(s: &[u8]) -> Option<i64> {
+    if s.len() > 20 {
+        return None;
+    }
+    parse_i64(s)
+}
+
+/// The encoding Redis would pick for a value of this kind and content.
+fn encoding_of(e: &Entry) -> &'static str {
+    match e.as_str() {
+        Some(s) if string_as_int(s).is_some() => "int",
+        Some(s) if s.len() <= EMBSTR_LIMIT => "embstr",
+        Some(_) => "raw",
+        None => match e.kind() {
+            Kind::Str => "raw",
+        },
+    }
+}
+
+/// maxmemory and the policy's family: (maxmemory, is LRU, is LFU).
+fn policy(shared: &Shared) -> (u64, bool, bool) {
+    let c = shared.config.read();
+    let p = c.maxmemory_policy.as_str();
+    (c.maxmemory, p.ends_with("-lru"), p.ends_with("-lfu"))
+}
+
+/// Looks up `args[2]` for an OBJECT subcommand (no touch, counted as a read) and
+/// hands the entry to `f`; a missing key replies nil.
+fn object_lookup(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    f: impl FnOnce(&Entry, &mut Ctx<'_>) -> CmdResult,
+) -> CmdResult {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let key = &args[2];
+    let h = db.hash(key);
+    let mut shard = db.lock(h);
+    let entry = lookup_owned(&mut shard, h, key, ctx.now, READ_NOTOUCH, &shared.stats);
+    drop(shard);
+    match entry {
+        Some(e) => f(&e, ctx),
+        None => {
+            ctx.out.null();
+            Ok(())
+        }
+    }
+}
+
+/// The access clock: unix seconds, as `Entry::touch` records them.
+fn access_clock(now_ms: i64) -> u32 {
+    u32::try_from(now_ms.max(0) / 1000).unwrap_or(u32::MAX)
+}
+
+fn object_container(_ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    // Dispatch resolves OBJECT to one of its subcommands before any handler runs.
+    Err(CmdError::WrongArity("object".into()))
+}
+
+fn object_encoding(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    object_lookup(ctx, args, |e, ctx| {
+        ctx.out.bulk_str(encoding_of(e));
+        Ok(())
+    })
+}
+
+/// REFCOUNT: 1, except small non-negative integers, which Redis shares (and reports
+/// as `INT_MAX`) unless an LRU/LFU maxmemory policy is active with a limit set.
+fn object_refcount(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let (maxmemory, lru, lfu) = policy(ctx.shared);
+    let sharing = maxmemory == 0 || !(lru || lfu);
+    object_lookup(ctx, args, |e, ctx| {
+        let shared_int = e
+            .as_str()
+            .and_then(string_as_int)
+            .is_some_and(|v| (0..SHARED_INTEGERS).contains(&v));
+        ctx.out.int(if sharing && shared_int {
+            SHARED_REFCOUNT
+        } else {
+            1
+        });
+        Ok(())
+    })
+}
+
+fn object_idletime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let (_, _, lfu) = policy(ctx.shared);
+    object_lookup(ctx, args, |e, ctx| {
+        if lfu {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note \
+                 that when switching between policies at runtime LRU and LFU data will take \
+                 some time to adjust.",
+            ));
+        }
+        ctx.out.int(i64::from(e.idle_secs(access_clock(ctx.now))));
+        Ok(())
+    })
+}
+
+/// Redis's `LFU_INIT_VAL`: the counter a new key starts with.
+const LFU_INIT_VAL: u32 = 5;
+
+/// FREQ. Entries keep an access time but no access counter, so under an LFU policy
+/// this reports what Redis's counter would be for a key not accessed since it was
+/// created: the initial value, decayed by one per idle minute (`lfu-decay-time` 1).
+fn object_freq(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let (_, _, lfu) = policy(ctx.shared);
+    object_lookup(ctx, args, |e, ctx| {
+        if !lfu {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                 Please note that when switching between policies at runtime LRU and LFU data \
+                 will take some time to adjust.",
+            ));
+        }
+        let idle_minutes = e.idle_secs(access_clock(ctx.now)) / 60;
+        ctx.out
+            .int(i64::from(LFU_INIT_VAL.saturating_sub(idle_minutes)));
+        Ok(())
+    })
+}
+
+/// OBJECT HELP, line for line as Redis 7.0 prints it (status replies).
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn object_help(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.out.array(OBJECT_HELP.len());
+    for line in OBJECT_HELP {
+        ctx.out.simple_str(line);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// EXPIRE family, TTL family, PERSIST
+// ---------------------------------------------------------------------------------
+
+const EXPIRE_NX: u8 = 1;
+const EXPIRE_XX: u8 = 2;
+const EXPIRE_GT: u8 = 4;
+const EXPIRE_LT: u8 = 8;
+
+/// Parses NX/XX/GT/LT (any order, repeats allowed) and rejects the combinations
+/// Redis rejects, with its texts.
+fn expire_flags(args: &Args<'_>) -> Result<u8, CmdError> {
+    let mut flags = 0u8;
+    for opt in args.iter().skip(3) {
+        flags |= if opt.eq_ignore_ascii_case(b"nx") {
+            EXPIRE_NX
+        } else if opt.eq_ignore_ascii_case(b"xx") {
+            EXPIRE_XX
+        } else if opt.eq_ignore_ascii_case(b"gt") {
+            EXPIRE_GT
+        } else if opt.eq_ignore_ascii_case(b"lt") {
+            EXPIRE_LT
+        } else {
+            return Err(CmdError::owned(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            )));
+        };
+    }
+    if flags & EXPIRE_NX != 0 && flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
+        return Err(CmdError::msg(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if flags & EXPIRE_GT != 0 && flags & EXPIRE_LT != 0 {
+        return Err(CmdError::msg(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(flags)
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT. `relative`: the time is added to now;
+/// `seconds`: the time is in seconds. A resulting time at or before now deletes the
+/// key (and replies 1), as Redis does on a master.
+fn expire_generic(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    name: &'static str,
+    relative: bool,
+    seconds: bool,
+) -> CmdResult {
+    let flags = expire_flags(args)?;
+    let mut when = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    if seconds {
+        when = when
+            .checked_mul(1000)
+            .ok_or(CmdError::InvalidExpire(name))?;
+    }
+    let now = ctx.now;
+    if relative {
+        when = when.checked_add(now).ok_or(CmdError::InvalidExpire(name))?;
+    }
+    let shared: &Shared = ctx.shared;
+    let stats = &shared.stats;
+    let db = shared.keyspace.db(ctx.client.db);
+    let key = &args[1];
+    let h = db.hash(key);
+    let access = touching(ctx, WRITE_LOOKUP);
+    let mut shard = db.lock(h);
+    let Some(entry) = lookup_owned(&mut shard, h, key, now, access, stats) else {
+        drop(shard);
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let current = entry.expire_at();
+    let refused = (flags & EXPIRE_NX != 0 && current.is_some())
+        || (flags & EXPIRE_XX != 0 && current.is_none())
+        // No TTL counts as infinite: GT never beats it, LT always does.
+        || (flags & EXPIRE_GT != 0 && current.is_none_or(|c| when <= c))
+        || (flags & EXPIRE_LT != 0 && current.is_some_and(|c| when >= c));
+    if refused {
+        drop(shard);
+        ctx.out.int(0);
+        return Ok(());
+    }
+    if when <= now {
+        shard.remove(h, key, now);
+    } else {
+        shard.insert(h, entry.with_expire(Some(when)), now);
+    }
+    drop(shard);
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn expire(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    expire_generic(ctx, args, "expire", true, true)
+}
+
+fn pexpire(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    expire_generic(ctx, args, "pexpire", true, false)
+}
+
+fn expireat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    expire_generic(ctx, args, "expireat", false, true)
+}
+
+fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    expire_generic(ctx, args, "pexpireat", false, false)
+}
+
+/// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL, else
+/// the remaining (or absolute) time; seconds are rounded to nearest as Redis does.
+fn ttl_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, millis: bool, absolute: bool) -> CmdResult {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let key = &args[1];
+    let h = db.hash(key);
+    let now = ctx.now;
+    let expire = lookup(
+        &mut db.lock(h),
+        h,
+        key,
+        now,
+        READ_NOTOUCH,
+        &shared.stats,
+        |e| e.map(Entry::expire_at),
+    );
+    let reply = match expire {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(at)) => {
+            let t = if absolute {
+                i128::from(at)
+            } else {
+                i128::from(at) - i128::from(now)
+            }
+            .max(0);
+            let t = if millis { t } else { (t + 500) / 1000 };
+            i64::try_from(t).unwrap_or(i64::MAX)
+        }
+    };
+    ctx.out.int(reply);
+    Ok(())
+}
+
+fn ttl(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ttl_generic(ctx, args, false, false)
+}
+
+fn pttl(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ttl_generic(ctx, args, true, false)
+}
+
+fn expiretime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ttl_generic(ctx, args, false, true)
+}
+
+fn pexpiretime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    ttl_generic(ctx, args, true, true)
+}
+
+fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let shared: &Shared = ctx.shared;
+    let db = shared.keyspace.db(ctx.client.db);
+    let key = &args[1];
+    let h = db.hash(key);
+    let now = ctx.now;
+    let access = touching(ctx, WRITE_LOOKUP);
+    let mut shard = db.lock(h);
+    let entry = lookup_owned(&mut shard, h, key, now, access, &shared.stats);
+    let done = match entry {
+        Some(e) if e.expire_at().is_some() => {
+            shard.insert(h, e.with_expire(None), now);
+            true
+        }
+        _ => false,
+    };
+    drop(shard);
+    ctx.out.int(i64::from(done));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------------
+
+const KEYSPACE_WRITE_SLOW: &[&str] = &["keyspace", "write", "slow"];
+const KEYSPACE_WRITE_FAST: &[&str] = &["keyspace", "write", "fast"];
+const KEYSPACE_READ_SLOW: &[&str] = &["keyspace", "read", "slow"];
+const KEYSPACE_READ_FAST: &[&str] = &["keyspace", "read", "fast"];
+
+/// OBJECT's subcommands.
+const OBJECT_SUBCOMMANDS: &[Command] = &[
+    Command::new("encoding", 3, READONLY, (2, 2, 1), object_encoding)
+        .doc(
+            "generic",
+            "Returns the internal encoding of a Redis object.",
+            "2.2.3",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+    Command::new("freq", 3, READONLY, (2, 2, 1), object_freq)
+        .doc(
+            "generic",
+            "Returns the logarithmic access frequency counter of a Redis object.",
+            "4.0.0",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+    Command::new("help", 2, LOADING | STALE, (0, 0, 0), object_help)
+        .doc(
+            "generic",
+            "Returns helpful text about the different subcommands.",
+            "6.2.0",
+        )
+        .acl(&["keyspace", "slow"]),
+    Command::new("idletime", 3, READONLY, (2, 2, 1), object_idletime)
+        .doc(
+            "generic",
+            "Returns the time since the last access to a Redis object.",
+            "2.2.3",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+    Command::new("refcount", 3, READONLY, (2, 2, 1), object_refcount)
+        .doc(
+            "generic",
+            "Returns the reference count of a value of a key.",
+            "2.2.3",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+];
 
 /// This family's commands.
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[
+    Command::new("del", -2, WRITE, (1, -1, 1), del)
+        .doc("generic", "Deletes one or more keys.", "1.0.0")
+        .complexity(
+            "O(N) where N is the number of keys that will be removed. When a key to remove \
+             holds a value other than a string, the individual complexity for this key is \
+             O(M) where M is the number of elements in the list, set, sorted set or hash. \
+             Removing a single key that holds a string value is O(1).",
+        )
+        .acl(KEYSPACE_WRITE_SLOW),
+    Command::new("unlink", -2, WRITE | FAST, (1, -1, 1), del)
+        .doc(
+            "generic",
+            "Asynchronously deletes one or more keys.",
+            "4.0.0",
+        )
+        .complexity(
+            "O(1) for each key removed regardless of its size. Then the command does O(N) \
+             work in a different thread in order to reclaim memory, where N is the number of \
+             allocations the deleted objects where composed of.",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("exists", -2, READONLY | FAST, (1, -1, 1), exists)
+        .doc(
+            "generic",
+            "Determines whether one or more keys exist.",
+            "1.0.0",
+        )
+        .complexity("O(N) where N is the number of keys to check.")
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("type", 2, READONLY | FAST, (1, 1, 1), type_cmd)
+        .doc(
+            "generic",
+            "Determines the type of value stored at a key.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("rename", 3, WRITE, (1, 2, 1), rename)
+        .doc(
+            "generic",
+            "Renames a key and overwrites the destination.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_WRITE_SLOW),
+    Command::new("renamenx", 3, WRITE | FAST, (1, 2, 1), renamenx)
+        .doc(
+            "generic",
+            "Renames a key only when the target key name doesn't exist.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("copy", -3, WRITE | DENYOOM, (1, 2, 1), copy)
+        .doc(
+            "generic",
+            "Copies the value of a key to a new key.",
+            "6.2.0",
+        )
+        .complexity(
+            "O(N) worst case for collections, where N is the number of nested items. O(1) \
+             for string values.",
+        )
+        .acl(KEYSPACE_WRITE_SLOW),
+    Command::new("move", 3, WRITE | FAST, (1, 1, 1), move_cmd)
+        .doc("generic", "Moves a key to another database.", "1.0.0")
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("keys", 2, READONLY, (0, 0, 0), keys)
+        .doc(
+            "generic",
+            "Returns all key names that match a pattern.",
+            "1.0.0",
+        )
+        .complexity(
+            "O(N) with N being the number of keys in the database, under the assumption \
+             that the key names in the database and the given pattern have limited length.",
+        )
+        .acl(&["keyspace", "read", "slow", "dangerous"]),
+    Command::new("scan", -2, READONLY, (0, 0, 0), scan)
+        .doc(
+            "generic",
+            "Iterates over the key names in the database.",
+            "2.8.0",
+        )
+        .complexity(
+            "O(1) for every call. O(N) for a complete iteration, including enough command \
+             calls for the cursor to return back to 0. N is the number of elements inside \
+             the collection.",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+    Command::new("randomkey", 1, READONLY, (0, 0, 0), randomkey)
+        .doc(
+            "generic",
+            "Returns a random key name from the database.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_READ_SLOW),
+    Command::new("touch", -2, READONLY | FAST, (1, -1, 1), touch)
+        .doc(
+            "generic",
+            "Returns the number of existing keys out of those specified after updating the \
+             time they were last accessed.",
+            "3.2.1",
+        )
+        .complexity("O(N) where N is the number of keys that will be touched.")
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("object", -2, 0, (0, 0, 0), object_container)
+        .doc(
+            "generic",
+            "A container for object introspection commands.",
+            "2.2.3",
+        )
+        .complexity("Depends on subcommand.")
+        .acl(&["slow"])
+        .subs(OBJECT_SUBCOMMANDS),
+    Command::new("expire", -3, WRITE | FAST, (1, 1, 1), expire)
+        .doc(
+            "generic",
+            "Sets the expiration time of a key in seconds.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("pexpire", -3, WRITE | FAST, (1, 1, 1), pexpire)
+        .doc(
+            "generic",
+            "Sets the expiration time of a key in milliseconds.",
+            "2.6.0",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("expireat", -3, WRITE | FAST, (1, 1, 1), expireat)
+        .doc(
+            "generic",
+            "Sets the expiration time of a key to a Unix timestamp.",
+            "1.2.0",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("pexpireat", -3, WRITE | FAST, (1, 1, 1), pexpireat)
+        .doc(
+            "generic",
+            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "2.6.0",
+        )
+        .acl(KEYSPACE_WRITE_FAST),
+    Command::new("ttl", 2, READONLY | FAST, (1, 1, 1), ttl)
+        .doc(
+            "generic",
+            "Returns the expiration time in seconds of a key.",
+            "1.0.0",
+        )
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("pttl", 2, READONLY | FAST, (1, 1, 1), pttl)
+        .doc(
+            "generic",
+            "Returns the expiration time in milliseconds of a key.",
+            "2.6.0",
+        )
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("expiretime", 2, READONLY | FAST, (1, 1, 1), expiretime)
+        .doc(
+            "generic",
+            "Returns the expiration time of a key as a Unix timestamp.",
+            "7.0.0",
+        )
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("pexpiretime", 2, READONLY | FAST, (1, 1, 1), pexpiretime)
+        .doc(
+            "generic",
+            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+            "7.0.0",
+        )
+        .acl(KEYSPACE_READ_FAST),
+    Command::new("persist", 2, WRITE | FAST, (1, 1, 1), persist)
+        .doc("generic", "Removes the expiration time of a key.", "2.2.0")
+        .acl(KEYSPACE_WRITE_FAST),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_parsing_follows_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"01"), Some(1));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-0"), Some(0));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-18446744073709551616",
+            b" 1",
+            b"1 ",
+            b"abc",
+            b"-",
+            b"+",
+            b"1x",
+        ] {
+            assert_eq!(parse_cursor(bad), None, "{}", bad.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn string_encodings() {
+        let enc = |v: &[u8]| encoding_of(&Entry::new_str(b"k", v, None));
+        assert_eq!(enc(b"0"), "int");
+        assert_eq!(enc(b"-9223372036854775808"), "int");
+        assert_eq!(enc(b"9223372036854775808"), "embstr");
+        assert_eq!(enc(b"007"), "embstr");
+        assert_eq!(enc(b""), "embstr");
+        assert_eq!(enc(&[b'x'; 44]), "embstr");
+        assert_eq!(enc(&[b'x'; 45]), "raw");
+    }
+
+    #[test]
+    fn expire_flag_conflicts() {
+        use shoal_protocol::{Limits, RequestParser};
+        let check = |line: &str| -> Result<u8, String> {
+            let mut p = RequestParser::new(Limits::default());
+            let buf = format!("{line}\r\n");
+            let (_, args) = p.parse(buf.as_bytes()).ok().flatten().expect("parsed");
+            expire_flags(&args).map_err(|e| e.message().into_owned())
+        };
+        assert_eq!(check("expire k 1"), Ok(0));
+        assert_eq!(check("expire k 1 nx nx"), Ok(EXPIRE_NX));
+        assert_eq!(check("expire k 1 GT xx"), Ok(EXPIRE_GT | EXPIRE_XX));
+        assert!(check("expire k 1 nx lt")
+            .unwrap_err()
+            .starts_with("ERR NX and XX"));
+        assert!(check("expire k 1 gt lt")
+            .unwrap_err()
+            .starts_with("ERR GT and LT"));
+        assert_eq!(
+            check("expire k 1 bogus nx xx"),
+            Err("ERR Unsupported option bogus".to_string())
+        );
+    }
+}
