@@ -486,7 +486,10 @@ fn format_double(d: f64, out: &mut StackBuf) {
         _ => (false, sci),
     };
     let (mantissa, exponent) = match sci.iter().position(|&b| b == b'e') {
-        Some(e) => (sci.get(..e).unwrap_or_default(), sci.get(e + 1..).unwrap_or_default()),
+        Some(e) => (
+            sci.get(..e).unwrap_or_default(),
+            sci.get(e + 1..).unwrap_or_default(),
+        ),
         None => (sci, &b"0"[..]),
     };
     let mut digits = [0u8; 24];
@@ -502,9 +505,10 @@ fn format_double(d: f64, out: &mut StackBuf) {
         Some((b'-', rest)) => (true, rest),
         _ => (false, exponent),
     };
-    let magnitude = exp_digits
-        .iter()
-        .fold(0i32, |acc, &b| acc.saturating_mul(10).saturating_add(i32::from(b.wrapping_sub(b'0'))));
+    let magnitude = exp_digits.iter().fold(0i32, |acc, &b| {
+        acc.saturating_mul(10)
+            .saturating_add(i32::from(b.wrapping_sub(b'0')))
+    });
     let exp = if exp_negative { -magnitude } else { magnitude };
 
     if negative {
@@ -576,17 +580,29 @@ mod tests {
             enc(Proto::Resp2, |r| r.error(b"ERR bad\r\nthing\n")),
             "-ERR bad  thing \r\n"
         );
-        assert_eq!(enc(Proto::Resp3, |r| r.error_str("WRONGTYPE x")), "-WRONGTYPE x\r\n");
+        assert_eq!(
+            enc(Proto::Resp3, |r| r.error_str("WRONGTYPE x")),
+            "-WRONGTYPE x\r\n"
+        );
         assert_eq!(enc(Proto::Resp2, |r| r.int(-42)), ":-42\r\n");
-        assert_eq!(enc(Proto::Resp2, |r| r.int(i64::MIN)), ":-9223372036854775808\r\n");
+        assert_eq!(
+            enc(Proto::Resp2, |r| r.int(i64::MIN)),
+            ":-9223372036854775808\r\n"
+        );
         assert_eq!(enc(Proto::Resp2, |r| r.bulk(b"a\r\nb")), "$4\r\na\r\nb\r\n");
         assert_eq!(enc(Proto::Resp2, |r| r.bulk(b"")), "$0\r\n\r\n");
         assert_eq!(enc(Proto::Resp2, |r| r.bulk_str("hé")), "$3\r\nhé\r\n");
         assert_eq!(enc(Proto::Resp2, |r| r.bulk_int(-17)), "$3\r\n-17\r\n");
         assert_eq!(both(|r| r.null()), ("$-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(|r| r.null_array()), ("*-1\r\n".into(), "_\r\n".into()));
-        assert_eq!(both(|r| r.boolean(true)), (":1\r\n".into(), "#t\r\n".into()));
-        assert_eq!(both(|r| r.boolean(false)), (":0\r\n".into(), "#f\r\n".into()));
+        assert_eq!(
+            both(|r| r.boolean(true)),
+            (":1\r\n".into(), "#t\r\n".into())
+        );
+        assert_eq!(
+            both(|r| r.boolean(false)),
+            (":0\r\n".into(), "#f\r\n".into())
+        );
         assert_eq!(
             both(|r| r.double(3.5)),
             ("$3\r\n3.5\r\n".into(), ",3.5\r\n".into())
@@ -597,7 +613,10 @@ mod tests {
         );
         assert_eq!(
             both(|r| r.verbatim(b"txt", b"hi\nthere")),
-            ("$8\r\nhi\nthere\r\n".into(), "=12\r\ntxt:hi\nthere\r\n".into())
+            (
+                "$8\r\nhi\nthere\r\n".into(),
+                "=12\r\ntxt:hi\nthere\r\n".into()
+            )
         );
         assert_eq!(
             both(|r| r.big_number(b"123456789012345678901234567890")),

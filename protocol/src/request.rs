@@ -19,6 +19,9 @@ const UNAUTH_MAX_BULK: usize = 16 * 1024;
 /// count the client announces: the table grows with the arguments that really
 /// arrive, never with what an attacker declares.
 const MAX_PREALLOC_ARGS: usize = 1024;
+/// An argument table grown past this many entries (by a huge `MSET`) is
+/// shrunk back before the next command.
+const SHRINK_ARGS_ABOVE: usize = 64 * 1024;
 
 /// Per-connection protocol limits (`proto-max-bulk-len` and friends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +83,7 @@ impl std::error::Error for ProtocolError {}
 
 /// Half-open byte range of one argument inside its source buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
+pub(crate) struct Span {
     start: usize,
     end: usize,
 }
@@ -139,7 +142,10 @@ impl Index<usize> for Args<'_> {
     fn index(&self, i: usize) -> &[u8] {
         match self.get(i) {
             Some(arg) => arg,
-            None => panic!("argument index {i} out of range for {} arguments", self.len()),
+            None => panic!(
+                "argument index {i} out of range for {} arguments",
+                self.len()
+            ),
         }
     }
 }
@@ -406,6 +412,10 @@ impl RequestParser {
                 return Ok(None);
             };
             self.spans.clear();
+            if self.spans.capacity() > SHRINK_ARGS_ABOVE {
+                // One huge command must not pin its argument table forever.
+                self.spans.shrink_to(MAX_PREALLOC_ARGS);
+            }
             if first == b'*' {
                 self.phase = Phase::Count;
                 self.scan = 1;
@@ -434,7 +444,12 @@ impl RequestParser {
     /// max_inline_len` (the terminator may sit at that index, not after).
     /// Returns `Ok(Some(index))`, `Ok(None)` when more input is needed, or
     /// `Err(())` when the line is too long.
-    fn find_terminator(&mut self, buf: &[u8], line_start: usize, needle: u8) -> Result<Option<usize>, ()> {
+    fn find_terminator(
+        &mut self,
+        buf: &[u8],
+        line_start: usize,
+        needle: u8,
+    ) -> Result<Option<usize>, ()> {
         let window_end = line_start
             .saturating_add(self.limits.max_inline_len)
             .saturating_add(1);
@@ -479,39 +494,47 @@ impl RequestParser {
 
     /// Parses the `*N\r\n` line. `Ok(false)`: need more input.
     fn count(&mut self, buf: &[u8]) -> Result<bool, ProtocolError> {
-        let cr = match self.find_terminator(buf, 0, b'\r') {
-            Ok(Some(cr)) => cr,
-            Ok(None) => return Ok(false),
-            Err(()) => {
-                return Err(ProtocolError::new(
-                    "Protocol error: too big mbulk count string",
-                ))
+        const INVALID: &str = "Protocol error: invalid multibulk length";
+        let (n, cr) = match quick_header(buf, 0, self.limits.max_inline_len) {
+            Some(found) => found,
+            None => {
+                let cr = match self.find_terminator(buf, 0, b'\r') {
+                    Ok(Some(cr)) => cr,
+                    Ok(None) => return Ok(false),
+                    Err(()) => {
+                        return Err(ProtocolError::new(
+                            "Protocol error: too big mbulk count string",
+                        ))
+                    }
+                };
+                if cr + 1 >= buf.len() {
+                    // Redis wants the byte after '\r' too before it looks at
+                    // the line.
+                    self.scan = cr;
+                    return Ok(false);
+                }
+                match string2ll(buf.get(1..cr).unwrap_or_default()) {
+                    Some(n) => (n, cr),
+                    None => return Err(ProtocolError::new(INVALID)),
+                }
             }
         };
-        if cr + 1 >= buf.len() {
-            // Redis wants the byte after '\r' too before it looks at the line.
-            self.scan = cr;
-            return Ok(false);
-        }
-        let n = match string2ll(buf.get(1..cr).unwrap_or_default()) {
-            Some(n) if n <= 0 => 0,
-            Some(n) if usize::try_from(n).is_ok_and(|n| n <= self.limits.max_multibulk_len) => n,
-            _ => {
-                return Err(ProtocolError::new(
-                    "Protocol error: invalid multibulk length",
-                ))
+        let count = match usize::try_from(n) {
+            Err(_) => 0, // negative: skipped, like `*0`
+            Ok(count) if count > self.limits.max_multibulk_len => {
+                return Err(ProtocolError::new(INVALID))
             }
+            Ok(count) => count,
         };
         if n > UNAUTH_MAX_MULTIBULK && !self.authenticated {
             return Err(ProtocolError::new(
                 "Protocol error: unauthenticated multibulk length",
             ));
         }
-        let n = usize::try_from(n).unwrap_or(0);
         self.pos = cr + 2;
-        self.remaining = n;
-        if n > 0 {
-            self.spans.reserve(n.min(MAX_PREALLOC_ARGS));
+        self.remaining = count;
+        if count > 0 {
+            self.spans.reserve(count.min(MAX_PREALLOC_ARGS));
             self.phase = Phase::BulkHeader;
             self.scan = self.pos;
         }
@@ -554,32 +577,41 @@ impl RequestParser {
 
     /// Parses the `$len\r\n` header at `self.pos`, advancing past it.
     fn bulk_header(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        const INVALID: &str = "Protocol error: invalid bulk length";
         let start = self.pos;
-        let cr = match self.find_terminator(buf, start, b'\r') {
-            Ok(Some(cr)) => cr,
-            Ok(None) => return Ok(None),
-            Err(()) => {
-                return Err(ProtocolError::new(
-                    "Protocol error: too big bulk count string",
-                ))
+        let quick = match buf.get(start) {
+            Some(b'$') => quick_header(buf, start, self.limits.max_inline_len),
+            _ => None,
+        };
+        let (n, cr) = match quick {
+            Some(found) => found,
+            None => {
+                let cr = match self.find_terminator(buf, start, b'\r') {
+                    Ok(Some(cr)) => cr,
+                    Ok(None) => return Ok(None),
+                    Err(()) => {
+                        return Err(ProtocolError::new(
+                            "Protocol error: too big bulk count string",
+                        ))
+                    }
+                };
+                if cr + 1 >= buf.len() {
+                    self.scan = cr;
+                    return Ok(None);
+                }
+                let first = buf.get(start).copied().unwrap_or(b'\r');
+                if first != b'$' {
+                    return Err(ProtocolError::expected_dollar(first));
+                }
+                match string2ll(buf.get(start + 1..cr).unwrap_or_default()) {
+                    Some(n) => (n, cr),
+                    None => return Err(ProtocolError::new(INVALID)),
+                }
             }
         };
-        if cr + 1 >= buf.len() {
-            self.scan = cr;
-            return Ok(None);
-        }
-        let first = buf.get(start).copied().unwrap_or(b'\r');
-        if first != b'$' {
-            return Err(ProtocolError::expected_dollar(first));
-        }
-        let len = match string2ll(buf.get(start + 1..cr).unwrap_or_default()) {
-            Some(n) => usize::try_from(n)
-                .ok()
-                .filter(|&n| n <= self.limits.max_bulk_len),
-            None => None,
-        };
-        let Some(len) = len else {
-            return Err(ProtocolError::new("Protocol error: invalid bulk length"));
+        let len = match usize::try_from(n) {
+            Ok(len) if len <= self.limits.max_bulk_len => len,
+            _ => return Err(ProtocolError::new(INVALID)),
         };
         if len > UNAUTH_MAX_BULK && !self.authenticated {
             return Err(ProtocolError::new(
@@ -595,6 +627,29 @@ impl RequestParser {
     fn spans_capacity(&self) -> usize {
         self.spans.capacity()
     }
+}
+
+/// Fast path for the common, well-formed header line at `start`: `*` or `$`
+/// (not checked here), 1 to 18 digits without a leading zero (or a lone `0`),
+/// `\r`, and at least one more byte, with the `\r` inside the line-length
+/// window. Returns `(value, index of '\r')`. Whenever it returns `Some`, the
+/// general path (terminator search, then `string2ll`) would have produced the
+/// same; anything else (`None`) is left to that path, which knows the errors
+/// and the "need more input" cases.
+#[inline]
+fn quick_header(buf: &[u8], start: usize, max_line: usize) -> Option<(i64, usize)> {
+    let line = buf.get(start + 1..)?;
+    let mut value: i64 = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if b.is_ascii_digit() && i < 18 {
+            value = value * 10 + i64::from(b - b'0');
+            continue;
+        }
+        let leading_zero = i > 1 && line.first() == Some(&b'0');
+        return (b == b'\r' && i > 0 && !leading_zero && i < max_line && i + 1 < line.len())
+            .then_some((value, start + 1 + i));
+    }
+    None
 }
 
 /// Redis's `string2ll` (util.c): optional `-`, no `+`, no leading zeros (a lone
@@ -684,7 +739,11 @@ fn hex_value(b: u8) -> Option<u8> {
 ///
 /// The C code walks a NUL-terminated string, so the line ends at its first NUL
 /// byte and every look-ahead past the end reads as NUL; `at` reproduces that.
-pub(crate) fn split_inline(line: &[u8], out: &mut Vec<u8>, spans: &mut Vec<Span>) -> Result<(), ()> {
+pub(crate) fn split_inline(
+    line: &[u8],
+    out: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+) -> Result<(), ()> {
     out.clear();
     spans.clear();
     let line = match find_byte(0, line) {
@@ -760,7 +819,17 @@ pub(crate) fn split_inline(line: &[u8], out: &mut Vec<u8>, spans: &mut Vec<Span>
                     }
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
-                    _ => out.push(c),
+                    _ => {
+                        // Copy the whole run of ordinary bytes at once.
+                        let rest = line.get(p..).unwrap_or_default();
+                        let run = rest
+                            .iter()
+                            .position(|&b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'"' | b'\''))
+                            .unwrap_or(rest.len());
+                        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+                        p += run.max(1);
+                        continue;
+                    }
                 }
             }
             p += 1;
@@ -776,7 +845,10 @@ pub(crate) fn split_inline(line: &[u8], out: &mut Vec<u8>, spans: &mut Vec<Span>
 mod tests {
     use super::*;
 
-    fn parse_all(p: &mut RequestParser, input: &[u8]) -> (Vec<Vec<Vec<u8>>>, usize, Option<String>) {
+    fn parse_all(
+        p: &mut RequestParser,
+        input: &[u8],
+    ) -> (Vec<Vec<Vec<u8>>>, usize, Option<String>) {
         let mut cmds = Vec::new();
         let mut off = 0;
         loop {
@@ -834,7 +906,10 @@ mod tests {
         let input = b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nx\r\nECHO hi\r\n";
         let mut p = RequestParser::default();
         let (cmds, off, e) = parse_all(&mut p, input);
-        assert_eq!(cmds, vec![v(&["PING"]), v(&["GET", "x"]), v(&["ECHO", "hi"])]);
+        assert_eq!(
+            cmds,
+            vec![v(&["PING"]), v(&["GET", "x"]), v(&["ECHO", "hi"])]
+        );
         assert_eq!(off, input.len());
         assert_eq!(e, None);
     }
@@ -842,7 +917,7 @@ mod tests {
     #[test]
     fn binary_payloads_are_opaque() {
         assert_eq!(
-            one(b"*2\r\n$4\r\n\r\n\r\n$3\r\n\0*$\r\n"),
+            one(b"*2\r\n$4\r\n\r\n\r\n\r\n$3\r\n\0*$\r\n"),
             Ok(Some(vec![b"\r\n\r\n".to_vec(), b"\0*$".to_vec()]))
         );
     }
@@ -878,7 +953,14 @@ mod tests {
 
     #[test]
     fn empty_commands_are_consumed() {
-        for input in [&b"*0\r\n"[..], b"*-1\r\n", b"*-10\r\n", b"\r\n", b"\n", b"   \t\r\n"] {
+        for input in [
+            &b"*0\r\n"[..],
+            b"*-1\r\n",
+            b"*-10\r\n",
+            b"\r\n",
+            b"\n",
+            b"   \t\r\n",
+        ] {
             let mut p = RequestParser::default();
             let (n, args) = p.parse(input).unwrap().unwrap();
             assert_eq!(n, input.len());
@@ -925,8 +1007,14 @@ mod tests {
             (b"*+1\r\n", "Protocol error: invalid multibulk length"),
             (b"*-0\r\n", "Protocol error: invalid multibulk length"),
             (b"*1 \r\n", "Protocol error: invalid multibulk length"),
-            (b"*3000000000\r\n", "Protocol error: invalid multibulk length"),
-            (b"*99999999999999999999\r\n", "Protocol error: invalid multibulk length"),
+            (
+                b"*3000000000\r\n",
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*99999999999999999999\r\n",
+                "Protocol error: invalid multibulk length",
+            ),
             (b"*1\x00\r\n", "Protocol error: invalid multibulk length"),
             (b"*1\r\nfoo\r\n", "Protocol error: expected '$', got 'f'"),
             (
@@ -949,7 +1037,10 @@ mod tests {
                 "Protocol error: invalid bulk length",
             ),
             (b"*1\r\n$\r\n", "Protocol error: invalid bulk length"),
-            (b"*1\r\n$536870913\r\n", "Protocol error: invalid bulk length"),
+            (
+                b"*1\r\n$536870913\r\n",
+                "Protocol error: invalid bulk length",
+            ),
             (
                 b"set \"\"\"test-key\"\"\" test-value\r\nping\r\n",
                 "Protocol error: unbalanced quotes in request",
@@ -1019,7 +1110,10 @@ mod tests {
             let mut p = RequestParser::new(limits);
             parse_all(&mut p, input)
         };
-        assert_eq!(run(b"*2\r\n$3\r\nabc\r\n$0\r\n\r\n").0, vec![v(&["abc", ""])]);
+        assert_eq!(
+            run(b"*2\r\n$3\r\nabc\r\n$0\r\n\r\n").0,
+            vec![v(&["abc", ""])]
+        );
         assert_eq!(
             run(b"*3\r\n").2.as_deref(),
             Some("Protocol error: invalid multibulk length")
@@ -1113,11 +1207,13 @@ mod tests {
     #[test]
     fn large_command_in_small_reads_is_linear() {
         // A ~5 MB MSET (many small args plus one 1 MB value) fed in 16 KiB reads.
-        let mut input = b"*40003\r\n$4\r\nMSET\r\n".to_vec();
+        let mut input = b"*40002\r\n$4\r\nMSET\r\n".to_vec();
         for i in 0..20_000 {
             let k = format!("key:{i}");
             let val = format!("value-{i}-{}", "x".repeat(200));
-            input.extend_from_slice(format!("${}\r\n{k}\r\n${}\r\n{val}\r\n", k.len(), val.len()).as_bytes());
+            input.extend_from_slice(
+                format!("${}\r\n{k}\r\n${}\r\n{val}\r\n", k.len(), val.len()).as_bytes(),
+            );
         }
         input.extend_from_slice(b"$1048576\r\n");
         input.extend(std::iter::repeat_n(b'z', 1 << 20));
@@ -1130,16 +1226,35 @@ mod tests {
             end = (end + 16 * 1024).min(input.len());
             calls += 1;
             if let Some((n, args)) = p.parse(&input[..end]).unwrap() {
-                assert_eq!(args.len(), 40_003);
-                assert_eq!(args.get(40_002).map(<[u8]>::len), Some(1 << 20));
+                assert_eq!(args.len(), 40_002);
+                assert_eq!(args.get(40_001).map(<[u8]>::len), Some(1 << 20));
                 break n;
             }
         };
         assert_eq!(done, input.len());
+
         assert!(calls > 300);
         // Terminator searches never look at a byte twice (plus at most one
         // window per header/call), and never inside payloads.
-        assert!(p.scanned < 40_003 * 16 + calls * 16, "scanned {}", p.scanned);
+        assert!(
+            p.scanned < 40_002 * 16 + calls * 16,
+            "scanned {}",
+            p.scanned
+        );
+    }
+
+    #[test]
+    fn huge_argument_table_is_released() {
+        let n = SHRINK_ARGS_ABOVE + 10;
+        let mut input = format!("*{n}\r\n").into_bytes();
+        for _ in 0..n {
+            input.extend_from_slice(b"$0\r\n\r\n");
+        }
+        let mut p = RequestParser::default();
+        assert_eq!(p.parse(&input).unwrap().unwrap().1.len(), n);
+        assert!(p.spans_capacity() >= n);
+        assert_eq!(p.parse(b"PING\r\n").unwrap().unwrap().1.len(), 1);
+        assert!(p.spans_capacity() <= MAX_PREALLOC_ARGS);
     }
 
     #[test]
@@ -1162,9 +1277,9 @@ mod tests {
         assert_eq!(&copy[0], b"SET");
         assert_eq!(copy.get(2), Some(&b"vv"[..]));
         assert_eq!(copy.get(3), None);
-        let it = copy.iter();
+        let mut it = copy.iter();
         assert_eq!(it.len(), 3);
-        assert_eq!(it.rev().next(), Some(&b"vv"[..]));
+        assert_eq!(it.next_back(), Some(&b"vv"[..]));
         let collected: Vec<&[u8]> = copy.into_iter().collect();
         assert_eq!(collected, vec![&b"SET"[..], b"k", b"vv"]);
         assert_eq!(format!("{copy:?}"), r#"["SET", "k", "vv"]"#);
@@ -1185,7 +1300,13 @@ mod tests {
 
     #[test]
     fn inline_splitting_like_sdssplitargs() {
-        let ok = |line: &str, want: &[&str]| assert_eq!(inline(line), Ok(want.iter().map(|s| s.to_string()).collect()), "{line:?}");
+        let ok = |line: &str, want: &[&str]| {
+            assert_eq!(
+                inline(line),
+                Ok(want.iter().map(|s| s.to_string()).collect()),
+                "{line:?}"
+            )
+        };
         ok("", &[]);
         ok("   \t ", &[]);
         ok("set a b", &["set", "a", "b"]);
@@ -1199,7 +1320,7 @@ mod tests {
         ok(r#""a\nb\r\t\\\"\z""#, &["a\nb\r\t\\\"z"]);
         ok(r#""\b\a""#, &["\u{8}\u{7}"]);
         ok(r"'it\'s'", &["it's"]);
-        ok(r"'a\nb\\'", &[r"a\nb\\"]);
+        ok(r"'a\nb\\c'", &[r"a\nb\\c"]);
         ok("foo\"bar baz\" x", &["foobar baz", "x"]);
         ok("a'b c'", &["ab c"]);
         ok("a\u{b}b \u{b}c", &["a\u{b}b", "c"]);
@@ -1215,6 +1336,8 @@ mod tests {
         bad("\"a\"\"b\"");
         bad("\"a\0\"");
         bad("\"a\\");
+        // `\'` inside single quotes is an escaped quote even after a backslash.
+        bad(r"'a\\'");
         bad(r#""\x"#);
     }
 
@@ -1223,9 +1346,19 @@ mod tests {
         assert_eq!(one(b"ping\n"), Ok(Some(v(&["ping"]))));
         assert_eq!(one(b"ping\r\n"), Ok(Some(v(&["ping"]))));
         assert_eq!(one(b"ping\r\r\n"), Ok(Some(v(&["ping"]))));
-        assert_eq!(one(b"echo \"a\r\n"), Err("Protocol error: unbalanced quotes in request".into()));
+        assert_eq!(
+            one(b"echo \"a\r\n"),
+            Err("Protocol error: unbalanced quotes in request".into())
+        );
         // Bytes >= 0x80 pass through untouched.
-        assert_eq!(one(b"set k \xff\xfe\n"), Ok(Some(vec![b"set".to_vec(), b"k".to_vec(), b"\xff\xfe".to_vec()])));
+        assert_eq!(
+            one(b"set k \xff\xfe\n"),
+            Ok(Some(vec![
+                b"set".to_vec(),
+                b"k".to_vec(),
+                b"\xff\xfe".to_vec()
+            ]))
+        );
     }
 
     #[test]
@@ -1255,6 +1388,68 @@ mod tests {
     }
 
     #[test]
+    fn quick_header_agrees_with_the_general_path() {
+        fn general(buf: &[u8], start: usize, max_line: usize) -> Option<(i64, usize)> {
+            let window = buf.get(start..)?;
+            let cr = start + window.iter().position(|&b| b == b'\r')?;
+            if cr - start > max_line || cr + 1 >= buf.len() {
+                return None;
+            }
+            Some((string2ll(&buf[start + 1..cr])?, cr))
+        }
+        let mut bodies: Vec<String> = vec![
+            "".into(),
+            "0".into(),
+            "00".into(),
+            "01".into(),
+            "-1".into(),
+            "-0".into(),
+            "+1".into(),
+            "1a".into(),
+            " 1".into(),
+        ];
+        for len in 1..=22 {
+            bodies.push("9".repeat(len));
+            bodies.push(format!("1{}", "0".repeat(len - 1)));
+        }
+        let mut hits = 0;
+        for body in &bodies {
+            for tail in ["", "\r", "\r\n", "\rX", "\n\r\n"] {
+                for max_line in [0, 1, 2, 3, 5, 18, 19, 20, 64 * 1024] {
+                    for prefix in ["", "$3\r\nabc\r\n"] {
+                        let input = format!("{prefix}${body}{tail}");
+                        let start = prefix.len();
+                        let quick = quick_header(input.as_bytes(), start, max_line);
+                        if quick.is_some() {
+                            hits += 1;
+                            assert_eq!(
+                                quick,
+                                general(input.as_bytes(), start, max_line),
+                                "{input:?} {max_line}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(hits > 100);
+        assert_eq!(quick_header(b"$3\r\n", 0, 100), Some((3, 2)));
+        assert_eq!(
+            quick_header(b"$999999999999999999\r\n", 0, 100),
+            Some((999_999_999_999_999_999, 19))
+        );
+        assert_eq!(quick_header(b"$9999999999999999999\r\n", 0, 100), None);
+        assert_eq!(
+            err(b"*999999999999999999\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n$999999999999999999\r\n"),
+            "Protocol error: invalid bulk length"
+        );
+    }
+
+    #[test]
     fn find_byte_matches_naive() {
         let hay: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
         for needle in 0..=255u8 {
@@ -1266,7 +1461,10 @@ mod tests {
             }
         }
         assert_eq!(find_byte(b'\r', b"\x80\x80\x80\x80\x80\x80\x80\r"), Some(7));
-        assert_eq!(find_byte(0x80, b"\x00\x00\x00\x00\x00\x00\x00\x80"), Some(7));
+        assert_eq!(
+            find_byte(0x80, b"\x00\x00\x00\x00\x00\x00\x00\x80"),
+            Some(7)
+        );
     }
 
     #[test]
