@@ -31,8 +31,12 @@ pub struct ClientInfo {
     pub name: Mutex<Option<Vec<u8>>>,
     /// CLIENT SETINFO LIB-NAME / LIB-VER.
     pub lib: Mutex<(String, String)>,
-    /// Last command name (for CLIENT LIST's `cmd=`).
-    pub last_cmd: Mutex<&'static str>,
+    /// Last command (for CLIENT LIST's `cmd=`): name and subcommand ("" if none).
+    pub last_cmd: Mutex<(&'static str, &'static str)>,
+    /// CLIENT NO-EVICT is on (flag `e`).
+    pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH is on (flag `T`).
+    pub no_touch: AtomicBool,
     /// RESP version in use (2 or 3).
     pub resp: AtomicUsize,
     /// Bytes waiting in the query buffer after the last read.
@@ -64,17 +68,34 @@ impl ClientInfo {
     /// One line of CLIENT LIST / CLIENT INFO, Redis 7 field order.
     pub fn describe(&self, now_ms: i64) -> String {
         let (lib_name, lib_ver) = self.lib.lock().clone();
+        let (cmd, sub) = *self.last_cmd.lock();
+        let cmd = if sub.is_empty() {
+            cmd.to_string()
+        } else {
+            format!("{cmd}|{sub}")
+        };
+        let mut flags = String::new();
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if self.no_touch.load(Ordering::Relaxed) {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             self.name_string(),
             (now_ms - self.created_ms).max(0) / 1000,
             (now_ms - self.last_ms.load(Ordering::Relaxed)).max(0) / 1000,
+            flags,
             self.db.load(Ordering::Relaxed),
             self.qbuf.load(Ordering::Relaxed),
-            *self.last_cmd.lock(),
+            cmd,
             self.resp.load(Ordering::Relaxed),
             lib_name,
             lib_ver,
@@ -103,7 +124,7 @@ pub struct Client {
     /// CLIENT NO-TOUCH ON: reads do not update the access time.
     pub no_touch: bool,
     /// Name of the last command run (published to CLIENT LIST once per batch).
-    pub last_cmd: &'static str,
+    pub last_cmd: (&'static str, &'static str),
 }
 
 impl Client {
@@ -119,7 +140,7 @@ impl Client {
             reply_skip: false,
             no_evict: false,
             no_touch: false,
-            last_cmd: "NULL",
+            last_cmd: ("NULL", ""),
         }
     }
 
@@ -135,6 +156,18 @@ impl Client {
         let dropped = self.reply_off || self.reply_skip;
         self.reply_skip = std::mem::take(&mut self.reply_skip_next);
         dropped
+    }
+
+    /// CLIENT NO-EVICT, visible to CLIENT LIST.
+    pub fn set_no_evict(&mut self, on: bool) {
+        self.no_evict = on;
+        self.info.no_evict.store(on, Ordering::Relaxed);
+    }
+
+    /// CLIENT NO-TOUCH, visible to CLIENT LIST.
+    pub fn set_no_touch(&mut self, on: bool) {
+        self.no_touch = on;
+        self.info.no_touch.store(on, Ordering::Relaxed);
     }
 
     /// Switches database (SELECT), keeping the shared view in step.
@@ -176,7 +209,9 @@ impl ClientRegistry {
             db: AtomicUsize::new(0),
             name: Mutex::new(None),
             lib: Mutex::new((String::new(), String::new())),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: Mutex::new(("NULL", "")),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
             resp: AtomicUsize::new(2),
             qbuf: AtomicUsize::new(0),
             commands: AtomicU64::new(0),

@@ -6,7 +6,6 @@
 //! enforcement on snapshots all read this table. Adding a command = one row in its
 //! family's `COMMANDS` slice + one handler in the same file.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -251,7 +250,7 @@ pub struct CommandStats {
 pub struct CommandTable {
     /// Every top-level command, in registration order.
     pub commands: Vec<&'static Command>,
-    by_name: HashMap<&'static str, usize>,
+    by_name: foldhash::HashMap<&'static str, usize>,
     /// Counters indexed like `commands` (subcommands count under their container).
     pub stats: Vec<CommandStats>,
 }
@@ -266,7 +265,7 @@ impl CommandTable {
             .iter()
             .enumerate()
             .map(|(i, c): (usize, &&Command)| (c.name, i))
-            .collect::<HashMap<_, _>>();
+            .collect::<foldhash::HashMap<_, _>>();
         assert_eq!(by_name.len(), commands.len(), "duplicate command name");
         let stats = commands.iter().map(|_| CommandStats::default()).collect();
         CommandTable {
@@ -384,7 +383,12 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
         ctx.out.error_str(&CmdError::NoAuth.message());
         return;
     }
-    ctx.client.last_cmd = cmd.name;
+    let container = TABLE.get(idx);
+    ctx.client.last_cmd = if std::ptr::eq(container, cmd) {
+        (cmd.name, "")
+    } else {
+        (container.name, cmd.name)
+    };
     let started = Instant::now();
     let result = (cmd.handler)(ctx, args);
     let usec = started.elapsed().as_micros() as u64;

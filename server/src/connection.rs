@@ -133,6 +133,9 @@ async fn serve(
                         now,
                     };
                     command::execute(&mut ctx, &args);
+                    // Redis checks authentication per command: a big request pipelined
+                    // right after AUTH gets the authenticated limits.
+                    parser.set_authenticated(client.authenticated);
                     if client.take_reply_dropped() {
                         out.truncate(mark);
                     }

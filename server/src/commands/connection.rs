@@ -213,8 +213,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     set_proto(ctx, 2);
     ctx.client.authenticated = !ctx.shared.auth_required();
     set_name(&ctx.client.info, b"");
-    ctx.client.no_evict = false;
-    ctx.client.no_touch = false;
+    ctx.client.set_no_evict(false);
+    ctx.client.set_no_touch(false);
     ctx.client.reply_off = false;
     // A SKIP pending for the next command is cancelled; one that applies to RESET
     // itself still swallows the +RESET (Redis clears REPLY_SKIP_NEXT, not REPLY_SKIP).
@@ -465,13 +465,15 @@ fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
 }
 
 fn client_no_evict(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    ctx.client.no_evict = on_off(&args[2])?;
+    let on = on_off(&args[2])?;
+    ctx.client.set_no_evict(on);
     ctx.out.ok();
     Ok(())
 }
 
 fn client_no_touch(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    ctx.client.no_touch = on_off(&args[2])?;
+    let on = on_off(&args[2])?;
+    ctx.client.set_no_touch(on);
     ctx.out.ok();
     Ok(())
 }

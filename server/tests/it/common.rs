@@ -24,10 +24,12 @@ impl TestServer {
 
     /// A server whose configuration `tweak` adjusts first.
     pub fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let mut c = Config::default();
-        c.bind = vec!["127.0.0.1".into()];
-        c.port = 0;
-        c.capacity = 1000;
+        let mut c = Config {
+            bind: vec!["127.0.0.1".into()],
+            port: 0,
+            capacity: 1000,
+            ..Config::default()
+        };
         tweak(&mut c);
         let handle = Server::start(c).expect("server starts");
         let addr = handle.addr();
