@@ -372,14 +372,20 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
             if let Some(i) = TABLE.find(&args[0]) {
                 TABLE.stats[i].rejected.fetch_add(1, Ordering::Relaxed);
             }
-            ctx.shared.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+            ctx.shared
+                .stats
+                .rejected_calls
+                .fetch_add(1, Ordering::Relaxed);
             ctx.out.error_str(&e.message());
             return;
         }
     };
     if !ctx.client.authenticated && !cmd.has(flags::NO_AUTH) && ctx.shared.auth_required() {
         TABLE.stats[idx].rejected.fetch_add(1, Ordering::Relaxed);
-        ctx.shared.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        ctx.shared
+            .stats
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
         ctx.out.error_str(&CmdError::NoAuth.message());
         return;
     }
@@ -398,7 +404,10 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = result {
         stats.failed.fetch_add(1, Ordering::Relaxed);
-        ctx.shared.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        ctx.shared
+            .stats
+            .failed_calls
+            .fetch_add(1, Ordering::Relaxed);
         ctx.out.error_str(&e.message());
     }
     ctx.shared.slowlog.maybe_record(ctx, args, usec);
@@ -432,7 +441,12 @@ mod tests {
             assert!(c.arity != 0, "{} has arity 0", c.name);
             assert!(!c.summary.is_empty(), "{} has no summary", c.name);
             for s in c.subcommands {
-                assert!(s.arity != 0 && !s.summary.is_empty(), "{}|{}", c.name, s.name);
+                assert!(
+                    s.arity != 0 && !s.summary.is_empty(),
+                    "{}|{}",
+                    c.name,
+                    s.name
+                );
             }
         }
     }

@@ -52,9 +52,9 @@ impl CmdError {
     /// The reply text (without the leading `-` and trailing CRLF).
     pub fn message(&self) -> Cow<'_, str> {
         match self {
-            CmdError::WrongArity(name) => {
-                Cow::Owned(format!("ERR wrong number of arguments for '{name}' command"))
-            }
+            CmdError::WrongArity(name) => Cow::Owned(format!(
+                "ERR wrong number of arguments for '{name}' command"
+            )),
             CmdError::Syntax => Cow::Borrowed("ERR syntax error"),
             CmdError::WrongType => {
                 Cow::Borrowed("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -68,12 +68,12 @@ impl CmdError {
                 Cow::Owned(format!("ERR invalid expire time in '{cmd}' command"))
             }
             CmdError::NoAuth => Cow::Borrowed("NOAUTH Authentication required."),
-            CmdError::WrongPass => Cow::Borrowed(
-                "WRONGPASS invalid username-password pair or user is disabled.",
-            ),
-            CmdError::UnknownSubcommand { sub, cmd } => Cow::Owned(format!(
-                "ERR unknown subcommand '{sub}'. Try {cmd} HELP."
-            )),
+            CmdError::WrongPass => {
+                Cow::Borrowed("WRONGPASS invalid username-password pair or user is disabled.")
+            }
+            CmdError::UnknownSubcommand { sub, cmd } => {
+                Cow::Owned(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP."))
+            }
             CmdError::Other(s) => Cow::Borrowed(s),
         }
     }

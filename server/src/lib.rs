@@ -20,12 +20,12 @@
 //! [`slowlog`].
 
 pub mod client;
-pub mod info;
 pub mod command;
 pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod info;
 pub mod num;
 pub mod server;
 pub mod slowlog;
@@ -41,4 +41,5 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// without waiting for the next allocation (an idle cache shrinks by itself).
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "malloc_conf")]
-pub static malloc_conf: &[u8; 60] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+pub static malloc_conf: &[u8; 60] =
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";

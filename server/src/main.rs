@@ -28,7 +28,9 @@ fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SHOAL_LOG")
         .unwrap_or_else(|_| EnvFilter::new(config.tracing_filter()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if config.logfile.is_empty() {
         builder.with_writer(std::io::stderr).init();
     } else {

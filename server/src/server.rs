@@ -159,7 +159,8 @@ impl Shared {
         l.hz.store(u64::from(c.hz.max(1)), Ordering::Relaxed);
         l.active_expire_effort
             .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
-        self.slowlog.configure(c.slowlog_log_slower_than, c.slowlog_max_len);
+        self.slowlog
+            .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
         l.epoch.fetch_add(1, Ordering::Release);
     }
 
@@ -442,7 +443,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
             while !shared.shutting_down() {
                 let hz = shared.live.hz.load(Ordering::Relaxed).clamp(1, 500);
                 let tick = Duration::from_micros(1_000_000 / hz);
-                let effort = shared.live.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
+                let effort = shared
+                    .live
+                    .active_expire_effort
+                    .load(Ordering::Relaxed)
+                    .clamp(1, 10);
                 let budget = (tick / 4 * (1 + (effort as u32 - 1) / 3)).min(tick / 2 + tick / 4);
                 let start = Instant::now();
                 let cycle = shared

@@ -226,6 +226,16 @@ impl Entry {
         }
     }
 
+    /// Records an access at `now_secs` unless one was recorded already (a freshly
+    /// built entry starts at 0; copies keep their original's clock).
+    #[inline]
+    pub fn touch_if_new(&self, now_secs: u32) {
+        let a = &self.meta().access;
+        if a.load(Ordering::Relaxed) == 0 {
+            a.store(now_secs, Ordering::Relaxed);
+        }
+    }
+
     /// Seconds since the last recorded access.
     pub fn idle_secs(&self, now_secs: u32) -> u32 {
         now_secs.saturating_sub(self.access_raw())

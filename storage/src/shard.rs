@@ -126,12 +126,14 @@ impl Shard {
     /// Inserts or replaces the entry for `entry.key()`. Returns the previous live entry.
     pub fn insert(&mut self, hash: u64, entry: Entry, now: i64) -> Option<Entry> {
         let old = self.remove(hash, entry.key(), now);
-        self.insert_new(hash, entry);
+        self.insert_new(hash, entry, now);
         old
     }
 
-    /// Inserts an entry whose key is known to be absent.
-    fn insert_new(&mut self, hash: u64, entry: Entry) {
+    /// Inserts an entry whose key is known to be absent. A new entry (never accessed)
+    /// starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
+    fn insert_new(&mut self, hash: u64, entry: Entry, now: i64) {
+        entry.touch_if_new(secs(now));
         if let Some(t) = entry.expire_at() {
             self.expires += 1;
             self.next_expire = self.next_expire.min(t);

@@ -170,7 +170,14 @@ fn help_lists_flags_and_bad_values_fail_cleanly() {
     let out = Command::new(SHOAL).arg("--help").output().expect("run");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--port", "--bind", "--config", "--maxclients", "--requirepass", "SHOAL_PORT"] {
+    for flag in [
+        "--port",
+        "--bind",
+        "--config",
+        "--maxclients",
+        "--requirepass",
+        "SHOAL_PORT",
+    ] {
         assert!(help.contains(flag), "--help mentions {flag}");
     }
 

@@ -115,7 +115,12 @@ async fn replies_before_the_error_are_delivered() {
 #[tokio::test]
 async fn proto_max_bulk_len_is_enforced() {
     let s = TestServer::with(|c| c.proto_max_bulk_len = 1024 * 1024);
-    assert_protocol_error(&s, b"*2\r\n$4\r\nECHO\r\n$1048577\r\n", "invalid bulk length").await;
+    assert_protocol_error(
+        &s,
+        b"*2\r\n$4\r\nECHO\r\n$1048577\r\n",
+        "invalid bulk length",
+    )
+    .await;
     let mut c = s.conn().await;
     let ok = "x".repeat(1024 * 1024);
     assert_eq!(cmd::<String>(&mut c, &["ECHO", &ok]).await.len(), ok.len());
@@ -137,7 +142,10 @@ async fn query_buffer_limit_closes_the_client() {
             break;
         }
     }
-    assert!(closed || r.closed().await, "client over the limit is dropped");
+    assert!(
+        closed || r.closed().await,
+        "client over the limit is dropped"
+    );
     assert_eq!(cmd::<String>(&mut bystander, &["PING"]).await, "PONG");
 }
 
@@ -145,8 +153,12 @@ async fn query_buffer_limit_closes_the_client() {
 async fn unauthenticated_clients_get_small_limits() {
     let s = TestServer::with(|c| c.requirepass = "secret".into());
     assert_protocol_error(&s, b"*11\r\n", "unauthenticated multibulk length").await;
-    assert_protocol_error(&s, b"*2\r\n$4\r\nAUTH\r\n$20000\r\n", "unauthenticated bulk length")
-        .await;
+    assert_protocol_error(
+        &s,
+        b"*2\r\n$4\r\nAUTH\r\n$20000\r\n",
+        "unauthenticated bulk length",
+    )
+    .await;
     let mut r = s.raw().await;
     r.cmd(&[b"PING"]).await;
     r.expect(b"-NOAUTH Authentication required.\r\n").await;
@@ -212,7 +224,8 @@ async fn thousands_of_concurrent_connections() {
             };
             let v = format!("c{i}");
             r.cmd(&[b"ECHO", v.as_bytes()]).await;
-            r.expect(format!("${}\r\n{v}\r\n", v.len()).as_bytes()).await;
+            r.expect(format!("${}\r\n{v}\r\n", v.len()).as_bytes())
+                .await;
             r
         }));
     }
@@ -235,7 +248,9 @@ async fn maxclients_is_enforced_with_redis_error() {
         held.push(r);
     }
     let mut extra = s.raw().await;
-    extra.expect(b"-ERR max number of clients reached\r\n").await;
+    extra
+        .expect(b"-ERR max number of clients reached\r\n")
+        .await;
     assert!(extra.closed().await);
     drop(held);
     // Slots free up once the held connections are gone.
