@@ -1,1 +1,680 @@
-//! INFO sections (being written).
+//! INFO: the server's state as Redis's plain-text sections (`# Server`, `# Memory`...).
+//!
+//! [`render`] builds the whole reply text for `INFO [section ...]`, with Redis 7.0's
+//! section names, order and field names, so that clients, exporters and dashboards
+//! written for Redis parse it unchanged. `redis_version` says 7.0.15 on purpose:
+//! clients gate features (HELLO, CLIENT SETINFO, COMMAND DOCS...) on it.
+//!
+//! Memory figures come from jemalloc (the global allocator, see `lib.rs`): `used_memory`
+//! is `stats.allocated` after advancing the statistics epoch, like Redis's
+//! `zmalloc_used_memory()` with jemalloc. The other sources are `/proc` (RSS, CPU
+//! time, total memory; zero elsewhere) and the server's own counters.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::command::TABLE;
+use crate::server::Shared;
+
+/// The Redis version Shoal reports (its commands and replies follow 7.0).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Sections in the order Redis prints them. `default` prints those marked `true`;
+/// `all` and `everything` print every one.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// The INFO text for the requested section names (case-insensitive; none = `default`;
+/// unknown names are ignored, so only unknown names give an empty text, as Redis).
+/// Sections are separated by an empty line; every line ends with CRLF.
+pub fn render(shared: &Shared, names: &[&[u8]]) -> String {
+    let wanted = selected(names);
+    let mut out = String::with_capacity(4096);
+    for (i, (name, _)) in SECTIONS.iter().enumerate() {
+        if !wanted[i] {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match *name {
+            "server" => server(shared, &mut out),
+            "clients" => clients(shared, &mut out),
+            "memory" => memory(shared, &mut out),
+            "persistence" => persistence(shared, &mut out),
+            "stats" => stats(shared, &mut out),
+            "replication" => replication(shared, &mut out),
+            "cpu" => cpu(&mut out),
+            "modules" => out.push_str("# Modules\r\n"),
+            "commandstats" => commandstats(&mut out),
+            "errorstats" => out.push_str("# Errorstats\r\n"),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => keyspace(shared, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Which of [`SECTIONS`] the arguments ask for.
+fn selected(names: &[&[u8]]) -> [bool; SECTIONS.len()] {
+    let mut wanted = [false; SECTIONS.len()];
+    if names.is_empty() {
+        for (w, (_, default)) in wanted.iter_mut().zip(SECTIONS) {
+            *w = *default;
+        }
+        return wanted;
+    }
+    for name in names {
+        if name.eq_ignore_ascii_case(b"all") || name.eq_ignore_ascii_case(b"everything") {
+            wanted = [true; SECTIONS.len()];
+        } else if name.eq_ignore_ascii_case(b"default") {
+            for (w, (_, default)) in wanted.iter_mut().zip(SECTIONS) {
+                *w |= *default;
+            }
+        } else if let Some(i) = SECTIONS
+            .iter()
+            .position(|(s, _)| s.as_bytes().eq_ignore_ascii_case(name))
+        {
+            wanted[i] = true;
+        }
+    }
+    wanted
+}
+
+/// Appends `name:value\r\n`.
+macro_rules! field {
+    ($out:expr, $name:expr, $value:expr) => {{
+        let _ = write!($out, "{}:{}\r\n", $name, $value);
+    }};
+}
+
+fn server(shared: &Shared, out: &mut String) {
+    let config = shared.config.read();
+    let uptime = shared.uptime().as_secs();
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    out.push_str("# Server\r\n");
+    field!(out, "redis_version", REDIS_VERSION);
+    field!(out, "shoal_version", env!("CARGO_PKG_VERSION"));
+    field!(out, "redis_git_sha1", "00000000");
+    field!(out, "redis_git_dirty", 0);
+    field!(out, "redis_build_id", "0");
+    field!(out, "redis_mode", "standalone");
+    field!(out, "os", os_name());
+    field!(out, "arch_bits", usize::BITS);
+    field!(out, "monotonic_clock", "POSIX clock_gettime");
+    field!(
+        out,
+        "multiplexing_api",
+        if cfg!(target_os = "linux") {
+            "epoll"
+        } else {
+            "kqueue"
+        }
+    );
+    field!(out, "process_id", std::process::id());
+    field!(out, "process_supervised", "no");
+    field!(out, "run_id", shared.run_id);
+    field!(
+        out,
+        "tcp_port",
+        shared.addrs.first().map_or(0, |a| a.port())
+    );
+    field!(out, "server_time_usec", now_us);
+    field!(out, "uptime_in_seconds", uptime);
+    field!(out, "uptime_in_days", uptime / 86_400);
+    field!(out, "hz", shared.live.hz.load(Ordering::Relaxed));
+    field!(out, "configured_hz", config.hz);
+    // Redis's LRU clock: seconds, 24 bits.
+    field!(out, "lru_clock", (now_us / 1_000_000) & ((1 << 24) - 1));
+    field!(
+        out,
+        "executable",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(
+        out,
+        "config_file",
+        config
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(out, "io_threads_active", 0);
+}
+
+fn clients(shared: &Shared, out: &mut String) {
+    out.push_str("# Clients\r\n");
+    field!(out, "connected_clients", shared.clients.connected());
+    field!(out, "cluster_connections", 0);
+    field!(
+        out,
+        "maxclients",
+        shared.live.maxclients.load(Ordering::Relaxed)
+    );
+    field!(out, "client_recent_max_input_buffer", 0);
+    field!(out, "client_recent_max_output_buffer", 0);
+    field!(out, "blocked_clients", 0);
+    field!(out, "tracking_clients", 0);
+    field!(out, "clients_in_timeout_table", 0);
+}
+
+/// Allocator and process memory figures, in bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryFigures {
+    /// Bytes allocated by the program (jemalloc `stats.allocated`).
+    pub allocated: u64,
+    /// Bytes in active pages (jemalloc `stats.active`).
+    pub active: u64,
+    /// Bytes in physically resident allocator pages (jemalloc `stats.resident`).
+    pub resident: u64,
+    /// Resident set size of the process (`/proc/self/status` VmRSS, else `resident`).
+    pub rss: u64,
+    /// Highest `allocated` seen by any reading so far.
+    pub peak: u64,
+}
+
+/// The peak of `used_memory` over every reading, for the process (jemalloc's
+/// statistics are process-wide, so the peak is too).
+static PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the allocator statistics now (advancing jemalloc's epoch so they are fresh)
+/// and updates the peak.
+pub fn memory_figures() -> MemoryFigures {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let _ = epoch::advance();
+    let allocated = stats::allocated::read().unwrap_or(0) as u64;
+    let active = stats::active::read().unwrap_or(0) as u64;
+    let resident = stats::resident::read().unwrap_or(0) as u64;
+    let rss = proc_status_kb("VmRSS:").map_or(resident, |kb| kb * 1024);
+    let peak = PEAK.fetch_max(allocated, Ordering::Relaxed).max(allocated);
+    MemoryFigures {
+        allocated,
+        active,
+        resident,
+        rss,
+        peak,
+    }
+}
+
+/// Bytes held by the keyspace's hash tables (bucket arrays, not entries): the part of
+/// memory that is overhead rather than data.
+pub fn table_overhead(shared: &Shared) -> u64 {
+    (0..shared.keyspace.num_dbs())
+        .map(|i| shared.keyspace.db(i).table_bytes() as u64)
+        .sum()
+}
+
+/// The jemalloc version, as Redis's `mem_allocator` shows it (`jemalloc-5.3.0`).
+pub fn allocator_name() -> String {
+    let version = tikv_jemalloc_ctl::version::read().unwrap_or("5");
+    let short = version.split('-').next().unwrap_or(version);
+    format!("jemalloc-{short}")
+}
+
+fn memory(shared: &Shared, out: &mut String) {
+    let m = memory_figures();
+    let (maxmemory, policy) = {
+        let c = shared.config.read();
+        (c.maxmemory, c.maxmemory_policy.clone())
+    };
+    let overhead = table_overhead(shared);
+    let dataset = m.allocated.saturating_sub(overhead);
+    let total_system = meminfo_kb("MemTotal:").map_or(0, |kb| kb * 1024);
+    out.push_str("# Memory\r\n");
+    field!(out, "used_memory", m.allocated);
+    field!(out, "used_memory_human", bytes_to_human(m.allocated));
+    field!(out, "used_memory_rss", m.rss);
+    field!(out, "used_memory_rss_human", bytes_to_human(m.rss));
+    field!(out, "used_memory_peak", m.peak);
+    field!(out, "used_memory_peak_human", bytes_to_human(m.peak));
+    field!(
+        out,
+        "used_memory_peak_perc",
+        format!("{:.2}%", percent(m.allocated, m.peak))
+    );
+    field!(out, "used_memory_overhead", overhead);
+    field!(out, "used_memory_dataset", dataset);
+    field!(
+        out,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", percent(dataset, m.allocated))
+    );
+    field!(out, "allocator_allocated", m.allocated);
+    field!(out, "allocator_active", m.active);
+    field!(out, "allocator_resident", m.resident);
+    field!(out, "total_system_memory", total_system);
+    field!(
+        out,
+        "total_system_memory_human",
+        bytes_to_human(total_system)
+    );
+    field!(out, "maxmemory", maxmemory);
+    field!(out, "maxmemory_human", bytes_to_human(maxmemory));
+    field!(out, "maxmemory_policy", policy);
+    field!(
+        out,
+        "allocator_frag_ratio",
+        format!("{:.2}", ratio(m.active, m.allocated))
+    );
+    field!(
+        out,
+        "allocator_frag_bytes",
+        m.active.saturating_sub(m.allocated)
+    );
+    field!(
+        out,
+        "allocator_rss_ratio",
+        format!("{:.2}", ratio(m.resident, m.active))
+    );
+    field!(
+        out,
+        "allocator_rss_bytes",
+        m.resident.saturating_sub(m.active)
+    );
+    field!(
+        out,
+        "rss_overhead_ratio",
+        format!("{:.2}", ratio(m.rss, m.resident))
+    );
+    field!(out, "rss_overhead_bytes", m.rss.saturating_sub(m.resident));
+    field!(
+        out,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", ratio(m.rss, m.allocated))
+    );
+    field!(
+        out,
+        "mem_fragmentation_bytes",
+        m.rss as i64 - m.allocated as i64
+    );
+    field!(out, "mem_not_counted_for_evict", 0);
+    field!(out, "mem_replication_backlog", 0);
+    field!(out, "mem_clients_slaves", 0);
+    field!(out, "mem_clients_normal", 0);
+    field!(out, "mem_aof_buffer", 0);
+    field!(out, "mem_allocator", allocator_name());
+    field!(out, "active_defrag_running", 0);
+    field!(out, "lazyfree_pending_objects", 0);
+    field!(out, "lazyfreed_objects", 0);
+}
+
+fn persistence(shared: &Shared, out: &mut String) {
+    out.push_str("# Persistence\r\n");
+    field!(out, "loading", 0);
+    field!(out, "async_loading", 0);
+    field!(out, "current_cow_peak", 0);
+    field!(out, "current_cow_size", 0);
+    field!(out, "current_cow_size_age", 0);
+    field!(out, "current_fork_perc", "0.00");
+    field!(out, "current_save_keys_processed", 0);
+    field!(out, "current_save_keys_total", 0);
+    field!(out, "rdb_changes_since_last_save", 0);
+    field!(out, "rdb_bgsave_in_progress", 0);
+    field!(
+        out,
+        "rdb_last_save_time",
+        shared.last_save.load(Ordering::Relaxed)
+    );
+    field!(out, "rdb_last_bgsave_status", "ok");
+    field!(out, "rdb_last_bgsave_time_sec", -1);
+    field!(out, "rdb_current_bgsave_time_sec", -1);
+    field!(out, "rdb_saves", 0);
+    field!(out, "rdb_last_cow_size", 0);
+    field!(out, "rdb_last_load_keys_expired", 0);
+    field!(out, "rdb_last_load_keys_loaded", 0);
+    field!(out, "aof_enabled", 0);
+    field!(out, "aof_rewrite_in_progress", 0);
+    field!(out, "aof_rewrite_scheduled", 0);
+    field!(out, "aof_last_rewrite_time_sec", -1);
+    field!(out, "aof_current_rewrite_time_sec", -1);
+    field!(out, "aof_last_bgrewrite_status", "ok");
+    field!(out, "aof_rewrites", 0);
+    field!(out, "aof_rewrites_consecutive_failures", 0);
+    field!(out, "aof_last_write_status", "ok");
+    field!(out, "aof_last_cow_size", 0);
+    field!(out, "module_fork_in_progress", 0);
+    field!(out, "module_fork_last_cow_size", 0);
+}
+
+/// The previous reading of the throughput counters, per server (keyed by run id),
+/// from which INFO derives the `instantaneous_*` rates: the rate over the interval
+/// since the previous INFO (Redis samples in its cron; Shoal samples when asked).
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    commands: u64,
+    input: u64,
+    output: u64,
+    rates: (u64, f64, f64),
+}
+
+static SAMPLES: LazyLock<Mutex<HashMap<String, Sample>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Intervals shorter than this reuse the last rates (too short to measure).
+const MIN_SAMPLE_SECS: f64 = 0.1;
+
+/// (ops per second, input kbps, output kbps) since the previous call for this server.
+fn rates(shared: &Shared) -> (u64, f64, f64) {
+    let now = Instant::now();
+    let commands = shared.stats.commands.load(Ordering::Relaxed);
+    let input = shared.stats.net_input_bytes.load(Ordering::Relaxed);
+    let output = shared.stats.net_output_bytes.load(Ordering::Relaxed);
+    let mut samples = SAMPLES.lock();
+    let fresh = Sample {
+        at: now,
+        commands,
+        input,
+        output,
+        rates: (0, 0.0, 0.0),
+    };
+    let Some(prev) = samples.get(&shared.run_id).copied() else {
+        // Servers come and go in tests and embedders: keep the map small.
+        if samples.len() >= 64 {
+            samples.clear();
+        }
+        samples.insert(shared.run_id.clone(), fresh);
+        return fresh.rates;
+    };
+    let secs = now.duration_since(prev.at).as_secs_f64();
+    if secs < MIN_SAMPLE_SECS {
+        return prev.rates;
+    }
+    let per_sec = |now: u64, then: u64| now.saturating_sub(then) as f64 / secs;
+    let rates = (
+        per_sec(commands, prev.commands).round() as u64,
+        per_sec(input, prev.input) / 1024.0,
+        per_sec(output, prev.output) / 1024.0,
+    );
+    samples.insert(shared.run_id.clone(), Sample { rates, ..fresh });
+    rates
+}
+
+fn stats(shared: &Shared, out: &mut String) {
+    let s = &shared.stats;
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let (ops, in_kbps, out_kbps) = rates(shared);
+    out.push_str("# Stats\r\n");
+    field!(
+        out,
+        "total_connections_received",
+        get(&s.connections_received)
+    );
+    field!(out, "total_commands_processed", get(&s.commands));
+    field!(out, "instantaneous_ops_per_sec", ops);
+    field!(out, "total_net_input_bytes", get(&s.net_input_bytes));
+    field!(out, "total_net_output_bytes", get(&s.net_output_bytes));
+    field!(out, "total_net_repl_input_bytes", 0);
+    field!(out, "total_net_repl_output_bytes", 0);
+    field!(out, "instantaneous_input_kbps", format!("{in_kbps:.2}"));
+    field!(out, "instantaneous_output_kbps", format!("{out_kbps:.2}"));
+    field!(out, "instantaneous_input_repl_kbps", "0.00");
+    field!(out, "instantaneous_output_repl_kbps", "0.00");
+    field!(out, "rejected_connections", get(&s.rejected_connections));
+    field!(out, "sync_full", 0);
+    field!(out, "sync_partial_ok", 0);
+    field!(out, "sync_partial_err", 0);
+    field!(
+        out,
+        "expired_keys",
+        shared.keyspace.expired_keys() + get(&s.expired_keys_lazy)
+    );
+    field!(out, "expired_stale_perc", "0.00");
+    field!(
+        out,
+        "expired_time_cap_reached_count",
+        get(&s.expire_cycle_timeouts)
+    );
+    field!(
+        out,
+        "expire_cycle_cpu_milliseconds",
+        get(&s.expire_cycle_usec) / 1000
+    );
+    field!(out, "evicted_keys", 0);
+    field!(out, "evicted_clients", 0);
+    field!(out, "total_eviction_exceeded_time", 0);
+    field!(out, "current_eviction_exceeded_time", 0);
+    field!(out, "keyspace_hits", get(&s.keyspace_hits));
+    field!(out, "keyspace_misses", get(&s.keyspace_misses));
+    field!(out, "pubsub_channels", 0);
+    field!(out, "pubsub_patterns", 0);
+    field!(out, "pubsubshard_channels", 0);
+    field!(out, "latest_fork_usec", 0);
+    field!(out, "total_forks", 0);
+    field!(out, "migrate_cached_sockets", 0);
+    field!(out, "slave_expires_tracked_keys", 0);
+    field!(out, "active_defrag_hits", 0);
+    field!(out, "active_defrag_misses", 0);
+    field!(out, "active_defrag_key_hits", 0);
+    field!(out, "active_defrag_key_misses", 0);
+    field!(out, "total_active_defrag_time", 0);
+    field!(out, "current_active_defrag_time", 0);
+    field!(out, "tracking_total_keys", 0);
+    field!(out, "tracking_total_items", 0);
+    field!(out, "tracking_total_prefixes", 0);
+    field!(out, "unexpected_error_replies", 0);
+    // Redis counts every error reply: refused commands and failed ones.
+    field!(
+        out,
+        "total_error_replies",
+        get(&s.rejected_calls) + get(&s.failed_calls)
+    );
+    field!(out, "dump_payload_sanitizations", 0);
+}
+
+fn replication(shared: &Shared, out: &mut String) {
+    out.push_str("# Replication\r\n");
+    field!(out, "role", "master");
+    field!(out, "connected_slaves", 0);
+    field!(out, "master_failover_state", "no-failover");
+    field!(out, "master_replid", shared.run_id);
+    field!(out, "master_replid2", "0".repeat(40));
+    field!(out, "master_repl_offset", 0);
+    field!(out, "second_repl_offset", -1);
+    field!(out, "repl_backlog_active", 0);
+    field!(out, "repl_backlog_size", 1_048_576);
+    field!(out, "repl_backlog_first_byte_offset", 0);
+    field!(out, "repl_backlog_histlen", 0);
+}
+
+/// (system, user) CPU seconds used by the process.
+pub fn cpu_times() -> (f64, f64) {
+    // /proc/<pid>/stat counts in USER_HZ ticks, which the kernel ABI fixes at 100.
+    const TICKS: f64 = 100.0;
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0) as f64
+            / TICKS
+    };
+    (tick(12), tick(11))
+}
+
+fn cpu(out: &mut String) {
+    let (sys, user) = cpu_times();
+    out.push_str("# CPU\r\n");
+    field!(out, "used_cpu_sys", format!("{sys:.6}"));
+    field!(out, "used_cpu_user", format!("{user:.6}"));
+    field!(out, "used_cpu_sys_children", "0.000000");
+    field!(out, "used_cpu_user_children", "0.000000");
+}
+
+fn commandstats(out: &mut String) {
+    out.push_str("# Commandstats\r\n");
+    for (cmd, s) in TABLE.commands.iter().zip(&TABLE.stats) {
+        let calls = s.calls.load(Ordering::Relaxed);
+        let usec = s.usec.load(Ordering::Relaxed);
+        let rejected = s.rejected.load(Ordering::Relaxed);
+        let failed = s.failed.load(Ordering::Relaxed);
+        if calls == 0 && rejected == 0 && failed == 0 {
+            continue;
+        }
+        let per_call = if calls == 0 {
+            0.0
+        } else {
+            usec as f64 / calls as f64
+        };
+        let _ = write!(
+            out,
+            "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+            cmd.name
+        );
+    }
+}
+
+fn keyspace(shared: &Shared, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for i in 0..shared.keyspace.num_dbs() {
+        let db = shared.keyspace.db(i);
+        let keys = db.len();
+        if keys == 0 {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "db{i}:keys={keys},expires={},avg_ttl=0\r\n",
+            db.expires()
+        );
+    }
+}
+
+/// Redis's `bytesToHuman`: `512B`, `1.50K`, `3.00M`, `2.00G`...
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: &[(u64, &str)] = &[
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
+    if n >= 1 << 60 {
+        return format!("{n}B");
+    }
+    for &(size, unit) in UNITS {
+        if n >= size {
+            return format!("{:.2}{unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// `Linux 6.1.0 x86_64`, as Redis prints uname's sysname, release and machine.
+fn os_name() -> String {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    match (
+        read("/proc/sys/kernel/ostype"),
+        read("/proc/sys/kernel/osrelease"),
+    ) {
+        (Some(os), Some(release)) => format!("{os} {release} {}", std::env::consts::ARCH),
+        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
+/// A `Name:   123 kB` line of a `/proc` key-value file, in kB.
+fn kb_field(path: &str, name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+fn proc_status_kb(name: &str) -> Option<u64> {
+    kb_field("/proc/self/status", name)
+}
+
+fn meminfo_kb(name: &str) -> Option<u64> {
+    kb_field("/proc/meminfo", name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes_like_redis() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(1024), "1.00K");
+        assert_eq!(bytes_to_human(1_089_320), "1.04M");
+        assert_eq!(bytes_to_human(25_276_510_208), "23.54G");
+        assert_eq!(bytes_to_human(3 << 40), "3.00T");
+    }
+
+    #[test]
+    fn section_selection() {
+        let names = |w: [bool; SECTIONS.len()]| {
+            SECTIONS
+                .iter()
+                .zip(w)
+                .filter(|(_, on)| *on)
+                .map(|((n, _), _)| *n)
+                .collect::<Vec<_>>()
+        };
+        let default = names(selected(&[]));
+        assert!(default.contains(&"keyspace") && !default.contains(&"commandstats"));
+        assert_eq!(names(selected(&[b"default"])), default);
+        assert_eq!(names(selected(&[b"ALL"])).len(), SECTIONS.len());
+        assert_eq!(
+            names(selected(&[b"keyspace", b"Server", b"nope"])),
+            vec!["server", "keyspace"]
+        );
+        assert!(names(selected(&[b"nope"])).is_empty());
+    }
+
+    #[test]
+    fn memory_is_measured() {
+        let m = memory_figures();
+        assert!(m.allocated > 0 && m.peak >= m.allocated);
+        assert!(allocator_name().starts_with("jemalloc-5"));
+    }
+}
