@@ -110,7 +110,11 @@ fn one_shot_commands() {
     );
     assert_eq!(p.cli(&["GET", "missing"]), "");
     assert_eq!(p.cli(&["MSET", "a", "1", "b", "2"]), "OK");
-    assert_eq!(p.cli(&["MGET", "a", "b", "nope"]), "1\n2\n");
+    assert_eq!(
+        p.cli(&["MGET", "a", "b", "nope"]),
+        "1\n2",
+        "nil prints as an empty line"
+    );
     assert_eq!(p.cli(&["DBSIZE"]), "4");
     assert_eq!(p.cli(&["-n", "3", "SET", "other", "db"]), "OK");
     assert_eq!(p.cli(&["-n", "3", "DBSIZE"]), "1");
