@@ -251,8 +251,47 @@ pub struct CommandTable {
     /// Every top-level command, in registration order.
     pub commands: Vec<&'static Command>,
     by_name: foldhash::HashMap<&'static str, usize>,
-    /// Counters indexed like `commands` (subcommands count under their container).
-    pub stats: Vec<CommandStats>,
+}
+
+/// Per-server usage counters, indexed like [`CommandTable::commands`] (subcommands
+/// count under their container). They live in [`Shared`], so two servers in one
+/// process (tests, embedders) keep separate statistics.
+pub struct CommandStatsTable(Box<[CommandStats]>);
+
+impl Default for CommandStatsTable {
+    fn default() -> Self {
+        CommandStatsTable(
+            TABLE
+                .commands
+                .iter()
+                .map(|_| CommandStats::default())
+                .collect(),
+        )
+    }
+}
+
+impl std::ops::Index<usize> for CommandStatsTable {
+    type Output = CommandStats;
+    fn index(&self, i: usize) -> &CommandStats {
+        &self.0[i]
+    }
+}
+
+impl CommandStatsTable {
+    /// Counters with their commands, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static Command, &CommandStats)> + '_ {
+        TABLE.commands.iter().copied().zip(self.0.iter())
+    }
+
+    /// Resets every counter (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        for s in self.0.iter() {
+            s.calls.store(0, Ordering::Relaxed);
+            s.usec.store(0, Ordering::Relaxed);
+            s.rejected.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 impl CommandTable {
@@ -267,12 +306,7 @@ impl CommandTable {
             .map(|(i, c): (usize, &&Command)| (c.name, i))
             .collect::<foldhash::HashMap<_, _>>();
         assert_eq!(by_name.len(), commands.len(), "duplicate command name");
-        let stats = commands.iter().map(|_| CommandStats::default()).collect();
-        CommandTable {
-            commands,
-            by_name,
-            stats,
-        }
+        CommandTable { commands, by_name }
     }
 
     /// Finds a command by name, case-insensitively. Returns its index.
@@ -292,16 +326,6 @@ impl CommandTable {
     /// The row at `index`.
     pub fn get(&self, index: usize) -> &'static Command {
         self.commands[index]
-    }
-
-    /// Resets every counter (CONFIG RESETSTAT).
-    pub fn reset_stats(&self) {
-        for s in &self.stats {
-            s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
-            s.rejected.store(0, Ordering::Relaxed);
-            s.failed.store(0, Ordering::Relaxed);
-        }
     }
 }
 
@@ -370,7 +394,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
         Ok(found) => found,
         Err(e) => {
             if let Some(i) = TABLE.find(&args[0]) {
-                TABLE.stats[i].rejected.fetch_add(1, Ordering::Relaxed);
+                ctx.shared.command_stats[i]
+                    .rejected
+                    .fetch_add(1, Ordering::Relaxed);
             }
             ctx.shared
                 .stats
@@ -381,7 +407,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
         }
     };
     if !ctx.client.authenticated && !cmd.has(flags::NO_AUTH) && ctx.shared.auth_required() {
-        TABLE.stats[idx].rejected.fetch_add(1, Ordering::Relaxed);
+        ctx.shared.command_stats[idx]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
         ctx.shared
             .stats
             .rejected_calls
@@ -398,7 +426,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     let started = Instant::now();
     let result = (cmd.handler)(ctx, args);
     let usec = started.elapsed().as_micros() as u64;
-    let stats = &TABLE.stats[idx];
+    let stats = &ctx.shared.command_stats[idx];
     stats.calls.fetch_add(1, Ordering::Relaxed);
     stats.usec.fetch_add(usec, Ordering::Relaxed);
     ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);

@@ -18,7 +18,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use crate::command::TABLE;
 use crate::server::Shared;
 
 /// The Redis version Shoal reports (its commands and replies follow 7.0).
@@ -63,7 +62,7 @@ pub fn render(shared: &Shared, names: &[&[u8]]) -> String {
             "replication" => replication(shared, &mut out),
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
-            "commandstats" => commandstats(&mut out),
+            "commandstats" => commandstats(&mut out, shared),
             "errorstats" => out.push_str("# Errorstats\r\n"),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(shared, &mut out),
@@ -438,11 +437,7 @@ fn stats(shared: &Shared, out: &mut String) {
     field!(out, "sync_full", 0);
     field!(out, "sync_partial_ok", 0);
     field!(out, "sync_partial_err", 0);
-    field!(
-        out,
-        "expired_keys",
-        shared.keyspace.expired_keys() + get(&s.expired_keys_lazy)
-    );
+    field!(out, "expired_keys", shared.keyspace.expired_keys());
     field!(out, "expired_stale_perc", "0.00");
     field!(
         out,
@@ -530,9 +525,9 @@ fn cpu(out: &mut String) {
     field!(out, "used_cpu_user_children", "0.000000");
 }
 
-fn commandstats(out: &mut String) {
+fn commandstats(out: &mut String, shared: &Shared) {
     out.push_str("# Commandstats\r\n");
-    for (cmd, s) in TABLE.commands.iter().zip(&TABLE.stats) {
+    for (cmd, s) in shared.command_stats.iter() {
         let calls = s.calls.load(Ordering::Relaxed);
         let usec = s.usec.load(Ordering::Relaxed);
         let rejected = s.rejected.load(Ordering::Relaxed);

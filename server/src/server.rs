@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::client::ClientRegistry;
+use crate::command::CommandStatsTable;
 use crate::config::Config;
 use crate::connection;
 use crate::slowlog::SlowLog;
@@ -52,8 +53,6 @@ pub struct Stats {
     pub keyspace_hits: AtomicU64,
     /// Failed key lookups by read commands.
     pub keyspace_misses: AtomicU64,
-    /// Keys removed because their TTL passed when a command touched them.
-    pub expired_keys_lazy: AtomicU64,
     /// Time spent in active expiry, microseconds.
     pub expire_cycle_usec: AtomicU64,
     /// Active expiry cycles that stopped at their time budget.
@@ -73,7 +72,6 @@ impl Stats {
             &self.net_output_bytes,
             &self.keyspace_hits,
             &self.keyspace_misses,
-            &self.expired_keys_lazy,
             &self.expire_cycle_usec,
             &self.expire_cycle_timeouts,
         ] {
@@ -122,6 +120,8 @@ pub struct Shared {
     pub clients: ClientRegistry,
     /// The slow log.
     pub slowlog: SlowLog,
+    /// INFO commandstats counters.
+    pub command_stats: CommandStatsTable,
     /// When the server started.
     pub started: Instant,
     /// Unix ms at start.
@@ -265,6 +265,7 @@ impl Server {
             stats: Stats::default(),
             clients: ClientRegistry::default(),
             slowlog: SlowLog::default(),
+            command_stats: CommandStatsTable::default(),
             started: Instant::now(),
             started_ms,
             run_id: run_id(),

@@ -130,10 +130,25 @@ impl Keyspace {
         self.dbs.len()
     }
 
-    /// Total keys removed by active and lazy expiry... active only (lazy removals are
-    /// counted by the server, which sees them).
+    /// Keys removed because their TTL passed: by the active cycle, and by commands
+    /// that found them expired (lazy expiry). Locks each shard briefly (for INFO).
     pub fn expired_keys(&self) -> u64 {
-        self.expired_keys.load(Ordering::Relaxed)
+        let lazy: u64 = self
+            .dbs
+            .iter()
+            .flat_map(|d| (0..d.num_shards()).map(move |i| d.lock_index(i).expired_lazily()))
+            .sum();
+        self.expired_keys.load(Ordering::Relaxed) + lazy
+    }
+
+    /// Zeroes the expiry counters (CONFIG RESETSTAT).
+    pub fn reset_expired_keys(&self) {
+        self.expired_keys.store(0, Ordering::Relaxed);
+        for d in self.dbs.iter() {
+            for i in 0..d.num_shards() {
+                d.lock_index(i).reset_expired_lazily();
+            }
+        }
     }
 
     /// Locks the shards of `(db_a, hash_a)` and `(db_b, hash_b)` in the global lock

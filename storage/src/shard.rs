@@ -30,6 +30,8 @@ pub struct Shard {
     generation: u32,
     /// Entries that have a TTL.
     expires: usize,
+    /// Expired entries dropped by `get`/`remove` (lazy expiry), for INFO expired_keys.
+    expired_lazily: u64,
     /// No entry expires before this time (unix ms); `i64::MAX` when none has a TTL.
     next_expire: i64,
     /// Incremental active-expiry pass: next bucket, the generation it belongs to, and
@@ -59,6 +61,7 @@ impl Shard {
             hasher,
             generation: 0,
             expires: 0,
+            expired_lazily: 0,
             next_expire: i64::MAX,
             expire_cursor: 0,
             expire_generation: 0,
@@ -103,6 +106,7 @@ impl Shard {
         let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
         if self.table.get_bucket(idx)?.is_expired(now) {
             self.remove_bucket(idx);
+            self.expired_lazily += 1;
             return None;
         }
         let e = self.table.get_bucket(idx)?;
@@ -152,8 +156,22 @@ impl Shard {
     /// reported absent).
     pub fn remove(&mut self, hash: u64, key: &[u8], now: i64) -> Option<Entry> {
         let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
-        let old = self.remove_bucket(idx);
-        old.filter(|e| !e.is_expired(now))
+        let old = self.remove_bucket(idx)?;
+        if old.is_expired(now) {
+            self.expired_lazily += 1;
+            return None;
+        }
+        Some(old)
+    }
+
+    /// Expired keys this shard dropped on access (lazy expiry) since the last reset.
+    pub fn expired_lazily(&self) -> u64 {
+        self.expired_lazily
+    }
+
+    /// Zeroes the lazy expiry counter (CONFIG RESETSTAT).
+    pub fn reset_expired_lazily(&mut self) {
+        self.expired_lazily = 0;
     }
 
     fn remove_bucket(&mut self, idx: usize) -> Option<Entry> {
@@ -330,6 +348,7 @@ mod tests {
         assert_eq!(s.len(), 1, "peek does not remove");
         assert!(s.get(hash, b"k", 100).is_none());
         assert_eq!(s.len(), 0, "get removes an expired key");
+        assert_eq!(s.expired_lazily(), 1);
         assert_eq!(s.expires(), 0);
     }
 

@@ -68,15 +68,11 @@ fn lookup<R>(
     f: impl FnOnce(Option<&Entry>) -> R,
 ) -> R {
     if access.touch {
-        let before = shard.len();
         if let Some(e) = shard.get(h, key, now) {
             if access.stats {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
             }
             return f(Some(e));
-        }
-        if shard.len() < before {
-            stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
         }
     } else {
         if let Some(e) = shard.peek(h, key, now) {
@@ -85,7 +81,8 @@ fn lookup<R>(
             }
             return f(Some(e));
         }
-        reap(shard, h, key, now, stats);
+        // Reclaim it if it is there but expired (storage counts it as expired).
+        shard.remove(h, key, now);
     }
     if access.stats {
         stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
@@ -106,25 +103,10 @@ fn lookup_owned(
     lookup(shard, h, key, now, access, stats, |e| e.cloned())
 }
 
-/// Drops `key` if it is in the table but expired. Only called once a lookup found no
-/// live entry, so whatever `remove` takes out was expired.
-fn reap(shard: &mut Shard, h: u64, key: &[u8], now: i64, stats: &Stats) {
-    let before = shard.len();
-    shard.remove(h, key, now);
-    if shard.len() < before {
-        stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// Removes `key`, returning whether a live key was deleted. An expired one is
-/// reclaimed and counted as expired, not deleted (DEL replies 0 for it, as Redis).
-fn delete(shard: &mut Shard, h: u64, key: &[u8], now: i64, stats: &Stats) -> bool {
-    let before = shard.len();
-    let live = shard.remove(h, key, now).is_some();
-    if !live && shard.len() < before {
-        stats.expired_keys_lazy.fetch_add(1, Ordering::Relaxed);
-    }
-    live
+/// reclaimed and counted as expired by storage, not deleted (DEL replies 0 for it).
+fn delete(shard: &mut Shard, h: u64, key: &[u8], now: i64) -> bool {
+    shard.remove(h, key, now).is_some()
 }
 
 /// Runs `f` on every key argument from `args[1]` on, holding all their shards locked
@@ -182,8 +164,8 @@ const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 /// to hand to a background thread yet; both delete at once and reply the same.
 fn del(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mut n = 0i64;
-    each_key(ctx, args, |shard, h, key, now, stats| {
-        if delete(shard, h, key, now, stats) {
+    each_key(ctx, args, |shard, h, key, now, _| {
+        if delete(shard, h, key, now) {
             n += 1;
         }
     });
