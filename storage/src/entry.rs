@@ -13,22 +13,33 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use triomphe::ThinArc;
 
-/// Flag bit in [`Meta::flags`]: the last 8 bytes of the payload are the expiry time.
-const HAS_EXPIRE: u8 = 1;
+use crate::hash::HashValue;
 
-/// The header stored in front of the payload.
+/// Bit of [`Meta::key_len`]: the last 8 bytes of the payload are the expiry time.
+const HAS_EXPIRE: u32 = 1 << 31;
+/// The rest of [`Meta::key_len`]: the key's length.
+const KEY_LEN_MASK: u32 = HAS_EXPIRE - 1;
+
+/// The header stored in front of the payload (16 bytes).
 struct Meta {
-    /// Length of the key at the start of the payload.
+    /// Length of the key at the start of the payload, plus the [`HAS_EXPIRE`] bit.
     key_len: u32,
-    /// Last access, in seconds of the keyspace clock (see [`crate::Clock`]).
+    /// Last access, in seconds of unix time (OBJECT IDLETIME).
     access: AtomicU32,
-    /// The value's type (see [`Kind`]).
-    kind: u8,
-    /// [`HAS_EXPIRE`] and future flags.
-    flags: u8,
+    /// A value that is not a plain string (hash, ...), shared copy-on-write; `None`
+    /// for strings, whose bytes follow the key in the payload.
+    obj: Option<Arc<Object>>,
+}
+
+/// A value held behind an `Arc` (everything but strings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// A hash.
+    Hash(HashValue),
 }
 
 /// The type of a value, as `TYPE` reports it.
@@ -36,6 +47,8 @@ struct Meta {
 pub enum Kind {
     /// A binary-safe string (`TYPE` says `string`).
     Str,
+    /// A hash.
+    Hash,
 }
 
 impl Kind {
@@ -43,12 +56,8 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Str => "string",
+            Kind::Hash => "hash",
         }
-    }
-
-    fn from_u8(v: u8) -> Kind {
-        debug_assert_eq!(v, Kind::Str as u8);
-        Kind::Str
     }
 }
 
@@ -57,6 +66,8 @@ impl Kind {
 pub enum Value<'a> {
     /// String bytes.
     Str(&'a [u8]),
+    /// A hash.
+    Hash(&'a HashValue),
 }
 
 /// A key with its value and optional expiry. See the module docs.
@@ -66,29 +77,37 @@ pub struct Entry(ThinArc<Meta, u8>);
 impl Entry {
     /// Builds a string entry, copying `key` and `value` into one new allocation.
     pub fn new_str(key: &[u8], value: &[u8], expire_at: Option<i64>) -> Entry {
-        Entry::build(key, Kind::Str, &[value], expire_at, 0)
+        Entry::build(key, None, &[value], expire_at, 0)
+    }
+
+    /// Builds a hash entry.
+    pub fn new_hash(key: &[u8], hash: HashValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::Hash(hash))), &[], expire_at, 0)
     }
 
     /// Builds a string entry whose value is the concatenation of `parts`
     /// (APPEND and SETRANGE build their result without an intermediate buffer).
     pub fn new_str_parts(key: &[u8], parts: &[&[u8]], expire_at: Option<i64>) -> Entry {
-        Entry::build(key, Kind::Str, parts, expire_at, 0)
+        Entry::build(key, None, parts, expire_at, 0)
     }
 
     fn build(
         key: &[u8],
-        kind: Kind,
+        obj: Option<Arc<Object>>,
         parts: &[&[u8]],
         expire_at: Option<i64>,
         access: u32,
     ) -> Entry {
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
         let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
+        let key_len = u32::try_from(key.len())
+            .ok()
+            .filter(|l| *l <= KEY_LEN_MASK)
+            .expect("key longer than 2 GiB (proto-max-bulk-len caps arguments far below)");
         let meta = Meta {
-            key_len: u32::try_from(key.len()).expect("key longer than 4 GiB"),
+            key_len: key_len | if expire_at.is_some() { HAS_EXPIRE } else { 0 },
             access: AtomicU32::new(access),
-            kind: kind as u8,
-            flags: if expire_at.is_some() { HAS_EXPIRE } else { 0 },
+            obj,
         };
         let fill = |dst: &mut [u8]| {
             dst[..key.len()].copy_from_slice(key);
@@ -122,23 +141,37 @@ impl Entry {
         &self.0.slice
     }
 
+    #[inline]
+    fn key_len(&self) -> usize {
+        (self.meta().key_len & KEY_LEN_MASK) as usize
+    }
+
+    #[inline]
+    fn has_expire(&self) -> bool {
+        self.meta().key_len & HAS_EXPIRE != 0
+    }
+
     /// The key.
     #[inline]
     pub fn key(&self) -> &[u8] {
-        &self.payload()[..self.meta().key_len as usize]
+        &self.payload()[..self.key_len()]
     }
 
     /// The value's type.
     #[inline]
     pub fn kind(&self) -> Kind {
-        Kind::from_u8(self.meta().kind)
+        match self.meta().obj.as_deref() {
+            None => Kind::Str,
+            Some(Object::Hash(_)) => Kind::Hash,
+        }
     }
 
     /// The value.
     #[inline]
     pub fn value(&self) -> Value<'_> {
-        match self.kind() {
-            Kind::Str => Value::Str(self.value_bytes()),
+        match self.meta().obj.as_deref() {
+            None => Value::Str(self.value_bytes()),
+            Some(Object::Hash(h)) => Value::Hash(h),
         }
     }
 
@@ -147,23 +180,63 @@ impl Entry {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self.value() {
             Value::Str(s) => Some(s),
+            _ => None,
         }
+    }
+
+    /// The hash value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_hash(&self) -> Option<&HashValue> {
+        match self.value() {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the hash value, mutably, and returns its result; `None` when the
+    /// value is not a hash. Copy-on-write: if a snapshot (or a COPY) shares this entry
+    /// or its hash, the part still shared is copied first, so they keep their view.
+    pub fn with_hash_mut<R>(&mut self, f: impl FnOnce(&mut HashValue) -> R) -> Option<R> {
+        self.as_hash()?;
+        if ThinArc::strong_count(&self.0) != 1 {
+            // Shared entry: give this table its own entry (the key is copied, the hash
+            // is shared until `make_mut` below copies it).
+            *self = Entry::build(
+                self.key(),
+                self.meta().obj.clone(),
+                &[],
+                self.expire_at(),
+                self.access_raw(),
+            );
+        }
+        self.0.with_arc_mut(|arc| {
+            let slice = triomphe::Arc::get_mut(arc)?;
+            let obj = slice.header_mut().obj.as_mut()?;
+            match Arc::make_mut(obj) {
+                Object::Hash(h) => Some(f(h)),
+            }
+        })
+    }
+
+    /// The shared object of a non-string value (COPY shares it copy-on-write).
+    pub fn object(&self) -> Option<&Arc<Object>> {
+        self.meta().obj.as_ref()
     }
 
     fn value_bytes(&self) -> &[u8] {
         let p = self.payload();
-        let end = if self.meta().flags & HAS_EXPIRE != 0 {
+        let end = if self.has_expire() {
             p.len() - 8
         } else {
             p.len()
         };
-        &p[self.meta().key_len as usize..end]
+        &p[self.key_len()..end]
     }
 
     /// Absolute expiry time in unix milliseconds, when the key has a TTL.
     #[inline]
     pub fn expire_at(&self) -> Option<i64> {
-        if self.meta().flags & HAS_EXPIRE == 0 {
+        if !self.has_expire() {
             return None;
         }
         let p = self.payload();
@@ -182,7 +255,7 @@ impl Entry {
     pub fn with_expire(&self, expire_at: Option<i64>) -> Entry {
         Entry::build(
             self.key(),
-            self.kind(),
+            self.meta().obj.clone(),
             &[self.value_bytes()],
             expire_at,
             self.access_raw(),
@@ -193,7 +266,7 @@ impl Entry {
     pub fn with_key(&self, key: &[u8]) -> Entry {
         Entry::build(
             key,
-            self.kind(),
+            self.meta().obj.clone(),
             &[self.value_bytes()],
             self.expire_at(),
             self.access_raw(),
@@ -204,7 +277,7 @@ impl Entry {
     pub fn with_key_and_expire(&self, key: &[u8], expire_at: Option<i64>) -> Entry {
         Entry::build(
             key,
-            self.kind(),
+            self.meta().obj.clone(),
             &[self.value_bytes()],
             expire_at,
             self.access_raw(),
@@ -244,7 +317,12 @@ impl Entry {
     /// Bytes of heap this entry occupies (approximately: the payload and header, not
     /// the allocator's rounding).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<usize>() * 2 + std::mem::size_of::<Meta>() + self.payload().len()
+        let own = std::mem::size_of::<usize>() * 2 + std::mem::size_of::<Meta>();
+        let obj = match self.meta().obj.as_deref() {
+            None => 0,
+            Some(Object::Hash(h)) => 16 + h.heap_size(),
+        };
+        own + self.payload().len() + obj
     }
 
     /// Number of holders of this entry (the live table plus any snapshots).
@@ -299,6 +377,33 @@ mod tests {
         assert_eq!(e.as_str().unwrap().len(), 100_004);
         assert_eq!(&e.as_str().unwrap()[100_000..], b"tail");
         assert_eq!(e.expire_at(), Some(-5));
+    }
+
+    #[test]
+    fn meta_stays_16_bytes() {
+        assert_eq!(std::mem::size_of::<Meta>(), 16);
+    }
+
+    #[test]
+    fn hash_entries_copy_on_write() {
+        let mut h = HashValue::new();
+        h.insert(b"f", b"1");
+        let mut e = Entry::new_hash(b"key", h, Some(77));
+        assert_eq!(e.kind(), Kind::Hash);
+        assert_eq!(e.as_str(), None);
+        let snapshot = e.clone();
+        let copy = e.with_key(b"copy");
+        e.with_hash_mut(|h| h.insert(b"f", b"2")).unwrap();
+        assert_eq!(e.as_hash().unwrap().get(b"f"), Some(&b"2"[..]));
+        assert_eq!(snapshot.as_hash().unwrap().get(b"f"), Some(&b"1"[..]));
+        assert_eq!(copy.as_hash().unwrap().get(b"f"), Some(&b"1"[..]));
+        assert_eq!(e.key(), b"key");
+        assert_eq!(e.expire_at(), Some(77));
+        // Unique now: mutates in place.
+        e.with_hash_mut(|h| h.insert(b"g", b"3")).unwrap();
+        assert_eq!(e.as_hash().unwrap().len(), 2);
+        let mut s = Entry::new_str(b"s", b"v", None);
+        assert!(s.with_hash_mut(|_| ()).is_none());
     }
 
     #[test]

@@ -19,11 +19,13 @@
 pub mod db;
 pub mod entry;
 pub mod glob;
+pub mod hash;
 pub mod keyspace;
 pub mod shard;
 
 pub use db::{Db, Locked};
-pub use entry::{Entry, Kind, Value};
+pub use entry::{Entry, Kind, Object, Value};
+pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair};
 pub use shard::{ExpireStep, Shard, Table};
 

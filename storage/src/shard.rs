@@ -114,6 +114,22 @@ impl Shard {
         Some(e)
     }
 
+    /// A live entry, mutably, for in-place changes of a nested value (HSET on an
+    /// existing hash: `entry.with_hash_mut(..)`). Copies the table first if a snapshot
+    /// shares it. An expired key is removed and reported absent. Records the access.
+    /// The caller must not change the entry's key or expiry through this reference.
+    pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Entry> {
+        let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
+        if self.table.get_bucket(idx)?.is_expired(now) {
+            self.remove_bucket(idx);
+            self.expired_lazily += 1;
+            return None;
+        }
+        let e = Arc::make_mut(&mut self.table).get_bucket_mut(idx)?;
+        e.touch(secs(now));
+        Some(e)
+    }
+
     /// Looks up a live key without recording an access or removing anything.
     #[inline]
     pub fn peek(&self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
@@ -380,6 +396,33 @@ mod tests {
         assert_eq!(s.expires(), 5000);
         assert!(!s.needs_expire(60), "next expiry recomputed to 5000");
         assert!(s.needs_expire(5000));
+    }
+
+    #[test]
+    fn nested_values_change_in_place_and_copy_when_shared() {
+        let (mut s, h) = shard();
+        let k = b"h";
+        let hash = h.hash(k);
+        s.insert(hash, Entry::new_hash(k, crate::HashValue::new(), None), 0);
+        s.get_mut(hash, k, 0)
+            .unwrap()
+            .with_hash_mut(|m| m.insert(b"f", b"1"))
+            .unwrap();
+        let snap = s.share_table();
+        s.get_mut(hash, k, 0)
+            .unwrap()
+            .with_hash_mut(|m| m.insert(b"f", b"2"))
+            .unwrap();
+        let seen = |t: &Table| {
+            t.find(hash, |e| e.key() == k)
+                .unwrap()
+                .as_hash()
+                .unwrap()
+                .get(b"f")
+                .map(<[u8]>::to_vec)
+        };
+        assert_eq!(seen(&snap), Some(b"1".to_vec()));
+        assert_eq!(seen(s.table()), Some(b"2".to_vec()));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::sync::atomic::Ordering;
 
 use shoal_protocol::Args;
-use shoal_storage::{glob, Entry, Kind, Shard};
+use shoal_storage::{glob, Entry, Shard, Value};
 
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -477,8 +477,9 @@ fn encoding_of(e: &Entry) -> &'static str {
         Some(s) if string_as_int(s).is_some() => "int",
         Some(s) if s.len() <= EMBSTR_LIMIT => "embstr",
         Some(_) => "raw",
-        None => match e.kind() {
-            Kind::Str => "raw",
+        None => match e.value() {
+            Value::Hash(h) => h.encoding(),
+            Value::Str(_) => "raw",
         },
     }
 }
