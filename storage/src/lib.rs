@@ -21,6 +21,7 @@ pub mod entry;
 pub mod glob;
 pub mod hash;
 pub mod keyspace;
+pub mod number;
 pub mod shard;
 
 pub use db::{Db, Locked};
