@@ -2,7 +2,9 @@
 //! Each file ends with its `COMMANDS` slice: the family's whole surface at a glance.
 
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod merge;
 pub mod server;
 pub mod strings;
 
@@ -13,5 +15,7 @@ pub const FAMILIES: &[&[Command]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    hashes::COMMANDS,
+    merge::COMMANDS,
     server::COMMANDS,
 ];

@@ -8,8 +8,10 @@ mod common;
 
 mod cli;
 mod connection;
+mod hashes;
 mod keys;
 mod load;
+mod merge;
 mod protocol;
 mod server_cmds;
 mod strings;
