@@ -13,5 +13,6 @@ mod keys;
 mod load;
 mod merge;
 mod protocol;
+mod resp3;
 mod server_cmds;
 mod strings;
