@@ -62,6 +62,19 @@ impl Db {
         }
     }
 
+    /// A read-only copy of this database sharing every shard's table. The caller holds
+    /// every shard locked (`all`) so the copy is one point in time.
+    pub(crate) fn snapshot_locked(&self, all: &mut Locked<'_>) -> Db {
+        Db {
+            shards: all
+                .iter_mut()
+                .map(|s| Padded(Mutex::new(s.snapshot())))
+                .collect(),
+            mask: self.mask,
+            hasher: self.hasher.clone(),
+        }
+    }
+
     /// The hash of a key, to pass to [`Db::lock`] and the shard's operations.
     #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {

@@ -39,6 +39,9 @@ pub struct Shard {
     expire_cursor: usize,
     expire_generation: u32,
     pass_min: i64,
+    /// A snapshot's shard: lookups never remove expired entries (they are only hidden),
+    /// so reading a snapshot never copies its tables.
+    read_only: bool,
 }
 
 /// What one step of active expiry did.
@@ -66,7 +69,58 @@ impl Shard {
             expire_cursor: 0,
             expire_generation: 0,
             pass_min: i64::MAX,
+            read_only: false,
         }
+    }
+
+    /// A read-only copy sharing this shard's table (O(1): one `Arc` clone), with its
+    /// counters, for a snapshot.
+    pub(crate) fn snapshot(&self) -> Shard {
+        Shard {
+            table: Arc::clone(&self.table),
+            hasher: self.hasher.clone(),
+            min_capacity: 0,
+            generation: self.generation,
+            expires: self.expires,
+            expired_lazily: 0,
+            next_expire: self.next_expire,
+            expire_cursor: 0,
+            expire_generation: 0,
+            pass_min: i64::MAX,
+            read_only: true,
+        }
+    }
+
+    /// Makes this shard share `source`'s table and counters (SNAPSHOT RESTORE); returns
+    /// the table it held.
+    pub(crate) fn restore_from(&mut self, source: &Shard) -> Arc<Table> {
+        let old = std::mem::replace(&mut self.table, Arc::clone(&source.table));
+        self.expires = source.expires;
+        self.next_expire = source.next_expire;
+        self.generation = self.generation.wrapping_add(1);
+        self.expire_cursor = 0;
+        self.pass_min = i64::MAX;
+        old
+    }
+
+    /// Whether this shard and `other` share one table (nothing written since).
+    pub fn shares_table_with(&self, other: &Shard) -> bool {
+        Arc::ptr_eq(&self.table, &other.table)
+    }
+
+    /// Bytes that only this shard's table keeps alive: its bucket array (when not
+    /// shared) and the entries nobody else holds. For SNAPSHOT LIST.
+    pub fn exclusive_bytes(&self) -> usize {
+        if Arc::strong_count(&self.table) > 1 {
+            return 0;
+        }
+        self.table.allocation_size()
+            + self
+                .table
+                .iter()
+                .filter(|e| e.ref_count() == 1)
+                .map(Entry::heap_size)
+                .sum::<usize>()
     }
 
     /// Number of entries, including expired ones not yet reclaimed (as Redis's DBSIZE).
@@ -105,8 +159,10 @@ impl Shard {
     pub fn get(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
         let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
         if self.table.get_bucket(idx)?.is_expired(now) {
-            self.remove_bucket(idx);
-            self.expired_lazily += 1;
+            if !self.read_only {
+                self.remove_bucket(idx);
+                self.expired_lazily += 1;
+            }
             return None;
         }
         let e = self.table.get_bucket(idx)?;

@@ -5,7 +5,9 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod merge;
+pub mod persistence;
 pub mod server;
+pub mod snapshot;
 pub mod strings;
 
 use crate::command::Command;
@@ -17,5 +19,7 @@ pub const FAMILIES: &[&[Command]] = &[
     keys::COMMANDS,
     hashes::COMMANDS,
     merge::COMMANDS,
+    snapshot::COMMANDS,
+    persistence::COMMANDS,
     server::COMMANDS,
 ];
