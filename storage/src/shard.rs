@@ -225,9 +225,13 @@ impl Shard {
     }
 
     /// Removes a key. Returns the entry if it was live (an expired one is dropped and
-    /// reported absent).
+    /// reported absent). In a snapshot's shard an expired key is only reported absent:
+    /// read commands that reclaim expired keys this way must not change a snapshot.
     pub fn remove(&mut self, hash: u64, key: &[u8], now: i64) -> Option<Entry> {
         let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
+        if self.read_only && self.table.get_bucket(idx)?.is_expired(now) {
+            return None;
+        }
         let old = self.remove_bucket(idx)?;
         if old.is_expired(now) {
             self.expired_lazily += 1;
@@ -422,6 +426,19 @@ mod tests {
         assert_eq!(s.len(), 0, "get removes an expired key");
         assert_eq!(s.expired_lazily(), 1);
         assert_eq!(s.expires(), 0);
+    }
+
+    #[test]
+    fn snapshot_shards_hide_expired_keys_but_keep_them() {
+        let (mut s, h) = shard();
+        let hash = h.hash(b"k");
+        s.insert(hash, Entry::new_str(b"k", b"v", Some(100)), 0);
+        let mut snap = s.snapshot();
+        assert!(snap.get(hash, b"k", 100).is_none());
+        assert!(snap.remove(hash, b"k", 100).is_none());
+        assert_eq!(snap.len(), 1, "nothing deleted from a snapshot");
+        assert!(snap.shares_table_with(&s), "and nothing copied");
+        assert_eq!(snap.get(hash, b"k", 99).unwrap().as_str(), Some(&b"v"[..]));
     }
 
     #[test]
