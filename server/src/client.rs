@@ -125,6 +125,10 @@ pub struct Client {
     pub no_touch: bool,
     /// Name of the last command run (published to CLIENT LIST once per batch).
     pub last_cmd: (&'static str, &'static str),
+    /// SNAPSHOT READ: the snapshot this connection reads instead of the live keyspace
+    /// (`None` = live). Holding the `Arc` keeps a dropped snapshot alive until the
+    /// connection leaves it. See `snapshots.rs` and `command::execute`.
+    pub snapshot: Option<Arc<crate::snapshots::Snapshot>>,
 }
 
 impl Client {
@@ -141,6 +145,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             last_cmd: ("NULL", ""),
+            snapshot: None,
         }
     }
 

@@ -2,16 +2,17 @@
 //!
 //! A [`Command`] row holds the name, arity, flags, key positions, documentation and
 //! the handler. Dispatch (arity errors, unknown commands, subcommands, AUTH gating),
-//! `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and (later) read-only
-//! enforcement on snapshots all read this table. Adding a command = one row in its
-//! family's `COMMANDS` slice + one handler in the same file.
+//! `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and read-only enforcement on
+//! snapshots (`SNAPSHOT READ` refuses every row flagged `write`) all read this table.
+//! Adding a command = one row in its family's `COMMANDS` slice + one handler in the
+//! same file.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Instant;
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::Db;
+use shoal_storage::{Db, Keyspace};
 
 use crate::client::Client;
 use crate::error::{show_arg, CmdError, CmdResult};
@@ -25,6 +26,10 @@ pub type Handler = fn(&mut Ctx<'_>, &Args<'_>) -> CmdResult;
 pub struct Ctx<'a> {
     /// State shared by all connections (keyspace, config, stats, clients).
     pub shared: &'a Shared,
+    /// The keyspace this command reads: `&shared.keyspace`, or the snapshot the client
+    /// switched to with SNAPSHOT READ ([`execute`] swaps it in). Reach it through
+    /// [`Ctx::db`] rather than `shared.keyspace`, so that reads follow the view.
+    pub keyspace: &'a Keyspace,
     /// This connection.
     pub client: &'a mut Client,
     /// This connection's reply buffer.
@@ -33,13 +38,18 @@ pub struct Ctx<'a> {
     pub now: i64,
 }
 
-impl Ctx<'_> {
-    /// The client's selected database.
+impl<'a> Ctx<'a> {
+    /// The client's selected database, in the keyspace it is viewing (the live one, or
+    /// its SNAPSHOT READ snapshot). Borrowed for `'a`, not from `self`, so a handler can
+    /// write `ctx.out` while it uses the database.
     #[inline]
-    pub fn db(&self) -> &Db {
-        self.shared.keyspace.db(self.client.db)
+    pub fn db(&self) -> &'a Db {
+        self.keyspace.db(self.client.db)
     }
 }
+
+/// The error a write command gets while the connection reads a snapshot.
+pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
 
 /// Command flags (Redis's names, as `COMMAND INFO` lists them).
 pub mod flags {
@@ -387,8 +397,9 @@ fn unknown_command(args: &Args<'_>) -> CmdError {
     ))
 }
 
-/// Runs one command: resolves it, checks authentication, calls the handler, renders
-/// an error if there is one and updates the command's counters.
+/// Runs one command: resolves it, checks authentication (and, in a snapshot view, that
+/// it is not a write), calls the handler, renders an error if there is one and updates
+/// the command's counters.
 pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     let (idx, cmd) = match resolve(args) {
         Ok(found) => found,
@@ -423,8 +434,34 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     } else {
         (container.name, cmd.name)
     };
+    // SNAPSHOT READ: write commands (WRITE flag in the table) are refused; the others
+    // run against the snapshot (the Arc clone keeps it alive for the call).
+    let view = ctx.client.snapshot.clone();
+    if view.is_some() && cmd.has(flags::WRITE) {
+        ctx.shared.command_stats[idx]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
+        ctx.shared
+            .stats
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
+        ctx.out.error_str(SNAPSHOT_READONLY);
+        return;
+    }
     let started = Instant::now();
-    let result = (cmd.handler)(ctx, args);
+    let result = match &view {
+        Some(snap) => (cmd.handler)(
+            &mut Ctx {
+                shared: ctx.shared,
+                keyspace: snap.keyspace(),
+                client: &mut *ctx.client,
+                out: &mut *ctx.out,
+                now: ctx.now,
+            },
+            args,
+        ),
+        None => (cmd.handler)(ctx, args),
+    };
     let usec = started.elapsed().as_micros() as u64;
     let stats = &ctx.shared.command_stats[idx];
     stats.calls.fetch_add(1, Ordering::Relaxed);

@@ -89,6 +89,8 @@ pub struct Config {
     /// Microseconds; negative = off, 0 = log everything.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Most named snapshots (SNAPSHOT CREATE); 0 = none allowed.
+    pub maxsnapshots: u64,
     /// 0 = disabled.
     pub metrics_port: u16,
     /// Absolute path of the file that was loaded, if any (for `INFO` and a future
@@ -122,6 +124,7 @@ impl Default for Config {
             dbfilename: "dump.rdb".to_string(),
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            maxsnapshots: 16,
             metrics_port: 0,
             config_file: None,
         }
@@ -160,6 +163,7 @@ impl fmt::Debug for Config {
             .field("dbfilename", &self.dbfilename)
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
             .field("slowlog_max_len", &self.slowlog_max_len)
+            .field("maxsnapshots", &self.maxsnapshots)
             .field("metrics_port", &self.metrics_port)
             .field("config_file", &self.config_file)
             .finish()
@@ -733,6 +737,20 @@ const PARAMS: &[Param] = &[
         get: |c| c.slowlog_max_len.to_string(),
         set: |c, v| {
             c.slowlog_max_len = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxsnapshots",
+        env: "SHOAL_MAXSNAPSHOTS",
+        kind: Kind::Int,
+        default: "16",
+        mutable: true,
+        sensitive: false,
+        help: "Most named snapshots SNAPSHOT CREATE may keep (0 = none)",
+        get: |c| c.maxsnapshots.to_string(),
+        set: |c, v| {
+            c.maxsnapshots = int(v, 0, LONG_MAX)?;
             Ok(())
         },
     },

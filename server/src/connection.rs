@@ -128,6 +128,7 @@ async fn serve(
                     let mark = out.len();
                     let mut ctx = Ctx {
                         shared,
+                        keyspace: &shared.keyspace,
                         client: &mut *client,
                         out: &mut out,
                         now,

@@ -319,6 +319,8 @@ fn memory(shared: &Shared, out: &mut String) {
     field!(out, "active_defrag_running", 0);
     field!(out, "lazyfree_pending_objects", 0);
     field!(out, "lazyfreed_objects", 0);
+    // Shoal's own: named snapshots alive (their memory is part of used_memory).
+    field!(out, "snapshots", shared.snapshots.len());
 }
 
 fn persistence(shared: &Shared, out: &mut String) {

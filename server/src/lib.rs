@@ -17,7 +17,7 @@
 //! write loop), [`command`] (the command table and dispatch), [`commands`] (one file
 //! per command family), [`client`] (per-connection state and the client registry),
 //! [`config`], [`error`] (Redis error texts), [`num`] (Redis number rules),
-//! [`slowlog`].
+//! [`slowlog`], [`snapshots`] (the named snapshot registry).
 
 pub mod client;
 pub mod command;
@@ -29,6 +29,7 @@ pub mod info;
 pub mod num;
 pub mod server;
 pub mod slowlog;
+pub mod snapshots;
 
 pub use server::{Server, ServerHandle, Shared};
 

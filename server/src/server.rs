@@ -132,6 +132,8 @@ pub struct Shared {
     pub addrs: Vec<SocketAddr>,
     /// Unix seconds of the last successful save (LASTSAVE); start time until then.
     pub last_save: AtomicI64,
+    /// Named snapshots (SNAPSHOT CREATE/LIST/DROP/READ/RESTORE/MERGE).
+    pub snapshots: crate::snapshots::SnapshotRegistry,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -271,6 +273,7 @@ impl Server {
             run_id: run_id(),
             addrs: addrs.clone(),
             last_save: AtomicI64::new(started_ms / 1000),
+            snapshots: Default::default(),
             shutdown_tx,
         });
         shared.apply_config(&config);

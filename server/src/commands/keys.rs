@@ -117,7 +117,7 @@ fn each_key(
     mut f: impl FnMut(&mut Shard, u64, &[u8], i64, &Stats),
 ) {
     let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let now = ctx.now;
     if args.len() == 2 {
         let key = &args[1];
@@ -199,7 +199,7 @@ fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn type_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let key = &args[1];
     let h = db.hash(key);
     let name = lookup(
@@ -239,7 +239,7 @@ fn renamenx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, CmdError> {
     let shared: &Shared = ctx.shared;
     let stats = &shared.stats;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let now = ctx.now;
     let (src, dst) = (&args[1], &args[2]);
     let (hs, hd) = (db.hash(src), db.hash(dst));
@@ -342,8 +342,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// KEYS pattern: every live key matching the glob, one shard locked at a time.
 fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let pattern = &args[1];
     let all = pattern == b"*";
     let out = &mut *ctx.out;
@@ -411,8 +410,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
         i += 2;
     }
-    let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let mut found: Vec<Entry> = Vec::new();
     let next = db.scan(cursor, count, ctx.now, |e| {
         if let Some(p) = pattern {
@@ -439,8 +437,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn randomkey(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     use rand::Rng;
-    let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let mut rng = rand::rng();
     let picked = db.random_entry(ctx.now, |n| if n == 0 { 0 } else { rng.random_range(0..n) });
     match picked {
@@ -499,7 +496,7 @@ fn object_lookup(
     f: impl FnOnce(&Entry, &mut Ctx<'_>) -> CmdResult,
 ) -> CmdResult {
     let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let key = &args[2];
     let h = db.hash(key);
     let mut shard = db.lock(h);
@@ -680,7 +677,7 @@ fn expire_generic(
     }
     let shared: &Shared = ctx.shared;
     let stats = &shared.stats;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let key = &args[1];
     let h = db.hash(key);
     let access = touching(ctx, WRITE_LOOKUP);
@@ -731,7 +728,7 @@ fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// the remaining (or absolute) time; seconds are rounded to nearest as Redis does.
 fn ttl_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, millis: bool, absolute: bool) -> CmdResult {
     let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let key = &args[1];
     let h = db.hash(key);
     let now = ctx.now;
@@ -780,7 +777,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let shared: &Shared = ctx.shared;
-    let db = shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let key = &args[1];
     let h = db.hash(key);
     let now = ctx.now;

@@ -918,7 +918,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     }
     let key = &args[2];
-    let db = ctx.shared.keyspace.db(ctx.client.db);
+    let db = ctx.db();
     let h = db.hash(key);
     let shard = db.lock(h);
     match shard.peek(h, key, ctx.now) {
@@ -1429,6 +1429,7 @@ mod tests {
         };
         let mut ctx = Ctx {
             shared,
+            keyspace: &shared.keyspace,
             client: &mut client,
             out: &mut out,
             now: crate::server::now_ms(),

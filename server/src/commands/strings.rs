@@ -31,12 +31,12 @@ use crate::error::{CmdError, CmdResult};
 use crate::num::{int_arg, parse_i64};
 use crate::server::Shared;
 
-/// The database selected by the client, borrowed from the shared state rather than
-/// from `ctx`, so that `ctx.out` can be written while the database is in use.
+/// The database selected by the client, in the keyspace it views (live or its
+/// SNAPSHOT READ snapshot), borrowed for `'a` so that `ctx.out` can be written while
+/// the database is in use.
 #[inline]
 fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    let shared: &'a Shared = ctx.shared;
-    shared.keyspace.db(ctx.client.db)
+    ctx.db()
 }
 
 /// Looks a key up for a command. `CLIENT NO-TOUCH` clients must not change the access
