@@ -216,6 +216,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     ctx.client.set_no_evict(false);
     ctx.client.set_no_touch(false);
     ctx.client.reply_off = false;
+    // Back to the live keyspace (SNAPSHOT READ LIVE).
+    ctx.client.snapshot = None;
     // A SKIP pending for the next command is cancelled; one that applies to RESET
     // itself still swallows the +RESET (Redis clears REPLY_SKIP_NEXT, not REPLY_SKIP).
     ctx.client.reply_skip_next = false;

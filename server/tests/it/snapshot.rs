@@ -720,3 +720,16 @@ async fn several_databases_in_a_view() {
     let _: () = cmd(&mut r, &["SELECT", "0"]).await;
     assert_eq!(get(&mut r, "x").await, None);
 }
+
+#[tokio::test]
+async fn reset_returns_to_the_live_keyspace() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["SET", "k", "old"]).await;
+    cmd::<String>(&mut c, &["SNAPSHOT", "CREATE", "r"]).await;
+    cmd::<()>(&mut c, &["SET", "k", "new"]).await;
+    cmd::<()>(&mut c, &["SNAPSHOT", "READ", "r"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "old");
+    assert_eq!(cmd::<String>(&mut c, &["RESET"]).await, "RESET");
+    assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "new");
+}
