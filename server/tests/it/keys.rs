@@ -1118,3 +1118,88 @@ async fn active_expiry_reclaims_untouched_keys() {
     assert_eq!(value(&s, 0, "survivor"), Some(b"v".to_vec()));
     assert_eq!(keyspace.expired_keys(), N as u64);
 }
+
+// ---------------------------------------------------------------------------------
+// Keys of another type: generic commands work on hashes whatever their value
+// ---------------------------------------------------------------------------------
+
+/// A hash entry with `n` fields `f0..`, seeded straight into the keyspace.
+fn hash_entry(key: &str, n: usize, expire_at: Option<i64>) -> Entry {
+    let mut hv = shoal_storage::HashValue::new();
+    for i in 0..n {
+        hv.insert(format!("f{i}").as_bytes(), b"v");
+    }
+    Entry::new_hash(key.as_bytes(), hv, expire_at)
+}
+
+/// The number of fields of the hash at `key` in `db`, read from the keyspace.
+fn hash_len(s: &TestServer, db: usize, key: &str) -> Option<usize> {
+    let d = s.handle().shared().keyspace.db(db);
+    let h = d.hash(key.as_bytes());
+    d.lock(h)
+        .peek(h, key.as_bytes(), now_ms())
+        .and_then(|e| e.as_hash().map(|hv| hv.len()))
+}
+
+#[tokio::test]
+async fn generic_commands_on_hashes() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    insert(&s, 0, hash_entry("h", 3, None));
+    insert(&s, 0, hash_entry("big", 200, None));
+    insert(&s, 0, hash_entry("dead", 1, Some(now_ms() - 1)));
+    seed(&s, 0, "str", "v", None);
+    assert_eq!(cmd::<String>(&mut c, &["TYPE", "h"]).await, "hash");
+    assert_eq!(cmd::<String>(&mut c, &["TYPE", "dead"]).await, "none");
+    let mut r = s.raw().await;
+    r.roundtrip(&[b"TYPE", b"h"], b"+hash\r\n").await;
+    assert_eq!(int(&mut c, &["EXISTS", "h", "big", "dead", "str"]).await, 3);
+    assert_eq!(
+        cmd::<String>(&mut c, &["OBJECT", "ENCODING", "h"]).await,
+        "listpack"
+    );
+    assert_eq!(
+        cmd::<String>(&mut c, &["OBJECT", "ENCODING", "big"]).await,
+        "hashtable"
+    );
+    assert_eq!(int(&mut c, &["OBJECT", "REFCOUNT", "h"]).await, 1);
+    assert!(int(&mut c, &["OBJECT", "IDLETIME", "h"]).await <= 1);
+    // Expiry commands.
+    assert_eq!(int(&mut c, &["EXPIRE", "h", "100"]).await, 1);
+    assert_eq!(int(&mut c, &["TTL", "h"]).await, 100);
+    assert_eq!(int(&mut c, &["PERSIST", "h"]).await, 1);
+    assert_eq!(int(&mut c, &["TTL", "h"]).await, -1);
+    assert_eq!(hash_len(&s, 0, "h"), Some(3), "the value is untouched");
+    // KEYS, SCAN TYPE, RANDOMKEY see hashes as keys.
+    let mut keys: Vec<String> = cmd(&mut c, &["KEYS", "*"]).await;
+    keys.sort();
+    assert_eq!(keys, vec!["big", "h", "str"]);
+    let (_, found): (String, Vec<String>) =
+        cmd(&mut c, &["SCAN", "0", "TYPE", "hash", "COUNT", "1000"]).await;
+    let mut found = found;
+    found.sort();
+    assert_eq!(found, vec!["big", "h"]);
+    let (_, found): (String, Vec<String>) =
+        cmd(&mut c, &["SCAN", "0", "TYPE", "string", "COUNT", "1000"]).await;
+    assert_eq!(found, vec!["str"]);
+    // RENAME, COPY, MOVE carry the hash (COPY shares it until one side is written).
+    assert_eq!(
+        cmd::<String>(&mut c, &["RENAME", "big", "big2"]).await,
+        "OK"
+    );
+    assert_eq!(hash_len(&s, 0, "big2"), Some(200));
+    assert_eq!(int(&mut c, &["RENAMENX", "h", "big2"]).await, 0);
+    assert_eq!(int(&mut c, &["COPY", "h", "hc"]).await, 1);
+    assert_eq!(hash_len(&s, 0, "hc"), Some(3));
+    assert_eq!(int(&mut c, &["COPY", "str", "h", "REPLACE"]).await, 1);
+    assert_eq!(cmd::<String>(&mut c, &["TYPE", "h"]).await, "string");
+    assert_eq!(hash_len(&s, 0, "hc"), Some(3));
+    assert_eq!(int(&mut c, &["MOVE", "hc", "2"]).await, 1);
+    assert_eq!(hash_len(&s, 2, "hc"), Some(3));
+    assert_eq!(hash_len(&s, 0, "hc"), None);
+    // DEL and UNLINK remove them.
+    assert_eq!(int(&mut c, &["DEL", "big2", "nokey"]).await, 1);
+    insert(&s, 0, hash_entry("u", 2, None));
+    assert_eq!(int(&mut c, &["UNLINK", "u"]).await, 1);
+    assert_eq!(int(&mut c, &["EXISTS", "big2", "u"]).await, 0);
+}

@@ -1685,3 +1685,140 @@ fn command_table_rows_match_redis() {
         assert_eq!(c.group, "string", "{name} group");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Keys of another type (a hash, seeded straight into the keyspace)
+// ---------------------------------------------------------------------------------
+
+/// Stores a one-field hash at `key` without going through the hash commands.
+fn seed_hash(s: &TestServer, key: &str, expire_at: Option<i64>) {
+    use shoal_storage::{Entry, HashValue};
+    let mut hv = HashValue::new();
+    hv.insert(b"field", b"value");
+    let shared = s.handle().shared();
+    let db = shared.keyspace.db(0);
+    let h = db.hash(key.as_bytes());
+    db.lock(h)
+        .insert(h, Entry::new_hash(key.as_bytes(), hv, expire_at), now_ms());
+}
+
+/// Whether `key` still holds the seeded hash.
+fn is_hash(s: &TestServer, key: &str) -> bool {
+    let shared = s.handle().shared();
+    let db = shared.keyspace.db(0);
+    let h = db.hash(key.as_bytes());
+    let shard = db.lock(h);
+    shard
+        .peek(h, key.as_bytes(), now_ms())
+        .and_then(|e| {
+            e.as_hash()
+                .map(|hv| hv.get(b"field") == Some(&b"value"[..]))
+        })
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn string_commands_on_a_hash_are_wrongtype() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    seed_hash(&s, "h", None);
+    cmd::<String>(&mut c, &["SET", "s", "str"]).await;
+    let wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    for args in [
+        &["GET", "h"][..],
+        &["GETSET", "h", "x"],
+        &["SET", "h", "x", "GET"],
+        &["SET", "h", "x", "NX", "GET"],
+        &["GETDEL", "h"],
+        &["GETEX", "h"],
+        &["GETEX", "h", "PERSIST"],
+        &["GETEX", "h", "EX", "0"],
+        &["APPEND", "h", "x"],
+        &["APPEND", "h", ""],
+        &["STRLEN", "h"],
+        &["GETRANGE", "h", "0", "-1"],
+        &["SUBSTR", "h", "0", "1"],
+        &["SETRANGE", "h", "0", "x"],
+        &["SETRANGE", "h", "0", ""],
+        &["INCR", "h"],
+        &["DECR", "h"],
+        &["INCRBY", "h", "5"],
+        &["DECRBY", "h", "5"],
+        &["INCRBYFLOAT", "h", "1.5"],
+        // INCRBYFLOAT checks the type before parsing its argument.
+        &["INCRBYFLOAT", "h", "x"],
+    ] {
+        assert_eq!(err(&mut c, args).await, wrongtype, "{args:?}");
+        assert!(is_hash(&s, "h"), "{args:?} changed the hash");
+    }
+    // Argument errors Redis reports before looking at the key still come first.
+    for (args, e) in [
+        (
+            &["INCRBY", "h", "x"][..],
+            "ERR value is not an integer or out of range",
+        ),
+        (
+            &["DECRBY", "h", "x"],
+            "ERR value is not an integer or out of range",
+        ),
+        (&["SETRANGE", "h", "-1", "x"], "ERR offset is out of range"),
+        (
+            &["GETRANGE", "h", "x", "1"],
+            "ERR value is not an integer or out of range",
+        ),
+        (&["SET", "h", "x", "NX", "XX"], "ERR syntax error"),
+        (
+            &["LCS", "h", "s"],
+            "ERR The specified keys must contain string values",
+        ),
+        (
+            &["LCS", "s", "h"],
+            "ERR The specified keys must contain string values",
+        ),
+    ] {
+        assert_eq!(err(&mut c, args).await, e, "{args:?}");
+    }
+    assert!(is_hash(&s, "h"));
+    // Commands that do not read the old value: NX variants refuse, MGET reads nil.
+    assert_eq!(cmd::<i64>(&mut c, &["SETNX", "h", "x"]).await, 0);
+    assert_eq!(
+        cmd::<Option<String>>(&mut c, &["SET", "h", "x", "NX"]).await,
+        None
+    );
+    assert_eq!(cmd::<i64>(&mut c, &["MSETNX", "h", "x", "z", "y"]).await, 0);
+    assert!(!exists(&s, "z"));
+    assert_eq!(
+        cmd::<Vec<Option<String>>>(&mut c, &["MGET", "s", "h", "nokey"]).await,
+        vec![Some("str".to_string()), None, None]
+    );
+    assert!(is_hash(&s, "h"));
+    // Commands that replace the value replace a hash too, whatever its TTL.
+    seed_hash(&s, "h1", Some(now_ms() + 100_000));
+    seed_hash(&s, "h2", None);
+    seed_hash(&s, "h3", None);
+    seed_hash(&s, "h4", None);
+    assert_eq!(cmd::<String>(&mut c, &["SET", "h", "v"]).await, "OK");
+    assert_eq!(cmd::<String>(&mut c, &["GET", "h"]).await, "v");
+    assert_eq!(cmd::<String>(&mut c, &["SET", "h1", "v", "XX"]).await, "OK");
+    assert_eq!(stored_expiry(&s, "h1"), None);
+    assert_eq!(
+        cmd::<String>(&mut c, &["SETEX", "h2", "100", "v"]).await,
+        "OK"
+    );
+    assert_ttl_about(&s, "h2", 100_000);
+    assert_eq!(
+        cmd::<String>(&mut c, &["PSETEX", "h3", "100000", "v"]).await,
+        "OK"
+    );
+    assert_eq!(cmd::<String>(&mut c, &["MSET", "h4", "v"]).await, "OK");
+    for k in ["h1", "h2", "h3", "h4"] {
+        assert_eq!(cmd::<String>(&mut c, &["GET", k]).await, "v", "{k}");
+        assert_eq!(cmd::<String>(&mut c, &["TYPE", k]).await, "string");
+    }
+    // An expired hash is no obstacle.
+    seed_hash(&s, "old", Some(now_ms() - 1));
+    assert_eq!(cmd::<i64>(&mut c, &["INCR", "old"]).await, 1);
+    assert_eq!(cmd::<i64>(&mut c, &["APPEND", "old", "x"]).await, 2);
+    seed_hash(&s, "old2", Some(now_ms() - 1));
+    assert_eq!(cmd::<Option<String>>(&mut c, &["GET", "old2"]).await, None);
+}
