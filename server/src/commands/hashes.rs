@@ -39,12 +39,11 @@ use crate::server::Shared;
 // Lookup helpers
 // ---------------------------------------------------------------------------------
 
-/// The client's database, borrowed from the shared state (not from `ctx`) so that
+/// The client's database (live, or its snapshot view), borrowed for `'a` so that
 /// `ctx.out` can be written while a shard of it is locked.
 #[inline]
 fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    let shared: &'a Shared = ctx.shared;
-    shared.keyspace.db(ctx.client.db)
+    ctx.db()
 }
 
 /// Counts one read lookup as a keyspace hit or miss.

@@ -733,3 +733,21 @@ async fn reset_returns_to_the_live_keyspace() {
     assert_eq!(cmd::<String>(&mut c, &["RESET"]).await, "RESET");
     assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "new");
 }
+
+#[tokio::test]
+async fn hash_commands_read_the_snapshot_view() {
+    let s = TestServer::start();
+    let mut w = s.conn().await;
+    let mut r = s.conn().await;
+    cmd::<()>(&mut w, &["HSET", "h", "a", "1", "b", "2"]).await;
+    cmd::<String>(&mut w, &["SNAPSHOT", "CREATE", "hs"]).await;
+    cmd::<()>(&mut w, &["HSET", "h", "a", "changed", "c", "3"]).await;
+    cmd::<()>(&mut r, &["SNAPSHOT", "READ", "hs"]).await;
+    assert_eq!(cmd::<String>(&mut r, &["HGET", "h", "a"]).await, "1");
+    assert_eq!(cmd::<i64>(&mut r, &["HLEN", "h"]).await, 2);
+    assert_eq!(
+        err(&mut r, &["HSET", "h", "x", "y"]).await,
+        "READONLY You can't write against a read only snapshot."
+    );
+    assert_eq!(cmd::<i64>(&mut w, &["HLEN", "h"]).await, 3);
+}
