@@ -428,6 +428,18 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
         ctx.out.error_str(&CmdError::NoAuth.message());
         return;
     }
+    // Persistence: MISCONF after a failed background save, LOADING while loading.
+    if let Some(refused) = ctx.shared.persistence.refusal(cmd) {
+        ctx.shared.command_stats[idx]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
+        ctx.shared
+            .stats
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
+        ctx.out.error_str(refused);
+        return;
+    }
     let container = TABLE.get(idx);
     ctx.client.last_cmd = if std::ptr::eq(container, cmd) {
         (cmd.name, "")
@@ -467,6 +479,11 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     stats.calls.fetch_add(1, Ordering::Relaxed);
     stats.usec.fetch_add(usec, Ordering::Relaxed);
     ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+    // Persistence: changes since the last save, for save points (one per successful
+    // write command; see `persistence` for how this approximates Redis's count).
+    if result.is_ok() && cmd.has(flags::WRITE) {
+        ctx.shared.persistence.note_write();
+    }
     if let Err(e) = result {
         stats.failed.fetch_add(1, Ordering::Relaxed);
         ctx.shared

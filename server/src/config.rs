@@ -86,6 +86,12 @@ pub struct Config {
     pub save: String,
     pub dir: String,
     pub dbfilename: String,
+    /// Refuse writes (MISCONF) while the last background save failed.
+    pub stop_writes_on_bgsave_error: bool,
+    /// LZF-compress strings over 20 bytes in RDB files.
+    pub rdbcompression: bool,
+    /// Write (and check) the RDB files' CRC-64.
+    pub rdbchecksum: bool,
     /// Microseconds; negative = off, 0 = log everything.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
@@ -122,6 +128,9 @@ impl Default for Config {
             save: String::new(),
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
+            stop_writes_on_bgsave_error: true,
+            rdbcompression: true,
+            rdbchecksum: true,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             maxsnapshots: 16,
@@ -161,6 +170,12 @@ impl fmt::Debug for Config {
             .field("save", &self.save)
             .field("dir", &self.dir)
             .field("dbfilename", &self.dbfilename)
+            .field(
+                "stop_writes_on_bgsave_error",
+                &self.stop_writes_on_bgsave_error,
+            )
+            .field("rdbcompression", &self.rdbcompression)
+            .field("rdbchecksum", &self.rdbchecksum)
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
             .field("slowlog_max_len", &self.slowlog_max_len)
             .field("maxsnapshots", &self.maxsnapshots)
@@ -666,7 +681,7 @@ const PARAMS: &[Param] = &[
         default: "",
         mutable: true,
         sensitive: false,
-        help: "Snapshot points, \"<seconds> <changes> ...\" (empty = none); stored only for now",
+        help: "Save points, \"<seconds> <changes> ...\": BGSAVE after that many changes in that many seconds (empty = none)",
         get: |c| c.save.clone(),
         set: |c, v| {
             c.save = save_points(v)?;
@@ -680,7 +695,7 @@ const PARAMS: &[Param] = &[
         default: ".",
         mutable: true,
         sensitive: false,
-        help: "Directory for persistence files",
+        help: "Directory of the RDB dump file (and its temporary file while saving)",
         get: |c| c.dir.clone(),
         set: |c, v| {
             if v.is_empty() {
@@ -697,7 +712,7 @@ const PARAMS: &[Param] = &[
         default: "dump.rdb",
         mutable: true,
         sensitive: false,
-        help: "Snapshot file name inside dir",
+        help: "RDB dump file name inside dir, loaded at start when it exists",
         get: |c| c.dbfilename.clone(),
         set: |c, v| {
             if v.contains(['/', '\\']) {
@@ -709,6 +724,48 @@ const PARAMS: &[Param] = &[
                 return Err(Invalid::Other("dbfilename can't be empty".into()));
             }
             c.dbfilename = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        env: "SHOAL_STOP_WRITES_ON_BGSAVE_ERROR",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        sensitive: false,
+        help: "Refuse writes (MISCONF) while the last background save failed and save points are set",
+        get: |c| yes_no_str(c.stop_writes_on_bgsave_error),
+        set: |c, v| {
+            c.stop_writes_on_bgsave_error = yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "rdbcompression",
+        env: "SHOAL_RDBCOMPRESSION",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        sensitive: false,
+        help: "LZF-compress strings longer than 20 bytes in RDB files",
+        get: |c| yes_no_str(c.rdbcompression),
+        set: |c, v| {
+            c.rdbcompression = yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "rdbchecksum",
+        env: "SHOAL_RDBCHECKSUM",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: false,
+        sensitive: false,
+        help: "Write a CRC-64 at the end of RDB files (a file without one loads unchecked)",
+        get: |c| yes_no_str(c.rdbchecksum),
+        set: |c, v| {
+            c.rdbchecksum = yes_no(v)?;
             Ok(())
         },
     },
@@ -879,6 +936,11 @@ fn yes_no(v: &str) -> Result<bool, Invalid> {
     } else {
         Err(Invalid::NotBool)
     }
+}
+
+/// `yes` or `no`, as CONFIG GET shows booleans.
+fn yes_no_str(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
 }
 
 /// Case-insensitive match against `names`; returns the canonical spelling.
@@ -1515,6 +1577,8 @@ mod tests {
             ("save", "", ""),
             ("dir", "/var/lib/shoal", "/var/lib/shoal"),
             ("dbfilename", "shoal.rdb", "shoal.rdb"),
+            ("stop-writes-on-bgsave-error", "NO", "no"),
+            ("rdbcompression", "no", "no"),
             ("slowlog-log-slower-than", "-1", "-1"),
             ("slowlog-max-len", "0", "0"),
         ];

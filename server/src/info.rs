@@ -324,30 +324,45 @@ fn memory(shared: &Shared, out: &mut String) {
 }
 
 fn persistence(shared: &Shared, out: &mut String) {
+    let p = shared.persistence.info(shared);
     out.push_str("# Persistence\r\n");
-    field!(out, "loading", 0);
+    field!(out, "loading", u8::from(p.loading));
     field!(out, "async_loading", 0);
     field!(out, "current_cow_peak", 0);
     field!(out, "current_cow_size", 0);
     field!(out, "current_cow_size_age", 0);
-    field!(out, "current_fork_perc", "0.00");
-    field!(out, "current_save_keys_processed", 0);
-    field!(out, "current_save_keys_total", 0);
-    field!(out, "rdb_changes_since_last_save", 0);
-    field!(out, "rdb_bgsave_in_progress", 0);
+    field!(out, "current_fork_perc", format!("{:.2}", p.fork_perc));
+    field!(out, "current_save_keys_processed", p.keys_processed);
+    field!(out, "current_save_keys_total", p.keys_total);
     field!(
         out,
-        "rdb_last_save_time",
-        shared.last_save.load(Ordering::Relaxed)
+        "rdb_changes_since_last_save",
+        p.changes_since_last_save
     );
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
-    field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
+    field!(
+        out,
+        "rdb_bgsave_in_progress",
+        u8::from(p.bgsave_in_progress)
+    );
+    field!(out, "rdb_last_save_time", p.last_save_time);
+    field!(
+        out,
+        "rdb_last_bgsave_status",
+        if p.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(out, "rdb_last_bgsave_time_sec", p.last_bgsave_time_sec);
+    field!(
+        out,
+        "rdb_current_bgsave_time_sec",
+        p.current_bgsave_time_sec
+    );
+    field!(out, "rdb_saves", p.saves);
     field!(out, "rdb_last_cow_size", 0);
-    field!(out, "rdb_last_load_keys_expired", 0);
-    field!(out, "rdb_last_load_keys_loaded", 0);
+    field!(out, "rdb_last_load_keys_expired", p.last_load_keys_expired);
+    field!(out, "rdb_last_load_keys_loaded", p.last_load_keys_loaded);
     field!(out, "aof_enabled", 0);
+    // Not a Redis field: Shoal has no append-only file (`appendonly` accepts only no).
+    field!(out, "aof_supported", 0);
     field!(out, "aof_rewrite_in_progress", 0);
     field!(out, "aof_rewrite_scheduled", 0);
     field!(out, "aof_last_rewrite_time_sec", -1);
@@ -359,6 +374,18 @@ fn persistence(shared: &Shared, out: &mut String) {
     field!(out, "aof_last_cow_size", 0);
     field!(out, "module_fork_in_progress", 0);
     field!(out, "module_fork_last_cow_size", 0);
+    if p.loading {
+        field!(out, "loading_start_time", p.loading_start_time);
+        field!(out, "loading_total_bytes", p.loading_total_bytes);
+        field!(out, "loading_rdb_used_mem", 0);
+        field!(out, "loading_loaded_bytes", p.loading_loaded_bytes);
+        field!(
+            out,
+            "loading_loaded_perc",
+            format!("{:.2}", p.loading_loaded_perc)
+        );
+        field!(out, "loading_eta_seconds", p.loading_eta_seconds);
+    }
 }
 
 /// The previous reading of the throughput counters, per server (keyed by run id),

@@ -27,6 +27,7 @@ pub mod connection;
 pub mod error;
 pub mod info;
 pub mod num;
+pub mod persistence;
 pub mod server;
 pub mod slowlog;
 pub mod snapshots;

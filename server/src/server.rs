@@ -21,6 +21,7 @@ use crate::client::ClientRegistry;
 use crate::command::CommandStatsTable;
 use crate::config::Config;
 use crate::connection;
+use crate::persistence::{self, Persistence};
 use crate::slowlog::SlowLog;
 
 /// Current time in unix milliseconds.
@@ -122,6 +123,9 @@ pub struct Shared {
     pub slowlog: SlowLog,
     /// INFO commandstats counters.
     pub command_stats: CommandStatsTable,
+    /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF (see
+    /// [`persistence`]); it updates `last_save`.
+    pub persistence: Persistence,
     /// When the server started.
     pub started: Instant,
     /// Unix ms at start.
@@ -164,6 +168,7 @@ impl Shared {
         self.slowlog
             .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
         l.epoch.fetch_add(1, Ordering::Release);
+        self.persistence.configure(c);
     }
 
     /// The parser limits currently configured.
@@ -268,6 +273,7 @@ impl Server {
             clients: ClientRegistry::default(),
             slowlog: SlowLog::default(),
             command_stats: CommandStatsTable::default(),
+            persistence: Persistence::default(),
             started: Instant::now(),
             started_ms,
             run_id: run_id(),
@@ -277,6 +283,7 @@ impl Server {
             shutdown_tx,
         });
         shared.apply_config(&config);
+        shared.persistence.attach(&shared);
         tracing::info!(
             addrs = ?addrs,
             shards = shared.keyspace.db(0).num_shards(),
@@ -286,6 +293,7 @@ impl Server {
             env!("CARGO_PKG_VERSION")
         );
         let expiry = spawn_expiry_thread(Arc::clone(&shared));
+        let save_cron = persistence::spawn_cron(Arc::clone(&shared))?;
         let run_shared = Arc::clone(&shared);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -315,8 +323,17 @@ impl Server {
                 // runtime (which cancels anything left).
                 runtime.shutdown_timeout(Duration::from_secs(2));
                 let _ = expiry.join();
+                let _ = save_cron.join();
+                run_shared.persistence.on_exit(&run_shared);
                 tracing::info!("Shoal is now ready to exit, bye bye...");
             })?;
+        // Persistence: load the dump, if any, while clients already get LOADING. On
+        // failure the server stops and the caller gets the error (the binary exits 1).
+        if let Err(e) = shared.persistence.load_at_start(&shared) {
+            shared.request_shutdown();
+            let _ = thread.join();
+            return Err(e);
+        }
         Ok(ServerHandle {
             shared,
             thread: Some(thread),

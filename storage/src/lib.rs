@@ -22,6 +22,7 @@ pub mod glob;
 pub mod hash;
 pub mod keyspace;
 pub mod number;
+pub mod rdb;
 pub mod shard;
 
 pub use db::{Db, Locked};

@@ -1,6 +1,78 @@
-//! (being written)
+//! The persistence commands: SAVE, BGSAVE (SCHEDULE) and LASTSAVE. The work is in
+//! [`crate::persistence`]: both saves serialize a point-in-time snapshot of the
+//! keyspace (no fork); SAVE on the calling connection, BGSAVE on a background thread.
 
-use crate::command::Command;
+use std::sync::atomic::Ordering;
+
+use shoal_protocol::Args;
+
+use crate::command::{flags::*, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::persistence::BgsaveError;
+
+const IN_PROGRESS: &str = "ERR Background save already in progress";
+
+/// SAVE. Unlike Redis, only this connection waits: the save reads a snapshot, so
+/// other clients keep being served. A failed save replies a bare `ERR`, as Redis.
+fn save(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    let p = &ctx.shared.persistence;
+    if p.bgsave_in_progress() {
+        return Err(CmdError::msg(IN_PROGRESS));
+    }
+    // Let the runtime move this worker's other connections elsewhere meanwhile.
+    let result = tokio::task::block_in_place(|| p.save(ctx.shared));
+    match result {
+        Ok(_) => {
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(_) => Err(CmdError::msg("ERR")),
+    }
+}
+
+/// BGSAVE [SCHEDULE]. Shoal has no other background process for a save to wait
+/// behind (no AOF rewrite), so SCHEDULE starts the save right away, as Redis does
+/// when nothing else runs; a save already running is an error either way.
+fn bgsave(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"schedule")) {
+        return Err(CmdError::Syntax);
+    }
+    match ctx.shared.persistence.bgsave(ctx.shared) {
+        Ok(()) => {
+            ctx.out.simple_str("Background saving started");
+            Ok(())
+        }
+        Err(BgsaveError::InProgress) => Err(CmdError::msg(IN_PROGRESS)),
+        Err(BgsaveError::Loading | BgsaveError::Spawn(_)) => Err(CmdError::msg("ERR")),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.shared.last_save.load(Ordering::Relaxed));
+    Ok(())
+}
 
 /// This family's commands.
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[
+    Command::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save)
+        .doc("server", "Synchronously save the dataset to disk", "1.0.0")
+        .complexity("O(N) where N is the total number of keys in all databases")
+        .acl(&["admin", "slow", "dangerous"]),
+    Command::new("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave)
+        .doc("server", "Asynchronously save the dataset to disk", "1.0.0")
+        .complexity("O(1)")
+        .acl(&["admin", "slow", "dangerous"]),
+    Command::new(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST | RANDOM,
+        (0, 0, 0),
+        lastsave,
+    )
+    .doc(
+        "server",
+        "Get the UNIX time stamp of the last successful save to disk",
+        "1.0.0",
+    )
+    .acl(&["admin", "fast", "dangerous"]),
+];

@@ -1,5 +1,5 @@
 //! Server commands: COMMAND, INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
-//! LASTSAVE, SHUTDOWN, SLOWLOG and MEMORY.
+//! SHUTDOWN, SLOWLOG and MEMORY (LASTSAVE is with SAVE/BGSAVE in `persistence.rs`).
 //!
 //! `COMMAND` answers from [`crate::command::TABLE`] only: a row added anywhere shows up
 //! in `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS` without a change here. Replies follow
@@ -10,7 +10,6 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::{Args, ReplyBuf};
@@ -771,7 +770,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 // ---------------------------------------------------------------------------------------
-// TIME, LASTSAVE, SHUTDOWN
+// TIME, SHUTDOWN
 // ---------------------------------------------------------------------------------------
 
 fn time(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
@@ -784,16 +783,14 @@ fn time(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn lastsave(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    ctx.out.int(ctx.shared.last_save.load(Ordering::Relaxed));
-    Ok(())
-}
-
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is no persistence yet, so SAVE
-/// and NOSAVE both just stop; shutdown is immediate, so ABORT never finds one in
-/// progress. On success the client gets no reply: its connection is closed.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Saves first when save points are
+/// configured or SAVE is given (never with NOSAVE or while loading); a failed save
+/// refuses the shutdown unless FORCE. Shutdown is immediate (no replicas to wait for),
+/// so ABORT never finds one in progress. On success the client gets no reply: its
+/// connection is closed.
 fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut save, mut nosave, mut other, mut abort) = (false, false, false, false);
+    let mut force = false;
     for a in args.iter().skip(1) {
         if a.eq_ignore_ascii_case(b"nosave") {
             nosave = true;
@@ -801,6 +798,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             save = true;
         } else if a.eq_ignore_ascii_case(b"now") || a.eq_ignore_ascii_case(b"force") {
             other = true;
+            force |= a.eq_ignore_ascii_case(b"force");
         } else if a.eq_ignore_ascii_case(b"abort") {
             abort = true;
         } else {
@@ -817,6 +815,16 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         client = %ctx.client.info.addr,
         "User requested shutdown..."
     );
+    // Persistence: the final save, before anything stops.
+    let flags = crate::persistence::ShutdownFlags {
+        save,
+        nosave,
+        force,
+    };
+    let p = &ctx.shared.persistence;
+    if tokio::task::block_in_place(|| p.shutdown_save(ctx.shared, flags)).is_err() {
+        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+    }
     ctx.shared.request_shutdown();
     // Nothing after SHUTDOWN in this client's pipeline runs.
     ctx.client.close_after_reply = true;
@@ -1320,13 +1328,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("time", 1, LOADING | STALE | FAST | RANDOM, (0, 0, 0), time)
         .doc("server", "Return the current server time", "2.6.0")
         .acl(&["fast"]),
-    Command::new("lastsave", 1, LOADING | STALE | FAST | RANDOM, (0, 0, 0), lastsave)
-        .doc(
-            "server",
-            "Get the UNIX time stamp of the last successful save to disk",
-            "1.0.0",
-        )
-        .acl(&["admin", "fast", "dangerous"]),
     Command::new(
         "shutdown",
         -1,

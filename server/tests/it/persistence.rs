@@ -1,1 +1,957 @@
-//! (being written)
+//! Persistence: SAVE, BGSAVE, LASTSAVE, save points, load at start, shutdown saves,
+//! MISCONF, LOADING, and interoperability with Redis 7.0 both ways: `redis-check-rdb`
+//! accepts Shoal's dumps, `redis-server` loads them with the same keys, values and
+//! TTLs, and Shoal loads dumps that `redis-server` wrote (generated here, by running
+//! it). These tests need `redis-server` and `redis-check-rdb` (package redis-server).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use shoal_server::config::Config;
+use shoal_server::persistence::{LOADING_ERR, MISCONF_ERR};
+use shoal_server::Server;
+use shoal_storage::{Entry, HashValue, Value};
+
+use crate::common::*;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// A fresh directory under the temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("shoal-rdb-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn dump(&self) -> PathBuf {
+        self.0.join("dump.rdb")
+    }
+
+    fn str(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A Shoal test server persisting into `dir`.
+fn shoal_in(dir: &TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let d = dir.str();
+    TestServer::with(|c| {
+        c.dir = d;
+        tweak(c);
+    })
+}
+
+/// A config like TestServer's, for tests that call `Server::start` themselves.
+fn config_in(dir: &TempDir) -> Config {
+    Config {
+        bind: vec!["127.0.0.1".into()],
+        port: 0,
+        capacity: 1000,
+        dir: dir.str(),
+        ..Config::default()
+    }
+}
+
+fn start_err(config: Config) -> String {
+    match Server::start(config) {
+        Ok(h) => {
+            h.shutdown();
+            panic!("the server started")
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A command with binary arguments.
+async fn q<T: redis::FromRedisValue>(c: &mut MultiplexedConnection, args: &[&[u8]]) -> T {
+    let mut cmd = redis::cmd(std::str::from_utf8(args[0]).unwrap());
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query_async(c)
+        .await
+        .unwrap_or_else(|e| panic!("{:?} failed: {e}", String::from_utf8_lossy(args[0])))
+}
+
+async fn info_field(c: &mut MultiplexedConnection, name: &str) -> String {
+    let text: String = cmd(c, &["INFO", "persistence"]).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+        .to_string()
+}
+
+/// Waits until no background save runs.
+async fn wait_bgsave(c: &mut MultiplexedConnection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(c, "rdb_bgsave_in_progress").await != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Str(Vec<u8>),
+    Hash(BTreeMap<Vec<u8>, Vec<u8>>),
+}
+
+/// (db, key) -> (value, absolute expiry in unix ms).
+type Contents = BTreeMap<(usize, Vec<u8>), (Val, Option<i64>)>;
+
+/// Everything a Shoal server holds, read from its keyspace.
+fn shoal_contents(s: &TestServer) -> Contents {
+    let ks = &s.handle().shared().keyspace;
+    let now = shoal_server::server::now_ms();
+    let mut all = Contents::new();
+    for d in 0..ks.num_dbs() {
+        ks.db(d).for_each(now, |e| {
+            let v = match e.value() {
+                Value::Str(s) => Val::Str(s.to_vec()),
+                Value::Hash(h) => {
+                    Val::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
+                }
+            };
+            all.insert((d, e.key().to_vec()), (v, e.expire_at()));
+        });
+    }
+    all
+}
+
+/// Everything a Redis server holds, read with commands (PEXPIRETIME is exact).
+async fn redis_contents(c: &mut MultiplexedConnection) -> Contents {
+    let mut all = Contents::new();
+    for d in 0..16 {
+        cmd::<()>(c, &["SELECT", &d.to_string()]).await;
+        let keys: Vec<Vec<u8>> = cmd(c, &["KEYS", "*"]).await;
+        for k in keys {
+            let t: String = q(c, &[b"TYPE", &k]).await;
+            let v = match t.as_str() {
+                "string" => Val::Str(q(c, &[b"GET", &k]).await),
+                "hash" => Val::Hash(q(c, &[b"HGETALL", &k]).await),
+                other => panic!("unexpected type {other}"),
+            };
+            let exp: i64 = q(c, &[b"PEXPIRETIME", &k]).await;
+            all.insert((d, k), (v, (exp >= 0).then_some(exp)));
+        }
+    }
+    cmd::<()>(c, &["SELECT", "0"]).await;
+    all
+}
+
+/// A redis-server child process, killed on drop.
+struct RedisProc {
+    child: Child,
+    port: u16,
+}
+
+impl RedisProc {
+    /// Starts redis-server 7.0 on a free port, loading `dir/dump.rdb` if present,
+    /// without save points; returns once it answers PING (loading done).
+    async fn start(dir: &TempDir) -> (RedisProc, MultiplexedConnection) {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", &dir.str(), "--dbfilename", "dump.rdb"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let p = RedisProc { child, port };
+        let url = format!("redis://127.0.0.1:{}/", p.port);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            if let Ok(client) = redis::Client::open(url.as_str()) {
+                if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                    if try_cmd::<String>(&mut c, &["PING"]).await.is_ok() {
+                        return (p, c);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for RedisProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs redis-check-rdb on `file`; asserts it is happy and returns its output.
+fn check_rdb(file: &Path) -> String {
+    let out = Command::new("redis-check-rdb")
+        .arg(file)
+        .output()
+        .expect("redis-check-rdb is installed");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb refused {}:\n{text}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn put_hash(s: &TestServer, db: usize, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], ttl: Option<i64>) {
+    let mut h = HashValue::new();
+    for (f, v) in pairs {
+        h.insert(f, v);
+    }
+    let ks = &s.handle().shared().keyspace;
+    let d = ks.db(db);
+    let hash = d.hash(key);
+    d.lock(hash).insert(
+        hash,
+        Entry::new_hash(key, h, ttl),
+        shoal_server::server::now_ms(),
+    );
+}
+
+/// Fills a Shoal server with every kind of value: strings in each RDB encoding,
+/// small and large hashes (inserted through the keyspace: HSET is another family's),
+/// TTLs, several databases.
+async fn fill_shoal(s: &TestServer) {
+    let mut c = s.conn().await;
+    let random: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let strings: Vec<(&[u8], Vec<u8>)> = vec![
+        (b"empty", b"".to_vec()),
+        (b"word", b"hello".to_vec()),
+        (b"int8", b"-100".to_vec()),
+        (b"int16", b"12345".to_vec()),
+        (b"int32", b"-2000000000".to_vec()),
+        (b"int64", b"9223372036854775807".to_vec()),
+        (b"zero-padded", b"007".to_vec()),
+        (b"compressible", b"abc".repeat(300)),
+        (b"random", random),
+        (b"bin\x00\xffkey", vec![0, 255, 1, 254, b'\r', b'\n']),
+        (b"42", b"numeric key".to_vec()),
+        (b"kilobyte", vec![b'x'; 1024]),
+    ];
+    for (k, v) in &strings {
+        q::<()>(&mut c, &[b"SET", k, v]).await;
+    }
+    cmd::<()>(&mut c, &["SET", "ttl", "soon", "PX", "5000000"]).await;
+    cmd::<()>(&mut c, &["SET", "ttl-int", "7", "EX", "86400"]).await;
+    cmd::<()>(&mut c, &["SELECT", "5"]).await;
+    cmd::<()>(&mut c, &["SET", "in-db5", "five"]).await;
+    cmd::<()>(&mut c, &["SELECT", "15"]).await;
+    cmd::<()>(&mut c, &["SET", "in-db15", "fifteen", "PX", "7000000"]).await;
+    let small: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"f1".to_vec(), b"v1".to_vec()),
+        (b"n".to_vec(), b"100".to_vec()),
+        (b"".to_vec(), b"empty field".to_vec()),
+    ];
+    put_hash(s, 0, b"hash-small", &small, None);
+    let large: Vec<(Vec<u8>, Vec<u8>)> = (0..300)
+        .map(|i| {
+            (
+                format!("field:{i}").into_bytes(),
+                format!("{}", i * 7).into_bytes(),
+            )
+        })
+        .collect();
+    let far = shoal_server::server::now_ms() + 9_000_000;
+    put_hash(s, 0, b"hash-large", &large, Some(far));
+    let long_value = vec![(b"f".to_vec(), b"long value ".repeat(20))];
+    put_hash(s, 3, b"hash-long-value", &long_value, None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Shoal -> Shoal, redis-check-rdb, redis-server
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
+    for compression in ["yes", "no"] {
+        let dir = TempDir::new("interop");
+        let s = shoal_in(&dir, |c| c.rdbcompression = compression == "yes");
+        fill_shoal(&s).await;
+        let expected = shoal_contents(&s);
+        assert_eq!(expected.len(), 19);
+        let mut c = s.conn().await;
+        let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
+        assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+        assert!(cmd::<i64>(&mut c, &["LASTSAVE"]).await >= before);
+        drop(c);
+        s.stop();
+
+        let report = check_rdb(&dir.dump());
+        assert!(report.contains("19 keys read"), "{report}");
+        assert!(report.contains("redis-ver = '7.0.15'"), "{report}");
+        assert!(!dir
+            .path()
+            .join(format!("temp-{}.rdb", std::process::id()))
+            .exists());
+
+        // Shoal restarted on the same directory.
+        let s = shoal_in(&dir, |_| {});
+        assert_eq!(shoal_contents(&s), expected, "compression {compression}");
+        let mut c = s.conn().await;
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "19");
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "0");
+        drop(c);
+        s.stop();
+
+        // Redis 7.0 on the same file.
+        let (_redis, mut r) = RedisProc::start(&dir).await;
+        assert_eq!(
+            redis_contents(&mut r).await,
+            expected,
+            "compression {compression}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// redis-server -> Shoal
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shoal_loads_what_redis_writes() {
+    let dir = TempDir::new("from-redis");
+    let (redis, mut r) = RedisProc::start(&dir).await;
+    let random: Vec<u8> = (0..500u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    let strings: Vec<(&[u8], Vec<u8>)> = vec![
+        (b"short", b"hi".to_vec()),
+        (b"empty", b"".to_vec()),
+        (b"int-small", b"7".to_vec()),
+        (b"int-neg", b"-12345".to_vec()),
+        (b"int-big", b"100000".to_vec()),
+        (b"int-64", b"9999999999".to_vec()),
+        (b"zero", b"0".to_vec()),
+        (b"lzf", b"a".repeat(100)),
+        (
+            b"lzf-text",
+            b"Redis compresses strings longer than 20 bytes. ".repeat(8),
+        ),
+        (b"incompressible", random),
+        (b"bin\x00key", vec![0, 1, 2, 3, 255]),
+    ];
+    for (k, v) in &strings {
+        q::<()>(&mut r, &[b"SET", k, v]).await;
+    }
+    // Hashes: listpack (small), hashtable by count, hashtable by value length,
+    // listpack with integer fields and values.
+    q::<()>(
+        &mut r,
+        &[b"HSET", b"h-small", b"a", b"1", b"b", b"two", b"c", b""],
+    )
+    .await;
+    // More fields than hash-max-listpack-entries (512).
+    for i in 0..600 {
+        let (f, v) = (format!("f{i}"), format!("value-{i}"));
+        cmd::<()>(&mut r, &["HSET", "h-many", &f, &v]).await;
+    }
+    let long = "x".repeat(100);
+    cmd::<()>(&mut r, &["HSET", "h-long", "short", "1", "long", &long]).await;
+    cmd::<()>(
+        &mut r,
+        &[
+            "HSET",
+            "h-ints",
+            "1",
+            "-1",
+            "300",
+            "70000",
+            "-5",
+            "4294967296",
+        ],
+    )
+    .await;
+    cmd::<()>(&mut r, &["PEXPIRE", "h-small", "8000000"]).await;
+    cmd::<()>(&mut r, &["PEXPIRE", "lzf", "9000000"]).await;
+    cmd::<()>(&mut r, &["EXPIRE", "int-small", "86400"]).await;
+    cmd::<()>(&mut r, &["SELECT", "7"]).await;
+    cmd::<()>(&mut r, &["SET", "db7", "seven"]).await;
+    cmd::<()>(&mut r, &["HSET", "h-db7", "k", "v"]).await;
+    cmd::<()>(&mut r, &["SELECT", "0"]).await;
+    let encodings: Vec<String> = vec![
+        cmd(&mut r, &["OBJECT", "ENCODING", "h-small"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "h-many"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "h-long"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "int-small"]).await,
+    ];
+    assert_eq!(encodings, ["listpack", "hashtable", "hashtable", "int"]);
+    let expected = redis_contents(&mut r).await;
+    // Expires between Redis's save and Shoal's load: skipped and counted.
+    cmd::<()>(&mut r, &["SET", "short-lived", "x", "PX", "300"]).await;
+    let saved_at = Instant::now();
+    assert_eq!(cmd::<String>(&mut r, &["SAVE"]).await, "OK");
+    drop(r);
+    drop(redis);
+    check_rdb(&dir.dump());
+    let wait = Duration::from_millis(350).saturating_sub(saved_at.elapsed());
+    tokio::time::sleep(wait).await;
+
+    let s = shoal_in(&dir, |_| {});
+    assert_eq!(shoal_contents(&s), expected);
+    let mut c = s.conn().await;
+    assert_eq!(
+        info_field(&mut c, "rdb_last_load_keys_loaded").await,
+        expected.len().to_string()
+    );
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "1");
+    assert_eq!(
+        cmd::<Vec<u8>>(&mut c, &["GET", "lzf"]).await,
+        b"a".repeat(100)
+    );
+    assert_eq!(cmd::<i64>(&mut c, &["INCR", "int-neg"]).await, -12344);
+}
+
+#[tokio::test]
+async fn a_dump_with_a_type_shoal_lacks_is_refused_by_name() {
+    let dir = TempDir::new("list");
+    let (redis, mut r) = RedisProc::start(&dir).await;
+    cmd::<()>(&mut r, &["SET", "a", "1"]).await;
+    cmd::<()>(&mut r, &["RPUSH", "mylist", "x", "y"]).await;
+    cmd::<()>(&mut r, &["SET", "z", "2"]).await;
+    assert_eq!(cmd::<String>(&mut r, &["SAVE"]).await, "OK");
+    drop(r);
+    drop(redis);
+    let before = std::fs::read(dir.dump()).unwrap();
+    let e = start_err(config_in(&dir));
+    assert!(e.contains(&dir.dump().display().to_string()), "{e}");
+    assert!(e.contains("'mylist'") && e.contains("holds a list"), "{e}");
+    assert!(e.contains("offset"), "{e}");
+    assert_eq!(
+        std::fs::read(dir.dump()).unwrap(),
+        before,
+        "the file is untouched"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Corrupt and truncated files
+// ---------------------------------------------------------------------------------------
+
+/// A valid Shoal dump of a few keys in `dir`.
+async fn write_dump(dir: &TempDir) -> Vec<u8> {
+    let s = shoal_in(dir, |_| {});
+    let mut c = s.conn().await;
+    for i in 0..50 {
+        cmd::<()>(&mut c, &["SET", &format!("key:{i}"), &"v".repeat(i)]).await;
+    }
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    drop(c);
+    s.stop();
+    std::fs::read(dir.dump()).unwrap()
+}
+
+#[tokio::test]
+async fn corrupt_or_truncated_dumps_stop_the_start_with_file_and_offset() {
+    let dir = TempDir::new("corrupt");
+    let good = write_dump(&dir).await;
+    let path = dir.dump().display().to_string();
+
+    let cut = good.len() - 100;
+    std::fs::write(dir.dump(), &good[..cut]).unwrap();
+    let e = start_err(config_in(&dir));
+    assert!(e.contains(&path), "{e}");
+    assert!(
+        e.contains(&format!("unexpected end of file at offset {cut}")),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(dir.dump()).unwrap(), &good[..cut]);
+
+    let mut flipped = good.clone();
+    flipped[good.len() - 3] ^= 0x20;
+    std::fs::write(dir.dump(), &flipped).unwrap();
+    let e = start_err(config_in(&dir));
+    let at = format!("checksum mismatch at offset {}", good.len() - 8);
+    assert!(e.contains(&path) && e.contains(&at), "{e}");
+    assert_eq!(std::fs::read(dir.dump()).unwrap(), flipped);
+
+    std::fs::write(dir.dump(), b"this is not a dump at all").unwrap();
+    let e = start_err(config_in(&dir));
+    assert!(
+        e.contains("not an RDB file") && e.contains("offset 0"),
+        "{e}"
+    );
+
+    // The binary: one line on stderr naming file and offset, exit code 1.
+    std::fs::write(dir.dump(), &good[..cut]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "--config",
+            "",
+            "--port",
+            &free_port().to_string(),
+            "--dir",
+            &dir.str(),
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .expect("run shoal");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&path) && stderr.contains(&format!("offset {cut}")),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(dir.dump()).unwrap(), &good[..cut]);
+}
+
+// ---------------------------------------------------------------------------------------
+// BGSAVE, LASTSAVE, INFO
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn bgsave_is_a_point_in_time_while_writes_continue() {
+    let dir = TempDir::new("bgsave");
+    let s = shoal_in(&dir, |c| c.capacity = 100_000);
+    let mut c = s.conn().await;
+    let n = 100_000;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let mut mset = vec!["MSET".to_string()];
+        for i in chunk {
+            mset.push(format!("key:{i}"));
+            mset.push(format!("value-{i}-{}", "p".repeat(64)));
+        }
+        let args: Vec<&str> = mset.iter().map(String::as_str).collect();
+        cmd::<()>(&mut c, &args).await;
+    }
+    let expected = shoal_contents(&s);
+    assert_eq!(expected.len(), n);
+
+    // LASTSAVE is the start time until a save; make sure a second has passed.
+    let start: i64 = cmd(&mut c, &["LASTSAVE"]).await;
+    while shoal_server::server::now_ms() / 1000 <= start {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // One batch: the save starts, a second BGSAVE and a SAVE find it running.
+    let mut raw = s.raw().await;
+    let mut batch = encode(&[b"BGSAVE"]);
+    batch.extend(encode(&[b"BGSAVE", b"SCHEDULE"]));
+    batch.extend(encode(&[b"SAVE"]));
+    raw.send(&batch).await;
+    raw.expect(
+        b"+Background saving started\r\n-ERR Background save already in progress\r\n\
+          -ERR Background save already in progress\r\n",
+    )
+    .await;
+
+    // Writes continue meanwhile: overwrites, deletes, new keys.
+    let mut writes = 0;
+    while info_field(&mut c, "rdb_bgsave_in_progress").await == "1" {
+        for _ in 0..50 {
+            let i = writes % n;
+            cmd::<()>(&mut c, &["SET", &format!("key:{i}"), "changed"]).await;
+            cmd::<()>(&mut c, &["SET", &format!("new:{writes}"), "x"]).await;
+            cmd::<i64>(&mut c, &["DEL", &format!("key:{}", n - 1 - i)]).await;
+            writes += 1;
+        }
+    }
+    wait_bgsave(&mut c).await;
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+    assert_ne!(info_field(&mut c, "rdb_last_bgsave_time_sec").await, "-1");
+    assert_eq!(info_field(&mut c, "rdb_saves").await, "1");
+    let last: i64 = cmd(&mut c, &["LASTSAVE"]).await;
+    assert!(last > start, "LASTSAVE moved: {start} -> {last}");
+    assert_eq!(
+        info_field(&mut c, "rdb_last_save_time").await,
+        last.to_string()
+    );
+    drop(c);
+    drop(raw);
+    s.stop();
+
+    let s = shoal_in(&dir, |c| c.capacity = 100_000);
+    assert!(
+        shoal_contents(&s) == expected,
+        "the dump is the state at BGSAVE"
+    );
+}
+
+#[tokio::test]
+async fn bgsave_arguments_changes_counter_and_lastsave_arity() {
+    let dir = TempDir::new("args");
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    assert_eq!(err(&mut c, &["BGSAVE", "now"]).await, "ERR syntax error");
+    assert_eq!(
+        err(&mut c, &["BGSAVE", "SCHEDULE", "x"]).await,
+        "ERR syntax error"
+    );
+    assert_eq!(
+        err(&mut c, &["SAVE", "x"]).await,
+        "ERR wrong number of arguments for 'save' command"
+    );
+    assert_eq!(
+        err(&mut c, &["LASTSAVE", "x"]).await,
+        "ERR wrong number of arguments for 'lastsave' command"
+    );
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "0");
+    cmd::<()>(&mut c, &["SET", "a", "1"]).await;
+    cmd::<()>(&mut c, &["SET", "b", "2"]).await;
+    cmd::<Option<String>>(&mut c, &["GET", "a"]).await;
+    assert!(try_cmd::<i64>(&mut c, &["INCR", "nan"]).await.is_ok());
+    cmd::<()>(&mut c, &["SET", "nan", "x"]).await;
+    assert!(try_cmd::<i64>(&mut c, &["INCR", "nan"]).await.is_err());
+    // Successful writes count (the failed INCR and the GET do not).
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "4");
+    assert_eq!(
+        cmd::<String>(&mut c, &["BGSAVE", "schedule"]).await,
+        "Background saving started"
+    );
+    wait_bgsave(&mut c).await;
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "0");
+    assert_eq!(info_field(&mut c, "current_save_keys_total").await, "0");
+    check_rdb(&dir.dump());
+    let info: String = cmd(&mut c, &["INFO", "persistence"]).await;
+    assert!(
+        info.contains("\r\naof_enabled:0\r\naof_supported:0\r\n"),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn save_points_trigger_a_background_save() {
+    let dir = TempDir::new("savepoints");
+    let s = shoal_in(&dir, |c| c.save = "1 2".into());
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["SET", "a", "1"]).await;
+    // One change is not enough for "1 2", however long we wait past the second.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(!dir.dump().exists());
+    cmd::<()>(&mut c, &["SET", "b", "2"]).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(&mut c, "rdb_saves").await != "1" {
+        assert!(Instant::now() < deadline, "no save point save");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(dir.dump().exists());
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "0");
+}
+
+// ---------------------------------------------------------------------------------------
+// Failures: MISCONF, the previous dump survives
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn misconf_after_a_failed_bgsave_until_a_save_succeeds() {
+    let base = TempDir::new("misconf");
+    let sub = base.path().join("data");
+    std::fs::create_dir(&sub).unwrap();
+    let sub_str = sub.display().to_string();
+    let s = TestServer::with(|c| {
+        c.dir = sub_str;
+        c.save = "3600 1".into();
+    });
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["SET", "k", "v"]).await;
+    // The directory becomes a file: every save fails (ENOTDIR).
+    std::fs::remove_dir(&sub).unwrap();
+    std::fs::write(&sub, b"not a directory").unwrap();
+
+    // SAVE fails with a bare ERR and does not change the status (as Redis).
+    assert_eq!(err(&mut c, &["SAVE"]).await, "ERR");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+    cmd::<()>(&mut c, &["SET", "still", "writable"]).await;
+
+    let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
+    assert_eq!(
+        cmd::<String>(&mut c, &["BGSAVE"]).await,
+        "Background saving started"
+    );
+    wait_bgsave(&mut c).await;
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "err");
+    assert_eq!(cmd::<i64>(&mut c, &["LASTSAVE"]).await, before);
+    assert_eq!(err(&mut c, &["SET", "k", "w"]).await, MISCONF_ERR);
+    assert_eq!(err(&mut c, &["DEL", "k"]).await, MISCONF_ERR);
+    assert_eq!(err(&mut c, &["PING"]).await, MISCONF_ERR);
+    assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "v");
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 2);
+    assert_eq!(std::fs::read(&sub).unwrap(), b"not a directory");
+
+    // The option, and save points, gate it.
+    cmd::<()>(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+    )
+    .await;
+    cmd::<()>(&mut c, &["SET", "k", "w1"]).await;
+    cmd::<()>(
+        &mut c,
+        &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"],
+    )
+    .await;
+    assert_eq!(err(&mut c, &["SET", "k", "w2"]).await, MISCONF_ERR);
+    cmd::<()>(&mut c, &["CONFIG", "SET", "save", ""]).await;
+    cmd::<()>(&mut c, &["SET", "k", "w3"]).await;
+    cmd::<()>(&mut c, &["CONFIG", "SET", "save", "3600 1"]).await;
+    assert_eq!(err(&mut c, &["SET", "k", "w4"]).await, MISCONF_ERR);
+
+    // A successful save clears it.
+    std::fs::remove_file(&sub).unwrap();
+    std::fs::create_dir(&sub).unwrap();
+    assert_eq!(
+        cmd::<String>(&mut c, &["BGSAVE"]).await,
+        "Background saving started"
+    );
+    wait_bgsave(&mut c).await;
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+    cmd::<()>(&mut c, &["SET", "k", "w5"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["PING"]).await, "PONG");
+    check_rdb(&sub.join("dump.rdb"));
+}
+
+#[tokio::test]
+async fn a_failed_save_leaves_the_previous_dump_intact() {
+    let dir = TempDir::new("intact");
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["SET", "k", "first"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    let first = std::fs::read(dir.dump()).unwrap();
+    cmd::<()>(&mut c, &["SET", "k", "second"]).await;
+    // The temporary file's path is taken by a directory: the save cannot even start.
+    let tmp = dir.path().join(format!("temp-{}.rdb", std::process::id()));
+    std::fs::create_dir(&tmp).unwrap();
+    assert_eq!(err(&mut c, &["SAVE"]).await, "ERR");
+    assert_eq!(
+        cmd::<String>(&mut c, &["BGSAVE"]).await,
+        "Background saving started"
+    );
+    wait_bgsave(&mut c).await;
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "err");
+    assert_eq!(std::fs::read(dir.dump()).unwrap(), first);
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "1");
+    std::fs::remove_dir(&tmp).unwrap();
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    assert_ne!(std::fs::read(dir.dump()).unwrap(), first);
+    // A successful SAVE resets the status, as Redis.
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["dump.rdb"], "no temporary file left");
+}
+
+// ---------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------
+
+/// Sends SHUTDOWN with `args` and waits until the server is gone.
+async fn shutdown(s: TestServer, args: &[&[u8]]) {
+    let mut raw = s.raw().await;
+    let mut full: Vec<&[u8]> = vec![b"SHUTDOWN"];
+    full.extend_from_slice(args);
+    raw.cmd(&full).await;
+    assert!(raw.closed().await, "SHUTDOWN closes the connection");
+    s.stop();
+}
+
+async fn set_k(s: &TestServer) {
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["SET", "k", "v"]).await;
+}
+
+#[tokio::test]
+async fn shutdown_saves_as_redis_does() {
+    // No save points: SHUTDOWN SAVE saves, plain SHUTDOWN does not.
+    let dir = TempDir::new("shutdown-save");
+    let s = shoal_in(&dir, |_| {});
+    set_k(&s).await;
+    shutdown(s, &[]).await;
+    assert!(!dir.dump().exists());
+    let s = shoal_in(&dir, |_| {});
+    set_k(&s).await;
+    shutdown(s, &[b"SAVE"]).await;
+    assert!(check_rdb(&dir.dump()).contains("1 keys read"));
+
+    // Save points: plain SHUTDOWN saves, NOSAVE does not.
+    let dir = TempDir::new("shutdown-points");
+    let s = shoal_in(&dir, |c| c.save = "3600 1".into());
+    set_k(&s).await;
+    shutdown(s, &[b"NOSAVE"]).await;
+    assert!(!dir.dump().exists());
+    let s = shoal_in(&dir, |c| c.save = "3600 1".into());
+    set_k(&s).await;
+    shutdown(s, &[]).await;
+    let s = shoal_in(&dir, |_| {});
+    assert_eq!(
+        cmd::<String>(&mut s.conn().await, &["GET", "k"]).await,
+        "v",
+        "reloaded"
+    );
+    s.stop();
+
+    // Save points and a plain stop (signals, embedders): saves on the way out.
+    let dir = TempDir::new("shutdown-handle");
+    let s = shoal_in(&dir, |c| c.save = "3600 1".into());
+    set_k(&s).await;
+    s.stop();
+    assert!(check_rdb(&dir.dump()).contains("1 keys read"));
+
+    // A save that fails refuses the shutdown, unless FORCE.
+    let base = TempDir::new("shutdown-fail");
+    let sub = base.path().join("data");
+    std::fs::create_dir(&sub).unwrap();
+    let d = sub.display().to_string();
+    let s = TestServer::with(|c| c.dir = d);
+    set_k(&s).await;
+    std::fs::remove_dir(&sub).unwrap();
+    std::fs::write(&sub, b"x").unwrap();
+    let mut c = s.conn().await;
+    assert_eq!(
+        err(&mut c, &["SHUTDOWN", "SAVE"]).await,
+        "ERR Errors trying to SHUTDOWN. Check logs."
+    );
+    assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "v");
+    shutdown(s, &[b"SAVE", b"FORCE"]).await;
+}
+
+#[test]
+fn sigterm_saves_when_save_points_are_set() {
+    let dir = TempDir::new("sigterm");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "--config",
+            "",
+            "--port",
+            &port.to_string(),
+            "--dir",
+            &dir.str(),
+        ])
+        .args(["--save", "3600 1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn shoal");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut conn = loop {
+        if let Ok(c) = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .and_then(|c| c.get_connection())
+        {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "shoal did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut conn)
+        .unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "shoal did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+    assert!(check_rdb(&dir.dump()).contains("1 keys read"));
+}
+
+// ---------------------------------------------------------------------------------------
+// LOADING
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn clients_get_loading_until_the_dump_is_in() {
+    // The dump comes through a FIFO: loading lasts exactly until the test feeds it.
+    let source = TempDir::new("loading-src");
+    let dump = write_dump(&source).await;
+    let dir = TempDir::new("loading");
+    let status = Command::new("mkfifo").arg(dir.dump()).status().unwrap();
+    assert!(status.success());
+    let port = free_port();
+    let mut config = config_in(&dir);
+    config.port = port;
+    let starting = std::thread::spawn(move || Server::start(config));
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut raw = loop {
+        if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            break Raw { stream };
+        }
+        assert!(Instant::now() < deadline, "no listener");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let loading = format!("-{LOADING_ERR}\r\n");
+    raw.roundtrip(&[b"GET", b"key:1"], loading.as_bytes()).await;
+    raw.roundtrip(&[b"PING"], loading.as_bytes()).await;
+    raw.roundtrip(&[b"SET", b"x", b"y"], loading.as_bytes())
+        .await;
+    raw.roundtrip(&[b"BGSAVE"], loading.as_bytes()).await;
+    // Commands flagged `loading` run.
+    raw.cmd(&[b"LASTSAVE"]).await;
+    let reply = raw.read_exact_or_eof(1).await;
+    assert_eq!(reply, b":");
+    let _ = raw.read_exact_or_eof(12).await;
+    raw.cmd(&[b"INFO", b"persistence"]).await;
+    let head = String::from_utf8_lossy(&raw.read_exact_or_eof(40).await).into_owned();
+    assert!(head.contains("loading:1"), "{head}");
+
+    // Feed the dump; the start completes and the keys are there.
+    let path = dir.dump();
+    std::thread::spawn(move || std::fs::write(path, dump).unwrap())
+        .join()
+        .unwrap();
+    let handle = tokio::task::spawn_blocking(move || starting.join().unwrap())
+        .await
+        .unwrap()
+        .expect("loaded");
+    let mut c = redis::Client::open(format!("redis://{}/", handle.addr()))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    assert_eq!(cmd::<String>(&mut c, &["GET", "key:3"]).await, "vvv");
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 50);
+    assert_eq!(info_field(&mut c, "loading").await, "0");
+    drop(c);
+    drop(raw);
+    handle.shutdown();
+}

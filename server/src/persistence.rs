@@ -1,0 +1,737 @@
+//! Persistence glue: RDB snapshots of the keyspace to `dir/dbfilename`, as Redis's
+//! `SAVE`, `BGSAVE`, save points, load at start and save at shutdown. The file format
+//! lives in `shoal_storage::rdb`; this module decides when to save, where, and what
+//! the server reports and refuses meanwhile.
+//!
+//! * No `fork()`: a save serializes a point-in-time [`Keyspace::snapshot`] (O(shards),
+//!   tables shared copy-on-write), BGSAVE on a background thread while the server keeps
+//!   serving. The snapshot's tables are released shard by shard as they are written,
+//!   so the memory a save holds is what the live keyspace replaced in the shards not
+//!   yet written (see `rdb::write_snapshot`).
+//! * Crash safety: write `dir/temp-<pid>.rdb`, fsync it, rename it over the dump, fsync
+//!   the directory. A failed save removes its temporary file and leaves the previous
+//!   dump as it was.
+//! * Save points (`save "3600 1 300 100"`): a thread checks ten times a second whether
+//!   "at least N changes in M seconds" holds, as Redis's `serverCron`; after a failed
+//!   background save it waits 5 seconds before trying again.
+//! * Changes are counted by [`Persistence::note_write`], called by dispatch once per
+//!   successful command flagged `write`. This approximates Redis's `server.dirty`,
+//!   which counts modified keys: here `MSET a 1 b 2` counts 1 (Redis: 2) and a `DEL` of
+//!   a missing key counts 1 (Redis: 0). Save points only need the order of magnitude.
+//! * While a failed background save is the latest one and save points are configured
+//!   (`stop-writes-on-bgsave-error yes`), write commands and PING get Redis's MISCONF
+//!   error; while the dump loads at start, commands without the `loading` flag get
+//!   LOADING. Both are one atomic load per command ([`Persistence::refusal`]).
+//! * Shutdown: SHUTDOWN saves first when save points are configured or SAVE is given
+//!   (not with NOSAVE, never while loading); a failed save refuses the shutdown unless
+//!   FORCE. SIGTERM/SIGINT and [`crate::ServerHandle::shutdown`] save on the way out
+//!   when save points are configured (a failure is logged and Shoal exits anyway: a
+//!   supervisor's SIGKILL would follow otherwise).
+//! * The append-only file is not supported (`appendonly` only accepts `no`).
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use shoal_storage::rdb::{self, LoadOptions, SaveOptions, SaveStats};
+use shoal_storage::Keyspace;
+
+use crate::command::{flags, Command};
+use crate::config::Config;
+use crate::server::{now_ms, Shared};
+
+/// Redis's error while the dataset loads (with Shoal's name, as its other messages).
+pub const LOADING_ERR: &str = "LOADING Shoal is loading the dataset in memory";
+
+/// Redis's error for writes after a failed background save (Redis's exact text:
+/// clients and tools match on it).
+pub const MISCONF_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
+currently unable to persist to disk. Commands that may modify the data set are disabled, \
+because this instance is configured to report errors during writes if RDB snapshotting \
+fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about \
+the RDB error.";
+
+/// Gate bit: the dataset is loading.
+const GATE_LOADING: u8 = 1;
+/// Gate bit: writes are refused after a failed background save.
+const GATE_MISCONF: u8 = 2;
+
+/// Seconds to wait after a failed background save before a save point tries again
+/// (Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
+const RETRY_DELAY_SECS: i64 = 5;
+
+/// How often the save-point thread looks.
+const CRON_TICK: Duration = Duration::from_millis(100);
+
+/// The persistence settings, copied from the config on every change.
+#[derive(Clone, Debug, Default)]
+struct Params {
+    save_points: Vec<(u64, u64)>,
+    stop_writes: bool,
+    dir: PathBuf,
+    dbfilename: String,
+    compress: bool,
+    checksum: bool,
+}
+
+impl Params {
+    fn from_config(c: &Config) -> Params {
+        let words: Vec<u64> = c
+            .save
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        Params {
+            save_points: words.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+            stop_writes: c.stop_writes_on_bgsave_error,
+            dir: PathBuf::from(&c.dir),
+            dbfilename: c.dbfilename.clone(),
+            compress: c.rdbcompression,
+            checksum: c.rdbchecksum,
+        }
+    }
+
+    fn dump_path(&self) -> PathBuf {
+        self.dir.join(&self.dbfilename)
+    }
+}
+
+/// What the exit path should do (set by SHUTDOWN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum ExitSave {
+    /// No SHUTDOWN decided: save when save points are configured.
+    #[default]
+    Default,
+    /// SHUTDOWN saved: save again only if writes raced in after its snapshot.
+    Saved,
+    /// SHUTDOWN NOSAVE (or a load that failed): never save.
+    Never,
+}
+
+/// A background save in flight.
+struct Running {
+    started: Instant,
+    abort: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct State {
+    params: Params,
+    running: Option<Running>,
+    /// Whether the last background save succeeded (or a SAVE since).
+    last_ok: bool,
+    /// Duration of the last background save, seconds; -1 before the first.
+    last_bgsave_secs: i64,
+    /// Unix seconds of the last background save attempt.
+    last_try: i64,
+    /// Successful saves since start.
+    saves: u64,
+    /// Unix seconds when loading began, while loading.
+    loading_since: Option<i64>,
+    last_load_loaded: u64,
+    last_load_expired: u64,
+    exit: ExitSave,
+}
+
+struct Inner {
+    gate: AtomicU8,
+    dirty: AtomicU64,
+    /// The server, for background saves to record their outcome in (`last_save`).
+    shared: OnceLock<Weak<Shared>>,
+    keys_processed: AtomicU64,
+    keys_total: AtomicU64,
+    load_bytes: AtomicU64,
+    load_total: AtomicU64,
+    /// Held while the dump file is written: one writer of `temp-<pid>.rdb` at a time.
+    file_lock: Mutex<()>,
+    state: Mutex<State>,
+}
+
+/// Persistence state, one per server (a field of [`Shared`], which holds LASTSAVE's
+/// clock in `last_save`).
+pub struct Persistence {
+    inner: Arc<Inner>,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence::new()
+    }
+}
+
+/// Why BGSAVE did not start.
+#[derive(Debug)]
+pub enum BgsaveError {
+    /// A background save is running.
+    InProgress,
+    /// The dataset is loading.
+    Loading,
+    /// The save thread could not start.
+    Spawn(io::Error),
+}
+
+/// Which SHUTDOWN options were given.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShutdownFlags {
+    /// SAVE: save even without save points.
+    pub save: bool,
+    /// NOSAVE: do not save even with save points.
+    pub nosave: bool,
+    /// FORCE: shut down even if the save fails.
+    pub force: bool,
+}
+
+/// The figures of INFO persistence.
+#[derive(Debug, Clone, Default)]
+pub struct InfoFigures {
+    pub loading: bool,
+    pub loading_start_time: i64,
+    pub loading_total_bytes: u64,
+    pub loading_loaded_bytes: u64,
+    pub loading_loaded_perc: f64,
+    pub loading_eta_seconds: i64,
+    pub keys_processed: u64,
+    pub keys_total: u64,
+    pub fork_perc: f64,
+    pub changes_since_last_save: u64,
+    pub bgsave_in_progress: bool,
+    pub last_save_time: i64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_time_sec: i64,
+    pub current_bgsave_time_sec: i64,
+    pub saves: u64,
+    pub last_load_keys_expired: u64,
+    pub last_load_keys_loaded: u64,
+}
+
+fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+impl Persistence {
+    /// Fresh state; [`Persistence::attach`] it to its server before saving.
+    pub fn new() -> Persistence {
+        Persistence {
+            inner: Arc::new(Inner {
+                gate: AtomicU8::new(0),
+                dirty: AtomicU64::new(0),
+                shared: OnceLock::new(),
+                keys_processed: AtomicU64::new(0),
+                keys_total: AtomicU64::new(0),
+                load_bytes: AtomicU64::new(0),
+                load_total: AtomicU64::new(0),
+                file_lock: Mutex::new(()),
+                state: Mutex::new(State {
+                    params: Params::default(),
+                    running: None,
+                    last_ok: true,
+                    last_bgsave_secs: -1,
+                    last_try: 0,
+                    saves: 0,
+                    loading_since: None,
+                    last_load_loaded: 0,
+                    last_load_expired: 0,
+                    exit: ExitSave::Default,
+                }),
+            }),
+        }
+    }
+
+    /// Tells the state which server it belongs to (once, at start), so that
+    /// background saves can update `Shared::last_save`.
+    pub fn attach(&self, shared: &Arc<Shared>) {
+        let _ = self.inner.shared.set(Arc::downgrade(shared));
+    }
+
+    /// Takes the persistence settings from `c` (at start and on CONFIG SET).
+    pub fn configure(&self, c: &Config) {
+        let mut st = self.inner.state.lock();
+        st.params = Params::from_config(c);
+        self.inner.update_gate(&st);
+    }
+
+    /// The full path of the dump file.
+    pub fn dump_path(&self) -> PathBuf {
+        self.inner.state.lock().params.dump_path()
+    }
+
+    /// Counts one successful write command (see the module docs).
+    #[inline]
+    pub fn note_write(&self) {
+        self.inner.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Changes since the last successful save.
+    pub fn dirty(&self) -> u64 {
+        self.inner.dirty.load(Ordering::Relaxed)
+    }
+
+    /// Whether the dataset is loading.
+    pub fn loading(&self) -> bool {
+        self.inner.gate.load(Ordering::Relaxed) & GATE_LOADING != 0
+    }
+
+    /// Whether a background save is running.
+    pub fn bgsave_in_progress(&self) -> bool {
+        self.inner.state.lock().running.is_some()
+    }
+
+    /// The error `cmd` gets now, if persistence refuses it: MISCONF for writes (and
+    /// PING, as Redis) after a failed background save, LOADING for commands without
+    /// the `loading` flag while the dump loads. One relaxed load when all is well.
+    #[inline]
+    pub fn refusal(&self, cmd: &Command) -> Option<&'static str> {
+        let gate = self.inner.gate.load(Ordering::Relaxed);
+        if gate == 0 {
+            return None;
+        }
+        if gate & GATE_MISCONF != 0 && (cmd.has(flags::WRITE) || cmd.name == "ping") {
+            return Some(MISCONF_ERR);
+        }
+        if gate & GATE_LOADING != 0 && !cmd.has(flags::LOADING) {
+            return Some(LOADING_ERR);
+        }
+        None
+    }
+
+    /// SAVE: writes the dump now, on the calling thread, from a snapshot (other
+    /// clients keep being served). The error is for the log; the client gets `ERR`.
+    pub fn save(&self, shared: &Shared) -> Result<SaveStats, String> {
+        self.inner.save_now(shared)
+    }
+
+    /// BGSAVE: takes a snapshot and writes it on a background thread.
+    pub fn bgsave(&self, shared: &Shared) -> Result<(), BgsaveError> {
+        Inner::bgsave(&self.inner, &shared.keyspace)
+    }
+
+    /// Stops a running background save and waits for it (its temporary file is
+    /// removed; its outcome is not an error). Used on shutdown, as Redis kills its
+    /// child.
+    pub fn abort_bgsave(&self) {
+        let running = self.inner.state.lock().running.take();
+        if let Some(mut r) = running {
+            tracing::warn!("There is a background save in progress. Stopping it!");
+            r.abort.store(true, Ordering::Relaxed);
+            if let Some(t) = r.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// SHUTDOWN's save: decides per the flags and save points, saves, and records that
+    /// the exit path must not save again. `Err` (the save's error) when the save
+    /// failed without FORCE: the server must keep running.
+    pub fn shutdown_save(&self, shared: &Shared, f: ShutdownFlags) -> Result<(), String> {
+        self.abort_bgsave();
+        let loading = self.loading();
+        let configured = !self.inner.state.lock().params.save_points.is_empty();
+        let want = !loading && !f.nosave && (f.save || configured);
+        let mode = if want {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            match self.inner.save_now(shared) {
+                Ok(_) => ExitSave::Saved,
+                Err(_) if f.force => {
+                    tracing::warn!("Error trying to save the DB. Exit anyway.");
+                    ExitSave::Never
+                }
+                Err(e) => {
+                    tracing::warn!("Error trying to save the DB, can't exit.");
+                    return Err(e);
+                }
+            }
+        } else {
+            ExitSave::Never
+        };
+        self.inner.state.lock().exit = mode;
+        Ok(())
+    }
+
+    /// The exit path (after clients are gone): saves as SHUTDOWN decided, or when
+    /// save points are configured (signals, [`crate::ServerHandle::shutdown`]).
+    pub fn on_exit(&self, shared: &Shared) {
+        self.abort_bgsave();
+        if self.loading() {
+            return;
+        }
+        let (mode, configured) = {
+            let st = self.inner.state.lock();
+            (st.exit, !st.params.save_points.is_empty())
+        };
+        let save = match mode {
+            ExitSave::Default => configured,
+            // Writes that raced with SHUTDOWN's snapshot.
+            ExitSave::Saved => self.dirty() > 0,
+            ExitSave::Never => false,
+        };
+        if save {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            if self.inner.save_now(shared).is_err() {
+                tracing::warn!("Error trying to save the DB on exit.");
+            }
+        }
+    }
+
+    /// Loads the dump file, if there is one, into the (empty) keyspace; clients get
+    /// LOADING meanwhile. A missing file is a fresh start; an unreadable or corrupt one
+    /// is an error naming the file and the offset (the file is left as it is, the
+    /// keyspace emptied, and the server must not start).
+    pub fn load_at_start(&self, shared: &Shared) -> io::Result<()> {
+        let ks = &shared.keyspace;
+        let path = self.dump_path();
+        let shown = path.display();
+        let size = match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::other(format!(
+                    "the dump file {shown} is a directory"
+                )))
+            }
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot access the dump file {shown}: {e}"),
+                ))
+            }
+        };
+        self.inner.gate.fetch_or(GATE_LOADING, Ordering::Relaxed);
+        self.inner.load_total.store(size, Ordering::Relaxed);
+        self.inner.load_bytes.store(0, Ordering::Relaxed);
+        self.inner.state.lock().loading_since = Some(now_secs());
+        let started = Instant::now();
+        let result = File::open(&path)
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot open the dump file {shown}: {e}"))
+            })
+            .and_then(|mut file| {
+                let opts = LoadOptions {
+                    now_ms: now_ms(),
+                    progress: Some(&self.inner.load_bytes),
+                };
+                rdb::read(&mut file, ks, &opts).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "cannot load the dump file {shown}: {e}; the file was left as it is"
+                        ),
+                    )
+                })
+            });
+        let mut st = self.inner.state.lock();
+        st.loading_since = None;
+        match result {
+            Ok(stats) => {
+                st.last_load_loaded = stats.keys_loaded;
+                st.last_load_expired = stats.keys_expired;
+                drop(st);
+                let ver = stats
+                    .aux
+                    .iter()
+                    .find(|(k, _)| k == "redis-ver")
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("?");
+                tracing::info!(
+                    keys = stats.keys_loaded,
+                    expired = stats.keys_expired,
+                    bytes = stats.bytes,
+                    rdb_version = stats.version,
+                    redis_ver = ver,
+                    "DB loaded from disk: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
+                self.inner.gate.fetch_and(!GATE_LOADING, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                // The server will not start: nothing half-loaded stays, no exit save.
+                st.exit = ExitSave::Never;
+                drop(st);
+                drop(ks.flush_all());
+                tracing::error!("{e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// One save-point check (Redis's `serverCron`): starts a background save when
+    /// "at least `changes` changes in `seconds` seconds" holds for a save point.
+    pub fn cron(&self, shared: &Shared) {
+        let due = {
+            let st = self.inner.state.lock();
+            if st.running.is_some() || st.loading_since.is_some() || self.loading() {
+                return;
+            }
+            let now = now_secs();
+            let dirty = self.dirty();
+            let since = now - shared.last_save.load(Ordering::Relaxed);
+            let may_retry = st.last_ok || now - st.last_try > RETRY_DELAY_SECS;
+            st.params
+                .save_points
+                .iter()
+                .find(|(secs, changes)| dirty >= *changes && since > *secs as i64 && may_retry)
+                .copied()
+        };
+        if let Some((secs, changes)) = due {
+            tracing::info!("{changes} changes in {secs} seconds. Saving...");
+            if let Err(e) = self.bgsave(shared) {
+                tracing::warn!("save point could not start a background save: {e:?}");
+            }
+        }
+    }
+
+    /// The figures INFO persistence shows.
+    pub fn info(&self, shared: &Shared) -> InfoFigures {
+        let inner = &self.inner;
+        let st = inner.state.lock();
+        let keys_processed = inner.keys_processed.load(Ordering::Relaxed);
+        let keys_total = inner.keys_total.load(Ordering::Relaxed);
+        let running = st.running.as_ref();
+        let mut f = InfoFigures {
+            loading: self.loading(),
+            changes_since_last_save: self.dirty(),
+            bgsave_in_progress: running.is_some(),
+            last_save_time: shared.last_save.load(Ordering::Relaxed),
+            last_bgsave_ok: st.last_ok,
+            last_bgsave_time_sec: st.last_bgsave_secs,
+            current_bgsave_time_sec: running.map_or(-1, |r| r.started.elapsed().as_secs() as i64),
+            saves: st.saves,
+            last_load_keys_expired: st.last_load_expired,
+            last_load_keys_loaded: st.last_load_loaded,
+            ..InfoFigures::default()
+        };
+        if running.is_some() {
+            f.keys_processed = keys_processed;
+            f.keys_total = keys_total;
+            if keys_total > 0 {
+                f.fork_perc = keys_processed as f64 * 100.0 / keys_total as f64;
+            }
+        }
+        if f.loading {
+            let start = st.loading_since.unwrap_or_else(now_secs);
+            let total = inner.load_total.load(Ordering::Relaxed);
+            let loaded = inner.load_bytes.load(Ordering::Relaxed);
+            let elapsed = (now_secs() - start).max(0);
+            f.loading_start_time = start;
+            f.loading_total_bytes = total;
+            f.loading_loaded_bytes = loaded;
+            f.loading_loaded_perc = if total > 0 {
+                loaded as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            f.loading_eta_seconds = if loaded > 0 && total >= loaded {
+                ((total - loaded) as f64 * elapsed as f64 / loaded as f64) as i64
+            } else {
+                1
+            };
+        }
+        f
+    }
+}
+
+impl Inner {
+    fn update_gate(&self, st: &State) {
+        let misconf = st.params.stop_writes && !st.params.save_points.is_empty() && !st.last_ok;
+        if misconf {
+            self.gate.fetch_or(GATE_MISCONF, Ordering::Relaxed);
+        } else {
+            self.gate.fetch_and(!GATE_MISCONF, Ordering::Relaxed);
+        }
+    }
+
+    fn save_now(&self, shared: &Shared) -> Result<SaveStats, String> {
+        let params = self.state.lock().params.clone();
+        let dirty_before = self.dirty.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let result = write_dump(self, shared.keyspace.snapshot(), &params, None);
+        let mut st = self.state.lock();
+        match &result {
+            Ok(stats) => {
+                self.saved(&mut st, dirty_before);
+                tracing::info!(
+                    keys = stats.keys,
+                    bytes = stats.bytes,
+                    "DB saved on disk in {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(e) => tracing::error!("{e}"),
+        }
+        result
+    }
+
+    /// Bookkeeping of a successful save (SAVE or BGSAVE), under the state lock.
+    fn saved(&self, st: &mut State, dirty_before: u64) {
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            shared.last_save.store(now_secs(), Ordering::Relaxed);
+        }
+        let _ = self
+            .dirty
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(dirty_before))
+            });
+        st.last_ok = true;
+        st.saves += 1;
+        self.update_gate(st);
+    }
+
+    fn bgsave(this: &Arc<Inner>, ks: &Keyspace) -> Result<(), BgsaveError> {
+        let mut st = this.state.lock();
+        if st.running.is_some() {
+            return Err(BgsaveError::InProgress);
+        }
+        if this.gate.load(Ordering::Relaxed) & GATE_LOADING != 0 {
+            return Err(BgsaveError::Loading);
+        }
+        let started = Instant::now();
+        st.last_try = now_secs();
+        let dirty_before = this.dirty.load(Ordering::Relaxed);
+        let snapshot = ks.snapshot();
+        this.keys_total
+            .store(snapshot.total_keys() as u64, Ordering::Relaxed);
+        this.keys_processed.store(0, Ordering::Relaxed);
+        let params = st.params.clone();
+        let abort = Arc::new(AtomicBool::new(false));
+        let inner = Arc::clone(this);
+        let stop = Arc::clone(&abort);
+        let spawned = std::thread::Builder::new()
+            .name("shoal-bgsave".into())
+            .spawn(move || {
+                let result = write_dump(&inner, snapshot, &params, Some(&stop));
+                let secs = started.elapsed();
+                let mut st = inner.state.lock();
+                st.running = None;
+                st.last_bgsave_secs = secs.as_secs() as i64;
+                match result {
+                    Ok(stats) => {
+                        inner.saved(&mut st, dirty_before);
+                        tracing::info!(
+                            keys = stats.keys,
+                            bytes = stats.bytes,
+                            "Background saving terminated with success in {:.3} seconds",
+                            secs.as_secs_f64()
+                        );
+                    }
+                    Err(_) if stop.load(Ordering::Relaxed) => {
+                        tracing::warn!("Background saving stopped (shutdown)");
+                    }
+                    Err(e) => {
+                        st.last_ok = false;
+                        inner.update_gate(&st);
+                        tracing::error!("Background saving error: {e}");
+                    }
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                st.running = Some(Running {
+                    started,
+                    abort,
+                    thread: Some(thread),
+                });
+                tracing::info!("Background saving started");
+                Ok(())
+            }
+            Err(e) => {
+                st.last_ok = false;
+                this.update_gate(&st);
+                tracing::error!("Can't save in background: {e}");
+                Err(BgsaveError::Spawn(e))
+            }
+        }
+    }
+}
+
+/// Writes `snapshot` to the dump file crash-safely (see the module docs). Consumes
+/// the snapshot, releasing it as it goes, before the fsyncs.
+fn write_dump(
+    inner: &Inner,
+    snapshot: Keyspace,
+    params: &Params,
+    abort: Option<&AtomicBool>,
+) -> Result<SaveStats, String> {
+    let _one_writer = inner.file_lock.lock();
+    let tmp = params.dir.join(format!("temp-{}.rdb", std::process::id()));
+    let target = params.dump_path();
+    let result = write_and_rename(inner, snapshot, params, abort, &tmp, &target);
+    if result.is_err() {
+        // Leave nothing behind but the previous dump (ignore "not there").
+        if fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_file()) {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+    result
+}
+
+fn write_and_rename(
+    inner: &Inner,
+    snapshot: Keyspace,
+    params: &Params,
+    abort: Option<&AtomicBool>,
+    tmp: &Path,
+    target: &Path,
+) -> Result<SaveStats, String> {
+    let dir = params.dir.display();
+    let mut file = File::create(tmp).map_err(|e| {
+        format!(
+            "Failed opening the temp RDB file {} (in server root dir {dir}) for saving: {e}",
+            tmp.display()
+        )
+    })?;
+    let opts = SaveOptions {
+        compress: params.compress,
+        checksum: params.checksum,
+        now_ms: now_ms(),
+        aux: aux_fields(),
+        abort,
+        progress: Some(&inner.keys_processed),
+    };
+    let stats = rdb::write_snapshot(snapshot, &mut file, &opts)
+        .map_err(|e| format!("Write error saving DB on disk ({}): {e}", tmp.display()))?;
+    file.sync_all()
+        .map_err(|e| format!("Failed to fsync {}: {e}", tmp.display()))?;
+    drop(file);
+    fs::rename(tmp, target).map_err(|e| {
+        format!(
+            "Error moving temp DB file {} on the final destination {}: {e}",
+            tmp.display(),
+            target.display()
+        )
+    })?;
+    File::open(&params.dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("Failed to fsync directory {dir}: {e}"))?;
+    Ok(stats)
+}
+
+/// The auxiliary fields Redis 7.0 writes (without replication info).
+fn aux_fields() -> Vec<(String, String)> {
+    let used = crate::info::memory_figures().allocated;
+    vec![
+        ("redis-ver".into(), "7.0.15".into()),
+        ("redis-bits".into(), (usize::BITS).to_string()),
+        ("ctime".into(), now_secs().to_string()),
+        ("used-mem".into(), used.to_string()),
+        ("aof-base".into(), "0".into()),
+    ]
+}
+
+/// Starts the save-point thread; it ends when shutdown is requested.
+pub fn spawn_cron(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("shoal-savecron".into())
+        .spawn(move || {
+            while !shared.shutting_down() {
+                std::thread::sleep(CRON_TICK);
+                if !shared.shutting_down() {
+                    shared.persistence.cron(&shared);
+                }
+            }
+        })
+}

@@ -1,0 +1,501 @@
+//! Round trips of every encoding, and every kind of bad input with its offset.
+
+use super::*;
+use crate::{HashValue, KeyspaceConfig};
+
+fn keyspace() -> Keyspace {
+    Keyspace::new(KeyspaceConfig {
+        databases: 4,
+        capacity: 0,
+        shards: 4,
+    })
+}
+
+fn put(ks: &Keyspace, db: usize, e: Entry) {
+    let d = ks.db(db);
+    let h = d.hash(e.key());
+    d.lock(h).insert(h, e, 0);
+}
+
+fn hash_of(pairs: &[(&[u8], &[u8])]) -> HashValue {
+    let mut h = HashValue::new();
+    for (f, v) in pairs {
+        h.insert(f, v);
+    }
+    h
+}
+
+/// Every entry of every database, sorted: (db, key, value, expiry).
+fn contents(ks: &Keyspace) -> Vec<(usize, Vec<u8>, String, Option<i64>)> {
+    let mut all = Vec::new();
+    for d in 0..ks.num_dbs() {
+        ks.db(d).for_each(0, |e| {
+            let v = match e.value() {
+                Value::Str(s) => format!("str:{s:?}"),
+                Value::Hash(h) => {
+                    let mut f: Vec<_> = h.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect();
+                    f.sort();
+                    format!("hash:{f:?}")
+                }
+            };
+            all.push((d, e.key().to_vec(), v, e.expire_at()));
+        });
+    }
+    all.sort();
+    all
+}
+
+fn sample() -> Keyspace {
+    let ks = keyspace();
+    let long_text = b"The quick brown fox jumps over the lazy dog. ".repeat(40);
+    let random: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let strings: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"empty".to_vec(), b"".to_vec()),
+        (b"small".to_vec(), b"v".to_vec()),
+        (b"int8".to_vec(), b"-12".to_vec()),
+        (b"int16".to_vec(), b"30000".to_vec()),
+        (b"int32".to_vec(), b"-2000000000".to_vec()),
+        (b"int64".to_vec(), b"9223372036854775807".to_vec()),
+        (b"leading-zero".to_vec(), b"0123".to_vec()),
+        (b"long".to_vec(), long_text.clone()),
+        (b"random".to_vec(), random),
+        (b"binary\x00key\xff".to_vec(), vec![0, 1, 2, 255, 254, 0]),
+        (b"1234".to_vec(), b"numeric key".to_vec()),
+        (vec![b'k'; 300], vec![b'x'; 1024]),
+    ];
+    for (k, v) in &strings {
+        put(&ks, 0, Entry::new_str(k, v, None));
+    }
+    put(
+        &ks,
+        0,
+        Entry::new_str(b"ttl", b"soon", Some(1_900_000_000_123)),
+    );
+    put(
+        &ks,
+        2,
+        Entry::new_str(b"other-db", b"2", Some(4_000_000_000_000)),
+    );
+    put(
+        &ks,
+        0,
+        Entry::new_hash(
+            b"h-small",
+            hash_of(&[(b"f1", b"v1"), (b"n", b"42"), (b"", b"")]),
+            None,
+        ),
+    );
+    let mut big = HashValue::new();
+    for i in 0..500 {
+        big.insert(format!("field:{i}").as_bytes(), format!("{i}").as_bytes());
+    }
+    big.insert(b"long", &long_text);
+    put(
+        &ks,
+        3,
+        Entry::new_hash(b"h-big", big, Some(1_800_000_000_000)),
+    );
+    ks
+}
+
+fn save(ks: &Keyspace, compress: bool, checksum: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let opts = SaveOptions {
+        compress,
+        checksum,
+        now_ms: 1000,
+        aux: vec![
+            ("redis-ver".into(), "7.0.15".into()),
+            ("redis-bits".into(), "64".into()),
+        ],
+        ..SaveOptions::default()
+    };
+    let stats = write(ks, &mut out, &opts).unwrap();
+    assert_eq!(stats.bytes, out.len() as u64);
+    out
+}
+
+fn load(file: &[u8]) -> Result<(Keyspace, LoadStats), RdbError> {
+    let ks = keyspace();
+    let mut src = file;
+    let stats = read(
+        &mut src,
+        &ks,
+        &LoadOptions {
+            now_ms: 1000,
+            progress: None,
+        },
+    )?;
+    Ok((ks, stats))
+}
+
+fn load_err(file: &[u8]) -> RdbError {
+    match load(file) {
+        Ok(_) => panic!("the file loaded"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn round_trip_every_encoding() {
+    let ks = sample();
+    for (compress, checksum) in [(true, true), (false, true), (true, false), (false, false)] {
+        let file = save(&ks, compress, checksum);
+        let (back, stats) = load(&file).unwrap();
+        assert_eq!(contents(&back), contents(&ks), "compress {compress}");
+        assert_eq!(stats.version, 10);
+        assert_eq!(stats.keys_loaded, 16);
+        assert_eq!(stats.keys_expired, 0);
+        assert_eq!(stats.bytes, file.len() as u64);
+        assert_eq!(
+            stats.aux,
+            vec![
+                ("redis-ver".to_string(), "7.0.15".to_string()),
+                ("redis-bits".to_string(), "64".to_string())
+            ]
+        );
+    }
+    let compressed = save(&ks, true, true);
+    let plain = save(&ks, false, true);
+    assert!(compressed.len() < plain.len());
+}
+
+#[test]
+fn file_layout_header_and_checksum() {
+    let file = save(&sample(), true, true);
+    assert_eq!(&file[..9], b"REDIS0010");
+    assert_eq!(file[9], OP_AUX);
+    let (body, crc) = file.split_at(file.len() - 8);
+    assert_eq!(*body.last().unwrap(), OP_EOF);
+    assert_eq!(crc, crc64::update(0, body).to_le_bytes());
+    let unchecked = save(&sample(), true, false);
+    assert_eq!(&unchecked[unchecked.len() - 8..], &[0; 8]);
+}
+
+#[test]
+fn empty_keyspace_and_expired_keys() {
+    let ks = keyspace();
+    let file = save(&ks, true, true);
+    let (back, stats) = load(&file).unwrap();
+    assert_eq!(back.total_keys(), 0);
+    assert_eq!(stats.keys_loaded, 0);
+
+    // Expired at save time: left out.
+    put(&ks, 1, Entry::new_str(b"gone", b"x", Some(500)));
+    put(&ks, 1, Entry::new_str(b"stays", b"x", Some(5000)));
+    let file = save(&ks, true, true);
+    let (back, _) = load(&file).unwrap();
+    assert_eq!(back.total_keys(), 1);
+
+    // Expired by load time: skipped and counted.
+    let mut src = &file[..];
+    let fresh = keyspace();
+    let stats = read(
+        &mut src,
+        &fresh,
+        &LoadOptions {
+            now_ms: 6000,
+            progress: None,
+        },
+    )
+    .unwrap();
+    assert_eq!((stats.keys_loaded, stats.keys_expired), (0, 1));
+    assert_eq!(fresh.total_keys(), 0);
+}
+
+#[test]
+fn snapshot_writer_releases_tables_but_not_live_data() {
+    let ks = sample();
+    let snap = ks.snapshot();
+    let before = contents(&ks);
+    let mut out = Vec::new();
+    let progress = AtomicU64::new(0);
+    let stats = write_snapshot(
+        snap,
+        &mut out,
+        &SaveOptions {
+            progress: Some(&progress),
+            ..SaveOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(stats.keys, 16);
+    assert_eq!(progress.load(Ordering::Relaxed), 16);
+    assert_eq!(contents(&ks), before);
+    assert_eq!(contents(&load(&out).unwrap().0), before);
+}
+
+#[test]
+fn abort_stops_a_save() {
+    let ks = keyspace();
+    for i in 0..3000 {
+        put(
+            &ks,
+            0,
+            Entry::new_str(format!("k{i}").as_bytes(), b"v", None),
+        );
+    }
+    let abort = AtomicBool::new(true);
+    let e = write(
+        &ks,
+        &mut Vec::new(),
+        &SaveOptions {
+            abort: Some(&abort),
+            ..SaveOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+}
+
+#[test]
+fn every_truncation_is_an_error_with_its_offset() {
+    let file = save(&sample(), true, true);
+    for cut in 0..file.len() {
+        let e = load(&file[..cut])
+            .err()
+            .unwrap_or_else(|| panic!("cut {cut} loaded"));
+        match e.kind {
+            RdbErrorKind::Truncated => assert_eq!(e.offset, cut as u64, "cut {cut}"),
+            // A cut inside the header fails as a bad header before it runs out.
+            _ => assert!(cut < 9, "cut {cut}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_an_error() {
+    let ks = keyspace();
+    put(&ks, 0, Entry::new_str(b"key", b"value", Some(5000)));
+    put(
+        &ks,
+        1,
+        Entry::new_hash(b"h", hash_of(&[(b"f", b"1")]), None),
+    );
+    let file = save(&ks, true, true);
+    for i in 0..file.len() {
+        for bit in [0x01, 0x80, 0xff] {
+            let mut bad = file.clone();
+            bad[i] ^= bit;
+            assert!(load(&bad).is_err(), "byte {i} ^ {bit:#x} loaded");
+        }
+    }
+}
+
+/// A handcrafted file: header, database 0, then whatever `body` writes.
+fn craft(body: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out, false);
+    w.raw(b"REDIS0010").unwrap();
+    w.byte(OP_SELECTDB).unwrap();
+    w.length(0).unwrap();
+    body(&mut w);
+    w.finish(OP_EOF, true).unwrap();
+    out
+}
+
+#[test]
+fn checksum_mismatch_names_the_offset() {
+    let mut file = craft(|w| {
+        w.byte(0).unwrap();
+        w.string(b"k").unwrap();
+        w.string(b"v").unwrap();
+    });
+    let n = file.len();
+    file[n - 1] ^= 1;
+    let e = load_err(&file);
+    assert!(matches!(e.kind, RdbErrorKind::Checksum { .. }), "{e}");
+    assert_eq!(e.offset, (n - 8) as u64);
+    assert!(e.to_string().contains(&format!("offset {}", n - 8)), "{e}");
+}
+
+#[test]
+fn redis_packed_hashes_load() {
+    // A listpack holding f1=v1, f2=7 (as Redis 7 writes small hashes), and a ziplist
+    // holding a=1 (as Redis 6 did).
+    let mut lp = vec![0u8; 6];
+    for (enc, backlen) in [
+        (&[0x82, b'f', b'1'][..], 3u8),
+        (&[0x82, b'v', b'1'][..], 3),
+        (&[0x82, b'f', b'2'][..], 3),
+        (&[0x07][..], 1),
+    ] {
+        lp.extend_from_slice(enc);
+        lp.push(backlen);
+    }
+    lp.push(0xff);
+    let n = lp.len() as u32;
+    lp[..4].copy_from_slice(&n.to_le_bytes());
+    lp[4..6].copy_from_slice(&4u16.to_le_bytes());
+    let mut zl = vec![0u8; 10];
+    zl.extend_from_slice(&[0, 0x01, b'a', 3, 0xf2]);
+    zl.push(0xff);
+    let n = zl.len() as u32;
+    zl[..4].copy_from_slice(&n.to_le_bytes());
+    zl[8..10].copy_from_slice(&2u16.to_le_bytes());
+    let file = craft(|w| {
+        w.byte(OP_EXPIRETIME_MS).unwrap();
+        w.u64_le(2_000_000_000_000).unwrap();
+        w.byte(16).unwrap();
+        w.string(b"lp").unwrap();
+        w.string(&lp).unwrap();
+        w.byte(OP_FREQ).unwrap();
+        w.byte(5).unwrap();
+        w.byte(13).unwrap();
+        w.string(b"zl").unwrap();
+        w.string(&zl).unwrap();
+        w.byte(OP_EXPIRETIME).unwrap();
+        w.raw(&2_000_000_000i32.to_le_bytes()).unwrap();
+        w.byte(0).unwrap();
+        w.string(b"secs").unwrap();
+        w.string(b"x").unwrap();
+    });
+    let (ks, stats) = load(&file).unwrap();
+    assert_eq!(stats.keys_loaded, 3);
+    let got = contents(&ks);
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                b"lp".to_vec(),
+                format!(
+                    "hash:{:?}",
+                    vec![
+                        (b"f1".to_vec(), b"v1".to_vec()),
+                        (b"f2".to_vec(), b"7".to_vec())
+                    ]
+                ),
+                Some(2_000_000_000_000)
+            ),
+            (
+                0,
+                b"secs".to_vec(),
+                format!("str:{:?}", b"x"),
+                Some(2_000_000_000_000)
+            ),
+            (
+                0,
+                b"zl".to_vec(),
+                format!("hash:{:?}", vec![(b"a".to_vec(), b"1".to_vec())]),
+                None
+            ),
+        ]
+    );
+
+    // An odd element count and a corrupt blob are errors at the value's offset.
+    let mut odd = lp.clone();
+    odd.truncate(odd.len() - 3);
+    odd.push(0xff);
+    let n = odd.len() as u32;
+    odd[..4].copy_from_slice(&n.to_le_bytes());
+    odd[4..6].copy_from_slice(&3u16.to_le_bytes());
+    let file = craft(|w| {
+        w.byte(16).unwrap();
+        w.string(b"lp").unwrap();
+        w.string(&odd).unwrap();
+    });
+    let e = load_err(&file);
+    assert!(e.to_string().contains("odd number"), "{e}");
+    assert_eq!(e.offset, 9 + 2 + 1 + 3);
+}
+
+#[test]
+fn unsupported_types_are_refused_by_name() {
+    let file = craft(|w| {
+        w.byte(0).unwrap();
+        w.string(b"fine").unwrap();
+        w.string(b"1").unwrap();
+        w.byte(18).unwrap();
+        w.string(b"mylist").unwrap();
+        w.length(0).unwrap();
+    });
+    let e = load_err(&file);
+    assert!(matches!(e.kind, RdbErrorKind::Unsupported(_)));
+    let text = e.to_string();
+    assert!(
+        text.contains("'mylist'") && text.contains("holds a list"),
+        "{text}"
+    );
+    assert!(text.contains("does not store lists"), "{text}");
+    assert_eq!(e.offset, 9 + 2 + 1 + 5 + 2);
+
+    for (op, word) in [(OP_FUNCTION2, "functions"), (OP_MODULE_AUX, "modules")] {
+        let file = craft(|w| w.byte(op).unwrap());
+        let e = load_err(&file);
+        assert!(e.to_string().contains(word), "{e}");
+    }
+    let file = craft(|w| w.byte(99).unwrap());
+    assert!(load_err(&file)
+        .to_string()
+        .contains("unknown opcode or value type 99"));
+}
+
+#[test]
+fn bad_headers_databases_and_duplicates() {
+    let e = load_err(b"RUBBISH00010");
+    assert!(e.to_string().contains("not an RDB file"), "{e}");
+    assert_eq!(e.offset, 0);
+    let mut v12 = craft(|_| {});
+    v12[5..9].copy_from_slice(b"0012");
+    assert!(load_err(&v12).to_string().contains("version 12"));
+
+    let file = craft(|w| {
+        w.byte(OP_SELECTDB).unwrap();
+        w.length(9).unwrap();
+    });
+    let e = load_err(&file);
+    assert!(e.to_string().contains("database 9"), "{e}");
+    assert_eq!(e.offset, 11);
+
+    let file = craft(|w| {
+        for _ in 0..2 {
+            w.byte(0).unwrap();
+            w.string(b"dup").unwrap();
+            w.string(b"v").unwrap();
+        }
+    });
+    assert!(load_err(&file).to_string().contains("duplicate key 'dup'"));
+
+    let file = craft(|w| {
+        w.byte(4).unwrap();
+        w.string(b"h").unwrap();
+        w.length(2).unwrap();
+        for _ in 0..2 {
+            w.string(b"f").unwrap();
+            w.string(b"v").unwrap();
+        }
+    });
+    assert!(load_err(&file)
+        .to_string()
+        .contains("duplicate hash field 'f'"));
+
+    // An empty hash is skipped, as Redis does.
+    let file = craft(|w| {
+        w.byte(4).unwrap();
+        w.string(b"h").unwrap();
+        w.length(0).unwrap();
+    });
+    let (ks, stats) = load(&file).unwrap();
+    assert_eq!((ks.total_keys(), stats.keys_loaded), (0, 0));
+}
+
+#[test]
+fn load_progress_counts_bytes() {
+    let file = save(&sample(), false, true);
+    let progress = AtomicU64::new(0);
+    let ks = keyspace();
+    let mut src = &file[..];
+    read(
+        &mut src,
+        &ks,
+        &LoadOptions {
+            now_ms: 0,
+            progress: Some(&progress),
+        },
+    )
+    .unwrap();
+    assert_eq!(progress.load(Ordering::Relaxed), file.len() as u64);
+}
