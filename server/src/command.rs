@@ -141,6 +141,52 @@ impl KeySpec {
     }
 }
 
+/// Keys whose count is itself an argument (ZUNIONSTORE's and HMERGE's `numkeys`):
+/// the count is argument `index`, the keys start `first` arguments after it and are
+/// `step` apart. A row's [`KeySpec`] then holds only its fixed keys (Redis's legacy
+/// `first/last/step`, as COMMAND INFO shows it) and the row is `movablekeys`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyNum {
+    /// Index of the argument holding the number of keys.
+    pub index: i32,
+    /// Offset of the first key from `index`.
+    pub first: i32,
+    /// Distance between keys.
+    pub step: i32,
+}
+
+impl KeyNum {
+    /// Indexes of the keys in `args` (the command name at 0). Empty when the count is
+    /// not a positive integer or runs past the arguments: Redis's key extraction
+    /// returns no key for a call that would fail with a syntax error.
+    pub fn positions(&self, args: &[&[u8]]) -> Vec<usize> {
+        let (Ok(index), Ok(first), Ok(step)) = (
+            usize::try_from(self.index),
+            usize::try_from(self.first),
+            usize::try_from(self.step),
+        ) else {
+            return Vec::new();
+        };
+        let count = args
+            .get(index)
+            .and_then(|a| std::str::from_utf8(a).ok())
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(0);
+        let start = index + first;
+        let Some(end) = count
+            .checked_sub(1)
+            .and_then(|c| c.checked_mul(step.max(1)))
+            .and_then(|span| span.checked_add(start))
+        else {
+            return Vec::new();
+        };
+        if end >= args.len() {
+            return Vec::new();
+        }
+        (start..=end).step_by(step.max(1)).collect()
+    }
+}
+
 /// One row of the command table.
 pub struct Command {
     /// Lowercase name (`get`; subcommands `setname` under `client`).
@@ -151,6 +197,8 @@ pub struct Command {
     pub flags: u32,
     /// Key positions.
     pub keys: KeySpec,
+    /// Keys counted by an argument, after the fixed ones (`numkeys` commands).
+    pub keynum: Option<KeyNum>,
     /// The handler (unused for containers, which dispatch to `subcommands`).
     pub handler: Handler,
     /// Redis command group (`string`, `generic`, `connection`, `server`...).
@@ -185,6 +233,7 @@ impl Command {
                 last: keys.1,
                 step: keys.2,
             },
+            keynum: None,
             handler,
             group: "generic",
             summary: "",
@@ -217,6 +266,12 @@ impl Command {
     /// Sets the ACL categories.
     pub const fn acl(mut self, acl: &'static [&'static str]) -> Command {
         self.acl = acl;
+        self
+    }
+
+    /// Adds keys counted by argument `index` (see [`KeyNum`]).
+    pub const fn keynum(mut self, index: i32, first: i32, step: i32) -> Command {
+        self.keynum = Some(KeyNum { index, first, step });
         self
     }
 
@@ -514,6 +569,27 @@ mod tests {
         };
         assert_eq!(get.positions(2), vec![1]);
         assert!(KeySpec::NONE.positions(3).is_empty());
+        let numkeys = KeyNum {
+            index: 2,
+            first: 1,
+            step: 1,
+        };
+        let args =
+            |v: &[&'static str]| -> Vec<&'static [u8]> { v.iter().map(|a| a.as_bytes()).collect() };
+        assert_eq!(
+            numkeys.positions(&args(&["x", "d", "2", "a", "b", "opt"])),
+            vec![3, 4]
+        );
+        assert_eq!(numkeys.positions(&args(&["x", "d", "1", "a"])), vec![3]);
+        for bad in [
+            &["x", "d", "3", "a", "b"][..],
+            &["x", "d", "0", "a"],
+            &["x", "d", "-1", "a"],
+            &["x", "d", "z", "a"],
+            &["x", "d"],
+        ] {
+            assert!(numkeys.positions(&args(bad)).is_empty(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -203,6 +203,43 @@ impl HashValue {
         }
     }
 
+    /// Looks `field` up once and lets `decide` pick its new value from the current one
+    /// (`None` when absent): `Ok(Some(v))` stores `v`, `Ok(None)` leaves the hash as it
+    /// is, an error is returned as is (nothing changed). Returns whether a field was
+    /// added. One lookup where `get` then `insert` would take two (merges, increments).
+    pub fn upsert<V: AsRef<[u8]>, E>(
+        &mut self,
+        field: &[u8],
+        decide: impl FnOnce(Option<&[u8]>) -> Result<Option<V>, E>,
+    ) -> Result<bool, E> {
+        let Repr::Table(t) = &mut self.repr else {
+            let Some(v) = decide(self.get(field))? else {
+                return Ok(false);
+            };
+            return Ok(self.insert(field, v.as_ref()));
+        };
+        let h = field_hash(field);
+        match t.entry(
+            h,
+            |r| record_field(r) == field,
+            |r| field_hash(record_field(r)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => {
+                if let Some(v) = decide(Some(record_value(o.get())))? {
+                    *o.get_mut() = make_record(field, v.as_ref());
+                }
+                Ok(false)
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => match decide(None)? {
+                Some(v) => {
+                    slot.insert(make_record(field, v.as_ref()));
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+        }
+    }
+
     /// Removes `field`. Returns whether it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
@@ -409,6 +446,40 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), model.len());
+    }
+
+    #[test]
+    fn upsert_decides_from_the_current_value() {
+        for n in [3, PACKED_MAX_ENTRIES + 10] {
+            let mut h = HashValue::new();
+            for i in 0..n {
+                h.insert(format!("f{i}").as_bytes(), b"1");
+            }
+            let add = |cur: Option<&[u8]>| -> Result<Option<Vec<u8>>, ()> {
+                Ok(Some(match cur {
+                    Some(c) => [c, b"+"].concat(),
+                    None => b"new".to_vec(),
+                }))
+            };
+            assert_eq!(h.upsert(b"f1", add), Ok(false));
+            assert_eq!(h.get(b"f1"), Some(&b"1+"[..]));
+            assert_eq!(h.upsert(b"zz", add), Ok(true));
+            assert_eq!(h.get(b"zz"), Some(&b"new"[..]));
+            assert_eq!(
+                h.upsert(b"f2", |_| Ok::<Option<&[u8]>, ()>(None)),
+                Ok(false)
+            );
+            assert_eq!(
+                h.upsert(b"yy", |_| Ok::<Option<&[u8]>, ()>(None)),
+                Ok(false)
+            );
+            assert_eq!(
+                h.upsert(b"f2", |_| Err::<Option<&[u8]>, _>("no")),
+                Err("no")
+            );
+            assert_eq!(h.get(b"f2"), Some(&b"1"[..]));
+            assert_eq!(h.len(), n + 1);
+        }
     }
 
     #[test]

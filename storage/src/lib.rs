@@ -15,12 +15,16 @@
 //! [`Shard`]s, each a short lock around a hashbrown `HashTable` of [`Entry`]s behind a
 //! copy-on-write `Arc`. Time is passed in by the caller (`now`, unix milliseconds), so
 //! the library never reads the clock on its own and tests control expiry exactly.
+//!
+//! Merges of maps ([`merge`]: [`Db::hmerge`], [`Db::hmerge_values`], [`Db::mmerge`])
+//! are atomic across every shard they touch and validated before they apply.
 
 pub mod db;
 pub mod entry;
 pub mod glob;
 pub mod hash;
 pub mod keyspace;
+pub mod merge;
 pub mod number;
 pub mod rdb;
 pub mod shard;
@@ -29,6 +33,7 @@ pub use db::{Db, Locked};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair};
+pub use merge::{MergeError, MergeStrategy};
 pub use shard::{ExpireStep, Shard, Table};
 
 use std::hash::BuildHasher;

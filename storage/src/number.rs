@@ -546,6 +546,46 @@ pub fn add(a: Value, b: Value) -> Option<Ext> {
     Some(Ext { neg, m, e })
 }
 
+/// Orders two finite values numerically (`-0` equals `0`): MIN and MAX merges.
+pub fn cmp(a: Ext, b: Ext) -> Ordering {
+    let sign = |x: Ext| match (x.m == 0, x.neg) {
+        (true, _) => 0,
+        (false, true) => -1,
+        (false, false) => 1,
+    };
+    let (sa, sb) = (sign(a), sign(b));
+    if sa != sb || sa == 0 {
+        return sa.cmp(&sb);
+    }
+    // Same sign, both nonzero: compare magnitudes by the position of the top bit,
+    // then by the significands aligned to it.
+    let top = |x: Ext| x.e + 64 - i64::from(x.m.leading_zeros());
+    let magnitude = top(a)
+        .cmp(&top(b))
+        .then_with(|| (a.m << a.m.leading_zeros()).cmp(&(b.m << b.m.leading_zeros())));
+    if sa < 0 {
+        magnitude.reverse()
+    } else {
+        magnitude
+    }
+}
+
+impl From<i64> for Ext {
+    /// The exact value of an integer (every `i64` fits the 64-bit significand).
+    fn from(v: i64) -> Ext {
+        if v == 0 {
+            return Ext::ZERO;
+        }
+        let m = v.unsigned_abs();
+        let lz = m.leading_zeros();
+        Ext {
+            neg: v < 0,
+            m: m << lz,
+            e: -i64::from(lz),
+        }
+    }
+}
+
 /// `printf("%.17Lf")` with trailing zeros (and a trailing dot) removed, and `-0`
 /// written `0`: Redis's `ld2string(..., LD_STR_HUMAN)`.
 pub fn format_human(x: Ext) -> String {
@@ -672,6 +712,45 @@ mod tests {
         assert!(incr("-inf", "1").is_none());
         // Overflowing sums are rejected.
         assert!(incr("1e4932", "1e4932").is_none());
+    }
+
+    #[test]
+    fn ordering_and_integers() {
+        let v = |s: &str| match parse(s.as_bytes()) {
+            Some(Value::Finite(x)) => x,
+            other => panic!("{s}: {other:?}"),
+        };
+        let ordered = [
+            "-1e300",
+            "-5",
+            "-4.5",
+            "-0x1p-16000",
+            "0",
+            "1e-20",
+            "0.1",
+            "1",
+            "1.5",
+            "2",
+            "9223372036854775807",
+            "1e19",
+            "1e4000",
+        ];
+        for (i, a) in ordered.iter().enumerate() {
+            for (j, b) in ordered.iter().enumerate() {
+                assert_eq!(cmp(v(a), v(b)), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(cmp(v("-0"), v("0")), Ordering::Equal);
+        assert_eq!(cmp(v("2.50"), v("2.5")), Ordering::Equal);
+        for i in [0, 1, -1, 7, i64::MAX, i64::MIN, 1 << 40, -(1 << 53) - 1] {
+            assert_eq!(Ext::from(i), v(&i.to_string()), "{i}");
+            assert_eq!(format_human(Ext::from(i)), i.to_string());
+        }
+        let max = Value::Finite(Ext::from(i64::MAX));
+        assert_eq!(
+            add(max, max).map(format_human).unwrap(),
+            "18446744073709551614"
+        );
     }
 
     #[test]

@@ -1,6 +1,158 @@
-//! (being written)
+//! The merge family: HMERGE, HMERGEVALUES and MMERGE (Shoal's own commands).
+//!
+//! Merging one map into another is the everyday operation behind counters aggregated
+//! from many workers, configuration overlays and feature-flag sets; Redis needs a Lua
+//! script or a client-side read-modify-write loop for it. Each command here is one
+//! atomic step with a strategy: REPLACE (incoming wins), KEEP (existing wins), SUM,
+//! MIN or MAX (numeric, with INCRBYFLOAT's arithmetic and formatting).
+//!
+//! The handlers only parse arguments and render replies: the merges themselves are
+//! the storage library's ([`shoal_storage::Db::hmerge`], `hmerge_values`, `mmerge`),
+//! which lock every shard involved, check types and numbers, reserve capacity and only
+//! then write, so on any error nothing has changed. Syntax is checked before any key
+//! is looked at.
 
-use crate::command::Command;
+use shoal_protocol::Args;
+use shoal_storage::{MergeError, MergeStrategy};
+
+use crate::command::flags::*;
+use crate::command::{Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::num::parse_i64;
+
+/// Which command a storage error is reported for (the not-a-number text differs).
+#[derive(Clone, Copy)]
+enum Family {
+    Hash,
+    Keys,
+}
+
+fn merge_error(e: MergeError, family: Family) -> CmdError {
+    match (e, family) {
+        (MergeError::WrongType, _) => CmdError::WrongType,
+        (MergeError::NotANumber, Family::Hash) => CmdError::msg("ERR hash value is not a number"),
+        (MergeError::NotANumber, Family::Keys) => CmdError::msg("ERR value is not a number"),
+        (MergeError::Overflow, _) => CmdError::msg("ERR increment would produce NaN or Infinity"),
+    }
+}
+
+fn strategy_arg(arg: &[u8]) -> Result<MergeStrategy, CmdError> {
+    MergeStrategy::from_bytes(arg).ok_or(CmdError::Syntax)
+}
+
+/// `(field, value)` or `(key, value)` pairs from `args[from..]` (an even count: arity
+/// is checked by the caller).
+fn pairs<'a>(args: &Args<'a>, from: usize) -> Vec<(&'a [u8], &'a [u8])> {
+    let mut out = Vec::with_capacity(args.len().saturating_sub(from) / 2);
+    let mut i = from;
+    while let (Some(a), Some(b)) = (args.get(i), args.get(i + 1)) {
+        out.push((a, b));
+        i += 2;
+    }
+    out
+}
+
+/// HMERGE destination numkeys source [source ...] [AGGREGATE REPLACE|KEEP|SUM|MIN|MAX]
+///
+/// `numkeys` is checked as ZUNIONSTORE checks it (not an integer, below 1, more than
+/// the arguments left); options follow the sources, AGGREGATE may repeat (the last
+/// wins). Replies with the number of fields in the destination afterwards.
+fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let numkeys = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    if numkeys < 1 {
+        return Err(CmdError::msg(
+            "ERR at least 1 input key is needed for 'hmerge' command",
+        ));
+    }
+    let first = 3;
+    let count = usize::try_from(numkeys).map_err(|_| CmdError::Syntax)?;
+    if count > args.len() - first {
+        return Err(CmdError::Syntax);
+    }
+    let mut strategy = MergeStrategy::Replace;
+    let mut j = first + count;
+    while let Some(opt) = args.get(j) {
+        match args.get(j + 1) {
+            Some(name) if opt.eq_ignore_ascii_case(b"aggregate") => {
+                strategy = strategy_arg(name)?;
+                j += 2;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    let sources: Vec<&[u8]> = (first..first + count).filter_map(|i| args.get(i)).collect();
+    let len = ctx
+        .db()
+        .hmerge(&args[1], &sources, strategy, ctx.now)
+        .map_err(|e| merge_error(e, Family::Hash))?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// HMERGEVALUES key REPLACE|KEEP|SUM|MIN|MAX field value [field value ...]
+///
+/// An odd number of field/value arguments is an arity error, as for HSET. Replies with
+/// the number of fields whose value changed or was added.
+fn hmergevalues(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::WrongArity("hmergevalues".into()));
+    }
+    let strategy = strategy_arg(&args[2])?;
+    let pairs = pairs(args, 3);
+    let changed = ctx
+        .db()
+        .hmerge_values(&args[1], &pairs, strategy, ctx.now)
+        .map_err(|e| merge_error(e, Family::Hash))?;
+    ctx.out.int(changed as i64);
+    Ok(())
+}
+
+/// MMERGE REPLACE|KEEP|SUM|MIN|MAX key value [key value ...]
+///
+/// An odd number of key/value arguments is an arity error, as for MSET. Replies with
+/// the number of keys added or changed.
+fn mmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if args.len() % 2 == 1 {
+        return Err(CmdError::WrongArity("mmerge".into()));
+    }
+    let strategy = strategy_arg(&args[1])?;
+    let pairs = pairs(args, 2);
+    let changed = ctx
+        .db()
+        .mmerge(&pairs, strategy, ctx.now)
+        .map_err(|e| merge_error(e, Family::Keys))?;
+    ctx.out.int(changed as i64);
+    Ok(())
+}
 
 /// This family's commands.
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[
+    Command::new("hmerge", -4, WRITE | DENYOOM, (1, 1, 1), hmerge)
+        .keynum(2, 1, 1)
+        .doc(
+            "hash",
+            "Merges the fields of source hashes into a destination hash with a strategy",
+            "shoal-0.1",
+        )
+        .complexity(
+            "O(N) where N is the total number of fields in the sources (O(1) when the \
+             destination is empty and one source is REPLACE'd or KEEP'd into it)",
+        )
+        .acl(&["write", "hash", "slow"]),
+    Command::new("hmergevalues", -5, WRITE | DENYOOM, (1, 1, 1), hmergevalues)
+        .doc(
+            "hash",
+            "Merges field-value pairs into a hash with a strategy (REPLACE, KEEP, SUM, MIN, MAX)",
+            "shoal-0.1",
+        )
+        .complexity("O(N) where N is the number of field-value pairs")
+        .acl(&["write", "hash", "slow"]),
+    Command::new("mmerge", -4, WRITE | DENYOOM, (2, -1, 2), mmerge)
+        .doc(
+            "string",
+            "Merges values into several string keys atomically with a strategy",
+            "shoal-0.1",
+        )
+        .complexity("O(N) where N is the number of keys to merge")
+        .acl(&["write", "string", "slow"]),
+];

@@ -139,11 +139,15 @@ fn acl_categories(cmd: &Command) -> Vec<&'static str> {
 /// Flag names as COMMAND INFO lists them. RANDOM is not a Redis 7 flag (it became the
 /// `nondeterministic_output` tip), so it is reported as a tip instead.
 fn flag_names(cmd: &Command) -> Vec<&'static str> {
-    NAMES
+    let mut names: Vec<&'static str> = NAMES
         .iter()
         .filter(|(bit, _)| *bit != RANDOM && cmd.has(*bit))
         .map(|(_, name)| *name)
-        .collect()
+        .collect();
+    if cmd.keynum.is_some() {
+        names.push("movablekeys");
+    }
+    names
 }
 
 fn tips(cmd: &Command) -> &'static [&'static str] {
@@ -175,7 +179,7 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         out.set(0);
         return;
     }
-    out.set(1);
+    out.set(1 + usize::from(cmd.keynum.is_some()));
     out.map(3);
     out.bulk_str("flags");
     let flags = key_flags(cmd);
@@ -203,6 +207,34 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     out.int(k.step.into());
     out.bulk_str("limit");
     out.int(0);
+    if let Some(n) = cmd.keynum {
+        // The counted keys (ZUNIONSTORE's second spec): read, found by `numkeys`.
+        out.map(3);
+        out.bulk_str("flags");
+        out.set(2);
+        out.simple_str("RO");
+        out.simple_str("access");
+        out.bulk_str("begin_search");
+        out.map(2);
+        out.bulk_str("type");
+        out.bulk_str("index");
+        out.bulk_str("spec");
+        out.map(1);
+        out.bulk_str("index");
+        out.int(n.index.into());
+        out.bulk_str("find_keys");
+        out.map(2);
+        out.bulk_str("type");
+        out.bulk_str("keynum");
+        out.bulk_str("spec");
+        out.map(3);
+        out.bulk_str("keynumidx");
+        out.int(0);
+        out.bulk_str("firstkey");
+        out.int(n.first.into());
+        out.bulk_str("keystep");
+        out.int(n.step.into());
+    }
 }
 
 /// One COMMAND INFO entry (Redis 7's ten fields).
@@ -402,7 +434,15 @@ fn command_keys(args: &Args<'_>) -> Result<(&'static Command, Vec<usize>), CmdEr
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let positions = cmd.keys.positions(argv.len());
+    let mut positions = cmd.keys.positions(argv.len());
+    if let Some(n) = cmd.keynum {
+        let counted = n.positions(&argv);
+        // A count that makes the call a syntax error yields no key at all (Redis).
+        if counted.is_empty() {
+            positions.clear();
+        }
+        positions.extend(counted);
+    }
     if positions.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
@@ -420,9 +460,15 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (cmd, keys) = command_keys(args)?;
-    let flags = key_flags(cmd);
+    // Keys past the fixed ones are the counted (read) keys of a `numkeys` command.
+    let fixed = cmd.keys.positions(args.len() - 2).len();
     ctx.out.array(keys.len());
-    for i in keys {
+    for (n, i) in keys.into_iter().enumerate() {
+        let flags = if n < fixed {
+            key_flags(cmd)
+        } else {
+            &["RO", "access"]
+        };
         ctx.out.array(2);
         ctx.out.bulk(&args[i]);
         ctx.out.set(flags.len());
