@@ -1598,8 +1598,14 @@ fn command_table_rows_match_redis() {
         assert_eq!(c.summary, summary, "{name} summary");
         assert!(!c.complexity.is_empty());
     }
-    let hash_rows = TABLE.commands.iter().filter(|c| c.group == "hash").count();
-    assert_eq!(hash_rows, rows.len(), "no other hash command");
+    // Redis's hash commands, all of them (Shoal's own merge commands are in the group
+    // too, marked by their `since`).
+    let hash_rows = TABLE
+        .commands
+        .iter()
+        .filter(|c| c.group == "hash" && !c.since.starts_with("shoal"))
+        .count();
+    assert_eq!(hash_rows, rows.len(), "no other Redis hash command");
 }
 
 #[tokio::test]
