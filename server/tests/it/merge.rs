@@ -881,7 +881,6 @@ async fn merges_are_atomic_for_concurrent_readers() {
     for r in 0..4 {
         let mut c = patient_conn(&s).await;
         let (names, done, reads) = (names.clone(), Arc::clone(&done), Arc::clone(&reads));
-        let shared = Arc::clone(s.handle().shared());
         readers.push(tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
                 if r % 2 == 0 {
@@ -896,16 +895,13 @@ async fn merges_are_atomic_for_concurrent_readers() {
                     }
                 } else {
                     for key in ["hrep", "hsum"] {
-                        let db = shared.keyspace.db(0);
-                        let h = db.hash(key.as_bytes());
-                        let e = db.lock(h).peek(h, key.as_bytes(), now_ms()).cloned();
-                        let values: Vec<Option<String>> = names
-                            .iter()
-                            .map(|n| {
-                                let hv = e.as_ref()?.as_hash()?;
-                                Some(String::from_utf8_lossy(hv.get(n.as_bytes())?).into_owned())
-                            })
-                            .collect();
+                        let all: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+                            .arg(key)
+                            .query_async(&mut c)
+                            .await
+                            .expect("HGETALL");
+                        let values: Vec<Option<String>> =
+                            names.iter().map(|n| all.get(n.as_str()).cloned()).collect();
                         consistent(&values).unwrap();
                     }
                     tokio::task::yield_now().await;
