@@ -452,6 +452,21 @@ fn unknown_command(args: &Args<'_>) -> CmdError {
     ))
 }
 
+/// Refuses a command before it runs: counts it as rejected (for the command, when
+/// known, and server-wide) and replies with `message`.
+fn reject(ctx: &mut Ctx<'_>, idx: Option<usize>, message: &str) {
+    if let Some(i) = idx {
+        ctx.shared.command_stats[i]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    ctx.shared
+        .stats
+        .rejected_calls
+        .fetch_add(1, Ordering::Relaxed);
+    ctx.out.error_str(message);
+}
+
 /// Runs one command: resolves it, checks authentication (and, in a snapshot view, that
 /// it is not a write), calls the handler, renders an error if there is one and updates
 /// the command's counters.
@@ -459,40 +474,17 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     let (idx, cmd) = match resolve(args) {
         Ok(found) => found,
         Err(e) => {
-            if let Some(i) = TABLE.find(&args[0]) {
-                ctx.shared.command_stats[i]
-                    .rejected
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            ctx.shared
-                .stats
-                .rejected_calls
-                .fetch_add(1, Ordering::Relaxed);
-            ctx.out.error_str(&e.message());
+            reject(ctx, TABLE.find(&args[0]), &e.message());
             return;
         }
     };
     if !ctx.client.authenticated && !cmd.has(flags::NO_AUTH) && ctx.shared.auth_required() {
-        ctx.shared.command_stats[idx]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.shared
-            .stats
-            .rejected_calls
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.out.error_str(&CmdError::NoAuth.message());
+        reject(ctx, Some(idx), &CmdError::NoAuth.message());
         return;
     }
     // Persistence: MISCONF after a failed background save, LOADING while loading.
     if let Some(refused) = ctx.shared.persistence.refusal(cmd) {
-        ctx.shared.command_stats[idx]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.shared
-            .stats
-            .rejected_calls
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.out.error_str(refused);
+        reject(ctx, Some(idx), refused);
         return;
     }
     let container = TABLE.get(idx);
@@ -505,14 +497,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     // run against the snapshot (the Arc clone keeps it alive for the call).
     let view = ctx.client.snapshot.clone();
     if view.is_some() && cmd.has(flags::WRITE) {
-        ctx.shared.command_stats[idx]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.shared
-            .stats
-            .rejected_calls
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.out.error_str(SNAPSHOT_READONLY);
+        reject(ctx, Some(idx), SNAPSHOT_READONLY);
         return;
     }
     let started = Instant::now();

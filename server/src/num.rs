@@ -105,6 +105,29 @@ pub fn format_human_f64(v: f64) -> String {
     s
 }
 
+/// Parses a SCAN/HSCAN cursor as Redis does with `strtoul`: an optional sign, decimal
+/// digits, nothing else; `-n` wraps around (`-1` is 2^64-1) and the empty string is 0.
+/// Leading whitespace and values past 64 bits are rejected.
+pub fn parse_cursor(s: &[u8]) -> Option<u64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        // strtoul consumed nothing: valid only if there was nothing to consume.
+        return s.is_empty().then_some(0);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// An `i64` formatted into a stack buffer.
 pub fn fmt_i64(v: i64) -> itoa::Buffer {
     let mut b = itoa::Buffer::new();
@@ -115,6 +138,36 @@ pub fn fmt_i64(v: i64) -> itoa::Buffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_parsing_follows_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"01"), Some(1));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-0"), Some(0));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-18446744073709551616",
+            b" 1",
+            b"1 ",
+            b"abc",
+            b"-",
+            b"+",
+            b"1x",
+        ] {
+            assert_eq!(parse_cursor(bad), None, "{}", bad.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-"), None);
+    }
 
     #[test]
     fn strict_integers() {

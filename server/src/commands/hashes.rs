@@ -556,28 +556,6 @@ fn random_fields(
 // HSCAN
 // ---------------------------------------------------------------------------------
 
-/// Parses a SCAN-family cursor as Redis does with `strtoul`: an optional sign, decimal
-/// digits, nothing else; `-n` wraps around and the empty string is 0. Leading
-/// whitespace and values past 64 bits are rejected.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return s.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 /// HSCAN's `[MATCH pattern] [COUNT count]` from `args[3..]`: (count, pattern, `None`
 /// for `*`). COUNT below 1 and unknown or incomplete options are syntax errors.
 fn scan_options<'a>(args: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError> {
@@ -607,7 +585,7 @@ fn scan_options<'a>(args: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdErr
 /// first, a missing key replies an empty scan before the options are looked at, and a
 /// packed hash comes back whole with cursor 0 (whatever the cursor and COUNT).
 fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or(CmdError::msg("ERR invalid cursor"))?;
+    let cursor = crate::num::parse_cursor(&args[2]).ok_or(CmdError::msg("ERR invalid cursor"))?;
     let options = scan_options(args);
     read_hash(ctx, &args[1], |hv, out| {
         let Some(hv) = hv else {
@@ -745,21 +723,3 @@ pub const COMMANDS: &[Command] = &[
         )
         .acl(&["read", "hash", "slow"]),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+5"), Some(5));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-    }
-}

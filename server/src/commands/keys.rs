@@ -358,35 +358,12 @@ fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor as Redis does with `strtoul`: an optional sign, decimal
-/// digits, nothing else; `-n` wraps around (`-1` is 2^64-1) and the empty string is 0.
-/// Leading whitespace and values past 64 bits are rejected.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // strtoul consumed nothing: valid only if there was nothing to consume.
-        return s.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor comes from
 /// `Db::scan`, which guarantees that a key present for the whole iteration is returned
 /// at least once. MATCH and TYPE filter what one step visited, so a step may return
 /// fewer than COUNT keys (even none) with a non-zero cursor, as in Redis.
 fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let cursor = parse_cursor(&args[1]).ok_or(CmdError::msg("ERR invalid cursor"))?;
+    let cursor = crate::num::parse_cursor(&args[1]).ok_or(CmdError::msg("ERR invalid cursor"))?;
     let mut count: usize = 10;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;
@@ -1022,30 +999,6 @@ pub const COMMANDS: &[Command] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"01"), Some(1));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-0"), Some(0));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            &b"18446744073709551616"[..],
-            b"-18446744073709551616",
-            b" 1",
-            b"1 ",
-            b"abc",
-            b"-",
-            b"+",
-            b"1x",
-        ] {
-            assert_eq!(parse_cursor(bad), None, "{}", bad.escape_ascii());
-        }
-    }
 
     #[test]
     fn string_encodings() {
