@@ -2,8 +2,9 @@
 //! LIST / DROP / READ / RESTORE / MERGE` (the commands are in `commands/snapshot.rs`).
 //!
 //! A [`Snapshot`] is a read-only [`Keyspace`] made by [`Keyspace::snapshot`]: every
-//! shard of every database locked in order for an instant and its table's `Arc` cloned,
-//! so taking one costs O(shards) whatever the number of keys, and it is one consistent
+//! shard of every database in use locked in order for an instant and its table's `Arc`
+//! cloned (databases never written are skipped), so taking one costs O(shards)
+//! whatever the number of keys, and it is one consistent
 //! instant across all keys and databases. Afterwards the first write to a live segment
 //! still shared with a snapshot copies that segment once (copy-on-write), so the extra
 //! memory a snapshot holds is the segments written since it was taken (plus entries
@@ -17,11 +18,11 @@
 //! alive is freed on a background thread (see [`free_later`]), never on a request path
 //! where freeing millions of entries would stall other clients.
 //!
-//! Reading a snapshot takes the snapshot's own shard locks: they are private to it (the
-//! live keyspace, the writers and the expiry cycle never take them), so they are
-//! uncontended unless several connections read the same snapshot shard at the same
-//! instant; a read never copies or changes the snapshot (its shards are read-only:
-//! a lookup of an expired key hides it without deleting it).
+//! Reading a snapshot takes no lock: its databases are frozen (immutable shards, see
+//! `shoal_storage::db`), a key lookup works on a private view of the shard (one `Arc`
+//! clone of its table) and whole-database reads (SCAN, KEYS, DBSIZE) read the shards in
+//! place. A read never copies or changes the snapshot, nor the access time of the live
+//! keys it shares: a lookup of an expired key hides it without deleting it.
 
 use std::sync::Arc;
 
@@ -219,27 +220,33 @@ pub fn merge_into(live: &Keyspace, snap: &Keyspace, mode: MergeMode, now: i64) -
         for (d, locked) in locks.iter_mut().enumerate() {
             let live_db = live.db(d);
             let snap_db = snap.db(d);
+            if snap_db.num_shards() != live_db.num_shards() {
+                // The snapshot of a database that was empty: nothing to write back.
+                debug_assert!(snap_db.is_empty());
+                continue;
+            }
             for (i, shard) in locked.iter_mut().enumerate() {
-                let source = snap_db.lock_index(i);
-                if shard.shares_table_with(&source) {
-                    continue;
-                }
-                for e in source.table().iter() {
-                    if e.is_expired(now) {
-                        continue;
+                snap_db.with_shard(i, |source| {
+                    if shard.shares_table_with(source) {
+                        return;
                     }
-                    let h = live_db.hash(e.key());
-                    let write = match shard.peek(h, e.key(), now) {
-                        None => true,
-                        Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
-                    };
-                    if write {
-                        if let Some(old) = shard.insert(h, e.clone(), now) {
-                            replaced.push(old);
+                    for e in source.table().iter() {
+                        if e.is_expired(now) {
+                            continue;
                         }
-                        written += 1;
+                        let h = live_db.hash(e.key());
+                        let write = match shard.peek(h, e.key(), now) {
+                            None => true,
+                            Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
+                        };
+                        if write {
+                            if let Some(old) = shard.insert(h, e.clone(), now) {
+                                replaced.push(old);
+                            }
+                            written += 1;
+                        }
                     }
-                }
+                });
             }
         }
     }

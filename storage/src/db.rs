@@ -7,11 +7,20 @@
 //! Lock order (no deadlocks): within a database, shards are locked in ascending index;
 //! across databases, by database index first (see [`crate::Keyspace`]). No lock is held
 //! across I/O: the server copies what it needs into its reply buffer and lets go.
+//!
+//! A snapshot's database ([`crate::Keyspace::snapshot`]) is *frozen*: its shards are
+//! immutable, so they have no locks at all. [`Db::lock`] on a frozen database hands out
+//! a private read-only view of the shard (one `Arc` clone of its table), and the
+//! whole-database reads (SCAN, KEYS, DBSIZE, RANDOMKEY, the RDB writer) read the
+//! frozen shards in place.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::entry::Entry;
-use crate::shard::Shard;
+use crate::shard::{InUse, Shard, Table};
 use crate::KeyHasher;
 
 /// Pads a shard's lock to its own cache lines so that neighbouring shards locked by
@@ -19,11 +28,53 @@ use crate::KeyHasher;
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+/// The shards of a database.
+enum Shards {
+    /// A live database: each shard behind its own lock.
+    Live(Box<[Padded<Mutex<Shard>>]>),
+    /// A snapshot's database: immutable, read without locks.
+    Frozen(Box<[Shard]>),
+}
+
 /// One of the keyspace's numbered databases (`SELECT n`).
 pub struct Db {
-    shards: Box<[Padded<Mutex<Shard>>]>,
+    shards: Shards,
     mask: u64,
     hasher: KeyHasher,
+    /// Whether the database may hold keys (see [`InUse`]); shared with its shards.
+    in_use: Arc<InUse>,
+}
+
+/// Access to one shard: the lock of a live database's shard, or a private read-only
+/// view of a snapshot's shard (taken without any lock). Dereferences to the [`Shard`].
+pub enum ShardGuard<'a> {
+    /// A live shard, locked until the guard drops.
+    Locked(MutexGuard<'a, Shard>),
+    /// A view of a frozen shard: shares its table; lookups hide expired keys and
+    /// never change anything the snapshot holds.
+    View(Shard),
+}
+
+impl Deref for ShardGuard<'_> {
+    type Target = Shard;
+
+    #[inline]
+    fn deref(&self) -> &Shard {
+        match self {
+            ShardGuard::Locked(g) => g,
+            ShardGuard::View(s) => s,
+        }
+    }
+}
+
+impl DerefMut for ShardGuard<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Shard {
+        match self {
+            ShardGuard::Locked(g) => g,
+            ShardGuard::View(s) => s,
+        }
+    }
 }
 
 /// A SCAN cursor, decoded. Layout of the 64-bit cursor Redis clients see:
@@ -53,12 +104,19 @@ impl Db {
     pub(crate) fn new(shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
         assert!(shards.is_power_of_two() && shards <= 1 << 16);
         let per_shard = capacity.div_ceil(shards);
+        let in_use = Arc::new(InUse::default());
         Db {
-            shards: (0..shards)
-                .map(|_| Padded(Mutex::new(Shard::new(per_shard, hasher.clone()))))
-                .collect(),
+            shards: Shards::Live(
+                (0..shards)
+                    .map(|_| {
+                        let shard = Shard::new(per_shard, hasher.clone());
+                        Padded(Mutex::new(shard.with_in_use(Arc::clone(&in_use))))
+                    })
+                    .collect(),
+            ),
             mask: shards as u64 - 1,
             hasher,
+            in_use,
         }
     }
 
@@ -66,12 +124,51 @@ impl Db {
     /// every shard locked (`all`) so the copy is one point in time.
     pub(crate) fn snapshot_locked(&self, all: &mut Locked<'_>) -> Db {
         Db {
-            shards: all
-                .iter_mut()
-                .map(|s| Padded(Mutex::new(s.snapshot())))
-                .collect(),
+            shards: Shards::Frozen(all.iter_mut().map(|s| s.snapshot()).collect()),
             mask: self.mask,
             hasher: self.hasher.clone(),
+            in_use: Arc::new(InUse::new(true)),
+        }
+    }
+
+    /// The snapshot of a database that holds no key: one empty frozen shard.
+    pub(crate) fn empty_snapshot(&self) -> Db {
+        Db {
+            shards: Shards::Frozen(Box::new([Shard::new(0, self.hasher.clone()).snapshot()])),
+            mask: 0,
+            hasher: self.hasher.clone(),
+            in_use: Arc::new(InUse::new(false)),
+        }
+    }
+
+    /// Whether keys may have been written since the database was last empty with every
+    /// shard locked. `false` means it holds no key.
+    pub(crate) fn in_use(&self) -> bool {
+        self.in_use.get()
+    }
+
+    /// Sets the "may hold keys" flag; the caller holds every shard of this database.
+    pub(crate) fn set_in_use(&self, v: bool) {
+        self.in_use.set(v)
+    }
+
+    /// Whether this is a snapshot's (frozen, read-only) database.
+    pub fn is_frozen(&self) -> bool {
+        matches!(self.shards, Shards::Frozen(_))
+    }
+
+    /// Calls `f` with shard `index`: under its lock when live, in place when frozen.
+    #[inline]
+    pub fn with_shard<R>(&self, index: usize, f: impl FnOnce(&Shard) -> R) -> R {
+        f(&self.shard_ref(index))
+    }
+
+    /// Frees what a frozen shard holds (the RDB writer, once the shard is written).
+    /// Does nothing on a live database.
+    pub(crate) fn release_frozen(&mut self, index: usize) {
+        if let Shards::Frozen(s) = &mut self.shards {
+            let empty = Shard::new(0, self.hasher.clone()).snapshot();
+            drop(std::mem::replace(&mut s[index], empty));
         }
     }
 
@@ -89,18 +186,25 @@ impl Db {
 
     /// Number of shards.
     pub fn num_shards(&self) -> usize {
-        self.shards.len()
+        match &self.shards {
+            Shards::Live(s) => s.len(),
+            Shards::Frozen(s) => s.len(),
+        }
     }
 
-    /// Locks the shard that owns `hash`.
+    /// Locks the shard that owns `hash` (a snapshot's: a view, no lock).
     #[inline]
-    pub fn lock(&self, hash: u64) -> MutexGuard<'_, Shard> {
-        self.shards[self.shard_index(hash)].0.lock()
+    pub fn lock(&self, hash: u64) -> ShardGuard<'_> {
+        self.lock_index(self.shard_index(hash))
     }
 
-    /// Locks shard number `index`.
-    pub fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard> {
-        self.shards[index].0.lock()
+    /// Locks shard number `index` (a snapshot's: a view, no lock).
+    #[inline]
+    pub fn lock_index(&self, index: usize) -> ShardGuard<'_> {
+        match &self.shards {
+            Shards::Live(s) => ShardGuard::Locked(s[index].0.lock()),
+            Shards::Frozen(s) => ShardGuard::View(s[index].snapshot()),
+        }
     }
 
     /// Locks every shard owning one of `hashes`, in ascending shard order, so that a
@@ -111,10 +215,7 @@ impl Db {
         idx.dedup();
         Locked {
             db: self,
-            guards: idx
-                .into_iter()
-                .map(|i| (i, self.shards[i].0.lock()))
-                .collect(),
+            guards: idx.into_iter().map(|i| (i, self.lock_index(i))).collect(),
         }
     }
 
@@ -122,37 +223,45 @@ impl Db {
     pub fn lock_all(&self) -> Locked<'_> {
         Locked {
             db: self,
-            guards: (0..self.shards.len())
-                .map(|i| (i, self.shards[i].0.lock()))
+            guards: (0..self.num_shards())
+                .map(|i| (i, self.lock_index(i)))
                 .collect(),
         }
     }
 
     /// Number of keys, including expired ones not yet reclaimed (DBSIZE).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().len()).sum()
+        (0..self.num_shards())
+            .map(|i| self.with_shard(i, Shard::len))
+            .sum()
     }
 
     /// Whether the database holds no key.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.0.lock().is_empty())
+        (0..self.num_shards()).all(|i| self.with_shard(i, Shard::is_empty))
     }
 
     /// Number of keys with a TTL.
     pub fn expires(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().expires()).sum()
+        (0..self.num_shards())
+            .map(|i| self.with_shard(i, Shard::expires))
+            .sum()
     }
 
     /// Bytes held by the tables' bucket arrays.
     pub fn table_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().table_bytes()).sum()
+        (0..self.num_shards())
+            .map(|i| self.with_shard(i, Shard::table_bytes))
+            .sum()
     }
 
     /// Removes every key. Returns the old tables so the caller can free them off the
     /// request path (FLUSHDB ASYNC); dropping the result frees them here.
-    pub fn clear(&self) -> Vec<std::sync::Arc<crate::shard::Table>> {
+    pub fn clear(&self) -> Vec<Arc<Table>> {
         let mut all = self.lock_all();
-        all.guards.iter_mut().map(|(_, g)| g.clear()).collect()
+        let old = all.guards.iter_mut().map(|(_, g)| g.clear()).collect();
+        self.set_in_use(false);
+        old
     }
 
     /// One SCAN step: visits live entries from `cursor` until about `count` were seen,
@@ -168,8 +277,9 @@ impl Db {
         let mut seen = 0usize;
         // Bound the work on sparse tables: empty buckets cost a byte compare each.
         let mut budget = count.saturating_mul(100).saturating_add(16_384);
-        while c.shard < self.shards.len() {
-            let shard = self.shards[c.shard].0.lock();
+        let nshards = self.num_shards();
+        while c.shard < nshards {
+            let shard = self.shard_ref(c.shard);
             if c.bucket != 0 && c.generation != shard.generation() as u16 {
                 c.bucket = 0;
             }
@@ -200,7 +310,7 @@ impl Db {
                 break;
             }
         }
-        if c.shard >= self.shards.len() {
+        if c.shard >= nshards {
             0
         } else {
             c.encode()
@@ -209,8 +319,8 @@ impl Db {
 
     /// Calls `visit` for every live entry, one shard at a time (KEYS).
     pub fn for_each(&self, now: i64, mut visit: impl FnMut(&Entry)) {
-        for s in self.shards.iter() {
-            let shard = s.0.lock();
+        for i in 0..self.num_shards() {
+            let shard = self.shard_ref(i);
             for e in shard.table().iter() {
                 if !e.is_expired(now) {
                     visit(e);
@@ -221,12 +331,12 @@ impl Db {
 
     /// A random live key (RANDOMKEY), or `None` when the database is empty.
     pub fn random_entry(&self, now: i64, mut rand: impl FnMut(usize) -> usize) -> Option<Entry> {
-        let n = self.shards.len();
+        let n = self.num_shards();
         for _ in 0..100 {
             // Start at a random shard and take the first non-empty one from there.
             let start = rand(n);
             for k in 0..n {
-                let shard = self.shards[(start + k) % n].0.lock();
+                let shard = self.shard_ref((start + k) % n);
                 if shard.is_empty() {
                     continue;
                 }
@@ -241,7 +351,7 @@ impl Db {
                     None => continue,
                 }
             }
-            if self.shards.iter().all(|s| s.0.lock().is_empty()) {
+            if self.is_empty() {
                 return None;
             }
         }
@@ -249,10 +359,39 @@ impl Db {
     }
 }
 
+/// Read access to one shard for whole-database reads: the lock of a live shard, the
+/// frozen shard itself (no lock, no copy) in a snapshot.
+enum ShardRef<'a> {
+    Locked(MutexGuard<'a, Shard>),
+    Frozen(&'a Shard),
+}
+
+impl Deref for ShardRef<'_> {
+    type Target = Shard;
+
+    #[inline]
+    fn deref(&self) -> &Shard {
+        match self {
+            ShardRef::Locked(g) => g,
+            ShardRef::Frozen(s) => s,
+        }
+    }
+}
+
+impl Db {
+    #[inline]
+    fn shard_ref(&self, index: usize) -> ShardRef<'_> {
+        match &self.shards {
+            Shards::Live(s) => ShardRef::Locked(s[index].0.lock()),
+            Shards::Frozen(s) => ShardRef::Frozen(&s[index]),
+        }
+    }
+}
+
 /// Several shards of one database held locked at once (see [`Db::lock_many`]).
 pub struct Locked<'a> {
     db: &'a Db,
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    guards: Vec<(usize, ShardGuard<'a>)>,
 }
 
 impl<'a> Locked<'a> {

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
-use crate::db::Db;
+use crate::db::{Db, ShardGuard};
 use crate::shard::{Shard, Table};
 use crate::KeyHasher;
 
@@ -75,8 +75,8 @@ pub struct Keyspace {
 /// Two shards locked together, possibly in different databases (MOVE, COPY).
 /// When both keys live in the same shard only one lock is held.
 pub struct Pair<'a> {
-    first: MutexGuard<'a, Shard>,
-    second: Option<MutexGuard<'a, Shard>>,
+    first: ShardGuard<'a>,
+    second: Option<ShardGuard<'a>>,
 }
 
 impl Pair<'_> {
@@ -125,6 +125,11 @@ impl Keyspace {
         &self.dbs[index]
     }
 
+    /// Database number `index`, mutably (only an owned snapshot needs it).
+    pub(crate) fn db_mut(&mut self, index: usize) -> &mut Db {
+        &mut self.dbs[index]
+    }
+
     /// Number of databases.
     pub fn num_dbs(&self) -> usize {
         self.dbs.len()
@@ -136,7 +141,7 @@ impl Keyspace {
         let lazy: u64 = self
             .dbs
             .iter()
-            .flat_map(|d| (0..d.num_shards()).map(move |i| d.lock_index(i).expired_lazily()))
+            .flat_map(|d| (0..d.num_shards()).map(move |i| d.with_shard(i, Shard::expired_lazily)))
             .sum();
         self.expired_keys.load(Ordering::Relaxed) + lazy
     }
@@ -190,15 +195,22 @@ impl Keyspace {
         for (x, y) in la.iter_mut().zip(lb.iter_mut()) {
             x.swap_contents(y);
         }
+        let (ua, ub) = (self.dbs[lo].in_use(), self.dbs[hi].in_use());
+        self.dbs[lo].set_in_use(ub);
+        self.dbs[hi].set_in_use(ua);
     }
 
     /// Empties every database; returns the old tables (drop them where convenient).
     pub fn flush_all(&self) -> Vec<Arc<Table>> {
         let mut locks: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
-        locks
+        let old = locks
             .iter_mut()
             .flat_map(|l| l.iter_mut().map(|s| s.clear()).collect::<Vec<_>>())
-            .collect()
+            .collect();
+        for d in self.dbs.iter() {
+            d.set_in_use(false);
+        }
+        old
     }
 
     /// Number of keys in all databases.
@@ -208,26 +220,52 @@ impl Keyspace {
 
     /// A point-in-time, read-only copy of every database (SNAPSHOT CREATE, BGSAVE).
     ///
-    /// Locks every shard of every database in the global lock order for an instant and
-    /// clones the tables' `Arc`s: O(shards), whatever the number of keys, and one
-    /// consistent instant for all keys (multi-key commands hold all their shards, so
-    /// they are wholly before or wholly after it). Afterwards the first write to a
-    /// table still shared copies it once (copy-on-write). The copy's lookups hide
-    /// expired keys without deleting them, and the expiry cycle never visits it.
+    /// Locks every shard of every database that may hold keys, in the global lock
+    /// order, for an instant and clones the tables' `Arc`s: O(shards), whatever the
+    /// number of keys, and one consistent instant for all keys (multi-key commands
+    /// hold all their shards, so they are wholly before or wholly after it).
+    /// Afterwards the first write to a table still shared copies it once
+    /// (copy-on-write). The copy's databases are frozen: read without locks, lookups
+    /// hide expired keys without deleting them, and the expiry cycle never visits them.
+    ///
+    /// Databases never written (or emptied by a flush) are not locked: with every
+    /// other shard held, one whose "in use" flag is still clear holds no key at that
+    /// instant (the flag is set under a shard lock before the first insert, and any
+    /// command that also touched a locked database finished before we got its lock,
+    /// so its flag store is visible). If one became used meanwhile, take it again.
     pub fn snapshot(&self) -> Keyspace {
-        let mut locks: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
-        let dbs = self
-            .dbs
-            .iter()
-            .zip(locks.iter_mut())
-            .map(|(d, l)| d.snapshot_locked(l))
-            .collect();
-        drop(locks);
-        Keyspace {
-            dbs,
-            config: self.config.clone(),
-            expire_at: Mutex::new((0, 0)),
-            expired_keys: AtomicU64::new(0),
+        let mut attempt = 0;
+        loop {
+            // After two races with first writes, lock everything (always consistent).
+            let lock_all = attempt >= 2;
+            attempt += 1;
+            let used: Vec<bool> = self.dbs.iter().map(|d| lock_all || d.in_use()).collect();
+            let mut locks: Vec<_> = self
+                .dbs
+                .iter()
+                .zip(&used)
+                .map(|(d, &u)| u.then(|| d.lock_all()))
+                .collect();
+            let raced = self.dbs.iter().zip(&used).any(|(d, &u)| !u && d.in_use());
+            if raced {
+                continue;
+            }
+            let dbs = self
+                .dbs
+                .iter()
+                .zip(locks.iter_mut())
+                .map(|(d, l)| match l {
+                    Some(l) => d.snapshot_locked(l),
+                    None => d.empty_snapshot(),
+                })
+                .collect();
+            drop(locks);
+            return Keyspace {
+                dbs,
+                config: self.config.clone(),
+                expire_at: Mutex::new((0, 0)),
+                expired_keys: AtomicU64::new(0),
+            };
         }
     }
 
@@ -238,10 +276,17 @@ impl Keyspace {
         assert_eq!(self.dbs.len(), source.dbs.len());
         let mut old = Vec::new();
         let mut live: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
-        let mut snap: Vec<_> = source.dbs.iter().map(|d| d.lock_all()).collect();
-        for (l, s) in live.iter_mut().zip(snap.iter_mut()) {
-            for (ls, ss) in l.iter_mut().zip(s.iter_mut()) {
-                old.push(ls.restore_from(ss));
+        for ((d, l), s) in self.dbs.iter().zip(live.iter_mut()).zip(source.dbs.iter()) {
+            if s.num_shards() == d.num_shards() {
+                for (i, ls) in l.iter_mut().enumerate() {
+                    old.push(s.with_shard(i, |ss| ls.restore_from(ss)));
+                }
+                d.set_in_use(true);
+            } else {
+                // The snapshot of an empty database (one empty shard).
+                debug_assert!(s.is_empty());
+                old.extend(l.iter_mut().map(|ls| ls.clear()));
+                d.set_in_use(false);
             }
         }
         old
@@ -252,7 +297,7 @@ impl Keyspace {
     pub fn exclusive_bytes(&self) -> usize {
         self.dbs
             .iter()
-            .flat_map(|d| (0..d.num_shards()).map(move |i| d.lock_index(i).exclusive_bytes()))
+            .flat_map(|d| (0..d.num_shards()).map(move |i| d.with_shard(i, Shard::exclusive_bytes)))
             .sum()
     }
 
@@ -355,6 +400,90 @@ mod tests {
         // Writing after restore does not change the snapshot (copy-on-write).
         put(&k, 0, "d", None);
         assert_eq!(snap.db(0).len(), 1);
+    }
+
+    #[test]
+    fn snapshot_skips_unused_databases_and_reads_without_locks() {
+        let k = ks();
+        put(&k, 2, "x", None);
+        let snap = k.snapshot();
+        assert!(snap.db(0).is_frozen() && snap.db(2).is_frozen());
+        assert_eq!(
+            snap.db(0).num_shards(),
+            1,
+            "never written: not locked, empty"
+        );
+        assert_eq!(snap.db(2).num_shards(), k.db(2).num_shards());
+        assert_eq!(snap.db(2).len(), 1);
+        // A view of a frozen shard: reads hide nothing live, touch nothing.
+        let h = k.db(2).hash(b"x");
+        let before = k.db(2).lock(h).peek(h, b"x", 0).unwrap().idle_secs(1_000);
+        assert!(snap.db(2).lock(h).get(h, b"x", 500_000).is_some());
+        let after = k.db(2).lock(h).peek(h, b"x", 0).unwrap().idle_secs(1_000);
+        assert_eq!(before, after, "reading a snapshot is not an access");
+        // Emptied databases are skipped again; restoring an empty one empties it.
+        k.db(2).clear();
+        assert_eq!(k.snapshot().db(2).num_shards(), 1);
+        put(&k, 0, "y", None);
+        k.restore_from(&snap);
+        assert_eq!(k.db(0).len(), 0);
+        assert_eq!(k.db(2).len(), 1);
+        assert_eq!(k.snapshot().db(2).len(), 1, "restored database is in use");
+        // SWAPDB carries the flag with the data.
+        k.swap_dbs(2, 3);
+        assert_eq!(k.snapshot().db(3).len(), 1);
+        assert_eq!(k.snapshot().db(2).num_shards(), 1);
+    }
+
+    /// A writer loops: delete `marker` from database 3, empty database 2 (it becomes
+    /// unused), set `x` in database 2, set `marker` in database 3. At every instant
+    /// `marker` present implies `x` present, and every snapshot must be such an
+    /// instant. Database 0 holds keys in many shards, so locking it leaves the writer
+    /// time to act between the snapshot's first look at the flags and its locking of
+    /// database 3: without the second look, database 2 is taken as empty while the
+    /// marker set after it is seen.
+    #[test]
+    fn snapshots_racing_first_writes_stay_consistent() {
+        let k = Arc::new(Keyspace::new(KeyspaceConfig {
+            databases: 4,
+            capacity: 0,
+            shards: 4096,
+        }));
+        for i in 0..100 {
+            put(&k, 0, &format!("base{i}"), None);
+        }
+        put(&k, 3, "always", None);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (k, stop) = (Arc::clone(&k), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let h = k.db(3).hash(b"marker");
+                while !stop.load(Ordering::Relaxed) {
+                    k.db(3).lock(h).remove(h, b"marker", 0);
+                    k.db(2).clear();
+                    // Let snapshots find database 2 unused, then the marker present.
+                    std::thread::sleep(Duration::from_micros(50));
+                    put(&k, 2, "x", None);
+                    put(&k, 3, "marker", None);
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            })
+        };
+        let (hm, hx) = (k.db(3).hash(b"marker"), k.db(2).hash(b"x"));
+        let mut seen_marker = 0;
+        for _ in 0..1_500 {
+            let snap = k.snapshot();
+            if snap.db(3).lock(hm).peek(hm, b"marker", 0).is_some() {
+                seen_marker += 1;
+                assert!(
+                    snap.db(2).lock(hx).peek(hx, b"x", 0).is_some(),
+                    "marker in db 3 but x not in db 2: not a point in time"
+                );
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        assert!(seen_marker > 0);
     }
 
     #[test]

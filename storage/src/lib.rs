@@ -29,7 +29,7 @@ pub mod number;
 pub mod rdb;
 pub mod shard;
 
-pub use db::{Db, Locked};
+pub use db::{Db, Locked, ShardGuard};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair};

@@ -8,6 +8,7 @@
 //! a table that a snapshot still shares clones it (`Arc::make_mut`), which clones the
 //! entry pointers, not the keys and values (see [`crate::Entry`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -18,10 +19,47 @@ use crate::KeyHasher;
 /// The table type of one shard.
 pub type Table = HashTable<Entry>;
 
-/// One shard of a database. Always accessed under its lock (see [`crate::Db::lock`]).
+/// Whether a database may hold keys: set by the first insert into any of its shards
+/// (under that shard's lock), cleared only while every shard of the database is locked
+/// and empty (FLUSHDB, FLUSHALL, SWAPDB, restore). Lets a snapshot skip databases that
+/// were never written without locking their shards (see [`crate::Keyspace::snapshot`]).
+/// On its own cache lines: every insert reads it.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct InUse(AtomicBool);
+
+impl InUse {
+    pub(crate) fn new(v: bool) -> InUse {
+        InUse(AtomicBool::new(v))
+    }
+
+    #[inline]
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, v: bool) {
+        self.0.store(v, Ordering::Release)
+    }
+
+    /// Marks the database used; a load and no store once it is.
+    #[inline]
+    fn mark(&self) {
+        if !self.0.load(Ordering::Relaxed) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// One shard of a database. A live database's shards are accessed under their locks
+/// (see [`crate::Db::lock`]); a snapshot's shards are immutable and each access works
+/// on a private read-only view sharing the table.
 pub struct Shard {
     table: Arc<Table>,
     hasher: KeyHasher,
+    /// The database's "may hold keys" flag (live shards only).
+    in_use: Option<Arc<InUse>>,
     /// The preallocated capacity: the table never shrinks below it.
     min_capacity: usize,
     /// Bumped whenever the table may have moved its entries between buckets (a resize,
@@ -62,6 +100,7 @@ impl Shard {
             min_capacity: table.capacity(),
             table: Arc::new(table),
             hasher,
+            in_use: None,
             generation: 0,
             expires: 0,
             expired_lazily: 0,
@@ -73,12 +112,19 @@ impl Shard {
         }
     }
 
+    /// Attaches the database's "may hold keys" flag (live shards).
+    pub(crate) fn with_in_use(mut self, flag: Arc<InUse>) -> Shard {
+        self.in_use = Some(flag);
+        self
+    }
+
     /// A read-only copy sharing this shard's table (O(1): one `Arc` clone), with its
-    /// counters, for a snapshot.
+    /// counters, for a snapshot (and for each access to a snapshot's shard).
     pub(crate) fn snapshot(&self) -> Shard {
         Shard {
             table: Arc::clone(&self.table),
             hasher: self.hasher.clone(),
+            in_use: None,
             min_capacity: 0,
             generation: self.generation,
             expires: self.expires,
@@ -166,7 +212,10 @@ impl Shard {
             return None;
         }
         let e = self.table.get_bucket(idx)?;
-        e.touch(secs(now));
+        if !self.read_only {
+            // Reading a snapshot does not count as an access of the live key.
+            e.touch(secs(now));
+        }
         Some(e)
     }
 
@@ -209,6 +258,9 @@ impl Shard {
     /// Inserts an entry whose key is known to be absent. A new entry (never accessed)
     /// starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
     fn insert_new(&mut self, hash: u64, entry: Entry, now: i64) {
+        if let Some(flag) = &self.in_use {
+            flag.mark();
+        }
         entry.touch_if_new(secs(now));
         if let Some(t) = entry.expire_at() {
             self.expires += 1;

@@ -224,11 +224,11 @@ pub struct SaveStats {
     pub bytes: u64,
 }
 
-/// Writes every database of `ks` to `out` as an RDB file. Each shard is locked while
-/// its keys are written: use it on a snapshot ([`Keyspace::snapshot`]), or see
-/// [`write_snapshot`].
+/// Writes every database of `ks` to `out` as an RDB file, as of one point in time: it
+/// writes a snapshot of `ks` ([`Keyspace::snapshot`], O(shards)), so a live keyspace
+/// keeps serving meanwhile. See [`write_snapshot`] to write a snapshot you hold.
 pub fn write(ks: &Keyspace, out: &mut dyn Write, opts: &SaveOptions<'_>) -> io::Result<SaveStats> {
-    write_impl(ks, false, out, opts)
+    write_snapshot(ks.snapshot(), out, opts)
 }
 
 /// Writes the snapshot `snapshot` like [`write()`], releasing each shard's table as soon
@@ -239,12 +239,11 @@ pub fn write_snapshot(
     out: &mut dyn Write,
     opts: &SaveOptions<'_>,
 ) -> io::Result<SaveStats> {
-    write_impl(&snapshot, true, out, opts)
+    write_impl(snapshot, out, opts)
 }
 
 fn write_impl(
-    ks: &Keyspace,
-    release: bool,
+    mut ks: Keyspace,
     out: &mut dyn Write,
     opts: &SaveOptions<'_>,
 ) -> io::Result<SaveStats> {
@@ -258,7 +257,7 @@ fn write_impl(
     let mut keys = 0u64;
     for d in 0..ks.num_dbs() {
         let db = ks.db(d);
-        let size = db.len();
+        let (size, expires, shards) = (db.len(), db.expires(), db.num_shards());
         if size == 0 {
             continue;
         }
@@ -266,9 +265,9 @@ fn write_impl(
         w.length(d as u64)?;
         w.byte(OP_RESIZEDB)?;
         w.length(size as u64)?;
-        w.length(db.expires() as u64)?;
-        for i in 0..db.num_shards() {
-            let mut shard = db.lock_index(i);
+        w.length(expires as u64)?;
+        for i in 0..shards {
+            let shard = ks.db(d).lock_index(i);
             for e in shard.table().iter() {
                 if e.is_expired(opts.now_ms) {
                     continue;
@@ -284,9 +283,8 @@ fn write_impl(
                     }
                 }
             }
-            if release {
-                drop(shard.clear());
-            }
+            drop(shard);
+            ks.db_mut(d).release_frozen(i);
         }
     }
     if let Some(p) = opts.progress {
