@@ -6,10 +6,12 @@
 //!
 //! For each size N: builds a keyspace preallocated for N keys (16 databases, shards
 //! sized from N as the server does), fills database 0 with N string keys through the
-//! storage API, then times `snapshot()` (every shard of every database locked in
-//! order, each table's `Arc` cloned, locks released: the whole call is an upper bound
-//! on the pause writers see), the first write after it (copies one shared segment),
-//! `restore_from()` and dropping a snapshot. Prints min / median / max over a few runs.
+//! storage API, then times `snapshot()` (every shard of every database in use locked
+//! in order, each table's `Arc` cloned, locks released: the whole call is an upper
+//! bound on the pause writers see), the first write after it (copies one shared
+//! segment), `restore_from()` and dropping a snapshot. Prints min / median / max over
+//! a few runs. Twice: with only database 0 in use (the 15 others are skipped), then
+//! with one key in each of the 15 others too (every shard of every database locked).
 
 use std::time::{Duration, Instant};
 
@@ -49,7 +51,6 @@ fn main() {
     } else {
         sizes
     };
-    const RUNS: usize = 9;
     for n in sizes {
         let config = KeyspaceConfig {
             databases: 16,
@@ -61,42 +62,54 @@ fn main() {
         let t = Instant::now();
         fill(&ks, n);
         println!(
-            "\n{n} keys in db 0 ({shards} shards x 16 databases = {} locks), filled in {:.2} s",
-            shards * 16,
+            "\n{n} keys in db 0 ({shards} shards per database), filled in {:.2} s",
             t.elapsed().as_secs_f64()
         );
 
-        let mut take = Vec::new();
-        let mut first_write = Vec::new();
-        let mut restore = Vec::new();
-        let mut drop_snap = Vec::new();
-        for run in 0..RUNS {
-            let t = Instant::now();
-            let snap = ks.snapshot();
-            take.push(t.elapsed());
-
-            // First write to a shared segment: copies that one segment.
-            let key = format!("key:{run}");
-            let db = ks.db(0);
-            let h = db.hash(key.as_bytes());
-            let t = Instant::now();
+        measure(&ks, "database 0 in use", shards);
+        for d in 1..16 {
+            let db = ks.db(d);
+            let h = db.hash(b"other");
             db.lock(h)
-                .insert(h, Entry::new_str(key.as_bytes(), b"changed!", None), 0);
-            first_write.push(t.elapsed());
-
-            let t = Instant::now();
-            let old = ks.restore_from(&snap);
-            restore.push(t.elapsed());
-            drop(old);
-
-            let t = Instant::now();
-            drop(snap);
-            drop_snap.push(t.elapsed());
+                .insert(h, Entry::new_str(b"other", b"v", None), 0);
         }
-        println!("  snapshot()        {}", stats(take));
-        println!("  first write (COW) {}", stats(first_write));
-        println!("  restore_from()    {}", stats(restore));
-        println!("  drop(snapshot)    {}", stats(drop_snap));
-        assert_eq!(ks.total_keys(), n);
+        measure(&ks, "all 16 databases in use", shards * 16);
+        assert_eq!(ks.total_keys(), n + 15);
     }
+}
+
+fn measure(ks: &Keyspace, what: &str, locks: usize) {
+    const RUNS: usize = 9;
+    let mut take = Vec::new();
+    let mut first_write = Vec::new();
+    let mut restore = Vec::new();
+    let mut drop_snap = Vec::new();
+    for run in 0..RUNS {
+        let t = Instant::now();
+        let snap = ks.snapshot();
+        take.push(t.elapsed());
+
+        // First write to a shared segment: copies that one segment.
+        let key = format!("key:{run}");
+        let db = ks.db(0);
+        let h = db.hash(key.as_bytes());
+        let t = Instant::now();
+        db.lock(h)
+            .insert(h, Entry::new_str(key.as_bytes(), b"changed!", None), 0);
+        first_write.push(t.elapsed());
+
+        let t = Instant::now();
+        let old = ks.restore_from(&snap);
+        restore.push(t.elapsed());
+        drop(old);
+
+        let t = Instant::now();
+        drop(snap);
+        drop_snap.push(t.elapsed());
+    }
+    println!("  {what} ({locks} shard locks):");
+    println!("    snapshot()        {}", stats(take));
+    println!("    first write (COW) {}", stats(first_write));
+    println!("    restore_from()    {}", stats(restore));
+    println!("    drop(snapshot)    {}", stats(drop_snap));
 }

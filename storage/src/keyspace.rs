@@ -272,24 +272,52 @@ impl Keyspace {
     /// Replaces every database's content with `source`'s (a snapshot of this
     /// keyspace): O(shards), the tables are shared, not copied. Returns the replaced
     /// tables (drop them off the request path if large).
+    ///
+    /// A database empty in the snapshot and not in use here is left alone (already
+    /// empty), with the same re-check as [`Keyspace::snapshot`].
     pub fn restore_from(&self, source: &Keyspace) -> Vec<Arc<Table>> {
         assert_eq!(self.dbs.len(), source.dbs.len());
-        let mut old = Vec::new();
-        let mut live: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
-        for ((d, l), s) in self.dbs.iter().zip(live.iter_mut()).zip(source.dbs.iter()) {
-            if s.num_shards() == d.num_shards() {
-                for (i, ls) in l.iter_mut().enumerate() {
-                    old.push(s.with_shard(i, |ss| ls.restore_from(ss)));
-                }
-                d.set_in_use(true);
-            } else {
-                // The snapshot of an empty database (one empty shard).
-                debug_assert!(s.is_empty());
-                old.extend(l.iter_mut().map(|ls| ls.clear()));
-                d.set_in_use(false);
+        let mut attempt = 0;
+        loop {
+            let lock_all = attempt >= 2;
+            attempt += 1;
+            // Databases to lock: in use here, or holding keys in the snapshot.
+            let touch: Vec<bool> = self
+                .dbs
+                .iter()
+                .zip(source.dbs.iter())
+                .map(|(d, s)| lock_all || d.in_use() || s.num_shards() == d.num_shards())
+                .collect();
+            let mut live: Vec<_> = self
+                .dbs
+                .iter()
+                .zip(&touch)
+                .map(|(d, &t)| t.then(|| d.lock_all()))
+                .collect();
+            if self.dbs.iter().zip(&touch).any(|(d, &t)| !t && d.in_use()) {
+                continue;
             }
+            let mut old = Vec::new();
+            for ((d, l), s) in self.dbs.iter().zip(live.iter_mut()).zip(source.dbs.iter()) {
+                let Some(l) = l else { continue };
+                if s.num_shards() == d.num_shards() {
+                    for (i, ls) in l.iter_mut().enumerate() {
+                        old.push(s.with_shard(i, |ss| ls.restore_from(ss)));
+                    }
+                    d.set_in_use(true);
+                } else {
+                    // The snapshot of an empty database (one empty shard).
+                    debug_assert!(s.is_empty());
+                    old.extend(
+                        l.iter_mut()
+                            .filter(|ls| !ls.is_empty())
+                            .map(|ls| ls.clear()),
+                    );
+                    d.set_in_use(false);
+                }
+            }
+            return old;
         }
-        old
     }
 
     /// Bytes only this keyspace keeps alive (for a snapshot: what it retains beyond
