@@ -90,6 +90,12 @@ pub struct Args {
     /// Seconds allowed to open a connection.
     #[arg(long, default_value_t = 5.0)]
     pub connect_timeout: f64,
+
+    /// Name windows of the measured phase from outside: FILE is read every 10 ms, its
+    /// first line is the current window's label (latency is reported per window, in
+    /// order), and the label `stop` ends the run. See bench/bgsave.sh.
+    #[arg(long)]
+    pub marks: Option<std::path::PathBuf>,
 }
 
 /// How keys are drawn from `1..=keyspace`.

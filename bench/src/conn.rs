@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 use tokio::time::Instant;
 
+use crate::marks::Marks;
 use crate::procstat::Sample;
 use crate::resp::parse_reply;
 use crate::stats::ConnStats;
@@ -47,6 +48,8 @@ pub struct Phase {
     pub total: Option<u64>,
     /// Server to sample at the start, if any.
     pub server_pid: Option<u32>,
+    /// Windows named from outside (`--marks`), if any.
+    pub marks: Option<Arc<Marks>>,
     issued: AtomicU64,
     barrier: Barrier,
     start: OnceLock<(Instant, Option<Sample>)>,
@@ -73,6 +76,7 @@ impl Phase {
             time_limit,
             total,
             server_pid,
+            marks: None,
             issued: AtomicU64::new(0),
             barrier: Barrier::new(connections),
             start: OnceLock::new(),
@@ -136,6 +140,12 @@ pub async fn run(id: usize, phase: Arc<Phase>) -> ConnStats {
     'batches: loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
+        }
+        if let Some(m) = &phase.marks {
+            if m.stopped() {
+                break;
+            }
+            stats.set_window(m.current());
         }
         let n = phase.claim(phase.pipeline);
         if n == 0 {

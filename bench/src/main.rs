@@ -7,7 +7,8 @@
 //! 2. the measured phase: `--connections` connections, each keeping `--pipeline`
 //!    requests in flight, until `--duration` seconds or `--requests` requests;
 //! 3. a report: ops, ops/s, GET hits/misses, errors, latency p50/p99/p99.9/max, and with
-//!    `--server-pid` the server's CPU time and ops per server CPU-second.
+//!    `--server-pid` the server's CPU time and ops per server CPU-second; with
+//!    `--marks FILE`, latency per window named in FILE ([`marks`]).
 //!
 //! Modules: [`cli`] (flags), [`workload`] (what to send), [`resp`] (encoding and reply
 //! parsing), [`conn`] (the connection loop), [`stats`] (counting and reports),
@@ -15,12 +16,14 @@
 
 mod cli;
 mod conn;
+mod marks;
 mod procstat;
 mod resp;
 mod stats;
 mod workload;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +33,7 @@ use tokio::time::Instant;
 
 use cli::Args;
 use conn::Phase;
+use marks::Marks;
 use procstat::Sample;
 use stats::{ConnStats, Report, ServerUsage};
 use workload::Workload;
@@ -93,7 +97,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         None
     };
 
-    let phase = Arc::new(Phase::new(
+    let mut phase = Phase::new(
         args.addr(),
         Arc::new(Workload::from_args(args)),
         args.connections,
@@ -102,12 +106,21 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         args.time_limit(),
         args.requests,
         args.server_pid,
-    ));
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    if let Some(path) = &args.marks {
+        let marks = Marks::watch(path.clone(), done.clone())
+            .map_err(|e| format!("--marks {}: {e}", path.display()))?;
+        phase.marks = Some(marks);
+    }
+    let phase = Arc::new(phase);
     let stats = if args.threads == 1 {
         rt.block_on(run_connections(phase.clone(), 0..args.connections))
     } else {
         run_threads(args, &phase)?
     };
+    done.store(true, Ordering::Relaxed);
+    let windows = phase.marks.as_ref().map(|m| m.labels()).unwrap_or_default();
     let end = Instant::now();
     let after = args.server_pid.map(Sample::take);
     let &(start, before) = phase.start().ok_or("no connection ran")?;
@@ -130,6 +143,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         elapsed: end.duration_since(start),
         prefill,
         server,
+        windows,
     };
     if args.json {
         println!("{}", report.json());

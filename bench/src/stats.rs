@@ -65,6 +65,11 @@ pub struct ConnStats {
     pub first_error_reply: Option<String>,
     /// Why the connection ended early, if it did.
     pub conn_error: Option<String>,
+    /// With `--marks`: the window replies are filed under now, and each window's
+    /// latencies in µs.
+    pub window: usize,
+    /// Latencies per window (empty without `--marks`).
+    pub windows: Vec<Histogram<u64>>,
 }
 
 impl Default for ConnStats {
@@ -74,6 +79,8 @@ impl Default for ConnStats {
             latency_us: new_histogram(),
             first_error_reply: None,
             conn_error: None,
+            window: 0,
+            windows: Vec::new(),
         }
     }
 }
@@ -109,6 +116,18 @@ impl ConnStats {
             }
         }
         self.latency_us.saturating_record(latency_us.max(1));
+        if let Some(w) = self.windows.get_mut(self.window) {
+            w.saturating_record(latency_us.max(1));
+        }
+    }
+
+    /// Files the next replies under window `w` (`--marks`).
+    #[inline]
+    pub fn set_window(&mut self, w: usize) {
+        while self.windows.len() <= w {
+            self.windows.push(new_histogram());
+        }
+        self.window = w;
     }
 
     /// Notes that the connection ended on an error, with `unanswered` requests lost.
@@ -124,6 +143,14 @@ impl ConnStats {
         self.latency_us
             .add(&o.latency_us)
             .expect("histograms share their bounds");
+        for (i, w) in o.windows.iter().enumerate() {
+            if i == self.windows.len() {
+                self.windows.push(new_histogram());
+            }
+            self.windows[i]
+                .add(w)
+                .expect("histograms share their bounds");
+        }
         if self.first_error_reply.is_none() {
             self.first_error_reply.clone_from(&o.first_error_reply);
         }
@@ -171,6 +198,8 @@ pub struct Report<'a> {
     pub prefill: Option<(u64, Duration)>,
     /// Server usage, with --server-pid.
     pub server: Option<ServerUsage>,
+    /// With --marks: the windows' labels, in the order of `stats.windows`.
+    pub windows: Vec<String>,
 }
 
 impl Report<'_> {
@@ -258,6 +287,17 @@ impl Report<'_> {
             self.ms(0.999),
             self.max_ms()
         );
+        for (label, h) in self.windows.iter().zip(&self.stats.windows) {
+            let _ = writeln!(
+                s,
+                "  window {label:?}: {} ops, p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+                h.len(),
+                h.value_at_quantile(0.50) as f64 / 1000.0,
+                h.value_at_quantile(0.99) as f64 / 1000.0,
+                h.value_at_quantile(0.999) as f64 / 1000.0,
+                h.max() as f64 / 1000.0
+            );
+        }
         if let Some(srv) = self.server {
             let _ = write!(s, "server      pid {}, CPU {:.2} s", srv.pid, srv.cpu_s);
             if let Some(r) = self.ops_per_cpu_sec() {
@@ -341,7 +381,25 @@ impl Report<'_> {
                 .and_then(|v| v.rss_after_kib)
                 .map(|v| v.to_string())),
         );
-        s.push('}');
+        let windows: Vec<String> = self
+            .windows
+            .iter()
+            .zip(&self.stats.windows)
+            .map(|(label, h)| {
+                format!(
+                    "{{\"label\":{},\"ops\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{}}}",
+                    json_str(label),
+                    h.len(),
+                    num(h.value_at_quantile(0.50) as f64 / 1000.0),
+                    num(h.value_at_quantile(0.99) as f64 / 1000.0),
+                    num(h.value_at_quantile(0.999) as f64 / 1000.0),
+                    num(h.max() as f64 / 1000.0)
+                )
+            })
+            .collect();
+        s.push_str(",\"windows\":[");
+        s.push_str(&windows.join(","));
+        s.push_str("]}");
         s
     }
 }

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# bench/bgsave.sh — what a background save costs the clients, Shoal vs redis-server.
+#
+# For ROUNDS rounds, alternating which server goes first, on a fresh server each time
+# (pinned to CPU 1; shoal-load on CPU 0, as bench/compare.sh):
+#   1. prefill KEYS keys of VALUE bytes (shoal-load --prefill);
+#   2. start a SET-only load (shoal-load --ratio 1:0 over the same keys) with
+#      --marks: BEFORE seconds in window "before", then BGSAVE and window "save"
+#      until INFO persistence says the save is over, then AFTER seconds in "after";
+#   3. sample memory every 100 ms: VmRSS of the server (plus its fork()ed children,
+#      for Redis) and the sum of their Pss (/proc/PID/smaps_rollup), which counts a
+#      page shared by parent and child once: the physical memory actually used.
+# Prints per server the medians over the rounds of: RSS and Pss before the save and
+# their peaks during it, the save's duration, and the load's ops/s, p50/p99/p99.9 in
+# each window. Raw per-run lines go to bench/results/bgsave-<stamp>.jsonl.
+#
+# Usage:  bench/bgsave.sh                       (about 2 minutes per run)
+#         ROUNDS=1 KEYS=100000 bench/bgsave.sh  (quick check)
+#
+# Environment (defaults in brackets): ROUNDS [3], KEYS [1000000], VALUE [1024],
+#   BEFORE [5] and AFTER [3] seconds, PIPELINE [1], CONNECTIONS [50],
+#   SHOAL_PORT [16379], REDIS_PORT [16380], SHOAL_ARGS [""], REDIS_SERVER
+#   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"].
+
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+KEYS=${KEYS:-1000000}
+VALUE=${VALUE:-1024}
+BEFORE=${BEFORE:-5}
+AFTER=${AFTER:-3}
+PIPELINE=${PIPELINE:-1}
+CONNECTIONS=${CONNECTIONS:-50}
+SHOAL_PORT=${SHOAL_PORT:-16379}
+REDIS_PORT=${REDIS_PORT:-16380}
+SHOAL_ARGS=${SHOAL_ARGS:-}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+PIN=${PIN:-1}
+SKIP_BUILD=${SKIP_BUILD:-0}
+SERVERS=${SERVERS:-"shoal redis"}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+LOAD=$TARGET/release/shoal-load
+SHOAL_BIN=${SHOAL_BIN:-$TARGET/release/shoal}
+RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW=$RESULTS_DIR/bgsave-$STAMP.jsonl
+
+die() { echo "bgsave.sh: $*" >&2; exit 1; }
+
+command -v "$REDIS_SERVER" >/dev/null || die "redis-server not found (apt-get install -y redis-server)"
+command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install -y redis-tools)"
+PIN_SERVER=() PIN_LOAD=()
+if [[ $PIN == 1 ]] && command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+    PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
+fi
+if [[ $SKIP_BUILD != 1 ]]; then
+    (cd "$ROOT" && cargo build --release -p shoal-bench -p shoal-server) || die "build failed"
+fi
+mkdir -p "$RESULTS_DIR"
+
+WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bgsave.XXXXXX")
+SERVER_PID="" SERVER_PORT=""
+alive() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [[ -n $st && $st != Z ]]
+}
+stop_server() {
+    [[ -n $SERVER_PID ]] || return 0
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+cleanup() {
+    stop_server
+    rm -rf "$WORKDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_server() {
+    local name=$1 cmd
+    rm -rf "$WORKDIR/data" && mkdir -p "$WORKDIR/data"
+    if [[ $name == redis ]]; then
+        SERVER_PORT=$REDIS_PORT
+        cmd=("$REDIS_SERVER" --port "$SERVER_PORT" --bind 127.0.0.1 --save ''
+            --appendonly no --protected-mode no --dir "$WORKDIR/data")
+    else
+        SERVER_PORT=$SHOAL_PORT
+        # shellcheck disable=SC2206 # SHOAL_ARGS is a list of flags on purpose
+        cmd=("$SHOAL_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 --save ''
+            --dir "$WORKDIR/data" --capacity "$KEYS" $SHOAL_ARGS)
+    fi
+    (cd "$WORKDIR" && exec "${PIN_SERVER[@]}" "${cmd[@]}") >"$WORKDIR/$name.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        alive "$SERVER_PID" || die "$name exited at start: $(tail -n 5 "$WORKDIR/$name.log")"
+        [[ $(redis-cli -p "$SERVER_PORT" PING 2>/dev/null) == PONG ]] && return 0
+        sleep 0.1
+    done
+    die "$name did not answer PING"
+}
+
+info_field() {
+    redis-cli -p "$SERVER_PORT" INFO persistence 2>/dev/null | tr -d '\r' |
+        awk -F: -v f="$1" '$1 == f { print $2 }'
+}
+
+# mem_kib: "RSS PSS" in KiB of the server and its children (a fork()ed saver).
+mem_kib() {
+    local pids p rss=0 pss=0 r s
+    pids="$SERVER_PID $(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true)"
+    for p in $pids; do
+        r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+        s=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+        rss=$((rss + ${r:-0})) pss=$((pss + ${s:-0}))
+    done
+    echo "$rss $pss"
+}
+
+# one_run SERVER ROUND: appends one JSON line to $RAW.
+one_run() {
+    local s=$1 r=$2 marks=$WORKDIR/marks json before_rss before_pss peak_rss peak_pss
+    local t0 t1 m
+    start_server "$s"
+    "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --prefill --keyspace "$KEYS" \
+        --value-size "$VALUE" --ratio 1:0 --requests 1 --json >/dev/null 2>>"$WORKDIR/load.err" ||
+        die "prefill failed: $(tail -n 2 "$WORKDIR/load.err")"
+    echo before >"$marks"
+    timeout 900 "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --keyspace "$KEYS" \
+        --value-size "$VALUE" --ratio 1:0 --connections "$CONNECTIONS" \
+        --pipeline "$PIPELINE" --duration 800 --marks "$marks" --server-pid "$SERVER_PID" \
+        --json >"$WORKDIR/load.json" 2>>"$WORKDIR/load.err" &
+    local load=$!
+    sleep "$BEFORE"
+    read -r before_rss before_pss < <(mem_kib)
+    peak_rss=$before_rss peak_pss=$before_pss
+    echo save >"$marks"
+    t0=$(date +%s.%N)
+    [[ $(redis-cli -p "$SERVER_PORT" BGSAVE) == "Background saving started" ]] ||
+        die "$s: BGSAVE did not start"
+    sleep 0.05
+    while [[ $(info_field rdb_bgsave_in_progress) == 1 ]]; do
+        read -r m_rss m_pss < <(mem_kib)
+        ((m_rss > peak_rss)) && peak_rss=$m_rss
+        ((m_pss > peak_pss)) && peak_pss=$m_pss
+        sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    echo after >"$marks"
+    [[ $(info_field rdb_last_bgsave_status) == ok ]] || die "$s: BGSAVE failed"
+    sleep "$AFTER"
+    echo stop >"$marks"
+    wait "$load" || die "$s: load failed: $(tail -n 2 "$WORKDIR/load.err")"
+    json=$(cat "$WORKDIR/load.json")
+    stop_server
+    m=$(printf '{"server":"%s","round":%s,"rss_before_kib":%s,"rss_peak_kib":%s,"pss_before_kib":%s,"pss_peak_kib":%s,"save_s":%.3f,"load":%s}' \
+        "$s" "$r" "$before_rss" "$peak_rss" "$before_pss" "$peak_pss" \
+        "$(echo "$t1 - $t0" | bc)" "$json")
+    echo "$m" >>"$RAW"
+    echo "bgsave.sh: round $r $s: save $(echo "$t1 - $t0" | bc | cut -c1-5) s, RSS $((before_rss / 1024)) -> $((peak_rss / 1024)) MiB, Pss $((before_pss / 1024)) -> $((peak_pss / 1024)) MiB" >&2
+}
+
+echo "bgsave.sh: $KEYS keys x $VALUE B, SET load P$PIPELINE x $CONNECTIONS conns, $ROUNDS rounds; raw: $RAW" >&2
+for r in $(seq "$ROUNDS"); do
+    order=$SERVERS
+    ((r % 2 == 0)) && order=$(echo "$SERVERS" | tr ' ' '\n' | tac | tr '\n' ' ')
+    for s in $order; do one_run "$s" "$r"; done
+done
+
+# Medians per server.
+python3 - "$RAW" <<'EOF'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+def med(xs): return statistics.median(xs) if xs else float("nan")
+print(f"{'server':7} {'RSS MiB before->peak':>22} {'Pss MiB before->peak':>22} {'save s':>7}  window: ops/s p50 p99 p99.9 (ms)")
+for s in dict.fromkeys(r["server"] for r in runs):
+    rs = [r for r in runs if r["server"] == s]
+    mb = lambda k: med([r[k] for r in rs]) / 1024
+    line = f"{s:7} {mb('rss_before_kib'):>10.0f} -> {mb('rss_peak_kib'):<9.0f} {mb('pss_before_kib'):>10.0f} -> {mb('pss_peak_kib'):<9.0f} {med([r['save_s'] for r in rs]):>7.2f}"
+    print(line)
+    for w in ("before", "save", "after"):
+        ws = [x for r in rs for x in r["load"]["windows"] if x["label"] == w]
+        if ws:
+            print(f"{'':50}  {w:6} p50 {med([x['p50_ms'] for x in ws]):.3f}  p99 {med([x['p99_ms'] for x in ws]):.3f}  p99.9 {med([x['p999_ms'] for x in ws]):.3f}  max {med([x['max_ms'] for x in ws]):.1f}  ({med([x['ops'] for x in ws]):.0f} ops)")
+EOF
