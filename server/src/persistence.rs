@@ -14,10 +14,13 @@
 //! * Save points (`save "3600 1 300 100"`): a thread checks ten times a second whether
 //!   "at least N changes in M seconds" holds, as Redis's `serverCron`; after a failed
 //!   background save it waits 5 seconds before trying again.
-//! * Changes are counted by [`Persistence::note_write`], called by dispatch once per
-//!   successful command flagged `write`. This approximates Redis's `server.dirty`,
-//!   which counts modified keys: here `MSET a 1 b 2` counts 1 (Redis: 2) and a `DEL` of
-//!   a missing key counts 1 (Redis: 0). Save points only need the order of magnitude.
+//! * Changes are counted as Redis's `server.dirty`: each handler counts what it changed
+//!   ([`crate::command::Ctx::add_dirty`]: one per key written or deleted, per hash
+//!   field set or deleted, per TTL set or removed, the number of keys a FLUSHDB or
+//!   FLUSHALL removed; `MSET a 1 b 2` counts 2, `DEL missing` 0, a failed or refused
+//!   write 0) and dispatch hands the total to [`Persistence::add_dirty`] once per
+//!   command, only when non-zero. A successful save subtracts what it covered. The
+//!   counter drives save points and INFO `rdb_changes_since_last_save`.
 //! * While a failed background save is the latest one and save points are configured
 //!   (`stop-writes-on-bgsave-error yes`), write commands and PING get Redis's MISCONF
 //!   error; while the dump loads at start, commands without the `loading` flag get
@@ -260,10 +263,11 @@ impl Persistence {
         self.inner.state.lock().params.dump_path()
     }
 
-    /// Counts one successful write command (see the module docs).
+    /// Adds `n` changes to the dataset (Redis's `server.dirty += n`; see the module
+    /// docs). Dispatch calls it once per command that changed something.
     #[inline]
-    pub fn note_write(&self) {
-        self.inner.dirty.fetch_add(1, Ordering::Relaxed);
+    pub fn add_dirty(&self, n: u64) {
+        self.inner.dirty.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Changes since the last successful save.

@@ -10,10 +10,11 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::{glob, Entry};
+use shoal_storage::{glob, Entry, Table};
 
 use crate::command::{flags::*, Command, Ctx, TABLE};
 use crate::config::Config;
@@ -781,16 +782,28 @@ fn free_tables<T: Send + 'static>(tables: T, lazy: bool) {
     }
 }
 
+/// The number of entries in tables a flush took out, expired ones not yet reclaimed
+/// included (Redis's `emptyData` counts its dictionaries' sizes).
+fn keys_in(tables: &[Arc<Table>]) -> u64 {
+    tables.iter().map(|t| t.len() as u64).sum()
+}
+
+/// FLUSHDB [ASYNC|SYNC]: counts the keys it removed as changes.
 fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    free_tables(ctx.db().clear(), lazy);
+    let tables = ctx.db().clear();
+    ctx.add_dirty(keys_in(&tables));
+    free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
 }
 
+/// FLUSHALL [ASYNC|SYNC]: counts the keys it removed as changes.
 fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    free_tables(ctx.shared.keyspace.flush_all(), lazy);
+    let tables = ctx.shared.keyspace.flush_all();
+    ctx.add_dirty(keys_in(&tables));
+    free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
 }
@@ -811,6 +824,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     ctx.shared.keyspace.swap_dbs(a as usize, b as usize);
+    // Redis counts one change, even for a database swapped with itself.
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }
@@ -1480,6 +1495,7 @@ mod tests {
             client: &mut client,
             out: &mut out,
             now: crate::server::now_ms(),
+            dirty: 0,
         };
         crate::command::execute(&mut ctx, &parsed);
         shared.clients.unregister(id);
