@@ -798,12 +798,23 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// FLUSHALL [ASYNC|SYNC]: counts the keys it removed as changes.
+/// FLUSHALL [ASYNC|SYNC]: empties every database and counts the keys removed as
+/// changes; then, as Redis's `flushAllDataAndResetRDB`, stops a running background
+/// save and, when save points are configured, rewrites the dump from the emptied
+/// keyspace at once (see `Persistence::flushall_save`). A failed save is logged and
+/// the reply is OK anyway, as in Redis; ASYNC only defers freeing the old tables.
 fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
     let tables = ctx.shared.keyspace.flush_all();
     ctx.add_dirty(keys_in(&tables));
     free_tables(tables, lazy);
+    // A successful save resets the counter, this command's changes included (Redis
+    // 7.0 reports 0 changes after it): they must be in the counter before it.
+    ctx.commit_dirty();
+    let shared = ctx.shared;
+    // Joining a background save and writing the dump block: let the runtime move
+    // this worker's other connections elsewhere meanwhile.
+    tokio::task::block_in_place(|| shared.persistence.flushall_save(shared));
     ctx.out.ok();
     Ok(())
 }
