@@ -36,6 +36,11 @@ pub struct Ctx<'a> {
     pub out: &'a mut ReplyBuf,
     /// The time this command runs at, unix milliseconds (one clock read per batch).
     pub now: i64,
+    /// Changes this command made to the dataset so far, Redis's `server.dirty`
+    /// increments: handlers add with [`Ctx::add_dirty`], [`execute`] hands the total to
+    /// persistence (save points, INFO `rdb_changes_since_last_save`) once the handler
+    /// returns. Build a `Ctx` with 0.
+    pub dirty: u64,
 }
 
 impl<'a> Ctx<'a> {
@@ -45,6 +50,24 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn db(&self) -> &'a Db {
         self.keyspace.db(self.client.db)
+    }
+
+    /// Counts `n` changes to the dataset (Redis's `server.dirty += n`): one per key
+    /// written or deleted, per hash field set or deleted, per TTL set or removed, as
+    /// each Redis command counts them. Commands that change nothing add nothing.
+    #[inline]
+    pub fn add_dirty(&mut self, n: u64) {
+        self.dirty += n;
+    }
+
+    /// Hands the changes counted so far to persistence now instead of after the
+    /// handler (FLUSHALL, before it rewrites the dump: the save must see them).
+    #[inline]
+    pub fn commit_dirty(&mut self) {
+        let n = std::mem::take(&mut self.dirty);
+        if n > 0 {
+            self.shared.persistence.add_dirty(n);
+        }
     }
 }
 
@@ -502,16 +525,20 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     }
     let started = Instant::now();
     let result = match &view {
-        Some(snap) => (cmd.handler)(
-            &mut Ctx {
+        Some(snap) => {
+            let mut in_view = Ctx {
                 shared: ctx.shared,
                 keyspace: snap.keyspace(),
                 client: &mut *ctx.client,
                 out: &mut *ctx.out,
                 now: ctx.now,
-            },
-            args,
-        ),
+                dirty: 0,
+            };
+            let result = (cmd.handler)(&mut in_view, args);
+            let dirty = in_view.dirty;
+            ctx.dirty += dirty;
+            result
+        }
         None => (cmd.handler)(ctx, args),
     };
     let usec = started.elapsed().as_micros() as u64;
@@ -519,11 +546,10 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     stats.calls.fetch_add(1, Ordering::Relaxed);
     stats.usec.fetch_add(usec, Ordering::Relaxed);
     ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
-    // Persistence: changes since the last save, for save points (one per successful
-    // write command; see `persistence` for how this approximates Redis's count).
-    if result.is_ok() && cmd.has(flags::WRITE) {
-        ctx.shared.persistence.note_write();
-    }
+    // Persistence: changes since the last save, for save points, as the handler
+    // counted them (Redis's `server.dirty`; a failed command may have counted some
+    // before failing, as in Redis). One atomic add, only when something changed.
+    ctx.commit_dirty();
     if let Err(e) = result {
         stats.failed.fetch_add(1, Ordering::Relaxed);
         ctx.shared

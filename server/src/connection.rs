@@ -132,6 +132,7 @@ async fn serve(
                         client: &mut *client,
                         out: &mut out,
                         now,
+                        dirty: 0,
                     };
                     command::execute(&mut ctx, &args);
                     // Redis checks authentication per command: a big request pipelined

@@ -14,10 +14,17 @@
 //! * Save points (`save "3600 1 300 100"`): a thread checks ten times a second whether
 //!   "at least N changes in M seconds" holds, as Redis's `serverCron`; after a failed
 //!   background save it waits 5 seconds before trying again.
-//! * Changes are counted by [`Persistence::note_write`], called by dispatch once per
-//!   successful command flagged `write`. This approximates Redis's `server.dirty`,
-//!   which counts modified keys: here `MSET a 1 b 2` counts 1 (Redis: 2) and a `DEL` of
-//!   a missing key counts 1 (Redis: 0). Save points only need the order of magnitude.
+//! * Changes are counted as Redis's `server.dirty`: each handler counts what it changed
+//!   ([`crate::command::Ctx::add_dirty`]: one per key written or deleted, per hash
+//!   field set or deleted, per TTL set or removed, the number of keys a FLUSHDB or
+//!   FLUSHALL removed; `MSET a 1 b 2` counts 2, `DEL missing` 0, a failed or refused
+//!   write 0) and dispatch hands the total to [`Persistence::add_dirty`] once per
+//!   command, only when non-zero. A successful save subtracts what it covered. The
+//!   counter drives save points and INFO `rdb_changes_since_last_save`.
+//! * FLUSHALL ([`Persistence::flushall_save`]) stops a running background save and,
+//!   when save points are configured, rewrites the dump from the emptied keyspace at
+//!   once, as Redis's `flushAllDataAndResetRDB`, so a restart cannot bring the
+//!   flushed keys back; without save points the dump is left alone.
 //! * While a failed background save is the latest one and save points are configured
 //!   (`stop-writes-on-bgsave-error yes`), write commands and PING get Redis's MISCONF
 //!   error; while the dump loads at start, commands without the `loading` flag get
@@ -260,10 +267,11 @@ impl Persistence {
         self.inner.state.lock().params.dump_path()
     }
 
-    /// Counts one successful write command (see the module docs).
+    /// Adds `n` changes to the dataset (Redis's `server.dirty += n`; see the module
+    /// docs). Dispatch calls it once per command that changed something.
     #[inline]
-    pub fn note_write(&self) {
-        self.inner.dirty.fetch_add(1, Ordering::Relaxed);
+    pub fn add_dirty(&self, n: u64) {
+        self.inner.dirty.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Changes since the last successful save.
@@ -305,14 +313,33 @@ impl Persistence {
         self.inner.save_now(shared)
     }
 
+    /// FLUSHALL's part, once the keyspace is empty (Redis's `flushAllDataAndResetRDB`):
+    /// stops a running background save, whose snapshot predates the flush and would
+    /// bring the flushed keys back at the next start, then, when save points are
+    /// configured, rewrites the dump from the (now empty) keyspace on this thread.
+    ///
+    /// As Redis 7.0's `rdbSave` there: success resets the change counter (FLUSHALL's
+    /// own changes included, so the caller counts them first), sets LASTSAVE and the
+    /// status to ok, but is not counted in `rdb_saves`; a failure is only logged
+    /// (FLUSHALL still replies OK) and leaves the counter and the status as they were.
+    /// Without save points the dump on disk is left as it is.
+    pub fn flushall_save(&self, shared: &Shared) {
+        self.abort_bgsave();
+        let configured = !self.inner.state.lock().params.save_points.is_empty();
+        if configured {
+            // The error is logged by the save itself.
+            let _ = self.inner.save_sync(shared, false);
+        }
+    }
+
     /// BGSAVE: takes a snapshot and writes it on a background thread.
     pub fn bgsave(&self, shared: &Shared) -> Result<(), BgsaveError> {
         Inner::bgsave(&self.inner, &shared.keyspace)
     }
 
     /// Stops a running background save and waits for it (its temporary file is
-    /// removed; its outcome is not an error). Used on shutdown, as Redis kills its
-    /// child.
+    /// removed; its outcome is not an error). Used on shutdown and by FLUSHALL, where
+    /// Redis kills its child.
     pub fn abort_bgsave(&self) {
         let running = self.inner.state.lock().running.take();
         if let Some(mut r) = running {
@@ -546,6 +573,12 @@ impl Inner {
     }
 
     fn save_now(&self, shared: &Shared) -> Result<SaveStats, String> {
+        self.save_sync(shared, true)
+    }
+
+    /// A save on the calling thread; `counted`: whether a success counts in
+    /// `rdb_saves` (SAVE, SHUTDOWN) or not (FLUSHALL's rewrite, as in Redis).
+    fn save_sync(&self, shared: &Shared, counted: bool) -> Result<SaveStats, String> {
         let params = self.state.lock().params.clone();
         let dirty_before = self.dirty.load(Ordering::Relaxed);
         let started = Instant::now();
@@ -553,7 +586,7 @@ impl Inner {
         let mut st = self.state.lock();
         match &result {
             Ok(stats) => {
-                self.saved(&mut st, dirty_before);
+                self.saved(&mut st, dirty_before, counted);
                 tracing::info!(
                     keys = stats.keys,
                     bytes = stats.bytes,
@@ -566,8 +599,9 @@ impl Inner {
         result
     }
 
-    /// Bookkeeping of a successful save (SAVE or BGSAVE), under the state lock.
-    fn saved(&self, st: &mut State, dirty_before: u64) {
+    /// Bookkeeping of a successful save (SAVE, BGSAVE, FLUSHALL's), under the state
+    /// lock: the changes the save covered are no longer pending.
+    fn saved(&self, st: &mut State, dirty_before: u64, counted: bool) {
         if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
             shared.last_save.store(now_secs(), Ordering::Relaxed);
         }
@@ -577,7 +611,9 @@ impl Inner {
                 Some(d.saturating_sub(dirty_before))
             });
         st.last_ok = true;
-        st.saves += 1;
+        if counted {
+            st.saves += 1;
+        }
         self.update_gate(st);
     }
 
@@ -610,7 +646,7 @@ impl Inner {
                 st.last_bgsave_secs = secs.as_secs() as i64;
                 match result {
                     Ok(stats) => {
-                        inner.saved(&mut st, dirty_before);
+                        inner.saved(&mut st, dirty_before, true);
                         tracing::info!(
                             keys = stats.keys,
                             bytes = stats.bytes,
@@ -619,7 +655,7 @@ impl Inner {
                         );
                     }
                     Err(_) if stop.load(Ordering::Relaxed) => {
-                        tracing::warn!("Background saving stopped (shutdown)");
+                        tracing::warn!("Background saving stopped (shutdown or FLUSHALL)");
                     }
                     Err(e) => {
                         st.last_ok = false;

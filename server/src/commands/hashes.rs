@@ -19,6 +19,10 @@
 //! - Read commands count keyspace hits and misses (Redis's `lookupKeyRead`); writes
 //!   do not (`lookupKeyWrite`). `CLIENT NO-TOUCH` clients leave the access time alone
 //!   for reads and writes alike.
+//! - Changes are counted ([`Ctx::add_dirty`]) as `t_hash.c` counts `server.dirty`:
+//!   HSET and HMSET one per field/value pair given (new or not, repeats included),
+//!   HSETNX 1 when it set the field, HDEL one per field deleted, HINCRBY and
+//!   HINCRBYFLOAT 1. Errors count nothing.
 //! - One deliberate limit Redis lacks: HRANDFIELD with a negative count whose reply
 //!   would exceed `proto-max-bulk-len` bytes is refused (Redis would try to build it
 //!   and could run out of memory).
@@ -173,9 +177,13 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, name: &str) -> Result<i64, C
     let h = db.hash(key);
     let now = ctx.now;
     let mut shard = db.lock(h);
+    // Redis counts every pair given, whether it created a field or not.
+    let pairs = (args.len() / 2 - 1) as u64;
     if let Some(created) = modify_hash(&mut shard, h, key, now, ctx.client.no_touch, |hv| {
         set_pairs(hv, args)
     })? {
+        drop(shard);
+        ctx.add_dirty(pairs);
         return Ok(created);
     }
     let mut hv = HashValue::new();
@@ -183,6 +191,7 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, name: &str) -> Result<i64, C
     let old = shard.insert(h, Entry::new_hash(key, hv, None), now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(pairs);
     Ok(created)
 }
 
@@ -215,6 +224,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     };
     drop(shard);
+    ctx.add_dirty(u64::from(set));
     ctx.out.int(i64::from(set));
     Ok(())
 }
@@ -237,7 +247,9 @@ fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         n
     })?;
     drop(shard);
-    ctx.out.int(deleted.unwrap_or(0));
+    let deleted = deleted.unwrap_or(0);
+    ctx.add_dirty(deleted as u64);
+    ctx.out.int(deleted);
     Ok(())
 }
 
@@ -360,6 +372,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     };
     drop(shard);
+    ctx.add_dirty(1);
     ctx.out.int(new);
     Ok(())
 }
@@ -400,6 +413,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     };
     drop(shard);
+    ctx.add_dirty(1);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

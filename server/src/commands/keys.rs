@@ -9,6 +9,12 @@
 //! or a lookup reclaims it. Every lookup here goes through [`lookup`], which treats an
 //! expired key as absent at `ctx.now` and reclaims it on the way, so no command can
 //! observe a key past its TTL.
+//!
+//! Changes are counted ([`Ctx::add_dirty`]) as `db.c` and `expire.c` count
+//! `server.dirty`: DEL/UNLINK one per key deleted (an expired one is not); RENAME,
+//! RENAMENX, COPY and MOVE 1 when they moved or copied (renaming a key to itself: 0);
+//! the EXPIRE family 1 when it set a TTL or deleted the key (a time already past);
+//! PERSIST 1 when it removed a TTL. Refused conditions (NX, XX, GT, LT) count 0.
 
 use std::sync::atomic::Ordering;
 
@@ -169,6 +175,7 @@ fn del(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             n += 1;
         }
     });
+    ctx.add_dirty(n as u64);
     ctx.out.int(n);
     Ok(())
 }
@@ -259,6 +266,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, 
     }
     locked.shard(hs).remove(hs, src, now);
     locked.shard(hd).insert(hd, entry.with_key(dst), now);
+    drop(locked);
+    ctx.add_dirty(1);
     Ok(true)
 }
 
@@ -304,6 +313,8 @@ fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let copied = entry.with_key(dst);
     copied.touch(access_clock(now));
     pair.second().insert(hd, copied, now);
+    drop(pair);
+    ctx.add_dirty(1);
     ctx.out.int(1);
     Ok(())
 }
@@ -332,6 +343,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             }
             None => false,
         };
+    drop(pair);
+    ctx.add_dirty(u64::from(moved));
     ctx.out.int(i64::from(moved));
     Ok(())
 }
@@ -681,6 +694,7 @@ fn expire_generic(
         shard.insert(h, entry.with_expire(Some(when)), now);
     }
     drop(shard);
+    ctx.add_dirty(1);
     ctx.out.int(1);
     Ok(())
 }
@@ -769,6 +783,7 @@ fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         _ => false,
     };
     drop(shard);
+    ctx.add_dirty(u64::from(done));
     ctx.out.int(i64::from(done));
     Ok(())
 }

@@ -11,6 +11,13 @@
 //! which lock every shard involved, check types and numbers, reserve capacity and only
 //! then write, so on any error nothing has changed. Syntax is checked before any key
 //! is looked at.
+//!
+//! Changes (Redis's `server.dirty`, for save points) are counted as Redis counts its
+//! nearest commands: HMERGEVALUES one per field added or changed and MMERGE one per key
+//! added or changed (their replies, as HSET/MSET count what they write); HMERGE 1 for
+//! the destination key, as ZUNIONSTORE counts its destination, when the destination
+//! exists afterwards (storage does not tell whether a merge that found nothing to
+//! merge wrote it, so that case counts 1 too; an error counts 0).
 
 use shoal_protocol::Args;
 use shoal_storage::{MergeError, MergeStrategy};
@@ -85,6 +92,7 @@ fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .db()
         .hmerge(&args[1], &sources, strategy, ctx.now)
         .map_err(|e| merge_error(e, Family::Hash))?;
+    ctx.add_dirty(u64::from(len > 0));
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -103,6 +111,7 @@ fn hmergevalues(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .db()
         .hmerge_values(&args[1], &pairs, strategy, ctx.now)
         .map_err(|e| merge_error(e, Family::Hash))?;
+    ctx.add_dirty(changed as u64);
     ctx.out.int(changed as i64);
     Ok(())
 }
@@ -121,6 +130,7 @@ fn mmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .db()
         .mmerge(&pairs, strategy, ctx.now)
         .map_err(|e| merge_error(e, Family::Keys))?;
+    ctx.add_dirty(changed as u64);
     ctx.out.int(changed as i64);
     Ok(())
 }

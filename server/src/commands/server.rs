@@ -10,10 +10,11 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::{glob, Entry};
+use shoal_storage::{glob, Entry, Table};
 
 use crate::command::{flags::*, Command, Ctx, TABLE};
 use crate::config::Config;
@@ -781,16 +782,39 @@ fn free_tables<T: Send + 'static>(tables: T, lazy: bool) {
     }
 }
 
+/// The number of entries in tables a flush took out, expired ones not yet reclaimed
+/// included (Redis's `emptyData` counts its dictionaries' sizes).
+fn keys_in(tables: &[Arc<Table>]) -> u64 {
+    tables.iter().map(|t| t.len() as u64).sum()
+}
+
+/// FLUSHDB [ASYNC|SYNC]: counts the keys it removed as changes.
 fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    free_tables(ctx.db().clear(), lazy);
+    let tables = ctx.db().clear();
+    ctx.add_dirty(keys_in(&tables));
+    free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
 }
 
+/// FLUSHALL [ASYNC|SYNC]: empties every database and counts the keys removed as
+/// changes; then, as Redis's `flushAllDataAndResetRDB`, stops a running background
+/// save and, when save points are configured, rewrites the dump from the emptied
+/// keyspace at once (see `Persistence::flushall_save`). A failed save is logged and
+/// the reply is OK anyway, as in Redis; ASYNC only defers freeing the old tables.
 fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    free_tables(ctx.shared.keyspace.flush_all(), lazy);
+    let tables = ctx.shared.keyspace.flush_all();
+    ctx.add_dirty(keys_in(&tables));
+    free_tables(tables, lazy);
+    // A successful save resets the counter, this command's changes included (Redis
+    // 7.0 reports 0 changes after it): they must be in the counter before it.
+    ctx.commit_dirty();
+    let shared = ctx.shared;
+    // Joining a background save and writing the dump block: let the runtime move
+    // this worker's other connections elsewhere meanwhile.
+    tokio::task::block_in_place(|| shared.persistence.flushall_save(shared));
     ctx.out.ok();
     Ok(())
 }
@@ -811,6 +835,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     ctx.shared.keyspace.swap_dbs(a as usize, b as usize);
+    // Redis counts one change, even for a database swapped with itself.
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }
@@ -1480,6 +1506,7 @@ mod tests {
             client: &mut client,
             out: &mut out,
             now: crate::server::now_ms(),
+            dirty: 0,
         };
         crate::command::execute(&mut ctx, &parsed);
         shared.clients.unregister(id);

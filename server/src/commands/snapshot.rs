@@ -25,8 +25,17 @@
 //!
 //! Expiry inside a snapshot follows the clock: a key whose TTL passes is invisible in
 //! the snapshot too (and not restored by MERGE), but nothing is deleted from it.
+//!
+//! Changes (Redis's `server.dirty`, for save points) are counted for the two writes:
+//! RESTORE as a FLUSHALL followed by one write per restored key (the keys removed
+//! plus the keys put back), leaving out the shards the live keyspace still shares
+//! with the snapshot (unchanged since, so replacing them changes nothing); MERGE one
+//! per key written (its reply).
+
+use std::sync::Arc;
 
 use shoal_protocol::Args;
+use shoal_storage::{Keyspace, Table};
 
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{show_arg, CmdError, CmdResult};
@@ -128,9 +137,32 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
     let old = ctx.shared.keyspace.restore_from(snap.keyspace());
+    ctx.add_dirty(restore_changes(&old, snap.keyspace()));
     snapshots::free_later(old);
     ctx.out.ok();
     Ok(())
+}
+
+/// The changes a RESTORE made: for each shard whose live table was not the
+/// snapshot's own (`old`, in `Keyspace::restore_from`'s order: database, then shard),
+/// the keys it held plus the keys put in its place.
+fn restore_changes(old: &[Arc<Table>], snap: &Keyspace) -> u64 {
+    let mut old = old.iter();
+    let mut changes = 0u64;
+    for d in 0..snap.num_dbs() {
+        let db = snap.db(d);
+        for i in 0..db.num_shards() {
+            let Some(before) = old.next() else {
+                return changes;
+            };
+            let shard = db.lock_index(i);
+            let restored = shard.table();
+            if !std::ptr::eq(Arc::as_ptr(before), restored) {
+                changes += (before.len() + restored.len()) as u64;
+            }
+        }
+    }
+    changes
 }
 
 /// SNAPSHOT MERGE name REPLACE|KEEP
@@ -145,6 +177,7 @@ fn merge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     };
     let snap = find(ctx, &args[2])?;
     let written = snapshots::merge_into(&ctx.shared.keyspace, snap.keyspace(), mode, ctx.now);
+    ctx.add_dirty(written as u64);
     ctx.out.int(written as i64);
     Ok(())
 }

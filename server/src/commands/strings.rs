@@ -18,6 +18,12 @@
 //!   commands that replace the value (SET without KEEPTTL, GETSET, MSET) drop it.
 //! - Read commands count keyspace hits and misses per key looked up (Redis's
 //!   `lookupKeyRead`); writes that look a key up do not (`lookupKeyWrite`).
+//! - Changes are counted ([`Ctx::add_dirty`]) as `t_string.c` counts `server.dirty`:
+//!   1 per key a SET-like command, APPEND, SETRANGE or an INCR-like command wrote,
+//!   GETDEL deleted or GETEX changed the TTL of; MSET and MSETNX (when it writes) one
+//!   per key argument, repeats included. Nothing for a SET NX/XX that did not write,
+//!   an empty SETRANGE, GETEX without an option (or PERSIST on a key without a TTL),
+//!   or an error.
 
 use std::sync::atomic::Ordering;
 
@@ -241,6 +247,7 @@ fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> 
             let old = shard.insert(h, entry, ctx.now);
             drop(shard);
             drop(old);
+            ctx.add_dirty(1);
             return Ok(true);
         }
         other => other,
@@ -268,6 +275,7 @@ fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> 
     let old = shard.insert(h, entry, ctx.now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     Ok(true)
 }
 
@@ -370,6 +378,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let old = shard.remove(h, key, ctx.now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     Ok(())
 }
 
@@ -407,6 +416,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     };
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     Ok(())
 }
 
@@ -468,6 +478,8 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool, cmd: &str) -> Resu
         replaced.push(locked.shard(h).insert(h, entry, now));
     }
     drop(locked);
+    // Redis counts every pair, a key named twice included.
+    ctx.add_dirty(replaced.len() as u64);
     drop(replaced);
     Ok(true)
 }
@@ -506,6 +518,7 @@ fn append(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let old = shard.insert(h, entry, ctx.now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -624,6 +637,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let replaced = shard.insert(h, entry, ctx.now);
     drop(shard);
     drop(replaced);
+    ctx.add_dirty(1);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -650,6 +664,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
     let old = shard.insert(h, entry, ctx.now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     ctx.out.int(new);
     Ok(())
 }
@@ -701,6 +716,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let old = shard.insert(h, Entry::new_str(key, text.as_bytes(), ttl), ctx.now);
     drop(shard);
     drop(old);
+    ctx.add_dirty(1);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

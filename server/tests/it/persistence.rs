@@ -1,8 +1,10 @@
-//! Persistence: SAVE, BGSAVE, LASTSAVE, save points, load at start, shutdown saves,
-//! MISCONF, LOADING, and interoperability with Redis 7.0 both ways: `redis-check-rdb`
-//! accepts Shoal's dumps, `redis-server` loads them with the same keys, values and
-//! TTLs, and Shoal loads dumps that `redis-server` wrote (generated here, by running
-//! it). These tests need `redis-server` and `redis-check-rdb` (package redis-server).
+//! Persistence: SAVE, BGSAVE, LASTSAVE, save points, the change counter (command by
+//! command against redis-server), FLUSHALL's dump rewrite, load at start, shutdown
+//! saves, MISCONF, LOADING, and interoperability with Redis 7.0 both ways:
+//! `redis-check-rdb` accepts Shoal's dumps, `redis-server` loads them with the same
+//! keys, values and TTLs, and Shoal loads dumps that `redis-server` wrote (generated
+//! here, by running it). These tests need `redis-server` and `redis-check-rdb`
+//! (package redis-server).
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -630,7 +632,7 @@ async fn bgsave_arguments_changes_counter_and_lastsave_arity() {
     assert!(try_cmd::<i64>(&mut c, &["INCR", "nan"]).await.is_ok());
     cmd::<()>(&mut c, &["SET", "nan", "x"]).await;
     assert!(try_cmd::<i64>(&mut c, &["INCR", "nan"]).await.is_err());
-    // Successful writes count (the failed INCR and the GET do not).
+    // One per key written (the failed INCR and the GET count nothing).
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "4");
     assert_eq!(
         cmd::<String>(&mut c, &["BGSAVE", "schedule"]).await,
@@ -664,6 +666,347 @@ async fn save_points_trigger_a_background_save() {
     }
     assert!(dir.dump().exists());
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save").await, "0");
+}
+
+// ---------------------------------------------------------------------------------------
+// The change counter (Redis's `server.dirty`)
+// ---------------------------------------------------------------------------------------
+
+async fn changes(c: &mut MultiplexedConnection) -> i64 {
+    info_field(c, "rdb_changes_since_last_save")
+        .await
+        .parse()
+        .expect("a number")
+}
+
+/// Runs `args` (whatever the reply, errors included) and returns by how much the
+/// change counter moved.
+async fn delta(c: &mut MultiplexedConnection, args: &[&str]) -> i64 {
+    let before = changes(c).await;
+    let _ = try_cmd::<redis::Value>(c, args).await;
+    changes(c).await - before
+}
+
+/// A step that waits for the keys set with `PX 50` just before to expire.
+const PAUSE: &[&str] = &["(pause)"];
+/// Stands for "the DBSIZE just before" in the expected column.
+const DBSIZE: i64 = -1;
+
+/// Each command with the change count redis-server 7.0.15 gives it (recorded by
+/// running it, and checked again against a live redis-server by the test).
+const COUNTED: &[(&[&str], i64)] = &[
+    // Strings: one per key written.
+    (&["MSET", "a", "1", "b", "2", "c", "3"], 3),
+    (&["DEL", "a", "b", "missing"], 2),
+    (&["SET", "c", "v", "NX"], 0),
+    (&["SET", "c", "w", "XX"], 1),
+    (&["SET", "new", "v", "XX"], 0),
+    (&["SET", "c", "v", "GET"], 1),
+    (&["SET", "c", "v", "KEEPTTL"], 1),
+    (&["SETNX", "c", "v"], 0),
+    (&["SETNX", "n", "v"], 1),
+    (&["SETEX", "s", "100", "v"], 1),
+    (&["PSETEX", "p", "100000", "v"], 1),
+    (&["GETSET", "c", "x"], 1),
+    (&["GETDEL", "n"], 1),
+    (&["GETDEL", "n"], 0),
+    (&["GETEX", "c"], 0),
+    (&["GETEX", "c", "EX", "100"], 1),
+    (&["GETEX", "c", "PERSIST"], 1),
+    (&["GETEX", "c", "PERSIST"], 0),
+    (&["GETEX", "c", "EX", "0"], 0),
+    (&["MSET", "a", "1", "a", "2"], 2),
+    (&["MSETNX", "a", "1", "z", "2"], 0),
+    (&["MSETNX", "y", "1", "z", "2"], 2),
+    (&["APPEND", "ap", ""], 1),
+    (&["APPEND", "ap", "x"], 1),
+    (&["SETRANGE", "sr", "0", ""], 0),
+    (&["SETRANGE", "ap", "0", ""], 0),
+    (&["SETRANGE", "ap", "3", "y"], 1),
+    (&["INCR", "i"], 1),
+    (&["DECR", "i"], 1),
+    (&["INCRBY", "i", "5"], 1),
+    (&["DECRBY", "i", "5"], 1),
+    (&["INCRBYFLOAT", "i", "1.5"], 1),
+    (&["INCR", "c"], 0),
+    (&["GET", "c"], 0),
+    (&["MGET", "a", "c"], 0),
+    // Hashes: HSET counts every pair given, HDEL the fields deleted.
+    (&["HSET", "h", "f1", "v1", "f2", "v2"], 2),
+    (&["HSET", "h", "f1", "v1", "f2", "v2"], 2),
+    (&["HSET", "h", "f9", "1", "f9", "2"], 2),
+    (&["HMSET", "h", "f1", "v1"], 1),
+    (&["HSETNX", "h", "f1", "v"], 0),
+    (&["HSETNX", "h", "f3", "v"], 1),
+    (&["HDEL", "h", "f1", "missing"], 1),
+    (&["HDEL", "nohash", "f"], 0),
+    (&["HINCRBY", "h", "n", "1"], 1),
+    (&["HINCRBYFLOAT", "h", "fl", "1.5"], 1),
+    (&["HINCRBY", "h", "f2", "1"], 0),
+    (&["HSET", "c", "f", "v"], 0),
+    (&["INCR", "h"], 0),
+    (&["HGET", "h", "f2"], 0),
+    (&["HGETALL", "h"], 0),
+    // Expiry: 1 when a TTL was set or removed, or the key deleted.
+    (&["EXPIRE", "c", "100"], 1),
+    (&["EXPIRE", "missing", "100"], 0),
+    (&["EXPIRE", "c", "200", "NX"], 0),
+    (&["EXPIRE", "c", "300", "XX"], 1),
+    (&["EXPIRE", "c", "50", "GT"], 0),
+    (&["PEXPIRE", "c", "100000", "LT"], 1),
+    (&["EXPIRE", "c", "x"], 0),
+    (&["PERSIST", "c"], 1),
+    (&["PERSIST", "c"], 0),
+    (&["EXPIREAT", "c", "100000000000"], 1),
+    (&["PEXPIREAT", "c", "1"], 1),
+    (&["EXISTS", "c"], 0),
+    (&["SET", "t", "v", "PX", "50"], 1),
+    (PAUSE, 0),
+    (&["DEL", "t"], 0),
+    (&["SET", "t", "v", "PX", "50"], 1),
+    (PAUSE, 0),
+    (&["EXPIRE", "t", "10"], 0),
+    // Keys: 1 per rename, copy or move done.
+    (&["RENAME", "s", "s"], 0),
+    (&["RENAMENX", "s", "s"], 0),
+    (&["RENAME", "s", "s2"], 1),
+    (&["RENAMENX", "s2", "p"], 0),
+    (&["RENAMENX", "s2", "s3"], 1),
+    (&["RENAME", "nosuch", "x"], 0),
+    (&["COPY", "s3", "s4"], 1),
+    (&["COPY", "s3", "s4"], 0),
+    (&["COPY", "s3", "s4", "REPLACE"], 1),
+    (&["MOVE", "s4", "1"], 1),
+    (&["MOVE", "s4", "1"], 0),
+    (&["UNLINK", "s3", "nope"], 1),
+    (&["TYPE", "h"], 0),
+    // Databases: SWAPDB 1 (even with itself), flushes the keys they removed.
+    (&["SWAPDB", "0", "1"], 1),
+    (&["SWAPDB", "1", "0"], 1),
+    (&["SWAPDB", "0", "0"], 1),
+    (&["SWAPDB", "0", "99"], 0),
+    (&["FLUSHDB"], DBSIZE),
+    (&["FLUSHDB"], 0),
+    (&["FLUSHALL"], 1),
+    (&["FLUSHALL"], 0),
+];
+
+/// Runs [`COUNTED`] on a connection; returns each command's change count.
+async fn run_counted(c: &mut MultiplexedConnection) -> Vec<i64> {
+    let mut got = Vec::new();
+    for (args, expected) in COUNTED {
+        if *args == PAUSE {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            got.push(0);
+            continue;
+        }
+        let dbsize: i64 = cmd(c, &["DBSIZE"]).await;
+        let d = delta(c, args).await;
+        let want = if *expected == DBSIZE {
+            dbsize
+        } else {
+            *expected
+        };
+        assert!(want > 0 || *expected != DBSIZE, "FLUSHDB needs keys");
+        assert_eq!(d, want, "{args:?}");
+        got.push(d);
+    }
+    got
+}
+
+#[tokio::test]
+async fn changes_are_counted_per_key_and_field_as_redis_counts_them() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    assert_eq!(changes(&mut c).await, 0);
+    let shoal = run_counted(&mut c).await;
+    // Side by side with a live redis-server 7.0: the same counts, command by command.
+    let dir = TempDir::new("dirty-redis");
+    let (_redis, mut r) = RedisProc::start(&dir).await;
+    let redis = run_counted(&mut r).await;
+    for ((args, _), (a, b)) in COUNTED.iter().zip(shoal.iter().zip(&redis)) {
+        assert_eq!(a, b, "{args:?}: Shoal counted {a}, Redis {b}");
+    }
+    assert_eq!(changes(&mut c).await, shoal.iter().sum::<i64>());
+}
+
+#[tokio::test]
+async fn shoal_commands_count_what_they_change() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    assert_eq!(
+        delta(&mut c, &["MSET", "a", "1", "b", "2", "c", "3"]).await,
+        3
+    );
+    // HMERGEVALUES and MMERGE: the fields/keys added or changed (their reply).
+    let cases: &[(&[&str], i64)] = &[
+        (&["HMERGEVALUES", "h", "SUM", "f", "1", "g", "2"], 2),
+        (&["HMERGEVALUES", "h", "KEEP", "f", "5", "new", "1"], 1),
+        (&["HMERGEVALUES", "h", "MAX", "f", "0"], 0),
+        (&["MMERGE", "REPLACE", "a", "1", "x", "9"], 1),
+        (&["MMERGE", "SUM", "a", "2", "b", "0"], 1),
+        (&["MMERGE", "KEEP", "a", "5"], 0),
+    ];
+    for (args, n) in cases {
+        let before = changes(&mut c).await;
+        let reply: i64 = cmd(&mut c, args).await;
+        assert_eq!(reply, *n, "{args:?}");
+        assert_eq!(changes(&mut c).await - before, *n, "{args:?}");
+    }
+    // HMERGE: 1 for the destination, when there is one afterwards; errors count 0.
+    assert_eq!(delta(&mut c, &["HMERGE", "dst", "1", "h"]).await, 1);
+    assert_eq!(delta(&mut c, &["HMERGE", "dst2", "1", "nosuch"]).await, 0);
+    assert_eq!(delta(&mut c, &["HMERGE", "dst", "1", "a"]).await, 0);
+    assert_eq!(delta(&mut c, &["MMERGE", "SUM", "h", "1"]).await, 0);
+    assert_eq!(
+        delta(&mut c, &["HMERGEVALUES", "a", "SUM", "f", "1"]).await,
+        0
+    );
+
+    // SNAPSHOT: CREATE changes nothing; RESTORE counts the keys removed plus the keys
+    // put back, for the shards that changed since; MERGE the keys written.
+    let keys: i64 = cmd(&mut c, &["DBSIZE"]).await;
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "CREATE", "s"]).await, 0);
+    assert_eq!(delta(&mut c, &["FLUSHALL"]).await, keys);
+    assert_eq!(delta(&mut c, &["SET", "later", "1"]).await, 1);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "RESTORE", "s"]).await, 1 + keys);
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, keys);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "RESTORE", "s"]).await, 0);
+    assert_eq!(delta(&mut c, &["DEL", "a", "b"]).await, 2);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "MERGE", "s", "KEEP"]).await, 2);
+    assert_eq!(
+        delta(&mut c, &["SNAPSHOT", "MERGE", "s", "REPLACE"]).await,
+        0
+    );
+    assert_eq!(delta(&mut c, &["SET", "a", "changed"]).await, 1);
+    assert_eq!(
+        delta(&mut c, &["SNAPSHOT", "MERGE", "s", "REPLACE"]).await,
+        1
+    );
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "LIST"]).await, 0);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "DROP", "s"]).await, 0);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "RESTORE", "s"]).await, 0);
+}
+
+/// The number of keys in a dump, as redis-check-rdb reads it.
+fn keys_in_dump(file: &Path) -> usize {
+    let text = check_rdb(file);
+    text.lines()
+        .find_map(|l| l.strip_prefix("[info] ")?.strip_suffix(" keys read"))
+        .unwrap_or_else(|| panic!("no key count in:\n{text}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+#[tokio::test]
+async fn flushall_with_save_points_rewrites_the_dump() {
+    let dir = TempDir::new("flushall-save");
+    let s = shoal_in(&dir, |c| {
+        c.save = "3600 1".into();
+        c.capacity = 100_000;
+    });
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["MSET", "a", "1", "b", "2"]).await;
+    cmd::<()>(&mut c, &["SELECT", "3"]).await;
+    cmd::<()>(&mut c, &["SET", "in-db3", "x"]).await;
+    cmd::<()>(&mut c, &["SELECT", "0"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    assert_eq!(keys_in_dump(&dir.dump()), 3);
+    assert_eq!(info_field(&mut c, "rdb_saves").await, "1");
+    cmd::<()>(&mut c, &["SET", "c", "3"]).await;
+
+    // The dump is rewritten empty at once; the counter is reset (Redis 7.0 reports 0
+    // after it), and, as Redis, that save is not counted in rdb_saves.
+    assert_eq!(cmd::<String>(&mut c, &["FLUSHALL"]).await, "OK");
+    assert_eq!(keys_in_dump(&dir.dump()), 0);
+    assert_eq!(changes(&mut c).await, 0);
+    assert_eq!(info_field(&mut c, "rdb_saves").await, "1");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+
+    // ASYNC too, with a background save of the old data in flight: it is stopped (or
+    // has finished) before the rewrite, so the dump ends up empty either way.
+    for batch in 0..20 {
+        let mut args = vec!["MSET".to_string()];
+        for i in 0..1000 {
+            args.push(format!("key:{batch}:{i}"));
+            args.push("v".repeat(100));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cmd::<()>(&mut c, &args).await;
+    }
+    assert_eq!(changes(&mut c).await, 20_000);
+    assert_eq!(
+        cmd::<String>(&mut c, &["BGSAVE"]).await,
+        "Background saving started"
+    );
+    assert_eq!(cmd::<String>(&mut c, &["FLUSHALL", "ASYNC"]).await, "OK");
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress").await, "0");
+    assert_eq!(keys_in_dump(&dir.dump()), 0);
+    assert_eq!(changes(&mut c).await, 0);
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 0);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["dump.rdb"], "no temporary file left");
+
+    // A restart on the directory finds nothing to load.
+    cmd::<()>(&mut c, &["CONFIG", "SET", "save", ""]).await;
+    drop(c);
+    s.stop();
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "0");
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 0);
+}
+
+#[tokio::test]
+async fn flushall_without_save_points_leaves_the_dump_alone() {
+    let dir = TempDir::new("flushall-nosave");
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["MSET", "a", "1", "b", "2"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    let saved = std::fs::read(dir.dump()).unwrap();
+    cmd::<()>(&mut c, &["SET", "c", "3"]).await;
+    assert_eq!(cmd::<String>(&mut c, &["FLUSHALL"]).await, "OK");
+    assert_eq!(std::fs::read(dir.dump()).unwrap(), saved);
+    // 1 for SET, 3 for the keys FLUSHALL removed.
+    assert_eq!(changes(&mut c).await, 4);
+    assert_eq!(info_field(&mut c, "rdb_saves").await, "1");
+    drop(c);
+    s.stop();
+    // As with Redis, a restart loads the dump saved before the flush.
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 2);
+}
+
+#[tokio::test]
+async fn flushall_replies_ok_when_its_save_fails() {
+    let base = TempDir::new("flushall-fail");
+    let sub = base.path().join("data");
+    std::fs::create_dir(&sub).unwrap();
+    let sub_str = sub.display().to_string();
+    let s = TestServer::with(|c| {
+        c.dir = sub_str;
+        c.save = "3600 1".into();
+    });
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["MSET", "a", "1", "b", "2"]).await;
+    // The directory becomes a file: the save fails (ENOTDIR).
+    std::fs::remove_dir(&sub).unwrap();
+    std::fs::write(&sub, b"not a directory").unwrap();
+    assert_eq!(cmd::<String>(&mut c, &["FLUSHALL"]).await, "OK");
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 0);
+    // As Redis: the counter keeps the changes (2 writes, 2 keys removed), and a
+    // failed synchronous save does not change the status nor cause MISCONF.
+    assert_eq!(changes(&mut c).await, 4);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
+    cmd::<()>(&mut c, &["SET", "still", "writable"]).await;
+    assert_eq!(std::fs::read(&sub).unwrap(), b"not a directory");
+    cmd::<()>(&mut c, &["CONFIG", "SET", "save", ""]).await;
 }
 
 // ---------------------------------------------------------------------------------------
