@@ -7,9 +7,10 @@
 #   2. start a SET-only load (shoal-load --ratio 1:0 over the same keys) with
 #      --marks: BEFORE seconds in window "before", then BGSAVE and window "save"
 #      until INFO persistence says the save is over, then AFTER seconds in "after";
-#   3. sample memory every 100 ms: VmRSS of the server (plus its fork()ed children,
-#      for Redis) and the sum of their Pss (/proc/PID/smaps_rollup), which counts a
-#      page shared by parent and child once: the physical memory actually used.
+#   3. sample memory: VmRSS of the server (plus its fork()ed children, for Redis)
+#      every 100 ms, and every 0.5 s the sum of their Pss (/proc/PID/smaps_rollup),
+#      which counts a page shared by parent and child once: the physical memory
+#      actually used.
 # Prints per server the medians over the rounds of: RSS and Pss before the save and
 # their peaks during it, the save's duration, and the load's ops/s, p50/p99/p99.9 in
 # each window. Raw per-run lines go to bench/results/bgsave-<stamp>.jsonl.
@@ -20,7 +21,8 @@
 # Environment (defaults in brackets): ROUNDS [3], KEYS [1000000], VALUE [1024],
 #   BEFORE [5] and AFTER [3] seconds, PIPELINE [1], CONNECTIONS [50],
 #   SHOAL_PORT [16379], REDIS_PORT [16380], SHOAL_ARGS [""], REDIS_SERVER
-#   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"].
+#   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"],
+#   SAMPLE [1] (0: no memory sampling during the save, to see what sampling costs).
 
 set -euo pipefail
 
@@ -38,6 +40,7 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 PIN=${PIN:-1}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SERVERS=${SERVERS:-"shoal redis"}
+SAMPLE=${SAMPLE:-1}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -108,13 +111,17 @@ info_field() {
         awk -F: -v f="$1" '$1 == f { print $2 }'
 }
 
-# mem_kib: "RSS PSS" in KiB of the server and its children (a fork()ed saver).
+# mem_kib [pss]: "RSS PSS" in KiB of the server and its children (a fork()ed saver).
+# PSS (smaps_rollup walks the page tables under the mmap lock, which stalls the
+# process a little) only when asked; 0 otherwise.
 mem_kib() {
-    local pids p rss=0 pss=0 r s
+    local pids p rss=0 pss=0 r s=0
     pids="$SERVER_PID $(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true)"
     for p in $pids; do
         r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
-        s=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+        if [[ ${1:-} == pss ]]; then
+            s=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+        fi
         rss=$((rss + ${r:-0})) pss=$((pss + ${s:-0}))
     done
     echo "$rss $pss"
@@ -135,17 +142,22 @@ one_run() {
         --json >"$WORKDIR/load.json" 2>>"$WORKDIR/load.err" &
     local load=$!
     sleep "$BEFORE"
-    read -r before_rss before_pss < <(mem_kib)
+    read -r before_rss before_pss < <(mem_kib pss)
     peak_rss=$before_rss peak_pss=$before_pss
     echo save >"$marks"
     t0=$(date +%s.%N)
     [[ $(redis-cli -p "$SERVER_PORT" BGSAVE) == "Background saving started" ]] ||
         die "$s: BGSAVE did not start"
     sleep 0.05
+    local i=0
     while [[ $(info_field rdb_bgsave_in_progress) == 1 ]]; do
-        read -r m_rss m_pss < <(mem_kib)
-        ((m_rss > peak_rss)) && peak_rss=$m_rss
-        ((m_pss > peak_pss)) && peak_pss=$m_pss
+        i=$((i + 1))
+        if [[ $SAMPLE == 1 ]]; then
+            # Pss every 5th sample (every ~0.5 s), VmRSS every 100 ms.
+            read -r m_rss m_pss < <(((i % 5 == 1)) && mem_kib pss || mem_kib)
+            ((m_rss > peak_rss)) && peak_rss=$m_rss
+            ((m_pss > peak_pss)) && peak_pss=$m_pss
+        fi
         sleep 0.1
     done
     t1=$(date +%s.%N)

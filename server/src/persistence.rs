@@ -8,6 +8,10 @@
 //!   serving. The snapshot's tables are released shard by shard as they are written,
 //!   so the memory a save holds is what the live keyspace replaced in the shards not
 //!   yet written (see `rdb::write_snapshot`).
+//! * A background save paces itself ([`Pacer`]): it runs in 250 µs slices with pauses
+//!   between them while allocated memory stays near where it was, and speeds up to
+//!   full speed as memory grows towards 5% more, so it bounds both what it costs the
+//!   workers' CPU and what it holds in memory (bench/bgsave.sh measures both).
 //! * Crash safety: write `dir/temp-<pid>.rdb`, fsync it, rename it over the dump, fsync
 //!   the directory. A failed save removes its temporary file and leaves the previous
 //!   dump as it was.
@@ -582,7 +586,11 @@ impl Inner {
         let params = self.state.lock().params.clone();
         let dirty_before = self.dirty.load(Ordering::Relaxed);
         let started = Instant::now();
-        let result = write_dump(self, shared.keyspace.snapshot(), &params, None);
+        // The file lock before the snapshot: saves on different threads (SAVE and
+        // FLUSHALL's rewrite) land in the order of their snapshots.
+        let writer = self.file_lock.lock();
+        let result = write_dump_locked(self, shared.keyspace.snapshot(), &params, None);
+        drop(writer);
         let mut st = self.state.lock();
         match &result {
             Ok(stats) => {
@@ -684,6 +692,76 @@ impl Inner {
     }
 }
 
+/// Paces a background save so that request workers keep their latency while memory
+/// stays bounded.
+///
+/// Redis's fork()ed child competes with the server for the CPU as an equal, and its
+/// memory grows with every page the server touches. Shoal's save thread runs in slices
+/// of [`Pacer::SLICE`]: after each one it pauses, so a worker that needs the CPU waits
+/// at most one slice for it, and the save takes about half of a CPU the workers keep
+/// busy. What a save costs in memory is the entries the live keyspace replaced in
+/// shards not written yet (the snapshot keeps them), which grows with the save's
+/// length, so the pause shrinks as allocated memory grows past the snapshot's: at
+/// [`Pacer::BUDGET_PCT`] percent more, the save stops pausing and finishes at full
+/// speed. Priorities cannot do this: an unprivileged thread can lower its own, never
+/// raise it back, and a lowered one starves while the workers are saturated.
+struct Pacer {
+    base: u64,
+    budget: u64,
+    state: std::cell::Cell<(Instant, Instant, f64)>,
+}
+
+impl Pacer {
+    /// Longest the save runs without pausing.
+    const SLICE: Duration = Duration::from_micros(250);
+    /// How often allocated memory is read (a jemalloc epoch advance).
+    const CHECK: Duration = Duration::from_millis(10);
+    /// Growth of allocated memory, in percent of what it was at the start, at which
+    /// the save stops pausing.
+    const BUDGET_PCT: u64 = 5;
+    /// Pause per slice run, at the start (relative to the slice's length).
+    const PAUSE: f64 = 3.0;
+
+    fn new() -> Pacer {
+        let base = allocated_bytes();
+        let now = Instant::now();
+        Pacer {
+            base,
+            budget: (base * Self::BUDGET_PCT / 100).max(8 << 20),
+            state: std::cell::Cell::new((now, now, Self::PAUSE)),
+        }
+    }
+
+    /// Called every few keys by the writer.
+    fn pace(&self) {
+        let (slice_start, checked, mut pause) = self.state.get();
+        let now = Instant::now();
+        let ran = now.duration_since(slice_start);
+        if ran < Self::SLICE {
+            return;
+        }
+        let mut checked_at = checked;
+        if now.duration_since(checked) >= Self::CHECK {
+            // Pause for as long as the slice ran, scaled by how much of the memory
+            // budget is left: 1 at the start (half a CPU), 0 at the budget.
+            let grown = allocated_bytes().saturating_sub(self.base);
+            pause = Self::PAUSE * (1.0 - (grown as f64 / self.budget as f64).min(1.0));
+            checked_at = now;
+        }
+        if pause > 0.0 {
+            std::thread::sleep(ran.mul_f64(pause));
+        }
+        self.state.set((Instant::now(), checked_at, pause));
+    }
+}
+
+/// Bytes allocated now (jemalloc `stats.allocated`, refreshed).
+fn allocated_bytes() -> u64 {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let _ = epoch::advance();
+    stats::allocated::read().unwrap_or(0) as u64
+}
+
 /// Writes `snapshot` to the dump file crash-safely (see the module docs). Consumes
 /// the snapshot, releasing it as it goes, before the fsyncs.
 fn write_dump(
@@ -693,6 +771,16 @@ fn write_dump(
     abort: Option<&AtomicBool>,
 ) -> Result<SaveStats, String> {
     let _one_writer = inner.file_lock.lock();
+    write_dump_locked(inner, snapshot, params, abort)
+}
+
+/// [`write_dump`] for a caller that holds `file_lock`.
+fn write_dump_locked(
+    inner: &Inner,
+    snapshot: Keyspace,
+    params: &Params,
+    abort: Option<&AtomicBool>,
+) -> Result<SaveStats, String> {
     let tmp = params.dir.join(format!("temp-{}.rdb", std::process::id()));
     let target = params.dump_path();
     let result = write_and_rename(inner, snapshot, params, abort, &tmp, &target);
@@ -720,6 +808,10 @@ fn write_and_rename(
             tmp.display()
         )
     })?;
+    // Only a background save paces itself: SAVE and shutdown saves have the CPU to
+    // themselves (the clients wait for them anyway).
+    let pacer = abort.map(|_| Pacer::new());
+    let pace = pacer.as_ref().map(|p| move || p.pace());
     let opts = SaveOptions {
         compress: params.compress,
         checksum: params.checksum,
@@ -727,6 +819,7 @@ fn write_and_rename(
         aux: aux_fields(),
         abort,
         progress: Some(&inner.keys_processed),
+        pace: pace.as_ref().map(|f| f as &dyn Fn()),
     };
     let stats = rdb::write_snapshot(snapshot, &mut file, &opts)
         .map_err(|e| format!("Write error saving DB on disk ({}): {e}", tmp.display()))?;

@@ -213,6 +213,10 @@ pub struct SaveOptions<'a> {
     pub abort: Option<&'a AtomicBool>,
     /// Kept at the number of keys written so far.
     pub progress: Option<&'a AtomicU64>,
+    /// Called every 16 keys: the caller may pause the writer there (a background save
+    /// pacing itself so it does not hold a CPU that request workers wait for; see the
+    /// server's persistence module).
+    pub pace: Option<&'a dyn Fn()>,
 }
 
 /// What a save wrote.
@@ -274,6 +278,11 @@ fn write_impl(
                 }
                 write_entry(&mut w, e)?;
                 keys += 1;
+                if keys % 16 == 0 {
+                    if let Some(pace) = opts.pace {
+                        pace();
+                    }
+                }
                 if keys % 1024 == 0 {
                     if let Some(p) = opts.progress {
                         p.store(keys, Ordering::Relaxed);
