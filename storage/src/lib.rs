@@ -33,7 +33,7 @@ pub use db::{Db, Locked, ShardGuard};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair};
-pub use merge::{MergeError, MergeStrategy};
+pub use merge::{MergeError, MergeStrategy, Merged};
 pub use shard::{ExpireStep, Shard, Table};
 
 use std::hash::BuildHasher;

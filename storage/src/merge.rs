@@ -523,6 +523,17 @@ fn merge_in_place(
     result.unwrap_or(Ok(0))
 }
 
+/// What [`Db::hmerge`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Fields in the destination afterwards.
+    pub len: usize,
+    /// Whether the destination was written (false when no source had anything to
+    /// merge in: every source missing or empty, or only the destination itself where
+    /// merging it into itself changes nothing).
+    pub written: bool,
+}
+
 impl Db {
     /// HMERGE: merges the fields of each source hash into `dest`, sources in order,
     /// with `strategy`. Missing sources count as empty; `dest` is created if missing
@@ -535,7 +546,7 @@ impl Db {
         sources: &[&[u8]],
         strategy: MergeStrategy,
         now: i64,
-    ) -> Result<usize, MergeError> {
+    ) -> Result<Merged, MergeError> {
         let hd = self.hash(dest);
         let hs: Vec<u64> = sources.iter().map(|k| self.hash(k)).collect();
         let mut locked = self.lock_many(std::iter::once(hd).chain(hs.iter().copied()));
@@ -573,7 +584,10 @@ impl Db {
             .and_then(hash_of)
             .map_or(0, HashValue::len);
         if ops.is_empty() {
-            return Ok(dest_len);
+            return Ok(Merged {
+                len: dest_len,
+                written: false,
+            });
         }
         let srcs: Vec<&HashValue> = ops.iter().filter_map(|(e, _)| hash_of(e)).collect();
 
@@ -589,7 +603,8 @@ impl Db {
         }
         let Some(k) = largest else {
             drop(dest_entry); // a clone would make the in-place write copy the hash
-            return merge_in_place(locked.shard(hd), hd, dest, &srcs, strategy, now);
+            let len = merge_in_place(locked.shard(hd), hd, dest, &srcs, strategy, now)?;
+            return Ok(Merged { len, written: true });
         };
 
         // A source is the base: start from it (shared, copied on the first write)
@@ -646,7 +661,7 @@ impl Db {
         // Free the replaced value and the clones outside the locks.
         drop(locked);
         drop(old);
-        Ok(len)
+        Ok(Merged { len, written: true })
     }
 
     /// HMERGEVALUES: merges literal `(field, value)` pairs into the hash at `key`, in
@@ -881,7 +896,7 @@ mod tests {
         s: MergeStrategy,
     ) -> Result<usize, MergeError> {
         let srcs: Vec<&[u8]> = sources.iter().map(|k| k.as_bytes()).collect();
-        db.hmerge(dest.as_bytes(), &srcs, s, 0)
+        db.hmerge(dest.as_bytes(), &srcs, s, 0).map(|m| m.len)
     }
 
     fn values(

@@ -15,9 +15,8 @@
 //! Changes (Redis's `server.dirty`, for save points) are counted as Redis counts its
 //! nearest commands: HMERGEVALUES one per field added or changed and MMERGE one per key
 //! added or changed (their replies, as HSET/MSET count what they write); HMERGE 1 for
-//! the destination key, as ZUNIONSTORE counts its destination, when the destination
-//! exists afterwards (storage does not tell whether a merge that found nothing to
-//! merge wrote it, so that case counts 1 too; an error counts 0).
+//! the destination key, as ZUNIONSTORE counts its destination, when it was written
+//! (not when every source was missing or empty; an error counts 0).
 
 use shoal_protocol::Args;
 use shoal_storage::{MergeError, MergeStrategy};
@@ -88,12 +87,12 @@ fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     }
     let sources: Vec<&[u8]> = (first..first + count).filter_map(|i| args.get(i)).collect();
-    let len = ctx
+    let merged = ctx
         .db()
         .hmerge(&args[1], &sources, strategy, ctx.now)
         .map_err(|e| merge_error(e, Family::Hash))?;
-    ctx.add_dirty(u64::from(len > 0));
-    ctx.out.int(len as i64);
+    ctx.add_dirty(u64::from(merged.written));
+    ctx.out.int(merged.len as i64);
     Ok(())
 }
 

@@ -853,9 +853,14 @@ async fn shoal_commands_count_what_they_change() {
         assert_eq!(reply, *n, "{args:?}");
         assert_eq!(changes(&mut c).await - before, *n, "{args:?}");
     }
-    // HMERGE: 1 for the destination, when there is one afterwards; errors count 0.
+    // HMERGE: 1 for the destination, when it was written; errors count 0.
     assert_eq!(delta(&mut c, &["HMERGE", "dst", "1", "h"]).await, 1);
     assert_eq!(delta(&mut c, &["HMERGE", "dst2", "1", "nosuch"]).await, 0);
+    assert_eq!(
+        delta(&mut c, &["HMERGE", "dst", "2", "nosuch", "dst"]).await,
+        0,
+        "nothing to merge into an existing destination: not written"
+    );
     assert_eq!(delta(&mut c, &["HMERGE", "dst", "1", "a"]).await, 0);
     assert_eq!(delta(&mut c, &["MMERGE", "SUM", "h", "1"]).await, 0);
     assert_eq!(
