@@ -7,11 +7,10 @@
 #   2. start a SET-only load (shoal-load --ratio 1:0 over the same keys) with
 #      --marks: BEFORE seconds in window "before", then BGSAVE and window "save"
 #      until INFO persistence says the save is over, then AFTER seconds in "after";
-#   3. sample memory: VmRSS of the server (plus its fork()ed children, for Redis)
-#      every 100 ms, and every 0.5 s the sum of their Pss (/proc/PID/smaps_rollup),
-#      which counts a page shared by parent and child once: the physical memory
-#      actually used.
-# Prints per server the medians over the rounds of: RSS and Pss before the save and
+#   3. sample memory every 100 ms: VmRSS of the server plus its fork()ed children
+#      (Redis), which counts shared pages twice, and "physical": the server's VmRSS
+#      plus the children's private pages (what copy-on-write duplicated).
+# Prints per server the medians over the rounds of: RSS and physical before the save and
 # their peaks during it, the save's duration, and the load's ops/s, p50/p99/p99.9 in
 # each window. Raw per-run lines go to bench/results/bgsave-<stamp>.jsonl.
 #
@@ -19,7 +18,8 @@
 #         ROUNDS=1 KEYS=100000 bench/bgsave.sh  (quick check)
 #
 # Environment (defaults in brackets): ROUNDS [3], KEYS [1000000], VALUE [1024],
-#   BEFORE [5] and AFTER [3] seconds, PIPELINE [1], CONNECTIONS [50],
+#   BEFORE [5] and AFTER [3] seconds, PIPELINE [1], CONNECTIONS [50], RATE [0]
+#   (requests/s of the load; 0 = as fast as the server answers, i.e. saturated),
 #   SHOAL_PORT [16379], REDIS_PORT [16380], SHOAL_ARGS [""], REDIS_SERVER
 #   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"],
 #   SAMPLE [1] (0: no memory sampling during the save, to see what sampling costs).
@@ -33,6 +33,7 @@ BEFORE=${BEFORE:-5}
 AFTER=${AFTER:-3}
 PIPELINE=${PIPELINE:-1}
 CONNECTIONS=${CONNECTIONS:-50}
+RATE=${RATE:-0}
 SHOAL_PORT=${SHOAL_PORT:-16379}
 REDIS_PORT=${REDIS_PORT:-16380}
 SHOAL_ARGS=${SHOAL_ARGS:-}
@@ -111,20 +112,23 @@ info_field() {
         awk -F: -v f="$1" '$1 == f { print $2 }'
 }
 
-# mem_kib [pss]: "RSS PSS" in KiB of the server and its children (a fork()ed saver).
-# PSS (smaps_rollup walks the page tables under the mmap lock, which stalls the
-# process a little) only when asked; 0 otherwise.
+# mem_kib: "RSS PHYS" in KiB. RSS: VmRSS of the server plus its children (a fork()ed
+# saver), which counts pages they share twice. PHYS: the server's VmRSS plus each
+# child's private pages (smaps_rollup Private_*: what copy-on-write duplicated), the
+# physical memory both use. Only children's page tables are walked (reading the
+# server's smaps would stall it under its mmap lock).
 mem_kib() {
-    local pids p rss=0 pss=0 r s=0
-    pids="$SERVER_PID $(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true)"
-    for p in $pids; do
-        r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
-        if [[ ${1:-} == pss ]]; then
-            s=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-        fi
-        rss=$((rss + ${r:-0})) pss=$((pss + ${s:-0}))
+    local kids k rss phys r p
+    rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+    phys=$rss
+    kids=$(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true)
+    for k in $kids; do
+        r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$k/status" 2>/dev/null || echo 0)
+        p=$(awk '$1 ~ /^Private_(Clean|Dirty):$/ { s += $2 } END { print s + 0 }' \
+            "/proc/$k/smaps_rollup" 2>/dev/null || echo 0)
+        rss=$((rss + ${r:-0})) phys=$((phys + ${p:-0}))
     done
-    echo "$rss $pss"
+    echo "$rss $phys"
 }
 
 # one_run SERVER ROUND: appends one JSON line to $RAW.
@@ -138,11 +142,11 @@ one_run() {
     echo before >"$marks"
     timeout 900 "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --keyspace "$KEYS" \
         --value-size "$VALUE" --ratio 1:0 --connections "$CONNECTIONS" \
-        --pipeline "$PIPELINE" --duration 800 --marks "$marks" --server-pid "$SERVER_PID" \
+        --pipeline "$PIPELINE" --rate "$RATE" --duration 800 --marks "$marks" --server-pid "$SERVER_PID" \
         --json >"$WORKDIR/load.json" 2>>"$WORKDIR/load.err" &
     local load=$!
     sleep "$BEFORE"
-    read -r before_rss before_pss < <(mem_kib pss)
+    read -r before_rss before_pss < <(mem_kib)
     peak_rss=$before_rss peak_pss=$before_pss
     echo save >"$marks"
     t0=$(date +%s.%N)
@@ -153,8 +157,7 @@ one_run() {
     while [[ $(info_field rdb_bgsave_in_progress) == 1 ]]; do
         i=$((i + 1))
         if [[ $SAMPLE == 1 ]]; then
-            # Pss every 5th sample (every ~0.5 s), VmRSS every 100 ms.
-            read -r m_rss m_pss < <(((i % 5 == 1)) && mem_kib pss || mem_kib)
+            read -r m_rss m_pss < <(mem_kib)
             ((m_rss > peak_rss)) && peak_rss=$m_rss
             ((m_pss > peak_pss)) && peak_pss=$m_pss
         fi
@@ -168,14 +171,14 @@ one_run() {
     wait "$load" || die "$s: load failed: $(tail -n 2 "$WORKDIR/load.err")"
     json=$(cat "$WORKDIR/load.json")
     stop_server
-    m=$(printf '{"server":"%s","round":%s,"rss_before_kib":%s,"rss_peak_kib":%s,"pss_before_kib":%s,"pss_peak_kib":%s,"save_s":%.3f,"load":%s}' \
+    m=$(printf '{"server":"%s","round":%s,"rss_before_kib":%s,"rss_peak_kib":%s,"phys_before_kib":%s,"phys_peak_kib":%s,"save_s":%.3f,"load":%s}' \
         "$s" "$r" "$before_rss" "$peak_rss" "$before_pss" "$peak_pss" \
         "$(echo "$t1 - $t0" | bc)" "$json")
     echo "$m" >>"$RAW"
-    echo "bgsave.sh: round $r $s: save $(echo "$t1 - $t0" | bc | cut -c1-5) s, RSS $((before_rss / 1024)) -> $((peak_rss / 1024)) MiB, Pss $((before_pss / 1024)) -> $((peak_pss / 1024)) MiB" >&2
+    echo "bgsave.sh: round $r $s: save $(echo "$t1 - $t0" | bc | cut -c1-5) s, RSS $((before_rss / 1024)) -> $((peak_rss / 1024)) MiB, physical $((before_pss / 1024)) -> $((peak_pss / 1024)) MiB" >&2
 }
 
-echo "bgsave.sh: $KEYS keys x $VALUE B, SET load P$PIPELINE x $CONNECTIONS conns, $ROUNDS rounds; raw: $RAW" >&2
+echo "bgsave.sh: $KEYS keys x $VALUE B, SET load P$PIPELINE x $CONNECTIONS conns, rate $RATE/s, $ROUNDS rounds; raw: $RAW" >&2
 for r in $(seq "$ROUNDS"); do
     order=$SERVERS
     ((r % 2 == 0)) && order=$(echo "$SERVERS" | tr ' ' '\n' | tac | tr '\n' ' ')
@@ -187,11 +190,11 @@ python3 - "$RAW" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 def med(xs): return statistics.median(xs) if xs else float("nan")
-print(f"{'server':7} {'RSS MiB before->peak':>22} {'Pss MiB before->peak':>22} {'save s':>7}  window: ops/s p50 p99 p99.9 (ms)")
+print(f"{'server':7} {'RSS MiB before->peak':>22} {'phys MiB before->peak':>22} {'save s':>7}  window: ops/s p50 p99 p99.9 (ms)")
 for s in dict.fromkeys(r["server"] for r in runs):
     rs = [r for r in runs if r["server"] == s]
     mb = lambda k: med([r[k] for r in rs]) / 1024
-    line = f"{s:7} {mb('rss_before_kib'):>10.0f} -> {mb('rss_peak_kib'):<9.0f} {mb('pss_before_kib'):>10.0f} -> {mb('pss_peak_kib'):<9.0f} {med([r['save_s'] for r in rs]):>7.2f}"
+    line = f"{s:7} {mb('rss_before_kib'):>10.0f} -> {mb('rss_peak_kib'):<9.0f} {mb('phys_before_kib'):>10.0f} -> {mb('phys_peak_kib'):<9.0f} {med([r['save_s'] for r in rs]):>7.2f}"
     print(line)
     for w in ("before", "save", "after"):
         ws = [x for r in rs for x in r["load"]["windows"] if x["label"] == w]

@@ -96,6 +96,12 @@ pub struct Args {
     /// order), and the label `stop` ends the run. See bench/bgsave.sh.
     #[arg(long)]
     pub marks: Option<std::path::PathBuf>,
+
+    /// Requests per second over all connections (0 = as fast as replies come): each
+    /// connection sends its batches on a fixed schedule (sending at once when behind),
+    /// so the server is loaded at a set rate instead of saturated.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
 }
 
 /// How keys are drawn from `1..=keyspace`.
@@ -183,6 +189,9 @@ impl Args {
                 return Err("--duration must be a positive number of seconds".into());
             }
         }
+        if !(self.rate >= 0.0 && self.rate.is_finite()) {
+            return Err("--rate must be a non-negative number".into());
+        }
         if self.requests == Some(0) {
             return Err("--requests must be at least 1".into());
         }
@@ -195,6 +204,13 @@ impl Args {
             }
         }
         Ok(())
+    }
+
+    /// With --rate: the time between two batches of one connection.
+    pub fn batch_interval(&self) -> Option<Duration> {
+        (self.rate > 0.0).then(|| {
+            Duration::from_secs_f64(self.connections as f64 * self.pipeline as f64 / self.rate)
+        })
     }
 
     /// How long the measured phase may last: the given duration, 10 s if neither
@@ -240,6 +256,10 @@ mod tests {
         let a = Args::try_parse_from(["shoal-load", "--key-pattern", "S"]).unwrap();
         assert_eq!(a.key_pattern, KeyPattern::Seq);
         let a = Args::try_parse_from(["shoal-load", "--pipeline", "0"]).unwrap();
+        assert!(a.check().is_err());
+        let a = Args::try_parse_from(["shoal-load", "-c", "10", "-P", "2", "--rate", "1000"]);
+        assert_eq!(a.unwrap().batch_interval(), Some(Duration::from_millis(20)));
+        let a = Args::try_parse_from(["shoal-load", "--rate=-1"]).unwrap();
         assert!(a.check().is_err());
     }
 }

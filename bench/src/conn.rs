@@ -50,6 +50,9 @@ pub struct Phase {
     pub server_pid: Option<u32>,
     /// Windows named from outside (`--marks`), if any.
     pub marks: Option<Arc<Marks>>,
+    /// With `--rate`: time between two batches of one connection, and the number of
+    /// connections (to spread their schedules evenly).
+    pub pacing: Option<(Duration, usize)>,
     issued: AtomicU64,
     barrier: Barrier,
     start: OnceLock<(Instant, Option<Sample>)>,
@@ -77,6 +80,7 @@ impl Phase {
             total,
             server_pid,
             marks: None,
+            pacing: None,
             issued: AtomicU64::new(0),
             barrier: Barrier::new(connections),
             start: OnceLock::new(),
@@ -137,7 +141,16 @@ pub async fn run(id: usize, phase: Arc<Phase>) -> ConnStats {
     // Unparsed bytes are rbuf[pos..filled].
     let (mut pos, mut filled) = (0usize, 0usize);
 
+    let mut batch_no = 0u32;
     'batches: loop {
+        if let Some((interval, conns)) = phase.pacing {
+            // Batch k of connection `id` is due at start + (k + id/conns) * interval.
+            let due = start + interval.mul_f64(f64::from(batch_no) + id as f64 / conns as f64);
+            batch_no += 1;
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
+            }
+        }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }

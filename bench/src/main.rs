@@ -107,6 +107,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         args.requests,
         args.server_pid,
     );
+    phase.pacing = args.batch_interval().map(|i| (i, args.connections));
     let done = Arc::new(AtomicBool::new(false));
     if let Some(path) = &args.marks {
         let marks = Marks::watch(path.clone(), done.clone())

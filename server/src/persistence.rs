@@ -721,6 +721,8 @@ impl Pacer {
     const BUDGET_PCT: u64 = 5;
     /// Pause per slice run, at the start (relative to the slice's length).
     const PAUSE: f64 = 3.0;
+    /// Shortest pause, at or past the budget.
+    const MIN_PAUSE: Duration = Duration::from_micros(20);
 
     fn new() -> Pacer {
         let base = allocated_bytes();
@@ -736,6 +738,7 @@ impl Pacer {
     fn pace(&self) {
         let (slice_start, checked, mut pause) = self.state.get();
         let now = Instant::now();
+
         let ran = now.duration_since(slice_start);
         if ran < Self::SLICE {
             return;
@@ -748,9 +751,10 @@ impl Pacer {
             pause = Self::PAUSE * (1.0 - (grown as f64 / self.budget as f64).min(1.0));
             checked_at = now;
         }
-        if pause > 0.0 {
-            std::thread::sleep(ran.mul_f64(pause));
-        }
+        // Even past the budget, leave the CPU after every slice: a worker waiting for
+        // it gets it now rather than at the end of the scheduler's time slice (ms),
+        // and the scheduler's fairness still gives the save its share.
+        std::thread::sleep(ran.mul_f64(pause).max(Self::MIN_PAUSE));
         self.state.set((Instant::now(), checked_at, pause));
     }
 }
@@ -823,6 +827,7 @@ fn write_and_rename(
     };
     let stats = rdb::write_snapshot(snapshot, &mut file, &opts)
         .map_err(|e| format!("Write error saving DB on disk ({}): {e}", tmp.display()))?;
+
     file.sync_all()
         .map_err(|e| format!("Failed to fsync {}: {e}", tmp.display()))?;
     drop(file);

@@ -163,12 +163,15 @@ impl Db {
         f(&self.shard_ref(index))
     }
 
-    /// Frees what a frozen shard holds (the RDB writer, once the shard is written).
-    /// Does nothing on a live database.
-    pub(crate) fn release_frozen(&mut self, index: usize) {
-        if let Shards::Frozen(s) = &mut self.shards {
-            let empty = Shard::new(0, self.hasher.clone()).snapshot();
-            drop(std::mem::replace(&mut s[index], empty));
+    /// Takes a frozen shard's table out of this snapshot database (the RDB writer,
+    /// once the shard is written, frees it). `None` on a live database.
+    pub(crate) fn take_frozen(&mut self, index: usize) -> Option<Arc<Table>> {
+        match &mut self.shards {
+            Shards::Frozen(s) => {
+                let empty = Shard::new(0, self.hasher.clone()).snapshot();
+                Some(std::mem::replace(&mut s[index], empty).share_table())
+            }
+            Shards::Live(_) => None,
         }
     }
 

@@ -293,7 +293,19 @@ fn write_impl(
                 }
             }
             drop(shard);
-            ks.db_mut(d).release_frozen(i);
+            // Free what only the snapshot held (entries the live keyspace replaced
+            // since) now, in steps with `pace` between them: one shard can hold tens
+            // of thousands of entries, milliseconds of work.
+            if let Some(table) = ks.db_mut(d).take_frozen(i) {
+                if let Ok(mut table) = std::sync::Arc::try_unwrap(table) {
+                    let mut drain = table.drain();
+                    while drain.by_ref().take(256).count() == 256 {
+                        if let Some(pace) = opts.pace {
+                            pace();
+                        }
+                    }
+                }
+            }
         }
     }
     if let Some(p) = opts.progress {
