@@ -63,6 +63,17 @@ pub struct ExpireCycle {
     pub timed_out: bool,
 }
 
+/// What [`Keyspace::restore_from`] replaced.
+#[derive(Default)]
+pub struct Restored {
+    /// The live tables it replaced (drop them off the request path if large).
+    pub old: Vec<Arc<Table>>,
+    /// Keys changed: for each shard whose table was not already the snapshot's, the
+    /// keys it held plus the keys put in their place (SNAPSHOT RESTORE's count of
+    /// changes for save points).
+    pub changes: u64,
+}
+
 /// All databases. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Keyspace {
     dbs: Box<[Db]>,
@@ -275,7 +286,7 @@ impl Keyspace {
     ///
     /// A database empty in the snapshot and not in use here is left alone (already
     /// empty), with the same re-check as [`Keyspace::snapshot`].
-    pub fn restore_from(&self, source: &Keyspace) -> Vec<Arc<Table>> {
+    pub fn restore_from(&self, source: &Keyspace) -> Restored {
         assert_eq!(self.dbs.len(), source.dbs.len());
         let mut attempt = 0;
         loop {
@@ -297,26 +308,30 @@ impl Keyspace {
             if self.dbs.iter().zip(&touch).any(|(d, &t)| !t && d.in_use()) {
                 continue;
             }
-            let mut old = Vec::new();
+            let mut out = Restored::default();
             for ((d, l), s) in self.dbs.iter().zip(live.iter_mut()).zip(source.dbs.iter()) {
                 let Some(l) = l else { continue };
                 if s.num_shards() == d.num_shards() {
                     for (i, ls) in l.iter_mut().enumerate() {
-                        old.push(s.with_shard(i, |ss| ls.restore_from(ss)));
+                        let old = s.with_shard(i, |ss| ls.restore_from(ss));
+                        if !Arc::ptr_eq(&old, &ls.share_table()) {
+                            out.changes += (old.len() + ls.len()) as u64;
+                        }
+                        out.old.push(old);
                     }
                     d.set_in_use(true);
                 } else {
                     // The snapshot of an empty database (one empty shard).
                     debug_assert!(s.is_empty());
-                    old.extend(
-                        l.iter_mut()
-                            .filter(|ls| !ls.is_empty())
-                            .map(|ls| ls.clear()),
-                    );
+                    for ls in l.iter_mut().filter(|ls| !ls.is_empty()) {
+                        let old = ls.clear();
+                        out.changes += old.len() as u64;
+                        out.old.push(old);
+                    }
                     d.set_in_use(false);
                 }
             }
-            return old;
+            return out;
         }
     }
 

@@ -32,7 +32,7 @@ pub mod shard;
 pub use db::{Db, Locked, ShardGuard};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
-pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair};
+pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use merge::{MergeError, MergeStrategy, Merged};
 pub use shard::{ExpireStep, Shard, Table};
 

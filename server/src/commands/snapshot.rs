@@ -32,10 +32,7 @@
 //! with the snapshot (unchanged since, so replacing them changes nothing); MERGE one
 //! per key written (its reply).
 
-use std::sync::Arc;
-
 use shoal_protocol::Args;
-use shoal_storage::{Keyspace, Table};
 
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{show_arg, CmdError, CmdResult};
@@ -136,33 +133,11 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// SNAPSHOT RESTORE name
 fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
-    let old = ctx.shared.keyspace.restore_from(snap.keyspace());
-    ctx.add_dirty(restore_changes(&old, snap.keyspace()));
-    snapshots::free_later(old);
+    let restored = ctx.shared.keyspace.restore_from(snap.keyspace());
+    ctx.add_dirty(restored.changes);
+    snapshots::free_later(restored.old);
     ctx.out.ok();
     Ok(())
-}
-
-/// The changes a RESTORE made: for each shard whose live table was not the
-/// snapshot's own (`old`, in `Keyspace::restore_from`'s order: database, then shard),
-/// the keys it held plus the keys put in its place.
-fn restore_changes(old: &[Arc<Table>], snap: &Keyspace) -> u64 {
-    let mut old = old.iter();
-    let mut changes = 0u64;
-    for d in 0..snap.num_dbs() {
-        let db = snap.db(d);
-        for i in 0..db.num_shards() {
-            let Some(before) = old.next() else {
-                return changes;
-            };
-            let shard = db.lock_index(i);
-            let restored = shard.table();
-            if !std::ptr::eq(Arc::as_ptr(before), restored) {
-                changes += (before.len() + restored.len()) as u64;
-            }
-        }
-    }
-    changes
 }
 
 /// SNAPSHOT MERGE name REPLACE|KEEP

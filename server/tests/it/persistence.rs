@@ -888,6 +888,16 @@ async fn shoal_commands_count_what_they_change() {
         delta(&mut c, &["SNAPSHOT", "MERGE", "s", "REPLACE"]).await,
         1
     );
+    // Across databases: database 6 was never written when `t` was taken (its
+    // snapshot is empty); RESTORE removes what was written there since and counts it,
+    // while database 0's unchanged shards count nothing.
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "CREATE", "t"]).await, 0);
+    let _: () = cmd(&mut c, &["SELECT", "6"]).await;
+    assert_eq!(delta(&mut c, &["MSET", "x", "1", "y", "2"]).await, 2);
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "RESTORE", "t"]).await, 2);
+    assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 0);
+    let _: () = cmd(&mut c, &["SELECT", "0"]).await;
+    assert_eq!(delta(&mut c, &["SNAPSHOT", "DROP", "t"]).await, 0);
     assert_eq!(delta(&mut c, &["SNAPSHOT", "LIST"]).await, 0);
     assert_eq!(delta(&mut c, &["SNAPSHOT", "DROP", "s"]).await, 0);
     assert_eq!(delta(&mut c, &["SNAPSHOT", "RESTORE", "s"]).await, 0);
