@@ -18,11 +18,11 @@
 //!   to joining both (`iter_custom`). On a shared 2-core machine this one is
 //!   the noisiest.
 //! * `cow_clone_table`: what the first write after a snapshot costs, i.e.
-//!   `Arc::make_mut` cloning a shard's table that a snapshot shares (the
-//!   `Arc<Table>` comes from `Shard::share_table`; cloning copies the buckets
-//!   and bumps each entry's reference count). Measured for a table at
-//!   `SHARD_TARGET_KEYS`, at 64K and at 1M entries; dropping the copy is not
-//!   timed. This is why shards are sized for ~32K keys at `capacity`.
+//!   `Arc::make_mut` cloning a table that a snapshot shares (cloning copies the
+//!   buckets and bumps each entry's reference count). Measured for a table of
+//!   `SHARD_TARGET_KEYS`, 64K and 1M entries; dropping the copy is not timed.
+//!   This is why shards are sized for ~32K keys at `capacity` and why a shard
+//!   keeps its entries in segments of ~4-8K (the unit that is copied).
 //!
 //! Run: `cargo bench -p shoal-bench --bench table`. Under `cargo test`
 //! (criterion's test mode, each routine once) the 1M-entry table is shrunk to
@@ -292,7 +292,15 @@ fn cow_clone(c: &mut Criterion) {
         let data = Data::new(n);
         let ks = keyspace(&data, 1);
         drop(data);
-        let table: Arc<Table> = ks.db(0).lock_index(0).share_table();
+        // One table holding the shard's entries (a shard splits into segments of
+        // ~4-8K entries; this measures what one table of `n` costs to copy).
+        let db = ks.db(0);
+        let mut one = Table::with_capacity(n);
+        for e in db.lock_index(0).iter() {
+            let h = db.hash(e.key());
+            one.insert_unique(h, e.clone(), |x| db.hash(x.key()));
+        }
+        let table: Arc<Table> = Arc::new(one);
         assert_eq!(table.len(), n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &table, |b, table| {

@@ -230,20 +230,26 @@ pub fn merge_into(live: &Keyspace, snap: &Keyspace, mode: MergeMode, now: i64) -
                     if shard.shares_table_with(source) {
                         return;
                     }
-                    for e in source.table().iter() {
-                        if e.is_expired(now) {
+                    for seg in 0..source.num_segments() {
+                        // A segment still shared has not changed since the snapshot.
+                        if shard.shares_segment_with(source, seg) {
                             continue;
                         }
-                        let h = live_db.hash(e.key());
-                        let write = match shard.peek(h, e.key(), now) {
-                            None => true,
-                            Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
-                        };
-                        if write {
-                            if let Some(old) = shard.insert(h, e.clone(), now) {
-                                replaced.push(old);
+                        for e in source.segment(seg) {
+                            if e.is_expired(now) {
+                                continue;
                             }
-                            written += 1;
+                            let h = live_db.hash(e.key());
+                            let write = match shard.peek(h, e.key(), now) {
+                                None => true,
+                                Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
+                            };
+                            if write {
+                                if let Some(old) = shard.insert(h, e.clone(), now) {
+                                    replaced.push(old);
+                                }
+                                written += 1;
+                            }
                         }
                     }
                 });

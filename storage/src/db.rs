@@ -20,7 +20,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::entry::Entry;
-use crate::shard::{InUse, Shard, Table};
+use crate::shard::{InUse, Segments, Shard};
 use crate::KeyHasher;
 
 /// Pads a shard's lock to its own cache lines so that neighbouring shards locked by
@@ -165,11 +165,11 @@ impl Db {
 
     /// Takes a frozen shard's table out of this snapshot database (the RDB writer,
     /// once the shard is written, frees it). `None` on a live database.
-    pub(crate) fn take_frozen(&mut self, index: usize) -> Option<Arc<Table>> {
+    pub(crate) fn take_frozen(&mut self, index: usize) -> Option<Arc<Segments>> {
         match &mut self.shards {
             Shards::Frozen(s) => {
                 let empty = Shard::new(0, self.hasher.clone()).snapshot();
-                Some(std::mem::replace(&mut s[index], empty).share_table())
+                Some(std::mem::replace(&mut s[index], empty).share_segments())
             }
             Shards::Live(_) => None,
         }
@@ -260,7 +260,7 @@ impl Db {
 
     /// Removes every key. Returns the old tables so the caller can free them off the
     /// request path (FLUSHDB ASYNC); dropping the result frees them here.
-    pub fn clear(&self) -> Vec<Arc<Table>> {
+    pub fn clear(&self) -> Vec<Arc<Segments>> {
         let mut all = self.lock_all();
         let old = all.guards.iter_mut().map(|(_, g)| g.clear()).collect();
         self.set_in_use(false);
@@ -289,15 +289,20 @@ impl Db {
             let buckets = if shard.is_empty() {
                 0
             } else {
-                shard.table().num_buckets()
+                shard.num_buckets()
             };
-            while c.bucket < buckets && seen < count && budget > 0 {
-                if let Some(e) = shard.bucket(c.bucket, now) {
-                    visit(e);
-                    seen += 1;
-                }
-                c.bucket += 1;
-                budget -= 1;
+            if c.bucket < buckets {
+                c.bucket = shard.scan_from(c.bucket, now, |e| {
+                    if seen >= count || budget == 0 {
+                        return false;
+                    }
+                    budget -= 1;
+                    if let Some(e) = e {
+                        visit(e);
+                        seen += 1;
+                    }
+                    true
+                });
             }
             if c.bucket < buckets {
                 c.generation = shard.generation() as u16;
@@ -324,7 +329,7 @@ impl Db {
     pub fn for_each(&self, now: i64, mut visit: impl FnMut(&Entry)) {
         for i in 0..self.num_shards() {
             let shard = self.shard_ref(i);
-            for e in shard.table().iter() {
+            for e in shard.iter() {
                 if !e.is_expired(now) {
                     visit(e);
                 }
@@ -343,13 +348,22 @@ impl Db {
                 if shard.is_empty() {
                     continue;
                 }
-                let buckets = shard.table().num_buckets();
+                let buckets = shard.num_buckets();
                 let from = rand(buckets);
-                let found = (0..buckets)
-                    .map(|j| (from + j) % buckets)
-                    .find_map(|b| shard.table().get_bucket(b));
+                // The first entry from a random bucket on, wrapping around (expired
+                // ones included: `i64::MIN` is before every expiry time).
+                let mut found = None;
+                for start in [from, 0] {
+                    shard.scan_from(start, i64::MIN, |e| {
+                        found = e.cloned();
+                        found.is_none()
+                    });
+                    if found.is_some() {
+                        break;
+                    }
+                }
                 match found {
-                    Some(e) if !e.is_expired(now) => return Some(e.clone()),
+                    Some(e) if !e.is_expired(now) => return Some(e),
                     Some(_) => break, // expired: try another random spot
                     None => continue,
                 }

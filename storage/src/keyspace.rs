@@ -8,7 +8,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::db::{Db, ShardGuard};
-use crate::shard::{Shard, Table};
+use crate::shard::{Segments, Shard};
 use crate::KeyHasher;
 
 /// Target number of keys per shard at `capacity`: keeps each copy-on-write segment
@@ -66,12 +66,18 @@ pub struct ExpireCycle {
 /// What [`Keyspace::restore_from`] replaced.
 #[derive(Default)]
 pub struct Restored {
-    /// The live tables it replaced (drop them off the request path if large).
-    pub old: Vec<Arc<Table>>,
+    /// The live shards' segments it replaced (drop them off the request path if
+    /// large).
+    pub old: Vec<Arc<Segments>>,
     /// Keys changed: for each shard whose table was not already the snapshot's, the
     /// keys it held plus the keys put in their place (SNAPSHOT RESTORE's count of
     /// changes for save points).
     pub changes: u64,
+}
+
+/// Number of entries in a shard's segments.
+fn keys_in(segs: &Segments) -> usize {
+    segs.iter().map(|t| t.len()).sum()
 }
 
 /// All databases. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -212,7 +218,7 @@ impl Keyspace {
     }
 
     /// Empties every database; returns the old tables (drop them where convenient).
-    pub fn flush_all(&self) -> Vec<Arc<Table>> {
+    pub fn flush_all(&self) -> Vec<Arc<Segments>> {
         let mut locks: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
         let old = locks
             .iter_mut()
@@ -314,8 +320,8 @@ impl Keyspace {
                 if s.num_shards() == d.num_shards() {
                     for (i, ls) in l.iter_mut().enumerate() {
                         let old = s.with_shard(i, |ss| ls.restore_from(ss));
-                        if !Arc::ptr_eq(&old, &ls.share_table()) {
-                            out.changes += (old.len() + ls.len()) as u64;
+                        if !Arc::ptr_eq(&old, &ls.share_segments()) {
+                            out.changes += (keys_in(&old) + ls.len()) as u64;
                         }
                         out.old.push(old);
                     }
@@ -325,7 +331,7 @@ impl Keyspace {
                     debug_assert!(s.is_empty());
                     for ls in l.iter_mut().filter(|ls| !ls.is_empty()) {
                         let old = ls.clear();
-                        out.changes += old.len() as u64;
+                        out.changes += keys_in(&old) as u64;
                         out.old.push(old);
                     }
                     d.set_in_use(false);

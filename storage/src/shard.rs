@@ -1,12 +1,17 @@
-//! A shard: one hash table segment behind a copy-on-write pointer, plus the counters
-//! that let the expiry cycle skip it cheaply.
+//! A shard: the unit of locking, holding a few hash table *segments*, the unit of
+//! copy-on-write, plus the counters that let the expiry cycle skip it cheaply.
 //!
 //! Every operation takes the key's hash, computed once by [`crate::Db::hash`] and
-//! shared between shard selection and the lookup inside the table.
+//! shared between shard selection (bits 32..48), segment selection (bits 48..56) and
+//! the lookup inside the segment (hashbrown: the low bits and the top 7).
 //!
-//! Copy-on-write: the table sits behind an `Arc`. Reads never copy. The first write to
-//! a table that a snapshot still shares clones it (`Arc::make_mut`), which clones the
-//! entry pointers, not the keys and values (see [`crate::Entry`]).
+//! Copy-on-write, on two levels: the segment directory sits behind an `Arc`, and each
+//! segment behind its own. Taking a snapshot clones one `Arc` per shard. The first
+//! write to a shard a snapshot still shares copies the directory (a few pointers),
+//! and the first write to a segment copies that segment (`Arc::make_mut`), cloning
+//! entry pointers, not keys and values (see [`crate::Entry`]). Segments hold about
+//! [`SEGMENT_TARGET`] to twice that many entries (a shard doubles its segments when
+//! they fill), so that copy is a fraction of a millisecond whatever the shard's size.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,8 +21,24 @@ use hashbrown::HashTable;
 use crate::entry::Entry;
 use crate::KeyHasher;
 
-/// The table type of one shard.
+/// The table type of one segment.
 pub type Table = HashTable<Entry>;
+
+/// A shard's segments, in segment order.
+pub type Segments = Vec<Arc<Table>>;
+
+/// Entries per segment a shard is sized for; it doubles its segments when one holds
+/// twice this many.
+pub const SEGMENT_TARGET: usize = 512;
+
+/// Most segments in a shard (8 hash bits); beyond, segments grow as needed.
+pub const MAX_SEGMENTS: usize = 256;
+
+/// The segment of `hash` among `n` (a power of two).
+#[inline]
+fn seg_index(hash: u64, n: usize) -> usize {
+    ((hash >> 48) as usize) & (n - 1)
+}
 
 /// Whether a database may hold keys: set by the first insert into any of its shards
 /// (under that shard's lock), cleared only while every shard of the database is locked
@@ -56,15 +77,16 @@ impl InUse {
 /// (see [`crate::Db::lock`]); a snapshot's shards are immutable and each access works
 /// on a private read-only view sharing the table.
 pub struct Shard {
-    table: Arc<Table>,
+    segs: Arc<Segments>,
     hasher: KeyHasher,
     /// The database's "may hold keys" flag (live shards only).
     in_use: Option<Arc<InUse>>,
-    /// The preallocated capacity: the table never shrinks below it.
+    /// The preallocated capacity of each segment: none shrinks below it.
     min_capacity: usize,
-    /// Bumped whenever the table may have moved its entries between buckets (a resize,
-    /// an in-place rehash, a clear or a swap). SCAN cursors and the expiry cursor carry
-    /// it and restart the shard when it changed, so they never skip a key.
+    /// Bumped whenever entries may have moved between buckets (a resize, an in-place
+    /// rehash, a split, a clear or a swap). SCAN cursors and the expiry cursor carry it
+    /// and restart the shard when it changed, so they never skip a key. Bucket
+    /// positions are global: segment 0's buckets, then segment 1's, and so on.
     generation: u32,
     /// Entries that have a TTL.
     expires: usize,
@@ -95,10 +117,16 @@ pub struct ExpireStep {
 
 impl Shard {
     pub(crate) fn new(capacity: usize, hasher: KeyHasher) -> Shard {
-        let table = Table::with_capacity(capacity);
+        let n = (capacity / SEGMENT_TARGET)
+            .next_power_of_two()
+            .clamp(1, MAX_SEGMENTS);
+        let per_segment = capacity.div_ceil(n);
+        let segs: Segments = (0..n)
+            .map(|_| Arc::new(Table::with_capacity(per_segment)))
+            .collect();
         Shard {
-            min_capacity: table.capacity(),
-            table: Arc::new(table),
+            min_capacity: segs[0].capacity(),
+            segs: Arc::new(segs),
             hasher,
             in_use: None,
             generation: 0,
@@ -118,11 +146,11 @@ impl Shard {
         self
     }
 
-    /// A read-only copy sharing this shard's table (O(1): one `Arc` clone), with its
+    /// A read-only copy sharing this shard's segments (O(1): one `Arc` clone), with its
     /// counters, for a snapshot (and for each access to a snapshot's shard).
     pub(crate) fn snapshot(&self) -> Shard {
         Shard {
-            table: Arc::clone(&self.table),
+            segs: Arc::clone(&self.segs),
             hasher: self.hasher.clone(),
             in_use: None,
             min_capacity: 0,
@@ -137,10 +165,10 @@ impl Shard {
         }
     }
 
-    /// Makes this shard share `source`'s table and counters (SNAPSHOT RESTORE); returns
-    /// the table it held.
-    pub(crate) fn restore_from(&mut self, source: &Shard) -> Arc<Table> {
-        let old = std::mem::replace(&mut self.table, Arc::clone(&source.table));
+    /// Makes this shard share `source`'s segments and counters (SNAPSHOT RESTORE);
+    /// returns the segments it held.
+    pub(crate) fn restore_from(&mut self, source: &Shard) -> Arc<Segments> {
+        let old = std::mem::replace(&mut self.segs, Arc::clone(&source.segs));
         self.expires = source.expires;
         self.next_expire = source.next_expire;
         self.generation = self.generation.wrapping_add(1);
@@ -149,34 +177,46 @@ impl Shard {
         old
     }
 
-    /// Whether this shard and `other` share one table (nothing written since).
+    /// Whether this shard and `other` share all their segments (nothing written since).
     pub fn shares_table_with(&self, other: &Shard) -> bool {
-        Arc::ptr_eq(&self.table, &other.table)
+        Arc::ptr_eq(&self.segs, &other.segs)
     }
 
-    /// Bytes that only this shard's table keeps alive: its bucket array (when not
-    /// shared) and the entries nobody else holds. For SNAPSHOT LIST.
+    /// Whether segment `i` of this shard is segment `i` of `other` (unchanged since).
+    pub fn shares_segment_with(&self, other: &Shard, i: usize) -> bool {
+        match (self.segs.get(i), other.segs.get(i)) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Bytes that only this shard keeps alive: the bucket arrays of the segments
+    /// nobody else holds and their entries nobody else holds. For SNAPSHOT LIST.
     pub fn exclusive_bytes(&self) -> usize {
-        if Arc::strong_count(&self.table) > 1 {
+        if Arc::strong_count(&self.segs) > 1 {
             return 0;
         }
-        self.table.allocation_size()
-            + self
-                .table
-                .iter()
-                .filter(|e| e.ref_count() == 1)
-                .map(Entry::heap_size)
-                .sum::<usize>()
+        self.segs
+            .iter()
+            .filter(|t| Arc::strong_count(t) == 1)
+            .map(|t| {
+                t.allocation_size()
+                    + t.iter()
+                        .filter(|e| e.ref_count() == 1)
+                        .map(Entry::heap_size)
+                        .sum::<usize>()
+            })
+            .sum()
     }
 
     /// Number of entries, including expired ones not yet reclaimed (as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.segs.iter().map(|t| t.len()).sum()
     }
 
     /// Whether the shard holds no entry.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.segs.iter().all(|t| t.is_empty())
     }
 
     /// Number of entries with a TTL.
@@ -184,9 +224,24 @@ impl Shard {
         self.expires
     }
 
-    /// The table, for read-only iteration (SCAN, KEYS, snapshots).
-    pub fn table(&self) -> &Table {
-        &self.table
+    /// The segments, for read-only iteration.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> + '_ {
+        self.segs.iter().map(|t| &**t)
+    }
+
+    /// Number of segments.
+    pub fn num_segments(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Segment `i`'s entries (none when out of range).
+    pub fn segment(&self, i: usize) -> impl Iterator<Item = &Entry> + '_ {
+        self.segs.get(i).into_iter().flat_map(|t| t.iter())
+    }
+
+    /// Every entry (expired ones too), segment by segment.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.segs.iter().flat_map(|t| t.iter())
     }
 
     /// The scan generation (see the field's docs).
@@ -194,24 +249,42 @@ impl Shard {
         self.generation
     }
 
-    /// Bytes held by the table's bucket array (not the entries).
+    /// Bytes held by the segments' bucket arrays (not the entries).
     pub fn table_bytes(&self) -> usize {
-        self.table.allocation_size()
+        self.segs.iter().map(|t| t.allocation_size()).sum()
+    }
+
+    /// Buckets over all segments (positions for SCAN and the expiry cursor).
+    pub fn num_buckets(&self) -> usize {
+        self.segs.iter().map(|t| t.num_buckets()).sum()
+    }
+
+    /// Segment and bucket within it of global bucket position `idx`.
+    fn locate(&self, mut idx: usize) -> Option<(usize, usize)> {
+        for (i, t) in self.segs.iter().enumerate() {
+            let n = t.num_buckets();
+            if idx < n {
+                return Some((i, idx));
+            }
+            idx -= n;
+        }
+        None
     }
 
     /// Looks up a live key. An expired key is removed on the way (lazy expiry) and
     /// reported absent. Records the access for `OBJECT IDLETIME`.
     #[inline]
     pub fn get(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
-        let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
-        if self.table.get_bucket(idx)?.is_expired(now) {
+        let s = seg_index(hash, self.segs.len());
+        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
+        if self.segs[s].get_bucket(idx)?.is_expired(now) {
             if !self.read_only {
-                self.remove_bucket(idx);
+                self.remove_bucket(s, idx);
                 self.expired_lazily += 1;
             }
             return None;
         }
-        let e = self.table.get_bucket(idx)?;
+        let e = self.segs[s].get_bucket(idx)?;
         if !self.read_only {
             // Reading a snapshot does not count as an access of the live key.
             e.touch(secs(now));
@@ -220,17 +293,19 @@ impl Shard {
     }
 
     /// A live entry, mutably, for in-place changes of a nested value (HSET on an
-    /// existing hash: `entry.with_hash_mut(..)`). Copies the table first if a snapshot
-    /// shares it. An expired key is removed and reported absent. Records the access.
-    /// The caller must not change the entry's key or expiry through this reference.
+    /// existing hash: `entry.with_hash_mut(..)`). Copies the segment first if a
+    /// snapshot shares it. An expired key is removed and reported absent. Records the
+    /// access. The caller must not change the entry's key or expiry through this
+    /// reference.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Entry> {
-        let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
-        if self.table.get_bucket(idx)?.is_expired(now) {
-            self.remove_bucket(idx);
+        let s = seg_index(hash, self.segs.len());
+        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
+        if self.segs[s].get_bucket(idx)?.is_expired(now) {
+            self.remove_bucket(s, idx);
             self.expired_lazily += 1;
             return None;
         }
-        let e = Arc::make_mut(&mut self.table).get_bucket_mut(idx)?;
+        let e = self.segment_mut(s).get_bucket_mut(idx)?;
         e.touch(secs(now));
         Some(e)
     }
@@ -238,7 +313,7 @@ impl Shard {
     /// Looks up a live key without recording an access or removing anything.
     #[inline]
     pub fn peek(&self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
-        self.table
+        self.segs[seg_index(hash, self.segs.len())]
             .find(hash, |e| e.key() == key)
             .filter(|e| !e.is_expired(now))
     }
@@ -267,24 +342,66 @@ impl Shard {
             self.next_expire = self.next_expire.min(t);
             self.pass_min = self.pass_min.min(t);
         }
-        let table = Arc::make_mut(&mut self.table);
-        if table.len() == table.capacity() {
-            // hashbrown is about to resize or rehash in place: bucket positions change.
+        let s = seg_index(hash, self.segs.len());
+        if self.segs[s].len() >= 2 * SEGMENT_TARGET && self.segs.len() < MAX_SEGMENTS {
+            self.split();
+            return self.insert_unique(hash, entry);
+        }
+        self.insert_unique(hash, entry);
+    }
+
+    fn insert_unique(&mut self, hash: u64, entry: Entry) {
+        let s = seg_index(hash, self.segs.len());
+        let hasher = self.hasher.clone();
+        let table = self.segment_mut(s);
+        let grows = table.len() == table.capacity();
+        table.insert_unique(hash, entry, |e| hasher.hash(e.key()));
+        if grows {
+            // hashbrown resized or rehashed in place: bucket positions changed.
             self.generation = self.generation.wrapping_add(1);
         }
+    }
+
+    /// Doubles the number of segments, rehashing every entry into new segments (the
+    /// old ones may be shared with a snapshot, so they are left as they are). As a
+    /// table resize, O(entries) once per doubling.
+    fn split(&mut self) {
+        let n = self.segs.len() * 2;
+        let per_segment = self.len().div_ceil(n);
         let hasher = &self.hasher;
-        table.insert_unique(hash, entry, |e| hasher.hash(e.key()));
+        let mut fresh: Vec<Table> = (0..n)
+            .map(|_| Table::with_capacity(per_segment + per_segment / 4))
+            .collect();
+        for e in self.segs.iter().flat_map(|t| t.iter()) {
+            let h = hasher.hash(e.key());
+            fresh[seg_index(h, n)].insert_unique(h, e.clone(), |x| hasher.hash(x.key()));
+        }
+        self.segs = Arc::new(fresh.into_iter().map(Arc::new).collect());
+        self.min_capacity /= 2;
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// Segment `s`, for a change: the directory and then the segment are copied first
+    /// if a snapshot shares them (copy-on-write).
+    #[inline]
+    fn segment_mut(&mut self, s: usize) -> &mut Table {
+        let seg = &mut Arc::make_mut(&mut self.segs)[s];
+        if Arc::get_mut(seg).is_none() {
+            warm(seg);
+        }
+        Arc::make_mut(seg)
     }
 
     /// Removes a key. Returns the entry if it was live (an expired one is dropped and
     /// reported absent). In a snapshot's shard an expired key is only reported absent:
     /// read commands that reclaim expired keys this way must not change a snapshot.
     pub fn remove(&mut self, hash: u64, key: &[u8], now: i64) -> Option<Entry> {
-        let idx = self.table.find_bucket_index(hash, |e| e.key() == key)?;
-        if self.read_only && self.table.get_bucket(idx)?.is_expired(now) {
+        let s = seg_index(hash, self.segs.len());
+        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
+        if self.read_only && self.segs[s].get_bucket(idx)?.is_expired(now) {
             return None;
         }
-        let old = self.remove_bucket(idx)?;
+        let old = self.remove_bucket(s, idx)?;
         if old.is_expired(now) {
             self.expired_lazily += 1;
             return None;
@@ -302,8 +419,8 @@ impl Shard {
         self.expired_lazily = 0;
     }
 
-    fn remove_bucket(&mut self, idx: usize) -> Option<Entry> {
-        let table = Arc::make_mut(&mut self.table);
+    fn remove_bucket(&mut self, s: usize, idx: usize) -> Option<Entry> {
+        let table = self.segment_mut(s);
         let (old, _) = table.get_bucket_entry(idx).ok()?.remove();
         if old.expire_at().is_some() {
             self.expires -= 1;
@@ -311,20 +428,24 @@ impl Shard {
         Some(old)
     }
 
-    /// Removes every entry; returns the old table so the caller may drop it elsewhere
-    /// (FLUSHALL ASYNC).
-    pub fn clear(&mut self) -> Arc<Table> {
-        let capacity = self.table.capacity();
-        let fresh = Arc::new(Table::with_capacity(capacity.min(1024)));
+    /// Removes every entry; returns the old segments so the caller may drop them
+    /// elsewhere (FLUSHALL ASYNC).
+    pub fn clear(&mut self) -> Arc<Segments> {
+        let n = self.segs.len();
+        let capacity = self.segs[0].capacity().min(1024);
+        let fresh: Segments = (0..n)
+            .map(|_| Arc::new(Table::with_capacity(capacity)))
+            .collect();
         self.reset_counters();
-        std::mem::replace(&mut self.table, fresh)
+        std::mem::replace(&mut self.segs, Arc::new(fresh))
     }
 
     /// Exchanges the contents of two shards (SWAPDB).
     pub fn swap_contents(&mut self, other: &mut Shard) {
-        std::mem::swap(&mut self.table, &mut other.table);
+        std::mem::swap(&mut self.segs, &mut other.segs);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.next_expire, &mut other.next_expire);
+        std::mem::swap(&mut self.min_capacity, &mut other.min_capacity);
         self.generation = self.generation.wrapping_add(1);
         other.generation = other.generation.wrapping_add(1);
         self.expire_cursor = 0;
@@ -341,18 +462,27 @@ impl Shard {
         self.pass_min = i64::MAX;
     }
 
-    /// Gives memory back after mass deletion: when fewer than 1/8 of the table's slots
-    /// are used (and it is above its preallocated size), rehashes into a table sized
-    /// for twice the entries left, as Redis shrinks its dicts. Returns whether it did.
+    /// Gives memory back after mass deletion: each segment of which fewer than 1/8 of
+    /// the slots are used (and above its preallocated size and 256 slots) is rehashed
+    /// into a table sized for twice the entries left, as Redis shrinks its dicts.
+    /// Returns whether any was. (The number of segments stays.)
     pub fn shrink_if_sparse(&mut self) -> bool {
-        let cap = self.table.capacity();
-        let len = self.table.len();
-        if cap <= 1024 || cap <= self.min_capacity || len >= cap / 8 {
+        let sparse: Vec<usize> = (0..self.segs.len())
+            .filter(|&i| {
+                let (cap, len) = (self.segs[i].capacity(), self.segs[i].len());
+                cap > 256 && cap > self.min_capacity && len < cap / 8
+            })
+            .collect();
+        if sparse.is_empty() {
             return false;
         }
-        let target = (len * 2).max(self.min_capacity).max(64);
-        let hasher = &self.hasher;
-        Arc::make_mut(&mut self.table).shrink_to(target, |e| hasher.hash(e.key()));
+        let hasher = self.hasher.clone();
+        let min = self.min_capacity;
+        for i in sparse {
+            let table = self.segment_mut(i);
+            let target = (table.len() * 2).max(min).max(64);
+            table.shrink_to(target, |e| hasher.hash(e.key()));
+        }
         self.generation = self.generation.wrapping_add(1);
         true
     }
@@ -379,22 +509,29 @@ impl Shard {
         if self.expire_cursor == 0 {
             self.pass_min = i64::MAX;
         }
-        let buckets = self.table.num_buckets();
-        let end = buckets.min(self.expire_cursor.saturating_add(max_buckets));
-        let mut i = self.expire_cursor;
-        while i < end {
-            if let Some(t) = self.table.get_bucket(i).and_then(Entry::expire_at) {
-                if t <= now {
-                    self.remove_bucket(i);
-                    step.expired += 1;
-                } else {
-                    self.pass_min = self.pass_min.min(t);
+        let mut at = self.expire_cursor;
+        let mut pos = self.locate(at);
+        while let Some((s, mut i)) = pos {
+            let buckets = self.segs[s].num_buckets();
+            while i < buckets && step.scanned < max_buckets {
+                if let Some(t) = self.segs[s].get_bucket(i).and_then(Entry::expire_at) {
+                    if t <= now {
+                        self.remove_bucket(s, i);
+                        step.expired += 1;
+                    } else {
+                        self.pass_min = self.pass_min.min(t);
+                    }
                 }
+                i += 1;
+                at += 1;
+                step.scanned += 1;
             }
-            i += 1;
+            if step.scanned >= max_buckets && i < buckets {
+                break;
+            }
+            pos = (s + 1 < self.segs.len()).then_some((s + 1, 0));
         }
-        step.scanned = i - self.expire_cursor;
-        if i >= buckets {
+        if at >= self.num_buckets() {
             // Pass complete: pass_min is the earliest TTL left (inserts during the
             // pass lowered it too).
             self.next_expire = if self.expires == 0 {
@@ -406,33 +543,50 @@ impl Shard {
             self.pass_min = i64::MAX;
             step.done = true;
         } else {
-            self.expire_cursor = i;
+            self.expire_cursor = at;
         }
         step
     }
 
-    /// Replaces the table with `table` (snapshot restore). Counters are recomputed.
-    pub fn replace_table(&mut self, table: Arc<Table>) -> Arc<Table> {
-        let old = std::mem::replace(&mut self.table, table);
-        self.reset_counters();
-        for e in self.table.iter() {
-            if let Some(t) = e.expire_at() {
-                self.expires += 1;
-                self.next_expire = self.next_expire.min(t);
+    /// A shared reference to the segments (snapshot creation, restore, the RDB writer).
+    pub fn share_segments(&self) -> Arc<Segments> {
+        Arc::clone(&self.segs)
+    }
+
+    /// Visits buckets from global position `from` in order, calling `f` with each
+    /// (its live entry or `None`) until `f` returns false or the buckets end. Returns
+    /// the position of the first bucket not visited.
+    pub(crate) fn scan_from(
+        &self,
+        from: usize,
+        now: i64,
+        mut f: impl FnMut(Option<&Entry>) -> bool,
+    ) -> usize {
+        let mut at = from;
+        let Some((first, mut i)) = self.locate(from) else {
+            return self.num_buckets();
+        };
+        for t in self.segs[first..].iter() {
+            while i < t.num_buckets() {
+                if !f(t.get_bucket(i).filter(|e| !e.is_expired(now))) {
+                    return at;
+                }
+                i += 1;
+                at += 1;
             }
+            i = 0;
         }
-        old
+        at
     }
+}
 
-    /// A shared reference to the table (snapshot creation).
-    pub fn share_table(&self) -> Arc<Table> {
-        Arc::clone(&self.table)
-    }
-
-    /// Calls `visit` with a live entry at bucket `idx`, if there is one.
-    pub(crate) fn bucket(&self, idx: usize, now: i64) -> Option<&Entry> {
-        self.table.get_bucket(idx).filter(|e| !e.is_expired(now))
-    }
+/// Loads every entry's reference count of a segment about to be copied. The copy
+/// bumps each count with a locked increment, and locked instructions do not overlap
+/// their cache misses; plain loads do, so the entries are in cache by then.
+#[inline(never)]
+fn warm(t: &Table) {
+    let sum = t.iter().fold(0usize, |a, e| a.wrapping_add(e.ref_count()));
+    std::hint::black_box(sum);
 }
 
 /// Seconds of the access clock for a unix-ms time.
@@ -533,13 +687,13 @@ mod tests {
             .unwrap()
             .with_hash_mut(|m| m.insert(b"f", b"1"))
             .unwrap();
-        let snap = s.share_table();
+        let snap = s.snapshot();
         s.get_mut(hash, k, 0)
             .unwrap()
             .with_hash_mut(|m| m.insert(b"f", b"2"))
             .unwrap();
-        let seen = |t: &Table| {
-            t.find(hash, |e| e.key() == k)
+        let seen = |t: &Shard| {
+            t.peek(hash, k, 0)
                 .unwrap()
                 .as_hash()
                 .unwrap()
@@ -547,19 +701,74 @@ mod tests {
                 .map(<[u8]>::to_vec)
         };
         assert_eq!(seen(&snap), Some(b"1".to_vec()));
-        assert_eq!(seen(s.table()), Some(b"2".to_vec()));
+        assert_eq!(seen(&s), Some(b"2".to_vec()));
     }
 
     #[test]
     fn cow_copy_leaves_shared_table_untouched() {
         let (mut s, h) = shard();
         s.insert(h.hash(b"a"), Entry::new_str(b"a", b"1", None), 0);
-        let snap = s.share_table();
+        let snap = s.snapshot();
         s.insert(h.hash(b"b"), Entry::new_str(b"b", b"2", None), 0);
         s.remove(h.hash(b"a"), b"a", 0);
         assert_eq!(snap.len(), 1);
-        assert!(snap.find(h.hash(b"a"), |e| e.key() == b"a").is_some());
+        assert!(snap.peek(h.hash(b"a"), b"a", 0).is_some());
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn shards_split_into_more_segments_as_they_grow() {
+        let (mut s, h) = shard();
+        assert_eq!(s.num_segments(), 1);
+        let n = 20 * SEGMENT_TARGET;
+        for i in 0..n {
+            let k = format!("k{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", None),
+                0,
+            );
+        }
+        assert!(s.num_segments() >= 8, "{} segments", s.num_segments());
+        assert!(
+            s.tables().all(|t| t.len() <= 2 * SEGMENT_TARGET),
+            "no segment beyond twice the target"
+        );
+        assert_eq!(s.len(), n);
+        for i in 0..n {
+            let k = format!("k{i}");
+            assert!(s.contains(h.hash(k.as_bytes()), k.as_bytes(), 0), "{k}");
+        }
+        // Every entry is reachable by a full scan of bucket positions, once.
+        let mut seen = 0;
+        let end = s.scan_from(0, 0, |e| {
+            seen += usize::from(e.is_some());
+            true
+        });
+        assert_eq!((seen, end), (n, s.num_buckets()));
+    }
+
+    #[test]
+    fn a_write_after_a_snapshot_copies_one_segment() {
+        let h = KeyHasher::new();
+        let mut s = Shard::new(16 * SEGMENT_TARGET, h.clone());
+        for i in 0..8 * SEGMENT_TARGET {
+            let k = format!("k{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", None),
+                0,
+            );
+        }
+        let segments = s.num_segments();
+        assert!(segments >= 4);
+        let snap = s.snapshot();
+        s.insert(h.hash(b"new"), Entry::new_str(b"new", b"v", None), 0);
+        let shared = (0..segments)
+            .filter(|&i| s.shares_segment_with(&snap, i))
+            .count();
+        assert_eq!(shared, segments - 1, "only the written segment was copied");
+        assert!(snap.peek(h.hash(b"new"), b"new", 0).is_none());
     }
 
     #[test]
@@ -581,7 +790,13 @@ mod tests {
         let before = s.table_bytes();
         let g = s.generation();
         assert!(s.shrink_if_sparse());
-        assert!(s.table_bytes() < before / 10);
+        // Every segment keeps up to 256 slots.
+        assert!(
+            s.table_bytes() < before / 5,
+            "{} -> {}",
+            before,
+            s.table_bytes()
+        );
         assert_ne!(
             s.generation(),
             g,

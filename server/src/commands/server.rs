@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::{glob, Entry, Table};
+use shoal_storage::{glob, Entry, Segments};
 
 use crate::command::{flags::*, Command, Ctx, TABLE};
 use crate::config::Config;
@@ -784,8 +784,12 @@ fn free_tables<T: Send + 'static>(tables: T, lazy: bool) {
 
 /// The number of entries in tables a flush took out, expired ones not yet reclaimed
 /// included (Redis's `emptyData` counts its dictionaries' sizes).
-fn keys_in(tables: &[Arc<Table>]) -> u64 {
-    tables.iter().map(|t| t.len() as u64).sum()
+fn keys_in(shards: &[Arc<Segments>]) -> u64 {
+    shards
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|t| t.len() as u64)
+        .sum()
 }
 
 /// FLUSHDB [ASYNC|SYNC]: counts the keys it removed as changes.

@@ -272,7 +272,7 @@ fn write_impl(
         w.length(expires as u64)?;
         for i in 0..shards {
             let shard = ks.db(d).lock_index(i);
-            for e in shard.table().iter() {
+            for e in shard.iter() {
                 if e.is_expired(opts.now_ms) {
                     continue;
                 }
@@ -296,12 +296,14 @@ fn write_impl(
             // Free what only the snapshot held (entries the live keyspace replaced
             // since) now, in steps with `pace` between them: one shard can hold tens
             // of thousands of entries, milliseconds of work.
-            if let Some(table) = ks.db_mut(d).take_frozen(i) {
-                if let Ok(mut table) = std::sync::Arc::try_unwrap(table) {
-                    let mut drain = table.drain();
-                    while drain.by_ref().take(256).count() == 256 {
-                        if let Some(pace) = opts.pace {
-                            pace();
+            if let Some(segs) = ks.db_mut(d).take_frozen(i) {
+                for table in std::sync::Arc::try_unwrap(segs).unwrap_or_default() {
+                    if let Ok(mut table) = std::sync::Arc::try_unwrap(table) {
+                        let mut drain = table.drain();
+                        while drain.by_ref().take(256).count() == 256 {
+                            if let Some(pace) = opts.pace {
+                                pace();
+                            }
                         }
                     }
                 }
