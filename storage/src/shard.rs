@@ -430,12 +430,13 @@ impl Shard {
 
     /// Removes every entry; returns the old segments so the caller may drop them
     /// elsewhere (FLUSHALL ASYNC).
+    ///
+    /// The shard starts over small: one segment of at most 1024 slots (it splits
+    /// again as it refills), so a flush gives the memory back, preallocation included.
     pub fn clear(&mut self) -> Arc<Segments> {
-        let n = self.segs.len();
-        let capacity = self.segs[0].capacity().min(1024);
-        let fresh: Segments = (0..n)
-            .map(|_| Arc::new(Table::with_capacity(capacity)))
-            .collect();
+        let capacity = self.len().min(1024);
+        let fresh: Segments = vec![Arc::new(Table::with_capacity(capacity))];
+        self.min_capacity = 0;
         self.reset_counters();
         std::mem::replace(&mut self.segs, Arc::new(fresh))
     }
@@ -746,6 +747,39 @@ mod tests {
             true
         });
         assert_eq!((seen, end), (n, s.num_buckets()));
+    }
+
+    #[test]
+    fn a_flush_gives_the_segments_back() {
+        let h = KeyHasher::new();
+        let mut s = Shard::new(64 * SEGMENT_TARGET, h.clone());
+        for i in 0..64 * SEGMENT_TARGET {
+            let k = format!("k{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", None),
+                0,
+            );
+        }
+        let full = s.table_bytes();
+        let old = s.clear();
+        assert_eq!(keys(&old), 64 * SEGMENT_TARGET);
+        assert!(s.is_empty());
+        assert_eq!(s.num_segments(), 1);
+        assert!(s.table_bytes() * 20 < full, "{} of {full}", s.table_bytes());
+        for i in 0..8 * SEGMENT_TARGET {
+            let k = format!("k{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", None),
+                0,
+            );
+        }
+        assert!(s.num_segments() >= 8, "it splits again as it refills");
+    }
+
+    fn keys(segs: &Segments) -> usize {
+        segs.iter().map(|t| t.len()).sum()
     }
 
     #[test]
