@@ -697,9 +697,9 @@ impl Inner {
 ///
 /// Redis's fork()ed child competes with the server for the CPU as an equal, and its
 /// memory grows with every page the server touches. Shoal's save thread runs in slices
-/// of [`Pacer::SLICE`]: after each one it pauses, so a worker that needs the CPU waits
-/// at most one slice for it, and the save takes about half of a CPU the workers keep
-/// busy. What a save costs in memory is the entries the live keyspace replaced in
+/// of [`Pacer::SLICE`]: after each one it pauses [`Pacer::PAUSE`] times as long, so it
+/// takes about a quarter of a CPU and a worker that needs the CPU waits at most one
+/// slice for it. What a save costs in memory is the entries the live keyspace replaced in
 /// shards not written yet (the snapshot keeps them), which grows with the save's
 /// length, so the pause shrinks as allocated memory grows past the snapshot's: at
 /// [`Pacer::BUDGET_PCT`] percent more, the save stops pausing and finishes at full
@@ -738,15 +738,14 @@ impl Pacer {
     fn pace(&self) {
         let (slice_start, checked, mut pause) = self.state.get();
         let now = Instant::now();
-
         let ran = now.duration_since(slice_start);
         if ran < Self::SLICE {
             return;
         }
         let mut checked_at = checked;
         if now.duration_since(checked) >= Self::CHECK {
-            // Pause for as long as the slice ran, scaled by how much of the memory
-            // budget is left: 1 at the start (half a CPU), 0 at the budget.
+            // Pause PAUSE times as long as the slice ran, scaled by how much of the
+            // memory budget is left: all of it at the start, none at the budget.
             let grown = allocated_bytes().saturating_sub(self.base);
             pause = Self::PAUSE * (1.0 - (grown as f64 / self.budget as f64).min(1.0));
             checked_at = now;
