@@ -41,7 +41,7 @@ pub struct Db {
     shards: Shards,
     mask: u64,
     hasher: KeyHasher,
-    /// Whether the database may hold keys (see [`InUse`]); shared with its shards.
+    /// Which shards may hold keys (see [`InUse`]); shared with the shards.
     in_use: Arc<InUse>,
 }
 
@@ -104,13 +104,13 @@ impl Db {
     pub(crate) fn new(shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
         assert!(shards.is_power_of_two() && shards <= 1 << 16);
         let per_shard = capacity.div_ceil(shards);
-        let in_use = Arc::new(InUse::default());
+        let in_use = Arc::new(InUse::new(shards));
         Db {
             shards: Shards::Live(
                 (0..shards)
-                    .map(|_| {
+                    .map(|i| {
                         let shard = Shard::new(per_shard, hasher.clone());
-                        Padded(Mutex::new(shard.with_in_use(Arc::clone(&in_use))))
+                        Padded(Mutex::new(shard.with_in_use(Arc::clone(&in_use), i)))
                     })
                     .collect(),
             ),
@@ -120,36 +120,85 @@ impl Db {
         }
     }
 
-    /// A read-only copy of this database sharing every shard's table. The caller holds
-    /// every shard locked (`all`) so the copy is one point in time.
-    pub(crate) fn snapshot_locked(&self, all: &mut Locked<'_>) -> Db {
+    /// A read-only copy of this database sharing the tables of the shards in
+    /// `locked` (which the caller holds, so the copy is one point in time); the other
+    /// shards held no key at that point and are empty in the copy (sharing `empty`).
+    pub(crate) fn snapshot_locked(&self, locked: &mut Locked<'_>, empty: &Arc<Segments>) -> Db {
+        let mut frozen = Vec::with_capacity(self.num_shards());
+        let mut held = locked.guards.iter().peekable();
+        for i in 0..self.num_shards() {
+            match held.next_if(|(j, _)| *j == i) {
+                Some((_, g)) => frozen.push(g.snapshot()),
+                None => frozen.push(Shard::empty_view(empty, &self.hasher)),
+            }
+        }
         Db {
-            shards: Shards::Frozen(all.iter_mut().map(|s| s.snapshot()).collect()),
+            shards: Shards::Frozen(frozen.into_boxed_slice()),
             mask: self.mask,
             hasher: self.hasher.clone(),
-            in_use: Arc::new(InUse::new(true)),
+            in_use: Arc::new(InUse::new(0)),
         }
     }
 
     /// The snapshot of a database that holds no key: one empty frozen shard.
-    pub(crate) fn empty_snapshot(&self) -> Db {
+    pub(crate) fn empty_snapshot(&self, empty: &Arc<Segments>) -> Db {
         Db {
-            shards: Shards::Frozen(Box::new([Shard::new(0, self.hasher.clone()).snapshot()])),
+            shards: Shards::Frozen(Box::new([Shard::empty_view(empty, &self.hasher)])),
             mask: 0,
             hasher: self.hasher.clone(),
-            in_use: Arc::new(InUse::new(false)),
+            in_use: Arc::new(InUse::new(0)),
+        }
+    }
+
+    /// Which shards may hold keys now: bit `i % 64` of word `i / 64` for shard `i`
+    /// (see [`InUse`]); every shard of a snapshot's database.
+    pub(crate) fn used_shards(&self) -> Vec<u64> {
+        match &self.shards {
+            Shards::Live(_) => self.in_use.words(),
+            Shards::Frozen(s) => {
+                let mut w = vec![0u64; s.len().div_ceil(64)];
+                (0..s.len()).for_each(|i| w[i / 64] |= 1 << (i % 64));
+                w
+            }
         }
     }
 
     /// Whether keys may have been written since the database was last empty with every
     /// shard locked. `false` means it holds no key.
     pub(crate) fn in_use(&self) -> bool {
-        self.in_use.get()
+        match &self.shards {
+            Shards::Live(_) => self.in_use.any(),
+            Shards::Frozen(_) => !self.is_empty(),
+        }
     }
 
-    /// Sets the "may hold keys" flag; the caller holds every shard of this database.
+    /// Sets every shard's "may hold keys" bit to `v`; the caller holds every shard.
     pub(crate) fn set_in_use(&self, v: bool) {
-        self.in_use.set(v)
+        for i in 0..self.num_shards() {
+            self.in_use.set(i, v);
+        }
+    }
+
+    /// Sets shard `i`'s "may hold keys" bit; the caller holds that shard.
+    pub(crate) fn set_shard_in_use(&self, i: usize, v: bool) {
+        self.in_use.set(i, v);
+    }
+
+    /// Locks the shards whose bit is set in `which` (as [`Db::used_shards`]), in
+    /// ascending order.
+    pub(crate) fn lock_some(&self, which: &[u64]) -> Locked<'_> {
+        let mut guards = Vec::new();
+        for (w, &bits) in which.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if i < self.num_shards() {
+                    guards.push((i, self.lock_index(i)));
+                }
+            }
+        }
+        Locked { db: self, guards }
     }
 
     /// Whether this is a snapshot's (frozen, read-only) database.

@@ -212,9 +212,12 @@ impl Keyspace {
         for (x, y) in la.iter_mut().zip(lb.iter_mut()) {
             x.swap_contents(y);
         }
-        let (ua, ub) = (self.dbs[lo].in_use(), self.dbs[hi].in_use());
-        self.dbs[lo].set_in_use(ub);
-        self.dbs[hi].set_in_use(ua);
+        let (ua, ub) = (self.dbs[lo].used_shards(), self.dbs[hi].used_shards());
+        for i in 0..self.dbs[lo].num_shards() {
+            let bit = |w: &[u64]| w[i / 64] & (1 << (i % 64)) != 0;
+            self.dbs[lo].set_shard_in_use(i, bit(&ub));
+            self.dbs[hi].set_shard_in_use(i, bit(&ua));
+        }
     }
 
     /// Empties every database; returns the old tables (drop them where convenient).
@@ -237,33 +240,51 @@ impl Keyspace {
 
     /// A point-in-time, read-only copy of every database (SNAPSHOT CREATE, BGSAVE).
     ///
-    /// Locks every shard of every database that may hold keys, in the global lock
-    /// order, for an instant and clones the tables' `Arc`s: O(shards), whatever the
+    /// Locks every shard that may hold keys, in the global lock order, for an instant
+    /// and clones the segment directories' `Arc`s: O(shards), whatever the
     /// number of keys, and one consistent instant for all keys (multi-key commands
     /// hold all their shards, so they are wholly before or wholly after it).
-    /// Afterwards the first write to a table still shared copies it once
+    /// Afterwards the first write to a segment still shared copies it once
     /// (copy-on-write). The copy's databases are frozen: read without locks, lookups
     /// hide expired keys without deleting them, and the expiry cycle never visits them.
     ///
-    /// Databases never written (or emptied by a flush) are not locked: with every
-    /// other shard held, one whose "in use" flag is still clear holds no key at that
-    /// instant (the flag is set under a shard lock before the first insert, and any
-    /// command that also touched a locked database finished before we got its lock,
-    /// so its flag store is visible). If one became used meanwhile, take it again.
+    /// Shards never written since their database was last emptied are not locked:
+    /// with every other shard held, one whose "in use" bit is still clear holds no key
+    /// at that instant (the bit is set under the shard's lock before its first
+    /// insert, and any command that also touched a locked shard finished before we got
+    /// that lock, so its bit store is visible). If one became used meanwhile, take the
+    /// snapshot again. A database with no shard in use becomes one empty frozen shard.
     pub fn snapshot(&self) -> Keyspace {
+        let empty: Arc<Segments> = Arc::new(vec![Arc::new(crate::shard::Table::new())]);
         let mut attempt = 0;
         loop {
             // After two races with first writes, lock everything (always consistent).
             let lock_all = attempt >= 2;
             attempt += 1;
-            let used: Vec<bool> = self.dbs.iter().map(|d| lock_all || d.in_use()).collect();
+            let used: Vec<Vec<u64>> = self
+                .dbs
+                .iter()
+                .map(|d| {
+                    let mut u = d.used_shards();
+                    if lock_all {
+                        u.iter_mut().for_each(|w| *w = u64::MAX);
+                    }
+                    u
+                })
+                .collect();
             let mut locks: Vec<_> = self
                 .dbs
                 .iter()
                 .zip(&used)
-                .map(|(d, &u)| u.then(|| d.lock_all()))
+                .map(|(d, u)| d.lock_some(u))
                 .collect();
-            let raced = self.dbs.iter().zip(&used).any(|(d, &u)| !u && d.in_use());
+            // With everything else held: a shard skipped must still be unused.
+            let raced = self.dbs.iter().zip(&used).any(|(d, u)| {
+                d.used_shards()
+                    .iter()
+                    .zip(u)
+                    .any(|(&now, &then)| now & !then != 0)
+            });
             if raced {
                 continue;
             }
@@ -271,9 +292,13 @@ impl Keyspace {
                 .dbs
                 .iter()
                 .zip(locks.iter_mut())
-                .map(|(d, l)| match l {
-                    Some(l) => d.snapshot_locked(l),
-                    None => d.empty_snapshot(),
+                .zip(&used)
+                .map(|((d, l), u)| {
+                    if u.iter().any(|&w| w != 0) {
+                        d.snapshot_locked(l, &empty)
+                    } else {
+                        d.empty_snapshot(&empty)
+                    }
                 })
                 .collect();
             drop(locks);
@@ -324,8 +349,8 @@ impl Keyspace {
                             out.changes += (keys_in(&old) + ls.len()) as u64;
                         }
                         out.old.push(old);
+                        d.set_shard_in_use(i, !ls.is_empty());
                     }
-                    d.set_in_use(true);
                 } else {
                     // The snapshot of an empty database (one empty shard).
                     debug_assert!(s.is_empty());
@@ -527,6 +552,62 @@ mod tests {
                 assert!(
                     snap.db(2).lock(hx).peek(hx, b"x", 0).is_some(),
                     "marker in db 3 but x not in db 2: not a point in time"
+                );
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        assert!(seen_marker > 0);
+    }
+
+    /// As above within one database: the writer empties database 1, writes `c` (in
+    /// the marker's shard, so that shard is in use), then `x` in another shard (not
+    /// in use until then), then `marker`. A snapshot that skipped `x`'s shard must
+    /// notice it became used before it locked the marker's.
+    #[test]
+    fn snapshots_racing_first_writes_to_a_shard_stay_consistent() {
+        let k = Arc::new(Keyspace::new(KeyspaceConfig {
+            databases: 2,
+            capacity: 0,
+            shards: 4096,
+        }));
+        for i in 0..100 {
+            put(&k, 0, &format!("base{i}"), None);
+        }
+        let d = k.db(1);
+        let shard_of = |key: &str| d.shard_index(d.hash(key.as_bytes()));
+        let m = shard_of("marker");
+        let c = (0..)
+            .map(|i| format!("c{i}"))
+            .find(|key| shard_of(key) == m)
+            .unwrap();
+        let x = (0..)
+            .map(|i| format!("x{i}"))
+            .find(|key| shard_of(key) != m)
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (k, stop, c, x) = (Arc::clone(&k), Arc::clone(&stop), c.clone(), x.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    k.db(1).clear();
+                    put(&k, 1, &c, None);
+                    std::thread::sleep(Duration::from_micros(50));
+                    put(&k, 1, &x, None);
+                    put(&k, 1, "marker", None);
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            })
+        };
+        let (hm, hx) = (d.hash(b"marker"), d.hash(x.as_bytes()));
+        let mut seen_marker = 0;
+        for _ in 0..1_500 {
+            let snap = k.snapshot();
+            if snap.db(1).lock(hm).peek(hm, b"marker", 0).is_some() {
+                seen_marker += 1;
+                assert!(
+                    snap.db(1).lock(hx).peek(hx, x.as_bytes(), 0).is_some(),
+                    "marker without {x}: not a point in time"
                 );
             }
         }

@@ -13,7 +13,7 @@
 //! [`SEGMENT_TARGET`] to twice that many entries (a shard doubles its segments when
 //! they fill), so that copy is a fraction of a millisecond whatever the shard's size.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -40,35 +40,48 @@ fn seg_index(hash: u64, n: usize) -> usize {
     ((hash >> 48) as usize) & (n - 1)
 }
 
-/// Whether a database may hold keys: set by the first insert into any of its shards
-/// (under that shard's lock), cleared only while every shard of the database is locked
-/// and empty (FLUSHDB, FLUSHALL, SWAPDB, restore). Lets a snapshot skip databases that
-/// were never written without locking their shards (see [`crate::Keyspace::snapshot`]).
-/// On its own cache lines: every insert reads it.
+/// Which shards of a database may hold keys: one bit per shard, set by the first
+/// insert into that shard (under its lock), cleared only while the shard is locked and
+/// empty (FLUSHDB, FLUSHALL, SWAPDB, restore). Lets a snapshot skip shards, and whole
+/// databases, that hold nothing without locking them (see
+/// [`crate::Keyspace::snapshot`]). On its own cache lines: every insert reads it.
 #[repr(align(128))]
-#[derive(Default)]
-pub(crate) struct InUse(AtomicBool);
+pub(crate) struct InUse(Box<[AtomicU64]>);
 
 impl InUse {
-    pub(crate) fn new(v: bool) -> InUse {
-        InUse(AtomicBool::new(v))
+    /// Bits for `shards` shards, all clear.
+    pub(crate) fn new(shards: usize) -> InUse {
+        InUse(
+            (0..shards.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        )
     }
 
-    #[inline]
-    pub(crate) fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+    /// All bits, 64 shards per word.
+    pub(crate) fn words(&self) -> Vec<u64> {
+        self.0.iter().map(|w| w.load(Ordering::Acquire)).collect()
     }
 
-    #[inline]
-    pub(crate) fn set(&self, v: bool) {
-        self.0.store(v, Ordering::Release)
+    /// Whether any shard may hold keys.
+    pub(crate) fn any(&self) -> bool {
+        self.0.iter().any(|w| w.load(Ordering::Acquire) != 0)
     }
 
-    /// Marks the database used; a load and no store once it is.
+    /// Sets or clears shard `i`'s bit; the caller holds that shard's lock.
+    pub(crate) fn set(&self, i: usize, v: bool) {
+        if v {
+            self.0[i / 64].fetch_or(1 << (i % 64), Ordering::Release);
+        } else {
+            self.0[i / 64].fetch_and(!(1 << (i % 64)), Ordering::Release);
+        }
+    }
+
+    /// Marks shard `i` used: one load and no store once it is.
     #[inline]
-    fn mark(&self) {
-        if !self.0.load(Ordering::Relaxed) {
-            self.0.store(true, Ordering::Release);
+    fn mark(&self, i: usize) {
+        if self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) == 0 {
+            self.set(i, true);
         }
     }
 }
@@ -79,8 +92,9 @@ impl InUse {
 pub struct Shard {
     segs: Arc<Segments>,
     hasher: KeyHasher,
-    /// The database's "may hold keys" flag (live shards only).
-    in_use: Option<Arc<InUse>>,
+    /// The database's "may hold keys" bits and this shard's index there (live shards
+    /// only).
+    in_use: Option<(Arc<InUse>, usize)>,
     /// The preallocated capacity of each segment: none shrinks below it.
     min_capacity: usize,
     /// Bumped whenever entries may have moved between buckets (a resize, an in-place
@@ -140,10 +154,29 @@ impl Shard {
         }
     }
 
-    /// Attaches the database's "may hold keys" flag (live shards).
-    pub(crate) fn with_in_use(mut self, flag: Arc<InUse>) -> Shard {
-        self.in_use = Some(flag);
+    /// Attaches the database's "may hold keys" bits, this shard being number `index`
+    /// (live shards).
+    pub(crate) fn with_in_use(mut self, bits: Arc<InUse>, index: usize) -> Shard {
+        self.in_use = Some((bits, index));
         self
+    }
+
+    /// A read-only empty shard sharing `empty` (a snapshot's shard that held nothing).
+    pub(crate) fn empty_view(empty: &Arc<Segments>, hasher: &KeyHasher) -> Shard {
+        Shard {
+            segs: Arc::clone(empty),
+            hasher: hasher.clone(),
+            in_use: None,
+            min_capacity: 0,
+            generation: 0,
+            expires: 0,
+            expired_lazily: 0,
+            next_expire: i64::MAX,
+            expire_cursor: 0,
+            expire_generation: 0,
+            pass_min: i64::MAX,
+            read_only: true,
+        }
     }
 
     /// A read-only copy sharing this shard's segments (O(1): one `Arc` clone), with its
@@ -333,8 +366,8 @@ impl Shard {
     /// Inserts an entry whose key is known to be absent. A new entry (never accessed)
     /// starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
     fn insert_new(&mut self, hash: u64, entry: Entry, now: i64) {
-        if let Some(flag) = &self.in_use {
-            flag.mark();
+        if let Some((bits, i)) = &self.in_use {
+            bits.mark(*i);
         }
         entry.touch_if_new(secs(now));
         if let Some(t) = entry.expire_at() {
