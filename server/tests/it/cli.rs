@@ -6,9 +6,10 @@
 //! installs when it is missing; a missing `redis-cli` fails the tests loudly.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::common::free_port;
 
 const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
 
@@ -16,14 +17,6 @@ const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
 struct Proc {
     child: Child,
     port: u16,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 impl Proc {

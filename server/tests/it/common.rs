@@ -10,6 +10,15 @@ use shoal_server::{Server, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// A TCP port that was free a moment ago (for servers started as processes).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// A server running in-process on 127.0.0.1 and an ephemeral port; stopped on drop.
 pub struct TestServer {
     handle: Option<ServerHandle>,
@@ -76,6 +85,29 @@ impl TestServer {
         Raw {
             stream: TcpStream::connect(self.addr).await.expect("raw connect"),
         }
+    }
+
+    /// A raw connection switched to RESP3 (HELLO 3), with the HELLO reply consumed.
+    pub async fn raw3(&self) -> Raw {
+        let mut r = self.raw().await;
+        r.cmd(&[b"HELLO", b"3"]).await;
+        r.cmd(&[b"PING"]).await;
+        let mut got = Vec::new();
+        while !got.ends_with(b"+PONG\r\n") {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(5), r.stream.read(&mut buf))
+                .await
+                .expect("HELLO reply in time")
+                .expect("read");
+            assert!(n > 0, "connection closed during HELLO");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            !got.starts_with(b"-"),
+            "HELLO 3 failed: {}",
+            String::from_utf8_lossy(&got)
+        );
+        r
     }
 
     /// Stops the server now.

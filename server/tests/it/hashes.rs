@@ -15,7 +15,6 @@ use redis::Value;
 use shoal_server::command::{flags::*, TABLE};
 use shoal_server::server::now_ms;
 use shoal_storage::Entry;
-use tokio::io::AsyncReadExt;
 
 use crate::common::*;
 
@@ -61,25 +60,6 @@ async fn fill(c: &mut Conn, key: &str, n: usize) {
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(int(c, &refs).await, n as i64);
-}
-
-/// A raw connection switched to RESP3, with the HELLO reply consumed.
-async fn raw3(s: &TestServer) -> Raw {
-    let mut r = s.raw().await;
-    r.cmd(&[b"HELLO", b"3"]).await;
-    r.cmd(&[b"PING"]).await;
-    let mut got = Vec::new();
-    while !got.ends_with(b"+PONG\r\n") {
-        let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), r.stream.read(&mut buf))
-            .await
-            .expect("HELLO reply in time")
-            .expect("read");
-        assert!(n > 0, "connection closed during HELLO");
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert!(!got.starts_with(b"-"), "HELLO 3 failed");
-    r
 }
 
 /// The stored entry of `key` in database 0, read from the keyspace directly.
@@ -228,7 +208,7 @@ async fn replies_match_redis_byte_for_byte_resp2() {
 #[tokio::test]
 async fn replies_match_redis_byte_for_byte_resp3() {
     let s = TestServer::start();
-    let mut r = raw3(&s).await;
+    let mut r = s.raw3().await;
     replay(&mut r, true).await;
 }
 
@@ -389,7 +369,7 @@ async fn hkeys_hvals_hgetall_in_both_protocols() {
         cmd::<Value>(&mut c3, &["HGETALL", "nokey"]).await,
         Value::Map(vec![])
     );
-    let mut r = raw3(&s).await;
+    let mut r = s.raw3().await;
     r.roundtrip(
         &[b"HGETALL", b"h"],
         b"%3\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n",
@@ -1142,7 +1122,7 @@ async fn hscan_of_a_packed_hash_and_errors() {
     arity(&mut c, &["HSCAN", "h"], "hscan").await;
     arity(&mut c, &["HSCAN"], "hscan").await;
     // RESP3 has the same shape.
-    let mut r = raw3(&s).await;
+    let mut r = s.raw3().await;
     r.roundtrip(
         &[b"HSCAN", b"h", b"0", b"MATCH", b"f3"],
         b"*2\r\n$1\r\n0\r\n*2\r\n$2\r\nf3\r\n$2\r\nv3\r\n",
@@ -1300,7 +1280,7 @@ async fn hrandfield_withvalues_in_resp3_pairs() {
     assert!(
         matches!(&v, Value::Array(items) if items.iter().all(|i| matches!(i, Value::BulkString(_))))
     );
-    let mut r = raw3(&s).await;
+    let mut r = s.raw3().await;
     r.roundtrip(
         &[b"HRANDFIELD", b"one", b"-2", b"WITHVALUES"],
         b"*2\r\n*2\r\n$4\r\nonly\r\n$1\r\nv\r\n*2\r\n$4\r\nonly\r\n$1\r\nv\r\n",

@@ -68,30 +68,6 @@ async fn bin(c: &mut redis::aio::MultiplexedConnection, args: &[&[u8]]) -> Value
     cmd.query_async(c).await.expect("binary command")
 }
 
-/// A raw connection switched to RESP3 (HELLO 3, from the connection family), with the
-/// HELLO reply consumed.
-async fn raw3(s: &TestServer) -> Raw {
-    let mut r = s.raw().await;
-    r.cmd(&[b"HELLO", b"3"]).await;
-    r.cmd(&[b"PING"]).await;
-    let mut got = Vec::new();
-    while !got.ends_with(b"+PONG\r\n") {
-        let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), r.stream.read(&mut buf))
-            .await
-            .expect("HELLO reply in time")
-            .expect("read");
-        assert!(n > 0, "connection closed during HELLO");
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert!(
-        !got.starts_with(b"-"),
-        "HELLO 3 failed: {}",
-        String::from_utf8_lossy(&got)
-    );
-    r
-}
-
 // ---------------------------------------------------------------------------------
 // GET / SET
 // ---------------------------------------------------------------------------------
@@ -830,7 +806,7 @@ async fn getrange_and_substr() {
         .await;
     r.roundtrip(&[b"SUBSTR", b"s", b"-3", b"-1"], b"$3\r\nrld\r\n")
         .await;
-    let mut r3 = raw3(&s).await;
+    let mut r3 = s.raw3().await;
     r3.roundtrip(&[b"GETRANGE", b"missing", b"0", b"-1"], b"$0\r\n\r\n")
         .await;
 }
@@ -1227,7 +1203,7 @@ async fn incrbyfloat() {
     let mut r = s.raw().await;
     r.roundtrip(&[b"INCRBYFLOAT", b"rf", b"1.5"], b"$3\r\n1.5\r\n")
         .await;
-    let mut r3 = raw3(&s).await;
+    let mut r3 = s.raw3().await;
     r3.roundtrip(&[b"INCRBYFLOAT", b"rf", b"1.5"], b"$1\r\n3\r\n")
         .await;
 }
@@ -1316,7 +1292,7 @@ async fn lcs() {
     )
     .await;
     // RESP3: a map.
-    let mut r3 = raw3(&s).await;
+    let mut r3 = s.raw3().await;
     let mut want3 = b"%2\r\n$7\r\nmatches\r\n".to_vec();
     want3.extend_from_slice(ranges);
     r3.roundtrip(
@@ -1362,7 +1338,7 @@ async fn resp3_null_replies() {
     let s = TestServer::start();
     let mut c = s.conn().await;
     assert_eq!(cmd::<String>(&mut c, &["SET", "k", "v"]).await, "OK");
-    let mut r = raw3(&s).await;
+    let mut r = s.raw3().await;
     r.roundtrip(&[b"GET", b"nokey"], b"_\r\n").await;
     r.roundtrip(&[b"GET", b"k"], b"$1\r\nv\r\n").await;
     r.roundtrip(&[b"SET", b"k", b"x", b"NX"], b"_\r\n").await;
