@@ -65,18 +65,8 @@ fi
 mkdir -p "$RESULTS_DIR"
 
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bgsave.XXXXXX")
-SERVER_PID="" SERVER_PORT=""
-alive() {
-    local st
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [[ -n $st && $st != Z ]]
-}
-stop_server() {
-    [[ -n $SERVER_PID ]] || return 0
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 cleanup() {
     stop_server
     rm -rf "$WORKDIR"
@@ -85,26 +75,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_server() {
-    local name=$1 cmd
+    local name=$1
     rm -rf "$WORKDIR/data" && mkdir -p "$WORKDIR/data"
     if [[ $name == redis ]]; then
-        SERVER_PORT=$REDIS_PORT
-        cmd=("$REDIS_SERVER" --port "$SERVER_PORT" --bind 127.0.0.1 --save ''
-            --appendonly no --protected-mode no --dir "$WORKDIR/data")
+        launch_server redis "$REDIS_PORT" "$REDIS_SERVER" --port "$REDIS_PORT" \
+            --bind 127.0.0.1 --save '' --appendonly no --protected-mode no \
+            --dir "$WORKDIR/data"
     else
-        SERVER_PORT=$SHOAL_PORT
-        # shellcheck disable=SC2206 # SHOAL_ARGS is a list of flags on purpose
-        cmd=("$SHOAL_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 --save ''
-            --dir "$WORKDIR/data" --capacity "$KEYS" $SHOAL_ARGS)
+        # shellcheck disable=SC2086 # SHOAL_ARGS is a list of flags on purpose
+        launch_server shoal "$SHOAL_PORT" "$SHOAL_BIN" --port "$SHOAL_PORT" \
+            --bind 127.0.0.1 --save '' --dir "$WORKDIR/data" --capacity "$KEYS" $SHOAL_ARGS
     fi
-    (cd "$WORKDIR" && exec "${PIN_SERVER[@]}" "${cmd[@]}") >"$WORKDIR/$name.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        alive "$SERVER_PID" || die "$name exited at start: $(tail -n 5 "$WORKDIR/$name.log")"
-        [[ $(redis-cli -p "$SERVER_PORT" PING 2>/dev/null) == PONG ]] && return 0
-        sleep 0.1
-    done
-    die "$name did not answer PING"
 }
 
 info_field() {

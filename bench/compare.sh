@@ -106,27 +106,8 @@ fi
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/shoal-compare.XXXXXX")
 VALS=$WORKDIR/values.tsv # workload server round metric value
 : >"$VALS"
-SERVER_PID=""
-SERVER_PORT=""
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local st
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [[ -n $st && $st != Z ]]
-}
-
-stop_server() {
-    [[ -n $SERVER_PID ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do
-        alive "$SERVER_PID" || break
-        sleep 0.1
-    done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
     stop_server
@@ -137,30 +118,17 @@ trap 'exit 130' INT TERM
 
 # start_server shoal|redis: starts a fresh server, sets SERVER_PID and SERVER_PORT.
 start_server() {
-    local name=$1 cmd
+    local name=$1
     if [[ $name == redis || $SELFTEST == 1 ]]; then
-        [[ $name == redis ]] && SERVER_PORT=$REDIS_PORT || SERVER_PORT=$SHOAL_PORT
-        cmd=("$REDIS_SERVER" --port "$SERVER_PORT" --bind 127.0.0.1 --save ''
-            --appendonly no --protected-mode no --dir "$WORKDIR")
+        local port=$REDIS_PORT
+        [[ $name == redis ]] || port=$SHOAL_PORT
+        launch_server "$name" "$port" "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 \
+            --save '' --appendonly no --protected-mode no --dir "$WORKDIR"
     else
-        SERVER_PORT=$SHOAL_PORT
-        # shellcheck disable=SC2206 # SHOAL_ARGS is a list of flags on purpose
-        cmd=("$SHOAL_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 $SHOAL_ARGS)
+        # shellcheck disable=SC2086 # SHOAL_ARGS is a list of flags on purpose
+        launch_server "$name" "$SHOAL_PORT" "$SHOAL_BIN" --port "$SHOAL_PORT" \
+            --bind 127.0.0.1 $SHOAL_ARGS
     fi
-    # The subshell execs taskset, which execs the server: $! is the server's PID.
-    (cd "$WORKDIR" && exec "${PIN_SERVER[@]}" "${cmd[@]}") >"$WORKDIR/$name.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        if ! alive "$SERVER_PID"; then
-            tail -n 20 "$WORKDIR/$name.log" >&2
-            SERVER_PID=""
-            die "$name exited at start: ${cmd[*]}"
-        fi
-        [[ $(redis-cli -p "$SERVER_PORT" PING 2>/dev/null) == PONG ]] && return 0
-        sleep 0.1
-    done
-    tail -n 20 "$WORKDIR/$name.log" >&2
-    die "$name did not answer PING within 10 s: ${cmd[*]}"
 }
 
 # ---------------------------------------------------------------- helpers
