@@ -172,11 +172,9 @@ impl Db {
         }
     }
 
-    /// Sets every shard's "may hold keys" bit to `v`; the caller holds every shard.
-    pub(crate) fn set_in_use(&self, v: bool) {
-        for i in 0..self.num_shards() {
-            self.in_use.set(i, v);
-        }
+    /// Marks every shard unused; the caller holds every shard, all empty.
+    pub(crate) fn clear_in_use(&self) {
+        self.in_use.clear();
     }
 
     /// Sets shard `i`'s "may hold keys" bit; the caller holds that shard.
@@ -312,7 +310,7 @@ impl Db {
     pub fn clear(&self) -> Vec<Arc<Segments>> {
         let mut all = self.lock_all();
         let old = all.guards.iter_mut().map(|(_, g)| g.clear()).collect();
-        self.set_in_use(false);
+        self.clear_in_use();
         old
     }
 

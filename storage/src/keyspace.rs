@@ -8,7 +8,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::db::{Db, ShardGuard};
-use crate::shard::{Segments, Shard};
+use crate::shard::{entries_in, Segments, Shard};
 use crate::KeyHasher;
 
 /// Target number of keys per shard at `capacity`: keeps each copy-on-write segment
@@ -73,11 +73,6 @@ pub struct Restored {
     /// keys it held plus the keys put in their place (SNAPSHOT RESTORE's count of
     /// changes for save points).
     pub changes: u64,
-}
-
-/// Number of entries in a shard's segments.
-fn keys_in(segs: &Segments) -> usize {
-    segs.iter().map(|t| t.len()).sum()
 }
 
 /// All databases. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -228,7 +223,7 @@ impl Keyspace {
             .flat_map(|l| l.iter_mut().map(|s| s.clear()).collect::<Vec<_>>())
             .collect();
         for d in self.dbs.iter() {
-            d.set_in_use(false);
+            d.clear_in_use();
         }
         old
     }
@@ -345,8 +340,8 @@ impl Keyspace {
                 if s.num_shards() == d.num_shards() {
                     for (i, ls) in l.iter_mut().enumerate() {
                         let old = s.with_shard(i, |ss| ls.restore_from(ss));
-                        if !Arc::ptr_eq(&old, &ls.share_segments()) {
-                            out.changes += (keys_in(&old) + ls.len()) as u64;
+                        if !ls.holds(&old) {
+                            out.changes += (entries_in(&old) + ls.len()) as u64;
                         }
                         out.old.push(old);
                         d.set_shard_in_use(i, !ls.is_empty());
@@ -356,10 +351,10 @@ impl Keyspace {
                     debug_assert!(s.is_empty());
                     for ls in l.iter_mut().filter(|ls| !ls.is_empty()) {
                         let old = ls.clear();
-                        out.changes += keys_in(&old) as u64;
+                        out.changes += entries_in(&old) as u64;
                         out.old.push(old);
                     }
-                    d.set_in_use(false);
+                    d.clear_in_use();
                 }
             }
             return out;

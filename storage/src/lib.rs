@@ -34,7 +34,7 @@ pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use merge::{MergeError, MergeStrategy, Merged};
-pub use shard::{ExpireStep, Segments, Shard, Table};
+pub use shard::{entries_in, ExpireStep, Segments, Shard, Table};
 
 use std::hash::BuildHasher;
 

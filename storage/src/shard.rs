@@ -77,6 +77,13 @@ impl InUse {
         }
     }
 
+    /// Clears every bit; the caller holds every shard, all empty.
+    pub(crate) fn clear(&self) {
+        for w in self.0.iter() {
+            w.store(0, Ordering::Release);
+        }
+    }
+
     /// Marks shard `i` used: one load and no store once it is.
     #[inline]
     fn mark(&self, i: usize) {
@@ -215,6 +222,11 @@ impl Shard {
         Arc::ptr_eq(&self.segs, &other.segs)
     }
 
+    /// Whether this shard's segments are `segs` (the same directory).
+    pub(crate) fn holds(&self, segs: &Arc<Segments>) -> bool {
+        Arc::ptr_eq(&self.segs, segs)
+    }
+
     /// Whether segment `i` of this shard is segment `i` of `other` (unchanged since).
     pub fn shares_segment_with(&self, other: &Shard, i: usize) -> bool {
         match (self.segs.get(i), other.segs.get(i)) {
@@ -244,7 +256,7 @@ impl Shard {
 
     /// Number of entries, including expired ones not yet reclaimed (as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.segs.iter().map(|t| t.len()).sum()
+        entries_in(&self.segs)
     }
 
     /// Whether the shard holds no entry.
@@ -385,8 +397,8 @@ impl Shard {
 
     fn insert_unique(&mut self, hash: u64, entry: Entry) {
         let s = seg_index(hash, self.segs.len());
-        let hasher = self.hasher.clone();
-        let table = self.segment_mut(s);
+        let hasher = &self.hasher;
+        let table = segment_mut(&mut self.segs, s);
         let grows = table.len() == table.capacity();
         table.insert_unique(hash, entry, |e| hasher.hash(e.key()));
         if grows {
@@ -414,15 +426,10 @@ impl Shard {
         self.generation = self.generation.wrapping_add(1);
     }
 
-    /// Segment `s`, for a change: the directory and then the segment are copied first
-    /// if a snapshot shares them (copy-on-write).
+    /// Segment `s`, for a change (see [`segment_mut`]).
     #[inline]
     fn segment_mut(&mut self, s: usize) -> &mut Table {
-        let seg = &mut Arc::make_mut(&mut self.segs)[s];
-        if Arc::get_mut(seg).is_none() {
-            warm(seg);
-        }
-        Arc::make_mut(seg)
+        segment_mut(&mut self.segs, s)
     }
 
     /// Removes a key. Returns the entry if it was live (an expired one is dropped and
@@ -510,10 +517,10 @@ impl Shard {
         if sparse.is_empty() {
             return false;
         }
-        let hasher = self.hasher.clone();
+        let hasher = &self.hasher;
         let min = self.min_capacity;
         for i in sparse {
-            let table = self.segment_mut(i);
+            let table = segment_mut(&mut self.segs, i);
             let target = (table.len() * 2).max(min).max(64);
             table.shrink_to(target, |e| hasher.hash(e.key()));
         }
@@ -612,6 +619,23 @@ impl Shard {
         }
         at
     }
+}
+
+/// Segment `s` of `segs`, for a change: the directory and then the segment are copied
+/// first if a snapshot shares them (copy-on-write). A free function so that callers can
+/// hold the shard's hasher at the same time.
+#[inline]
+fn segment_mut(segs: &mut Arc<Segments>, s: usize) -> &mut Table {
+    let seg = &mut Arc::make_mut(segs)[s];
+    if Arc::get_mut(seg).is_none() {
+        warm(seg);
+    }
+    Arc::make_mut(seg)
+}
+
+/// Number of entries in a shard's segments (expired ones not yet reclaimed included).
+pub fn entries_in(segs: &Segments) -> usize {
+    segs.iter().map(|t| t.len()).sum()
 }
 
 /// Loads every entry's reference count of a segment about to be copied. The copy
@@ -755,14 +779,7 @@ mod tests {
         let (mut s, h) = shard();
         assert_eq!(s.num_segments(), 1);
         let n = 20 * SEGMENT_TARGET;
-        for i in 0..n {
-            let k = format!("k{i}");
-            s.insert(
-                h.hash(k.as_bytes()),
-                Entry::new_str(k.as_bytes(), b"v", None),
-                0,
-            );
-        }
+        fill(&mut s, &h, n);
         assert!(s.num_segments() >= 8, "{} segments", s.num_segments());
         assert!(
             s.tables().all(|t| t.len() <= 2 * SEGMENT_TARGET),
@@ -786,21 +803,20 @@ mod tests {
     fn a_flush_gives_the_segments_back() {
         let h = KeyHasher::new();
         let mut s = Shard::new(64 * SEGMENT_TARGET, h.clone());
-        for i in 0..64 * SEGMENT_TARGET {
-            let k = format!("k{i}");
-            s.insert(
-                h.hash(k.as_bytes()),
-                Entry::new_str(k.as_bytes(), b"v", None),
-                0,
-            );
-        }
+        fill(&mut s, &h, 64 * SEGMENT_TARGET);
         let full = s.table_bytes();
         let old = s.clear();
-        assert_eq!(keys(&old), 64 * SEGMENT_TARGET);
+        assert_eq!(entries_in(&old), 64 * SEGMENT_TARGET);
         assert!(s.is_empty());
         assert_eq!(s.num_segments(), 1);
         assert!(s.table_bytes() * 20 < full, "{} of {full}", s.table_bytes());
-        for i in 0..8 * SEGMENT_TARGET {
+        fill(&mut s, &h, 8 * SEGMENT_TARGET);
+        assert!(s.num_segments() >= 8, "it splits again as it refills");
+    }
+
+    /// Inserts `k0` .. `k{n-1}`.
+    fn fill(s: &mut Shard, h: &KeyHasher, n: usize) {
+        for i in 0..n {
             let k = format!("k{i}");
             s.insert(
                 h.hash(k.as_bytes()),
@@ -808,25 +824,13 @@ mod tests {
                 0,
             );
         }
-        assert!(s.num_segments() >= 8, "it splits again as it refills");
-    }
-
-    fn keys(segs: &Segments) -> usize {
-        segs.iter().map(|t| t.len()).sum()
     }
 
     #[test]
     fn a_write_after_a_snapshot_copies_one_segment() {
         let h = KeyHasher::new();
         let mut s = Shard::new(16 * SEGMENT_TARGET, h.clone());
-        for i in 0..8 * SEGMENT_TARGET {
-            let k = format!("k{i}");
-            s.insert(
-                h.hash(k.as_bytes()),
-                Entry::new_str(k.as_bytes(), b"v", None),
-                0,
-            );
-        }
+        fill(&mut s, &h, 8 * SEGMENT_TARGET);
         let segments = s.num_segments();
         assert!(segments >= 4);
         let snap = s.snapshot();

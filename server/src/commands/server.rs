@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::{glob, Entry, Segments};
+use shoal_storage::{entries_in, glob, Entry, Segments};
 
 use crate::command::{flags::*, Command, Ctx, TABLE};
 use crate::config::Config;
@@ -181,21 +181,7 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         return;
     }
     out.set(1 + usize::from(cmd.keynum.is_some()));
-    out.map(3);
-    out.bulk_str("flags");
-    let flags = key_flags(cmd);
-    out.set(flags.len());
-    for f in flags {
-        out.simple_str(f);
-    }
-    out.bulk_str("begin_search");
-    out.map(2);
-    out.bulk_str("type");
-    out.bulk_str("index");
-    out.bulk_str("spec");
-    out.map(1);
-    out.bulk_str("index");
-    out.int(k.first.into());
+    key_spec_head(out, key_flags(cmd), k.first.into());
     out.bulk_str("find_keys");
     out.map(2);
     out.bulk_str("type");
@@ -210,19 +196,7 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     out.int(0);
     if let Some(n) = cmd.keynum {
         // The counted keys (ZUNIONSTORE's second spec): read, found by `numkeys`.
-        out.map(3);
-        out.bulk_str("flags");
-        out.set(2);
-        out.simple_str("RO");
-        out.simple_str("access");
-        out.bulk_str("begin_search");
-        out.map(2);
-        out.bulk_str("type");
-        out.bulk_str("index");
-        out.bulk_str("spec");
-        out.map(1);
-        out.bulk_str("index");
-        out.int(n.index.into());
+        key_spec_head(out, &["RO", "access"], n.index.into());
         out.bulk_str("find_keys");
         out.map(2);
         out.bulk_str("type");
@@ -236,6 +210,25 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         out.bulk_str("keystep");
         out.int(n.step.into());
     }
+}
+
+/// The start of one key spec (a 3-field map): its `flags` and a `begin_search` by
+/// argument `index`; the caller writes `find_keys` next.
+fn key_spec_head(out: &mut ReplyBuf, flags: &[&str], index: i64) {
+    out.map(3);
+    out.bulk_str("flags");
+    out.set(flags.len());
+    for f in flags {
+        out.simple_str(f);
+    }
+    out.bulk_str("begin_search");
+    out.map(2);
+    out.bulk_str("type");
+    out.bulk_str("index");
+    out.bulk_str("spec");
+    out.map(1);
+    out.bulk_str("index");
+    out.int(index);
 }
 
 /// One COMMAND INFO entry (Redis 7's ten fields).
@@ -785,11 +778,7 @@ fn free_tables<T: Send + 'static>(tables: T, lazy: bool) {
 /// The number of entries in tables a flush took out, expired ones not yet reclaimed
 /// included (Redis's `emptyData` counts its dictionaries' sizes).
 fn keys_in(shards: &[Arc<Segments>]) -> u64 {
-    shards
-        .iter()
-        .flat_map(|s| s.iter())
-        .map(|t| t.len() as u64)
-        .sum()
+    shards.iter().map(|s| entries_in(s) as u64).sum()
 }
 
 /// FLUSHDB [ASYNC|SYNC]: counts the keys it removed as changes.
