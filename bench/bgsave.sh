@@ -4,12 +4,14 @@
 # For ROUNDS rounds, alternating which server goes first, on a fresh server each time
 # (pinned to CPU 1; shoal-load on CPU 0, as bench/compare.sh):
 #   1. prefill KEYS keys of VALUE bytes (shoal-load --prefill);
-#   2. start a SET-only load (shoal-load --ratio 1:0 over the same keys) with
-#      --marks: BEFORE seconds in window "before", then BGSAVE and window "save"
-#      until INFO persistence says the save is over, then AFTER seconds in "after";
-#   3. sample memory every 100 ms: VmRSS of the server plus its fork()ed children
-#      (Redis), which counts shared pages twice, and "physical": the server's VmRSS
-#      plus the children's private pages (what copy-on-write duplicated).
+#   2. run a SET-only load (shoal-load --ratio 1:0 over the same keys) with
+#      --bgsave-at: BEFORE seconds in window "before", then shoal-load sends BGSAVE,
+#      window "save" until INFO persistence says the save is over, then AFTER seconds
+#      in "after". shoal-load itself polls INFO and samples memory every 50 ms: VmRSS
+#      of the server plus its fork()ed children (Redis), which counts shared pages
+#      twice, and "physical": the server's VmRSS plus the children's private pages
+#      (what copy-on-write duplicated). No other process runs during the run (a
+#      polling script's redis-cli/awk processes cost the load generator milliseconds).
 # Prints per server the medians over the rounds of: RSS and physical before the save and
 # their peaks during it, the save's duration, and the load's ops/s, p50/p99/p99.9 in
 # each window. Raw per-run lines go to bench/results/bgsave-<stamp>.jsonl.
@@ -18,11 +20,12 @@
 #         ROUNDS=1 KEYS=100000 bench/bgsave.sh  (quick check)
 #
 # Environment (defaults in brackets): ROUNDS [3], KEYS [1000000], VALUE [1024],
-#   BEFORE [5] and AFTER [3] seconds, PIPELINE [1], CONNECTIONS [50], RATE [0]
+#   BEFORE [5] and AFTER [3] seconds, SETTLE [10] seconds between prefill and load, PIPELINE [1], CONNECTIONS [50], RATE [0]
 #   (requests/s of the load; 0 = as fast as the server answers, i.e. saturated),
 #   SHOAL_PORT [16379], REDIS_PORT [16380], SHOAL_ARGS [""], REDIS_SERVER
-#   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"],
-#   SAMPLE [1] (0: no memory sampling during the save, to see what sampling costs).
+#   [redis-server], PIN [1], SKIP_BUILD [0], SERVERS ["shoal redis"] (add
+#   "shoal-control" or "redis-control" for control runs: the same windows with no
+#   BGSAVE, the "save" window lasting CONTROL_SECS [3]: the machine's noise),
 
 set -euo pipefail
 
@@ -31,6 +34,7 @@ KEYS=${KEYS:-1000000}
 VALUE=${VALUE:-1024}
 BEFORE=${BEFORE:-5}
 AFTER=${AFTER:-3}
+SETTLE=${SETTLE:-10}
 PIPELINE=${PIPELINE:-1}
 CONNECTIONS=${CONNECTIONS:-50}
 RATE=${RATE:-0}
@@ -41,7 +45,7 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 PIN=${PIN:-1}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SERVERS=${SERVERS:-"shoal redis"}
-SAMPLE=${SAMPLE:-1}
+CONTROL_SECS=${CONTROL_SECS:-3}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -75,7 +79,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_server() {
-    local name=$1
+    local name=${1%-control}
     rm -rf "$WORKDIR/data" && mkdir -p "$WORKDIR/data"
     if [[ $name == redis ]]; then
         launch_server redis "$REDIS_PORT" "$REDIS_SERVER" --port "$REDIS_PORT" \
@@ -88,75 +92,35 @@ start_server() {
     fi
 }
 
-info_field() {
-    redis-cli -p "$SERVER_PORT" INFO persistence 2>/dev/null | tr -d '\r' |
-        awk -F: -v f="$1" '$1 == f { print $2 }'
-}
-
-# mem_kib: "RSS PHYS" in KiB. RSS: VmRSS of the server plus its children (a fork()ed
-# saver), which counts pages they share twice. PHYS: the server's VmRSS plus each
-# child's private pages (smaps_rollup Private_*: what copy-on-write duplicated), the
-# physical memory both use. Only children's page tables are walked (reading the
-# server's smaps would stall it under its mmap lock).
-mem_kib() {
-    local kids k rss phys r p
-    rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
-    phys=$rss
-    kids=$(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true)
-    for k in $kids; do
-        r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$k/status" 2>/dev/null || echo 0)
-        p=$(awk '$1 ~ /^Private_(Clean|Dirty):$/ { s += $2 } END { print s + 0 }' \
-            "/proc/$k/smaps_rollup" 2>/dev/null || echo 0)
-        rss=$((rss + ${r:-0})) phys=$((phys + ${p:-0}))
-    done
-    echo "$rss $phys"
-}
-
 # one_run SERVER ROUND: appends one JSON line to $RAW.
 one_run() {
-    local s=$1 r=$2 marks=$WORKDIR/marks json before_rss before_pss peak_rss peak_pss
-    local t0 t1 m
+    local s=$1 r=$2 json
     start_server "$s"
     "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --prefill --keyspace "$KEYS" \
         --value-size "$VALUE" --ratio 1:0 --requests 1 --json >/dev/null 2>>"$WORKDIR/load.err" ||
         die "prefill failed: $(tail -n 2 "$WORKDIR/load.err")"
-    echo before >"$marks"
-    timeout 900 "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --keyspace "$KEYS" \
+    # This VM's latency is disturbed for seconds after a large allocation, whichever the
+    # server: let it settle.
+    sleep "$SETTLE"
+    # shoal-load starts the BGSAVE, follows it and samples memory itself: nothing else
+    # runs on either core meanwhile.
+    local control=()
+    [[ $s == *-control ]] && control=(--bgsave-control "$CONTROL_SECS")
+    json=$(timeout 900 "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" --keyspace "$KEYS" \
         --value-size "$VALUE" --ratio 1:0 --connections "$CONNECTIONS" \
-        --pipeline "$PIPELINE" --rate "$RATE" --duration 800 --marks "$marks" --server-pid "$SERVER_PID" \
-        --json >"$WORKDIR/load.json" 2>>"$WORKDIR/load.err" &
-    local load=$!
-    sleep "$BEFORE"
-    read -r before_rss before_pss < <(mem_kib)
-    peak_rss=$before_rss peak_pss=$before_pss
-    echo save >"$marks"
-    t0=$(date +%s.%N)
-    [[ $(redis-cli -p "$SERVER_PORT" BGSAVE) == "Background saving started" ]] ||
-        die "$s: BGSAVE did not start"
-    sleep 0.05
-    local i=0
-    while [[ $(info_field rdb_bgsave_in_progress) == 1 ]]; do
-        i=$((i + 1))
-        if [[ $SAMPLE == 1 ]]; then
-            read -r m_rss m_pss < <(mem_kib)
-            ((m_rss > peak_rss)) && peak_rss=$m_rss
-            ((m_pss > peak_pss)) && peak_pss=$m_pss
-        fi
-        sleep 0.1
-    done
-    t1=$(date +%s.%N)
-    echo after >"$marks"
-    [[ $(info_field rdb_last_bgsave_status) == ok ]] || die "$s: BGSAVE failed"
-    sleep "$AFTER"
-    echo stop >"$marks"
-    wait "$load" || die "$s: load failed: $(tail -n 2 "$WORKDIR/load.err")"
-    json=$(cat "$WORKDIR/load.json")
+        --pipeline "$PIPELINE" --rate "$RATE" --duration 800 --bgsave-at "$BEFORE" \
+        --after "$AFTER" "${control[@]}" --server-pid "$SERVER_PID" --json 2>>"$WORKDIR/load.err") ||
+        die "$s: load failed: $(tail -n 2 "$WORKDIR/load.err")"
     stop_server
-    m=$(printf '{"server":"%s","round":%s,"rss_before_kib":%s,"rss_peak_kib":%s,"phys_before_kib":%s,"phys_peak_kib":%s,"save_s":%.3f,"load":%s}' \
-        "$s" "$r" "$before_rss" "$peak_rss" "$before_pss" "$peak_pss" \
-        "$(echo "$t1 - $t0" | bc)" "$json")
-    echo "$m" >>"$RAW"
-    echo "bgsave.sh: round $r $s: save $(echo "$t1 - $t0" | bc | cut -c1-5) s, RSS $((before_rss / 1024)) -> $((peak_rss / 1024)) MiB, physical $((before_pss / 1024)) -> $((peak_pss / 1024)) MiB" >&2
+    echo "{\"server\":\"$s\",\"round\":$r,\"load\":$json}" >>"$RAW"
+    python3 - "$s" "$r" "$json" <<'EOF' >&2
+import json, sys
+s, r, d = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+w = {x["label"]: x for x in d["windows"]}
+if d["bgsave_status"] not in ("ok", "control"):
+    sys.exit(f"bgsave.sh: {s}: BGSAVE status {d['bgsave_status']}")
+print(f"bgsave.sh: round {r} {s}: save {d['bgsave_s']:.2f} s, RSS {w['before']['rss_last_kib'] // 1024} -> {w['save']['rss_peak_kib'] // 1024} MiB, physical {w['before']['phys_last_kib'] // 1024} -> {w['save']['phys_peak_kib'] // 1024} MiB, p99 {w['before']['p99_ms']:.2f} -> {w['save']['p99_ms']:.2f} ms")
+EOF
 }
 
 echo "bgsave.sh: $KEYS keys x $VALUE B, SET load P$PIPELINE x $CONNECTIONS conns, rate $RATE/s, $ROUNDS rounds; raw: $RAW" >&2
@@ -171,14 +135,14 @@ python3 - "$RAW" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 def med(xs): return statistics.median(xs) if xs else float("nan")
+def win(r, label): return next(x for x in r["load"]["windows"] if x["label"] == label)
 print(f"{'server':7} {'RSS MiB before->peak':>22} {'phys MiB before->peak':>22} {'save s':>7}  window: ops/s p50 p99 p99.9 (ms)")
 for s in dict.fromkeys(r["server"] for r in runs):
     rs = [r for r in runs if r["server"] == s]
-    mb = lambda k: med([r[k] for r in rs]) / 1024
-    line = f"{s:7} {mb('rss_before_kib'):>10.0f} -> {mb('rss_peak_kib'):<9.0f} {mb('phys_before_kib'):>10.0f} -> {mb('phys_peak_kib'):<9.0f} {med([r['save_s'] for r in rs]):>7.2f}"
+    mb = lambda w, k: med([win(r, w)[k] for r in rs]) / 1024
+    line = f"{s:7} {mb('before', 'rss_last_kib'):>10.0f} -> {mb('save', 'rss_peak_kib'):<9.0f} {mb('before', 'phys_last_kib'):>10.0f} -> {mb('save', 'phys_peak_kib'):<9.0f} {med([r['load']['bgsave_s'] for r in rs]):>7.2f}"
     print(line)
     for w in ("before", "save", "after"):
-        ws = [x for r in rs for x in r["load"]["windows"] if x["label"] == w]
-        if ws:
-            print(f"{'':50}  {w:6} p50 {med([x['p50_ms'] for x in ws]):.3f}  p99 {med([x['p99_ms'] for x in ws]):.3f}  p99.9 {med([x['p999_ms'] for x in ws]):.3f}  max {med([x['max_ms'] for x in ws]):.1f}  ({med([x['ops'] for x in ws]):.0f} ops)")
+        ws = [win(r, w) for r in rs]
+        print(f"{'':50}  {w:6} p50 {med([x['p50_ms'] for x in ws]):.3f}  p99 {med([x['p99_ms'] for x in ws]):.3f}  p99.9 {med([x['p999_ms'] for x in ws]):.3f}  max {med([x['max_ms'] for x in ws]):.1f}  ({med([x['ops'] for x in ws]):.0f} ops)")
 EOF

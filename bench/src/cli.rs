@@ -102,6 +102,31 @@ pub struct Args {
     /// so the server is loaded at a set rate instead of saturated.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+
+    /// SECS into the measured phase, send BGSAVE and report windows `before`, `save`
+    /// (until INFO persistence says it finished) and `after`, with the server's memory
+    /// in each (with --server-pid); the run then stops. See bench/bgsave.sh.
+    #[arg(long, value_name = "SECS", conflicts_with = "marks")]
+    pub bgsave_at: Option<f64>,
+
+    /// With --bgsave-at: report the save's window in parts of MS milliseconds
+    /// (`save@0`, `save@1`, ...) instead of one `save` window.
+    #[arg(long, value_name = "MS", requires = "bgsave_at")]
+    pub bgsave_split: Option<u64>,
+
+    /// With --bgsave-at: a control run: send no BGSAVE, and close the `save` window
+    /// after SECS (the machine's noise in the same windows, without a save).
+    #[arg(long, value_name = "SECS", requires = "bgsave_at")]
+    pub bgsave_control: Option<f64>,
+
+    /// With --bgsave-at: seconds measured after the save finished.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3.0,
+        requires = "bgsave_at"
+    )]
+    pub after: f64,
 }
 
 /// How keys are drawn from `1..=keyspace`.
@@ -191,6 +216,18 @@ impl Args {
         }
         if !(self.rate >= 0.0 && self.rate.is_finite()) {
             return Err("--rate must be a non-negative number".into());
+        }
+        for (flag, v) in [
+            ("--bgsave-at", self.bgsave_at.unwrap_or(0.0)),
+            ("--bgsave-control", self.bgsave_control.unwrap_or(0.0)),
+            ("--after", self.after),
+        ] {
+            if !(0.0..=1e6).contains(&v) {
+                return Err(format!("{flag} must be a non-negative number of seconds"));
+            }
+        }
+        if self.bgsave_split == Some(0) {
+            return Err("--bgsave-split must be at least 1 ms".into());
         }
         if self.requests == Some(0) {
             return Err("--requests must be at least 1".into());

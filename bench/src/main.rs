@@ -8,12 +8,15 @@
 //!    requests in flight, until `--duration` seconds or `--requests` requests;
 //! 3. a report: ops, ops/s, GET hits/misses, errors, latency p50/p99/p99.9/max, and with
 //!    `--server-pid` the server's CPU time and ops per server CPU-second; with
-//!    `--marks FILE`, latency per window named in FILE ([`marks`]).
+//!    `--marks FILE`, latency per window named in FILE ([`marks`]); with
+//!    `--bgsave-at SECS`, latency and server memory before, during and after a BGSAVE
+//!    that shoal-load starts itself ([`bgsave`]).
 //!
 //! Modules: [`cli`] (flags), [`workload`] (what to send), [`resp`] (encoding and reply
 //! parsing), [`conn`] (the connection loop), [`stats`] (counting and reports),
 //! [`procstat`] (server CPU and memory from `/proc`). See `bench/README.md`.
 
+mod bgsave;
 mod cli;
 mod conn;
 mod marks;
@@ -114,7 +117,25 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             .map_err(|e| format!("--marks {}: {e}", path.display()))?;
         phase.marks = Some(marks);
     }
+    if args.bgsave_at.is_some() {
+        phase.marks = Some(Arc::new(Marks::default()));
+    }
     let phase = Arc::new(phase);
+    let bgsave = match (args.bgsave_at, &phase.marks) {
+        (Some(at), Some(marks)) => Some(
+            bgsave::spawn(
+                phase.clone(),
+                marks.clone(),
+                Duration::from_secs_f64(at),
+                Duration::from_secs_f64(args.after),
+                args.bgsave_split.map(Duration::from_millis),
+                args.bgsave_control.map(Duration::from_secs_f64),
+                args.server_pid,
+            )
+            .map_err(|e| format!("spawn the BGSAVE driver: {e}"))?,
+        ),
+        _ => None,
+    };
     let stats = if args.threads == 1 {
         rt.block_on(run_connections(phase.clone(), 0..args.connections))
     } else {
@@ -138,6 +159,22 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         }
         _ => None,
     };
+    let bgsave = match bgsave {
+        Some(driver) => {
+            if let Some(m) = &phase.marks {
+                m.set(marks::STOP);
+            }
+            Some(
+                driver
+                    .join()
+                    .map_err(|_| "the BGSAVE driver panicked".to_string())?,
+            )
+        }
+        None => None,
+    };
+    if let Some(e) = bgsave.as_ref().and_then(|o| o.error.as_ref()) {
+        return Err(format!("--bgsave-at: {e}"));
+    }
     let report = Report {
         args,
         stats,
@@ -145,6 +182,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         prefill,
         server,
         windows,
+        bgsave,
     };
     if args.json {
         println!("{}", report.json());

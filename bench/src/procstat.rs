@@ -79,6 +79,66 @@ impl Sample {
     }
 }
 
+/// Memory of a server and of the processes it forked (a Redis BGSAVE child), in KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// VmRSS of the server plus that of each child: pages they share count twice.
+    pub rss_kib: u64,
+    /// VmRSS of the server plus each child's private pages (`Private_Clean` +
+    /// `Private_Dirty` of `/proc/CHILD/smaps_rollup`): the physical memory they use,
+    /// the child's private pages being what copy-on-write duplicated.
+    pub phys_kib: u64,
+}
+
+impl Memory {
+    /// Reads the server `pid` and its children now. Only the children's page tables
+    /// are walked (`smaps_rollup`): walking the server's would stall it under its
+    /// memory-map lock.
+    pub fn take(pid: u32) -> io::Result<Memory> {
+        let rss = rss_kib(pid)?;
+        let mut m = Memory {
+            rss_kib: rss,
+            phys_kib: rss,
+        };
+        for child in children(pid) {
+            // A child may exit between the listing and the reading: skip it then.
+            let Ok(r) = rss_kib(child) else { continue };
+            let p = fs::read_to_string(format!("/proc/{child}/smaps_rollup"))
+                .map(|t| private_kib(&t))
+                .unwrap_or(0);
+            m.rss_kib += r;
+            m.phys_kib += p;
+        }
+        Ok(m)
+    }
+}
+
+/// PIDs of the children of every thread of `pid` (`/proc/PID/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut kids = Vec::new();
+    for t in tasks.flatten() {
+        if let Ok(text) = fs::read_to_string(t.path().join("children")) {
+            kids.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    kids
+}
+
+/// `Private_Clean` + `Private_Dirty` of an smaps_rollup text, in KiB.
+fn private_kib(smaps: &str) -> u64 {
+    smaps
+        .lines()
+        .filter(|l| l.starts_with("Private_Clean:") || l.starts_with("Private_Dirty:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +154,30 @@ mod tests {
     fn status_rss() {
         let status = "Name:\tredis\nVmPeak:\t  9000 kB\nVmRSS:\t    8192 kB\nThreads:\t5\n";
         assert_eq!(parse_vm_rss(status), Some(8192));
+    }
+
+    #[test]
+    fn smaps_private() {
+        let smaps =
+            "Rss:  100 kB\nPrivate_Clean:  7 kB\nPrivate_Dirty:  30 kB\nPrivate_Hugetlb:  5 kB\n";
+        assert_eq!(private_kib(smaps), 37);
+    }
+
+    #[test]
+    fn memory_counts_children() {
+        let me = std::process::id();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let listed = children(me).contains(&child.id());
+        let m = Memory::take(me);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(listed, "the child is listed");
+        let m = m.unwrap();
+        // Shared pages count in the child's RSS, not in its private pages.
+        assert!(m.phys_kib > 0 && m.rss_kib >= m.phys_kib, "{m:?}");
     }
 
     #[test]

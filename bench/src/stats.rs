@@ -200,9 +200,16 @@ pub struct Report<'a> {
     pub server: Option<ServerUsage>,
     /// With --marks: the windows' labels, in the order of `stats.windows`.
     pub windows: Vec<String>,
+    /// With --bgsave-at: what the driver saw.
+    pub bgsave: Option<crate::bgsave::Outcome>,
 }
 
 impl Report<'_> {
+    /// Server memory sampled in window `i` (with --bgsave-at and --server-pid).
+    fn window_memory(&self, i: usize) -> Option<crate::bgsave::WindowMemory> {
+        self.bgsave.as_ref()?.memory.get(i).copied()
+    }
+
     fn ops_per_sec(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
         if s > 0.0 {
@@ -287,8 +294,16 @@ impl Report<'_> {
             self.ms(0.999),
             self.max_ms()
         );
-        for (label, h) in self.windows.iter().zip(&self.stats.windows) {
+        if let Some(b) = &self.bgsave {
             let _ = writeln!(
+                s,
+                "BGSAVE: {:.3} s, status {}",
+                b.save_secs.unwrap_or(f64::NAN),
+                b.status.as_deref().unwrap_or("?")
+            );
+        }
+        for (i, (label, h)) in self.windows.iter().zip(&self.stats.windows).enumerate() {
+            let _ = write!(
                 s,
                 "  window {label:?}: {} ops, p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
                 h.len(),
@@ -297,6 +312,17 @@ impl Report<'_> {
                 h.value_at_quantile(0.999) as f64 / 1000.0,
                 h.max() as f64 / 1000.0
             );
+            if let Some(m) = self.window_memory(i) {
+                let _ = write!(
+                    s,
+                    "; RSS last {} peak {} MiB, physical last {} peak {} MiB",
+                    m.rss_last / 1024,
+                    m.rss_peak / 1024,
+                    m.phys_last / 1024,
+                    m.phys_peak / 1024
+                );
+            }
+            let _ = writeln!(s);
         }
         if let Some(srv) = self.server {
             let _ = write!(s, "server      pid {}, CPU {:.2} s", srv.pid, srv.cpu_s);
@@ -385,9 +411,16 @@ impl Report<'_> {
             .windows
             .iter()
             .zip(&self.stats.windows)
-            .map(|(label, h)| {
+            .enumerate()
+            .map(|(i, (label, h))| {
+                let memory = self.window_memory(i).map_or(String::new(), |m| {
+                    format!(
+                        ",\"rss_last_kib\":{},\"rss_peak_kib\":{},\"phys_last_kib\":{},\"phys_peak_kib\":{}",
+                        m.rss_last, m.rss_peak, m.phys_last, m.phys_peak
+                    )
+                });
                 format!(
-                    "{{\"label\":{},\"ops\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{}}}",
+                    "{{\"label\":{},\"ops\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{}{memory}}}",
                     json_str(label),
                     h.len(),
                     num(h.value_at_quantile(0.50) as f64 / 1000.0),
@@ -397,6 +430,14 @@ impl Report<'_> {
                 )
             })
             .collect();
+        if let Some(b) = &self.bgsave {
+            let _ = write!(
+                s,
+                ",\"bgsave_s\":{},\"bgsave_status\":{}",
+                opt(b.save_secs.map(num)),
+                opt(b.status.as_deref().map(json_str))
+            );
+        }
         s.push_str(",\"windows\":[");
         s.push_str(&windows.join(","));
         s.push_str("]}");
