@@ -27,6 +27,7 @@ pub mod connection;
 pub mod error;
 pub mod info;
 pub mod num;
+mod pacer;
 pub mod persistence;
 pub mod server;
 pub mod slowlog;

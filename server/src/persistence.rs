@@ -8,10 +8,11 @@
 //!   serving. The snapshot's tables are released shard by shard as they are written,
 //!   so the memory a save holds is what the live keyspace replaced in the shards not
 //!   yet written (see `rdb::write_snapshot`).
-//! * A background save paces itself ([`Pacer`]): it runs in 250 µs slices with pauses
-//!   between them while allocated memory stays near where it was, and speeds up to
-//!   full speed as memory grows towards 5% more, so it bounds both what it costs the
-//!   workers' CPU and what it holds in memory (bench/bgsave.sh measures both).
+//! * A background save paces itself (`pacer.rs`): it runs in 100 µs slices on
+//!   the CPU the request workers leave idle while allocated memory stays near where it
+//!   was, and takes its fair share of the CPU as memory grows towards 5% more, so it
+//!   bounds both what it costs the workers and what it holds in memory
+//!   (bench/bgsave.sh measures both).
 //! * Crash safety: write `dir/temp-<pid>.rdb`, fsync it, rename it over the dump, fsync
 //!   the directory. A failed save removes its temporary file and leaves the previous
 //!   dump as it was.
@@ -54,6 +55,7 @@ use shoal_storage::Keyspace;
 
 use crate::command::{flags, Command};
 use crate::config::Config;
+use crate::pacer::Pacer;
 use crate::server::{now_ms, Shared};
 
 /// Redis's error while the dataset loads (with Shoal's name, as its other messages).
@@ -690,79 +692,6 @@ impl Inner {
             }
         }
     }
-}
-
-/// Paces a background save so that request workers keep their latency while memory
-/// stays bounded.
-///
-/// Redis's fork()ed child competes with the server for the CPU as an equal, and its
-/// memory grows with every page the server touches. Shoal's save thread runs in slices
-/// of [`Pacer::SLICE`]: after each one it pauses [`Pacer::PAUSE`] times as long, so it
-/// takes about a quarter of a CPU and a worker that needs the CPU waits at most one
-/// slice for it. What a save costs in memory is the entries the live keyspace replaced in
-/// shards not written yet (the snapshot keeps them), which grows with the save's
-/// length, so the pause shrinks as allocated memory grows past the snapshot's: at
-/// [`Pacer::BUDGET_PCT`] percent more, the save stops pausing and finishes at full
-/// speed. Priorities cannot do this: an unprivileged thread can lower its own, never
-/// raise it back, and a lowered one starves while the workers are saturated.
-struct Pacer {
-    base: u64,
-    budget: u64,
-    state: std::cell::Cell<(Instant, Instant, f64)>,
-}
-
-impl Pacer {
-    /// Longest the save runs without pausing.
-    const SLICE: Duration = Duration::from_micros(250);
-    /// How often allocated memory is read (a jemalloc epoch advance).
-    const CHECK: Duration = Duration::from_millis(10);
-    /// Growth of allocated memory, in percent of what it was at the start, at which
-    /// the save stops pausing.
-    const BUDGET_PCT: u64 = 5;
-    /// Pause per slice run, at the start (relative to the slice's length).
-    const PAUSE: f64 = 3.0;
-    /// Shortest pause, at or past the budget.
-    const MIN_PAUSE: Duration = Duration::from_micros(20);
-
-    fn new() -> Pacer {
-        let base = allocated_bytes();
-        let now = Instant::now();
-        Pacer {
-            base,
-            budget: (base * Self::BUDGET_PCT / 100).max(8 << 20),
-            state: std::cell::Cell::new((now, now, Self::PAUSE)),
-        }
-    }
-
-    /// Called every few keys by the writer.
-    fn pace(&self) {
-        let (slice_start, checked, mut pause) = self.state.get();
-        let now = Instant::now();
-        let ran = now.duration_since(slice_start);
-        if ran < Self::SLICE {
-            return;
-        }
-        let mut checked_at = checked;
-        if now.duration_since(checked) >= Self::CHECK {
-            // Pause PAUSE times as long as the slice ran, scaled by how much of the
-            // memory budget is left: all of it at the start, none at the budget.
-            let grown = allocated_bytes().saturating_sub(self.base);
-            pause = Self::PAUSE * (1.0 - (grown as f64 / self.budget as f64).min(1.0));
-            checked_at = now;
-        }
-        // Even past the budget, leave the CPU after every slice: a worker waiting for
-        // it gets it now rather than at the end of the scheduler's time slice (ms),
-        // and the scheduler's fairness still gives the save its share.
-        std::thread::sleep(ran.mul_f64(pause).max(Self::MIN_PAUSE));
-        self.state.set((Instant::now(), checked_at, pause));
-    }
-}
-
-/// Bytes allocated now (jemalloc `stats.allocated`, refreshed).
-fn allocated_bytes() -> u64 {
-    use tikv_jemalloc_ctl::{epoch, stats};
-    let _ = epoch::advance();
-    stats::allocated::read().unwrap_or(0) as u64
 }
 
 /// Writes `snapshot` to the dump file crash-safely (see the module docs). Consumes
