@@ -189,7 +189,7 @@ impl Driver<'_> {
     fn tick(&mut self) -> Result<(), String> {
         std::thread::sleep(TICK);
         if self.marks.stopped() {
-            return Err("the run ended during the save (raise --duration)".into());
+            return Err("the run ended before the BGSAVE windows did (raise --duration)".into());
         }
         if let Some(pid) = self.server_pid {
             let m = procstat::Memory::take(pid)
