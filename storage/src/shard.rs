@@ -147,9 +147,18 @@ impl Shard {
             .collect();
         Shard {
             min_capacity: segs[0].capacity(),
-            segs: Arc::new(segs),
+            ..Shard::over(Arc::new(segs), hasher, false)
+        }
+    }
+
+    /// A shard over `segs` with its counters at their start: nothing known to expire,
+    /// no expiry pass under way.
+    fn over(segs: Arc<Segments>, hasher: KeyHasher, read_only: bool) -> Shard {
+        Shard {
+            segs,
             hasher,
             in_use: None,
+            min_capacity: 0,
             generation: 0,
             expires: 0,
             expired_lazily: 0,
@@ -157,7 +166,7 @@ impl Shard {
             expire_cursor: 0,
             expire_generation: 0,
             pass_min: i64::MAX,
-            read_only: false,
+            read_only,
         }
     }
 
@@ -170,38 +179,17 @@ impl Shard {
 
     /// A read-only empty shard sharing `empty` (a snapshot's shard that held nothing).
     pub(crate) fn empty_view(empty: &Arc<Segments>, hasher: &KeyHasher) -> Shard {
-        Shard {
-            segs: Arc::clone(empty),
-            hasher: hasher.clone(),
-            in_use: None,
-            min_capacity: 0,
-            generation: 0,
-            expires: 0,
-            expired_lazily: 0,
-            next_expire: i64::MAX,
-            expire_cursor: 0,
-            expire_generation: 0,
-            pass_min: i64::MAX,
-            read_only: true,
-        }
+        Shard::over(Arc::clone(empty), hasher.clone(), true)
     }
 
     /// A read-only copy sharing this shard's segments (O(1): one `Arc` clone), with its
     /// counters, for a snapshot (and for each access to a snapshot's shard).
     pub(crate) fn snapshot(&self) -> Shard {
         Shard {
-            segs: Arc::clone(&self.segs),
-            hasher: self.hasher.clone(),
-            in_use: None,
-            min_capacity: 0,
             generation: self.generation,
             expires: self.expires,
-            expired_lazily: 0,
             next_expire: self.next_expire,
-            expire_cursor: 0,
-            expire_generation: 0,
-            pass_min: i64::MAX,
-            read_only: true,
+            ..Shard::over(Arc::clone(&self.segs), self.hasher.clone(), true)
         }
     }
 
