@@ -18,7 +18,7 @@
 //! Every [`TICK`] the server's memory is sampled ([`procstat::Memory`]); each window
 //! reports its last and peak values.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::conn::Phase;
 use crate::marks::Marks;
 use crate::procstat;
+use crate::resp::{self, ReplyKind};
 
 /// How often the save's progress is polled and memory sampled.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -213,49 +214,56 @@ fn field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// A blocking connection for the few control commands.
+/// A blocking connection for the few control commands, speaking RESP with
+/// shoal-load's own encoder and reply parser ([`resp`]).
 struct Conn {
-    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+    buf: Vec<u8>,
 }
 
 impl Conn {
     fn open(addr: &str) -> Result<Conn, String> {
-        let s = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))
+        let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| e.to_string())?;
         Ok(Conn {
-            reader: BufReader::new(s),
+            stream,
+            buf: Vec::new(),
         })
     }
 
     /// Sends one command; returns a simple or bulk string reply's text, an error
     /// reply as `Err`.
     fn command(&mut self, args: &[&str]) -> Result<String, String> {
-        let mut req = format!("*{}\r\n", args.len());
+        let name = args[0];
+        let mut req = Vec::new();
+        resp::write_array_header(&mut req, args.len());
         for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            resp::write_bulk(&mut req, a.as_bytes());
         }
-        let io = |e: std::io::Error| format!("{}: {e}", args[0]);
-        self.reader
-            .get_mut()
-            .write_all(req.as_bytes())
-            .map_err(io)?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line).map_err(io)?;
-        let line = line.trim_end();
-        match line.as_bytes().first() {
-            Some(b'+') => Ok(line[1..].to_string()),
-            Some(b'-') => Err(format!("{} answered {:?}", args[0], &line[1..])),
-            Some(b'$') => {
-                let n: usize = line[1..]
-                    .parse()
-                    .map_err(|_| format!("{}: bad bulk length {line:?}", args[0]))?;
-                let mut buf = vec![0; n + 2];
-                std::io::Read::read_exact(&mut self.reader, &mut buf).map_err(io)?;
-                buf.truncate(n);
-                String::from_utf8(buf).map_err(|_| format!("{}: reply is not UTF-8", args[0]))
+        let io = |e: std::io::Error| format!("{name}: {e}");
+        self.stream.write_all(&req).map_err(io)?;
+        self.buf.clear();
+        let reply = loop {
+            if let Some(r) = resp::parse_reply(&self.buf).map_err(|e| format!("{name}: {e}"))? {
+                break r;
             }
-            _ => Err(format!("{}: unexpected reply {line:?}", args[0])),
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk).map_err(io)? {
+                0 => return Err(format!("{name}: the server closed the connection")),
+                n => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        // The first line ends at the first CRLF; a bulk's payload follows it.
+        let raw = &self.buf[..reply.len];
+        let eol = raw.iter().position(|&b| b == b'\r').unwrap_or(raw.len());
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match reply.kind {
+            ReplyKind::Simple => Ok(text(&raw[1..eol])),
+            ReplyKind::Error => Err(format!("{name} answered {:?}", text(&raw[1..eol]))),
+            ReplyKind::Bulk => Ok(text(&raw[eol + 2..raw.len() - 2])),
+            other => Err(format!("{name}: unexpected {other:?} reply")),
         }
     }
 }
