@@ -57,6 +57,43 @@ impl Drop for TempDir {
     }
 }
 
+/// A data directory that [`FailingDir::break_it`] turns into a file, so that every
+/// save into it fails (ENOTDIR) while the server keeps running.
+struct FailingDir {
+    _base: TempDir,
+    path: PathBuf,
+}
+
+impl FailingDir {
+    fn new(name: &str) -> FailingDir {
+        let base = TempDir::new(name);
+        let path = base.path().join("data");
+        std::fs::create_dir(&path).unwrap();
+        FailingDir { _base: base, path }
+    }
+
+    /// A Shoal test server persisting into this directory.
+    fn server(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let d = self.path.display().to_string();
+        TestServer::with(|c| {
+            c.dir = d;
+            tweak(c);
+        })
+    }
+
+    /// The directory becomes a file: saves fail from now on.
+    fn break_it(&self) {
+        std::fs::remove_dir(&self.path).unwrap();
+        std::fs::write(&self.path, b"not a directory").unwrap();
+    }
+
+    /// A directory again: saves succeed.
+    fn repair(&self) {
+        std::fs::remove_file(&self.path).unwrap();
+        std::fs::create_dir(&self.path).unwrap();
+    }
+}
+
 /// A Shoal test server persisting into `dir`.
 fn shoal_in(dir: &TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
     let d = dir.str();
@@ -991,19 +1028,11 @@ async fn flushall_without_save_points_leaves_the_dump_alone() {
 
 #[tokio::test]
 async fn flushall_replies_ok_when_its_save_fails() {
-    let base = TempDir::new("flushall-fail");
-    let sub = base.path().join("data");
-    std::fs::create_dir(&sub).unwrap();
-    let sub_str = sub.display().to_string();
-    let s = TestServer::with(|c| {
-        c.dir = sub_str;
-        c.save = "3600 1".into();
-    });
+    let dir = FailingDir::new("flushall-fail");
+    let s = dir.server(|c| c.save = "3600 1".into());
     let mut c = s.conn().await;
     cmd::<()>(&mut c, &["MSET", "a", "1", "b", "2"]).await;
-    // The directory becomes a file: the save fails (ENOTDIR).
-    std::fs::remove_dir(&sub).unwrap();
-    std::fs::write(&sub, b"not a directory").unwrap();
+    dir.break_it();
     assert_eq!(cmd::<String>(&mut c, &["FLUSHALL"]).await, "OK");
     assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 0);
     // As Redis: the counter keeps the changes (2 writes, 2 keys removed), and a
@@ -1011,7 +1040,7 @@ async fn flushall_replies_ok_when_its_save_fails() {
     assert_eq!(changes(&mut c).await, 4);
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
     cmd::<()>(&mut c, &["SET", "still", "writable"]).await;
-    assert_eq!(std::fs::read(&sub).unwrap(), b"not a directory");
+    assert_eq!(std::fs::read(&dir.path).unwrap(), b"not a directory");
     cmd::<()>(&mut c, &["CONFIG", "SET", "save", ""]).await;
 }
 
@@ -1021,19 +1050,11 @@ async fn flushall_replies_ok_when_its_save_fails() {
 
 #[tokio::test]
 async fn misconf_after_a_failed_bgsave_until_a_save_succeeds() {
-    let base = TempDir::new("misconf");
-    let sub = base.path().join("data");
-    std::fs::create_dir(&sub).unwrap();
-    let sub_str = sub.display().to_string();
-    let s = TestServer::with(|c| {
-        c.dir = sub_str;
-        c.save = "3600 1".into();
-    });
+    let dir = FailingDir::new("misconf");
+    let s = dir.server(|c| c.save = "3600 1".into());
     let mut c = s.conn().await;
     cmd::<()>(&mut c, &["SET", "k", "v"]).await;
-    // The directory becomes a file: every save fails (ENOTDIR).
-    std::fs::remove_dir(&sub).unwrap();
-    std::fs::write(&sub, b"not a directory").unwrap();
+    dir.break_it();
 
     // SAVE fails with a bare ERR and does not change the status (as Redis).
     assert_eq!(err(&mut c, &["SAVE"]).await, "ERR");
@@ -1053,7 +1074,7 @@ async fn misconf_after_a_failed_bgsave_until_a_save_succeeds() {
     assert_eq!(err(&mut c, &["PING"]).await, MISCONF_ERR);
     assert_eq!(cmd::<String>(&mut c, &["GET", "k"]).await, "v");
     assert_eq!(cmd::<i64>(&mut c, &["DBSIZE"]).await, 2);
-    assert_eq!(std::fs::read(&sub).unwrap(), b"not a directory");
+    assert_eq!(std::fs::read(&dir.path).unwrap(), b"not a directory");
 
     // The option, and save points, gate it.
     cmd::<()>(
@@ -1074,8 +1095,7 @@ async fn misconf_after_a_failed_bgsave_until_a_save_succeeds() {
     assert_eq!(err(&mut c, &["SET", "k", "w4"]).await, MISCONF_ERR);
 
     // A successful save clears it.
-    std::fs::remove_file(&sub).unwrap();
-    std::fs::create_dir(&sub).unwrap();
+    dir.repair();
     assert_eq!(
         cmd::<String>(&mut c, &["BGSAVE"]).await,
         "Background saving started"
@@ -1084,7 +1104,7 @@ async fn misconf_after_a_failed_bgsave_until_a_save_succeeds() {
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status").await, "ok");
     cmd::<()>(&mut c, &["SET", "k", "w5"]).await;
     assert_eq!(cmd::<String>(&mut c, &["PING"]).await, "PONG");
-    check_rdb(&sub.join("dump.rdb"));
+    check_rdb(&dir.path.join("dump.rdb"));
 }
 
 #[tokio::test]
@@ -1177,14 +1197,10 @@ async fn shutdown_saves_as_redis_does() {
     assert!(check_rdb(&dir.dump()).contains("1 keys read"));
 
     // A save that fails refuses the shutdown, unless FORCE.
-    let base = TempDir::new("shutdown-fail");
-    let sub = base.path().join("data");
-    std::fs::create_dir(&sub).unwrap();
-    let d = sub.display().to_string();
-    let s = TestServer::with(|c| c.dir = d);
+    let failing = FailingDir::new("shutdown-fail");
+    let s = failing.server(|_| {});
     set_k(&s).await;
-    std::fs::remove_dir(&sub).unwrap();
-    std::fs::write(&sub, b"x").unwrap();
+    failing.break_it();
     let mut c = s.conn().await;
     assert_eq!(
         err(&mut c, &["SHUTDOWN", "SAVE"]).await,
