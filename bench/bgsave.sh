@@ -48,29 +48,19 @@ SERVERS=${SERVERS:-"shoal redis"}
 CONTROL_SECS=${CONTROL_SECS:-3}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-LOAD=$TARGET/release/shoal-load
-SHOAL_BIN=${SHOAL_BIN:-$TARGET/release/shoal}
-RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
-STAMP=$(date +%Y%m%d-%H%M%S)
+die() { echo "bgsave.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RAW=$RESULTS_DIR/bgsave-$STAMP.jsonl
 
-die() { echo "bgsave.sh: $*" >&2; exit 1; }
-
-command -v "$REDIS_SERVER" >/dev/null || die "redis-server not found (apt-get install -y redis-server)"
-command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install -y redis-tools)"
-PIN_SERVER=() PIN_LOAD=()
-if [[ $PIN == 1 ]] && command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-    PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
-fi
+require_redis
+pin_cpus bgsave.sh
 if [[ $SKIP_BUILD != 1 ]]; then
     (cd "$ROOT" && cargo build --release -p shoal-bench -p shoal-server) || die "build failed"
 fi
 mkdir -p "$RESULTS_DIR"
 
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bgsave.XXXXXX")
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 cleanup() {
     stop_server
     rm -rf "$WORKDIR"

@@ -51,11 +51,9 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 SELFTEST=${SELFTEST:-0}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-LOAD=$TARGET/release/shoal-load
-SHOAL_BIN=${SHOAL_BIN:-$TARGET/release/shoal}
-RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
-STAMP=$(date +%Y%m%d-%H%M%S)
+die() { echo "compare.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 REPORT=$RESULTS_DIR/compare-$STAMP.txt
 RAW=$RESULTS_DIR/compare-$STAMP.jsonl
 
@@ -63,29 +61,14 @@ RAW=$RESULTS_DIR/compare-$STAMP.jsonl
 ABC_FLAGS=(--connections 50 --value-size 32 --keyspace 100000 --key-prefix memtier- --prefill)
 MEM_KEYS=1000000
 
-die() { echo "compare.sh: $*" >&2; exit 1; }
-
 # ---------------------------------------------------------------- preconditions
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds)"
 for w in $WORKLOADS; do
     case $w in a | b | c | mem) ;; *) die "unknown workload '$w' (a, b, c, mem)" ;; esac
 done
-if ! command -v "$REDIS_SERVER" >/dev/null; then
-    die "redis-server not found; install it with: apt-get install -y redis-server"
-fi
-command -v redis-cli >/dev/null ||
-    die "redis-cli not found; install it with: apt-get install -y redis-tools"
-
-PIN_SERVER=() PIN_LOAD=() PINNED="not pinned"
-if [[ $PIN == 1 ]]; then
-    if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-        PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
-        PINNED="pinned: server on CPU 1, shoal-load on CPU 0"
-    else
-        echo "compare.sh: taskset missing or fewer than 2 CPUs: not pinning" >&2
-    fi
-fi
+require_redis
+pin_cpus compare.sh
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$SHOAL_PORT" "$REDIS_PORT"; do
@@ -106,8 +89,6 @@ fi
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/shoal-compare.XXXXXX")
 VALS=$WORKDIR/values.tsv # workload server round metric value
 : >"$VALS"
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 
 cleanup() {
     stop_server

@@ -1,8 +1,38 @@
-# bench/lib.sh — server lifecycle shared by the bench scripts (sourced, not run).
+# bench/lib.sh — what the bench scripts share (sourced, not run): paths, the tool
+# checks, CPU pinning and the server lifecycle.
 #
-# The sourcing script defines `die MESSAGE`, `WORKDIR` (a scratch directory) and
-# `PIN_SERVER` (an array, e.g. `(taskset -c 1)` or empty), and sets up its traps to call
-# `stop_server`. These functions use and set `SERVER_PID` and `SERVER_PORT`.
+# The sourcing script sets `ROOT` (the repository) and `PIN` and defines `die MESSAGE`
+# before sourcing; it sets `WORKDIR` (a scratch directory) before `launch_server`, and
+# its traps call `stop_server`. Sourcing sets `TARGET`, `LOAD`, `SHOAL_BIN`,
+# `RESULTS_DIR` (each overridable from the environment where it was before) and
+# `STAMP`. The server functions use and set `SERVER_PID` and `SERVER_PORT`.
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+LOAD=$TARGET/release/shoal-load
+SHOAL_BIN=${SHOAL_BIN:-$TARGET/release/shoal}
+RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+STAMP=$(date +%Y%m%d-%H%M%S)
+
+# require_redis: dies unless redis-server ($REDIS_SERVER) and redis-cli are installed.
+require_redis() {
+    command -v "$REDIS_SERVER" >/dev/null ||
+        die "redis-server not found; install it with: apt-get install -y redis-server"
+    command -v redis-cli >/dev/null ||
+        die "redis-cli not found; install it with: apt-get install -y redis-tools"
+}
+
+# pin_cpus NAME: with PIN=1, sets PIN_SERVER=(taskset -c 1) and PIN_LOAD=(taskset -c 0)
+# (warning as NAME when taskset or a second CPU is missing); PINNED describes it.
+pin_cpus() {
+    PIN_SERVER=() PIN_LOAD=() PINNED="not pinned"
+    [[ $PIN == 1 ]] || return 0
+    if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+        PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
+        PINNED="pinned: server on CPU 1, shoal-load on CPU 0"
+    else
+        echo "$1: taskset missing or fewer than 2 CPUs: not pinning" >&2
+    fi
+}
 
 SERVER_PID="" SERVER_PORT=""
 
