@@ -74,11 +74,11 @@ impl Snapshot {
             .expect("a snapshot's keyspace is only taken when it is dropped")
     }
 
-    /// Bytes only this snapshot keeps alive: the segments the live keyspace has
-    /// copied away from since, and the entries no one else references. O(shards +
-    /// entries of those segments).
-    pub fn retained_bytes(&self) -> usize {
-        self.keyspace().exclusive_bytes()
+    /// Bytes this snapshot keeps alive that `live` no longer uses: the segments the
+    /// live keyspace has copied away from since, and the entries it has replaced or
+    /// removed that no one else references. O(shards + entries of those segments).
+    pub fn retained_bytes(&self, live: &Keyspace) -> usize {
+        self.keyspace().retained_beyond(live)
     }
 }
 

@@ -340,15 +340,12 @@ impl Db {
             };
             if c.bucket < buckets {
                 c.bucket = shard.scan_from(c.bucket, now, |e| {
-                    if seen >= count || budget == 0 {
-                        return false;
-                    }
-                    budget -= 1;
+                    budget = budget.saturating_sub(1);
                     if let Some(e) = e {
                         visit(e);
                         seen += 1;
                     }
-                    true
+                    seen < count && budget > 0
                 });
             }
             if c.bucket < buckets {

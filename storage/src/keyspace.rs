@@ -250,7 +250,7 @@ impl Keyspace {
     /// that lock, so its bit store is visible). If one became used meanwhile, take the
     /// snapshot again. A database with no shard in use becomes one empty frozen shard.
     pub fn snapshot(&self) -> Keyspace {
-        let empty: Arc<Segments> = Arc::new(vec![Arc::new(crate::shard::Table::new())]);
+        let empty: Arc<Segments> = Arc::new(vec![crate::Segment::default()]);
         let mut attempt = 0;
         loop {
             // After two races with first writes, lock everything (always consistent).
@@ -361,6 +361,23 @@ impl Keyspace {
         }
     }
 
+    /// Bytes this (snapshot's) keyspace keeps alive that `live` no longer uses: the
+    /// segments `live` copied away from, and the entries `live`'s overlays replaced or
+    /// removed (see [`Shard::retained_beyond`]). Locks each live shard in turn.
+    pub fn retained_beyond(&self, live: &Keyspace) -> usize {
+        let mut n = 0;
+        for (mine, theirs) in self.dbs.iter().zip(live.dbs.iter()) {
+            for i in 0..mine.num_shards() {
+                n += if mine.num_shards() == theirs.num_shards() {
+                    mine.with_shard(i, |s| theirs.with_shard(i, |l| s.retained_beyond(l)))
+                } else {
+                    mine.with_shard(i, Shard::exclusive_bytes)
+                };
+            }
+        }
+        n
+    }
+
     /// Bytes only this keyspace keeps alive (for a snapshot: what it retains beyond
     /// the live data, once the live tables have diverged).
     pub fn exclusive_bytes(&self) -> usize {
@@ -387,6 +404,7 @@ impl Keyspace {
                 let mut shard = db.lock_index(s);
                 let step = shard.expire_step(now, STEP_BUCKETS);
                 if step.done {
+                    shard.settle();
                     shard.shrink_if_sparse();
                 }
                 drop(shard);

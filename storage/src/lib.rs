@@ -27,6 +27,7 @@ pub mod keyspace;
 pub mod merge;
 pub mod number;
 pub mod rdb;
+pub mod segment;
 pub mod shard;
 
 pub use db::{Db, Locked, ShardGuard};
@@ -34,7 +35,8 @@ pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use merge::{MergeError, MergeStrategy, Merged};
-pub use shard::{entries_in, ExpireStep, Segments, Shard, Table};
+pub use segment::{Segment, Table};
+pub use shard::{entries_in, ExpireStep, Segments, Shard};
 
 use std::hash::BuildHasher;
 

@@ -1,31 +1,29 @@
-//! A shard: the unit of locking, holding a few hash table *segments*, the unit of
-//! copy-on-write, plus the counters that let the expiry cycle skip it cheaply.
+//! A shard: the unit of locking, holding a few hash table *segments* (the unit of
+//! copy-on-write, see [`crate::segment`]), plus the counters that let the expiry
+//! cycle skip it cheaply.
 //!
 //! Every operation takes the key's hash, computed once by [`crate::Db::hash`] and
 //! shared between shard selection (bits 32..48), segment selection (bits 48..56) and
 //! the lookup inside the segment (hashbrown: the low bits and the top 7).
 //!
 //! Copy-on-write, on two levels: the segment directory sits behind an `Arc`, and each
-//! segment behind its own. Taking a snapshot clones one `Arc` per shard. The first
-//! write to a shard a snapshot still shares copies the directory (a few pointers),
-//! and the first write to a segment copies that segment (`Arc::make_mut`), cloning
-//! entry pointers, not keys and values (see [`crate::Entry`]). Segments hold about
-//! [`SEGMENT_TARGET`] to twice that many entries (a shard doubles its segments when
-//! they fill), so that copy is a fraction of a millisecond whatever the shard's size.
+//! segment's table behind its own. Taking a snapshot clones one `Arc` per shard. The
+//! first write to a shard a snapshot still shares copies the directory (a few
+//! pointers); writes to a segment whose table is shared go to that segment's overlay
+//! until the snapshot lets go or the overlay grows large enough to copy the table
+//! (cloning entry pointers, not keys and values: see [`crate::Entry`]). Segments hold
+//! about [`SEGMENT_TARGET`] to twice that many entries (a shard doubles its segments
+//! when they fill), so a copy is a fraction of a millisecond whatever the shard's size.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hashbrown::HashTable;
-
 use crate::entry::Entry;
+use crate::segment::{Segment, Table};
 use crate::KeyHasher;
 
-/// The table type of one segment.
-pub type Table = HashTable<Entry>;
-
 /// A shard's segments, in segment order.
-pub type Segments = Vec<Arc<Table>>;
+pub type Segments = Vec<Segment>;
 
 /// Entries per segment a shard is sized for; it doubles its segments when one holds
 /// twice this many.
@@ -143,7 +141,7 @@ impl Shard {
             .clamp(1, MAX_SEGMENTS);
         let per_segment = capacity.div_ceil(n);
         let segs: Segments = (0..n)
-            .map(|_| Arc::new(Table::with_capacity(per_segment)))
+            .map(|_| Segment::new(Table::with_capacity(per_segment)))
             .collect();
         Shard {
             min_capacity: segs[0].capacity(),
@@ -218,26 +216,50 @@ impl Shard {
     /// Whether segment `i` of this shard is segment `i` of `other` (unchanged since).
     pub fn shares_segment_with(&self, other: &Shard, i: usize) -> bool {
         match (self.segs.get(i), other.segs.get(i)) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (Some(a), Some(b)) => a.ptr_eq(b),
             _ => false,
         }
     }
 
+    /// How many of this shard's segments still use `other`'s table for that segment
+    /// (written to through an overlay or not at all, not copied).
+    pub fn tables_shared_with(&self, other: &Shard) -> usize {
+        self.segs
+            .iter()
+            .zip(other.segs.iter())
+            .filter(|(a, b)| a.shares_table_with(b))
+            .count()
+    }
+
     /// Bytes that only this shard keeps alive: the bucket arrays of the segments
-    /// nobody else holds and their entries nobody else holds. For SNAPSHOT LIST.
+    /// nobody else holds and their entries nobody else holds.
     pub fn exclusive_bytes(&self) -> usize {
         if Arc::strong_count(&self.segs) > 1 {
             return 0;
         }
+        self.segs.iter().map(Segment::exclusive_bytes).sum()
+    }
+
+    /// Bytes this (snapshot's) shard keeps alive that `live` no longer uses: what it
+    /// holds alone ([`Shard::exclusive_bytes`]) plus the entries of tables it shares
+    /// with `live` that `live`'s overlays replaced or removed and nothing else
+    /// references. For SNAPSHOT LIST. (Two snapshots of the same tables each count
+    /// those entries.)
+    pub fn retained_beyond(&self, live: &Shard) -> usize {
+        if Arc::ptr_eq(&self.segs, &live.segs) {
+            return 0;
+        }
+        let shared = Arc::strong_count(&self.segs) > 1;
+        let aligned = self.segs.len() == live.segs.len();
         self.segs
             .iter()
-            .filter(|t| Arc::strong_count(t) == 1)
-            .map(|t| {
-                t.allocation_size()
-                    + t.iter()
-                        .filter(|e| e.ref_count() == 1)
-                        .map(Entry::heap_size)
-                        .sum::<usize>()
+            .enumerate()
+            .map(|(i, seg)| {
+                let mut n = if shared { 0 } else { seg.exclusive_bytes() };
+                if aligned {
+                    n += seg.hidden_by(&live.segs[i]);
+                }
+                n
             })
             .sum()
     }
@@ -257,9 +279,9 @@ impl Shard {
         self.expires
     }
 
-    /// The segments, for read-only iteration.
-    pub fn tables(&self) -> impl Iterator<Item = &Table> + '_ {
-        self.segs.iter().map(|t| &**t)
+    /// Segments whose overlay is not yet applied (see [`crate::segment`]).
+    pub fn pending_overlays(&self) -> usize {
+        self.segs.iter().filter(|s| s.has_overlay()).count()
     }
 
     /// Number of segments.
@@ -269,12 +291,12 @@ impl Shard {
 
     /// Segment `i`'s entries (none when out of range).
     pub fn segment(&self, i: usize) -> impl Iterator<Item = &Entry> + '_ {
-        self.segs.get(i).into_iter().flat_map(|t| t.iter())
+        self.segs.get(i).into_iter().flat_map(Segment::iter)
     }
 
     /// Every entry (expired ones too), segment by segment.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.segs.iter().flat_map(|t| t.iter())
+        self.segs.iter().flat_map(Segment::iter)
     }
 
     /// The scan generation (see the field's docs).
@@ -287,15 +309,16 @@ impl Shard {
         self.segs.iter().map(|t| t.allocation_size()).sum()
     }
 
-    /// Buckets over all segments (positions for SCAN and the expiry cursor).
+    /// Positions over all segments, for SCAN and the expiry cursor: each segment's
+    /// buckets, then one for its overlay (see [`crate::segment`]).
     pub fn num_buckets(&self) -> usize {
-        self.segs.iter().map(|t| t.num_buckets()).sum()
+        self.segs.iter().map(Segment::positions).sum()
     }
 
-    /// Segment and bucket within it of global bucket position `idx`.
+    /// Segment and position within it of global position `idx`.
     fn locate(&self, mut idx: usize) -> Option<(usize, usize)> {
         for (i, t) in self.segs.iter().enumerate() {
-            let n = t.num_buckets();
+            let n = t.positions();
             if idx < n {
                 return Some((i, idx));
             }
@@ -309,15 +332,13 @@ impl Shard {
     #[inline]
     pub fn get(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
         let s = seg_index(hash, self.segs.len());
-        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
-        if self.segs[s].get_bucket(idx)?.is_expired(now) {
+        if self.segs[s].find(hash, key)?.is_expired(now) {
             if !self.read_only {
-                self.remove_bucket(s, idx);
-                self.expired_lazily += 1;
+                self.remove_expired(s, hash, key);
             }
             return None;
         }
-        let e = self.segs[s].get_bucket(idx)?;
+        let e = self.segs[s].find(hash, key)?;
         if !self.read_only {
             // Reading a snapshot does not count as an access of the live key.
             e.touch(secs(now));
@@ -326,19 +347,23 @@ impl Shard {
     }
 
     /// A live entry, mutably, for in-place changes of a nested value (HSET on an
-    /// existing hash: `entry.with_hash_mut(..)`). Copies the segment first if a
-    /// snapshot shares it. An expired key is removed and reported absent. Records the
+    /// existing hash: `entry.with_hash_mut(..)`). If a snapshot shares the entry's
+    /// segment, the entry is first given to the segment's overlay (see
+    /// [`crate::segment`]). An expired key is removed and reported absent. Records the
     /// access. The caller must not change the entry's key or expiry through this
     /// reference.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Entry> {
         let s = seg_index(hash, self.segs.len());
-        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
-        if self.segs[s].get_bucket(idx)?.is_expired(now) {
-            self.remove_bucket(s, idx);
-            self.expired_lazily += 1;
+        if self.segs[s].find(hash, key)?.is_expired(now) {
+            self.remove_expired(s, hash, key);
             return None;
         }
-        let e = self.segment_mut(s).get_bucket_mut(idx)?;
+        let e = Arc::make_mut(&mut self.segs)[s].find_mut(
+            hash,
+            key,
+            &self.hasher,
+            &mut self.generation,
+        )?;
         e.touch(secs(now));
         Some(e)
     }
@@ -347,7 +372,7 @@ impl Shard {
     #[inline]
     pub fn peek(&self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
         self.segs[seg_index(hash, self.segs.len())]
-            .find(hash, |e| e.key() == key)
+            .find(hash, key)
             .filter(|e| !e.is_expired(now))
     }
 
@@ -356,16 +381,10 @@ impl Shard {
         self.peek(hash, key, now).is_some()
     }
 
-    /// Inserts or replaces the entry for `entry.key()`. Returns the previous live entry.
+    /// Inserts or replaces the entry for `entry.key()`. Returns the previous live
+    /// entry (an expired one is dropped and reported absent). A new entry (never
+    /// accessed) starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
     pub fn insert(&mut self, hash: u64, entry: Entry, now: i64) -> Option<Entry> {
-        let old = self.remove(hash, entry.key(), now);
-        self.insert_new(hash, entry, now);
-        old
-    }
-
-    /// Inserts an entry whose key is known to be absent. A new entry (never accessed)
-    /// starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
-    fn insert_new(&mut self, hash: u64, entry: Entry, now: i64) {
         if let Some((bits, i)) = &self.in_use {
             bits.mark(*i);
         }
@@ -376,23 +395,27 @@ impl Shard {
             self.pass_min = self.pass_min.min(t);
         }
         let s = seg_index(hash, self.segs.len());
-        if self.segs[s].len() >= 2 * SEGMENT_TARGET && self.segs.len() < MAX_SEGMENTS {
+        if self.segs[s].len() >= 2 * SEGMENT_TARGET
+            && self.segs.len() < MAX_SEGMENTS
+            && self.segs[s].find(hash, entry.key()).is_none()
+        {
             self.split();
-            return self.insert_unique(hash, entry);
         }
-        self.insert_unique(hash, entry);
-    }
-
-    fn insert_unique(&mut self, hash: u64, entry: Entry) {
         let s = seg_index(hash, self.segs.len());
-        let hasher = &self.hasher;
-        let table = segment_mut(&mut self.segs, s);
-        let grows = table.len() == table.capacity();
-        table.insert_unique(hash, entry, |e| hasher.hash(e.key()));
-        if grows {
-            // hashbrown resized or rehashed in place: bucket positions changed.
-            self.generation = self.generation.wrapping_add(1);
+        let old = Arc::make_mut(&mut self.segs)[s].upsert(
+            hash,
+            entry,
+            &self.hasher,
+            &mut self.generation,
+        )?;
+        if old.expire_at().is_some() {
+            self.expires -= 1;
         }
+        if old.is_expired(now) {
+            self.expired_lazily += 1;
+            return None;
+        }
+        Some(old)
     }
 
     /// Doubles the number of segments, rehashing every entry into new segments (the
@@ -405,19 +428,13 @@ impl Shard {
         let mut fresh: Vec<Table> = (0..n)
             .map(|_| Table::with_capacity(per_segment + per_segment / 4))
             .collect();
-        for e in self.segs.iter().flat_map(|t| t.iter()) {
+        for e in self.segs.iter().flat_map(Segment::iter) {
             let h = hasher.hash(e.key());
             fresh[seg_index(h, n)].insert_unique(h, e.clone(), |x| hasher.hash(x.key()));
         }
-        self.segs = Arc::new(fresh.into_iter().map(Arc::new).collect());
+        self.segs = Arc::new(fresh.into_iter().map(Segment::new).collect());
         self.min_capacity /= 2;
         self.generation = self.generation.wrapping_add(1);
-    }
-
-    /// Segment `s`, for a change (see [`segment_mut`]).
-    #[inline]
-    fn segment_mut(&mut self, s: usize) -> &mut Table {
-        segment_mut(&mut self.segs, s)
     }
 
     /// Removes a key. Returns the entry if it was live (an expired one is dropped and
@@ -425,14 +442,34 @@ impl Shard {
     /// read commands that reclaim expired keys this way must not change a snapshot.
     pub fn remove(&mut self, hash: u64, key: &[u8], now: i64) -> Option<Entry> {
         let s = seg_index(hash, self.segs.len());
-        let idx = self.segs[s].find_bucket_index(hash, |e| e.key() == key)?;
-        if self.read_only && self.segs[s].get_bucket(idx)?.is_expired(now) {
+        if self.read_only && self.segs[s].find(hash, key)?.is_expired(now) {
             return None;
         }
-        let old = self.remove_bucket(s, idx)?;
+        let old = self.remove_in(s, hash, key)?;
         if old.is_expired(now) {
             self.expired_lazily += 1;
             return None;
+        }
+        Some(old)
+    }
+
+    /// Removes an expired key found on access (lazy expiry).
+    fn remove_expired(&mut self, s: usize, hash: u64, key: &[u8]) {
+        if self.remove_in(s, hash, key).is_some() {
+            self.expired_lazily += 1;
+        }
+    }
+
+    /// Removes `key` from segment `s`, keeping the TTL count.
+    fn remove_in(&mut self, s: usize, hash: u64, key: &[u8]) -> Option<Entry> {
+        let old = Arc::make_mut(&mut self.segs)[s].remove(
+            hash,
+            key,
+            &self.hasher,
+            &mut self.generation,
+        )?;
+        if old.expire_at().is_some() {
+            self.expires -= 1;
         }
         Some(old)
     }
@@ -447,13 +484,31 @@ impl Shard {
         self.expired_lazily = 0;
     }
 
-    fn remove_bucket(&mut self, s: usize, idx: usize) -> Option<Entry> {
-        let table = self.segment_mut(s);
-        let (old, _) = table.get_bucket_entry(idx).ok()?.remove();
+    /// Removes the entry at bucket `i` of segment `s`'s table, keeping the TTL count.
+    fn remove_at(&mut self, s: usize, i: usize) -> Option<Entry> {
+        let old =
+            Arc::make_mut(&mut self.segs)[s].remove_at(i, &self.hasher, &mut self.generation)?;
         if old.expire_at().is_some() {
             self.expires -= 1;
         }
         Some(old)
+    }
+
+    /// Applies the overlays that no snapshot needs any more to their tables
+    /// (housekeeping: a write to the segment would do it too).
+    pub fn settle(&mut self) {
+        let pending = |seg: &Segment| seg.has_overlay() && seg.table_unshared_hint();
+        if !self.segs.iter().any(pending) {
+            return;
+        }
+        let hasher = &self.hasher;
+        let mut moved = false;
+        for seg in Arc::make_mut(&mut self.segs).iter_mut() {
+            moved |= seg.settle(hasher);
+        }
+        if moved {
+            self.generation = self.generation.wrapping_add(1);
+        }
     }
 
     /// Removes every entry; returns the old segments so the caller may drop them
@@ -463,7 +518,7 @@ impl Shard {
     /// again as it refills), so a flush gives the memory back, preallocation included.
     pub fn clear(&mut self) -> Arc<Segments> {
         let capacity = self.len().min(1024);
-        let fresh: Segments = vec![Arc::new(Table::with_capacity(capacity))];
+        let fresh: Segments = vec![Segment::new(Table::with_capacity(capacity))];
         self.min_capacity = 0;
         self.reset_counters();
         std::mem::replace(&mut self.segs, Arc::new(fresh))
@@ -498,8 +553,13 @@ impl Shard {
     pub fn shrink_if_sparse(&mut self) -> bool {
         let sparse: Vec<usize> = (0..self.segs.len())
             .filter(|&i| {
-                let (cap, len) = (self.segs[i].capacity(), self.segs[i].len());
-                cap > 256 && cap > self.min_capacity && len < cap / 8
+                let seg = &self.segs[i];
+                let (cap, len) = (seg.capacity(), seg.len());
+                cap > 256
+                    && cap > self.min_capacity
+                    && len < cap / 8
+                    && !seg.has_overlay()
+                    && seg.table_unshared_hint()
             })
             .collect();
         if sparse.is_empty() {
@@ -507,13 +567,20 @@ impl Shard {
         }
         let hasher = &self.hasher;
         let min = self.min_capacity;
+        let mut shrunk = false;
+        let segs = Arc::make_mut(&mut self.segs);
         for i in sparse {
-            let table = segment_mut(&mut self.segs, i);
-            let target = (table.len() * 2).max(min).max(64);
-            table.shrink_to(target, |e| hasher.hash(e.key()));
+            // A table a snapshot shares is left as it is.
+            if let Some(table) = segs[i].table_mut() {
+                let target = (table.len() * 2).max(min).max(64);
+                table.shrink_to(target, |e| hasher.hash(e.key()));
+                shrunk = true;
+            }
         }
-        self.generation = self.generation.wrapping_add(1);
-        true
+        if shrunk {
+            self.generation = self.generation.wrapping_add(1);
+        }
+        shrunk
     }
 
     /// Whether the expiry cycle has anything to do here at `now`.
@@ -540,13 +607,28 @@ impl Shard {
         }
         let mut at = self.expire_cursor;
         let mut pos = self.locate(at);
+        let generation = self.generation;
         while let Some((s, mut i)) = pos {
-            let buckets = self.segs[s].num_buckets();
-            while i < buckets && step.scanned < max_buckets {
-                if let Some(t) = self.segs[s].get_bucket(i).and_then(Entry::expire_at) {
+            // The segment's table buckets, then its overlay's position.
+            let last = self.segs[s].positions() - 1;
+            while i <= last && step.scanned < max_buckets {
+                if i == last {
+                    if self.segs[s].has_overlay() {
+                        let seg = &mut Arc::make_mut(&mut self.segs)[s];
+                        let n = seg.expire_overlay(now, &mut self.pass_min);
+                        self.expires -= n;
+                        step.expired += n;
+                    }
+                } else if let Some(t) = self.segs[s].bucket(i).and_then(Entry::expire_at) {
                     if t <= now {
-                        self.remove_bucket(s, i);
+                        self.remove_at(s, i);
                         step.expired += 1;
+                        if self.generation != generation {
+                            // The removal applied an overlay, moving entries: the next
+                            // step starts the pass over.
+                            step.scanned += 1;
+                            return step;
+                        }
                     } else {
                         self.pass_min = self.pass_min.min(t);
                     }
@@ -555,7 +637,7 @@ impl Shard {
                 at += 1;
                 step.scanned += 1;
             }
-            if step.scanned >= max_buckets && i < buckets {
+            if step.scanned >= max_buckets && i <= last {
                 break;
             }
             pos = (s + 1 < self.segs.len()).then_some((s + 1, 0));
@@ -582,9 +664,10 @@ impl Shard {
         Arc::clone(&self.segs)
     }
 
-    /// Visits buckets from global position `from` in order, calling `f` with each
-    /// (its live entry or `None`) until `f` returns false or the buckets end. Returns
-    /// the position of the first bucket not visited.
+    /// Visits positions from global position `from` in order, calling `f` with each
+    /// live entry there (`None` for a position with none: an empty or hidden bucket,
+    /// an empty overlay) and stopping after the first position where `f` returned
+    /// false, or at the end. Returns the first position not visited.
     pub(crate) fn scan_from(
         &self,
         from: usize,
@@ -595,13 +678,28 @@ impl Shard {
         let Some((first, mut i)) = self.locate(from) else {
             return self.num_buckets();
         };
-        for t in self.segs[first..].iter() {
-            while i < t.num_buckets() {
-                if !f(t.get_bucket(i).filter(|e| !e.is_expired(now))) {
-                    return at;
-                }
+        for seg in self.segs[first..].iter() {
+            let last = seg.positions() - 1;
+            while i <= last {
+                let go = if i < last {
+                    f(seg.bucket(i).filter(|e| !e.is_expired(now)))
+                } else {
+                    let (mut go, mut any) = (true, false);
+                    for e in seg.overlay_entries().filter(|e| !e.is_expired(now)) {
+                        any = true;
+                        go &= f(Some(e));
+                    }
+                    if any {
+                        go
+                    } else {
+                        f(None)
+                    }
+                };
                 i += 1;
                 at += 1;
+                if !go {
+                    return at;
+                }
             }
             i = 0;
         }
@@ -609,30 +707,9 @@ impl Shard {
     }
 }
 
-/// Segment `s` of `segs`, for a change: the directory and then the segment are copied
-/// first if a snapshot shares them (copy-on-write). A free function so that callers can
-/// hold the shard's hasher at the same time.
-#[inline]
-fn segment_mut(segs: &mut Arc<Segments>, s: usize) -> &mut Table {
-    let seg = &mut Arc::make_mut(segs)[s];
-    if Arc::get_mut(seg).is_none() {
-        warm(seg);
-    }
-    Arc::make_mut(seg)
-}
-
 /// Number of entries in a shard's segments (expired ones not yet reclaimed included).
 pub fn entries_in(segs: &Segments) -> usize {
     segs.iter().map(|t| t.len()).sum()
-}
-
-/// Loads every entry's reference count of a segment about to be copied. The copy
-/// bumps each count with a locked increment, and locked instructions do not overlap
-/// their cache misses; plain loads do, so the entries are in cache by then.
-#[inline(never)]
-fn warm(t: &Table) {
-    let sum = t.iter().fold(0usize, |a, e| a.wrapping_add(e.ref_count()));
-    std::hint::black_box(sum);
 }
 
 /// Seconds of the access clock for a unix-ms time.
@@ -770,7 +847,7 @@ mod tests {
         fill(&mut s, &h, n);
         assert!(s.num_segments() >= 8, "{} segments", s.num_segments());
         assert!(
-            s.tables().all(|t| t.len() <= 2 * SEGMENT_TARGET),
+            s.segs.iter().all(|t| t.len() <= 2 * SEGMENT_TARGET),
             "no segment beyond twice the target"
         );
         assert_eq!(s.len(), n);
@@ -814,20 +891,115 @@ mod tests {
         }
     }
 
+    fn keys_of(s: &Shard, now: i64) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        s.scan_from(0, now, |e| {
+            keys.extend(e.map(|e| e.key().to_vec()));
+            true
+        });
+        keys.sort();
+        keys
+    }
+
     #[test]
-    fn a_write_after_a_snapshot_copies_one_segment() {
+    fn writes_after_a_snapshot_go_to_overlays_until_it_is_dropped() {
         let h = KeyHasher::new();
         let mut s = Shard::new(16 * SEGMENT_TARGET, h.clone());
         fill(&mut s, &h, 8 * SEGMENT_TARGET);
         let segments = s.num_segments();
         assert!(segments >= 4);
         let snap = s.snapshot();
+        let before = keys_of(&snap, 0);
         s.insert(h.hash(b"new"), Entry::new_str(b"new", b"v", None), 0);
-        let shared = (0..segments)
+        s.insert(h.hash(b"k1"), Entry::new_str(b"k1", b"changed", None), 0);
+        assert!(s.remove(h.hash(b"k2"), b"k2", 0).is_some());
+        let unchanged = (0..segments)
             .filter(|&i| s.shares_segment_with(&snap, i))
             .count();
-        assert_eq!(shared, segments - 1, "only the written segment was copied");
+        assert!(unchanged >= segments - 3, "only written segments changed");
+        assert_eq!(
+            s.pending_overlays(),
+            segments - unchanged,
+            "and none was copied"
+        );
         assert!(snap.peek(h.hash(b"new"), b"new", 0).is_none());
+        assert_eq!(
+            snap.peek(h.hash(b"k1"), b"k1", 0).unwrap().as_str(),
+            Some(&b"v"[..])
+        );
+        assert!(snap.peek(h.hash(b"k2"), b"k2", 0).is_some());
+        assert_eq!(keys_of(&snap, 0), before);
+        assert_eq!(
+            s.peek(h.hash(b"k1"), b"k1", 0).unwrap().as_str(),
+            Some(&b"changed"[..])
+        );
+        assert!(s.peek(h.hash(b"k2"), b"k2", 0).is_none());
+        assert_eq!(s.len(), 8 * SEGMENT_TARGET);
+        let mut expect = before.clone();
+        expect.retain(|k| k != b"k2");
+        expect.push(b"new".to_vec());
+        expect.sort();
+        assert_eq!(
+            keys_of(&s, 0),
+            expect,
+            "positions cover tables and overlays"
+        );
+        // The snapshot holds the tables: settling changes nothing yet.
+        let g = s.generation();
+        s.settle();
+        assert_eq!(
+            (s.pending_overlays(), s.generation()),
+            (segments - unchanged, g)
+        );
+        drop(snap);
+        s.settle();
+        assert_eq!(s.pending_overlays(), 0);
+        assert_ne!(s.generation(), g, "applying an overlay moves entries");
+        assert_eq!(keys_of(&s, 0), expect);
+        assert_eq!(s.len(), 8 * SEGMENT_TARGET);
+    }
+
+    #[test]
+    fn expiry_reaches_overlays_and_leaves_snapshots_alone() {
+        let h = KeyHasher::new();
+        let mut s = Shard::new(4 * SEGMENT_TARGET, h.clone());
+        fill(&mut s, &h, 4 * SEGMENT_TARGET);
+        for i in 0..50 {
+            let k = format!("old{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"", Some(100)),
+                0,
+            );
+        }
+        let snap = s.snapshot();
+        for i in 0..50 {
+            let k = format!("new{i}");
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"", Some(100)),
+                0,
+            );
+        }
+        assert!(s.pending_overlays() > 0);
+        assert_eq!(s.expires(), 100);
+        let mut expired = 0;
+        loop {
+            let step = s.expire_step(200, 1 << 20);
+            expired += step.expired;
+            if step.done {
+                break;
+            }
+        }
+        assert_eq!(expired, 100);
+        assert_eq!((s.expires(), s.len()), (0, 4 * SEGMENT_TARGET));
+        assert_eq!(keys_of(&s, 0).len(), 4 * SEGMENT_TARGET);
+        assert_eq!(
+            snap.len(),
+            4 * SEGMENT_TARGET + 50,
+            "nothing deleted from it"
+        );
+        assert_eq!(keys_of(&snap, 0).len(), 4 * SEGMENT_TARGET + 50);
     }
 
     #[test]

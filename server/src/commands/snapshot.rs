@@ -10,7 +10,8 @@
 //! - `LIST` replies with one entry per snapshot, oldest first: RESP3 a map, RESP2 a
 //!   flat array of field/value pairs, with `name` (bulk), `created` (unix ms),
 //!   `keys` (keys in all databases, as DBSIZE counts them) and `retained_bytes` (bytes
-//!   only this snapshot keeps alive: what the live keyspace copied away from since).
+//!   this snapshot keeps alive that the live keyspace no longer uses: what it has
+//!   replaced, removed or copied away from since).
 //! - `DROP name` replies 1 if it existed, else 0. Connections reading it keep it until
 //!   they leave it; the memory is freed off the request path.
 //! - `READ name` makes this connection read the snapshot: every read command answers
@@ -104,7 +105,7 @@ fn list(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         ctx.out.bulk_str("keys");
         ctx.out.int(s.keys() as i64);
         ctx.out.bulk_str("retained_bytes");
-        ctx.out.int(s.retained_bytes() as i64);
+        ctx.out.int(s.retained_bytes(&ctx.shared.keyspace) as i64);
     }
     Ok(())
 }

@@ -751,3 +751,107 @@ async fn hash_commands_read_the_snapshot_view() {
     );
     assert_eq!(cmd::<i64>(&mut w, &["HLEN", "h"]).await, 3);
 }
+
+/// Segments the live database 0 holds with an overlay pending.
+fn pending_overlays(s: &TestServer) -> usize {
+    let db = s.handle().shared().keyspace.db(0);
+    (0..db.num_shards())
+        .map(|i| db.with_shard(i, |sh| sh.pending_overlays()))
+        .sum()
+}
+
+/// Every key SCAN returns from cursor 0 to the end.
+async fn scan_all(c: &mut Conn) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let (next, batch): (String, Vec<String>) = cmd(c, &["SCAN", &cursor, "COUNT", "50"]).await;
+        seen.extend(batch);
+        if next == "0" {
+            return seen;
+        }
+        cursor = next;
+    }
+}
+
+/// Writes to segments a snapshot shares go to overlays (not copies) when the
+/// segments are large: both sides still read, scan and count right, SNAPSHOT LIST
+/// counts what the overlays replaced, and once the snapshot is dropped the overlays
+/// are applied.
+#[tokio::test]
+async fn writes_under_a_snapshot_through_overlays() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let mut r = s.conn().await;
+    let big = "x".repeat(1024);
+    let mut before = HashSet::new();
+    for chunk in (0..4000).collect::<Vec<_>>().chunks(500) {
+        let mut args = vec!["MSET".to_string()];
+        for i in chunk {
+            args.push(format!("key:{i}"));
+            args.push(big.clone());
+            before.insert(format!("key:{i}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _: () = cmd(&mut c, &args).await;
+    }
+    let _: String = cmd(&mut c, &["SNAPSHOT", "CREATE", "s"]).await;
+    let _: () = cmd(&mut r, &["SNAPSHOT", "READ", "s"]).await;
+    let mut live = before.clone();
+    for i in 0..400 {
+        let k = format!("key:{i}");
+        let _: i64 = cmd(&mut c, &["DEL", &k]).await;
+        live.remove(&k);
+    }
+    for i in 400..700 {
+        let _: () = cmd(&mut c, &["SET", &format!("key:{i}"), "new"]).await;
+    }
+    for i in 0..300 {
+        let k = format!("new:{i}");
+        let _: () = cmd(&mut c, &["SET", &k, "v"]).await;
+        live.insert(k);
+    }
+    assert!(
+        pending_overlays(&s) > 0,
+        "the writes went to overlays (segments of ~250 keys)"
+    );
+
+    // The snapshot's view: as before the writes.
+    let size: i64 = cmd(&mut r, &["DBSIZE"]).await;
+    assert_eq!(size, 4000);
+    assert_eq!(scan_all(&mut r).await, before);
+    let keys: HashSet<String> = cmd(&mut r, &["KEYS", "*"]).await;
+    assert_eq!(keys, before);
+    assert_eq!(get(&mut r, "key:5").await.as_deref(), Some(big.as_str()));
+    assert_eq!(get(&mut r, "key:450").await.as_deref(), Some(big.as_str()));
+    assert_eq!(get(&mut r, "new:1").await, None);
+    // The live view.
+    let size: i64 = cmd(&mut c, &["DBSIZE"]).await;
+    assert_eq!(size, 3900);
+    assert_eq!(scan_all(&mut c).await, live);
+    assert_eq!(get(&mut c, "key:5").await, None);
+    assert_eq!(get(&mut c, "key:450").await.as_deref(), Some("new"));
+    for _ in 0..20 {
+        let k: String = cmd(&mut c, &["RANDOMKEY"]).await;
+        assert!(live.contains(&k), "{k}");
+    }
+    // The 700 values of 1 KB deleted or replaced live on in the snapshot only.
+    let l = list(&mut c).await;
+    assert!(l[0].3 >= 700 * 1024, "retained {l:?}");
+    assert!(l[0].3 < 4000 * 1024, "not the whole dataset: {l:?}");
+
+    let _: () = cmd(&mut r, &["SNAPSHOT", "READ", "LIVE"]).await;
+    let dropped: i64 = cmd(&mut c, &["SNAPSHOT", "DROP", "s"]).await;
+    assert_eq!(dropped, 1);
+    // Housekeeping applies the overlays once no snapshot holds their tables.
+    for _ in 0..500 {
+        if pending_overlays(&s) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(pending_overlays(&s), 0);
+    assert_eq!(scan_all(&mut c).await, live);
+    let size: i64 = cmd(&mut c, &["DBSIZE"]).await;
+    assert_eq!(size, 3900);
+}

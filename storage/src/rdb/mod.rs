@@ -297,8 +297,8 @@ fn write_impl(
             // since) now, in steps with `pace` between them: one shard can hold tens
             // of thousands of entries, milliseconds of work.
             if let Some(segs) = ks.db_mut(d).take_frozen(i) {
-                for table in std::sync::Arc::try_unwrap(segs).unwrap_or_default() {
-                    if let Ok(mut table) = std::sync::Arc::try_unwrap(table) {
+                for seg in std::sync::Arc::try_unwrap(segs).unwrap_or_default() {
+                    if let Some(mut table) = seg.into_table() {
                         let mut drain = table.drain();
                         while drain.by_ref().take(256).count() == 256 {
                             if let Some(pace) = opts.pace {
