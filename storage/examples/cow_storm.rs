@@ -95,7 +95,7 @@ fn main() {
             drop(snap);
             let t = Instant::now();
             for i in 0..shards {
-                db.lock_index(i).settle();
+                db.lock_index(i).settle(usize::MAX);
             }
             println!(
                 "           {} segments copied, {pending} overlays applied in {:.1} ms after the drop",

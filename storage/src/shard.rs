@@ -494,21 +494,28 @@ impl Shard {
         Some(old)
     }
 
-    /// Applies the overlays that no snapshot needs any more to their tables
-    /// (housekeeping: a write to the segment would do it too).
-    pub fn settle(&mut self) {
+    /// Applies up to `max` of the overlays that no snapshot needs any more to their
+    /// tables (housekeeping: a write to the segment would do it too); returns how many
+    /// it applied. Each is O(its overlay); the bound keeps the shard's lock short.
+    pub fn settle(&mut self, max: usize) -> usize {
         let pending = |seg: &Segment| seg.has_overlay() && seg.table_unshared_hint();
-        if !self.segs.iter().any(pending) {
-            return;
+        if max == 0 || !self.segs.iter().any(pending) {
+            return 0;
         }
         let hasher = &self.hasher;
-        let mut moved = false;
+        let mut applied = 0;
         for seg in Arc::make_mut(&mut self.segs).iter_mut() {
-            moved |= seg.settle(hasher);
+            if applied == max {
+                break;
+            }
+            if pending(seg) && seg.settle(hasher) {
+                applied += 1;
+            }
         }
-        if moved {
+        if applied > 0 {
             self.generation = self.generation.wrapping_add(1);
         }
+        applied
     }
 
     /// Removes every entry; returns the old segments so the caller may drop them
@@ -946,13 +953,15 @@ mod tests {
         );
         // The snapshot holds the tables: settling changes nothing yet.
         let g = s.generation();
-        s.settle();
+        assert_eq!(s.settle(usize::MAX), 0);
         assert_eq!(
             (s.pending_overlays(), s.generation()),
             (segments - unchanged, g)
         );
         drop(snap);
-        s.settle();
+        let pending = s.pending_overlays();
+        assert_eq!(s.settle(1), 1, "at most as many as asked");
+        assert_eq!(s.settle(usize::MAX), pending - 1);
         assert_eq!(s.pending_overlays(), 0);
         assert_ne!(s.generation(), g, "applying an overlay moves entries");
         assert_eq!(keys_of(&s, 0), expect);
