@@ -105,9 +105,9 @@ impl Overlay {
     }
 }
 
-/// Where a key sits in a segment.
+/// Where a key sits in a segment (valid until the segment changes).
 #[derive(Clone, Copy)]
-enum Loc {
+pub(crate) enum Loc {
     Base(usize),
     Overlay(usize),
 }
@@ -200,8 +200,9 @@ impl Segment {
         Arc::ptr_eq(&self.base, &other.base)
     }
 
+    /// Where the entry for `key` is (expired or not).
     #[inline]
-    fn locate(&self, hash: u64, key: &[u8]) -> Option<Loc> {
+    pub(crate) fn locate(&self, hash: u64, key: &[u8]) -> Option<Loc> {
         let eq = |e: &Entry| e.key() == key;
         match &self.overlay {
             None => self.base.find_bucket_index(hash, eq).map(Loc::Base),
@@ -215,8 +216,9 @@ impl Segment {
         }
     }
 
+    /// The entry at `loc` (from [`Segment::locate`], the segment unchanged since).
     #[inline]
-    fn at(&self, loc: Loc) -> Option<&Entry> {
+    pub(crate) fn at(&self, loc: Loc) -> Option<&Entry> {
         match loc {
             Loc::Base(i) => self.base.get_bucket(i),
             Loc::Overlay(i) => self.overlay.as_ref()?.slots.get_bucket(i),

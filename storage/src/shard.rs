@@ -332,13 +332,14 @@ impl Shard {
     #[inline]
     pub fn get(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
         let s = seg_index(hash, self.segs.len());
-        if self.segs[s].find(hash, key)?.is_expired(now) {
+        let loc = self.segs[s].locate(hash, key)?;
+        if self.segs[s].at(loc)?.is_expired(now) {
             if !self.read_only {
                 self.remove_expired(s, hash, key);
             }
             return None;
         }
-        let e = self.segs[s].find(hash, key)?;
+        let e = self.segs[s].at(loc)?;
         if !self.read_only {
             // Reading a snapshot does not count as an access of the live key.
             e.touch(secs(now));
