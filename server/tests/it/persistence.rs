@@ -1320,3 +1320,42 @@ async fn clients_get_loading_until_the_dump_is_in() {
     drop(raw);
     handle.shutdown();
 }
+
+/// A save taken while a named snapshot holds the tables, so that the live keyspace's
+/// recent writes sit in segment overlays, writes the live state: overlay entries in,
+/// the entries they replaced or deleted out.
+#[tokio::test]
+async fn a_save_with_overlays_pending_writes_the_live_state() {
+    let dir = TempDir::new("overlays");
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    for chunk in (0..4000).collect::<Vec<_>>().chunks(500) {
+        let mut mset = vec!["MSET".to_string()];
+        for i in chunk {
+            mset.push(format!("key:{i}"));
+            mset.push(format!("old-{i}"));
+        }
+        let args: Vec<&str> = mset.iter().map(String::as_str).collect();
+        cmd::<()>(&mut c, &args).await;
+    }
+    let _: String = cmd(&mut c, &["SNAPSHOT", "CREATE", "hold"]).await;
+    for i in 0..300 {
+        cmd::<()>(&mut c, &["SET", &format!("key:{i}"), "new"]).await;
+        cmd::<i64>(&mut c, &["DEL", &format!("key:{}", 3999 - i)]).await;
+        cmd::<()>(&mut c, &["SET", &format!("fresh:{i}"), "x", "PX", "3600000"]).await;
+    }
+    let db = s.handle().shared().keyspace.db(0);
+    let pending: usize = (0..db.num_shards())
+        .map(|i| db.with_shard(i, |sh| sh.pending_overlays()))
+        .sum();
+    assert!(pending > 0, "the writes sit in overlays");
+    let expected = shoal_contents(&s);
+    assert_eq!(expected.len(), 4000);
+    let ok: String = cmd(&mut c, &["SAVE"]).await;
+    assert_eq!(ok, "OK");
+    drop(c);
+    s.stop();
+
+    let s = shoal_in(&dir, |_| {});
+    assert!(shoal_contents(&s) == expected, "the dump is the live state");
+}
