@@ -1342,7 +1342,11 @@ async fn a_save_with_overlays_pending_writes_the_live_state() {
     for i in 0..300 {
         cmd::<()>(&mut c, &["SET", &format!("key:{i}"), "new"]).await;
         cmd::<i64>(&mut c, &["DEL", &format!("key:{}", 3999 - i)]).await;
-        cmd::<()>(&mut c, &["SET", &format!("fresh:{i}"), "x", "PX", "3600000"]).await;
+        cmd::<()>(
+            &mut c,
+            &["SET", &format!("fresh:{i}"), "x", "PX", "3600000"],
+        )
+        .await;
     }
     let db = s.handle().shared().keyspace.db(0);
     let pending: usize = (0..db.num_shards())
