@@ -86,6 +86,22 @@ impl Overlay {
         self.hidden_count += 1;
     }
 
+    /// Hides the entry for the key `eq` matches in `table` (the shared table under
+    /// this overlay), if it is there and not hidden yet; returns a clone of it.
+    fn hide_in(
+        &mut self,
+        table: &Table,
+        hash: u64,
+        eq: impl FnMut(&Entry) -> bool,
+    ) -> Option<Entry> {
+        let i = table.find_bucket_index(hash, eq)?;
+        if self.is_hidden(i) {
+            return None;
+        }
+        self.hide(i);
+        table.get_bucket(i).cloned()
+    }
+
     /// The hidden bucket indexes.
     fn hidden_buckets(&self) -> impl Iterator<Item = usize> + '_ {
         self.hidden.iter().enumerate().flat_map(|(w, &bits)| {
@@ -232,19 +248,13 @@ impl Segment {
     }
 
     /// The table, when it is this segment's alone and no overlay is pending: the fast
-    /// path of every change.
+    /// path of every change, and shrinking.
     #[inline]
-    fn plain_mut(&mut self) -> Option<&mut Table> {
+    pub fn table_mut(&mut self) -> Option<&mut Table> {
         if self.overlay.is_some() {
             return None;
         }
         Arc::get_mut(&mut self.base)
-    }
-
-    /// The table for a change of its layout (shrinking), when it is this segment's
-    /// alone and no overlay is pending.
-    pub fn table_mut(&mut self) -> Option<&mut Table> {
-        self.plain_mut()
     }
 
     /// Readies the segment for a change. Afterwards either no overlay exists and the
@@ -319,51 +329,23 @@ impl Segment {
         generation: &mut u32,
     ) -> Option<Entry> {
         let rehash = |e: &Entry| hasher.hash(e.key());
-        if self.plain_mut().is_none() {
-            self.prepare(hasher, generation);
+        if let Some(table) = self.table_mut() {
+            return upsert_in(table, hash, entry, &rehash, generation);
         }
+        self.prepare(hasher, generation);
         let Segment { base, overlay } = self;
-        match overlay {
-            None => {
-                let table = Arc::get_mut(base).expect("prepared");
-                if table.len() == table.capacity() {
-                    // The lookup reserves room first: hashbrown may resize or rehash
-                    // in place, moving entries between buckets.
-                    *generation = generation.wrapping_add(1);
-                }
-                match table.entry(hash, |e| e.key() == entry.key(), rehash) {
-                    Slot::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), entry)),
-                    Slot::Vacant(v) => {
-                        v.insert(entry);
-                        None
-                    }
-                }
-            }
-            Some(o) => {
-                let Overlay {
-                    slots,
-                    hidden,
-                    hidden_count,
-                } = Arc::make_mut(o);
-                let eq = |e: &Entry| e.key() == entry.key();
-                match slots.entry(hash, eq, rehash) {
-                    Slot::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), entry)),
-                    Slot::Vacant(v) => {
-                        let old = base.find_bucket_index(hash, eq).and_then(|i| {
-                            let (w, bit) = (i / 64, 1u64 << (i % 64));
-                            if hidden[w] & bit != 0 {
-                                return None;
-                            }
-                            hidden[w] |= bit;
-                            *hidden_count += 1;
-                            base.get_bucket(i).cloned()
-                        });
-                        v.insert(entry);
-                        old
-                    }
-                }
-            }
+        let Some(o) = overlay else {
+            let table = Arc::get_mut(base).expect("prepared");
+            return upsert_in(table, hash, entry, &rehash, generation);
+        };
+        let o = Arc::make_mut(o);
+        let eq = |e: &Entry| e.key() == entry.key();
+        if let Some(e) = o.slots.find_mut(hash, eq) {
+            return Some(std::mem::replace(e, entry));
         }
+        let old = o.hide_in(base, hash, eq);
+        o.slots.insert_unique(hash, entry, rehash);
+        old
     }
 
     /// Removes the entry for `key`; returns it (a clone of it when a snapshot shares
@@ -376,7 +358,7 @@ impl Segment {
         generation: &mut u32,
     ) -> Option<Entry> {
         let eq = |e: &Entry| e.key() == key;
-        if let Some(table) = self.plain_mut() {
+        if let Some(table) = self.table_mut() {
             return table.find_entry(hash, eq).ok().map(|o| o.remove().0);
         }
         self.locate(hash, key)?;
@@ -392,12 +374,7 @@ impl Segment {
                 if let Ok(slot) = o.slots.find_entry(hash, eq) {
                     return Some(slot.remove().0);
                 }
-                let i = base.find_bucket_index(hash, eq)?;
-                if o.is_hidden(i) {
-                    return None;
-                }
-                o.hide(i);
-                base.get_bucket(i).cloned()
+                o.hide_in(base, hash, eq)
             }
         }
     }
@@ -410,7 +387,7 @@ impl Segment {
         hasher: &KeyHasher,
         generation: &mut u32,
     ) -> Option<Entry> {
-        if let Some(table) = self.plain_mut() {
+        if let Some(table) = self.table_mut() {
             return table.get_bucket_entry(i).ok().map(|o| o.remove().0);
         }
         let e = self.bucket(i)?.clone();
@@ -427,8 +404,8 @@ impl Segment {
         generation: &mut u32,
     ) -> Option<&mut Entry> {
         let eq = |e: &Entry| e.key() == key;
-        if self.plain_mut().is_some() {
-            return self.plain_mut()?.find_mut(hash, eq);
+        if self.table_mut().is_some() {
+            return self.table_mut()?.find_mut(hash, eq);
         }
         self.locate(hash, key)?;
         self.prepare(hasher, generation);
@@ -440,12 +417,7 @@ impl Segment {
                 if let Some(i) = o.slots.find_bucket_index(hash, eq) {
                     return o.slots.get_bucket_mut(i);
                 }
-                let i = base.find_bucket_index(hash, eq)?;
-                if o.is_hidden(i) {
-                    return None;
-                }
-                o.hide(i);
-                let e = base.get_bucket(i)?.clone();
+                let e = o.hide_in(base, hash, eq)?;
                 Some(
                     o.slots
                         .insert_unique(hash, e, |e| hasher.hash(e.key()))
@@ -453,6 +425,23 @@ impl Segment {
                 )
             }
         }
+    }
+
+    /// [`Segment::find_mut`] for a key already found at `loc` (by
+    /// [`Segment::locate`], the segment unchanged since): no second lookup when the
+    /// table is this segment's alone.
+    pub(crate) fn find_mut_at(
+        &mut self,
+        loc: Loc,
+        hash: u64,
+        key: &[u8],
+        hasher: &KeyHasher,
+        generation: &mut u32,
+    ) -> Option<&mut Entry> {
+        if let (Loc::Base(i), true) = (loc, self.table_mut().is_some()) {
+            return self.table_mut()?.get_bucket_mut(i);
+        }
+        self.find_mut(hash, key, hasher, generation)
     }
 
     /// Every entry (expired ones too).
@@ -527,6 +516,29 @@ impl Segment {
     }
 }
 
+/// Inserts `entry` into a table this segment owns alone, or replaces the entry with
+/// its key in its bucket; returns the entry replaced.
+fn upsert_in(
+    table: &mut Table,
+    hash: u64,
+    entry: Entry,
+    rehash: &impl Fn(&Entry) -> u64,
+    generation: &mut u32,
+) -> Option<Entry> {
+    if table.len() == table.capacity() {
+        // The lookup reserves room first: hashbrown may resize or rehash in place,
+        // moving entries between buckets.
+        *generation = generation.wrapping_add(1);
+    }
+    match table.entry(hash, |e| e.key() == entry.key(), rehash) {
+        Slot::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), entry)),
+        Slot::Vacant(v) => {
+            v.insert(entry);
+            None
+        }
+    }
+}
+
 /// Heap bytes of the entries nobody else references.
 fn unshared_bytes<'a>(entries: impl Iterator<Item = &'a Entry>) -> usize {
     entries
@@ -565,6 +577,18 @@ mod tests {
 
     type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
+    /// Upserts `key` = `value` (with an optional expiry time).
+    fn put(
+        seg: &mut Segment,
+        h: &KeyHasher,
+        g: &mut u32,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<i64>,
+    ) -> Option<Entry> {
+        seg.upsert(h.hash(key), Entry::new_str(key, value, ttl), h, g)
+    }
+
     fn contents(s: &Segment) -> Model {
         s.iter()
             .map(|e| (e.key().to_vec(), e.as_str().unwrap().to_vec()))
@@ -579,14 +603,12 @@ mod tests {
         let before = contents(&snap);
         let mut g = 0;
         let k = b"k7";
-        let old = live.upsert(h.hash(k), Entry::new_str(k, b"new", None), &h, &mut g);
+        let old = put(&mut live, &h, &mut g, k, b"new", None);
         assert_eq!(old.unwrap().as_str(), Some(&b"0"[..]));
         assert!(live.remove(h.hash(b"k8"), b"k8", &h, &mut g).is_some());
         assert!(live.remove(h.hash(b"k8"), b"k8", &h, &mut g).is_none());
         let kn = b"fresh";
-        assert!(live
-            .upsert(h.hash(kn), Entry::new_str(kn, b"1", None), &h, &mut g)
-            .is_none());
+        assert!(put(&mut live, &h, &mut g, kn, b"1", None).is_none());
         assert_eq!(g, 0, "overlay writes move no position");
         assert!(live.has_overlay() && live.shares_table_with(&snap));
         assert_eq!(live.len(), 200);
@@ -613,12 +635,7 @@ mod tests {
         let mut g = 0;
         for i in 0..100 {
             let k = format!("k{i}");
-            live.upsert(
-                h.hash(k.as_bytes()),
-                Entry::new_str(k.as_bytes(), b"x", None),
-                &h,
-                &mut g,
-            );
+            put(&mut live, &h, &mut g, k.as_bytes(), b"x", None);
         }
         assert!(!live.has_overlay(), "copied at half the table");
         assert!(!live.shares_table_with(&snap));
@@ -663,13 +680,8 @@ mod tests {
         let mut live = segment_of(&h, 100);
         let _snap = live.clone();
         let mut g = 0;
-        live.upsert(h.hash(b"k1"), Entry::new_str(b"k1", b"y", None), &h, &mut g);
-        live.upsert(
-            h.hash(b"new"),
-            Entry::new_str(b"new", b"y", None),
-            &h,
-            &mut g,
-        );
+        put(&mut live, &h, &mut g, b"k1", b"y", None);
+        put(&mut live, &h, &mut g, b"new", b"y", None);
         let n = live.positions();
         let mut seen: Vec<Vec<u8>> = (0..n - 1)
             .filter_map(|i| live.bucket(i))
@@ -688,18 +700,8 @@ mod tests {
         let mut live = segment_of(&h, 100);
         let _snap = live.clone();
         let mut g = 0;
-        live.upsert(
-            h.hash(b"t1"),
-            Entry::new_str(b"t1", b"v", Some(10)),
-            &h,
-            &mut g,
-        );
-        live.upsert(
-            h.hash(b"t2"),
-            Entry::new_str(b"t2", b"v", Some(30)),
-            &h,
-            &mut g,
-        );
+        put(&mut live, &h, &mut g, b"t1", b"v", Some(10));
+        put(&mut live, &h, &mut g, b"t2", b"v", Some(30));
         let mut min = i64::MAX;
         assert_eq!(live.expire_overlay(20, &mut min), 1);
         assert_eq!(min, 30);
@@ -740,7 +742,7 @@ mod tests {
                 match op {
                     Op::Put(k, v) => {
                         let k = format!("k{k}").into_bytes();
-                        let old = live.upsert(h.hash(&k), Entry::new_str(&k, &[v], None), &h, &mut g);
+                        let old = put(&mut live, &h, &mut g, &k, &[v], None);
                         prop_assert_eq!(old.map(|e| e.as_str().unwrap().to_vec()), model.insert(k, vec![v]));
                     }
                     Op::Del(k) => {

@@ -355,11 +355,14 @@ impl Shard {
     /// reference.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Entry> {
         let s = seg_index(hash, self.segs.len());
-        if self.segs[s].find(hash, key)?.is_expired(now) {
+        let loc = self.segs[s].locate(hash, key)?;
+        if self.segs[s].at(loc)?.is_expired(now) {
             self.remove_expired(s, hash, key);
             return None;
         }
-        let e = Arc::make_mut(&mut self.segs)[s].find_mut(
+        // Copying the directory (if shared) keeps each segment, so `loc` holds.
+        let e = Arc::make_mut(&mut self.segs)[s].find_mut_at(
+            loc,
             hash,
             key,
             &self.hasher,
@@ -409,9 +412,7 @@ impl Shard {
             &self.hasher,
             &mut self.generation,
         )?;
-        if old.expire_at().is_some() {
-            self.expires -= 1;
-        }
+        self.uncount(&old);
         if old.is_expired(now) {
             self.expired_lazily += 1;
             return None;
@@ -469,10 +470,16 @@ impl Shard {
             &self.hasher,
             &mut self.generation,
         )?;
+        self.uncount(&old);
+        Some(old)
+    }
+
+    /// Keeps the TTL count for an entry that left the shard.
+    #[inline]
+    fn uncount(&mut self, old: &Entry) {
         if old.expire_at().is_some() {
             self.expires -= 1;
         }
-        Some(old)
     }
 
     /// Expired keys this shard dropped on access (lazy expiry) since the last reset.
@@ -489,9 +496,7 @@ impl Shard {
     fn remove_at(&mut self, s: usize, i: usize) -> Option<Entry> {
         let old =
             Arc::make_mut(&mut self.segs)[s].remove_at(i, &self.hasher, &mut self.generation)?;
-        if old.expire_at().is_some() {
-            self.expires -= 1;
-        }
+        self.uncount(&old);
         Some(old)
     }
 
