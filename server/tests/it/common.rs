@@ -238,3 +238,32 @@ pub fn error_text(e: &redis::RedisError) -> String {
         _ => e.to_string(),
     }
 }
+
+/// One SCAN call: (next cursor, keys).
+pub async fn scan(
+    c: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> (String, Vec<String>) {
+    let mut full = vec!["SCAN"];
+    full.extend_from_slice(args);
+    cmd::<(String, Vec<String>)>(c, &full).await
+}
+
+/// A full SCAN iteration with `opts`; returns every key seen, with repeats.
+pub async fn scan_all(c: &mut redis::aio::MultiplexedConnection, opts: &[&str]) -> Vec<String> {
+    let mut cursor = "0".to_string();
+    let mut all = Vec::new();
+    let mut calls = 0;
+    loop {
+        let mut args = vec![cursor.as_str()];
+        args.extend_from_slice(opts);
+        let (next, keys) = scan(c, &args).await;
+        all.extend(keys);
+        calls += 1;
+        assert!(calls < 100_000, "scan does not end");
+        if next == "0" {
+            return all;
+        }
+        cursor = next;
+    }
+}
