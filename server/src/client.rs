@@ -56,6 +56,13 @@ impl ClientInfo {
         self.kill_notify.notify_one();
     }
 
+    /// Whether the client connected over loopback (Redis's `islocalClient`: the peer
+    /// is `127.0.0.1` or `::1`, an IPv4-mapped `127.0.0.1` included). Protected
+    /// configs with `local`, and protected mode, trust such clients.
+    pub fn is_local(&self) -> bool {
+        is_local_addr(self.addr.ip())
+    }
+
     /// The client name, lossy UTF-8 (empty when unset).
     pub fn name_string(&self) -> String {
         self.name
@@ -103,6 +110,18 @@ impl ClientInfo {
     }
 }
 
+/// Whether `ip` is the loopback address a local client connects from: exactly
+/// `127.0.0.1` or `::1` (or `127.0.0.1` mapped into IPv6), as Redis decides.
+pub fn is_local_addr(ip: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(v4) => v4 == Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => {
+            v6 == Ipv6Addr::LOCALHOST || v6.to_ipv4_mapped() == Some(Ipv4Addr::LOCALHOST)
+        }
+    }
+}
+
 /// What only the connection's own task uses.
 pub struct Client {
     /// Shared, externally visible part.
@@ -129,6 +148,12 @@ pub struct Client {
     /// (`None` = live). Holding the `Arc` keeps a dropped snapshot alive until the
     /// connection leaves it. See `snapshots.rs` and `command::execute`.
     pub snapshot: Option<Arc<crate::snapshots::Snapshot>>,
+    /// Failed AUTH attempts on this connection (reset by a successful one).
+    pub auth_failures: u32,
+    /// Set by a command that must make the connection wait before it runs anything
+    /// else (a failed AUTH past the free attempts, see `security::auth_failed`); the
+    /// connection loop takes it after the command.
+    pub penalty: Option<std::time::Duration>,
 }
 
 impl Client {
@@ -146,6 +171,8 @@ impl Client {
             no_touch: false,
             last_cmd: ("NULL", ""),
             snapshot: None,
+            auth_failures: 0,
+            penalty: None,
         }
     }
 

@@ -62,6 +62,19 @@ pub struct Config {
     /// Shards per database; 0 = auto, else a power of two.
     pub shards: usize,
     pub maxclients: usize,
+    /// Listen backlog (Redis's `tcp-backlog`).
+    pub tcp_backlog: u32,
+    /// Refuse non-loopback clients while no password is set and Shoal listens on
+    /// non-loopback addresses (Redis's protected mode).
+    pub protected_mode: bool,
+    /// Who may change protected (file path) parameters with CONFIG SET: `no`, `yes`,
+    /// `local` (loopback clients only).
+    pub enable_protected_configs: String,
+    /// What SIGTERM does: `default`, or flags among `save`/`nosave`, `now`, `force`
+    /// (space-separated, canonical order), as Redis's `shutdown-on-sigterm`.
+    pub shutdown_on_sigterm: String,
+    /// Same for SIGINT.
+    pub shutdown_on_sigint: String,
     /// Idle seconds before a client is closed; 0 = never.
     pub timeout: u64,
     /// Seconds; 0 = no keepalive.
@@ -113,6 +126,11 @@ impl Default for Config {
             capacity: 100_000,
             shards: 0,
             maxclients: 10_000,
+            tcp_backlog: 511,
+            protected_mode: true,
+            enable_protected_configs: "no".to_string(),
+            shutdown_on_sigterm: "default".to_string(),
+            shutdown_on_sigint: "default".to_string(),
             timeout: 0,
             tcp_keepalive: 300,
             requirepass: String::new(),
@@ -155,6 +173,11 @@ impl fmt::Debug for Config {
             .field("capacity", &self.capacity)
             .field("shards", &self.shards)
             .field("maxclients", &self.maxclients)
+            .field("tcp_backlog", &self.tcp_backlog)
+            .field("protected_mode", &self.protected_mode)
+            .field("enable_protected_configs", &self.enable_protected_configs)
+            .field("shutdown_on_sigterm", &self.shutdown_on_sigterm)
+            .field("shutdown_on_sigint", &self.shutdown_on_sigint)
             .field("timeout", &self.timeout)
             .field("tcp_keepalive", &self.tcp_keepalive)
             .field("requirepass", &requirepass)
@@ -256,6 +279,24 @@ impl Config {
             return Err(failed("can't set immutable config"));
         }
         (param.set)(self, value).map_err(|e| failed(&e.redis_text()))
+    }
+
+    /// Whether parameter `name` names a file or directory, which CONFIG SET may change
+    /// only as `enable-protected-configs` allows.
+    pub fn is_protected(name: &str) -> bool {
+        PROTECTED_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a client may change protected parameters: `enable-protected-configs`
+    /// is `yes`, or `local` and the client connected over loopback.
+    pub fn protected_configs_allowed(&self, local_client: bool) -> bool {
+        match self.enable_protected_configs.as_str() {
+            "yes" => true,
+            "local" => local_client,
+            _ => false,
+        }
     }
 
     /// Every parameter name, in table order (for `CONFIG GET` pattern matching).
@@ -365,6 +406,16 @@ const LOGLEVELS: &[&str] = &[
     "debug", "verbose", "notice", "warning", "nothing", "trace", "info", "warn", "error",
 ];
 
+/// `enable-protected-configs` values (Redis's `protected_action_enum`).
+const PROTECTED_ACTIONS: &[&str] = &["no", "yes", "local"];
+
+/// `shutdown-on-sigterm` / `shutdown-on-sigint` flags, in Redis's order.
+const SHUTDOWN_SIGNAL_FLAGS: &[&str] = &["default", "save", "nosave", "now", "force"];
+
+/// Parameters naming files or directories: CONFIG SET changes them only as
+/// `enable-protected-configs` allows (Redis's `PROTECTED_CONFIG`).
+const PROTECTED_PARAMS: &[&str] = &["dir", "dbfilename"];
+
 const MAXMEMORY_POLICIES: &[&str] = &[
     "volatile-lru",
     "volatile-lfu",
@@ -469,6 +520,76 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int(v, 1, u32::MAX.into())?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "tcp-backlog",
+        env: "SHOAL_TCP_BACKLOG",
+        kind: Kind::Int,
+        default: "511",
+        mutable: false,
+        sensitive: false,
+        help: "Listen backlog: connections the kernel queues before Shoal accepts them (capped by net.core.somaxconn)",
+        get: |c| c.tcp_backlog.to_string(),
+        set: |c, v| {
+            c.tcp_backlog = int(v, 0, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "protected-mode",
+        env: "SHOAL_PROTECTED_MODE",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        sensitive: false,
+        help: "With no password set and a non-loopback bind address, refuse clients that do not connect over loopback",
+        get: |c| yes_no_str(c.protected_mode),
+        set: |c, v| {
+            c.protected_mode = yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "enable-protected-configs",
+        env: "SHOAL_ENABLE_PROTECTED_CONFIGS",
+        kind: Kind::Enum,
+        default: "no",
+        mutable: false,
+        sensitive: false,
+        help: "Whether CONFIG SET may change file paths (dir, dbfilename): no, yes, or local (loopback clients only)",
+        get: |c| c.enable_protected_configs.clone(),
+        set: |c, v| {
+            c.enable_protected_configs = one_of(v, PROTECTED_ACTIONS)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "shutdown-on-sigterm",
+        env: "SHOAL_SHUTDOWN_ON_SIGTERM",
+        kind: Kind::Enum,
+        default: "default",
+        mutable: true,
+        sensitive: false,
+        help: "What SIGTERM does: default (save if save points are set), or flags save|nosave, now, force, space-separated; a failed save keeps the server running unless force",
+        get: |c| c.shutdown_on_sigterm.clone(),
+        set: |c, v| {
+            c.shutdown_on_sigterm = shutdown_flags(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "shutdown-on-sigint",
+        env: "SHOAL_SHUTDOWN_ON_SIGINT",
+        kind: Kind::Enum,
+        default: "default",
+        mutable: true,
+        sensitive: false,
+        help: "What SIGINT does, as shutdown-on-sigterm",
+        get: |c| c.shutdown_on_sigint.clone(),
+        set: |c, v| {
+            c.shutdown_on_sigint = shutdown_flags(v)?;
             Ok(())
         },
     },
@@ -950,6 +1071,37 @@ fn one_of(v: &str, names: &'static [&'static str]) -> Result<&'static str, Inval
         .copied()
         .find(|n| n.eq_ignore_ascii_case(v))
         .ok_or(Invalid::OneOf(names))
+}
+
+/// A multi-flag value of `shutdown-on-sig*`: `default` or any of `save`/`nosave`,
+/// `now`, `force`, space-separated, case-insensitive; stored in canonical order
+/// (`default` alone when no flag is given), as Redis's CONFIG GET shows it.
+fn shutdown_flags(v: &str) -> Result<String, Invalid> {
+    let mut seen = [false; 5];
+    if v.split_whitespace().next().is_none() {
+        return Err(Invalid::OneOf(SHUTDOWN_SIGNAL_FLAGS));
+    }
+    for word in v.split_whitespace() {
+        let canon = one_of(word, SHUTDOWN_SIGNAL_FLAGS)?;
+        let i = SHUTDOWN_SIGNAL_FLAGS
+            .iter()
+            .position(|f| *f == canon)
+            .unwrap_or(0);
+        seen[i] = true;
+    }
+    if seen[1] && seen[2] {
+        return Err(Invalid::Other(
+            "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
+        ));
+    }
+    let flags: Vec<&str> = (1..5)
+        .filter(|&i| seen[i])
+        .map(|i| SHUTDOWN_SIGNAL_FLAGS[i])
+        .collect();
+    if flags.is_empty() {
+        return Ok("default".to_string());
+    }
+    Ok(flags.join(" "))
 }
 
 /// Redis allows at most 16 bind addresses.

@@ -20,12 +20,16 @@ use tokio::net::TcpStream;
 
 use crate::client::Client;
 use crate::command::{self, Ctx};
+use crate::security;
 use crate::server::{now_ms, Shared};
 
 /// Read buffer size for a fresh connection, and what it shrinks back to.
 const READ_BUF: usize = 16 * 1024;
 /// Write the replies gathered so far once they exceed this (large MGET/KEYS batches).
 const FLUSH_AT: usize = 1024 * 1024;
+/// Most reply bytes an unauthenticated client may leave unread beyond what the
+/// socket takes before it is closed (Redis 7.0.15's limit).
+const UNAUTHENTICATED_OUTPUT_LIMIT: usize = 1024;
 /// A buffer grown past this is replaced by a fresh small one once it is empty.
 const SHRINK_ABOVE: usize = 1024 * 1024;
 
@@ -53,6 +57,17 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
         return;
     };
     let id = info.id;
+    if crate::security::protected_mode_refuses(&shared, addr.ip()) {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(id, %addr, "refused by protected mode");
+        // Best effort, as Redis: a client that does not read cannot hold us here.
+        let _ = socket.try_write(crate::security::PROTECTED_MODE_DENIED);
+        shared.clients.unregister(id);
+        return;
+    }
     tracing::debug!(id, %addr, "client connected");
     let mut client = Client::new(info, !shared.auth_required());
     match serve(&shared, &mut socket, &mut client).await {
@@ -75,6 +90,10 @@ async fn serve(
     let mut query_limit = shared.live.query_buffer_limit.load(Ordering::Relaxed) as usize;
     let mut timeout = shared.live.timeout.load(Ordering::Relaxed);
     let info = Arc::clone(&client.info);
+    // No command has run yet: an HTTP request line now is a cross-protocol request.
+    let mut first_command = true;
+    // Commands are still buffered after a penalty pause: run them before reading.
+    let mut buffered = false;
     loop {
         let current = shared.live.epoch.load(Ordering::Acquire);
         if current != epoch {
@@ -83,41 +102,44 @@ async fn serve(
             query_limit = shared.live.query_buffer_limit.load(Ordering::Relaxed) as usize;
             timeout = shared.live.timeout.load(Ordering::Relaxed);
         }
-        if inbuf.capacity() - inbuf.len() < 1024 {
-            let want = parser
-                .pending_bulk_hint()
-                .map(|h| h.saturating_add(2).min(query_limit))
-                .unwrap_or(READ_BUF)
-                .max(READ_BUF);
-            inbuf.reserve(want);
-        }
-        let read = tokio::select! {
-            r = socket.read_buf(&mut inbuf) => r?,
-            _ = info.kill_notify.notified() => return Ok("killed"),
-            _ = idle(timeout) => return Ok("idle timeout"),
-        };
-        if read == 0 {
-            return Ok("eof");
-        }
-        if info.killed.load(Ordering::Relaxed) {
-            return Ok("killed");
-        }
-        shared
-            .stats
-            .net_input_bytes
-            .fetch_add(read as u64, Ordering::Relaxed);
-        if inbuf.len() > query_limit {
-            tracing::warn!(
-                id = client.id(),
-                qbuf = inbuf.len(),
-                "closing client that reached max query buffer length"
-            );
-            return Ok("query buffer limit");
+        if !std::mem::take(&mut buffered) {
+            if inbuf.capacity() - inbuf.len() < 1024 {
+                let want = parser
+                    .pending_bulk_hint()
+                    .map(|h| h.saturating_add(2).min(query_limit))
+                    .unwrap_or(READ_BUF)
+                    .max(READ_BUF);
+                inbuf.reserve(want);
+            }
+            let read = tokio::select! {
+                r = socket.read_buf(&mut inbuf) => r?,
+                _ = info.kill_notify.notified() => return Ok("killed"),
+                _ = idle(timeout) => return Ok("idle timeout"),
+            };
+            if read == 0 {
+                return Ok("eof");
+            }
+            if info.killed.load(Ordering::Relaxed) {
+                return Ok("killed");
+            }
+            shared
+                .stats
+                .net_input_bytes
+                .fetch_add(read as u64, Ordering::Relaxed);
+            if inbuf.len() > query_limit {
+                tracing::warn!(
+                    id = client.id(),
+                    qbuf = inbuf.len(),
+                    "closing client that reached max query buffer length"
+                );
+                return Ok("query buffer limit");
+            }
         }
 
         let now = now_ms();
         let mut pos = 0;
         let mut failed = false;
+        let mut penalty = None;
         while pos < inbuf.len() {
             match parser.parse(&inbuf[pos..]) {
                 Ok(Some((used, args))) => {
@@ -125,6 +147,12 @@ async fn serve(
                     if args.is_empty() {
                         continue;
                     }
+                    if security::is_cross_protocol(&args, first_command) {
+                        // Nothing more runs and nothing is answered, as Redis.
+                        security::log_cross_protocol(shared, client.info.addr);
+                        return Ok("cross-protocol request");
+                    }
+                    first_command = false;
                     let mark = out.len();
                     let mut ctx = Ctx {
                         shared,
@@ -144,6 +172,12 @@ async fn serve(
                     if client.close_after_reply {
                         break;
                     }
+                    if let Some(pause) = client.penalty.take() {
+                        // A failed AUTH past the free attempts: nothing else runs,
+                        // and its reply waits, until the pause is over.
+                        penalty = Some(pause);
+                        break;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -154,12 +188,23 @@ async fn serve(
                 }
             }
             if out.len() >= FLUSH_AT {
-                flush(shared, socket, &mut out).await?;
+                if let Some(reason) = flush(shared, socket, client, &mut out, timeout).await? {
+                    return Ok(reason);
+                }
             }
         }
         inbuf.advance(pos);
         parser.set_authenticated(client.authenticated);
-        flush(shared, socket, &mut out).await?;
+        if let Some(pause) = penalty {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = info.kill_notify.notified() => return Ok("killed"),
+            }
+            buffered = !inbuf.is_empty();
+        }
+        if let Some(reason) = flush(shared, socket, client, &mut out, timeout).await? {
+            return Ok(reason);
+        }
 
         info.last_ms.store(now, Ordering::Relaxed);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
@@ -182,17 +227,53 @@ async fn serve(
     }
 }
 
-async fn flush(shared: &Shared, socket: &mut TcpStream, out: &mut ReplyBuf) -> io::Result<()> {
-    if out.is_empty() {
-        return Ok(());
+/// Writes every pending reply. While the socket does not take them (a client that
+/// does not read), the connection still obeys CLIENT KILL, shutdown and the idle
+/// `timeout` (counted from the last write that made progress, as Redis counts a
+/// write as an interaction). An unauthenticated client whose replies the socket
+/// cannot take is closed once more than [`UNAUTHENTICATED_OUTPUT_LIMIT`] bytes wait
+/// (Redis 7.0.15, CVE-2025-21605). `Some(reason)` when the connection must close.
+async fn flush(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    client: &Client,
+    out: &mut ReplyBuf,
+    timeout: u64,
+) -> io::Result<Option<&'static str>> {
+    let bytes = out.as_bytes();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        match socket.try_write(&bytes[pos..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                pos += n;
+                shared
+                    .stats
+                    .net_output_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !client.authenticated && bytes.len() - pos > UNAUTHENTICATED_OUTPUT_LIMIT {
+                    tracing::warn!(
+                        id = client.id(),
+                        addr = %client.info.addr,
+                        pending = bytes.len() - pos,
+                        "Client scheduled to be closed ASAP for overcoming of output buffer limits (unauthenticated)."
+                    );
+                    return Ok(Some("output buffer limit (unauthenticated)"));
+                }
+                tokio::select! {
+                    r = socket.writable() => r?,
+                    _ = client.info.kill_notify.notified() => return Ok(Some("killed")),
+                    _ = idle(timeout) => return Ok(Some("idle timeout while writing")),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    socket.write_all(out.as_bytes()).await?;
-    shared
-        .stats
-        .net_output_bytes
-        .fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
-    Ok(())
+    Ok(None)
 }
 
 /// Resolves after `secs` of idleness; never when `secs` is 0 (no timeout).

@@ -508,6 +508,15 @@ fn stats(shared: &Shared, out: &mut String) {
         get(&s.rejected_calls) + get(&s.failed_calls)
     );
     field!(out, "dump_payload_sanitizations", 0);
+    // No ACL users or rules yet: only failed AUTH attempts can be denied.
+    field!(
+        out,
+        "acl_access_denied_auth",
+        get(&s.acl_access_denied_auth)
+    );
+    field!(out, "acl_access_denied_cmd", 0);
+    field!(out, "acl_access_denied_key", 0);
+    field!(out, "acl_access_denied_channel", 0);
 }
 
 fn replication(shared: &Shared, out: &mut String) {

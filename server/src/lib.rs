@@ -17,7 +17,8 @@
 //! write loop), [`command`] (the command table and dispatch), [`commands`] (one file
 //! per command family), [`client`] (per-connection state and the client registry),
 //! [`config`], [`error`] (Redis error texts), [`num`] (Redis number rules),
-//! [`slowlog`], [`snapshots`] (the named snapshot registry).
+//! [`slowlog`], [`snapshots`] (the named snapshot registry), [`security`] (protected
+//! mode, cross-protocol requests, failed AUTH accounting).
 
 pub mod client;
 pub mod command;
@@ -25,10 +26,12 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod fdlimit;
 pub mod info;
 pub mod num;
 mod pacer;
 pub mod persistence;
+pub mod security;
 pub mod server;
 pub mod slowlog;
 pub mod snapshots;

@@ -199,6 +199,19 @@ pub struct ShutdownFlags {
     pub force: bool,
 }
 
+impl ShutdownFlags {
+    /// The flags of a `shutdown-on-sigterm` / `shutdown-on-sigint` value (`default`,
+    /// or space-separated `save`/`nosave`, `now`, `force`).
+    pub fn from_config(value: &str) -> ShutdownFlags {
+        let has = |flag: &str| value.split_whitespace().any(|w| w == flag);
+        ShutdownFlags {
+            save: has("save"),
+            nosave: has("nosave"),
+            force: has("force"),
+        }
+    }
+}
+
 /// The figures of INFO persistence.
 #[derive(Debug, Clone, Default)]
 pub struct InfoFigures {

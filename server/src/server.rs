@@ -58,6 +58,8 @@ pub struct Stats {
     pub expire_cycle_usec: AtomicU64,
     /// Active expiry cycles that stopped at their time budget.
     pub expire_cycle_timeouts: AtomicU64,
+    /// Failed AUTH attempts (INFO `acl_access_denied_auth`).
+    pub acl_access_denied_auth: AtomicU64,
 }
 
 impl Stats {
@@ -75,6 +77,7 @@ impl Stats {
             &self.keyspace_misses,
             &self.expire_cycle_usec,
             &self.expire_cycle_timeouts,
+            &self.acl_access_denied_auth,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -89,6 +92,8 @@ pub struct LiveConfig {
     pub epoch: AtomicU64,
     /// Whether `requirepass` is set.
     pub auth_required: AtomicBool,
+    /// protected-mode.
+    pub protected_mode: AtomicBool,
     /// maxclients.
     pub maxclients: AtomicUsize,
     /// Idle timeout in seconds (0 = none).
@@ -138,6 +143,9 @@ pub struct Shared {
     pub last_save: AtomicI64,
     /// Named snapshots (SNAPSHOT CREATE/LIST/DROP/READ/RESTORE/MERGE).
     pub snapshots: crate::snapshots::SnapshotRegistry,
+    /// Rate limits of the security log lines (cross-protocol requests, failed AUTH,
+    /// accept errors).
+    pub security_log: crate::security::SecurityLog,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -153,6 +161,7 @@ impl Shared {
         let l = &self.live;
         l.auth_required
             .store(!c.requirepass.is_empty(), Ordering::Relaxed);
+        l.protected_mode.store(c.protected_mode, Ordering::Relaxed);
         l.maxclients.store(c.maxclients, Ordering::Relaxed);
         l.timeout.store(c.timeout, Ordering::Relaxed);
         l.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
@@ -250,6 +259,8 @@ impl Server {
     /// Like [`Server::start`]; with `handle_signals` the server also stops on SIGINT
     /// and SIGTERM (the binary sets it; tests and embedders do not).
     pub fn start_with(config: Config, handle_signals: bool) -> io::Result<ServerHandle> {
+        let mut config = config;
+        config.maxclients = crate::fdlimit::adjust_at_start(config.maxclients);
         // Bind synchronously so that errors reach the caller before anything runs;
         // the runtime is built on the server's own thread, so starting a server from
         // inside another tokio runtime (tests, embedders) works.
@@ -280,6 +291,7 @@ impl Server {
             addrs: addrs.clone(),
             last_save: AtomicI64::new(started_ms / 1000),
             snapshots: Default::default(),
+            security_log: Default::default(),
             shutdown_tx,
         });
         shared.apply_config(&config);
@@ -343,6 +355,8 @@ impl Server {
 
 fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
     use std::net::ToSocketAddrs;
+    let backlog = i32::try_from(config.tcp_backlog).unwrap_or(i32::MAX);
+    check_somaxconn(backlog);
     let mut out = Vec::new();
     for host in &config.bind {
         let host = host.trim();
@@ -362,9 +376,8 @@ fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
                 })
             })
             .map_err(|e| io::Error::new(e.kind(), format!("could not listen on {addr}: {e}")))?;
-        let listener = std::net::TcpListener::bind(sockaddr)
+        let listener = listen(sockaddr, backlog)
             .map_err(|e| io::Error::new(e.kind(), format!("could not listen on {addr}: {e}")))?;
-        listener.set_nonblocking(true)?;
         out.push(listener);
     }
     if out.is_empty() {
@@ -376,19 +389,45 @@ fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
     Ok(out)
 }
 
+/// A non-blocking listener on `addr` with `backlog` (Redis's `tcp-backlog`): address
+/// reuse as Redis sets it, IPv6 sockets IPv6-only (bind `0.0.0.0` and `::` both).
+fn listen(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Redis's warning when the kernel caps the listen backlog below `tcp-backlog`.
+fn check_somaxconn(backlog: i32) {
+    let Some(somaxconn) = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    if somaxconn < backlog {
+        tracing::warn!(
+            "WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}."
+        );
+    }
+}
+
 async fn serve(shared: Arc<Shared>, listeners: Vec<TcpListener>, handle_signals: bool) {
     for listener in listeners {
         tokio::spawn(accept_loop(Arc::clone(&shared), listener));
     }
     let mut stop = shared.shutdown_signal();
     if handle_signals {
-        let s = Arc::clone(&shared);
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("Received shutdown signal, scheduling shutdown...");
-            s.request_shutdown();
-        });
+        tokio::spawn(handle_signals_loop(Arc::clone(&shared)));
     }
+    crate::security::warn_at_start(&shared);
     wait_shutdown(&mut stop).await;
     tracing::info!("User requested shutdown...");
     shared.clients.kill_all();
@@ -413,29 +452,86 @@ pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("could not install signal handlers");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT shut the server down as `shutdown-on-sigterm` /
+/// `shutdown-on-sigint` say, exactly as SHUTDOWN with those flags would: when the
+/// final save fails (and `force` is not set) the server logs why and keeps serving.
+async fn handle_signals_loop(shared: Arc<Shared>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("could not install signal handlers");
+            return;
+        };
+        loop {
+            let (name, sigterm) = tokio::select! {
+                _ = term.recv() => ("SIGTERM", true),
+                _ = int.recv() => ("SIGINT", false),
+            };
+            if shutdown_on_signal(&shared, name, sigterm).await {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        if shutdown_on_signal(&shared, "SIGINT", false).await {
+            return;
+        }
     }
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+/// One shutdown attempt for a signal; `true` when the server is now stopping.
+async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> bool {
+    let setting = {
+        let c = shared.config.read();
+        if sigterm {
+            c.shutdown_on_sigterm.clone()
+        } else {
+            c.shutdown_on_sigint.clone()
+        }
+    };
+    if shared.persistence.loading() {
+        tracing::warn!("Received {name} during loading, scheduling shutdown...");
+    } else {
+        tracing::warn!("Received {name} scheduling shutdown...");
+    }
+    let flags = persistence::ShutdownFlags::from_config(&setting);
+    let s = Arc::clone(shared);
+    let saved = tokio::task::spawn_blocking(move || s.persistence.shutdown_save(&s, flags)).await;
+    match saved {
+        Ok(Ok(())) => {
+            shared.request_shutdown();
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(
+                error = %e,
+                "Errors trying to shut down the server. Check the logs for more information. Still serving; send the signal again once the cause is fixed, or set shutdown-on-{} to include force.",
+                if sigterm { "sigterm" } else { "sigint" }
+            );
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "shutdown save task failed; still serving");
+            false
+        }
+    }
 }
 
+/// Accepts connections until shutdown. When the process runs out of descriptors,
+/// the one kept in reserve is given up for an instant to accept the waiting client
+/// and answer `-ERR max number of clients reached`, so no client hangs unanswered,
+/// and the failure is logged at most once every 10 seconds.
 async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     let mut stop = shared.shutdown_signal();
+    let mut reserve = std::fs::File::open("/dev/null").ok();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -444,13 +540,38 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                     tokio::spawn(connection::run(Arc::clone(&shared), socket, addr));
                 }
                 Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+                    if shared.security_log.accept_error.allow(now_ms()) {
+                        tracing::warn!(
+                            error = %e,
+                            "Accepting client connection failed{}",
+                            if out_of_fds { ": out of file descriptors, refusing clients with -ERR max number of clients reached" } else { "" }
+                        );
+                    }
+                    if out_of_fds && reserve.take().is_some() {
+                        refuse_one(&shared, &listener).await;
+                        reserve = std::fs::File::open("/dev/null").ok();
+                    } else {
+                        // Back off instead of spinning on an error that persists.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             },
             _ = wait_shutdown(&mut stop) => return,
         }
+    }
+}
+
+/// With the reserve descriptor released: accepts one waiting client, tells it the
+/// server is full and closes it.
+async fn refuse_one(shared: &Shared, listener: &TcpListener) {
+    let wait = Duration::from_millis(10);
+    if let Ok(Ok((socket, _))) = tokio::time::timeout(wait, listener.accept()).await {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = socket.try_write(b"-ERR max number of clients reached\r\n");
     }
 }
 

@@ -98,9 +98,11 @@ fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     if !credentials_ok(ctx, user, pass) {
+        crate::security::auth_failed(ctx.shared, ctx.client);
         return Err(CmdError::WrongPass);
     }
     ctx.client.authenticated = true;
+    ctx.client.auth_failures = 0;
     ctx.out.ok();
     Ok(())
 }
@@ -155,9 +157,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         let more = args.len() - 1 - j;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             if !credentials_ok(ctx, &args[j + 1], &args[j + 2]) {
+                crate::security::auth_failed(ctx.shared, ctx.client);
                 return Err(CmdError::WrongPass);
             }
             ctx.client.authenticated = true;
+            ctx.client.auth_failures = 0;
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             let n = &args[j + 1];

@@ -587,6 +587,14 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
                 return Err(CmdError::owned(e));
             }
         }
+        if Config::is_protected(name)
+            && !config.protected_configs_allowed(ctx.client.info.is_local())
+        {
+            return Err(CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config",
+                show_arg(given)
+            )));
+        }
         if names.contains(&name) {
             return Err(CmdError::owned(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
@@ -598,6 +606,17 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mut updated = config.clone();
     for (name, (_, value)) in names.iter().zip(&pairs) {
         updated.set(name, &text(value)).map_err(CmdError::owned)?;
+    }
+    if updated.maxclients > config.maxclients {
+        // Every client is a descriptor: raise the open-files limit first, or refuse.
+        if let crate::fdlimit::Adjusted::Lowered {
+            maxclients: fit, ..
+        } = crate::fdlimit::adjust(updated.maxclients)
+        {
+            return Err(CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with {fit}"
+            )));
+        }
     }
     *config = updated;
     ctx.shared.apply_config(&config);

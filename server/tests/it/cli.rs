@@ -6,88 +6,10 @@
 //! installs when it is missing; a missing `redis-cli` fails the tests loudly.
 
 use std::io::Write;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::free_port;
-
-const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
-
-/// A `shoal` process on a free port, killed on drop.
-struct Proc {
-    child: Child,
-    port: u16,
-}
-
-impl Proc {
-    fn start(extra: &[&str]) -> Proc {
-        Proc::spawn(&[&["--config", ""], extra].concat(), &[])
-    }
-
-    /// Starts shoal with `args` (after --port/--bind) and environment `env`.
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let port = free_port();
-        let child = Command::new(SHOAL)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn shoal");
-        let p = Proc { child, port };
-        p.wait_ready();
-        p
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("shoal did not start on port {}", self.port);
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = redis_cli(self.port, args, None);
-        assert!(out.status.success(), "redis-cli {args:?} failed: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_cli(port: u16, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("redis-cli must be installed (apt-get install -y redis-tools)");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
-    }
-    child.wait_with_output().expect("redis-cli output")
-}
+use crate::common::{redis_cli, Proc, SHOAL};
 
 #[test]
 fn one_shot_commands() {

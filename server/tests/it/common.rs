@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use shoal_server::config::Config;
 use shoal_server::{Server, ServerHandle};
@@ -266,4 +268,149 @@ pub async fn scan_all(c: &mut redis::aio::MultiplexedConnection, opts: &[&str]) 
         }
         cursor = next;
     }
+}
+
+pub const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
+
+/// A `shoal` process on a free port, killed on drop.
+pub struct Proc {
+    pub child: Child,
+    pub port: u16,
+    /// Where the process logs (`--logfile`), when started with [`Proc::with_log`].
+    pub log: Option<std::path::PathBuf>,
+}
+
+impl Proc {
+    pub fn start(extra: &[&str]) -> Proc {
+        Proc::spawn(&[&["--config", ""], extra].concat(), &[])
+    }
+
+    /// Starts shoal with `args` (after --port/--bind) and environment `env`.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let port = free_port();
+        let child = Command::new(SHOAL)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn shoal");
+        let p = Proc {
+            child,
+            port,
+            log: None,
+        };
+        p.wait_ready();
+        p
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("shoal did not start on port {}", self.port);
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = redis_cli(self.port, args, None);
+        assert!(out.status.success(), "redis-cli {args:?} failed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+}
+
+impl Proc {
+    /// Starts shoal with `args` (after `--config '' --port --bind 127.0.0.1`), logging
+    /// to a fresh file read by [`Proc::log_text`].
+    pub fn with_log(args: &[&str]) -> Proc {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("shoal-test-{}-{n}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let mut p = Proc::spawn(
+            &[
+                &[
+                    "--config",
+                    "",
+                    "--logfile",
+                    log.to_str().expect("utf-8 path"),
+                ],
+                args,
+            ]
+            .concat(),
+            &[],
+        );
+        p.log = Some(log);
+        p
+    }
+
+    /// What the process has logged so far (empty without a log file).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|l| std::fs::read_to_string(l).ok())
+            .unwrap_or_default()
+    }
+
+    /// Waits up to `secs` for the process to exit; its exit code, or `None` if it
+    /// is still running.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<Option<i32>> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                return Some(s.code());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`...) with kill(1), as an operator would.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(l) = &self.log {
+            let _ = std::fs::remove_file(l);
+        }
+    }
+}
+
+pub fn redis_cli(port: u16, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("redis-cli must be installed (apt-get install -y redis-tools)");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("redis-cli output")
 }

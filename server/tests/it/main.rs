@@ -15,6 +15,7 @@ mod merge;
 mod persistence;
 mod protocol;
 mod resp3;
+mod security;
 mod server_cmds;
 mod snapshot;
 mod strings;
