@@ -36,14 +36,14 @@
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{show_arg, CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult};
 use crate::snapshots::{self, CreateError, MergeMode, Snapshot};
 
 /// The name `SNAPSHOT READ` takes for the live keyspace; no snapshot may be called so.
 const LIVE: &[u8] = b"live";
 
 fn no_such(name: &[u8]) -> CmdError {
-    CmdError::owned(format!("ERR no such snapshot '{}'", show_arg(name)))
+    CmdError::no_such_snapshot(name)
 }
 
 fn find(ctx: &Ctx<'_>, name: &[u8]) -> Result<std::sync::Arc<Snapshot>, CmdError> {
@@ -65,10 +65,7 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             return Err(CmdError::msg("ERR snapshot name must not be empty"));
         }
         if n.eq_ignore_ascii_case(LIVE) {
-            return Err(CmdError::owned(format!(
-                "ERR '{}' is reserved (SNAPSHOT READ LIVE) and cannot name a snapshot",
-                show_arg(n)
-            )));
+            return Err(CmdError::snapshot_name_reserved(n));
         }
     }
     let max = usize::try_from(ctx.shared.config.read().maxsnapshots).unwrap_or(usize::MAX);
@@ -81,10 +78,7 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             ctx.out.bulk(snap.name());
             Ok(())
         }
-        Err(CreateError::Exists) => Err(CmdError::owned(format!(
-            "ERR snapshot '{}' already exists",
-            show_arg(name.unwrap_or_default())
-        ))),
+        Err(CreateError::Exists) => Err(CmdError::snapshot_exists(name.unwrap_or_default())),
         Err(CreateError::Limit(max)) => Err(CmdError::owned(format!(
             "ERR too many snapshots: maxsnapshots is {max} (SNAPSHOT DROP one or raise maxsnapshots)"
         ))),

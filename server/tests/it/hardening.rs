@@ -1,0 +1,66 @@
+//! Hardening: error texts quote client bytes as they came, inline requests with a NUL
+//! byte, `hz` clamping, SETRANGE memory, snapshot names, leftover temp files and the
+//! data directory checked at start.
+
+use crate::common::*;
+
+/// Reads `expected.len()` bytes (or until EOF) and asserts they are exactly `expected`.
+async fn expect_bytes(r: &mut Raw, expected: &[u8]) {
+    let got = r.read_exact_or_eof(expected.len()).await;
+    assert_eq!(got, expected, "got {:?}", String::from_utf8_lossy(&got));
+}
+
+#[tokio::test]
+async fn unknown_command_echoes_raw_bytes() {
+    let s = TestServer::start();
+    let mut r = s.raw().await;
+    r.send(b"*1\r\n$2\r\n\xff\xfe\r\n").await;
+    expect_bytes(
+        &mut r,
+        b"-ERR unknown command '\xff\xfe', with args beginning with: \r\n",
+    )
+    .await;
+    // Arguments too; CR/LF inside become spaces, a NUL ends the quote (Redis's `%s`).
+    r.cmd(&[b"n\xc3", b"a\xe9\r\nb", b"x\0y"]).await;
+    expect_bytes(
+        &mut r,
+        b"-ERR unknown command 'n\xc3', with args beginning with: 'a\xe9  b' 'x' \r\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_subcommand_echoes_raw_bytes() {
+    let s = TestServer::start();
+    let mut r = s.raw().await;
+    r.cmd(&[b"CONFIG", b"\xc0\xaf"]).await;
+    expect_bytes(
+        &mut r,
+        b"-ERR unknown subcommand '\xc0\xaf'. Try CONFIG HELP.\r\n",
+    )
+    .await;
+    let long = [0xffu8; 200];
+    r.cmd(&[b"OBJECT", &long]).await;
+    let mut expected = b"-ERR unknown subcommand '".to_vec();
+    expected.extend_from_slice(&long[..128]);
+    expected.extend_from_slice(b"'. Try OBJECT HELP.\r\n");
+    expect_bytes(&mut r, &expected).await;
+}
+
+#[tokio::test]
+async fn argument_errors_echo_raw_bytes() {
+    let s = TestServer::start();
+    let mut r = s.raw().await;
+    r.cmd(&[b"CONFIG", b"SET", b"\xffhz", b"1"]).await;
+    expect_bytes(
+        &mut r,
+        b"-ERR Unknown option or number of arguments for CONFIG SET - '\xffhz'\r\n",
+    )
+    .await;
+    r.cmd(&[b"EXPIRE", b"k", b"10", b"\xfe\r\n"]).await;
+    expect_bytes(&mut r, b"-ERR Unsupported option \xfe\r\n").await;
+    r.cmd(&[b"SNAPSHOT", b"READ", b"s\xff"]).await;
+    expect_bytes(&mut r, b"-ERR no such snapshot 's\xff'\r\n").await;
+    r.cmd(&[b"CLIENT", b"SETINFO", b"\xe2x", b"v"]).await;
+    expect_bytes(&mut r, b"-ERR Unrecognized option '\xe2x'\r\n").await;
+}
