@@ -2,6 +2,8 @@
 //! byte, `hz` clamping, SETRANGE memory, snapshot names, leftover temp files and the
 //! data directory checked at start.
 
+use std::time::Duration;
+
 use crate::common::*;
 
 /// Reads `expected.len()` bytes (or until EOF) and asserts they are exactly `expected`.
@@ -63,4 +65,39 @@ async fn argument_errors_echo_raw_bytes() {
     expect_bytes(&mut r, b"-ERR no such snapshot 's\xff'\r\n").await;
     r.cmd(&[b"CLIENT", b"SETINFO", b"\xe2x", b"v"]).await;
     expect_bytes(&mut r, b"-ERR Unrecognized option '\xe2x'\r\n").await;
+}
+
+/// Asserts nothing arrives on `r` within `ms` milliseconds (and the peer did not close).
+async fn expect_silence(r: &mut Raw, ms: u64) {
+    use tokio::io::AsyncReadExt;
+    let mut b = [0u8; 256];
+    match tokio::time::timeout(Duration::from_millis(ms), r.stream.read(&mut b)).await {
+        Err(_) => {}
+        Ok(Ok(n)) => panic!(
+            "expected no reply, got {:?}",
+            String::from_utf8_lossy(&b[..n])
+        ),
+        Ok(Err(e)) => panic!("expected no reply, got {e}"),
+    }
+}
+
+#[tokio::test]
+async fn inline_nul_hides_the_newline_like_redis() {
+    let s = TestServer::start();
+    let mut con = s.conn().await;
+    let mut r = s.raw().await;
+    // Redis's strchr stops at the NUL: the line never completes, nothing runs.
+    r.send(b"SET a b\0c\r\n").await;
+    expect_silence(&mut r, 300).await;
+    let got: Option<String> = cmd(&mut con, &["GET", "a"]).await;
+    assert_eq!(got, None);
+    // Later complete lines do not help either...
+    r.send(b"SET a 1\r\nPING\r\n").await;
+    expect_silence(&mut r, 200).await;
+    // ...until more than 64 KiB wait: Redis's error, then the connection closes.
+    r.send(&vec![b'x'; 64 * 1024]).await;
+    expect_bytes(&mut r, b"-ERR Protocol error: too big inline request\r\n").await;
+    assert!(r.closed().await);
+    let got: Option<String> = cmd(&mut con, &["GET", "a"]).await;
+    assert_eq!(got, None);
 }
