@@ -101,3 +101,29 @@ async fn inline_nul_hides_the_newline_like_redis() {
     let got: Option<String> = cmd(&mut con, &["GET", "a"]).await;
     assert_eq!(got, None);
 }
+
+async fn hz(c: &mut redis::aio::MultiplexedConnection) -> Vec<String> {
+    cmd(c, &["CONFIG", "GET", "hz"]).await
+}
+
+#[tokio::test]
+async fn config_set_hz_clamps_like_redis() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let ok: String = cmd(&mut c, &["CONFIG", "SET", "hz", "0"]).await;
+    assert_eq!(ok, "OK");
+    assert_eq!(hz(&mut c).await, ["hz", "1"]);
+    let _: String = cmd(&mut c, &["CONFIG", "SET", "hz", "100000"]).await;
+    assert_eq!(hz(&mut c).await, ["hz", "500"]);
+    let _: String = cmd(&mut c, &["CONFIG", "SET", "hz", "20"]).await;
+    assert_eq!(hz(&mut c).await, ["hz", "20"]);
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "hz", "-1"]).await,
+        "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive"
+    );
+    assert_eq!(hz(&mut c).await, ["hz", "20"]);
+    // At start too.
+    let s = TestServer::with(|c| c.set("hz", "0").expect("hz 0 accepted"));
+    let mut c = s.conn().await;
+    assert_eq!(hz(&mut c).await, ["hz", "1"]);
+}
