@@ -127,3 +127,33 @@ async fn config_set_hz_clamps_like_redis() {
     let mut c = s.conn().await;
     assert_eq!(hz(&mut c).await, ["hz", "1"]);
 }
+
+#[tokio::test]
+async fn setrange_far_past_the_end() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let offset = 64 << 20;
+    let len: i64 = cmd(&mut c, &["SETRANGE", "k", &offset.to_string(), "xy"]).await;
+    assert_eq!(len, offset + 2);
+    let strlen: i64 = cmd(&mut c, &["STRLEN", "k"]).await;
+    assert_eq!(strlen, offset + 2);
+    let tail: Vec<u8> = cmd(&mut c, &["GETRANGE", "k", "-4", "-1"]).await;
+    assert_eq!(tail, b"\0\0xy");
+    let head: Vec<u8> = cmd(&mut c, &["GETRANGE", "k", "0", "3"]).await;
+    assert_eq!(head, b"\0\0\0\0");
+    // Extending an existing value keeps its bytes and TTL.
+    let _: () = cmd(&mut c, &["SET", "e", "abc", "EX", "1000"]).await;
+    let len: i64 = cmd(&mut c, &["SETRANGE", "e", "1000000", "z"]).await;
+    assert_eq!(len, 1_000_001);
+    let head: Vec<u8> = cmd(&mut c, &["GETRANGE", "e", "0", "4"]).await;
+    assert_eq!(head, b"abc\0\0");
+    let ttl: i64 = cmd(&mut c, &["TTL", "e"]).await;
+    assert!(ttl > 990, "{ttl}");
+    // Capped by proto-max-bulk-len, as Redis's checkStringLength.
+    assert_eq!(
+        err(&mut c, &["SETRANGE", "k", "536870911", "xy"]).await,
+        "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+    );
+    let strlen: i64 = cmd(&mut c, &["STRLEN", "k"]).await;
+    assert_eq!(strlen, offset + 2);
+}
