@@ -149,6 +149,23 @@ impl CmdError {
         )
     }
 
+    /// `ERR snapshot name must not be empty`
+    pub fn snapshot_name_empty() -> CmdError {
+        CmdError::msg("ERR snapshot name must not be empty")
+    }
+
+    /// `ERR snapshot name is too long (at most <max> bytes)`
+    pub fn snapshot_name_too_long(max: usize) -> CmdError {
+        CmdError::owned(format!(
+            "ERR snapshot name is too long (at most {max} bytes)"
+        ))
+    }
+
+    /// `ERR snapshot name must not contain control characters`
+    pub fn snapshot_name_control() -> CmdError {
+        CmdError::msg("ERR snapshot name must not contain control characters (bytes 0-31 and 127)")
+    }
+
     /// `ERR no such snapshot '<name>'`
     pub fn no_such_snapshot(name: &[u8]) -> CmdError {
         CmdError::quoting("ERR no such snapshot '", name, "'")

@@ -157,3 +157,41 @@ async fn setrange_far_past_the_end() {
     let strlen: i64 = cmd(&mut c, &["STRLEN", "k"]).await;
     assert_eq!(strlen, offset + 2);
 }
+
+#[tokio::test]
+async fn snapshot_names_are_bounded_and_validated() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let longest = "n".repeat(128);
+    let name: String = cmd(&mut c, &["SNAPSHOT", "CREATE", &longest]).await;
+    assert_eq!(name, longest);
+    assert_eq!(
+        err(&mut c, &["SNAPSHOT", "CREATE", &"n".repeat(129)]).await,
+        "ERR snapshot name is too long (at most 128 bytes)"
+    );
+    assert_eq!(
+        err(&mut c, &["SNAPSHOT", "CREATE", &"x".repeat(1 << 20)]).await,
+        "ERR snapshot name is too long (at most 128 bytes)"
+    );
+    for bad in ["a\nb", "tab\there", "nul\0", "esc\x1b[0m", "del\x7f"] {
+        assert_eq!(
+            err(&mut c, &["SNAPSHOT", "CREATE", bad]).await,
+            "ERR snapshot name must not contain control characters (bytes 0-31 and 127)",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        err(&mut c, &["SNAPSHOT", "CREATE", ""]).await,
+        "ERR snapshot name must not be empty"
+    );
+    // Spaces and UTF-8 stay allowed.
+    let name: String = cmd(&mut c, &["SNAPSHOT", "CREATE", "before sale \u{e9}"]).await;
+    assert_eq!(name, "before sale \u{e9}");
+    let n: i64 = cmd(&mut c, &["SNAPSHOT", "DROP", &longest]).await;
+    assert_eq!(n, 1);
+    let help: Vec<String> = cmd(&mut c, &["SNAPSHOT", "HELP"]).await;
+    assert!(
+        help.iter().any(|l| l.contains("1 to 128 bytes")),
+        "{help:?}"
+    );
+}
