@@ -115,6 +115,14 @@ impl CmdError {
         )
     }
 
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>` for a
+    /// value the server could not apply (`why` is e.g. `strerror`'s text).
+    pub fn config_set_failed(name: &str, why: &str) -> CmdError {
+        CmdError::owned(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    }
+
     /// `ERR Unsupported option <opt>` (EXPIRE family).
     pub fn unsupported_expire_option(opt: &[u8]) -> CmdError {
         CmdError::quoting("ERR Unsupported option ", opt, "")

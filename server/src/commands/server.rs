@@ -592,6 +592,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mut updated = config.clone();
     for (name, (_, value)) in names.iter().zip(&pairs) {
         updated.set(name, &text(value)).map_err(CmdError::owned)?;
+        if *name == "dir" {
+            // Redis's chdir: the directory must exist.
+            crate::persistence::check_dir(updated.dir.as_ref())
+                .map_err(|why| CmdError::config_set_failed(name, &why))?;
+        }
     }
     *config = updated;
     ctx.shared.apply_config(&config);

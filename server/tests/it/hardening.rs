@@ -195,3 +195,207 @@ async fn snapshot_names_are_bounded_and_validated() {
         "{help:?}"
     );
 }
+
+/// A fresh directory under the temp dir, removed on drop.
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("shoal-hardening-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        Dir(path)
+    }
+
+    fn str(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A pid that no running process has (for leftover temp files of "crashed" saves).
+fn dead_pid() -> u32 {
+    (4_000_000..u32::MAX)
+        .find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+        .expect("a free pid")
+}
+
+#[tokio::test]
+async fn leftover_temp_files_are_removed_at_start() {
+    let dir = Dir::new("leftovers");
+    let dead = dead_pid();
+    let leftovers = [
+        format!("temp-{dead}.rdb"),
+        format!("temp-{}.rdb", std::process::id()),
+    ];
+    for name in &leftovers {
+        std::fs::write(dir.0.join(name), b"REDIS0010 half a dump").unwrap();
+    }
+    // Not Shoal's naming, or not a regular file: left alone.
+    let others = [
+        "temp-12x.rdb",
+        "temp-1.rdb.bak",
+        "mytemp-1.rdb",
+        "dump.rdb.old",
+        "notes.txt",
+    ];
+    for name in others {
+        std::fs::write(dir.0.join(name), b"keep").unwrap();
+    }
+    std::fs::create_dir(dir.0.join(format!("temp-{}.rdb", dead + 1))).unwrap();
+    // The temp file of a running process (another server saving into this dir).
+    let running = format!("temp-{}.rdb", std::os::unix::process::parent_id());
+    std::fs::write(dir.0.join(&running), b"in progress").unwrap();
+
+    let d = dir.str();
+    let s = TestServer::with(|c| c.dir = d);
+    for name in &leftovers {
+        assert!(!dir.0.join(name).exists(), "{name} should be removed");
+    }
+    for name in others.iter().chain([&running.as_str()]) {
+        assert!(dir.0.join(name).is_file(), "{name} must stay");
+    }
+    assert!(dir.0.join(format!("temp-{}.rdb", dead + 1)).is_dir());
+    // The server works and saves into that directory.
+    let mut c = s.conn().await;
+    let ok: String = cmd(&mut c, &["SAVE"]).await;
+    assert_eq!(ok, "OK");
+    assert!(dir.0.join("dump.rdb").is_file());
+}
+
+fn start_err(dir: &str) -> String {
+    let config = shoal_server::config::Config {
+        bind: vec!["127.0.0.1".into()],
+        port: 0,
+        capacity: 1000,
+        dir: dir.to_string(),
+        ..Default::default()
+    };
+    match shoal_server::Server::start(config) {
+        Ok(h) => {
+            h.shutdown();
+            panic!("the server started with dir {dir}");
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Runs the built binary with `dir`; returns (exit code, stderr).
+fn run_binary(dir: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "--config",
+            "",
+            "--port",
+            &free_port().to_string(),
+            "--loglevel",
+            "warning",
+            "--dir",
+            dir,
+        ])
+        .stdout(std::process::Stdio::null())
+        .output()
+        .expect("run shoal");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A directory this process cannot create files in (as root, permissions do not
+/// stop us: fall back to /sys), or `None`.
+fn unwritable_dir(base: &Dir) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let ro = base.0.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = ro.join("probe");
+    if std::fs::write(&probe, b"x").is_err() {
+        return Some(ro.display().to_string());
+    }
+    let _ = std::fs::remove_file(&probe);
+    let sys = std::path::Path::new("/sys");
+    (sys.is_dir() && std::fs::write(sys.join("shoal-probe"), b"x").is_err())
+        .then(|| "/sys".to_string())
+}
+
+#[tokio::test]
+async fn bad_dir_fails_start() {
+    let base = Dir::new("baddir");
+    let missing = base.0.join("missing").display().to_string();
+    let file = base.0.join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let file = file.display().to_string();
+
+    assert_eq!(
+        start_err(&missing),
+        format!("Can't chdir to '{missing}': No such file or directory")
+    );
+    assert_eq!(
+        start_err(&file),
+        format!("Can't chdir to '{file}': Not a directory")
+    );
+    let (code, stderr) = run_binary(&missing);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        format!("shoal: Can't chdir to '{missing}': No such file or directory\n")
+    );
+    let (code, stderr) = run_binary(&file);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        format!("shoal: Can't chdir to '{file}': Not a directory\n")
+    );
+    if let Some(ro) = unwritable_dir(&base) {
+        let e = start_err(&ro);
+        assert!(
+            e.starts_with(&format!("Can't create files in '{ro}': ")),
+            "{e}"
+        );
+        let (code, stderr) = run_binary(&ro);
+        assert_eq!(code, Some(1));
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("shoal: Can't create files in '{ro}': ")),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn config_set_dir_must_exist() {
+    let base = Dir::new("setdir");
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let missing = base.0.join("missing").display().to_string();
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "dir", &missing]).await,
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory"
+    );
+    let file = base.0.join("f");
+    std::fs::write(&file, b"x").unwrap();
+    assert_eq!(
+        err(
+            &mut c,
+            &["CONFIG", "SET", "dir", &file.display().to_string()]
+        )
+        .await,
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - Not a directory"
+    );
+    let got: Vec<String> = cmd(&mut c, &["CONFIG", "GET", "dir"]).await;
+    assert_eq!(got, ["dir", "."]);
+    let ok: String = cmd(&mut c, &["CONFIG", "SET", "dir", &base.str()]).await;
+    assert_eq!(ok, "OK");
+    let got: Vec<String> = cmd(&mut c, &["CONFIG", "GET", "dir"]).await;
+    assert_eq!(got, ["dir".to_string(), base.str()]);
+}
