@@ -258,16 +258,21 @@ enum Source {
 ///   the bytes arrived. Redis decides from its current read, so the same
 ///   stream can get a different error depending on TCP segmentation. Results
 ///   here never depend on how the input is split.
-/// * Redis finds terminators with `strchr`, which stops at a NUL byte; this
-///   parser does not, so `*1\0...` is an "invalid multibulk length" at once
-///   instead of a stall. Inline lines *are* cut at their first NUL before
-///   splitting, exactly as `sdssplitargs` does.
 /// * `expected '$', got 'X'` writes bytes >= 0x80 as the Unicode code point
 ///   of the same value (UTF-8 encoded) rather than the raw byte.
 ///
 /// Shared with Redis (and with `redis-protocol`): the two bytes after a bulk
 /// payload are skipped without checking that they are CRLF, and a header
 /// line ends at its first `\r` followed by any byte.
+///
+/// Also shared: Redis finds the terminator of an inline line (`\n`) or of a
+/// `*N`/`$N` header (`\r`) with `strchr` on its NUL-terminated query buffer,
+/// so a NUL byte before the terminator hides it: the request never completes
+/// (`SET a b\0c\r\n` is neither run nor answered), and once more than
+/// `max_inline_len` bytes wait from the start of that line, whatever they
+/// are, the "too big inline request" (or "too big mbulk/bulk count string")
+/// error closes the connection. The terminator search here stops at a NUL
+/// too, with the same outcome.
 #[derive(Debug)]
 pub struct RequestParser {
     limits: Limits,
@@ -444,6 +449,11 @@ impl RequestParser {
     /// max_inline_len` (the terminator may sit at that index, not after).
     /// Returns `Ok(Some(index))`, `Ok(None)` when more input is needed, or
     /// `Err(())` when the line is too long.
+    ///
+    /// A NUL byte before `needle` stalls the line for good, as Redis's
+    /// `strchr` does: `Ok(None)` (the search resumes at that NUL, so it stays
+    /// O(1) per call) until more than `max_inline_len` bytes follow
+    /// `line_start`, then `Err(())`.
     fn find_terminator(
         &mut self,
         buf: &[u8],
@@ -456,12 +466,20 @@ impl RequestParser {
         let end = window_end.min(buf.len());
         let from = self.scan.min(end);
         let hay = buf.get(from..end).unwrap_or_default();
-        let found = find_byte(needle, hay);
+        let found = find_byte_or_nul(needle, hay);
         #[cfg(test)]
         {
             self.scanned += found.map_or(hay.len(), |i| i + 1);
         }
         match found {
+            Some(i) if hay.get(i) == Some(&0) => {
+                self.scan = from + i;
+                if buf.len() - line_start > self.limits.max_inline_len {
+                    Err(())
+                } else {
+                    Ok(None)
+                }
+            }
             Some(i) => Ok(Some(from + i)),
             None if end == window_end => Err(()),
             None => {
@@ -688,11 +706,12 @@ pub(crate) fn string2ll(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// First index of `needle` in `hay`. Word-at-a-time (SWAR) scan: eight bytes
-/// per step without `unsafe` or a dependency. Header lines are a few bytes, so
+/// First index of `needle` or of a NUL byte in `hay` (what C's `strchr` sees
+/// of a NUL-terminated buffer). Word-at-a-time (SWAR) scan: eight bytes per
+/// step without `unsafe` or a dependency. Header lines are a few bytes, so
 /// this matters only for long inline requests and hostile headers.
 #[inline]
-pub(crate) fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+pub(crate) fn find_byte_or_nul(needle: u8, hay: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO * u64::from(needle);
@@ -702,10 +721,11 @@ pub(crate) fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
         let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
             break;
         };
-        let x = u64::from_le_bytes(bytes) ^ pattern;
-        // Lowest set bit marks the first zero byte of `x` (higher bytes may
-        // be false positives, never lower ones).
-        let found = x.wrapping_sub(LO) & !x & HI;
+        let word = u64::from_le_bytes(bytes);
+        let x = word ^ pattern;
+        // Lowest set bit marks the first zero byte of `x` (needle) or of
+        // `word` (NUL); higher bytes may be false positives, never lower ones.
+        let found = (x.wrapping_sub(LO) & !x & HI) | (word.wrapping_sub(LO) & !word & HI);
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
@@ -714,7 +734,7 @@ pub(crate) fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == needle)
+        .position(|&b| b == needle || b == 0)
         .map(|i| offset + i)
 }
 
@@ -746,7 +766,7 @@ pub(crate) fn split_inline(
 ) -> Result<(), ()> {
     out.clear();
     spans.clear();
-    let line = match find_byte(0, line) {
+    let line = match find_byte_or_nul(0, line) {
         Some(nul) => line.get(..nul).unwrap_or_default(),
         None => line,
     };
@@ -1015,7 +1035,6 @@ mod tests {
                 b"*99999999999999999999\r\n",
                 "Protocol error: invalid multibulk length",
             ),
-            (b"*1\x00\r\n", "Protocol error: invalid multibulk length"),
             (b"*1\r\nfoo\r\n", "Protocol error: expected '$', got 'f'"),
             (
                 b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
@@ -1450,20 +1469,86 @@ mod tests {
     }
 
     #[test]
-    fn find_byte_matches_naive() {
-        let hay: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
-        for needle in 0..=255u8 {
-            for start in 0..20 {
-                for end in [start, start + 1, start + 7, start + 8, start + 9, 100, 200] {
-                    let h = &hay[start..end.max(start)];
-                    assert_eq!(find_byte(needle, h), h.iter().position(|&b| b == needle));
+    fn find_byte_or_nul_matches_naive() {
+        let hay: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251 + 1) as u8).collect();
+        let mut with_nul = hay.clone();
+        with_nul[37] = 0;
+        with_nul[120] = 0;
+        for hay in [&hay, &with_nul] {
+            for needle in 0..=255u8 {
+                for start in 0..20 {
+                    for end in [start, start + 1, start + 7, start + 8, start + 9, 100, 200] {
+                        let h = &hay[start..end.max(start)];
+                        assert_eq!(
+                            find_byte_or_nul(needle, h),
+                            h.iter().position(|&b| b == needle || b == 0)
+                        );
+                    }
                 }
             }
         }
-        assert_eq!(find_byte(b'\r', b"\x80\x80\x80\x80\x80\x80\x80\r"), Some(7));
         assert_eq!(
-            find_byte(0x80, b"\x00\x00\x00\x00\x00\x00\x00\x80"),
+            find_byte_or_nul(b'\r', b"\x80\x80\x80\x80\x80\x80\x80\r"),
             Some(7)
+        );
+        assert_eq!(
+            find_byte_or_nul(0x80, b"\x01\x01\x01\x01\x01\x01\x01\x80"),
+            Some(7)
+        );
+        assert_eq!(find_byte_or_nul(b'\n', b"abcdefgh\0\n"), Some(8));
+        assert_eq!(find_byte_or_nul(b'\n', b"ab\ncdefgh\0"), Some(2));
+    }
+
+    /// Redis finds line ends with `strchr` on a NUL-terminated buffer: a NUL
+    /// before the terminator hides it, so the request waits until more than
+    /// 64 KiB are pending, then gets the "too big" error.
+    #[test]
+    fn nul_before_terminator_stalls_until_too_big() {
+        let lim = Limits::default().max_inline_len;
+        // (input, where the stalled line starts, error)
+        for (head, line_start, text) in [
+            (
+                &b"SET a b\0c\r\n"[..],
+                0,
+                "Protocol error: too big inline request",
+            ),
+            (b"\0PING\r\n", 0, "Protocol error: too big inline request"),
+            (
+                b"*1\0\r\n$4\r\nPING\r\n",
+                0,
+                "Protocol error: too big mbulk count string",
+            ),
+            (
+                b"*2\r\n$3\0\r\nGET\r\n",
+                4,
+                "Protocol error: too big bulk count string",
+            ),
+        ] {
+            let mut p = RequestParser::default();
+            assert!(matches!(p.parse(head), Ok(None)), "{head:?}");
+            // Complete lines after it do not help, and are never run.
+            let mut input = head.to_vec();
+            while input.len() < line_start + lim {
+                input.extend_from_slice(b"PING\r\n");
+            }
+            input.truncate(line_start + lim);
+            let (cmds, off, e) = parse_all(&mut p, &input);
+            assert!(cmds.is_empty() && off == 0 && e.is_none(), "{head:?}");
+            input.push(b'\n');
+            let (cmds, _, e) = parse_all(&mut p, &input);
+            assert!(cmds.is_empty());
+            assert_eq!(e.as_deref(), Some(text), "{head:?}");
+            // Whole at once: the same.
+            assert_eq!(err(&input), text);
+        }
+        // Commands before the stalled line run; a NUL after the newline is
+        // the next line's problem.
+        let (cmds, off, e) = parse_all(&mut RequestParser::default(), b"PING\r\nSET a\0\r\n");
+        assert_eq!((cmds, off, e), (vec![v(&["PING"])], 6, None));
+        // A NUL inside a bulk payload is data, as ever.
+        assert_eq!(
+            one(b"*2\r\n$4\r\nECHO\r\n$3\r\na\0b\r\n"),
+            Ok(Some(vec![b"ECHO".to_vec(), b"a\0b".to_vec()]))
         );
     }
 

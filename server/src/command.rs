@@ -457,27 +457,12 @@ pub fn resolve(args: &Args<'_>) -> Result<(usize, &'static Command), CmdError> {
 }
 
 fn unknown_command(args: &Args<'_>) -> CmdError {
-    let mut rest = String::new();
-    for a in args.iter().skip(1) {
-        if rest.len() >= 128 {
-            break;
-        }
-        let room = 128 - rest.len();
-        let shown = show_arg(&a[..a.len().min(room)]);
-        rest.push('\'');
-        rest.push_str(&shown);
-        rest.push_str("' ");
-    }
-    CmdError::owned(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        show_arg(&args[0]),
-        rest
-    ))
+    CmdError::unknown_command(&args[0], args.iter().skip(1))
 }
 
 /// Refuses a command before it runs: counts it as rejected (for the command, when
 /// known, and server-wide) and replies with `message`.
-fn reject(ctx: &mut Ctx<'_>, idx: Option<usize>, message: &str) {
+fn reject(ctx: &mut Ctx<'_>, idx: Option<usize>, message: &[u8]) {
     if let Some(i) = idx {
         ctx.shared.command_stats[i]
             .rejected
@@ -487,7 +472,7 @@ fn reject(ctx: &mut Ctx<'_>, idx: Option<usize>, message: &str) {
         .stats
         .rejected_calls
         .fetch_add(1, Ordering::Relaxed);
-    ctx.out.error_str(message);
+    ctx.out.error(message);
 }
 
 /// Runs one command: resolves it, checks authentication (and, in a snapshot view, that
@@ -507,7 +492,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     }
     // Persistence: MISCONF after a failed background save, LOADING while loading.
     if let Some(refused) = ctx.shared.persistence.refusal(cmd) {
-        reject(ctx, Some(idx), refused);
+        reject(ctx, Some(idx), refused.as_bytes());
         return;
     }
     let container = TABLE.get(idx);
@@ -520,7 +505,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
     // run against the snapshot (the Arc clone keeps it alive for the call).
     let view = ctx.client.snapshot.clone();
     if view.is_some() && cmd.has(flags::WRITE) {
-        reject(ctx, Some(idx), SNAPSHOT_READONLY);
+        reject(ctx, Some(idx), SNAPSHOT_READONLY.as_bytes());
         return;
     }
     let started = Instant::now();
@@ -556,7 +541,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
             .stats
             .failed_calls
             .fetch_add(1, Ordering::Relaxed);
-        ctx.out.error_str(&e.message());
+        ctx.out.error(&e.message());
     }
     ctx.shared.slowlog.maybe_record(ctx, args, usec);
 }

@@ -712,10 +712,13 @@ const PARAMS: &[Param] = &[
         default: "10",
         mutable: true,
         sensitive: false,
-        help: "Background cycles per second (active expiry), 1 to 500",
+        help: "Background cycles per second (active expiry); 0 to 2147483647, clamped to 1..500",
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            c.hz = int(v, 1, 500)?;
+            // Redis takes any int and clamps it (a hint, `updateHZ`); GET shows the
+            // clamped value.
+            let hz: u32 = int(v, 0, i32::MAX.into())?;
+            c.hz = hz.clamp(HZ_MIN, HZ_MAX);
             Ok(())
         },
     },
@@ -1030,6 +1033,10 @@ fn quote(value: &str) -> String {
 }
 
 /// An integer in `min..=max`, converted to the field's type.
+/// The range `hz` is clamped to (Redis's `CONFIG_MIN_HZ`, `CONFIG_MAX_HZ`).
+const HZ_MIN: u32 = 1;
+const HZ_MAX: u32 = 500;
+
 fn int<T: TryFrom<i128>>(v: &str, min: i128, max: i128) -> Result<T, Invalid> {
     let n: i128 = v.parse().map_err(|_| Invalid::NotInteger)?;
     if n < min || n > max {
@@ -1605,11 +1612,11 @@ mod tests {
              power of two between 1 and 65536"
         );
 
-        let file = TempFile::new("# comment\nhz = 1000\n");
+        let file = TempFile::new("# comment\nhz = -1\n");
         let shown = file.path().to_string();
         assert_eq!(
             load_err(&["--config", file.path()], &[]),
-            format!("invalid value for 'hz' (from {shown}): '1000' is out of range, must be between 1 and 500")
+            format!("invalid value for 'hz' (from {shown}): '-1' is out of range, must be between 0 and 2147483647")
         );
         let file = TempFile::new("port = \"x\\ny\"\n");
         let err = load_err(&[], &[("SHOAL_CONFIG", file.path())]);
@@ -1709,6 +1716,18 @@ mod tests {
     }
 
     #[test]
+    fn hz_is_clamped_from_every_source() {
+        let file = TempFile::new("hz = 0\n");
+        assert_eq!(load_ok(&["--config", file.path()], &[]).hz, 1);
+        let file = TempFile::new("hz = 100000\n");
+        assert_eq!(load_ok(&["--config", file.path()], &[]).hz, 500);
+        assert_eq!(load_ok(&["--config="], &[("SHOAL_HZ", "0")]).hz, 1);
+        assert_eq!(load_ok(&["--config=", "--hz", "100000"], &[]).hz, 500);
+        assert_eq!(load_ok(&["--config=", "--hz", "42"], &[]).hz, 42);
+        assert!(load_err(&["--config=", "--hz", "-5"], &[]).contains("between 0 and 2147483647"));
+    }
+
+    #[test]
     fn config_set_get_round_trips() {
         let cases: &[(&str, &str, &str)] = &[
             ("maxclients", "5", "5"),
@@ -1721,6 +1740,9 @@ mod tests {
             ("client-query-buffer-limit", "2MB", "2097152"),
             ("max-multibulk-len", "1024", "1024"),
             ("hz", "500", "500"),
+            ("hz", "0", "1"),
+            ("hz", "100000", "500"),
+            ("hz", "2147483647", "500"),
             ("active-expire-effort", "10", "10"),
             ("maxmemory", "1k", "1000"),
             ("maxmemory-policy", "ALLKEYS-LRU", "allkeys-lru"),
@@ -1789,8 +1811,12 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive"
         );
         assert_eq!(
-            set_err("hz", "0"),
-            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 1 and 500 inclusive"
+            set_err("hz", "-1"),
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            set_err("hz", "2147483648"),
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive"
         );
         assert_eq!(
             set_err("maxmemory-policy", "nosuchpolicy"),

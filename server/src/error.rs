@@ -32,8 +32,11 @@ pub enum CmdError {
     NoAuth,
     /// `WRONGPASS invalid username-password pair or user is disabled.`
     WrongPass,
-    /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
-    UnknownSubcommand { sub: String, cmd: String },
+    /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (`sub` as [`show_arg`] cuts it).
+    UnknownSubcommand { sub: Vec<u8>, cmd: String },
+    /// A text quoting client bytes as they came (built by the constructors below, which
+    /// hold the wording); the prefix is included.
+    Quoting(Vec<u8>),
     /// Any other error; the text includes its prefix (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
 }
@@ -49,9 +52,151 @@ impl CmdError {
         CmdError::Other(Cow::Owned(text))
     }
 
-    /// The reply text (without the leading `-` and trailing CRLF).
-    pub fn message(&self) -> Cow<'_, str> {
-        match self {
+    /// `head`, the argument as [`show_arg`] cuts it, then `tail`. Like Redis's
+    /// `addReplyErrorFormat`, CR/LF at the end of the text are trimmed (the reply
+    /// writer turns the ones inside into spaces).
+    fn quoting(head: &str, arg: &[u8], tail: &str) -> CmdError {
+        let mut text = Vec::with_capacity(head.len() + arg.len().min(128) + tail.len());
+        text.extend_from_slice(head.as_bytes());
+        text.extend_from_slice(&show_arg(arg));
+        text.extend_from_slice(tail.as_bytes());
+        while let Some(b'\r' | b'\n') = text.last() {
+            text.pop();
+        }
+        CmdError::Quoting(text)
+    }
+
+    /// `ERR unknown command '<name>', with args beginning with: '<a1>' '<a2>' ` (Redis's
+    /// `processCommand`: the arguments quoted while the list is under 128 bytes, each
+    /// cut to the room left).
+    pub fn unknown_command<'a>(name: &[u8], args: impl IntoIterator<Item = &'a [u8]>) -> CmdError {
+        let mut rest: Vec<u8> = Vec::new();
+        for a in args {
+            if rest.len() >= 128 {
+                break;
+            }
+            let shown = show_arg(a);
+            let room = 128 - rest.len();
+            rest.push(b'\'');
+            rest.extend_from_slice(&shown[..shown.len().min(room)]);
+            rest.extend_from_slice(b"' ");
+        }
+        let mut text = b"ERR unknown command '".to_vec();
+        text.extend_from_slice(&show_arg(name));
+        text.extend_from_slice(b"', with args beginning with: ");
+        text.extend_from_slice(&rest);
+        CmdError::Quoting(text)
+    }
+
+    /// `ERR unknown subcommand or wrong number of arguments for '<arg>'. Try SLOWLOG HELP.`
+    pub fn slowlog_get_usage(arg: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            arg,
+            "'. Try SLOWLOG HELP.",
+        )
+    }
+
+    /// `ERR Unknown option or number of arguments for CONFIG SET - '<name>'`
+    pub fn config_set_unknown(name: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR Unknown option or number of arguments for CONFIG SET - '",
+            name,
+            "'",
+        )
+    }
+
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - duplicate parameter`
+    pub fn config_set_duplicate(name: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR CONFIG SET failed (possibly related to argument '",
+            name,
+            "') - duplicate parameter",
+        )
+    }
+
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>` for a
+    /// value the server could not apply (`why` is e.g. `strerror`'s text).
+    pub fn config_set_failed(name: &str, why: &str) -> CmdError {
+        CmdError::owned(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    }
+
+    /// `ERR Unsupported option <opt>` (EXPIRE family).
+    pub fn unsupported_expire_option(opt: &[u8]) -> CmdError {
+        CmdError::quoting("ERR Unsupported option ", opt, "")
+    }
+
+    /// `ERR Syntax error in HELLO option '<opt>'`
+    pub fn hello_option(opt: &[u8]) -> CmdError {
+        CmdError::quoting("ERR Syntax error in HELLO option '", opt, "'")
+    }
+
+    /// `ERR Unknown client type '<name>'`
+    pub fn unknown_client_type(name: &[u8]) -> CmdError {
+        CmdError::quoting("ERR Unknown client type '", name, "'")
+    }
+
+    /// `ERR No such user '<name>'`
+    pub fn no_such_user(name: &[u8]) -> CmdError {
+        CmdError::quoting("ERR No such user '", name, "'")
+    }
+
+    /// `ERR Unrecognized option '<opt>'` (CLIENT SETINFO).
+    pub fn unrecognized_option(opt: &[u8]) -> CmdError {
+        CmdError::quoting("ERR Unrecognized option '", opt, "'")
+    }
+
+    /// `ERR <attr> cannot contain spaces, newlines or special characters.`
+    pub fn client_attr_invalid(attr: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR ",
+            attr,
+            " cannot contain spaces, newlines or special characters.",
+        )
+    }
+
+    /// `ERR snapshot name must not be empty`
+    pub fn snapshot_name_empty() -> CmdError {
+        CmdError::msg("ERR snapshot name must not be empty")
+    }
+
+    /// `ERR snapshot name is too long (at most <max> bytes)`
+    pub fn snapshot_name_too_long(max: usize) -> CmdError {
+        CmdError::owned(format!(
+            "ERR snapshot name is too long (at most {max} bytes)"
+        ))
+    }
+
+    /// `ERR snapshot name must not contain control characters`
+    pub fn snapshot_name_control() -> CmdError {
+        CmdError::msg("ERR snapshot name must not contain control characters (bytes 0-31 and 127)")
+    }
+
+    /// `ERR no such snapshot '<name>'`
+    pub fn no_such_snapshot(name: &[u8]) -> CmdError {
+        CmdError::quoting("ERR no such snapshot '", name, "'")
+    }
+
+    /// `ERR snapshot '<name>' already exists`
+    pub fn snapshot_exists(name: &[u8]) -> CmdError {
+        CmdError::quoting("ERR snapshot '", name, "' already exists")
+    }
+
+    /// `ERR '<name>' is reserved (SNAPSHOT READ LIVE) and cannot name a snapshot`
+    pub fn snapshot_name_reserved(name: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR '",
+            name,
+            "' is reserved (SNAPSHOT READ LIVE) and cannot name a snapshot",
+        )
+    }
+
+    /// The reply text (without the leading `-` and trailing CRLF): bytes, since some
+    /// texts quote client arguments as they came.
+    pub fn message(&self) -> Cow<'_, [u8]> {
+        let text: Cow<'_, str> = match self {
             CmdError::WrongArity(name) => Cow::Owned(format!(
                 "ERR wrong number of arguments for '{name}' command"
             )),
@@ -71,10 +216,18 @@ impl CmdError {
             CmdError::WrongPass => {
                 Cow::Borrowed("WRONGPASS invalid username-password pair or user is disabled.")
             }
-            CmdError::UnknownSubcommand { sub, cmd } => {
-                Cow::Owned(format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP."))
-            }
             CmdError::Other(s) => Cow::Borrowed(s),
+            CmdError::UnknownSubcommand { sub, cmd } => {
+                let mut text = b"ERR unknown subcommand '".to_vec();
+                text.extend_from_slice(sub);
+                text.extend_from_slice(format!("'. Try {cmd} HELP.").as_bytes());
+                return Cow::Owned(text);
+            }
+            CmdError::Quoting(bytes) => return Cow::Borrowed(bytes),
+        };
+        match text {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
         }
     }
 }
@@ -82,9 +235,50 @@ impl CmdError {
 /// Result of a command handler: the success reply was already written.
 pub type CmdResult = Result<(), CmdError>;
 
-/// Lossy UTF-8 of a client-supplied argument for an error message, truncated the way
-/// Redis truncates (128 bytes).
-pub fn show_arg(arg: &[u8]) -> String {
-    let cut = &arg[..arg.len().min(128)];
-    String::from_utf8_lossy(cut).into_owned()
+/// A client-supplied argument as an error message quotes it: its bytes as they came
+/// (no UTF-8 conversion), cut the way Redis's `%.128s` cuts a C string: at the first
+/// NUL byte, and at 128 bytes. (CR/LF are turned into spaces by the reply writer.)
+pub fn show_arg(arg: &[u8]) -> Vec<u8> {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    arg[..end.min(128)].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_arguments_keep_their_bytes() {
+        assert_eq!(show_arg(b"\xff\xfe"), b"\xff\xfe");
+        assert_eq!(show_arg(b"ab\0cd"), b"ab");
+        assert_eq!(show_arg(&[b'x'; 300]).len(), 128);
+        let e = CmdError::unknown_command(b"\xff\xfe", []);
+        assert_eq!(
+            &*e.message(),
+            b"ERR unknown command '\xff\xfe', with args beginning with: "
+        );
+        let e = CmdError::unknown_command(b"x", [&b"\xc3"[..], b"b\0c"]);
+        assert_eq!(
+            &*e.message(),
+            b"ERR unknown command 'x', with args beginning with: '\xc3' 'b' "
+        );
+        let long = [b'a'; 100];
+        let e = CmdError::unknown_command(b"x", [&long[..], &long[..], &long[..]]);
+        let text = e.message().into_owned();
+        let rest = &text[b"ERR unknown command 'x', with args beginning with: ".len()..];
+        // 100 + 3, then the 25 bytes of room left + 3: the list stops past 128.
+        assert_eq!(rest.len(), 103 + 28);
+        let e = CmdError::UnknownSubcommand {
+            sub: show_arg(b"\x80z"),
+            cmd: "CONFIG".into(),
+        };
+        assert_eq!(
+            &*e.message(),
+            b"ERR unknown subcommand '\x80z'. Try CONFIG HELP."
+        );
+        // Trailing CR/LF trimmed, as addReplyErrorFormat does.
+        let e = CmdError::unsupported_expire_option(b"\xffq\r\n");
+        assert_eq!(&*e.message(), b"ERR Unsupported option \xffq");
+        assert_eq!(&*CmdError::Syntax.message(), b"ERR syntax error");
+    }
 }

@@ -13,10 +13,14 @@ fn main() {
         }
     };
     init_logging(&config);
+    let logs_to_file = !config.logfile.is_empty();
     let server = match Server::start_with(config, true) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!("{e}");
+            // One line on stderr; the log file (if any) gets it too.
+            if logs_to_file {
+                tracing::error!("{e}");
+            }
             eprintln!("shoal: {e}");
             std::process::exit(1);
         }

@@ -428,6 +428,9 @@ impl Persistence {
     /// is an error naming the file and the offset (the file is left as it is, the
     /// keyspace emptied, and the server must not start).
     pub fn load_at_start(&self, shared: &Shared) -> io::Result<()> {
+        let dir = self.inner.state.lock().params.dir.clone();
+        check_dir_at_start(&dir)?;
+        remove_leftover_temp_files(&dir);
         let ks = &shared.keyspace;
         let path = self.dump_path();
         let shown = path.display();
@@ -719,6 +722,110 @@ fn write_dump(
     write_dump_locked(inner, snapshot, params, abort)
 }
 
+/// The name of the temporary file a save writes before renaming it over the dump
+/// (Redis's naming: `temp-<pid>.rdb`).
+fn temp_file_name(pid: u32) -> String {
+    format!("temp-{pid}.rdb")
+}
+
+/// Whether `name` is one of Shoal's temporary dump files, `temp-<pid>.rdb`, and the
+/// pid it names.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("temp-")?.strip_suffix(".rdb")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The OS's text for an I/O error without Rust's ` (os error N)` suffix, as C's
+/// `strerror` prints it (`No such file or directory`).
+pub fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+/// Whether the data directory can be entered, as Redis's `chdir` checks it (CONFIG SET
+/// dir): `Err` carries the `strerror` text (`No such file or directory`, `Not a
+/// directory`, `Permission denied`).
+pub fn check_dir(dir: &Path) -> Result<(), String> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(strerror(&io::Error::from_raw_os_error(libc::ENOTDIR))),
+        Err(e) => Err(strerror(&e)),
+    }
+}
+
+/// The data directory must exist, be a directory and take new files (saves write
+/// `temp-<pid>.rdb` there), or the server does not start: a one-line error in the
+/// spirit of Redis's `Can't chdir to '<dir>': No such file or directory`.
+fn check_dir_at_start(dir: &Path) -> io::Result<()> {
+    let shown = dir.display();
+    check_dir(dir).map_err(|why| io::Error::other(format!("Can't chdir to '{shown}': {why}")))?;
+    // Probe with the name a save of this process would use (nothing of ours can be
+    // using it yet); it is removed at once.
+    let probe = dir.join(temp_file_name(std::process::id()));
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        // A leftover of a crashed save under our pid: removed by the cleanup next.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("Can't create files in '{shown}': {}", strerror(&e)),
+        )),
+    }
+}
+
+/// Removes the temporary dump files (`temp-<pid>.rdb`, regular files only) that saves
+/// interrupted by a crash or a kill left in `dir`, logging each, unless the pid they
+/// name is a running process other than this one (another server sharing the
+/// directory may be saving). Other files are never touched; errors only log.
+fn remove_leftover_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    let proc_fs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        let path = entry.path();
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if pid != me && proc_fs && Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::info!(
+                "Leaving {} alone: process {pid} is running and may be saving",
+                path.display()
+            );
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => tracing::warn!(
+                "Removed the temporary RDB file {} left by an interrupted save",
+                path.display()
+            ),
+            Err(e) => tracing::warn!(
+                "Cannot remove the leftover temporary RDB file {}: {}",
+                path.display(),
+                strerror(&e)
+            ),
+        }
+    }
+}
+
 /// [`write_dump`] for a caller that holds `file_lock`.
 fn write_dump_locked(
     inner: &Inner,
@@ -726,7 +833,7 @@ fn write_dump_locked(
     params: &Params,
     abort: Option<&AtomicBool>,
 ) -> Result<SaveStats, String> {
-    let tmp = params.dir.join(format!("temp-{}.rdb", std::process::id()));
+    let tmp = params.dir.join(temp_file_name(std::process::id()));
     let target = params.dump_path();
     let result = write_and_rename(inner, snapshot, params, abort, &tmp, &target);
     if result.is_err() {
@@ -809,4 +916,48 @@ pub fn spawn_cron(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_file_names() {
+        assert_eq!(temp_file_name(42), "temp-42.rdb");
+        assert_eq!(temp_file_pid("temp-42.rdb"), Some(42));
+        assert_eq!(
+            temp_file_pid(&temp_file_name(std::process::id())),
+            Some(std::process::id())
+        );
+        for other in [
+            "temp-.rdb",
+            "temp-4x2.rdb",
+            "temp-42.rdb.bak",
+            "xtemp-42.rdb",
+            "temp-42.RDB",
+            "temp--1.rdb",
+            "temp-99999999999.rdb",
+            "dump.rdb",
+        ] {
+            assert_eq!(temp_file_pid(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn strerror_texts() {
+        assert_eq!(
+            strerror(&io::Error::from_raw_os_error(libc::ENOENT)),
+            "No such file or directory"
+        );
+        assert_eq!(
+            check_dir(Path::new("/no/such/dir")),
+            Err("No such file or directory".into())
+        );
+        assert_eq!(
+            check_dir(Path::new("/proc/self/status")),
+            Err("Not a directory".into())
+        );
+        assert_eq!(check_dir(Path::new(".")), Ok(()));
+    }
 }

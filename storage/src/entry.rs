@@ -15,7 +15,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use triomphe::ThinArc;
+use std::mem::MaybeUninit;
+
+use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
 use crate::hash::HashValue;
 
@@ -33,6 +35,36 @@ struct Meta {
     /// A value that is not a plain string (hash, ...), shared copy-on-write; `None`
     /// for strings, whose bytes follow the key in the payload.
     obj: Option<Arc<Object>>,
+}
+
+impl Meta {
+    fn new(key: &[u8], obj: Option<Arc<Object>>, expire_at: Option<i64>, access: u32) -> Meta {
+        let key_len = u32::try_from(key.len())
+            .ok()
+            .filter(|l| *l <= KEY_LEN_MASK)
+            .expect("key longer than 2 GiB (proto-max-bulk-len caps arguments far below)");
+        Meta {
+            key_len: key_len | if expire_at.is_some() { HAS_EXPIRE } else { 0 },
+            access: AtomicU32::new(access),
+            obj,
+        }
+    }
+}
+
+/// One piece of a value being built in place.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Bytes(&'a [u8]),
+    Zeros(usize),
+}
+
+impl Part<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Part::Bytes(b) => b.len(),
+            Part::Zeros(n) => *n,
+        }
+    }
 }
 
 /// A value held behind an `Arc` (everything but strings).
@@ -91,6 +123,25 @@ impl Entry {
         Entry::build(key, None, parts, expire_at, 0)
     }
 
+    /// Builds a string entry whose value is `head`, then `zeros` zero bytes, then
+    /// `tail` (SETRANGE past the end), written straight into the entry's allocation:
+    /// the padding is never materialized anywhere else.
+    pub fn new_str_zero_padded(
+        key: &[u8],
+        head: &[u8],
+        zeros: usize,
+        tail: &[u8],
+        expire_at: Option<i64>,
+    ) -> Entry {
+        Entry::build_parts(
+            key,
+            None,
+            &[Part::Bytes(head), Part::Zeros(zeros), Part::Bytes(tail)],
+            expire_at,
+            0,
+        )
+    }
+
     fn build(
         key: &[u8],
         obj: Option<Arc<Object>>,
@@ -98,18 +149,14 @@ impl Entry {
         expire_at: Option<i64>,
         access: u32,
     ) -> Entry {
+        let meta = Meta::new(key, obj, expire_at, access);
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
         let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
-        let key_len = u32::try_from(key.len())
-            .ok()
-            .filter(|l| *l <= KEY_LEN_MASK)
-            .expect("key longer than 2 GiB (proto-max-bulk-len caps arguments far below)");
-        let meta = Meta {
-            key_len: key_len | if expire_at.is_some() { HAS_EXPIRE } else { 0 },
-            access: AtomicU32::new(access),
-            obj,
-        };
-        let fill = |dst: &mut [u8]| {
+        // Small payloads (the common case) are assembled on the stack and copied once
+        // with memcpy; large ones are written straight into the entry's allocation.
+        if total <= 256 {
+            let mut stack = [0u8; 256];
+            let dst = &mut stack[..total];
             dst[..key.len()].copy_from_slice(key);
             let mut at = key.len();
             for p in parts {
@@ -119,18 +166,63 @@ impl Entry {
             if let Some(t) = expire_at {
                 dst[at..at + 8].copy_from_slice(&t.to_le_bytes());
             }
-        };
-        // Small payloads (the common case) are assembled on the stack and copied once
-        // with memcpy; large ones go through a Vec (one extra copy, dwarfed by I/O).
-        if total <= 256 {
-            let mut stack = [0u8; 256];
-            fill(&mut stack[..total]);
-            Entry(ThinArc::from_header_and_slice(meta, &stack[..total]))
+            Entry(ThinArc::from_header_and_slice(meta, dst))
         } else {
-            let mut heap = vec![0u8; total];
-            fill(&mut heap);
-            Entry(ThinArc::from_header_and_slice(meta, &heap))
+            let parts: Vec<Part<'_>> = parts.iter().map(|p| Part::Bytes(p)).collect();
+            Entry::build_in_place(meta, key, &parts, expire_at, total)
         }
+    }
+
+    fn build_parts(
+        key: &[u8],
+        obj: Option<Arc<Object>>,
+        parts: &[Part<'_>],
+        expire_at: Option<i64>,
+        access: u32,
+    ) -> Entry {
+        let meta = Meta::new(key, obj, expire_at, access);
+        let value_len: usize = parts.iter().map(|p| p.len()).sum();
+        let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
+        Entry::build_in_place(meta, key, parts, expire_at, total)
+    }
+
+    /// Allocates the entry once (`total` payload bytes, uninitialized) and writes the
+    /// key, the parts and the expiry into it: one allocation, one pass over the bytes.
+    fn build_in_place(
+        meta: Meta,
+        key: &[u8],
+        parts: &[Part<'_>],
+        expire_at: Option<i64>,
+        total: usize,
+    ) -> Entry {
+        let mut arc: UniqueArc<_> =
+            UniqueArc::from_header_and_uninit_slice(HeaderWithLength::new(meta, total), total);
+        let dst: &mut [MaybeUninit<u8>] = &mut arc.slice;
+        let expiry = expire_at.map(i64::to_le_bytes);
+        let pieces = std::iter::once(Part::Bytes(key))
+            .chain(parts.iter().copied())
+            .chain(expiry.as_ref().map(|t| Part::Bytes(t)));
+        let mut at = 0;
+        for piece in pieces {
+            let n = piece.len();
+            let out = &mut dst[at..at + n];
+            match piece {
+                Part::Bytes(b) => {
+                    for (d, s) in out.iter_mut().zip(b) {
+                        d.write(*s);
+                    }
+                }
+                Part::Zeros(_) => out.fill(MaybeUninit::new(0)),
+            }
+            at += n;
+        }
+        // Not a debug assertion: `assume_init` below relies on it.
+        assert_eq!(at, total, "entry payload fully written");
+        // SAFETY: the slice has `total` elements and the writes above covered
+        // `0..total` without gaps (the parts are consecutive and `at == total`), so
+        // every byte is initialized; the header was written at allocation.
+        let arc = unsafe { arc.assume_init_slice_with_header() };
+        Entry(triomphe::Arc::into_thin(arc.shareable()))
     }
 
     fn meta(&self) -> &Meta {

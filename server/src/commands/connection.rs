@@ -15,7 +15,7 @@ use shoal_protocol::{Args, Proto};
 
 use crate::client::ClientInfo;
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{show_arg, CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
 /// The Redis version Shoal reports (HELLO, INFO): clients gate features on it, so it
@@ -171,10 +171,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             name = Some(n);
             j += 2;
         } else {
-            return Err(CmdError::owned(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                show_arg(opt)
-            )));
+            return Err(CmdError::hello_option(opt));
         }
     }
     if !ctx.client.authenticated && ctx.shared.auth_required() {
@@ -283,10 +280,7 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
     match n.as_slice() {
         b"normal" => Ok(ClientType::Normal),
         b"master" | b"slave" | b"replica" | b"pubsub" => Ok(ClientType::Other),
-        _ => Err(CmdError::owned(format!(
-            "ERR Unknown client type '{}'",
-            show_arg(name)
-        ))),
+        _ => Err(CmdError::unknown_client_type(name)),
     }
 }
 
@@ -378,10 +372,7 @@ fn parse_kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
         } else if opt.eq_ignore_ascii_case(b"USER") {
             // `default` is the only user, and every connection is logged in as it.
             if val != b"default" {
-                return Err(CmdError::owned(format!(
-                    "ERR No such user '{}'",
-                    show_arg(val)
-                )));
+                return Err(CmdError::no_such_user(val));
             }
         } else if opt.eq_ignore_ascii_case(b"SKIPME") {
             if val.eq_ignore_ascii_case(b"yes") {
@@ -494,16 +485,10 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     } else if attr.eq_ignore_ascii_case(b"LIB-VER") {
         false
     } else {
-        return Err(CmdError::owned(format!(
-            "ERR Unrecognized option '{}'",
-            show_arg(attr)
-        )));
+        return Err(CmdError::unrecognized_option(attr));
     };
     if !valid_client_attr(value) {
-        return Err(CmdError::owned(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            show_arg(attr)
-        )));
+        return Err(CmdError::client_attr_invalid(attr));
     }
     // Validated printable ASCII, so this is lossless.
     let value = String::from_utf8_lossy(value).into_owned();

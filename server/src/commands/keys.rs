@@ -625,10 +625,7 @@ fn expire_flags(args: &Args<'_>) -> Result<u8, CmdError> {
         } else if opt.eq_ignore_ascii_case(b"lt") {
             EXPIRE_LT
         } else {
-            return Err(CmdError::owned(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(CmdError::unsupported_expire_option(opt));
         };
     }
     if flags & EXPIRE_NX != 0 && flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
@@ -1034,7 +1031,7 @@ mod tests {
             let mut p = RequestParser::new(Limits::default());
             let buf = format!("{line}\r\n");
             let (_, args) = p.parse(buf.as_bytes()).ok().flatten().expect("parsed");
-            expire_flags(&args).map_err(|e| e.message().into_owned())
+            expire_flags(&args).map_err(|e| String::from_utf8_lossy(&e.message()).into_owned())
         };
         assert_eq!(check("expire k 1"), Ok(0));
         assert_eq!(check("expire k 1 nx nx"), Ok(EXPIRE_NX));

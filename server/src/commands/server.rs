@@ -573,10 +573,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mut names: Vec<&'static str> = Vec::with_capacity(pairs.len());
     for (given, _) in &pairs {
         let Some(name) = param_name(given) else {
-            return Err(CmdError::owned(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                show_arg(given)
-            )));
+            return Err(CmdError::config_set_unknown(given));
         };
         // Setting the current value fails only for an immutable parameter; the
         // error then names the argument as given, as Redis's does.
@@ -596,16 +593,18 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             )));
         }
         if names.contains(&name) {
-            return Err(CmdError::owned(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
-                show_arg(given)
-            )));
+            return Err(CmdError::config_set_duplicate(given));
         }
         names.push(name);
     }
     let mut updated = config.clone();
     for (name, (_, value)) in names.iter().zip(&pairs) {
         updated.set(name, &text(value)).map_err(CmdError::owned)?;
+        if *name == "dir" {
+            // Redis's chdir: the directory must exist.
+            crate::persistence::check_dir(updated.dir.as_ref())
+                .map_err(|why| CmdError::config_set_failed(name, &why))?;
+        }
     }
     if updated.maxclients > config.maxclients {
         // Every client is a descriptor: raise the open-files limit first, or refuse.
@@ -921,10 +920,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn slowlog_get(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if args.len() > 3 {
-        return Err(CmdError::owned(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
-            show_arg(&args[1])
-        )));
+        return Err(CmdError::slowlog_get_usage(&args[1]));
     }
     let count = match args.get(2) {
         None => 10,

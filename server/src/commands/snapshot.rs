@@ -5,7 +5,8 @@
 //! `storage` (`Keyspace::snapshot`). What each subcommand does:
 //!
 //! - `CREATE [name]` takes a snapshot of the live keyspace (all databases, one instant,
-//!   O(shards)) and replies with its name (`snap-<n>` when none is given). A connection
+//!   O(shards)) and replies with its name (`snap-<n>` when none is given). A name is 1
+//!   to 128 bytes without ASCII control characters (`check_name`). A connection
 //!   in a snapshot view still snapshots the live keyspace.
 //! - `LIST` replies with one entry per snapshot, oldest first: RESP3 a map, RESP2 a
 //!   flat array of field/value pairs, with `name` (bulk), `created` (unix ms),
@@ -36,14 +37,14 @@
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{show_arg, CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult};
 use crate::snapshots::{self, CreateError, MergeMode, Snapshot};
 
 /// The name `SNAPSHOT READ` takes for the live keyspace; no snapshot may be called so.
 const LIVE: &[u8] = b"live";
 
 fn no_such(name: &[u8]) -> CmdError {
-    CmdError::owned(format!("ERR no such snapshot '{}'", show_arg(name)))
+    CmdError::no_such_snapshot(name)
 }
 
 fn find(ctx: &Ctx<'_>, name: &[u8]) -> Result<std::sync::Arc<Snapshot>, CmdError> {
@@ -54,6 +55,25 @@ fn snapshot_container(_ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     Err(CmdError::Syntax)
 }
 
+/// Longest snapshot name, in bytes.
+const MAX_NAME_LEN: usize = 128;
+
+/// A name SNAPSHOT CREATE accepts: 1 to [`MAX_NAME_LEN`] bytes, none of them an ASCII
+/// control character (names are shown by SNAPSHOT LIST and in logs); otherwise
+/// binary-safe (spaces, UTF-8 or any byte >= 128 are fine).
+fn check_name(name: &[u8]) -> CmdResult {
+    if name.is_empty() {
+        return Err(CmdError::snapshot_name_empty());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(CmdError::snapshot_name_too_long(MAX_NAME_LEN));
+    }
+    if name.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(CmdError::snapshot_name_control());
+    }
+    Ok(())
+}
+
 /// SNAPSHOT CREATE [name]
 fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if args.len() > 3 {
@@ -61,14 +81,9 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let name = args.get(2);
     if let Some(n) = name {
-        if n.is_empty() {
-            return Err(CmdError::msg("ERR snapshot name must not be empty"));
-        }
+        check_name(n)?;
         if n.eq_ignore_ascii_case(LIVE) {
-            return Err(CmdError::owned(format!(
-                "ERR '{}' is reserved (SNAPSHOT READ LIVE) and cannot name a snapshot",
-                show_arg(n)
-            )));
+            return Err(CmdError::snapshot_name_reserved(n));
         }
     }
     let max = usize::try_from(ctx.shared.config.read().maxsnapshots).unwrap_or(usize::MAX);
@@ -81,10 +96,7 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             ctx.out.bulk(snap.name());
             Ok(())
         }
-        Err(CreateError::Exists) => Err(CmdError::owned(format!(
-            "ERR snapshot '{}' already exists",
-            show_arg(name.unwrap_or_default())
-        ))),
+        Err(CreateError::Exists) => Err(CmdError::snapshot_exists(name.unwrap_or_default())),
         Err(CreateError::Limit(max)) => Err(CmdError::owned(format!(
             "ERR too many snapshots: maxsnapshots is {max} (SNAPSHOT DROP one or raise maxsnapshots)"
         ))),
@@ -162,7 +174,8 @@ const SNAPSHOT_HELP: &[&str] = &[
     "SNAPSHOT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CREATE [<name>]",
     "    Take a point-in-time snapshot of every database and return its name",
-    "    (snap-<n> when no name is given). At most maxsnapshots exist at once.",
+    "    (snap-<n> when no name is given). A name is 1 to 128 bytes, without control",
+    "    characters (bytes 0-31, 127). At most maxsnapshots exist at once.",
     "LIST",
     "    Return every snapshot: name, created (unix ms), keys and retained_bytes",
     "    (memory only the snapshot keeps alive).",

@@ -626,8 +626,9 @@ fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let offset = offset as usize;
     let end = offset + value.len();
     let entry = if offset >= old.len() {
-        let pad = vec![0u8; offset - old.len()];
-        Entry::new_str_parts(key, &[old, &pad, value], ttl)
+        // The padding is written straight into the new entry (no zeroed buffer to
+        // copy from: SETRANGE k 536870911 x peaks at one value's worth of memory).
+        Entry::new_str_zero_padded(key, old, offset - old.len(), value, ttl)
     } else {
         let head = old.get(..offset).unwrap_or(old);
         let tail = old.get(end..).unwrap_or(&[]);

@@ -8,6 +8,7 @@ mod common;
 
 mod cli;
 mod connection;
+mod hardening;
 mod hashes;
 mod keys;
 mod load;

@@ -795,8 +795,8 @@ async fn config_set_round_trips_and_errors() {
             "ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter",
         ),
         (
-            &["CONFIG", "SET", "hz", "0"],
-            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 1 and 500 inclusive",
+            &["CONFIG", "SET", "hz", "-1"],
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive",
         ),
         (&["CONFIG", "SET", "maxclients", "10", "hz"], "ERR syntax error"),
         (
