@@ -115,6 +115,16 @@ impl CmdError {
         )
     }
 
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - can't set
+    /// protected config` (a file path while `enable-protected-configs` forbids it).
+    pub fn config_set_protected(name: &[u8]) -> CmdError {
+        CmdError::quoting(
+            "ERR CONFIG SET failed (possibly related to argument '",
+            name,
+            "') - can't set protected config",
+        )
+    }
+
     /// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>` for a
     /// value the server could not apply (`why` is e.g. `strerror`'s text).
     pub fn config_set_failed(name: &str, why: &str) -> CmdError {

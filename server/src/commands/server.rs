@@ -587,10 +587,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         if Config::is_protected(name)
             && !config.protected_configs_allowed(ctx.client.info.is_local())
         {
-            return Err(CmdError::owned(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config",
-                show_arg(given)
-            )));
+            return Err(CmdError::config_set_protected(given));
         }
         if names.contains(&name) {
             return Err(CmdError::config_set_duplicate(given));
@@ -612,9 +609,10 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             maxclients: fit, ..
         } = crate::fdlimit::adjust(updated.maxclients)
         {
-            return Err(CmdError::owned(format!(
-                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with {fit}"
-            )));
+            return Err(CmdError::config_set_failed(
+                "maxclients",
+                &format!("The operating system is not able to handle the specified number of clients, try with {fit}"),
+            ));
         }
     }
     *config = updated;

@@ -356,26 +356,27 @@ async fn bad_dir_fails_start() {
         stderr,
         format!("shoal: Can't chdir to '{file}': Not a directory\n")
     );
-    if let Some(ro) = unwritable_dir(&base) {
-        let e = start_err(&ro);
-        assert!(
-            e.starts_with(&format!("Can't create files in '{ro}': ")),
-            "{e}"
-        );
-        let (code, stderr) = run_binary(&ro);
-        assert_eq!(code, Some(1));
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.starts_with(&format!("shoal: Can't create files in '{ro}': ")),
-            "{stderr}"
-        );
-    }
+    let ro = unwritable_dir(&base)
+        .expect("an unwritable directory: a 0555 one (not root) or /sys (root)");
+    let e = start_err(&ro);
+    assert!(
+        e.starts_with(&format!("Can't create files in '{ro}': ")),
+        "{e}"
+    );
+    let (code, stderr) = run_binary(&ro);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("shoal: Can't create files in '{ro}': ")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
 async fn config_set_dir_must_exist() {
     let base = Dir::new("setdir");
-    let s = TestServer::start();
+    // Where file paths may be changed at all (see security.rs for the default).
+    let s = TestServer::with(|c| c.enable_protected_configs = "yes".into());
     let mut c = s.conn().await;
     let missing = base.0.join("missing").display().to_string();
     assert_eq!(
