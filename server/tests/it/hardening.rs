@@ -196,32 +196,6 @@ async fn snapshot_names_are_bounded_and_validated() {
     );
 }
 
-/// A fresh directory under the temp dir, removed on drop.
-struct Dir(std::path::PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("shoal-hardening-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        Dir(path)
-    }
-
-    fn str(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A pid that no running process has (for leftover temp files of "crashed" saves).
 fn dead_pid() -> u32 {
     (4_000_000..u32::MAX)
@@ -231,7 +205,7 @@ fn dead_pid() -> u32 {
 
 #[tokio::test]
 async fn leftover_temp_files_are_removed_at_start() {
-    let dir = Dir::new("leftovers");
+    let dir = TempDir::new("leftovers");
     let dead = dead_pid();
     let leftovers = [
         format!("temp-{dead}.rdb"),
@@ -313,7 +287,7 @@ fn run_binary(dir: &str) -> (Option<i32>, String) {
 
 /// A directory this process cannot create files in (as root, permissions do not
 /// stop us: fall back to /sys), or `None`.
-fn unwritable_dir(base: &Dir) -> Option<String> {
+fn unwritable_dir(base: &TempDir) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let ro = base.0.join("ro");
     std::fs::create_dir(&ro).unwrap();
@@ -330,7 +304,7 @@ fn unwritable_dir(base: &Dir) -> Option<String> {
 
 #[tokio::test]
 async fn bad_dir_fails_start() {
-    let base = Dir::new("baddir");
+    let base = TempDir::new("baddir");
     let missing = base.0.join("missing").display().to_string();
     let file = base.0.join("file");
     std::fs::write(&file, b"x").unwrap();
@@ -374,7 +348,7 @@ async fn bad_dir_fails_start() {
 
 #[tokio::test]
 async fn config_set_dir_must_exist() {
-    let base = Dir::new("setdir");
+    let base = TempDir::new("setdir");
     // Where file paths may be changed at all (see security.rs for the default).
     let s = TestServer::with(|c| c.enable_protected_configs = "yes".into());
     let mut c = s.conn().await;

@@ -8,39 +8,13 @@
 //! (no traffic leaves the machine), but not `127.0.0.1`/`::1`, which is what Redis,
 //! and Shoal, call a local client.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::common::{cmd, encode, err, Proc, Raw, TestServer};
-
-/// A fresh directory under the temp dir, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("shoal-sec-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create dir");
-        Dir(path)
-    }
-
-    fn str(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common::{cmd, encode, err, Proc, Raw, TempDir, TestServer};
 
 /// A raw connection to `s` whose source address is 127.0.0.2: a non-local client.
 async fn from_elsewhere(s: &TestServer) -> Raw {
@@ -106,8 +80,8 @@ const SSH_KEY: &str = "\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAttacker attacke
 
 #[tokio::test]
 async fn config_set_cannot_point_a_save_at_a_file_of_the_clients_choosing() {
-    let data = Dir::new("data");
-    let target = Dir::new("ssh");
+    let data = TempDir::new("data");
+    let target = TempDir::new("ssh");
     let s = TestServer::with(|c| c.dir = data.str());
     let mut c = s.conn().await;
     let target_dir = target.str();
@@ -141,8 +115,8 @@ async fn config_set_cannot_point_a_save_at_a_file_of_the_clients_choosing() {
 
 #[tokio::test]
 async fn enable_protected_configs_yes_and_local() {
-    let data = Dir::new("data");
-    let other = Dir::new("other");
+    let data = TempDir::new("data");
+    let other = TempDir::new("other");
     let s = TestServer::with(|c| {
         c.dir = data.str();
         c.enable_protected_configs = "yes".into();
@@ -203,8 +177,8 @@ fn browser_post(port: u16, body: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_browser_post_is_closed_before_its_body_runs() {
-    let data = Dir::new("data");
-    let cron = Dir::new("cron");
+    let data = TempDir::new("data");
+    let cron = TempDir::new("cron");
     let s = TestServer::with(|c| {
         c.dir = data.str();
         // Even where file paths may be changed, the body never runs.
@@ -399,6 +373,24 @@ async fn client_kill_closes_a_client_blocked_in_a_write() {
     let killed: i64 = cmd(&mut admin, &["CLIENT", "KILL", "ADDR", &addr]).await;
     assert_eq!(killed, 1);
     assert!(gone(&mut admin, id, 5).await);
+    // By user, and by the server-side address of the connection (LADDR).
+    let (id, _held) = stuck_reader(&s).await;
+    let killed: i64 = cmd(
+        &mut admin,
+        &["CLIENT", "KILL", "USER", "default", "ID", &id.to_string()],
+    )
+    .await;
+    assert_eq!(killed, 1);
+    assert!(gone(&mut admin, id, 5).await);
+    let (id, held) = stuck_reader(&s).await;
+    let laddr = held.peer_addr().unwrap().to_string();
+    let killed: i64 = cmd(
+        &mut admin,
+        &["CLIENT", "KILL", "LADDR", &laddr, "ID", &id.to_string()],
+    )
+    .await;
+    assert_eq!(killed, 1);
+    assert!(gone(&mut admin, id, 5).await);
     // By type (everyone but the caller).
     let (id, _held) = stuck_reader(&s).await;
     let killed: i64 = cmd(&mut admin, &["CLIENT", "KILL", "TYPE", "normal"]).await;
@@ -586,19 +578,19 @@ fn failed_auth_is_logged_at_most_once_a_second_with_the_address() {
 // ---------------------------------------------------------------------------------------
 
 /// A data directory that becomes a file (every save fails), and back.
-fn break_dir(d: &Dir) {
+fn break_dir(d: &TempDir) {
     std::fs::remove_dir_all(&d.0).unwrap();
     std::fs::write(&d.0, b"not a directory").unwrap();
 }
 
-fn repair_dir(d: &Dir) {
+fn repair_dir(d: &TempDir) {
     std::fs::remove_file(&d.0).unwrap();
     std::fs::create_dir(&d.0).unwrap();
 }
 
 #[test]
 fn sigterm_keeps_serving_when_the_final_save_fails() {
-    let d = Dir::new("sigterm");
+    let d = TempDir::new("sigterm");
     let mut p = Proc::with_log(&["--save", "3600 1", "--dir", &d.str()]);
     p.cli(&["SET", "acknowledged", "write"]);
     break_dir(&d);
@@ -624,7 +616,7 @@ fn sigterm_keeps_serving_when_the_final_save_fails() {
 #[test]
 fn shutdown_on_sigterm_flags() {
     // force: exits although the save fails.
-    let d = Dir::new("force");
+    let d = TempDir::new("force");
     let mut p = Proc::with_log(&[
         "--save",
         "3600 1",
@@ -640,7 +632,7 @@ fn shutdown_on_sigterm_flags() {
     repair_dir(&d);
 
     // nosave: exits without saving even with save points.
-    let d = Dir::new("nosave");
+    let d = TempDir::new("nosave");
     let mut p = Proc::with_log(&["--save", "3600 1", "--dir", &d.str()]);
     p.cli(&["CONFIG", "SET", "shutdown-on-sigint", "nosave"]);
     assert_eq!(
@@ -653,7 +645,7 @@ fn shutdown_on_sigterm_flags() {
     assert!(!d.0.join("dump.rdb").exists());
 
     // save: saves without save points.
-    let d = Dir::new("save");
+    let d = TempDir::new("save");
     let mut p = Proc::with_log(&["--dir", &d.str(), "--shutdown-on-sigterm", "save now"]);
     p.cli(&["SET", "k", "v"]);
     p.signal("TERM");
