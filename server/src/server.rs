@@ -304,6 +304,7 @@ impl Server {
             "Shoal {} ready to accept connections",
             env!("CARGO_PKG_VERSION")
         );
+        crate::security::warn_at_start(&shared);
         let expiry = spawn_expiry_thread(Arc::clone(&shared));
         let save_cron = persistence::spawn_cron(Arc::clone(&shared))?;
         let run_shared = Arc::clone(&shared);
@@ -427,7 +428,6 @@ async fn serve(shared: Arc<Shared>, listeners: Vec<TcpListener>, handle_signals:
     if handle_signals {
         tokio::spawn(handle_signals_loop(Arc::clone(&shared)));
     }
-    crate::security::warn_at_start(&shared);
     wait_shutdown(&mut stop).await;
     tracing::info!("User requested shutdown...");
     shared.clients.kill_all();

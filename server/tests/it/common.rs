@@ -356,6 +356,18 @@ impl Proc {
             .unwrap_or_default()
     }
 
+    /// Waits up to 5 s for the log to contain `needle`; the log text then.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log_text();
+            if log.contains(needle) || Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits up to `secs` for the process to exit; its exit code, or `None` if it
     /// is still running.
     pub fn wait_exit(&mut self, secs: u64) -> Option<Option<i32>> {

@@ -238,7 +238,7 @@ fn the_security_attack_warning_is_logged_once_a_minute() {
         assert!(buf.is_empty());
     }
     // The log line is written before the connection closes.
-    let log = p.log_text();
+    let log = p.wait_log("Possible SECURITY ATTACK detected");
     assert_eq!(
         log.matches("Possible SECURITY ATTACK detected").count(),
         1,
@@ -298,7 +298,7 @@ async fn protected_mode_refuses_clients_from_elsewhere_without_a_password() {
 #[test]
 fn an_exposed_bind_without_password_warns_at_start() {
     let p = Proc::with_log(&["--bind", "0.0.0.0"]);
-    let log = p.log_text();
+    let log = p.wait_log("no password is set and protected mode is on");
     assert!(
         log.contains("no password is set and protected mode is on"),
         "{log}"
@@ -317,11 +317,8 @@ fn an_exposed_bind_without_password_warns_at_start() {
     std::io::Read::read_to_end(&mut &socket, &mut buf).expect("closed by the server");
     assert_eq!(buf, DENIED);
     let p = Proc::with_log(&["--bind", "0.0.0.0", "--protected-mode", "no"]);
-    assert!(
-        p.log_text().contains("protected mode is off"),
-        "{}",
-        p.log_text()
-    );
+    let log = p.wait_log("protected mode is off");
+    assert!(log.contains("protected mode is off"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -561,14 +558,7 @@ fn failed_auth_is_logged_at_most_once_a_second_with_the_address() {
         assert!(buf[..n].starts_with(b"-WRONGPASS"));
     }
     let local = s.local_addr().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let log = loop {
-        let log = p.log_text();
-        if log.contains("AUTH failed") || Instant::now() > deadline {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let log = p.wait_log("AUTH failed");
     assert_eq!(log.matches("AUTH failed").count(), 1, "{log}");
     assert!(log.contains(&local), "{log}");
 }
@@ -598,7 +588,7 @@ fn sigterm_keeps_serving_when_the_final_save_fails() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(p.wait_exit(1), None, "exited although the save failed");
     assert_eq!(p.cli(&["GET", "acknowledged"]), "write");
-    let log = p.log_text();
+    let log = p.wait_log("Errors trying to shut down the server");
     assert!(
         log.contains("Errors trying to shut down the server"),
         "{log}"
@@ -765,7 +755,7 @@ fn maxclients_is_lowered_to_fit_an_open_files_limit_that_cannot_be_raised() {
         .unwrap();
     let limit = open_files_limit(p.child.id());
     assert_eq!(maxclients, limit - 32, "maxclients fits the limit");
-    let log = p.log_text();
+    let log = p.wait_log("maxclients has been reduced");
     assert!(
         log.contains(&format!("maxclients has been reduced to {maxclients}")),
         "{log}"
@@ -806,7 +796,7 @@ fn clients_past_the_descriptor_limit_are_answered_and_logged_once() {
     }
     assert!(refused > 0, "the limit was never reached");
     assert!(held.len() < 48);
-    let log = p.log_text();
+    let log = p.wait_log("Accepting client connection failed");
     assert_eq!(
         log.matches("Accepting client connection failed").count(),
         1,
