@@ -12,10 +12,9 @@
 //! or a reader still holds it.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-
-use std::mem::MaybeUninit;
 
 use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
@@ -149,9 +148,8 @@ impl Entry {
         expire_at: Option<i64>,
         access: u32,
     ) -> Entry {
-        let meta = Meta::new(key, obj, expire_at, access);
-        let value_len: usize = parts.iter().map(|p| p.len()).sum();
-        let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
+        let value_len = parts.iter().map(|p| p.len()).sum();
+        let (meta, total) = Entry::header(key, obj, value_len, expire_at, access);
         // Small payloads (the common case) are assembled on the stack and copied once
         // with memcpy; large ones are written straight into the entry's allocation.
         if total <= 256 {
@@ -180,10 +178,22 @@ impl Entry {
         expire_at: Option<i64>,
         access: u32,
     ) -> Entry {
-        let meta = Meta::new(key, obj, expire_at, access);
-        let value_len: usize = parts.iter().map(|p| p.len()).sum();
-        let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
+        let value_len = parts.iter().map(Part::len).sum();
+        let (meta, total) = Entry::header(key, obj, value_len, expire_at, access);
         Entry::build_in_place(meta, key, parts, expire_at, total)
+    }
+
+    /// The header of an entry and the length of its payload (key, value, expiry).
+    fn header(
+        key: &[u8],
+        obj: Option<Arc<Object>>,
+        value_len: usize,
+        expire_at: Option<i64>,
+        access: u32,
+    ) -> (Meta, usize) {
+        let meta = Meta::new(key, obj, expire_at, access);
+        let total = key.len() + value_len + if expire_at.is_some() { 8 } else { 0 };
+        (meta, total)
     }
 
     /// Allocates the entry once (`total` payload bytes, uninitialized) and writes the
