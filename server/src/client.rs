@@ -146,7 +146,7 @@ pub struct Client {
     pub last_cmd: (&'static str, &'static str),
     /// SNAPSHOT READ: the snapshot this connection reads instead of the live keyspace
     /// (`None` = live). Holding the `Arc` keeps a dropped snapshot alive until the
-    /// connection leaves it. See `snapshots.rs` and `command::execute`.
+    /// connection leaves it. See `snapshots.rs` and the gates in `dispatch.rs`.
     pub snapshot: Option<Arc<crate::snapshots::Snapshot>>,
     /// Failed AUTH attempts on this connection (reset by a successful one).
     pub auth_failures: u32,

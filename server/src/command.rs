@@ -1,22 +1,19 @@
 //! The command table: every command described once, as data.
 //!
-//! A [`Command`] row holds the name, arity, flags, key positions, documentation and
-//! the handler. Dispatch (arity errors, unknown commands, subcommands, AUTH gating),
-//! `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and read-only enforcement on
-//! snapshots (`SNAPSHOT READ` refuses every row flagged `write`) all read this table.
-//! Adding a command = one row in its family's `COMMANDS` slice + one handler in the
-//! same file.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::LazyLock;
-use std::time::Instant;
+//! This module holds the types only: a [`Command`] row (name, arity, flags, key
+//! positions, documentation, handler), the assembled [`CommandTable`], and [`Ctx`],
+//! what a handler gets. The table itself is built by [`crate::dispatch`] from the
+//! families' `COMMANDS` slices; dispatch, `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`,
+//! commandstats and the gates (read-only snapshot views refuse every row flagged
+//! `write`) read it. Adding a command = one row in its family's `COMMANDS` slice +
+//! one handler in the same file.
 
 use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
 
 use crate::client::Client;
 use crate::error::{show_arg, CmdError, CmdResult};
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// A command handler. It writes its success reply to `ctx.out`; on error it returns
 /// the error and writes nothing (dispatch renders the error).
@@ -26,8 +23,11 @@ pub type Handler = fn(&mut Ctx<'_>, &Args<'_>) -> CmdResult;
 pub struct Ctx<'a> {
     /// State shared by all connections (keyspace, config, stats, clients).
     pub shared: &'a Shared,
+    /// The command table (COMMAND, INFO commandstats and help texts read it; dispatch
+    /// owns the one instance, so the families need not import dispatch).
+    pub table: &'static CommandTable,
     /// The keyspace this command reads: `&shared.keyspace`, or the snapshot the client
-    /// switched to with SNAPSHOT READ ([`execute`] swaps it in). Reach it through
+    /// switched to with SNAPSHOT READ (dispatch swaps it in). Reach it through
     /// [`Ctx::db`] rather than `shared.keyspace`, so that reads follow the view.
     pub keyspace: &'a Keyspace,
     /// This connection.
@@ -37,7 +37,7 @@ pub struct Ctx<'a> {
     /// The time this command runs at, unix milliseconds (one clock read per batch).
     pub now: i64,
     /// Changes this command made to the dataset so far, Redis's `server.dirty`
-    /// increments: handlers add with [`Ctx::add_dirty`], [`execute`] hands the total to
+    /// increments: handlers add with [`Ctx::add_dirty`], dispatch hands the total to
     /// persistence (save points, INFO `rdb_changes_since_last_save`) once the handler
     /// returns. Build a `Ctx` with 0.
     pub dirty: u64,
@@ -70,9 +70,6 @@ impl<'a> Ctx<'a> {
         }
     }
 }
-
-/// The error a write command gets while the connection reads a snapshot.
-pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
 
 /// Command flags (Redis's names, as `COMMAND INFO` lists them).
 pub mod flags {
@@ -321,19 +318,6 @@ impl Command {
     }
 }
 
-/// Usage counters of one command (INFO commandstats).
-#[derive(Default)]
-pub struct CommandStats {
-    /// Completed calls (failed ones included, as Redis counts them).
-    pub calls: AtomicU64,
-    /// Microseconds spent.
-    pub usec: AtomicU64,
-    /// Calls refused before running (arity, auth...).
-    pub rejected: AtomicU64,
-    /// Calls that ran and replied with an error.
-    pub failed: AtomicU64,
-}
-
 /// The assembled table: all families' rows, looked up by lowercase name.
 pub struct CommandTable {
     /// Every top-level command, in registration order.
@@ -341,51 +325,12 @@ pub struct CommandTable {
     by_name: foldhash::HashMap<&'static str, usize>,
 }
 
-/// Per-server usage counters, indexed like [`CommandTable::commands`] (subcommands
-/// count under their container). They live in [`Shared`], so two servers in one
-/// process (tests, embedders) keep separate statistics.
-pub struct CommandStatsTable(Box<[CommandStats]>);
-
-impl Default for CommandStatsTable {
-    fn default() -> Self {
-        CommandStatsTable(
-            TABLE
-                .commands
-                .iter()
-                .map(|_| CommandStats::default())
-                .collect(),
-        )
-    }
-}
-
-impl std::ops::Index<usize> for CommandStatsTable {
-    type Output = CommandStats;
-    fn index(&self, i: usize) -> &CommandStats {
-        &self.0[i]
-    }
-}
-
-impl CommandStatsTable {
-    /// Counters with their commands, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static Command, &CommandStats)> + '_ {
-        TABLE.commands.iter().copied().zip(self.0.iter())
-    }
-
-    /// Resets every counter (CONFIG RESETSTAT).
-    pub fn reset(&self) {
-        for s in self.0.iter() {
-            s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
-            s.rejected.store(0, Ordering::Relaxed);
-            s.failed.store(0, Ordering::Relaxed);
-        }
-    }
-}
-
 impl CommandTable {
-    fn build() -> CommandTable {
+    /// Assembles the table from the families' row slices. Panics on a duplicate name
+    /// (a bug caught by the first test that builds it).
+    pub fn build(families: &[&'static [Command]]) -> CommandTable {
         let mut commands = Vec::new();
-        for family in crate::commands::FAMILIES {
+        for family in families {
             commands.extend(family.iter());
         }
         let by_name = commands
@@ -415,135 +360,44 @@ impl CommandTable {
     pub fn get(&self, index: usize) -> &'static Command {
         self.commands[index]
     }
-}
 
-/// The process-wide command table.
-pub static TABLE: LazyLock<CommandTable> = LazyLock::new(CommandTable::build);
+    /// Resolves the row that will run `args`: the command, or its subcommand, with
+    /// its index (a subcommand counts under its container). Errors are Redis's
+    /// unknown-command / unknown-subcommand / arity errors.
+    #[inline]
+    pub fn resolve(&self, args: &Args<'_>) -> Result<(usize, &'static Command), CmdError> {
+        let name = &args[0];
+        let Some(idx) = self.find(name) else {
+            return Err(CmdError::unknown_command(&args[0], args.iter().skip(1)));
+        };
+        let cmd = self.get(idx);
+        if cmd.subcommands.is_empty() {
+            if !cmd.arity_ok(args.len()) {
+                return Err(CmdError::WrongArity(cmd.name.to_string()));
+            }
+            return Ok((idx, cmd));
+        }
+        if args.len() < 2 {
+            return Err(CmdError::WrongArity(cmd.name.to_string()));
+        }
+        let Some(sub) = find_sub(cmd, &args[1]) else {
+            return Err(CmdError::UnknownSubcommand {
+                sub: show_arg(&args[1]),
+                cmd: cmd.name.to_ascii_uppercase(),
+            });
+        };
+        if !sub.arity_ok(args.len()) {
+            return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
+        }
+        Ok((idx, sub))
+    }
+}
 
 /// Finds a subcommand row by name (case-insensitive).
 pub fn find_sub(cmd: &'static Command, name: &[u8]) -> Option<&'static Command> {
     cmd.subcommands
         .iter()
         .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
-/// Resolves the row that will run `args`: the command, or its subcommand. Errors are
-/// Redis's unknown-command / unknown-subcommand / arity errors.
-pub fn resolve(args: &Args<'_>) -> Result<(usize, &'static Command), CmdError> {
-    let name = &args[0];
-    let Some(idx) = TABLE.find(name) else {
-        return Err(unknown_command(args));
-    };
-    let cmd = TABLE.get(idx);
-    if cmd.subcommands.is_empty() {
-        if !cmd.arity_ok(args.len()) {
-            return Err(CmdError::WrongArity(cmd.name.to_string()));
-        }
-        return Ok((idx, cmd));
-    }
-    if args.len() < 2 {
-        return Err(CmdError::WrongArity(cmd.name.to_string()));
-    }
-    let Some(sub) = find_sub(cmd, &args[1]) else {
-        return Err(CmdError::UnknownSubcommand {
-            sub: show_arg(&args[1]),
-            cmd: cmd.name.to_ascii_uppercase(),
-        });
-    };
-    if !sub.arity_ok(args.len()) {
-        return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
-    }
-    Ok((idx, sub))
-}
-
-fn unknown_command(args: &Args<'_>) -> CmdError {
-    CmdError::unknown_command(&args[0], args.iter().skip(1))
-}
-
-/// Refuses a command before it runs: counts it as rejected (for the command, when
-/// known, and server-wide) and replies with `message`.
-fn reject(ctx: &mut Ctx<'_>, idx: Option<usize>, message: &[u8]) {
-    if let Some(i) = idx {
-        ctx.shared.command_stats[i]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-    }
-    ctx.shared
-        .stats
-        .rejected_calls
-        .fetch_add(1, Ordering::Relaxed);
-    ctx.out.error(message);
-}
-
-/// Runs one command: resolves it, checks authentication (and, in a snapshot view, that
-/// it is not a write), calls the handler, renders an error if there is one and updates
-/// the command's counters.
-pub fn execute(ctx: &mut Ctx<'_>, args: &Args<'_>) {
-    let (idx, cmd) = match resolve(args) {
-        Ok(found) => found,
-        Err(e) => {
-            reject(ctx, TABLE.find(&args[0]), &e.message());
-            return;
-        }
-    };
-    if !ctx.client.authenticated && !cmd.has(flags::NO_AUTH) && ctx.shared.auth_required() {
-        reject(ctx, Some(idx), &CmdError::NoAuth.message());
-        return;
-    }
-    // Persistence: MISCONF after a failed background save, LOADING while loading.
-    if let Some(refused) = ctx.shared.persistence.refusal(cmd) {
-        reject(ctx, Some(idx), refused.as_bytes());
-        return;
-    }
-    let container = TABLE.get(idx);
-    ctx.client.last_cmd = if std::ptr::eq(container, cmd) {
-        (cmd.name, "")
-    } else {
-        (container.name, cmd.name)
-    };
-    // SNAPSHOT READ: write commands (WRITE flag in the table) are refused; the others
-    // run against the snapshot (the Arc clone keeps it alive for the call).
-    let view = ctx.client.snapshot.clone();
-    if view.is_some() && cmd.has(flags::WRITE) {
-        reject(ctx, Some(idx), SNAPSHOT_READONLY.as_bytes());
-        return;
-    }
-    let started = Instant::now();
-    let result = match &view {
-        Some(snap) => {
-            let mut in_view = Ctx {
-                shared: ctx.shared,
-                keyspace: snap.keyspace(),
-                client: &mut *ctx.client,
-                out: &mut *ctx.out,
-                now: ctx.now,
-                dirty: 0,
-            };
-            let result = (cmd.handler)(&mut in_view, args);
-            let dirty = in_view.dirty;
-            ctx.dirty += dirty;
-            result
-        }
-        None => (cmd.handler)(ctx, args),
-    };
-    let usec = started.elapsed().as_micros() as u64;
-    let stats = &ctx.shared.command_stats[idx];
-    stats.calls.fetch_add(1, Ordering::Relaxed);
-    stats.usec.fetch_add(usec, Ordering::Relaxed);
-    ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
-    // Persistence: changes since the last save, for save points, as the handler
-    // counted them (Redis's `server.dirty`; a failed command may have counted some
-    // before failing, as in Redis). One atomic add, only when something changed.
-    ctx.commit_dirty();
-    if let Err(e) = result {
-        stats.failed.fetch_add(1, Ordering::Relaxed);
-        ctx.shared
-            .stats
-            .failed_calls
-            .fetch_add(1, Ordering::Relaxed);
-        ctx.out.error(&e.message());
-    }
-    ctx.shared.slowlog.maybe_record(ctx, args, usec);
 }
 
 #[cfg(test)]
@@ -585,23 +439,6 @@ mod tests {
             &["x", "d"],
         ] {
             assert!(numkeys.positions(&args(bad)).is_empty(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn table_is_consistent() {
-        for c in &TABLE.commands {
-            assert_eq!(c.name, c.name.to_ascii_lowercase());
-            assert!(c.arity != 0, "{} has arity 0", c.name);
-            assert!(!c.summary.is_empty(), "{} has no summary", c.name);
-            for s in c.subcommands {
-                assert!(
-                    s.arity != 0 && !s.summary.is_empty(),
-                    "{}|{}",
-                    c.name,
-                    s.name
-                );
-            }
         }
     }
 }

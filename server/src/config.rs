@@ -1349,6 +1349,102 @@ fn cli_error(e: clap::Error) -> LoadError {
 // Tests
 // ---------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------
+// CONFIG REWRITE: the TOML file updated in place
+// ---------------------------------------------------------------------------------
+
+/// The parameter a TOML line sets (`name = ...`), if it is one of ours.
+fn line_param(line: &str) -> Option<&'static str> {
+    let rest = line.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    let (key, after) = rest.split_at(end);
+    if !after.trim_start().starts_with('=') {
+        return None;
+    }
+    Config::param_names().iter().copied().find(|n| *n == key)
+}
+
+/// A TOML value as the text a config setter reads (see `config.rs`).
+fn toml_text(value: &toml::Value) -> Option<String> {
+    use toml::Value;
+    Some(match value {
+        Value::String(s) => s.clone(),
+        Value::Integer(n) => n.to_string(),
+        Value::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?
+            .join(" "),
+        _ => return None,
+    })
+}
+
+/// `line` updated to `value` for parameter `name`; `None` keeps the line as it is
+/// (it does not parse on its own, e.g. a multi-line array, or already holds `value`).
+fn rewrite_line(line: &str, name: &str, value: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(line).ok()?;
+    let old = table.get(name)?;
+    let old_text = toml_text(old)?;
+    // Same value written differently ("512mb" and 536870912)?
+    let mut probe = Config::default();
+    let same = old_text == value
+        || (probe.set(name, &old_text).is_ok() && probe.get(name).as_deref() == Some(value));
+    if same {
+        return None;
+    }
+    let new = match old {
+        toml::Value::Integer(_) if value.parse::<i64>().is_ok() => value.to_string(),
+        toml::Value::Boolean(_) if value == "yes" || value == "no" => (value == "yes").to_string(),
+        _ => toml::Value::String(value.to_string()).to_string(),
+    };
+    Some(format!("{name} = {new}"))
+}
+
+pub fn rewrite_file(path: &std::path::Path, config: &Config) -> std::io::Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::with_capacity(old.len() + 256);
+    for line in old.lines() {
+        if let Some(name) = line_param(line) {
+            seen.insert(name);
+            let value = config.get(name).unwrap_or_default();
+            if let Some(new) = rewrite_line(line, name, &value) {
+                out.push_str(&new);
+                out.push('\n');
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let defaults = Config::default();
+    let mut header = false;
+    for name in Config::param_names() {
+        let value = config.get(name).unwrap_or_default();
+        if seen.contains(name) || defaults.get(name).as_deref() == Some(value.as_str()) {
+            continue;
+        }
+        if !header {
+            out.push_str("\n# Added by CONFIG REWRITE\n");
+            header = true;
+        }
+        out.push_str(&format!("{name} = {}\n", toml::Value::String(value)));
+    }
+    // Write a sibling file and rename it over the old one: a crash never leaves a
+    // half-written config.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".rewrite-tmp");
+    std::fs::write(&tmp, out)?;
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1980,5 +2076,26 @@ mod tests {
         assert!(err.len() < 200);
         let err = load_err(&["--config=", "--port", &long], &[]);
         assert!(err.len() < 200, "{err}");
+    }
+
+    #[test]
+    fn rewrite_keeps_equal_values_and_types() {
+        assert_eq!(rewrite_line("hz = 10", "hz", "10"), None);
+        assert_eq!(
+            rewrite_line("hz = 10", "hz", "20").as_deref(),
+            Some("hz = 20")
+        );
+        assert_eq!(
+            rewrite_line("maxmemory = \"1mb\"", "maxmemory", "1048576"),
+            None
+        );
+        assert_eq!(
+            rewrite_line("maxmemory = \"1mb\"", "maxmemory", "2097152").as_deref(),
+            Some("maxmemory = \"2097152\"")
+        );
+        assert_eq!(rewrite_line("bind = [", "bind", "127.0.0.1"), None);
+        assert_eq!(line_param("  hz=5"), Some("hz"));
+        assert_eq!(line_param("# hz = 5"), None);
+        assert_eq!(line_param("hzz = 5"), None);
     }
 }

@@ -6,6 +6,20 @@
 
 use std::borrow::Cow;
 
+/// Redis's error while the dataset loads (with Shoal's name, as its other messages).
+pub const LOADING: &str = "LOADING Shoal is loading the dataset in memory";
+
+/// Redis's error for writes after a failed background save (Redis's exact text:
+/// clients and tools match on it).
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
+currently unable to persist to disk. Commands that may modify the data set are disabled, \
+because this instance is configured to report errors during writes if RDB snapshotting \
+fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about \
+the RDB error.";
+
+/// The error a write command gets while the connection reads a snapshot.
+pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
+
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
@@ -32,6 +46,12 @@ pub enum CmdError {
     NoAuth,
     /// `WRONGPASS invalid username-password pair or user is disabled.`
     WrongPass,
+    /// `LOADING Shoal is loading the dataset in memory`
+    Loading,
+    /// `MISCONF ...` after a failed background save (writes and PING refused).
+    Misconf,
+    /// `READONLY You can't write against a read only snapshot.` (a SNAPSHOT READ view).
+    SnapshotReadonly,
     /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (`sub` as [`show_arg`] cuts it).
     UnknownSubcommand { sub: Vec<u8>, cmd: String },
     /// A text quoting client bytes as they came (built by the constructors below, which
@@ -226,6 +246,9 @@ impl CmdError {
             CmdError::WrongPass => {
                 Cow::Borrowed("WRONGPASS invalid username-password pair or user is disabled.")
             }
+            CmdError::Loading => Cow::Borrowed(LOADING),
+            CmdError::Misconf => Cow::Borrowed(MISCONF),
+            CmdError::SnapshotReadonly => Cow::Borrowed(SNAPSHOT_READONLY),
             CmdError::Other(s) => Cow::Borrowed(s),
             CmdError::UnknownSubcommand { sub, cmd } => {
                 let mut text = b"ERR unknown subcommand '".to_vec();

@@ -18,7 +18,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use crate::server::Shared;
+use crate::command::CommandTable;
+use crate::process::{allocator_name, cpu_times, meminfo_kb, memory_figures, os_name};
+use crate::state::Shared;
 
 /// The Redis version Shoal reports (its commands and replies follow 7.0).
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -43,7 +45,7 @@ const SECTIONS: &[(&str, bool)] = &[
 /// The INFO text for the requested section names (case-insensitive; none = `default`;
 /// unknown names are ignored, so only unknown names give an empty text, as Redis).
 /// Sections are separated by an empty line; every line ends with CRLF.
-pub fn render(shared: &Shared, names: &[&[u8]]) -> String {
+pub fn render(shared: &Shared, table: &CommandTable, names: &[&[u8]]) -> String {
     let wanted = selected(names);
     let mut out = String::with_capacity(4096);
     for (i, (name, _)) in SECTIONS.iter().enumerate() {
@@ -62,7 +64,7 @@ pub fn render(shared: &Shared, names: &[&[u8]]) -> String {
             "replication" => replication(shared, &mut out),
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
-            "commandstats" => commandstats(&mut out, shared),
+            "commandstats" => commandstats(&mut out, shared, table),
             "errorstats" => out.push_str("# Errorstats\r\n"),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(shared, &mut out),
@@ -181,57 +183,12 @@ fn clients(shared: &Shared, out: &mut String) {
     field!(out, "clients_in_timeout_table", 0);
 }
 
-/// Allocator and process memory figures, in bytes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MemoryFigures {
-    /// Bytes allocated by the program (jemalloc `stats.allocated`).
-    pub allocated: u64,
-    /// Bytes in active pages (jemalloc `stats.active`).
-    pub active: u64,
-    /// Bytes in physically resident allocator pages (jemalloc `stats.resident`).
-    pub resident: u64,
-    /// Resident set size of the process (`/proc/self/status` VmRSS, else `resident`).
-    pub rss: u64,
-    /// Highest `allocated` seen by any reading so far.
-    pub peak: u64,
-}
-
-/// The peak of `used_memory` over every reading, for the process (jemalloc's
-/// statistics are process-wide, so the peak is too).
-static PEAK: AtomicU64 = AtomicU64::new(0);
-
-/// Reads the allocator statistics now (advancing jemalloc's epoch so they are fresh)
-/// and updates the peak.
-pub fn memory_figures() -> MemoryFigures {
-    use tikv_jemalloc_ctl::{epoch, stats};
-    let _ = epoch::advance();
-    let allocated = stats::allocated::read().unwrap_or(0) as u64;
-    let active = stats::active::read().unwrap_or(0) as u64;
-    let resident = stats::resident::read().unwrap_or(0) as u64;
-    let rss = proc_status_kb("VmRSS:").map_or(resident, |kb| kb * 1024);
-    let peak = PEAK.fetch_max(allocated, Ordering::Relaxed).max(allocated);
-    MemoryFigures {
-        allocated,
-        active,
-        resident,
-        rss,
-        peak,
-    }
-}
-
 /// Bytes held by the keyspace's hash tables (bucket arrays, not entries): the part of
 /// memory that is overhead rather than data.
 pub fn table_overhead(shared: &Shared) -> u64 {
     (0..shared.keyspace.num_dbs())
         .map(|i| shared.keyspace.db(i).table_bytes() as u64)
         .sum()
-}
-
-/// The jemalloc version, as Redis's `mem_allocator` shows it (`jemalloc-5.3.0`).
-pub fn allocator_name() -> String {
-    let version = tikv_jemalloc_ctl::version::read().unwrap_or("5");
-    let short = version.split('-').next().unwrap_or(version);
-    format!("jemalloc-{short}")
 }
 
 fn memory(shared: &Shared, out: &mut String) {
@@ -324,7 +281,7 @@ fn memory(shared: &Shared, out: &mut String) {
 }
 
 fn persistence(shared: &Shared, out: &mut String) {
-    let p = shared.persistence.info(shared);
+    let p = shared.persistence.info();
     out.push_str("# Persistence\r\n");
     field!(out, "loading", u8::from(p.loading));
     field!(out, "async_loading", 0);
@@ -534,26 +491,6 @@ fn replication(shared: &Shared, out: &mut String) {
     field!(out, "repl_backlog_histlen", 0);
 }
 
-/// (system, user) CPU seconds used by the process.
-pub fn cpu_times() -> (f64, f64) {
-    // /proc/<pid>/stat counts in USER_HZ ticks, which the kernel ABI fixes at 100.
-    const TICKS: f64 = 100.0;
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return (0.0, 0.0);
-    };
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0) as f64
-            / TICKS
-    };
-    (tick(12), tick(11))
-}
-
 fn cpu(out: &mut String) {
     let (sys, user) = cpu_times();
     out.push_str("# CPU\r\n");
@@ -563,9 +500,9 @@ fn cpu(out: &mut String) {
     field!(out, "used_cpu_user_children", "0.000000");
 }
 
-fn commandstats(out: &mut String, shared: &Shared) {
+fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {
     out.push_str("# Commandstats\r\n");
-    for (cmd, s) in shared.command_stats.iter() {
+    for (cmd, s) in table.commands.iter().zip(shared.command_stats.iter()) {
         let calls = s.calls.load(Ordering::Relaxed);
         let usec = s.usec.load(Ordering::Relaxed);
         let rejected = s.rejected.load(Ordering::Relaxed);
@@ -636,37 +573,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     } else {
         a as f64 / b as f64
     }
-}
-
-/// `Linux 6.1.0 x86_64`, as Redis prints uname's sysname, release and machine.
-fn os_name() -> String {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .ok()
-    };
-    match (
-        read("/proc/sys/kernel/ostype"),
-        read("/proc/sys/kernel/osrelease"),
-    ) {
-        (Some(os), Some(release)) => format!("{os} {release} {}", std::env::consts::ARCH),
-        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-    }
-}
-
-/// A `Name:   123 kB` line of a `/proc` key-value file, in kB.
-fn kb_field(path: &str, name: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().find(|l| l.starts_with(name))?;
-    line[name.len()..].split_whitespace().next()?.parse().ok()
-}
-
-fn proc_status_kb(name: &str) -> Option<u64> {
-    kb_field("/proc/self/status", name)
-}
-
-fn meminfo_kb(name: &str) -> Option<u64> {
-    kb_field("/proc/meminfo", name)
 }
 
 #[cfg(test)]

@@ -21,22 +21,27 @@
 //! mode, cross-protocol requests, failed AUTH accounting).
 
 pub mod client;
+pub mod clock;
 pub mod command;
 pub mod commands;
 pub mod config;
-pub mod connection;
+pub mod dispatch;
 pub mod error;
 pub mod fdlimit;
 pub mod info;
+pub mod net;
 pub mod num;
 mod pacer;
 pub mod persistence;
+pub mod process;
 pub mod security;
 pub mod server;
 pub mod slowlog;
 pub mod snapshots;
+pub mod state;
 
-pub use server::{Server, ServerHandle, Shared};
+pub use server::{Server, ServerHandle};
+pub use state::Shared;
 
 /// jemalloc is the global allocator of the server (binary, tests and embedders of this
 /// crate alike), so INFO memory and maxmemory read real allocator statistics.

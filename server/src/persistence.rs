@@ -44,8 +44,8 @@
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,21 +53,9 @@ use parking_lot::Mutex;
 use shoal_storage::rdb::{self, LoadOptions, SaveOptions, SaveStats};
 use shoal_storage::Keyspace;
 
-use crate::command::{flags, Command};
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::pacer::Pacer;
-use crate::server::{now_ms, Shared};
-
-/// Redis's error while the dataset loads (with Shoal's name, as its other messages).
-pub const LOADING_ERR: &str = "LOADING Shoal is loading the dataset in memory";
-
-/// Redis's error for writes after a failed background save (Redis's exact text:
-/// clients and tools match on it).
-pub const MISCONF_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
-currently unable to persist to disk. Commands that may modify the data set are disabled, \
-because this instance is configured to report errors during writes if RDB snapshotting \
-fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about \
-the RDB error.";
 
 /// Gate bit: the dataset is loading.
 const GATE_LOADING: u8 = 1;
@@ -79,7 +67,7 @@ const GATE_MISCONF: u8 = 2;
 const RETRY_DELAY_SECS: i64 = 5;
 
 /// How often the save-point thread looks.
-const CRON_TICK: Duration = Duration::from_millis(100);
+pub const CRON_TICK: Duration = Duration::from_millis(100);
 
 /// The persistence settings, copied from the config on every change.
 #[derive(Clone, Debug, Default)]
@@ -155,7 +143,8 @@ struct Inner {
     gate: AtomicU8,
     dirty: AtomicU64,
     /// The server, for background saves to record their outcome in (`last_save`).
-    shared: OnceLock<Weak<Shared>>,
+    /// Unix seconds of the last successful save (LASTSAVE); start time until then.
+    last_save: AtomicI64,
     keys_processed: AtomicU64,
     keys_total: AtomicU64,
     load_bytes: AtomicU64,
@@ -165,16 +154,10 @@ struct Inner {
     state: Mutex<State>,
 }
 
-/// Persistence state, one per server (a field of [`Shared`], which holds LASTSAVE's
+/// Persistence state, one per server (a field of `Shared`; it holds LASTSAVE's
 /// clock in `last_save`).
 pub struct Persistence {
     inner: Arc<Inner>,
-}
-
-impl Default for Persistence {
-    fn default() -> Self {
-        Persistence::new()
-    }
 }
 
 /// Why BGSAVE did not start.
@@ -240,13 +223,13 @@ fn now_secs() -> i64 {
 }
 
 impl Persistence {
-    /// Fresh state; [`Persistence::attach`] it to its server before saving.
-    pub fn new() -> Persistence {
+    /// Fresh state of a server started at `started_secs` (unix seconds).
+    pub fn new(started_secs: i64) -> Persistence {
         Persistence {
             inner: Arc::new(Inner {
                 gate: AtomicU8::new(0),
                 dirty: AtomicU64::new(0),
-                shared: OnceLock::new(),
+                last_save: AtomicI64::new(started_secs),
                 keys_processed: AtomicU64::new(0),
                 keys_total: AtomicU64::new(0),
                 load_bytes: AtomicU64::new(0),
@@ -268,10 +251,10 @@ impl Persistence {
         }
     }
 
-    /// Tells the state which server it belongs to (once, at start), so that
-    /// background saves can update `Shared::last_save`.
-    pub fn attach(&self, shared: &Arc<Shared>) {
-        let _ = self.inner.shared.set(Arc::downgrade(shared));
+    /// Unix seconds of the last successful save (LASTSAVE); the start time until the
+    /// first one.
+    pub fn last_save(&self) -> i64 {
+        self.inner.last_save.load(Ordering::Relaxed)
     }
 
     /// Takes the persistence settings from `c` (at start and on CONFIG SET).
@@ -308,28 +291,17 @@ impl Persistence {
         self.inner.state.lock().running.is_some()
     }
 
-    /// The error `cmd` gets now, if persistence refuses it: MISCONF for writes (and
-    /// PING, as Redis) after a failed background save, LOADING for commands without
-    /// the `loading` flag while the dump loads. One relaxed load when all is well.
+    /// Whether writes are refused after a failed background save (MISCONF; the
+    /// gates in dispatch decide which commands that refuses).
     #[inline]
-    pub fn refusal(&self, cmd: &Command) -> Option<&'static str> {
-        let gate = self.inner.gate.load(Ordering::Relaxed);
-        if gate == 0 {
-            return None;
-        }
-        if gate & GATE_MISCONF != 0 && (cmd.has(flags::WRITE) || cmd.name == "ping") {
-            return Some(MISCONF_ERR);
-        }
-        if gate & GATE_LOADING != 0 && !cmd.has(flags::LOADING) {
-            return Some(LOADING_ERR);
-        }
-        None
+    pub fn misconf(&self) -> bool {
+        self.inner.gate.load(Ordering::Relaxed) & GATE_MISCONF != 0
     }
 
     /// SAVE: writes the dump now, on the calling thread, from a snapshot (other
     /// clients keep being served). The error is for the log; the client gets `ERR`.
-    pub fn save(&self, shared: &Shared) -> Result<SaveStats, String> {
-        self.inner.save_now(shared)
+    pub fn save(&self, keyspace: &Keyspace) -> Result<SaveStats, String> {
+        self.inner.save_now(keyspace)
     }
 
     /// FLUSHALL's part, once the keyspace is empty (Redis's `flushAllDataAndResetRDB`):
@@ -342,18 +314,18 @@ impl Persistence {
     /// status to ok, but is not counted in `rdb_saves`; a failure is only logged
     /// (FLUSHALL still replies OK) and leaves the counter and the status as they were.
     /// Without save points the dump on disk is left as it is.
-    pub fn flushall_save(&self, shared: &Shared) {
+    pub fn flushall_save(&self, keyspace: &Keyspace) {
         self.abort_bgsave();
         let configured = !self.inner.state.lock().params.save_points.is_empty();
         if configured {
             // The error is logged by the save itself.
-            let _ = self.inner.save_sync(shared, false);
+            let _ = self.inner.save_sync(keyspace, false);
         }
     }
 
     /// BGSAVE: takes a snapshot and writes it on a background thread.
-    pub fn bgsave(&self, shared: &Shared) -> Result<(), BgsaveError> {
-        Inner::bgsave(&self.inner, &shared.keyspace)
+    pub fn bgsave(&self, keyspace: &Keyspace) -> Result<(), BgsaveError> {
+        Inner::bgsave(&self.inner, keyspace)
     }
 
     /// Stops a running background save and waits for it (its temporary file is
@@ -373,14 +345,14 @@ impl Persistence {
     /// SHUTDOWN's save: decides per the flags and save points, saves, and records that
     /// the exit path must not save again. `Err` (the save's error) when the save
     /// failed without FORCE: the server must keep running.
-    pub fn shutdown_save(&self, shared: &Shared, f: ShutdownFlags) -> Result<(), String> {
+    pub fn shutdown_save(&self, keyspace: &Keyspace, f: ShutdownFlags) -> Result<(), String> {
         self.abort_bgsave();
         let loading = self.loading();
         let configured = !self.inner.state.lock().params.save_points.is_empty();
         let want = !loading && !f.nosave && (f.save || configured);
         let mode = if want {
             tracing::info!("Saving the final RDB snapshot before exiting.");
-            match self.inner.save_now(shared) {
+            match self.inner.save_now(keyspace) {
                 Ok(_) => ExitSave::Saved,
                 Err(_) if f.force => {
                     tracing::warn!("Error trying to save the DB. Exit anyway.");
@@ -400,7 +372,7 @@ impl Persistence {
 
     /// The exit path (after clients are gone): saves as SHUTDOWN decided, or when
     /// save points are configured (signals, [`crate::ServerHandle::shutdown`]).
-    pub fn on_exit(&self, shared: &Shared) {
+    pub fn on_exit(&self, keyspace: &Keyspace) {
         self.abort_bgsave();
         if self.loading() {
             return;
@@ -417,7 +389,7 @@ impl Persistence {
         };
         if save {
             tracing::info!("Saving the final RDB snapshot before exiting.");
-            if self.inner.save_now(shared).is_err() {
+            if self.inner.save_now(keyspace).is_err() {
                 tracing::warn!("Error trying to save the DB on exit.");
             }
         }
@@ -427,11 +399,11 @@ impl Persistence {
     /// LOADING meanwhile. A missing file is a fresh start; an unreadable or corrupt one
     /// is an error naming the file and the offset (the file is left as it is, the
     /// keyspace emptied, and the server must not start).
-    pub fn load_at_start(&self, shared: &Shared) -> io::Result<()> {
+    pub fn load_at_start(&self, keyspace: &Keyspace) -> io::Result<()> {
         let dir = self.inner.state.lock().params.dir.clone();
         check_dir_at_start(&dir)?;
         remove_leftover_temp_files(&dir);
-        let ks = &shared.keyspace;
+        let ks = keyspace;
         let path = self.dump_path();
         let shown = path.display();
         let size = match fs::metadata(&path) {
@@ -510,7 +482,7 @@ impl Persistence {
 
     /// One save-point check (Redis's `serverCron`): starts a background save when
     /// "at least `changes` changes in `seconds` seconds" holds for a save point.
-    pub fn cron(&self, shared: &Shared) {
+    pub fn cron(&self, keyspace: &Keyspace) {
         let due = {
             let st = self.inner.state.lock();
             if st.running.is_some() || st.loading_since.is_some() || self.loading() {
@@ -518,7 +490,7 @@ impl Persistence {
             }
             let now = now_secs();
             let dirty = self.dirty();
-            let since = now - shared.last_save.load(Ordering::Relaxed);
+            let since = now - self.last_save();
             let may_retry = st.last_ok || now - st.last_try > RETRY_DELAY_SECS;
             st.params
                 .save_points
@@ -528,14 +500,14 @@ impl Persistence {
         };
         if let Some((secs, changes)) = due {
             tracing::info!("{changes} changes in {secs} seconds. Saving...");
-            if let Err(e) = self.bgsave(shared) {
+            if let Err(e) = self.bgsave(keyspace) {
                 tracing::warn!("save point could not start a background save: {e:?}");
             }
         }
     }
 
     /// The figures INFO persistence shows.
-    pub fn info(&self, shared: &Shared) -> InfoFigures {
+    pub fn info(&self) -> InfoFigures {
         let inner = &self.inner;
         let st = inner.state.lock();
         let keys_processed = inner.keys_processed.load(Ordering::Relaxed);
@@ -545,7 +517,7 @@ impl Persistence {
             loading: self.loading(),
             changes_since_last_save: self.dirty(),
             bgsave_in_progress: running.is_some(),
-            last_save_time: shared.last_save.load(Ordering::Relaxed),
+            last_save_time: self.last_save(),
             last_bgsave_ok: st.last_ok,
             last_bgsave_time_sec: st.last_bgsave_secs,
             current_bgsave_time_sec: running.map_or(-1, |r| r.started.elapsed().as_secs() as i64),
@@ -594,20 +566,20 @@ impl Inner {
         }
     }
 
-    fn save_now(&self, shared: &Shared) -> Result<SaveStats, String> {
-        self.save_sync(shared, true)
+    fn save_now(&self, keyspace: &Keyspace) -> Result<SaveStats, String> {
+        self.save_sync(keyspace, true)
     }
 
     /// A save on the calling thread; `counted`: whether a success counts in
     /// `rdb_saves` (SAVE, SHUTDOWN) or not (FLUSHALL's rewrite, as in Redis).
-    fn save_sync(&self, shared: &Shared, counted: bool) -> Result<SaveStats, String> {
+    fn save_sync(&self, keyspace: &Keyspace, counted: bool) -> Result<SaveStats, String> {
         let params = self.state.lock().params.clone();
         let dirty_before = self.dirty.load(Ordering::Relaxed);
         let started = Instant::now();
         // The file lock before the snapshot: saves on different threads (SAVE and
         // FLUSHALL's rewrite) land in the order of their snapshots.
         let writer = self.file_lock.lock();
-        let result = write_dump_locked(self, shared.keyspace.snapshot(), &params, None);
+        let result = write_dump_locked(self, keyspace.snapshot(), &params, None);
         drop(writer);
         let mut st = self.state.lock();
         match &result {
@@ -628,8 +600,8 @@ impl Inner {
     /// Bookkeeping of a successful save (SAVE, BGSAVE, FLUSHALL's), under the state
     /// lock: the changes the save covered are no longer pending.
     fn saved(&self, st: &mut State, dirty_before: u64, counted: bool) {
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            shared.last_save.store(now_secs(), Ordering::Relaxed);
+        {
+            self.last_save.store(now_secs(), Ordering::Relaxed);
         }
         let _ = self
             .dirty
@@ -894,7 +866,7 @@ fn write_and_rename(
 
 /// The auxiliary fields Redis 7.0 writes (without replication info).
 fn aux_fields() -> Vec<(String, String)> {
-    let used = crate::info::memory_figures().allocated;
+    let used = crate::process::memory_figures().allocated;
     vec![
         ("redis-ver".into(), "7.0.15".into()),
         ("redis-bits".into(), (usize::BITS).to_string()),
@@ -902,20 +874,6 @@ fn aux_fields() -> Vec<(String, String)> {
         ("used-mem".into(), used.to_string()),
         ("aof-base".into(), "0".into()),
     ]
-}
-
-/// Starts the save-point thread; it ends when shutdown is requested.
-pub fn spawn_cron(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("shoal-savecron".into())
-        .spawn(move || {
-            while !shared.shutting_down() {
-                std::thread::sleep(CRON_TICK);
-                if !shared.shutting_down() {
-                    shared.persistence.cron(&shared);
-                }
-            }
-        })
 }
 
 #[cfg(test)]

@@ -7,13 +7,13 @@
 //! the README's Security section.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use shoal_protocol::Args;
 
 use crate::client::{is_local_addr, Client};
-use crate::server::{now_ms, Shared};
+use crate::clock::now_ms;
 
 /// Redis's reply to a client refused by protected mode (written verbatim, then the
 /// connection is closed).
@@ -99,8 +99,8 @@ pub fn is_cross_protocol(args: &Args<'_>, first_command: bool) -> bool {
 }
 
 /// Logs Redis's warning for a cross-protocol request, at most once a minute.
-pub fn log_cross_protocol(shared: &Shared, peer: std::net::SocketAddr) {
-    if shared.security_log.cross_protocol.allow(now_ms()) {
+pub fn log_cross_protocol(log: &SecurityLog, peer: std::net::SocketAddr) {
+    if log.cross_protocol.allow(now_ms()) {
         tracing::warn!(
             client = %peer,
             "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
@@ -109,26 +109,23 @@ pub fn log_cross_protocol(shared: &Shared, peer: std::net::SocketAddr) {
 }
 
 /// Whether protected mode refuses a client connecting from `peer`: protected mode is
-/// on, no password is set, and the peer is not `127.0.0.1`/`::1` (Redis 7.0's rule:
-/// the bind addresses do not matter).
-pub fn protected_mode_refuses(shared: &Shared, peer: IpAddr) -> bool {
-    shared.live.protected_mode.load(Ordering::Relaxed)
-        && !shared.auth_required()
-        && !is_local_addr(peer)
+/// on, no password is set (`auth_required` false), and the peer is not
+/// `127.0.0.1`/`::1` (Redis 7.0's rule: the bind addresses do not matter).
+pub fn protected_mode_refuses(protected_mode: bool, auth_required: bool, peer: IpAddr) -> bool {
+    protected_mode && !auth_required && !is_local_addr(peer)
 }
 
 /// Warnings at start about who can reach an unprotected server.
-pub fn warn_at_start(shared: &Shared) {
-    let exposed: Vec<String> = shared
-        .addrs
+pub fn warn_at_start(addrs: &[std::net::SocketAddr], protected_mode: bool, auth_required: bool) {
+    let exposed: Vec<String> = addrs
         .iter()
         .filter(|a| !a.ip().is_loopback())
         .map(|a| a.to_string())
         .collect();
-    if exposed.is_empty() || shared.auth_required() {
+    if exposed.is_empty() || auth_required {
         return;
     }
-    if shared.live.protected_mode.load(Ordering::Relaxed) {
+    if protected_mode {
         tracing::warn!(
             addrs = ?exposed,
             "WARNING: no password is set and protected mode is on: clients connecting from anywhere but 127.0.0.1 or ::1 are refused. Set requirepass to serve them."
@@ -145,17 +142,15 @@ pub fn warn_at_start(shared: &Shared) {
 /// `acl_access_denied_auth`, logs it at most once a second with the client's address,
 /// and, past [`AUTH_FREE_FAILURES`] failures on this connection, makes the connection
 /// wait before it runs anything else (see [`Client::penalty`]).
-pub fn auth_failed(shared: &Shared, client: &mut Client) {
-    shared
-        .stats
-        .acl_access_denied_auth
-        .fetch_add(1, Ordering::Relaxed);
+/// `denied` is the server's INFO counter.
+pub fn auth_failed(log: &SecurityLog, denied: &AtomicU64, client: &mut Client) {
+    let total = denied.fetch_add(1, Ordering::Relaxed) + 1;
     client.auth_failures = client.auth_failures.saturating_add(1);
-    if shared.security_log.auth_failure.allow(now_ms()) {
+    if log.auth_failure.allow(now_ms()) {
         tracing::warn!(
             client = %client.info.addr,
             failures_on_connection = client.auth_failures,
-            total = shared.stats.acl_access_denied_auth.load(Ordering::Relaxed),
+            total,
             "AUTH failed: invalid username-password pair"
         );
     }

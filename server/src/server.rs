@@ -1,4 +1,4 @@
-//! Server lifecycle: shared state, the listener, background work and shutdown.
+//! Server lifecycle: binding, the runtime, background threads and shutdown.
 //!
 //! [`Server::start`] binds the listeners, starts a multi-threaded tokio runtime on its
 //! own thread and returns a [`ServerHandle`]: the binary waits on it, tests and
@@ -6,209 +6,19 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
-use shoal_protocol::Limits;
 use shoal_storage::{Keyspace, KeyspaceConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::client::ClientRegistry;
-use crate::command::CommandStatsTable;
 use crate::config::Config;
-use crate::connection;
-use crate::persistence::{self, Persistence};
-use crate::slowlog::SlowLog;
-
-/// Current time in unix milliseconds.
-#[inline]
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Server-wide counters (INFO stats).
-#[derive(Default)]
-pub struct Stats {
-    /// Connections accepted since start.
-    pub connections_received: AtomicU64,
-    /// Connections refused for maxclients.
-    pub rejected_connections: AtomicU64,
-    /// Commands processed.
-    pub commands: AtomicU64,
-    /// Commands refused before running.
-    pub rejected_calls: AtomicU64,
-    /// Commands that replied with an error.
-    pub failed_calls: AtomicU64,
-    /// Bytes read from clients.
-    pub net_input_bytes: AtomicU64,
-    /// Bytes written to clients.
-    pub net_output_bytes: AtomicU64,
-    /// Successful key lookups by read commands.
-    pub keyspace_hits: AtomicU64,
-    /// Failed key lookups by read commands.
-    pub keyspace_misses: AtomicU64,
-    /// Time spent in active expiry, microseconds.
-    pub expire_cycle_usec: AtomicU64,
-    /// Active expiry cycles that stopped at their time budget.
-    pub expire_cycle_timeouts: AtomicU64,
-    /// Failed AUTH attempts (INFO `acl_access_denied_auth`).
-    pub acl_access_denied_auth: AtomicU64,
-}
-
-impl Stats {
-    /// Zeroes the counters CONFIG RESETSTAT resets.
-    pub fn reset(&self) {
-        for c in [
-            &self.connections_received,
-            &self.rejected_connections,
-            &self.commands,
-            &self.rejected_calls,
-            &self.failed_calls,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
-            &self.expire_cycle_usec,
-            &self.expire_cycle_timeouts,
-            &self.acl_access_denied_auth,
-        ] {
-            c.store(0, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Config values read on hot paths, mirrored into atomics so connections never take
-/// the config lock per command. Updated by CONFIG SET through [`Shared::apply_config`].
-#[derive(Default)]
-pub struct LiveConfig {
-    /// Bumped on every change; connections refresh their cached limits when it moves.
-    pub epoch: AtomicU64,
-    /// Whether `requirepass` is set.
-    pub auth_required: AtomicBool,
-    /// protected-mode.
-    pub protected_mode: AtomicBool,
-    /// maxclients.
-    pub maxclients: AtomicUsize,
-    /// Idle timeout in seconds (0 = none).
-    pub timeout: AtomicU64,
-    /// TCP keepalive period in seconds (0 = off).
-    pub tcp_keepalive: AtomicU64,
-    /// client-query-buffer-limit.
-    pub query_buffer_limit: AtomicU64,
-    /// proto-max-bulk-len.
-    pub proto_max_bulk_len: AtomicU64,
-    /// max-multibulk-len.
-    pub max_multibulk_len: AtomicU64,
-    /// hz.
-    pub hz: AtomicU64,
-    /// active-expire-effort.
-    pub active_expire_effort: AtomicU64,
-}
-
-/// State shared by every connection and background task.
-pub struct Shared {
-    /// The data.
-    pub keyspace: Keyspace,
-    /// The configuration as CONFIG GET shows it.
-    pub config: RwLock<Config>,
-    /// Hot-path copies of some config values.
-    pub live: LiveConfig,
-    /// Counters.
-    pub stats: Stats,
-    /// Connected clients.
-    pub clients: ClientRegistry,
-    /// The slow log.
-    pub slowlog: SlowLog,
-    /// INFO commandstats counters.
-    pub command_stats: CommandStatsTable,
-    /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF (see
-    /// [`persistence`]); it updates `last_save`.
-    pub persistence: Persistence,
-    /// When the server started.
-    pub started: Instant,
-    /// Unix ms at start.
-    pub started_ms: i64,
-    /// 40 hex characters identifying this run (INFO run_id).
-    pub run_id: String,
-    /// Addresses actually bound (port 0 resolved).
-    pub addrs: Vec<SocketAddr>,
-    /// Unix seconds of the last successful save (LASTSAVE); start time until then.
-    pub last_save: AtomicI64,
-    /// Named snapshots (SNAPSHOT CREATE/LIST/DROP/READ/RESTORE/MERGE).
-    pub snapshots: crate::snapshots::SnapshotRegistry,
-    /// Rate limits of the security log lines (cross-protocol requests, failed AUTH,
-    /// accept errors).
-    pub security_log: crate::security::SecurityLog,
-    shutdown_tx: watch::Sender<bool>,
-}
-
-impl Shared {
-    /// Whether clients must AUTH first.
-    #[inline]
-    pub fn auth_required(&self) -> bool {
-        self.live.auth_required.load(Ordering::Relaxed)
-    }
-
-    /// Copies a changed config into the hot-path atomics and bumps the epoch.
-    pub fn apply_config(&self, c: &Config) {
-        let l = &self.live;
-        l.auth_required
-            .store(!c.requirepass.is_empty(), Ordering::Relaxed);
-        l.protected_mode.store(c.protected_mode, Ordering::Relaxed);
-        l.maxclients.store(c.maxclients, Ordering::Relaxed);
-        l.timeout.store(c.timeout, Ordering::Relaxed);
-        l.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
-        l.query_buffer_limit
-            .store(c.client_query_buffer_limit, Ordering::Relaxed);
-        l.proto_max_bulk_len
-            .store(c.proto_max_bulk_len, Ordering::Relaxed);
-        l.max_multibulk_len
-            .store(c.max_multibulk_len, Ordering::Relaxed);
-        l.hz.store(u64::from(c.hz.max(1)), Ordering::Relaxed);
-        l.active_expire_effort
-            .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
-        self.slowlog
-            .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
-        l.epoch.fetch_add(1, Ordering::Release);
-        self.persistence.configure(c);
-    }
-
-    /// The parser limits currently configured.
-    pub fn parser_limits(&self) -> Limits {
-        Limits {
-            max_bulk_len: self.live.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
-            max_multibulk_len: self.live.max_multibulk_len.load(Ordering::Relaxed) as usize,
-            ..Limits::default()
-        }
-    }
-
-    /// Asks the server to stop (SHUTDOWN, signals, [`ServerHandle::shutdown`]).
-    pub fn request_shutdown(&self) {
-        self.shutdown_tx.send_replace(true);
-    }
-
-    /// Whether shutdown was requested.
-    pub fn shutting_down(&self) -> bool {
-        *self.shutdown_tx.borrow()
-    }
-
-    /// A receiver that resolves when shutdown is requested.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown_tx.subscribe()
-    }
-
-    /// Seconds since start.
-    pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
+use crate::net;
+use crate::persistence;
+use crate::state::{now_ms, Shared};
 
 /// A running server. Dropping it without calling [`ServerHandle::shutdown`] leaves it
 /// running until the process exits.
@@ -274,28 +84,12 @@ impl Server {
             capacity: config.capacity,
             shards: config.shards,
         });
-        let (shutdown_tx, _) = watch::channel(false);
-        let started_ms = now_ms();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(
             keyspace,
-            config: RwLock::new(config.clone()),
-            live: LiveConfig::default(),
-            stats: Stats::default(),
-            clients: ClientRegistry::default(),
-            slowlog: SlowLog::default(),
-            command_stats: CommandStatsTable::default(),
-            persistence: Persistence::default(),
-            started: Instant::now(),
-            started_ms,
-            run_id: run_id(),
-            addrs: addrs.clone(),
-            last_save: AtomicI64::new(started_ms / 1000),
-            snapshots: Default::default(),
-            security_log: Default::default(),
-            shutdown_tx,
-        });
-        shared.apply_config(&config);
-        shared.persistence.attach(&shared);
+            &config,
+            addrs.clone(),
+            crate::dispatch::TABLE.commands.len(),
+        ));
         tracing::info!(
             addrs = ?addrs,
             shards = shared.keyspace.db(0).num_shards(),
@@ -304,9 +98,13 @@ impl Server {
             "Shoal {} ready to accept connections",
             env!("CARGO_PKG_VERSION")
         );
-        crate::security::warn_at_start(&shared);
+        crate::security::warn_at_start(
+            &shared.addrs,
+            shared.live.protected_mode.load(Ordering::Relaxed),
+            shared.auth_required(),
+        );
         let expiry = spawn_expiry_thread(Arc::clone(&shared));
-        let save_cron = persistence::spawn_cron(Arc::clone(&shared))?;
+        let save_cron = spawn_save_cron(Arc::clone(&shared))?;
         let run_shared = Arc::clone(&shared);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -337,12 +135,12 @@ impl Server {
                 runtime.shutdown_timeout(Duration::from_secs(2));
                 let _ = expiry.join();
                 let _ = save_cron.join();
-                run_shared.persistence.on_exit(&run_shared);
+                run_shared.persistence.on_exit(&run_shared.keyspace);
                 tracing::info!("Shoal is now ready to exit, bye bye...");
             })?;
         // Persistence: load the dump, if any, while clients already get LOADING. On
         // failure the server stops and the caller gets the error (the binary exits 1).
-        if let Err(e) = shared.persistence.load_at_start(&shared) {
+        if let Err(e) = shared.persistence.load_at_start(&shared.keyspace) {
             shared.request_shutdown();
             let _ = thread.join();
             return Err(e);
@@ -504,7 +302,8 @@ async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> 
     }
     let flags = persistence::ShutdownFlags::from_config(&setting);
     let s = Arc::clone(shared);
-    let saved = tokio::task::spawn_blocking(move || s.persistence.shutdown_save(&s, flags)).await;
+    let saved =
+        tokio::task::spawn_blocking(move || s.persistence.shutdown_save(&s.keyspace, flags)).await;
     match saved {
         Ok(Ok(())) => {
             shared.request_shutdown();
@@ -537,7 +336,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             accepted = listener.accept() => match accepted {
                 Ok((socket, addr)) => {
                     shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(connection::run(Arc::clone(&shared), socket, addr));
+                    tokio::spawn(net::run(Arc::clone(&shared), socket, addr));
                 }
                 Err(e) => {
                     let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
@@ -615,10 +414,16 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
         .expect("spawn expiry thread")
 }
 
-fn run_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
+/// Starts the save-point thread (persistence's timer: save points, retries); it ends when shutdown is requested.
+fn spawn_save_cron(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("shoal-savecron".into())
+        .spawn(move || {
+            while !shared.shutting_down() {
+                std::thread::sleep(persistence::CRON_TICK);
+                if !shared.shutting_down() {
+                    shared.persistence.cron(&shared.keyspace);
+                }
+            }
+        })
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use shoal_protocol::Args;
 
-use crate::command::Ctx;
+use crate::client::Client;
 
 /// Arguments kept per entry, and bytes kept per argument (as Redis).
 const MAX_ARGS: usize = 32;
@@ -62,7 +62,7 @@ impl SlowLog {
 
     /// Records the command if it was slow enough.
     #[inline]
-    pub fn maybe_record(&self, ctx: &Ctx<'_>, args: &Args<'_>, usec: u64) {
+    pub fn maybe_record(&self, client: &Client, now_ms: i64, args: &Args<'_>, usec: u64) {
         let t = self.threshold.load(Ordering::Relaxed);
         if t < 0 || (usec as i64) < t {
             return;
@@ -88,11 +88,11 @@ impl SlowLog {
         }
         let entry = SlowEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            time: ctx.now / 1000,
+            time: now_ms / 1000,
             usec,
             args: kept,
-            addr: ctx.client.info.addr.to_string(),
-            name: ctx.client.info.name_string(),
+            addr: client.info.addr.to_string(),
+            name: client.info.name_string(),
         };
         let max = self.max_len.load(Ordering::Relaxed);
         let mut e = self.entries.lock();

@@ -81,6 +81,17 @@ fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
     config.requirepass.is_empty() || same_secret(config.requirepass.as_bytes(), pass)
 }
 
+/// A failed AUTH: counted, logged (rate-limited) and, past the free attempts, paid
+/// for with a delay (see [`crate::security::auth_failed`]).
+fn auth_failed(ctx: &mut Ctx<'_>) {
+    let shared = ctx.shared;
+    crate::security::auth_failed(
+        &shared.security_log,
+        &shared.stats.acl_access_denied_auth,
+        ctx.client,
+    );
+}
+
 /// AUTH [username] password. A failed AUTH leaves an earlier successful one in place,
 /// as in Redis.
 fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
@@ -98,7 +109,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     if !credentials_ok(ctx, user, pass) {
-        crate::security::auth_failed(ctx.shared, ctx.client);
+        auth_failed(ctx);
         return Err(CmdError::WrongPass);
     }
     ctx.client.authenticated = true;
@@ -157,7 +168,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         let more = args.len() - 1 - j;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             if !credentials_ok(ctx, &args[j + 1], &args[j + 2]) {
-                crate::security::auth_failed(ctx.shared, ctx.client);
+                auth_failed(ctx);
                 return Err(CmdError::WrongPass);
             }
             ctx.client.authenticated = true;

@@ -37,7 +37,7 @@ use shoal_storage::{glob, Db, Entry, HashValue, Shard};
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::num::{int_arg, parse_i64};
-use crate::server::Shared;
+use crate::state::Shared;
 
 // ---------------------------------------------------------------------------------
 // Lookup helpers

@@ -24,7 +24,7 @@ use shoal_storage::{glob, Entry, Shard, Value};
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
-use crate::server::{Shared, Stats};
+use crate::state::{Shared, Stats};
 
 // ---------------------------------------------------------------------------------
 // Lookup helpers

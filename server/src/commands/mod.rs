@@ -1,13 +1,20 @@
 //! Command families, one file per family (as Redis's `t_string.c`, `db.c`...).
 //! Each file ends with its `COMMANDS` slice: the family's whole surface at a glance.
 
+pub mod common;
+pub mod configure;
 pub mod connection;
+pub mod databases;
 pub mod hashes;
+pub mod introspection;
 pub mod keys;
+pub mod memory;
 pub mod merge;
-pub mod persistence;
-pub mod server;
+pub mod saving;
+pub mod shutdown;
+pub mod slowlog_commands;
 pub mod snapshot;
+pub mod status;
 pub mod strings;
 
 use crate::command::Command;
@@ -20,6 +27,12 @@ pub const FAMILIES: &[&[Command]] = &[
     hashes::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
-    persistence::COMMANDS,
-    server::COMMANDS,
+    saving::COMMANDS,
+    introspection::COMMANDS,
+    status::COMMANDS,
+    configure::COMMANDS,
+    databases::COMMANDS,
+    shutdown::COMMANDS,
+    slowlog_commands::COMMANDS,
+    memory::COMMANDS,
 ];

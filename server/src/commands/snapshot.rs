@@ -17,7 +17,7 @@
 //!   they leave it; the memory is freed off the request path.
 //! - `READ name` makes this connection read the snapshot: every read command answers
 //!   as of the snapshot (SELECT still picks the database inside it), every command
-//!   flagged `write` is refused with `READONLY` (see `command::execute`). `READ LIVE`
+//!   flagged `write` is refused with `READONLY` (see the gates in `dispatch.rs`). `READ LIVE`
 //!   switches back. Other connections are unaffected.
 //! - `RESTORE name` replaces every live database with the snapshot's content,
 //!   atomically, in O(shards) (the tables are shared, copy-on-write).

@@ -35,7 +35,7 @@ use shoal_storage::number as long_double;
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::num::{int_arg, parse_i64};
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The database selected by the client, in the keyspace it views (live or its
 /// SNAPSHOT READ snapshot), borrowed for `'a` so that `ctx.out` can be written while

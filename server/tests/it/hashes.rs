@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
-use shoal_server::command::{flags::*, TABLE};
-use shoal_server::server::now_ms;
+use shoal_server::command::flags::*;
+use shoal_server::dispatch::TABLE;
+use shoal_server::state::now_ms;
 use shoal_storage::Entry;
 
 use crate::common::*;

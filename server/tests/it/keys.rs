@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::Value;
-use shoal_server::server::now_ms;
+use shoal_server::state::now_ms;
 use shoal_storage::Entry;
 
 use crate::common::*;

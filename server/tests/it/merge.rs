@@ -19,7 +19,7 @@ use crate::common::*;
 type Map = BTreeMap<String, String>;
 
 fn now_ms() -> i64 {
-    shoal_server::server::now_ms()
+    shoal_server::state::now_ms()
 }
 
 /// The live entry at `key` in database 0.

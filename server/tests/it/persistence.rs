@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use shoal_server::config::Config;
-use shoal_server::persistence::{LOADING_ERR, MISCONF_ERR};
+use shoal_server::error::{LOADING as LOADING_ERR, MISCONF as MISCONF_ERR};
 use shoal_server::Server;
 use shoal_storage::{Entry, HashValue, Value};
 
@@ -130,7 +130,7 @@ type Contents = BTreeMap<(usize, Vec<u8>), (Val, Option<i64>)>;
 /// Everything a Shoal server holds, read from its keyspace.
 fn shoal_contents(s: &TestServer) -> Contents {
     let ks = &s.handle().shared().keyspace;
-    let now = shoal_server::server::now_ms();
+    let now = shoal_server::state::now_ms();
     let mut all = Contents::new();
     for d in 0..ks.num_dbs() {
         ks.db(d).for_each(now, |e| {
@@ -237,7 +237,7 @@ fn put_hash(s: &TestServer, db: usize, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)],
     d.lock(hash).insert(
         hash,
         Entry::new_hash(key, h, ttl),
-        shoal_server::server::now_ms(),
+        shoal_server::state::now_ms(),
     );
 }
 
@@ -286,7 +286,7 @@ async fn fill_shoal(s: &TestServer) {
             )
         })
         .collect();
-    let far = shoal_server::server::now_ms() + 9_000_000;
+    let far = shoal_server::state::now_ms() + 9_000_000;
     put_hash(s, 0, b"hash-large", &large, Some(far));
     let long_value = vec![(b"f".to_vec(), b"long value ".repeat(20))];
     put_hash(s, 3, b"hash-long-value", &long_value, None);
@@ -553,7 +553,7 @@ async fn bgsave_is_a_point_in_time_while_writes_continue() {
 
     // LASTSAVE is the start time until a save; make sure a second has passed.
     let start: i64 = cmd(&mut c, &["LASTSAVE"]).await;
-    while shoal_server::server::now_ms() / 1000 <= start {
+    while shoal_server::state::now_ms() / 1000 <= start {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 

@@ -8,10 +8,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Value;
-use shoal_server::command::{Command, TABLE};
-use shoal_server::commands::server::COMMAND_SUBS;
+use shoal_server::command::Command;
+use shoal_server::commands::introspection::COMMAND_SUBS;
 use shoal_server::config::Config;
-use shoal_server::server::now_ms;
+use shoal_server::dispatch::TABLE;
+use shoal_server::state::now_ms;
 use shoal_storage::{glob, Entry};
 
 use crate::common::*;
@@ -1064,13 +1065,7 @@ async fn time_and_lastsave() {
     );
 
     let last: i64 = cmd(&mut c, &["LASTSAVE"]).await;
-    assert_eq!(
-        last,
-        s.handle()
-            .shared()
-            .last_save
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
+    assert_eq!(last, s.handle().shared().persistence.last_save());
     assert!((last - now_ms() / 1000).abs() < 60);
     assert_eq!(
         err(&mut c, &["TIME", "x"]).await,
@@ -1270,4 +1265,76 @@ async fn memory_commands() {
     let help: Vec<String> = cmd(&mut c, &["MEMORY", "HELP"]).await;
     assert_eq!(help.len(), 14);
     assert_eq!(help[9], "USAGE <key> [SAMPLES <count>]");
+}
+
+/// RESP3 replies of the server family, byte for byte what redis-server 7.0.15 sends
+/// after HELLO 3.
+#[tokio::test]
+async fn resp3_replies_match_redis() {
+    let s = TestServer::start();
+    let mut r = s.raw3().await;
+    r.roundtrip(
+        &[b"COMMAND", b"INFO", b"config|get"],
+        b"*1\r\n*10\r\n$10\r\nconfig|get\r\n:-3\r\n~4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n~3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n~0\r\n~0\r\n~0\r\n",
+    )
+    .await;
+    r.roundtrip(&[b"COMMAND", b"INFO", b"nope"], b"*1\r\n_\r\n")
+        .await;
+    r.roundtrip(&[b"MEMORY", b"USAGE", b"nope"], b"_\r\n").await;
+    r.roundtrip(
+        &[b"CONFIG", b"GET", b"maxmemory"],
+        b"%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n",
+    )
+    .await;
+    r.roundtrip(&[b"INFO", b"modules"], b"=15\r\ntxt:# Modules\r\n\r\n")
+        .await;
+    r.roundtrip(
+        &[b"COMMAND", b"GETKEYSANDFLAGS", b"memory", b"usage", b"k"],
+        b"*1\r\n*2\r\n$1\r\nk\r\n~2\r\n+RO\r\n+access\r\n",
+    )
+    .await;
+    let mut c = s.conn3().await;
+    // A non-empty subcommand list is an array, an empty one a set.
+    let info: Value = redis::cmd("COMMAND")
+        .arg("INFO")
+        .arg("slowlog")
+        .query_async(&mut c)
+        .await
+        .expect("command info");
+    let Value::Array(entries) = info else {
+        panic!("{info:?}")
+    };
+    let Value::Array(fields) = &entries[0] else {
+        panic!("{entries:?}")
+    };
+    assert!(
+        matches!(&fields[9], Value::Array(subs) if subs.len() == 4),
+        "{fields:?}"
+    );
+    assert!(
+        matches!(&fields[8], Value::Set(v) if v.is_empty()),
+        "{fields:?}"
+    );
+    let stats: Value = redis::cmd("MEMORY")
+        .arg("STATS")
+        .query_async(&mut c)
+        .await
+        .expect("memory stats");
+    let Value::Map(pairs) = stats else {
+        panic!("{stats:?}")
+    };
+    assert_eq!(pairs.len(), 27);
+    assert_eq!(pairs[0].0, Value::BulkString(b"peak.allocated".to_vec()));
+    assert!(pairs.iter().any(
+        |(k, v)| *k == Value::BulkString(b"dataset.percentage".to_vec())
+            && matches!(v, Value::Double(_))
+    ));
+    for cmd in [&["INFO"][..], &["MEMORY", "DOCTOR"]] {
+        let v: Value = redis::cmd(cmd[0])
+            .arg(&cmd[1..])
+            .query_async(&mut c)
+            .await
+            .expect("verbatim");
+        assert!(matches!(v, Value::VerbatimString { .. }), "{cmd:?}: {v:?}");
+    }
 }

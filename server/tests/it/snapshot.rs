@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection as Conn;
 use redis::Value;
-use shoal_server::server::now_ms;
+use shoal_server::state::now_ms;
 use shoal_storage::{Entry, HashValue};
 
 use crate::common::*;

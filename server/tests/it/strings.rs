@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
-use shoal_server::command::{flags::*, TABLE};
+use shoal_server::command::flags::*;
+use shoal_server::dispatch::TABLE;
 use tokio::io::AsyncReadExt;
 
 use crate::common::*;
 
 fn now_ms() -> i64 {
-    shoal_server::server::now_ms()
+    shoal_server::state::now_ms()
 }
 
 /// The key's stored expiry (absolute unix ms), read from the keyspace directly (TTL and

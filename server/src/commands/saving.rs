@@ -2,8 +2,6 @@
 //! [`crate::persistence`]: both saves serialize a point-in-time snapshot of the
 //! keyspace (no fork); SAVE on the calling connection, BGSAVE on a background thread.
 
-use std::sync::atomic::Ordering;
-
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
@@ -20,7 +18,7 @@ fn save(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         return Err(CmdError::msg(IN_PROGRESS));
     }
     // Let the runtime move this worker's other connections elsewhere meanwhile.
-    let result = tokio::task::block_in_place(|| p.save(ctx.shared));
+    let result = tokio::task::block_in_place(|| p.save(&ctx.shared.keyspace));
     match result {
         Ok(_) => {
             ctx.out.ok();
@@ -37,7 +35,7 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"schedule")) {
         return Err(CmdError::Syntax);
     }
-    match ctx.shared.persistence.bgsave(ctx.shared) {
+    match ctx.shared.persistence.bgsave(&ctx.shared.keyspace) {
         Ok(()) => {
             ctx.out.simple_str("Background saving started");
             Ok(())
@@ -48,7 +46,7 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    ctx.out.int(ctx.shared.last_save.load(Ordering::Relaxed));
+    ctx.out.int(ctx.shared.persistence.last_save());
     Ok(())
 }
 

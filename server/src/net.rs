@@ -19,9 +19,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::Client;
-use crate::command::{self, Ctx};
+use crate::dispatch;
 use crate::security;
-use crate::server::{now_ms, Shared};
+use crate::state::{now_ms, Shared};
 
 /// Read buffer size for a fresh connection, and what it shrinks back to.
 const READ_BUF: usize = 16 * 1024;
@@ -57,14 +57,18 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
         return;
     };
     let id = info.id;
-    if crate::security::protected_mode_refuses(&shared, addr.ip()) {
+    if security::protected_mode_refuses(
+        shared.live.protected_mode.load(Ordering::Relaxed),
+        shared.auth_required(),
+        addr.ip(),
+    ) {
         shared
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         tracing::debug!(id, %addr, "refused by protected mode");
         // Best effort, as Redis: a client that does not read cannot hold us here.
-        let _ = socket.try_write(crate::security::PROTECTED_MODE_DENIED);
+        let _ = socket.try_write(security::PROTECTED_MODE_DENIED);
         shared.clients.unregister(id);
         return;
     }
@@ -149,20 +153,12 @@ async fn serve(
                     }
                     if security::is_cross_protocol(&args, first_command) {
                         // Nothing more runs and nothing is answered, as Redis.
-                        security::log_cross_protocol(shared, client.info.addr);
+                        security::log_cross_protocol(&shared.security_log, client.info.addr);
                         return Ok("cross-protocol request");
                     }
                     first_command = false;
                     let mark = out.len();
-                    let mut ctx = Ctx {
-                        shared,
-                        keyspace: &shared.keyspace,
-                        client: &mut *client,
-                        out: &mut out,
-                        now,
-                        dirty: 0,
-                    };
-                    command::execute(&mut ctx, &args);
+                    dispatch::execute(shared, client, &mut out, now, &args);
                     // Redis checks authentication per command: a big request pipelined
                     // right after AUTH gets the authenticated limits.
                     parser.set_authenticated(client.authenticated);

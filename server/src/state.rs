@@ -1,0 +1,285 @@
+//! State shared by every connection and background task, grouped by owner.
+//!
+//! [`Shared`] is built once by the lifecycle ([`crate::server`]) and handed to every
+//! connection and background thread. It holds no behaviour beyond small accessors:
+//! the modules that own each part (persistence, clients, the slow log, snapshots)
+//! define their types below this one, and dispatch, the command families, INFO and
+//! the lifecycle sit above it. Nothing here imports those.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use shoal_protocol::Limits;
+use shoal_storage::Keyspace;
+use tokio::sync::watch;
+
+use crate::client::ClientRegistry;
+pub use crate::clock::now_ms;
+use crate::config::Config;
+use crate::persistence::Persistence;
+use crate::security::SecurityLog;
+use crate::slowlog::SlowLog;
+use crate::snapshots::SnapshotRegistry;
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted since start.
+    pub connections_received: AtomicU64,
+    /// Connections refused for maxclients.
+    pub rejected_connections: AtomicU64,
+    /// Commands processed.
+    pub commands: AtomicU64,
+    /// Commands refused before running.
+    pub rejected_calls: AtomicU64,
+    /// Commands that replied with an error.
+    pub failed_calls: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Successful key lookups by read commands.
+    pub keyspace_hits: AtomicU64,
+    /// Failed key lookups by read commands.
+    pub keyspace_misses: AtomicU64,
+    /// Time spent in active expiry, microseconds.
+    pub expire_cycle_usec: AtomicU64,
+    /// Active expiry cycles that stopped at their time budget.
+    pub expire_cycle_timeouts: AtomicU64,
+    /// Failed AUTH attempts (INFO `acl_access_denied_auth`).
+    pub acl_access_denied_auth: AtomicU64,
+}
+
+impl Stats {
+    /// Zeroes the counters CONFIG RESETSTAT resets.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands,
+            &self.rejected_calls,
+            &self.failed_calls,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.expire_cycle_usec,
+            &self.expire_cycle_timeouts,
+            &self.acl_access_denied_auth,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Config values read on hot paths, mirrored into atomics so connections never take
+/// the config lock per command. Updated by CONFIG SET through [`Shared::apply_config`].
+#[derive(Default)]
+pub struct LiveConfig {
+    /// Bumped on every change; connections refresh their cached limits when it moves.
+    pub epoch: AtomicU64,
+    /// Whether `requirepass` is set.
+    pub auth_required: AtomicBool,
+    /// protected-mode.
+    pub protected_mode: AtomicBool,
+    /// maxclients.
+    pub maxclients: AtomicUsize,
+    /// Idle timeout in seconds (0 = none).
+    pub timeout: AtomicU64,
+    /// TCP keepalive period in seconds (0 = off).
+    pub tcp_keepalive: AtomicU64,
+    /// client-query-buffer-limit.
+    pub query_buffer_limit: AtomicU64,
+    /// proto-max-bulk-len.
+    pub proto_max_bulk_len: AtomicU64,
+    /// max-multibulk-len.
+    pub max_multibulk_len: AtomicU64,
+    /// hz.
+    pub hz: AtomicU64,
+    /// active-expire-effort.
+    pub active_expire_effort: AtomicU64,
+}
+
+/// State shared by every connection and background task.
+pub struct Shared {
+    /// The data.
+    pub keyspace: Keyspace,
+    /// The configuration as CONFIG GET shows it.
+    pub config: RwLock<Config>,
+    /// Hot-path copies of some config values.
+    pub live: LiveConfig,
+    /// Counters.
+    pub stats: Stats,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// The slow log.
+    pub slowlog: SlowLog,
+    /// INFO commandstats counters.
+    pub command_stats: CommandStatsTable,
+    /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF, LASTSAVE (see
+    /// [`crate::persistence`]).
+    pub persistence: Persistence,
+    /// When the server started.
+    pub started: Instant,
+    /// Unix ms at start.
+    pub started_ms: i64,
+    /// 40 hex characters identifying this run (INFO run_id).
+    pub run_id: String,
+    /// Addresses actually bound (port 0 resolved).
+    pub addrs: Vec<SocketAddr>,
+    /// Named snapshots (SNAPSHOT CREATE/LIST/DROP/READ/RESTORE/MERGE).
+    pub snapshots: SnapshotRegistry,
+    /// Rate limits of the security log lines (cross-protocol requests, failed AUTH,
+    /// accept errors).
+    pub security_log: SecurityLog,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// The state of a server about to serve `addrs` with `config`; `commands` is the
+    /// number of rows of the command table (one commandstats slot each).
+    pub fn new(
+        keyspace: Keyspace,
+        config: &Config,
+        addrs: Vec<SocketAddr>,
+        commands: usize,
+    ) -> Shared {
+        let (shutdown_tx, _) = watch::channel(false);
+        let started_ms = now_ms();
+        let shared = Shared {
+            keyspace,
+            config: RwLock::new(config.clone()),
+            live: LiveConfig::default(),
+            stats: Stats::default(),
+            clients: ClientRegistry::default(),
+            slowlog: SlowLog::default(),
+            command_stats: CommandStatsTable::new(commands),
+            persistence: Persistence::new(started_ms / 1000),
+            started: Instant::now(),
+            started_ms,
+            run_id: run_id(),
+            addrs,
+            snapshots: SnapshotRegistry::default(),
+            security_log: SecurityLog::default(),
+            shutdown_tx,
+        };
+        shared.apply_config(config);
+        shared
+    }
+
+    /// Whether clients must AUTH first.
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        self.live.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// Copies a changed config into the hot-path atomics and bumps the epoch.
+    pub fn apply_config(&self, c: &Config) {
+        let l = &self.live;
+        l.auth_required
+            .store(!c.requirepass.is_empty(), Ordering::Relaxed);
+        l.protected_mode.store(c.protected_mode, Ordering::Relaxed);
+        l.maxclients.store(c.maxclients, Ordering::Relaxed);
+        l.timeout.store(c.timeout, Ordering::Relaxed);
+        l.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
+        l.query_buffer_limit
+            .store(c.client_query_buffer_limit, Ordering::Relaxed);
+        l.proto_max_bulk_len
+            .store(c.proto_max_bulk_len, Ordering::Relaxed);
+        l.max_multibulk_len
+            .store(c.max_multibulk_len, Ordering::Relaxed);
+        l.hz.store(u64::from(c.hz.max(1)), Ordering::Relaxed);
+        l.active_expire_effort
+            .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
+        self.slowlog
+            .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
+        l.epoch.fetch_add(1, Ordering::Release);
+        self.persistence.configure(c);
+    }
+
+    /// The parser limits currently configured.
+    pub fn parser_limits(&self) -> Limits {
+        Limits {
+            max_bulk_len: self.live.proto_max_bulk_len.load(Ordering::Relaxed) as usize,
+            max_multibulk_len: self.live.max_multibulk_len.load(Ordering::Relaxed) as usize,
+            ..Limits::default()
+        }
+    }
+
+    /// Asks the server to stop (SHUTDOWN, signals, [`ServerHandle::shutdown`]).
+    pub fn request_shutdown(&self) {
+        self.shutdown_tx.send_replace(true);
+    }
+
+    /// Whether shutdown was requested.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown_tx.borrow()
+    }
+
+    /// A receiver that resolves when shutdown is requested.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// Seconds since start.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+fn run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Usage counters of one command (INFO commandstats).
+#[derive(Default)]
+pub struct CommandStats {
+    /// Completed calls (failed ones included, as Redis counts them).
+    pub calls: AtomicU64,
+    /// Microseconds spent.
+    pub usec: AtomicU64,
+    /// Calls refused before running (arity, auth...).
+    pub rejected: AtomicU64,
+    /// Calls that ran and replied with an error.
+    pub failed: AtomicU64,
+}
+
+/// Per-server usage counters, indexed like the command table's rows (subcommands
+/// count under their container). They live in [`Shared`], so two servers in one
+/// process (tests, embedders) keep separate statistics.
+pub struct CommandStatsTable(Box<[CommandStats]>);
+
+impl CommandStatsTable {
+    /// Counters for `n` commands.
+    pub fn new(n: usize) -> CommandStatsTable {
+        CommandStatsTable((0..n).map(|_| CommandStats::default()).collect())
+    }
+
+    /// The counters, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &CommandStats> + '_ {
+        self.0.iter()
+    }
+
+    /// Resets every counter (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        for s in self.0.iter() {
+            s.calls.store(0, Ordering::Relaxed);
+            s.usec.store(0, Ordering::Relaxed);
+            s.rejected.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::ops::Index<usize> for CommandStatsTable {
+    type Output = CommandStats;
+    fn index(&self, i: usize) -> &CommandStats {
+        &self.0[i]
+    }
+}
