@@ -11,6 +11,7 @@
 use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
 
+use crate::access::{Held, Keys, KeysCtx};
 use crate::client::Client;
 use crate::error::{show_arg, CmdError, CmdResult};
 use crate::state::Shared;
@@ -41,6 +42,10 @@ pub struct Ctx<'a> {
     /// persistence (save points, INFO `rdb_changes_since_last_save`) once the handler
     /// returns. Build a `Ctx` with 0.
     pub dirty: u64,
+    /// Shards a caller holds for a group of commands (EXEC, EVAL, the test-only group
+    /// runner): [`Ctx::keys`] hands these out instead of locking. `None` for a plain
+    /// command, which locks its own keys' shards.
+    pub held: Option<Held<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -52,9 +57,38 @@ impl<'a> Ctx<'a> {
         self.keyspace.db(self.client.db)
     }
 
-    /// Counts `n` changes to the dataset (Redis's `server.dirty += n`): one per key
-    /// written or deleted, per hash field set or deleted, per TTL set or removed, as
-    /// each Redis command counts them. Commands that change nothing add nothing.
+    /// Declares the keys this command works on, in the client's database, and locks
+    /// their shards (or, in a group, checks the group holds them). Returns the access
+    /// handle (keys by index: 0 is `keys[0]`...) and the reply buffer, usable
+    /// together.
+    #[inline]
+    pub fn keys<'c>(&'c mut self, keys: &[&'c [u8]]) -> (Keys<'c, 'a>, &'c mut ReplyBuf) {
+        let db = self.client.db;
+        if let [key] = keys {
+            return self.keys_at(&[(db, key)]);
+        }
+        let at: Vec<(usize, &'c [u8])> = keys.iter().map(|k| (db, *k)).collect();
+        self.keys_at(&at)
+    }
+
+    /// [`Ctx::keys`] with each key's database given (COPY ... DB, MOVE).
+    pub fn keys_at<'c>(
+        &'c mut self,
+        keys: &[(usize, &'c [u8])],
+    ) -> (Keys<'c, 'a>, &'c mut ReplyBuf) {
+        let cx = KeysCtx {
+            shared: self.shared,
+            keyspace: self.keyspace,
+            held: self.held.as_mut(),
+            now: self.now,
+            no_touch: self.client.no_touch,
+            dirty: &mut self.dirty,
+        };
+        (Keys::new(cx, keys), &mut *self.out)
+    }
+
+    /// Counts `n` changes to the dataset (Redis's `server.dirty += n`) that are not
+    /// key writes through [`Keys`] (which count their own): FLUSHDB's, SWAPDB's.
     #[inline]
     pub fn add_dirty(&mut self, n: u64) {
         self.dirty += n;

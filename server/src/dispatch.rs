@@ -107,6 +107,7 @@ pub fn execute(
         out,
         now,
         dirty: 0,
+        held: None,
     };
     let result = (cmd.handler)(&mut ctx, args);
     let usec = started.elapsed().as_micros() as u64;

@@ -20,6 +20,61 @@ the RDB error.";
 /// The error a write command gets while the connection reads a snapshot.
 pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
 
+/// APPEND/SETRANGE past `proto-max-bulk-len`.
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+/// SETRANGE with a negative offset.
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+/// DECRBY of `i64::MIN`.
+pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
+/// INCRBYFLOAT/HINCRBYFLOAT reaching NaN or an infinity.
+pub const INCR_NAN: &str = "ERR increment would produce NaN or Infinity";
+/// LCS of a key that is not a string.
+pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+/// LCS with both IDX and LEN.
+pub const LCS_IDX_AND_LEN: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+/// LCS of strings too long to index.
+pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
+/// LCS whose table would exceed `proto-max-bulk-len`.
+pub const LCS_OVER_LIMIT: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+/// LCS whose table could not be allocated.
+pub const LCS_NO_MEMORY: &str =
+    "ERR Insufficient memory, failed allocating transient memory for LCS";
+
+/// HINCRBY on a field that does not hold an integer.
+pub const HASH_VALUE_NOT_INTEGER: &str = "ERR hash value is not an integer";
+/// HINCRBYFLOAT on a field that does not hold a number.
+pub const HASH_VALUE_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// An increment that is NaN or infinite (HINCRBYFLOAT).
+pub const VALUE_NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// A cursor that is not an unsigned 64-bit integer (SCAN, HSCAN).
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+/// HRANDFIELD's count of `i64::MIN`.
+pub const COUNT_OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// A count whose reply could not be sized (HRANDFIELD WITHVALUES).
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+
+/// Redis's `shared.sameobjecterr` (COPY, MOVE onto the key itself).
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+/// OBJECT IDLETIME under an LFU policy.
+pub const LFU_NO_IDLETIME: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// OBJECT FREQ without an LFU policy.
+pub const NO_LFU_FREQ: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// EXPIRE with NX and XX, GT or LT.
+pub const EXPIRE_NX_AND_OTHERS: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+/// EXPIRE with GT and LT.
+pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+
+/// A merge meeting a hash field that is not a number.
+pub const HASH_VALUE_NOT_A_NUMBER: &str = "ERR hash value is not a number";
+/// A merge meeting a key that is not a number (MMERGE).
+pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
+/// HMERGE with `numkeys` below 1.
+pub const HMERGE_NO_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
+
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {

@@ -20,6 +20,8 @@
 //! [`slowlog`], [`snapshots`] (the named snapshot registry), [`security`] (protected
 //! mode, cross-protocol requests, failed AUTH accounting).
 
+pub mod access;
+pub mod changes;
 pub mod client;
 pub mod clock;
 pub mod command;

@@ -15,6 +15,8 @@ use shoal_storage::{Keyspace, KeyspaceConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::access::announce;
+use crate::changes::{Change, EXPIRED, REPLACED};
 use crate::config::Config;
 use crate::net;
 use crate::persistence;
@@ -144,6 +146,18 @@ impl Server {
             shared.request_shutdown();
             let _ = thread.join();
             return Err(e);
+        }
+        // The dump replaced the contents of every database it held keys for.
+        for db in 0..shared.keyspace.num_dbs() {
+            if !shared.keyspace.db(db).is_empty() {
+                announce(
+                    &shared,
+                    Change::Db {
+                        db,
+                        event: REPLACED,
+                    },
+                );
+            }
         }
         Ok(ServerHandle {
             shared,
@@ -391,9 +405,13 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
                     .clamp(1, 10);
                 let budget = (tick / 4 * (1 + (effort as u32 - 1) / 3)).min(tick / 2 + tick / 4);
                 let start = Instant::now();
-                let cycle = shared
-                    .keyspace
-                    .active_expire_cycle(now_ms(), start + budget);
+                // Every key removed goes through the write hook.
+                let cycle =
+                    shared
+                        .keyspace
+                        .active_expire_cycle(now_ms(), start + budget, &mut |db, e| {
+                            announce(&shared, Change::key(db, e.key(), EXPIRED))
+                        });
                 let spent = start.elapsed();
                 shared
                     .stats

@@ -211,8 +211,15 @@ pub enum MergeMode {
 /// table still holds (same allocation) is unchanged; one with equal value and TTL is
 /// treated as unchanged too. Keys whose TTL has passed in the snapshot are not
 /// restored (they are invisible in it). The entries replaced are dropped after the
-/// locks are released.
-pub fn merge_into(live: &Keyspace, snap: &Keyspace, mode: MergeMode, now: i64) -> usize {
+/// locks are released. `on_write(db, key)` is told of each key written (under the
+/// locks: the server's write hook).
+pub fn merge_into(
+    live: &Keyspace,
+    snap: &Keyspace,
+    mode: MergeMode,
+    now: i64,
+    on_write: &mut dyn FnMut(usize, &[u8]),
+) -> usize {
     let mut written = 0;
     let mut replaced: Vec<Entry> = Vec::new();
     {
@@ -245,6 +252,7 @@ pub fn merge_into(live: &Keyspace, snap: &Keyspace, mode: MergeMode, now: i64) -
                                 Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
                             };
                             if write {
+                                on_write(d, e.key());
                                 if let Some(old) = shard.insert(h, e.clone(), now) {
                                     replaced.push(old);
                                 }
@@ -336,11 +344,17 @@ mod tests {
         let h = d.hash(b"deleted");
         d.lock(h).remove(h, b"deleted", 0);
         // KEEP: only the deleted key comes back (db 1's ttl key is still live).
-        assert_eq!(merge_into(&live, &snap, MergeMode::Keep, 50), 1);
+        assert_eq!(
+            merge_into(&live, &snap, MergeMode::Keep, 50, &mut |_, _| {}),
+            1
+        );
         assert_eq!(get(&live, 0, "deleted", 50).as_deref(), Some("d"));
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("new"));
         // REPLACE: the changed key too; unchanged and added keys are left alone.
-        assert_eq!(merge_into(&live, &snap, MergeMode::Replace, 50), 1);
+        assert_eq!(
+            merge_into(&live, &snap, MergeMode::Replace, 50, &mut |_, _| {}),
+            1
+        );
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("old"));
         assert_eq!(get(&live, 0, "added", 50).as_deref(), Some("a"));
         assert_eq!(get(&live, 0, "same", 50).as_deref(), Some("1"));
@@ -348,7 +362,13 @@ mod tests {
         let d1 = live.db(1);
         let ht = d1.hash(b"ttl");
         d1.lock(ht).remove(ht, b"ttl", 0);
-        assert_eq!(merge_into(&live, &snap, MergeMode::Keep, 200), 0);
-        assert_eq!(merge_into(&live, &snap, MergeMode::Keep, 50), 1);
+        assert_eq!(
+            merge_into(&live, &snap, MergeMode::Keep, 200, &mut |_, _| {}),
+            0
+        );
+        assert_eq!(
+            merge_into(&live, &snap, MergeMode::Keep, 50, &mut |_, _| {}),
+            1
+        );
     }
 }

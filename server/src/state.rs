@@ -15,6 +15,7 @@ use shoal_protocol::Limits;
 use shoal_storage::Keyspace;
 use tokio::sync::watch;
 
+use crate::changes::Observers;
 use crate::client::ClientRegistry;
 pub use crate::clock::now_ms;
 use crate::config::Config;
@@ -134,6 +135,8 @@ pub struct Shared {
     /// Rate limits of the security log lines (cross-protocol requests, failed AUTH,
     /// accept errors).
     pub security_log: SecurityLog,
+    /// Observers of every change to the dataset (see [`crate::access::announce`]).
+    pub observers: Observers,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -163,6 +166,7 @@ impl Shared {
             addrs,
             snapshots: SnapshotRegistry::default(),
             security_log: SecurityLog::default(),
+            observers: Observers::default(),
             shutdown_tx,
         };
         shared.apply_config(config);

@@ -449,6 +449,23 @@ impl Db {
     }
 }
 
+/// Shards of one database a caller holds, reached by key hash: a [`Locked`] set, or
+/// the server's execution context (which may hold them for a group of commands).
+/// Library operations that work on several keys atomically (the merge family) take
+/// one, so they run under whatever locks the caller already holds.
+pub trait HeldShards {
+    /// The held shard owning `hash`. Implementations panic if it is not held:
+    /// callers hold exactly the shards of the keys they pass.
+    fn shard(&mut self, hash: u64) -> &mut Shard;
+}
+
+impl HeldShards for Locked<'_> {
+    #[inline]
+    fn shard(&mut self, hash: u64) -> &mut Shard {
+        Locked::shard(self, hash)
+    }
+}
+
 /// Several shards of one database held locked at once (see [`Db::lock_many`]).
 pub struct Locked<'a> {
     db: &'a Db,

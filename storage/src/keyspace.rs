@@ -8,6 +8,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::db::{Db, ShardGuard};
+use crate::entry::Entry;
 use crate::shard::{entries_in, Segments, Shard};
 use crate::KeyHasher;
 
@@ -390,7 +391,15 @@ impl Keyspace {
     /// Runs active expiry until every shard with expired keys has been cleaned or
     /// `deadline` passes; resumes where the last cycle stopped. Each step holds one
     /// shard lock for a bounded number of buckets, so clients are never blocked long.
-    pub fn active_expire_cycle(&self, now: i64, deadline: Instant) -> ExpireCycle {
+    ///
+    /// `on_expired(db, entry)` sees every key removed, before it is dropped (the
+    /// server's write hook).
+    pub fn active_expire_cycle(
+        &self,
+        now: i64,
+        deadline: Instant,
+        on_expired: &mut dyn FnMut(usize, &Entry),
+    ) -> ExpireCycle {
         const STEP_BUCKETS: usize = 2048;
         // Overlays applied per shard and cycle (about 10 µs each under the lock for a
         // segment written ~40 times while a save held it; writes apply them too).
@@ -405,7 +414,7 @@ impl Keyspace {
             let db = &self.dbs[d];
             loop {
                 let mut shard = db.lock_index(s);
-                let step = shard.expire_step(now, STEP_BUCKETS);
+                let step = shard.expire_step(now, STEP_BUCKETS, &mut |e| on_expired(d, e));
                 if step.done {
                     shard.settle(SETTLE_STEP);
                     shard.shrink_if_sparse();
@@ -443,7 +452,6 @@ impl Keyspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Entry;
     use std::time::Duration;
 
     fn ks() -> Keyspace {
@@ -689,7 +697,11 @@ mod tests {
         }
         let mut removed = 0;
         for _ in 0..1000 {
-            let c = k.active_expire_cycle(20, Instant::now() + Duration::from_millis(5));
+            let c = k.active_expire_cycle(
+                20,
+                Instant::now() + Duration::from_millis(5),
+                &mut |_, _| {},
+            );
             removed += c.expired;
             if !c.timed_out && removed == 20_000 {
                 break;

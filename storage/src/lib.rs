@@ -30,13 +30,13 @@ pub mod rdb;
 pub mod segment;
 pub mod shard;
 
-pub use db::{Db, Locked, ShardGuard};
+pub use db::{Db, HeldShards, Locked, ShardGuard};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use merge::{MergeError, MergeStrategy, Merged};
 pub use segment::{Segment, Table};
-pub use shard::{entries_in, ExpireStep, Segments, Shard};
+pub use shard::{entries_in, ExpireStep, Found, Segments, Shard};
 
 use std::hash::BuildHasher;
 

@@ -33,7 +33,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
-use crate::db::Db;
+use crate::db::{Db, HeldShards};
 use crate::entry::{Entry, Kind};
 use crate::hash::HashValue;
 use crate::number::{self, Ext};
@@ -547,9 +547,23 @@ impl Db {
         strategy: MergeStrategy,
         now: i64,
     ) -> Result<Merged, MergeError> {
+        let hashes = std::iter::once(dest).chain(sources.iter().copied());
+        let mut locked = self.lock_many(hashes.map(|k| self.hash(k)));
+        self.hmerge_held(&mut locked, dest, sources, strategy, now)
+    }
+
+    /// [`Db::hmerge`] on shards the caller holds (every shard of `dest` and the
+    /// sources, of this database).
+    pub fn hmerge_held(
+        &self,
+        locked: &mut dyn HeldShards,
+        dest: &[u8],
+        sources: &[&[u8]],
+        strategy: MergeStrategy,
+        now: i64,
+    ) -> Result<Merged, MergeError> {
         let hd = self.hash(dest);
         let hs: Vec<u64> = sources.iter().map(|k| self.hash(k)).collect();
-        let mut locked = self.lock_many(std::iter::once(hd).chain(hs.iter().copied()));
 
         // Types first: a WRONGTYPE anywhere changes nothing. Sources are held as
         // entry clones (a reference count each) so the locked table can be written
@@ -658,8 +672,6 @@ impl Db {
         }
         let len = hash_of(&merged_entry).map_or(0, HashValue::len);
         let old = locked.shard(hd).insert(hd, merged_entry, now);
-        // Free the replaced value and the clones outside the locks.
-        drop(locked);
         drop(old);
         Ok(Merged { len, written: true })
     }
@@ -675,8 +687,21 @@ impl Db {
         strategy: MergeStrategy,
         now: i64,
     ) -> Result<usize, MergeError> {
+        let mut locked = self.lock_many([self.hash(key)]);
+        self.hmerge_values_held(&mut locked, key, pairs, strategy, now)
+    }
+
+    /// [`Db::hmerge_values`] on shards the caller holds (the shard of `key`).
+    pub fn hmerge_values_held(
+        &self,
+        locked: &mut dyn HeldShards,
+        key: &[u8],
+        pairs: &[(&[u8], &[u8])],
+        strategy: MergeStrategy,
+        now: i64,
+    ) -> Result<usize, MergeError> {
         let h = self.hash(key);
-        let mut shard = self.lock(h);
+        let shard = locked.shard(h);
         let (changes, new_fields) = {
             let acc = match shard.get(h, key, now) {
                 None => None,
@@ -725,8 +750,21 @@ impl Db {
         strategy: MergeStrategy,
         now: i64,
     ) -> Result<usize, MergeError> {
+        let mut locked = self.lock_many(pairs.iter().map(|(k, _)| self.hash(k)));
+        self.mmerge_held(&mut locked, pairs, strategy, now, &mut |_| {})
+    }
+
+    /// [`Db::mmerge`] on shards the caller holds (the shards of every key);
+    /// `on_write` is told of each key written (once per key).
+    pub fn mmerge_held(
+        &self,
+        locked: &mut dyn HeldShards,
+        pairs: &[(&[u8], &[u8])],
+        strategy: MergeStrategy,
+        now: i64,
+        on_write: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, MergeError> {
         let hashes: Vec<u64> = pairs.iter().map(|(k, _)| self.hash(k)).collect();
-        let mut locked = self.lock_many(hashes.iter().copied());
         // Current values (types first), one slot per distinct key.
         let mut slots: Vec<(&[u8], u64, Option<Entry>)> = Vec::with_capacity(pairs.len());
         let mut index: foldhash::HashMap<&[u8], usize> = Default::default();
@@ -758,6 +796,9 @@ impl Db {
             } else {
                 before.as_ref().and_then(Entry::expire_at)
             };
+            if !written[i] {
+                on_write(k);
+            }
             written[i] = true;
             locked
                 .shard(*h)
@@ -766,14 +807,14 @@ impl Db {
         let mut changed = changes.len();
         if replace {
             // MSET semantics: an unchanged value still loses its TTL.
-            for ((_, h, before), done) in slots.iter().zip(&written) {
+            for ((k, h, before), done) in slots.iter().zip(&written) {
                 if let Some(e) = before.as_ref().filter(|e| !done && e.expire_at().is_some()) {
                     changed += 1;
+                    on_write(k);
                     locked.shard(*h).insert(*h, e.with_expire(None), now);
                 }
             }
         }
-        drop(locked);
         drop(slots);
         Ok(changed)
     }

@@ -487,7 +487,12 @@ impl Segment {
 
     /// Removes the overlay's entries that expire at or before `now`; returns how many.
     /// Lowers `min` to the earliest expiry time among those left.
-    pub fn expire_overlay(&mut self, now: i64, min: &mut i64) -> usize {
+    pub fn expire_overlay(
+        &mut self,
+        now: i64,
+        min: &mut i64,
+        on_expired: &mut dyn FnMut(&Entry),
+    ) -> usize {
         let Some(o) = &mut self.overlay else {
             return 0;
         };
@@ -503,9 +508,13 @@ impl Segment {
             return 0;
         }
         let before = o.slots.len();
-        Arc::make_mut(o)
-            .slots
-            .retain(|e| e.expire_at().is_none_or(|t| t > now));
+        Arc::make_mut(o).slots.retain(|e| {
+            let live = e.expire_at().is_none_or(|t| t > now);
+            if !live {
+                on_expired(e);
+            }
+            live
+        });
         before - o.slots.len()
     }
 
@@ -703,7 +712,7 @@ mod tests {
         put(&mut live, &h, &mut g, b"t1", b"v", Some(10));
         put(&mut live, &h, &mut g, b"t2", b"v", Some(30));
         let mut min = i64::MAX;
-        assert_eq!(live.expire_overlay(20, &mut min), 1);
+        assert_eq!(live.expire_overlay(20, &mut min, &mut |_| {}), 1);
         assert_eq!(min, 30);
         assert_eq!(live.len(), 101);
     }

@@ -123,6 +123,30 @@ pub struct Shard {
     read_only: bool,
 }
 
+/// What a lookup found: a live entry, a key that had expired (removed on the way,
+/// except in a snapshot's shard), or nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found<T> {
+    /// The key is live.
+    Live(T),
+    /// The key was there but had expired: lazy expiry removed it (a change the
+    /// server announces), unless the shard is a snapshot's.
+    Expired,
+    /// No such key.
+    Absent,
+}
+
+impl<T> Found<T> {
+    /// The live value, if any.
+    #[inline]
+    pub fn live(self) -> Option<T> {
+        match self {
+            Found::Live(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// What one step of active expiry did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ExpireStep {
@@ -331,20 +355,36 @@ impl Shard {
     /// reported absent. Records the access for `OBJECT IDLETIME`.
     #[inline]
     pub fn get(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&Entry> {
+        self.find(hash, key, now, true).live()
+    }
+
+    /// Looks up a key, telling a key that just expired (and was removed: lazy expiry;
+    /// a snapshot's shard removes nothing) from one that was not there. `touch`
+    /// records the access for `OBJECT IDLETIME` (never on a snapshot's shard).
+    #[inline]
+    pub fn find(&mut self, hash: u64, key: &[u8], now: i64, touch: bool) -> Found<&Entry> {
         let s = seg_index(hash, self.segs.len());
-        let loc = self.segs[s].locate(hash, key)?;
-        if self.segs[s].at(loc)?.is_expired(now) {
-            if !self.read_only {
-                self.remove_expired(s, hash, key);
+        let Some(loc) = self.segs[s].locate(hash, key) else {
+            return Found::Absent;
+        };
+        match self.segs[s].at(loc) {
+            None => return Found::Absent,
+            Some(e) if e.is_expired(now) => {
+                if !self.read_only {
+                    self.remove_expired(s, hash, key);
+                }
+                return Found::Expired;
             }
-            return None;
+            Some(_) => {}
         }
-        let e = self.segs[s].at(loc)?;
-        if !self.read_only {
+        let Some(e) = self.segs[s].at(loc) else {
+            return Found::Absent;
+        };
+        if touch && !self.read_only {
             // Reading a snapshot does not count as an access of the live key.
             e.touch(secs(now));
         }
-        Some(e)
+        Found::Live(e)
     }
 
     /// A live entry, mutably, for in-place changes of a nested value (HSET on an
@@ -354,22 +394,38 @@ impl Shard {
     /// access. The caller must not change the entry's key or expiry through this
     /// reference.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.find_mut(hash, key, now).live()
+    }
+
+    /// [`Shard::get_mut`], telling a key that just expired from an absent one (as
+    /// [`Shard::find`]).
+    pub fn find_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Found<&mut Entry> {
         let s = seg_index(hash, self.segs.len());
-        let loc = self.segs[s].locate(hash, key)?;
-        if self.segs[s].at(loc)?.is_expired(now) {
-            self.remove_expired(s, hash, key);
-            return None;
+        let Some(loc) = self.segs[s].locate(hash, key) else {
+            return Found::Absent;
+        };
+        match self.segs[s].at(loc) {
+            None => return Found::Absent,
+            Some(e) if e.is_expired(now) => {
+                self.remove_expired(s, hash, key);
+                return Found::Expired;
+            }
+            Some(_) => {}
         }
         // Copying the directory (if shared) keeps each segment, so `loc` holds.
-        let e = Arc::make_mut(&mut self.segs)[s].find_mut_at(
+        match Arc::make_mut(&mut self.segs)[s].find_mut_at(
             loc,
             hash,
             key,
             &self.hasher,
             &mut self.generation,
-        )?;
-        e.touch(secs(now));
-        Some(e)
+        ) {
+            Some(e) => {
+                e.touch(secs(now));
+                Found::Live(e)
+            }
+            None => Found::Absent,
+        }
     }
 
     /// Looks up a live key without recording an access or removing anything.
@@ -389,6 +445,11 @@ impl Shard {
     /// entry (an expired one is dropped and reported absent). A new entry (never
     /// accessed) starts its access clock now, so OBJECT IDLETIME of a fresh key is 0.
     pub fn insert(&mut self, hash: u64, entry: Entry, now: i64) -> Option<Entry> {
+        self.put(hash, entry, now).live()
+    }
+
+    /// [`Shard::insert`], telling an expired entry it replaced from no entry.
+    pub fn put(&mut self, hash: u64, entry: Entry, now: i64) -> Found<Entry> {
         if let Some((bits, i)) = &self.in_use {
             bits.mark(*i);
         }
@@ -406,18 +467,20 @@ impl Shard {
             self.split();
         }
         let s = seg_index(hash, self.segs.len());
-        let old = Arc::make_mut(&mut self.segs)[s].upsert(
+        let Some(old) = Arc::make_mut(&mut self.segs)[s].upsert(
             hash,
             entry,
             &self.hasher,
             &mut self.generation,
-        )?;
+        ) else {
+            return Found::Absent;
+        };
         self.uncount(&old);
         if old.is_expired(now) {
             self.expired_lazily += 1;
-            return None;
+            return Found::Expired;
         }
-        Some(old)
+        Found::Live(old)
     }
 
     /// Doubles the number of segments, rehashing every entry into new segments (the
@@ -443,16 +506,29 @@ impl Shard {
     /// reported absent). In a snapshot's shard an expired key is only reported absent:
     /// read commands that reclaim expired keys this way must not change a snapshot.
     pub fn remove(&mut self, hash: u64, key: &[u8], now: i64) -> Option<Entry> {
+        self.take(hash, key, now).live()
+    }
+
+    /// [`Shard::remove`], telling a key that had expired from an absent one.
+    pub fn take(&mut self, hash: u64, key: &[u8], now: i64) -> Found<Entry> {
         let s = seg_index(hash, self.segs.len());
-        if self.read_only && self.segs[s].find(hash, key)?.is_expired(now) {
-            return None;
+        if self.read_only {
+            return match self.segs[s].find(hash, key) {
+                None => Found::Absent,
+                Some(e) if e.is_expired(now) => Found::Expired,
+                Some(_) => self
+                    .remove_in(s, hash, key)
+                    .map_or(Found::Absent, Found::Live),
+            };
         }
-        let old = self.remove_in(s, hash, key)?;
+        let Some(old) = self.remove_in(s, hash, key) else {
+            return Found::Absent;
+        };
         if old.is_expired(now) {
             self.expired_lazily += 1;
-            return None;
+            return Found::Expired;
         }
-        Some(old)
+        Found::Live(old)
     }
 
     /// Removes an expired key found on access (lazy expiry).
@@ -602,8 +678,14 @@ impl Shard {
     }
 
     /// One bounded step of active expiry: examines up to `max_buckets` buckets from
-    /// where the last step stopped and removes the expired entries found.
-    pub fn expire_step(&mut self, now: i64, max_buckets: usize) -> ExpireStep {
+    /// where the last step stopped and removes the expired entries found, passing
+    /// each to `on_expired` (the server's write hook) before it is dropped.
+    pub fn expire_step(
+        &mut self,
+        now: i64,
+        max_buckets: usize,
+        on_expired: &mut dyn FnMut(&Entry),
+    ) -> ExpireStep {
         let mut step = ExpireStep::default();
         if !self.needs_expire(now) {
             step.done = true;
@@ -628,13 +710,15 @@ impl Shard {
                 if i == last {
                     if self.segs[s].has_overlay() {
                         let seg = &mut Arc::make_mut(&mut self.segs)[s];
-                        let n = seg.expire_overlay(now, &mut self.pass_min);
+                        let n = seg.expire_overlay(now, &mut self.pass_min, on_expired);
                         self.expires -= n;
                         step.expired += n;
                     }
                 } else if let Some(t) = self.segs[s].bucket(i).and_then(Entry::expire_at) {
                     if t <= now {
-                        self.remove_at(s, i);
+                        if let Some(gone) = self.remove_at(s, i) {
+                            on_expired(&gone);
+                        }
                         step.expired += 1;
                         if self.generation != generation {
                             // The removal applied an overlay, moving entries: the next
@@ -800,7 +884,7 @@ mod tests {
         assert!(s.needs_expire(50));
         let mut total = 0;
         loop {
-            let step = s.expire_step(60, 100);
+            let step = s.expire_step(60, 100, &mut |_| {});
             total += step.expired;
             if step.done {
                 break;
@@ -1000,7 +1084,7 @@ mod tests {
         assert_eq!(s.expires(), 100);
         let mut expired = 0;
         loop {
-            let step = s.expire_step(200, 1 << 20);
+            let step = s.expire_step(200, 1 << 20, &mut |_| {});
             expired += step.expired;
             if step.done {
                 break;

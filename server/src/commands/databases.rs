@@ -6,6 +6,8 @@ use shoal_storage::{entries_in, Segments};
 
 use shoal_protocol::Args;
 
+use crate::access::announce;
+use crate::changes::{Change, FLUSHED, SWAPPED};
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
@@ -49,6 +51,13 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
     let tables = ctx.db().clear();
     ctx.add_dirty(keys_in(&tables));
+    announce(
+        ctx.shared,
+        Change::Db {
+            db: ctx.client.db,
+            event: FLUSHED,
+        },
+    );
     free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
@@ -63,6 +72,9 @@ fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
     let tables = ctx.shared.keyspace.flush_all();
     ctx.add_dirty(keys_in(&tables));
+    for db in 0..ctx.shared.keyspace.num_dbs() {
+        announce(ctx.shared, Change::Db { db, event: FLUSHED });
+    }
     free_tables(tables, lazy);
     // A successful save resets the counter, this command's changes included (Redis
     // 7.0 reports 0 changes after it): they must be in the counter before it.
@@ -91,6 +103,9 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     ctx.shared.keyspace.swap_dbs(a as usize, b as usize);
+    for db in [a as usize, b as usize] {
+        announce(ctx.shared, Change::Db { db, event: SWAPPED });
+    }
     // Redis counts one change, even for a database swapped with itself.
     ctx.add_dirty(1);
     ctx.out.ok();

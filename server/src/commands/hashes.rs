@@ -7,7 +7,7 @@
 //! - A key's hash is computed once and one shard lock is held for the whole command.
 //!   Reads encode their reply straight from the stored hash while the lock is held
 //!   (no field or value is cloned); writes change the stored hash in place through
-//!   `Shard::get_mut` + `Entry::with_hash_mut`, which copies it only while a snapshot
+//!   `Keys::hash_mut` (`Entry::with_hash_mut`), which copies it only while a snapshot
 //!   or a COPY still shares it. The key's TTL is untouched by field changes, as in
 //!   Redis.
 //! - A hash never exists empty: a hash is created with its first field, and the
@@ -19,7 +19,10 @@
 //! - Read commands count keyspace hits and misses (Redis's `lookupKeyRead`); writes
 //!   do not (`lookupKeyWrite`). `CLIENT NO-TOUCH` clients leave the access time alone
 //!   for reads and writes alike.
-//! - Changes are counted ([`Ctx::add_dirty`]) as `t_hash.c` counts `server.dirty`:
+//! - Keys are reached through the access layer ([`crate::access`]): `ctx.keys(..)`,
+//!   `read` (hits/misses, WRONGTYPE), `hash_mut` for in-place changes, and every
+//!   change announced through the write hook with its keyspace-event name.
+//! - Changes are counted (the write hook's `dirty` argument) as `t_hash.c` counts `server.dirty`:
 //!   HSET and HMSET one per field/value pair given (new or not, repeats included),
 //!   HSETNX 1 when it set the field, HDEL one per field deleted, HINCRBY and
 //!   HINCRBYFLOAT 1. Errors count nothing.
@@ -32,107 +35,26 @@ use std::sync::atomic::Ordering;
 use rand::Rng;
 use shoal_protocol::{Args, Proto, ReplyBuf};
 use shoal_storage::number as long_double;
-use shoal_storage::{glob, Db, Entry, HashValue, Shard};
+use shoal_storage::{glob, Entry, HashValue};
 
+use super::common::ScanOptions;
+use crate::access::Want;
+use crate::changes::event::{DEL, HDEL, HINCRBY, HINCRBYFLOAT, HSET};
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{
+    CmdError, CmdResult, COUNT_OUT_OF_LONG_RANGE, HASH_VALUE_NOT_FLOAT, HASH_VALUE_NOT_INTEGER,
+    INCR_NAN, INVALID_CURSOR, VALUE_NAN_OR_INFINITY, VALUE_OUT_OF_RANGE,
+};
 use crate::num::{int_arg, parse_i64};
-use crate::state::Shared;
 
 // ---------------------------------------------------------------------------------
 // Lookup helpers
 // ---------------------------------------------------------------------------------
 
-/// The client's database (live, or its snapshot view), borrowed for `'a` so that
-/// `ctx.out` can be written while a shard of it is locked.
+/// The hash of a looked-up key (callers checked the type).
 #[inline]
-fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    ctx.db()
-}
-
-/// Counts one read lookup as a keyspace hit or miss.
-#[inline]
-fn count_lookup(shared: &Shared, hit: bool) {
-    let counter = if hit {
-        &shared.stats.keyspace_hits
-    } else {
-        &shared.stats.keyspace_misses
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// The access clock of `Entry::touch`: unix seconds.
-#[inline]
-fn clock(now_ms: i64) -> u32 {
-    u32::try_from(now_ms.max(0) / 1000).unwrap_or(u32::MAX)
-}
-
-/// Looks `key` up for a read command and runs `f` with the hash (`None`: no such key)
-/// and the reply buffer while the shard is locked, so `f` encodes from storage
-/// directly. Counts the hit or miss; a key of another type is WRONGTYPE.
-fn read_hash<R>(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&HashValue>, &mut ReplyBuf) -> R,
-) -> Result<R, CmdError> {
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let entry = if ctx.client.no_touch {
-        shard.peek(h, key, ctx.now)
-    } else {
-        shard.get(h, key, ctx.now)
-    };
-    count_lookup(ctx.shared, entry.is_some());
-    match entry {
-        Some(e) => {
-            let hv = e.as_hash().ok_or(CmdError::WrongType)?;
-            Ok(f(Some(hv), ctx.out))
-        }
-        None => Ok(f(None, ctx.out)),
-    }
-}
-
-/// Runs `f` on the existing hash at `key`, mutably (copy-on-write if shared), and
-/// removes the key if `f` left the hash empty. `Ok(None)`: no such key (the caller
-/// creates it if it should). A key of another type is WRONGTYPE and is not changed.
-fn modify_hash<R>(
-    shard: &mut Shard,
-    h: u64,
-    key: &[u8],
-    now: i64,
-    no_touch: bool,
-    f: impl FnOnce(&mut HashValue) -> R,
-) -> Result<Option<R>, CmdError> {
-    // A NO-TOUCH client must not move the access clock: remember it and put it back.
-    let restore = if no_touch {
-        match shard.peek(h, key, now) {
-            None => return Ok(None),
-            Some(e) => {
-                e.as_hash().ok_or(CmdError::WrongType)?;
-                let secs = clock(now);
-                Some(secs.saturating_sub(e.idle_secs(secs)))
-            }
-        }
-    } else {
-        None
-    };
-    let Some(entry) = shard.get_mut(h, key, now) else {
-        return Ok(None);
-    };
-    let (result, emptied) = entry
-        .with_hash_mut(|hv| {
-            let r = f(hv);
-            (r, hv.is_empty())
-        })
-        .ok_or(CmdError::WrongType)?;
-    if let Some(access) = restore {
-        entry.touch(access);
-    }
-    if emptied {
-        shard.remove(h, key, now);
-    }
-    Ok(Some(result))
+fn hash_of(e: Option<&Entry>) -> Option<&HashValue> {
+    e.and_then(Entry::as_hash)
 }
 
 /// Sets every `field value` pair of `args[2..]` in `hv`; returns how many fields were
@@ -173,25 +95,18 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, name: &str) -> Result<i64, C
         return Err(CmdError::WrongArity(name.to_string()));
     }
     let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let now = ctx.now;
-    let mut shard = db.lock(h);
     // Redis counts every pair given, whether it created a field or not.
     let pairs = (args.len() / 2 - 1) as u64;
-    if let Some(created) = modify_hash(&mut shard, h, key, now, ctx.client.no_touch, |hv| {
-        set_pairs(hv, args)
-    })? {
-        drop(shard);
-        ctx.add_dirty(pairs);
+    let (mut keys, _) = ctx.keys(&[key]);
+    if let Some((created, _)) = keys.hash_mut(0, |hv| set_pairs(hv, args))? {
+        keys.changed(0, HSET, pairs);
         return Ok(created);
     }
     let mut hv = HashValue::new();
     let created = set_pairs(&mut hv, args);
-    let old = shard.insert(h, Entry::new_hash(key, hv, None), now);
-    drop(shard);
+    let old = keys.set(0, Entry::new_hash(key, hv, None), HSET, pairs);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(pairs);
     Ok(created)
 }
 
@@ -209,32 +124,26 @@ fn hmset(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (key, field, value) = (&args[1], &args[2], &args[3]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let now = ctx.now;
-    let mut shard = db.lock(h);
-    let set = modify_hash(&mut shard, h, key, now, ctx.client.no_touch, |hv| {
-        !hv.contains(field) && hv.insert(field, value)
-    })?;
-    let set = match set {
-        Some(set) => set,
+    let (mut keys, out) = ctx.keys(&[key]);
+    let set = match keys.hash_mut(0, |hv| !hv.contains(field) && hv.insert(field, value))? {
+        Some((set, _)) => {
+            if set {
+                keys.changed(0, HSET, 1);
+            }
+            set
+        }
         None => {
-            shard.insert(h, single_field_entry(key, field, value), now);
+            keys.set(0, single_field_entry(key, field, value), HSET, 1);
             true
         }
     };
-    drop(shard);
-    ctx.add_dirty(u64::from(set));
-    ctx.out.int(i64::from(set));
+    out.int(i64::from(set));
     Ok(())
 }
 
 fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let deleted = modify_hash(&mut shard, h, key, ctx.now, ctx.client.no_touch, |hv| {
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let deleted = keys.hash_mut(0, |hv| {
         let mut n = 0i64;
         for field in args.iter().skip(2) {
             if hv.remove(field) {
@@ -246,10 +155,19 @@ fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
         n
     })?;
-    drop(shard);
-    let deleted = deleted.unwrap_or(0);
-    ctx.add_dirty(deleted as u64);
-    ctx.out.int(deleted);
+    let deleted = match deleted {
+        Some((n, emptied)) => {
+            if n > 0 {
+                keys.changed(0, HDEL, n as u64);
+            }
+            if emptied {
+                keys.delete(0, DEL, 0);
+            }
+            n
+        }
+        None => 0,
+    };
+    out.int(deleted);
     Ok(())
 }
 
@@ -258,46 +176,46 @@ fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------
 
 fn hget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let field = &args[2];
-    read_hash(ctx, &args[1], |hv, out| {
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    match hash_of(keys.read(0, Want::Hash)?).and_then(|hv| hv.get(&args[2])) {
+        Some(v) => out.bulk(v),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+fn hmget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let hv = hash_of(keys.read(0, Want::Hash)?);
+    out.array(args.len() - 2);
+    for field in args.iter().skip(2) {
         match hv.and_then(|hv| hv.get(field)) {
             Some(v) => out.bulk(v),
             None => out.null(),
         }
-    })
-}
-
-fn hmget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    read_hash(ctx, &args[1], |hv, out| {
-        out.array(args.len() - 2);
-        for field in args.iter().skip(2) {
-            match hv.and_then(|hv| hv.get(field)) {
-                Some(v) => out.bulk(v),
-                None => out.null(),
-            }
-        }
-    })
+    }
+    Ok(())
 }
 
 fn hlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    read_hash(ctx, &args[1], |hv, out| {
-        out.int(hv.map_or(0, HashValue::len) as i64);
-    })
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    out.int(hash_of(keys.read(0, Want::Hash)?).map_or(0, HashValue::len) as i64);
+    Ok(())
 }
 
 fn hstrlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let field = &args[2];
-    read_hash(ctx, &args[1], |hv, out| {
-        let len = hv.and_then(|hv| hv.get(field)).map_or(0, <[u8]>::len);
-        out.int(len as i64);
-    })
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let len = hv.and_then(|hv| hv.get(&args[2])).map_or(0, <[u8]>::len);
+    out.int(len as i64);
+    Ok(())
 }
 
 fn hexists(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let field = &args[2];
-    read_hash(ctx, &args[1], |hv, out| {
-        out.int(i64::from(hv.is_some_and(|hv| hv.contains(field))));
-    })
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let hv = hash_of(keys.read(0, Want::Hash)?);
+    out.int(i64::from(hv.is_some_and(|hv| hv.contains(&args[2]))));
+    Ok(())
 }
 
 /// What HKEYS, HVALS and HGETALL return of each field.
@@ -311,22 +229,23 @@ enum Part {
 /// HKEYS, HVALS and HGETALL. HGETALL is a map in RESP3 (`%n`, an empty map for a
 /// missing key), the others flat arrays.
 fn hgetall_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, part: Part) -> CmdResult {
-    read_hash(ctx, &args[1], |hv, out| {
-        let len = hv.map_or(0, HashValue::len);
-        if part == Part::Both {
-            out.map(len);
-        } else {
-            out.array(len);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let len = hv.map_or(0, HashValue::len);
+    if part == Part::Both {
+        out.map(len);
+    } else {
+        out.array(len);
+    }
+    for (f, v) in hv.into_iter().flat_map(HashValue::iter) {
+        if part != Part::Values {
+            out.bulk(f);
         }
-        for (f, v) in hv.into_iter().flat_map(HashValue::iter) {
-            if part != Part::Values {
-                out.bulk(f);
-            }
-            if part != Part::Fields {
-                out.bulk(v);
-            }
+        if part != Part::Fields {
+            out.bulk(v);
         }
-    })
+    }
+    Ok(())
 }
 
 fn hkeys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
@@ -349,31 +268,30 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     // The increment is validated first, then the key's type, then the field's value.
     let incr = int_arg(&args[3])?;
     let (key, field) = (&args[1], &args[2]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let now = ctx.now;
-    let mut shard = db.lock(h);
-    let result = modify_hash(&mut shard, h, key, now, ctx.client.no_touch, |hv| {
+    let (mut keys, out) = ctx.keys(&[key]);
+    let result = keys.hash_mut(0, |hv| {
         let current = match hv.get(field) {
             None => 0,
-            Some(v) => parse_i64(v).ok_or(CmdError::msg("ERR hash value is not an integer"))?,
+            Some(v) => parse_i64(v).ok_or(CmdError::msg(HASH_VALUE_NOT_INTEGER))?,
         };
         let new = current.checked_add(incr).ok_or(CmdError::Overflow)?;
         hv.insert(field, itoa::Buffer::new().format(new).as_bytes());
         Ok(new)
     })?;
     let new = match result {
-        Some(r) => r?,
+        Some((r, _)) => {
+            let new = r?;
+            keys.changed(0, HINCRBY, 1);
+            new
+        }
         None => {
             let mut digits = itoa::Buffer::new();
             let digits = digits.format(incr).as_bytes();
-            shard.insert(h, single_field_entry(key, field, digits), now);
+            keys.set(0, single_field_entry(key, field, digits), HINCRBY, 1);
             incr
         }
     };
-    drop(shard);
-    ctx.add_dirty(1);
-    ctx.out.int(new);
+    out.int(new);
     Ok(())
 }
 
@@ -381,40 +299,41 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     // Both checks on the increment come before the key is looked at, as in Redis.
     let incr = long_double::parse(&args[3]).ok_or(CmdError::NotFloat)?;
     if incr == long_double::Value::Inf {
-        return Err(CmdError::msg("ERR value is NaN or Infinity"));
+        return Err(CmdError::msg(VALUE_NAN_OR_INFINITY));
     }
     let (key, field) = (&args[1], &args[2]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let now = ctx.now;
-    let mut shard = db.lock(h);
     let add = |current: Option<&[u8]>| -> Result<String, CmdError> {
         let current = match current {
             None => long_double::Value::Finite(long_double::Ext::ZERO),
-            Some(v) => {
-                long_double::parse(v).ok_or(CmdError::msg("ERR hash value is not a float"))?
-            }
+            Some(v) => long_double::parse(v).ok_or(CmdError::msg(HASH_VALUE_NOT_FLOAT))?,
         };
-        let sum = long_double::add(current, incr)
-            .ok_or(CmdError::msg("ERR increment would produce NaN or Infinity"))?;
+        let sum = long_double::add(current, incr).ok_or(CmdError::msg(INCR_NAN))?;
         Ok(long_double::format_human(sum))
     };
-    let result = modify_hash(&mut shard, h, key, now, ctx.client.no_touch, |hv| {
+    let (mut keys, out) = ctx.keys(&[key]);
+    let result = keys.hash_mut(0, |hv| {
         let text = add(hv.get(field))?;
         hv.insert(field, text.as_bytes());
         Ok(text)
     })?;
     let text = match result {
-        Some(r) => r?,
+        Some((r, _)) => {
+            let text = r?;
+            keys.changed(0, HINCRBYFLOAT, 1);
+            text
+        }
         None => {
             let text = add(None)?;
-            shard.insert(h, single_field_entry(key, field, text.as_bytes()), now);
+            keys.set(
+                0,
+                single_field_entry(key, field, text.as_bytes()),
+                HINCRBYFLOAT,
+                1,
+            );
             text
         }
     };
-    drop(shard);
-    ctx.add_dirty(1);
-    ctx.out.bulk(text.as_bytes());
+    out.bulk(text.as_bytes());
     Ok(())
 }
 
@@ -430,10 +349,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         // option, then (with values) the tighter range that keeps count*2 in a long.
         let count = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
         if count == i64::MIN {
-            return Err(CmdError::msg(
-                "ERR value is out of range, value must between -9223372036854775807 and \
-                 9223372036854775807",
-            ));
+            return Err(CmdError::msg(COUNT_OUT_OF_LONG_RANGE));
         }
         let with_values = match args.get(3) {
             None => false,
@@ -441,24 +357,26 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             Some(_) => return Err(CmdError::Syntax),
         };
         if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-            return Err(CmdError::msg("ERR value is out of range"));
+            return Err(CmdError::msg(VALUE_OUT_OF_RANGE));
         }
         let max_reply = ctx.shared.live.proto_max_bulk_len.load(Ordering::Relaxed);
-        return read_hash(ctx, key, |hv, out| match hv {
+        let (mut keys, out) = ctx.keys(&[key]);
+        return match hash_of(keys.read(0, Want::Hash)?) {
             None => {
                 out.array(0);
                 Ok(())
             }
             Some(hv) => random_fields(hv, out, count, with_values, max_reply),
-        })?;
+        };
     }
-    read_hash(ctx, key, |hv, out| {
-        let mut rng = rand::rng();
-        match hv.and_then(|hv| hv.random(|n| rng.random_range(0..n.max(1)))) {
-            Some((field, _)) => out.bulk(field),
-            None => out.null(),
-        }
-    })
+    let (mut keys, out) = ctx.keys(&[key]);
+    let mut rng = rand::rng();
+    let hv = hash_of(keys.read(0, Want::Hash)?);
+    match hv.and_then(|hv| hv.random(|n| rng.random_range(0..n.max(1)))) {
+        Some((field, _)) => out.bulk(field),
+        None => out.null(),
+    }
+    Ok(())
 }
 
 /// HRANDFIELD with a count, for an existing hash: a negative count returns exactly
@@ -570,45 +488,21 @@ fn random_fields(
 // HSCAN
 // ---------------------------------------------------------------------------------
 
-/// HSCAN's `[MATCH pattern] [COUNT count]` from `args[3..]`: (count, pattern, `None`
-/// for `*`). COUNT below 1 and unknown or incomplete options are syntax errors.
-fn scan_options<'a>(args: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError> {
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut i = 3;
-    while let Some(opt) = args.get(i) {
-        match args.get(i + 1) {
-            Some(v) if opt.eq_ignore_ascii_case(b"count") => {
-                let c = parse_i64(v).ok_or(CmdError::NotInteger)?;
-                if c < 1 {
-                    return Err(CmdError::Syntax);
-                }
-                count = usize::try_from(c).unwrap_or(usize::MAX);
-            }
-            Some(v) if opt.eq_ignore_ascii_case(b"match") => {
-                pattern = (v != b"*").then_some(v);
-            }
-            _ => return Err(CmdError::Syntax),
-        }
-        i += 2;
-    }
-    Ok((count, pattern))
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. As in Redis, the cursor is checked
 /// first, a missing key replies an empty scan before the options are looked at, and a
 /// packed hash comes back whole with cursor 0 (whatever the cursor and COUNT).
 fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let cursor = crate::num::parse_cursor(&args[2]).ok_or(CmdError::msg("ERR invalid cursor"))?;
-    let options = scan_options(args);
-    read_hash(ctx, &args[1], |hv, out| {
-        let Some(hv) = hv else {
+    let cursor = crate::num::parse_cursor(&args[2]).ok_or(CmdError::msg(INVALID_CURSOR))?;
+    let options = ScanOptions::parse(args, 3, false);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    {
+        let Some(hv) = hash_of(keys.read(0, Want::Hash)?) else {
             out.array(2);
             out.bulk(b"0");
             out.array(0);
             return Ok(());
         };
-        let (count, pattern) = options?;
+        let ScanOptions { count, pattern, .. } = options?;
         // The cursor comes first in the reply but is known last: the fields are
         // encoded aside (no value is cloned) and appended after it.
         let mut items = ReplyBuf::new(out.proto);
@@ -625,7 +519,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         out.array(n);
         out.raw(items.as_bytes());
         Ok(())
-    })?
+    }
 }
 
 // ---------------------------------------------------------------------------------

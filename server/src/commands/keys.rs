@@ -16,135 +16,29 @@
 //! the EXPIRE family 1 when it set a TTL or deleted the key (a time already past);
 //! PERSIST 1 when it removed a TTL. Refused conditions (NX, XX, GT, LT) count 0.
 
-use std::sync::atomic::Ordering;
-
 use shoal_protocol::Args;
-use shoal_storage::{glob, Entry, Shard, Value};
+use shoal_storage::{glob, Entry, Value};
 
+use super::common::ScanOptions;
+use crate::access::{access_clock, Lookup};
+use crate::changes::event::{
+    COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, PERSIST, RENAME_FROM, RENAME_TO,
+};
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{
+    CmdError, CmdResult, EXPIRE_GT_AND_LT, EXPIRE_NX_AND_OTHERS, INVALID_CURSOR, LFU_NO_IDLETIME,
+    NO_LFU_FREQ, SAME_OBJECT,
+};
 use crate::num::parse_i64;
-use crate::state::{Shared, Stats};
+use crate::state::Shared;
 
 // ---------------------------------------------------------------------------------
 // Lookup helpers
 // ---------------------------------------------------------------------------------
 
-/// How a lookup behaves, as Redis's `lookupKey` flags.
-#[derive(Clone, Copy)]
-struct Access {
-    /// Record the access for OBJECT IDLETIME (Redis's default; `LOOKUP_NOTOUCH` off).
-    touch: bool,
-    /// Count a keyspace hit or miss (read lookups; write lookups do not count).
-    stats: bool,
-}
-
-/// Lookup of a read command that Redis counts as an access (COPY's source, TOUCH).
-const READ: Access = Access {
-    touch: true,
-    stats: true,
-};
-
-/// Metadata read with `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT): counted in the
-/// hit/miss statistics, but the key's idle time is left alone.
-const READ_NOTOUCH: Access = Access {
-    touch: false,
-    stats: true,
-};
-
-/// Lookup of a write command (EXPIRE, PERSIST, RENAME, MOVE...): touches, no stats.
-const WRITE_LOOKUP: Access = Access {
-    touch: true,
-    stats: false,
-};
-
-/// Looks `key` up in `shard` and hands the live entry (or `None`) to `f`.
-///
-/// An expired entry is removed on the way and counted as a lazy expiry, whether or not
-/// the lookup touches, as Redis's `expireIfNeeded` does before every lookup. The result
-/// goes through a closure so the borrow of the entry ends before the shard is used
-/// again (a function returning the reference could not reclaim on a miss).
-fn lookup<R>(
-    shard: &mut Shard,
-    h: u64,
-    key: &[u8],
-    now: i64,
-    access: Access,
-    stats: &Stats,
-    f: impl FnOnce(Option<&Entry>) -> R,
-) -> R {
-    if access.touch {
-        if let Some(e) = shard.get(h, key, now) {
-            if access.stats {
-                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
-            }
-            return f(Some(e));
-        }
-    } else {
-        if let Some(e) = shard.peek(h, key, now) {
-            if access.stats {
-                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
-            }
-            return f(Some(e));
-        }
-        // Reclaim it if it is there but expired (storage counts it as expired).
-        shard.remove(h, key, now);
-    }
-    if access.stats {
-        stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
-    }
-    f(None)
-}
-
-/// The live entry for `key`, cloned (a reference-count bump), for commands that go on
-/// to modify the shard.
-fn lookup_owned(
-    shard: &mut Shard,
-    h: u64,
-    key: &[u8],
-    now: i64,
-    access: Access,
-    stats: &Stats,
-) -> Option<Entry> {
-    lookup(shard, h, key, now, access, stats, |e| e.cloned())
-}
-
-/// Removes `key`, returning whether a live key was deleted. An expired one is
-/// reclaimed and counted as expired by storage, not deleted (DEL replies 0 for it).
-fn delete(shard: &mut Shard, h: u64, key: &[u8], now: i64) -> bool {
-    shard.remove(h, key, now).is_some()
-}
-
-/// Runs `f` on every key argument from `args[1]` on, holding all their shards locked
-/// for the whole command (one lock for the common single-key case).
-fn each_key(
-    ctx: &mut Ctx<'_>,
-    args: &Args<'_>,
-    mut f: impl FnMut(&mut Shard, u64, &[u8], i64, &Stats),
-) {
-    let shared: &Shared = ctx.shared;
-    let db = ctx.db();
-    let now = ctx.now;
-    if args.len() == 2 {
-        let key = &args[1];
-        let h = db.hash(key);
-        f(&mut db.lock(h), h, key, now, &shared.stats);
-        return;
-    }
-    let hashes: Vec<u64> = args.iter().skip(1).map(|k| db.hash(k)).collect();
-    let mut locked = db.lock_many(hashes.iter().copied());
-    for (key, &h) in args.iter().skip(1).zip(&hashes) {
-        f(locked.shard(h), h, key, now, &shared.stats);
-    }
-}
-
-/// `access` for this client: `CLIENT NO-TOUCH` turns recording off for every lookup
-/// (reads and writes alike) except TOUCH's own.
-fn touching(ctx: &Ctx<'_>, access: Access) -> Access {
-    Access {
-        touch: access.touch && !ctx.client.no_touch,
-        ..access
-    }
+/// The key arguments from `args[1]` on (DEL, EXISTS, TOUCH, UNLINK).
+fn key_args<'a>(args: &Args<'a>) -> Vec<&'a [u8]> {
+    args.iter().skip(1).collect()
 }
 
 /// A database index argument (MOVE, COPY DB): an integer that fits C's `int`, as
@@ -159,9 +53,6 @@ fn db_index(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, CmdError> {
     Ok(v as usize)
 }
 
-/// Redis's `shared.sameobjecterr`.
-const SAME_OBJECT: &str = "ERR source and destination objects are the same";
-
 // ---------------------------------------------------------------------------------
 // DEL, UNLINK, EXISTS, TOUCH, TYPE
 // ---------------------------------------------------------------------------------
@@ -169,56 +60,46 @@ const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 /// DEL and UNLINK. Values are single allocations freed in O(1), so UNLINK has nothing
 /// to hand to a background thread yet; both delete at once and reply the same.
 fn del(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let names = key_args(args);
+    let (mut keys, out) = ctx.keys(&names);
     let mut n = 0i64;
-    each_key(ctx, args, |shard, h, key, now, _| {
-        if delete(shard, h, key, now) {
+    for i in 0..names.len() {
+        if keys.delete(i, DEL, 1).is_some() {
             n += 1;
         }
-    });
-    ctx.add_dirty(n as u64);
-    ctx.out.int(n);
+    }
+    out.int(n);
     Ok(())
 }
 
 /// EXISTS counts a key as many times as it is named.
 fn exists(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let mut n = 0i64;
-    each_key(ctx, args, |shard, h, key, now, stats| {
-        if lookup(shard, h, key, now, READ_NOTOUCH, stats, |e| e.is_some()) {
-            n += 1;
-        }
-    });
-    ctx.out.int(n);
+    let names = key_args(args);
+    let (mut keys, out) = ctx.keys(&names);
+    let n = (0..names.len())
+        .filter(|&i| keys.lookup(i, Lookup::READ_NOTOUCH).is_some())
+        .count();
+    out.int(n as i64);
     Ok(())
 }
 
 /// TOUCH records an access even for a `CLIENT NO-TOUCH` client (that is its purpose).
 fn touch(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let mut n = 0i64;
-    each_key(ctx, args, |shard, h, key, now, stats| {
-        if lookup(shard, h, key, now, READ, stats, |e| e.is_some()) {
-            n += 1;
-        }
-    });
-    ctx.out.int(n);
+    let names = key_args(args);
+    let (mut keys, out) = ctx.keys(&names);
+    let n = (0..names.len())
+        .filter(|&i| keys.lookup(i, Lookup::TOUCH).is_some())
+        .count();
+    out.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let shared: &Shared = ctx.shared;
-    let db = ctx.db();
-    let key = &args[1];
-    let h = db.hash(key);
-    let name = lookup(
-        &mut db.lock(h),
-        h,
-        key,
-        ctx.now,
-        READ_NOTOUCH,
-        &shared.stats,
-        |e| e.map_or("none", |e| e.kind().name()),
-    );
-    ctx.out.simple_str(name);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let name = keys
+        .lookup(0, Lookup::READ_NOTOUCH)
+        .map_or("none", |e| e.kind().name());
+    out.simple_str(name);
     Ok(())
 }
 
@@ -244,30 +125,21 @@ fn renamenx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// without change (RENAMENX replies 0); a missing source is `ERR no such key` either
 /// way. Returns whether the rename happened.
 fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, CmdError> {
-    let shared: &Shared = ctx.shared;
-    let stats = &shared.stats;
-    let db = ctx.db();
-    let now = ctx.now;
     let (src, dst) = (&args[1], &args[2]);
-    let (hs, hd) = (db.hash(src), db.hash(dst));
-    let access = touching(ctx, WRITE_LOOKUP);
-    let mut locked = db.lock_many([hs, hd]);
-    let Some(entry) = lookup_owned(locked.shard(hs), hs, src, now, access, stats) else {
+    let (mut keys, _) = ctx.keys(&[src, dst]);
+    let Some(entry) = keys.lookup(0, Lookup::WRITE).cloned() else {
         return Err(CmdError::NoSuchKey);
     };
     if src == dst {
         return Ok(!nx);
     }
-    let dst_exists = lookup(locked.shard(hd), hd, dst, now, access, stats, |e| {
-        e.is_some()
-    });
-    if nx && dst_exists {
+    if nx && keys.lookup(1, Lookup::WRITE).is_some() {
         return Ok(false);
     }
-    locked.shard(hs).remove(hs, src, now);
-    locked.shard(hd).insert(hd, entry.with_key(dst), now);
-    drop(locked);
-    ctx.add_dirty(1);
+    keys.delete(0, RENAME_FROM, 0);
+    let old = keys.set(1, entry.with_key(dst), RENAME_TO, 1);
+    drop(keys);
+    drop(old);
     Ok(true)
 }
 
@@ -294,28 +166,21 @@ fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(CmdError::msg(SAME_OBJECT));
     }
-    let shared: &Shared = ctx.shared;
-    let stats = &shared.stats;
-    let now = ctx.now;
-    let hs = shared.keyspace.db(src_db).hash(src);
-    let hd = shared.keyspace.db(dst_db).hash(dst);
-    let mut pair = shared.keyspace.lock_pair((src_db, hs), (dst_db, hd));
-    let Some(entry) = lookup_owned(pair.first(), hs, src, now, touching(ctx, READ), stats) else {
-        ctx.out.int(0);
+    let (mut keys, out) = ctx.keys_at(&[(src_db, src), (dst_db, dst)]);
+    let Some(entry) = keys.lookup(0, Lookup::READ).cloned() else {
+        out.int(0);
         return Ok(());
     };
-    let access = touching(ctx, WRITE_LOOKUP);
-    let dst_exists = lookup(pair.second(), hd, dst, now, access, stats, |e| e.is_some());
-    if dst_exists && !replace {
-        ctx.out.int(0);
+    if keys.lookup(1, Lookup::WRITE).is_some() && !replace {
+        out.int(0);
         return Ok(());
     }
     let copied = entry.with_key(dst);
-    copied.touch(access_clock(now));
-    pair.second().insert(hd, copied, now);
-    drop(pair);
-    ctx.add_dirty(1);
-    ctx.out.int(1);
+    copied.touch(access_clock(keys.now()));
+    let old = keys.set(1, copied, COPY_TO, 1);
+    drop(keys);
+    drop(old);
+    out.int(1);
     Ok(())
 }
 
@@ -326,26 +191,18 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if src_db == dst_db {
         return Err(CmdError::msg(SAME_OBJECT));
     }
-    let shared: &Shared = ctx.shared;
-    let stats = &shared.stats;
-    let now = ctx.now;
     let key = &args[1];
-    let h = shared.keyspace.db(src_db).hash(key);
-    let access = touching(ctx, WRITE_LOOKUP);
-    let mut pair = shared.keyspace.lock_pair((src_db, h), (dst_db, h));
-    let exists = |shard: &mut Shard| lookup(shard, h, key, now, access, stats, |e| e.is_some());
-    let moved = exists(pair.first())
-        && !exists(pair.second())
-        && match pair.first().remove(h, key, now) {
+    let (mut keys, out) = ctx.keys_at(&[(src_db, key), (dst_db, key)]);
+    let moved = keys.lookup(0, Lookup::WRITE).is_some()
+        && keys.lookup(1, Lookup::WRITE).is_none()
+        && match keys.delete(0, MOVE_FROM, 0) {
             Some(entry) => {
-                pair.second().insert(h, entry, now);
+                keys.set(1, entry, MOVE_TO, 1);
                 true
             }
             None => false,
         };
-    drop(pair);
-    ctx.add_dirty(u64::from(moved));
-    ctx.out.int(i64::from(moved));
+    out.int(i64::from(moved));
     Ok(())
 }
 
@@ -376,30 +233,12 @@ fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// at least once. MATCH and TYPE filter what one step visited, so a step may return
 /// fewer than COUNT keys (even none) with a non-zero cursor, as in Redis.
 fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let cursor = crate::num::parse_cursor(&args[1]).ok_or(CmdError::msg("ERR invalid cursor"))?;
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let opt = &args[i];
-        let has_value = i + 1 < args.len();
-        if opt.eq_ignore_ascii_case(b"count") && has_value {
-            let c = parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
-            if c < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else if opt.eq_ignore_ascii_case(b"match") && has_value {
-            let p = &args[i + 1];
-            pattern = (p != b"*").then_some(p);
-        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
-            type_name = Some(&args[i + 1]);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let cursor = crate::num::parse_cursor(&args[1]).ok_or(CmdError::msg(INVALID_CURSOR))?;
+    let ScanOptions {
+        count,
+        pattern,
+        type_name,
+    } = ScanOptions::parse(args, 2, true)?;
     let db = ctx.db();
     let mut found: Vec<Entry> = Vec::new();
     let next = db.scan(cursor, count, ctx.now, |e| {
@@ -485,13 +324,10 @@ fn object_lookup(
     args: &Args<'_>,
     f: impl FnOnce(&Entry, &mut Ctx<'_>) -> CmdResult,
 ) -> CmdResult {
-    let shared: &Shared = ctx.shared;
-    let db = ctx.db();
-    let key = &args[2];
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let entry = lookup_owned(&mut shard, h, key, ctx.now, READ_NOTOUCH, &shared.stats);
-    drop(shard);
+    let entry = {
+        let (mut keys, _) = ctx.keys(&[&args[2]]);
+        keys.lookup(0, Lookup::READ_NOTOUCH).cloned()
+    };
     match entry {
         Some(e) => f(&e, ctx),
         None => {
@@ -499,11 +335,6 @@ fn object_lookup(
             Ok(())
         }
     }
-}
-
-/// The access clock: unix seconds, as `Entry::touch` records them.
-fn access_clock(now_ms: i64) -> u32 {
-    u32::try_from(now_ms.max(0) / 1000).unwrap_or(u32::MAX)
 }
 
 fn object_container(_ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
@@ -541,11 +372,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (_, _, lfu) = policy(ctx.shared);
     object_lookup(ctx, args, |e, ctx| {
         if lfu {
-            return Err(CmdError::msg(
-                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note \
-                 that when switching between policies at runtime LRU and LFU data will take \
-                 some time to adjust.",
-            ));
+            return Err(CmdError::msg(LFU_NO_IDLETIME));
         }
         ctx.out.int(i64::from(e.idle_secs(access_clock(ctx.now))));
         Ok(())
@@ -562,11 +389,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (_, _, lfu) = policy(ctx.shared);
     object_lookup(ctx, args, |e, ctx| {
         if !lfu {
-            return Err(CmdError::msg(
-                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
-                 Please note that when switching between policies at runtime LRU and LFU data \
-                 will take some time to adjust.",
-            ));
+            return Err(CmdError::msg(NO_LFU_FREQ));
         }
         let idle_minutes = e.idle_secs(access_clock(ctx.now)) / 60;
         ctx.out
@@ -629,14 +452,10 @@ fn expire_flags(args: &Args<'_>) -> Result<u8, CmdError> {
         };
     }
     if flags & EXPIRE_NX != 0 && flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
-        return Err(CmdError::msg(
-            "ERR NX and XX, GT or LT options at the same time are not compatible",
-        ));
+        return Err(CmdError::msg(EXPIRE_NX_AND_OTHERS));
     }
     if flags & EXPIRE_GT != 0 && flags & EXPIRE_LT != 0 {
-        return Err(CmdError::msg(
-            "ERR GT and LT options at the same time are not compatible",
-        ));
+        return Err(CmdError::msg(EXPIRE_GT_AND_LT));
     }
     Ok(flags)
 }
@@ -662,16 +481,9 @@ fn expire_generic(
     if relative {
         when = when.checked_add(now).ok_or(CmdError::InvalidExpire(name))?;
     }
-    let shared: &Shared = ctx.shared;
-    let stats = &shared.stats;
-    let db = ctx.db();
-    let key = &args[1];
-    let h = db.hash(key);
-    let access = touching(ctx, WRITE_LOOKUP);
-    let mut shard = db.lock(h);
-    let Some(entry) = lookup_owned(&mut shard, h, key, now, access, stats) else {
-        drop(shard);
-        ctx.out.int(0);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let Some(entry) = keys.lookup(0, Lookup::WRITE).cloned() else {
+        out.int(0);
         return Ok(());
     };
     let current = entry.expire_at();
@@ -681,18 +493,17 @@ fn expire_generic(
         || (flags & EXPIRE_GT != 0 && current.is_none_or(|c| when <= c))
         || (flags & EXPIRE_LT != 0 && current.is_some_and(|c| when >= c));
     if refused {
-        drop(shard);
-        ctx.out.int(0);
+        out.int(0);
         return Ok(());
     }
-    if when <= now {
-        shard.remove(h, key, now);
+    let old = if when <= now {
+        keys.delete(0, DEL, 1)
     } else {
-        shard.insert(h, entry.with_expire(Some(when)), now);
-    }
-    drop(shard);
-    ctx.add_dirty(1);
-    ctx.out.int(1);
+        keys.set(0, entry.with_expire(Some(when)), EXPIRE, 1)
+    };
+    drop(keys);
+    drop(old);
+    out.int(1);
     Ok(())
 }
 
@@ -715,20 +526,9 @@ fn pexpireat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL, else
 /// the remaining (or absolute) time; seconds are rounded to nearest as Redis does.
 fn ttl_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, millis: bool, absolute: bool) -> CmdResult {
-    let shared: &Shared = ctx.shared;
-    let db = ctx.db();
-    let key = &args[1];
-    let h = db.hash(key);
     let now = ctx.now;
-    let expire = lookup(
-        &mut db.lock(h),
-        h,
-        key,
-        now,
-        READ_NOTOUCH,
-        &shared.stats,
-        |e| e.map(Entry::expire_at),
-    );
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let expire = keys.lookup(0, Lookup::READ_NOTOUCH).map(Entry::expire_at);
     let reply = match expire {
         None => -2,
         Some(None) => -1,
@@ -743,7 +543,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, millis: bool, absolute: bool)
             i64::try_from(t).unwrap_or(i64::MAX)
         }
     };
-    ctx.out.int(reply);
+    out.int(reply);
     Ok(())
 }
 
@@ -764,24 +564,16 @@ fn pexpiretime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 fn persist(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let shared: &Shared = ctx.shared;
-    let db = ctx.db();
-    let key = &args[1];
-    let h = db.hash(key);
-    let now = ctx.now;
-    let access = touching(ctx, WRITE_LOOKUP);
-    let mut shard = db.lock(h);
-    let entry = lookup_owned(&mut shard, h, key, now, access, &shared.stats);
-    let done = match entry {
-        Some(e) if e.expire_at().is_some() => {
-            shard.insert(h, e.with_expire(None), now);
-            true
-        }
-        _ => false,
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let persisted = match keys.lookup(0, Lookup::WRITE) {
+        Some(e) if e.expire_at().is_some() => Some(e.with_expire(None)),
+        _ => None,
     };
-    drop(shard);
-    ctx.add_dirty(u64::from(done));
-    ctx.out.int(i64::from(done));
+    let done = persisted.is_some();
+    if let Some(e) = persisted {
+        keys.set(0, e, PERSIST, 1);
+    }
+    out.int(i64::from(done));
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use shoal_storage::Entry;
 use shoal_protocol::{Args, ReplyBuf};
 
 use super::common::{container, help};
+use crate::access::Lookup;
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
@@ -30,13 +31,10 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let key = &args[2];
-    let db = ctx.db();
-    let h = db.hash(key);
-    let shard = db.lock(h);
-    match shard.peek(h, key, ctx.now) {
-        Some(e) => ctx.out.int((e.heap_size() + SLOT_BYTES) as i64),
-        None => ctx.out.null(),
+    let (mut keys, out) = ctx.keys(&[&args[2]]);
+    match keys.lookup(0, Lookup::PROBE) {
+        Some(e) => out.int((e.heap_size() + SLOT_BYTES) as i64),
+        None => out.null(),
     }
     Ok(())
 }

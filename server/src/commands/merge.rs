@@ -21,9 +21,13 @@
 use shoal_protocol::Args;
 use shoal_storage::{MergeError, MergeStrategy};
 
+use crate::access::announce;
+use crate::changes::{event::MERGE, Change};
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{
+    CmdError, CmdResult, HASH_VALUE_NOT_A_NUMBER, HMERGE_NO_KEYS, INCR_NAN, VALUE_NOT_A_NUMBER,
+};
 use crate::num::parse_i64;
 
 /// Which command a storage error is reported for (the not-a-number text differs).
@@ -36,9 +40,9 @@ enum Family {
 fn merge_error(e: MergeError, family: Family) -> CmdError {
     match (e, family) {
         (MergeError::WrongType, _) => CmdError::WrongType,
-        (MergeError::NotANumber, Family::Hash) => CmdError::msg("ERR hash value is not a number"),
-        (MergeError::NotANumber, Family::Keys) => CmdError::msg("ERR value is not a number"),
-        (MergeError::Overflow, _) => CmdError::msg("ERR increment would produce NaN or Infinity"),
+        (MergeError::NotANumber, Family::Hash) => CmdError::msg(HASH_VALUE_NOT_A_NUMBER),
+        (MergeError::NotANumber, Family::Keys) => CmdError::msg(VALUE_NOT_A_NUMBER),
+        (MergeError::Overflow, _) => CmdError::msg(INCR_NAN),
     }
 }
 
@@ -66,9 +70,7 @@ fn pairs<'a>(args: &Args<'a>, from: usize) -> Vec<(&'a [u8], &'a [u8])> {
 fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let numkeys = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
     if numkeys < 1 {
-        return Err(CmdError::msg(
-            "ERR at least 1 input key is needed for 'hmerge' command",
-        ));
+        return Err(CmdError::msg(HMERGE_NO_KEYS));
     }
     let first = 3;
     let count = usize::try_from(numkeys).map_err(|_| CmdError::Syntax)?;
@@ -87,12 +89,18 @@ fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     }
     let sources: Vec<&[u8]> = (first..first + count).filter_map(|i| args.get(i)).collect();
-    let merged = ctx
-        .db()
-        .hmerge(&args[1], &sources, strategy, ctx.now)
+    let names: Vec<&[u8]> = std::iter::once(&args[1])
+        .chain(sources.iter().copied())
+        .collect();
+    let (mut keys, out) = ctx.keys(&names);
+    let (db, now) = (keys.db(0), keys.now());
+    let merged = db
+        .hmerge_held(&mut keys.held_in(0), &args[1], &sources, strategy, now)
         .map_err(|e| merge_error(e, Family::Hash))?;
-    ctx.add_dirty(u64::from(merged.written));
-    ctx.out.int(merged.len as i64);
+    if merged.written {
+        keys.changed(0, MERGE, 1);
+    }
+    out.int(merged.len as i64);
     Ok(())
 }
 
@@ -106,12 +114,15 @@ fn hmergevalues(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let strategy = strategy_arg(&args[2])?;
     let pairs = pairs(args, 3);
-    let changed = ctx
-        .db()
-        .hmerge_values(&args[1], &pairs, strategy, ctx.now)
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let (db, now) = (keys.db(0), keys.now());
+    let changed = db
+        .hmerge_values_held(&mut keys.held_in(0), &args[1], &pairs, strategy, now)
         .map_err(|e| merge_error(e, Family::Hash))?;
-    ctx.add_dirty(changed as u64);
-    ctx.out.int(changed as i64);
+    if changed > 0 {
+        keys.changed(0, MERGE, changed as u64);
+    }
+    out.int(changed as i64);
     Ok(())
 }
 
@@ -125,12 +136,17 @@ fn mmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let strategy = strategy_arg(&args[1])?;
     let pairs = pairs(args, 2);
-    let changed = ctx
-        .db()
-        .mmerge(&pairs, strategy, ctx.now)
+    let names: Vec<&[u8]> = pairs.iter().map(|(k, _)| *k).collect();
+    let dbi = ctx.client.db;
+    let (mut keys, out) = ctx.keys(&names);
+    let (db, now, shared) = (keys.db(0), keys.now(), keys.shared());
+    let changed = db
+        .mmerge_held(&mut keys.held_in(0), &pairs, strategy, now, &mut |key| {
+            announce(shared, Change::key(dbi, key, MERGE));
+        })
         .map_err(|e| merge_error(e, Family::Keys))?;
-    ctx.add_dirty(changed as u64);
-    ctx.out.int(changed as i64);
+    keys.add_dirty(changed as u64);
+    out.int(changed as i64);
     Ok(())
 }
 

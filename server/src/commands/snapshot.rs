@@ -36,6 +36,8 @@
 
 use shoal_protocol::Args;
 
+use crate::access::announce;
+use crate::changes::{event::RESTORE, Change, REPLACED};
 use crate::command::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::snapshots::{self, CreateError, MergeMode, Snapshot};
@@ -147,6 +149,16 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
     let restored = ctx.shared.keyspace.restore_from(snap.keyspace());
+    // Every database's contents were replaced.
+    for db in 0..ctx.shared.keyspace.num_dbs() {
+        announce(
+            ctx.shared,
+            Change::Db {
+                db,
+                event: REPLACED,
+            },
+        );
+    }
     ctx.add_dirty(restored.changes);
     snapshots::free_later(restored.old);
     ctx.out.ok();
@@ -164,7 +176,16 @@ fn merge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let snap = find(ctx, &args[2])?;
-    let written = snapshots::merge_into(&ctx.shared.keyspace, snap.keyspace(), mode, ctx.now);
+    let shared = ctx.shared;
+    let written = snapshots::merge_into(
+        &shared.keyspace,
+        snap.keyspace(),
+        mode,
+        ctx.now,
+        &mut |db, key| {
+            announce(shared, Change::key(db, key, RESTORE));
+        },
+    );
     ctx.add_dirty(written as u64);
     ctx.out.int(written as i64);
     Ok(())

@@ -18,7 +18,11 @@
 //!   commands that replace the value (SET without KEEPTTL, GETSET, MSET) drop it.
 //! - Read commands count keyspace hits and misses per key looked up (Redis's
 //!   `lookupKeyRead`); writes that look a key up do not (`lookupKeyWrite`).
-//! - Changes are counted ([`Ctx::add_dirty`]) as `t_string.c` counts `server.dirty`:
+//! - Keys are reached through the access layer ([`crate::access`]): `ctx.keys(..)`
+//!   locks their shards, `read`/`write_lookup` are Redis's `lookupKeyRead`/
+//!   `lookupKeyWrite`, and every change goes through the write hook (`set`,
+//!   `delete`) with its keyspace-event name.
+//! - Changes are counted (the write hook's `dirty` argument) as `t_string.c` counts `server.dirty`:
 //!   1 per key a SET-like command, APPEND, SETRANGE or an INCR-like command wrote,
 //!   GETDEL deleted or GETEX changed the TTL of; MSET and MSETNX (when it writes) one
 //!   per key argument, repeats included. Nothing for a SET NX/XX that did not write,
@@ -28,67 +32,38 @@
 use std::sync::atomic::Ordering;
 
 use shoal_protocol::Args;
-use shoal_storage::{Db, Entry, Shard};
+use shoal_storage::Entry;
 
 use shoal_storage::number as long_double;
 
+use crate::access::{Lookup, Want};
+use crate::changes::event::{APPEND, DEL, EXPIRE, INCRBY, INCRBYFLOAT, PERSIST, SET, SETRANGE};
 use crate::command::{flags::*, Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{
+    CmdError, CmdResult, DECREMENT_OVERFLOW, INCR_NAN, LCS_IDX_AND_LEN, LCS_NOT_STRINGS,
+    LCS_NO_MEMORY, LCS_OVER_LIMIT, LCS_TOO_LONG, OFFSET_OUT_OF_RANGE, STRING_TOO_LONG,
+};
 use crate::num::{int_arg, parse_i64};
 use crate::state::Shared;
 
-/// The database selected by the client, in the keyspace it views (live or its
-/// SNAPSHOT READ snapshot), borrowed for `'a` so that `ctx.out` can be written while
-/// the database is in use.
-#[inline]
-fn db<'a>(ctx: &Ctx<'a>) -> &'a Db {
-    ctx.db()
-}
-
-/// Looks a key up for a command. `CLIENT NO-TOUCH` clients must not change the access
-/// time, so they peek (which also leaves an expired key for later reclamation).
-#[inline]
-fn lookup<'s>(
-    shard: &'s mut Shard,
-    h: u64,
-    key: &[u8],
-    now: i64,
-    no_touch: bool,
-) -> Option<&'s Entry> {
-    if no_touch {
-        shard.peek(h, key, now)
-    } else {
-        shard.get(h, key, now)
-    }
-}
-
-/// Counts keyspace hits and misses as Redis's read lookups do.
-#[inline]
-fn count_lookups(shared: &Shared, hits: u64, misses: u64) {
-    if hits > 0 {
-        shared
-            .stats
-            .keyspace_hits
-            .fetch_add(hits, Ordering::Relaxed);
-    }
-    if misses > 0 {
-        shared
-            .stats
-            .keyspace_misses
-            .fetch_add(misses, Ordering::Relaxed);
-    }
-}
-
 /// Redis 7's `checkStringLength`: a string built by APPEND or SETRANGE may not exceed
 /// `proto-max-bulk-len` (and the sum must not overflow).
-fn check_string_length(shared: &Shared, size: u64, append: u64) -> CmdResult {
-    let max = shared.live.proto_max_bulk_len.load(Ordering::Relaxed);
+fn check_string_length(max: u64, size: u64, append: u64) -> CmdResult {
     match size.checked_add(append) {
         Some(total) if total <= max => Ok(()),
-        _ => Err(CmdError::msg(
-            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-        )),
+        _ => Err(CmdError::msg(STRING_TOO_LONG)),
     }
+}
+
+/// The configured `proto-max-bulk-len`.
+fn proto_max_bulk_len(shared: &Shared) -> u64 {
+    shared.live.proto_max_bulk_len.load(Ordering::Relaxed)
+}
+
+/// The bytes of a string entry (callers checked the type first).
+#[inline]
+fn text(e: &Entry) -> &[u8] {
+    e.as_str().unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------
@@ -204,19 +179,10 @@ fn parse_ext_opts<'a>(
 // ---------------------------------------------------------------------------------
 
 fn get(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
-        Some(e) => {
-            count_lookups(ctx.shared, 1, 0);
-            ctx.out.bulk(e.as_str().ok_or(CmdError::WrongType)?);
-        }
-        None => {
-            count_lookups(ctx.shared, 0, 1);
-            ctx.out.null();
-        }
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    match keys.read(0, Want::Str)? {
+        Some(e) => out.bulk(text(e)),
+        None => out.null(),
     }
     Ok(())
 }
@@ -236,34 +202,35 @@ struct SetSpec<'a> {
 /// Redis's `setGenericCommand`. Returns whether the value was written; the caller
 /// replies unless `spec.get` (the old value, or null, was the reply).
 fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> {
-    let db = db(ctx);
-    let h = db.hash(spec.key);
     // Build the new entry before locking unless it needs the old TTL.
     let prepared = (!spec.keepttl).then(|| Entry::new_str(spec.key, spec.value, spec.expire_at));
-    let mut shard = db.lock(h);
+    let (mut keys, out) = ctx.keys(&[spec.key]);
     // A plain SET needs nothing from the old entry: replace it in one step.
     let prepared = match prepared {
         Some(entry) if !spec.nx && !spec.xx && !spec.get => {
-            let old = shard.insert(h, entry, ctx.now);
-            drop(shard);
+            let old = keys.set(0, entry, SET, 1);
+            drop(keys);
             drop(old);
-            ctx.add_dirty(1);
             return Ok(true);
         }
         other => other,
     };
-    let (found, old_ttl) = match lookup(&mut shard, h, spec.key, ctx.now, ctx.client.no_touch) {
+    // SET ... GET reads the old value as a read command would (hit or miss counted).
+    let flags = if spec.get {
+        Lookup::READ
+    } else {
+        Lookup::WRITE
+    };
+    let (found, old_ttl) = match keys.lookup(0, flags) {
         Some(e) => {
             if spec.get {
-                count_lookups(ctx.shared, 1, 0);
-                ctx.out.bulk(e.as_str().ok_or(CmdError::WrongType)?);
+                out.bulk(e.as_str().ok_or(CmdError::WrongType)?);
             }
             (true, e.expire_at())
         }
         None => {
             if spec.get {
-                count_lookups(ctx.shared, 0, 1);
-                ctx.out.null();
+                out.null();
             }
             (false, None)
         }
@@ -272,10 +239,9 @@ fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> 
         return Ok(false);
     }
     let entry = prepared.unwrap_or_else(|| Entry::new_str(spec.key, spec.value, old_ttl));
-    let old = shard.insert(h, entry, ctx.now);
-    drop(shard);
+    let old = keys.set(0, entry, SET, 1);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
     Ok(true)
 }
 
@@ -360,63 +326,48 @@ fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
-        Some(e) => {
-            count_lookups(ctx.shared, 1, 0);
-            ctx.out.bulk(e.as_str().ok_or(CmdError::WrongType)?);
-        }
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    match keys.read(0, Want::Str)? {
+        Some(e) => out.bulk(text(e)),
         None => {
-            count_lookups(ctx.shared, 0, 1);
-            ctx.out.null();
+            out.null();
             return Ok(());
         }
     }
-    let old = shard.remove(h, key, ctx.now);
-    drop(shard);
+    let old = keys.delete(0, DEL, 1);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
     Ok(())
 }
 
 fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let o = parse_ext_opts(args, 2, false)?;
-    let key = &args[1];
-    let now = ctx.now;
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let now = keys.now();
     // As in Redis, a missing key answers null before the expiry value is validated,
     // and a wrong type is reported before it too.
-    let Some(e) = lookup(&mut shard, h, key, now, ctx.client.no_touch) else {
-        count_lookups(ctx.shared, 0, 1);
-        ctx.out.null();
+    let Some(e) = keys.read(0, Want::Str)? else {
+        out.null();
         return Ok(());
     };
-    count_lookups(ctx.shared, 1, 0);
-    let value = e.as_str().ok_or(CmdError::WrongType)?;
     let at = match o.expire {
         Some((unit, raw)) => Some(expire_at(unit, raw, now, "getex")?),
         None => None,
     };
-    ctx.out.bulk(value);
+    out.bulk(text(e));
     let replacement = match at {
         // An absolute time already past deletes the key.
         Some(t) if t <= now => None,
-        Some(t) => Some(e.with_expire(Some(t))),
-        None if o.persist && e.expire_at().is_some() => Some(e.with_expire(None)),
+        Some(t) => Some((e.with_expire(Some(t)), EXPIRE)),
+        None if o.persist && e.expire_at().is_some() => Some((e.with_expire(None), PERSIST)),
         None => return Ok(()),
     };
     let old = match replacement {
-        Some(new) => shard.insert(h, new, now),
-        None => shard.remove(h, key, now),
+        Some((new, event)) => keys.set(0, new, event, 1),
+        None => keys.delete(0, DEL, 1),
     };
-    drop(shard);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
     Ok(())
 }
 
@@ -425,30 +376,16 @@ fn getex(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------
 
 fn mget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let db = db(ctx);
-    let hashes: Vec<u64> = args.iter().skip(1).map(|k| db.hash(k)).collect();
-    let (now, no_touch) = (ctx.now, ctx.client.no_touch);
-    let (mut hits, mut misses) = (0, 0);
-    let mut locked = db.lock_many(hashes.iter().copied());
-    ctx.out.array(hashes.len());
-    for (key, &h) in args.iter().skip(1).zip(&hashes) {
-        match lookup(locked.shard(h), h, key, now, no_touch) {
-            Some(e) => {
-                hits += 1;
-                // A key of another type reads as null, not as an error.
-                match e.as_str() {
-                    Some(v) => ctx.out.bulk(v),
-                    None => ctx.out.null(),
-                }
-            }
-            None => {
-                misses += 1;
-                ctx.out.null();
-            }
+    let names: Vec<&[u8]> = args.iter().skip(1).collect();
+    let (mut keys, out) = ctx.keys(&names);
+    out.array(names.len());
+    for i in 0..names.len() {
+        // A key of another type reads as null, not as an error.
+        match keys.lookup(i, Lookup::READ).and_then(Entry::as_str) {
+            Some(v) => out.bulk(v),
+            None => out.null(),
         }
     }
-    drop(locked);
-    count_lookups(ctx.shared, hits, misses);
     Ok(())
 }
 
@@ -458,28 +395,23 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool, cmd: &str) -> Resu
     if args.len() % 2 == 0 {
         return Err(CmdError::WrongArity(cmd.to_string()));
     }
-    let db = db(ctx);
-    let now = ctx.now;
-    let mut work: Vec<(u64, Entry)> = Vec::with_capacity(args.len() / 2);
+    let mut names: Vec<&[u8]> = Vec::with_capacity(args.len() / 2);
+    let mut entries: Vec<Entry> = Vec::with_capacity(args.len() / 2);
     let mut it = args.iter().skip(1);
     while let (Some(key), Some(value)) = (it.next(), it.next()) {
-        work.push((db.hash(key), Entry::new_str(key, value, None)));
+        names.push(key);
+        entries.push(Entry::new_str(key, value, None));
     }
-    let mut locked = db.lock_many(work.iter().map(|(h, _)| *h));
-    if nx
-        && work
-            .iter()
-            .any(|(h, e)| locked.shard(*h).contains(*h, e.key(), now))
-    {
+    let (mut keys, _) = ctx.keys(&names);
+    if nx && (0..names.len()).any(|i| keys.lookup(i, Lookup::PROBE).is_some()) {
         return Ok(false);
     }
-    let mut replaced = Vec::with_capacity(work.len());
-    for (h, entry) in work {
-        replaced.push(locked.shard(h).insert(h, entry, now));
+    let mut replaced = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        // Redis counts every pair, a key named twice included.
+        replaced.push(keys.set(i, entry, SET, 1));
     }
-    drop(locked);
-    // Redis counts every pair, a key named twice included.
-    ctx.add_dirty(replaced.len() as u64);
+    drop(keys);
     drop(replaced);
     Ok(true)
 }
@@ -502,44 +434,29 @@ fn msetnx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn append(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (key, value) = (&args[1], &args[2]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let entry = match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
+    let max = proto_max_bulk_len(ctx.shared);
+    let (mut keys, out) = ctx.keys(&[key]);
+    let entry = match keys.write_lookup(0, Want::Str)? {
         // A new key needs no length check: the argument itself is within the limit.
         None => Entry::new_str(key, value, None),
         Some(e) => {
-            let old = e.as_str().ok_or(CmdError::WrongType)?;
-            check_string_length(ctx.shared, old.len() as u64, value.len() as u64)?;
+            let old = text(e);
+            check_string_length(max, old.len() as u64, value.len() as u64)?;
             Entry::new_str_parts(key, &[old, value], e.expire_at())
         }
     };
     let len = entry.as_str().map_or(0, <[u8]>::len);
-    let old = shard.insert(h, entry, ctx.now);
-    drop(shard);
+    let old = keys.set(0, entry, APPEND, 1);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
-    ctx.out.int(len as i64);
+    out.int(len as i64);
     Ok(())
 }
 
 fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let len = match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
-        Some(e) => {
-            count_lookups(ctx.shared, 1, 0);
-            e.as_str().ok_or(CmdError::WrongType)?.len()
-        }
-        None => {
-            count_lookups(ctx.shared, 0, 1);
-            0
-        }
-    };
-    drop(shard);
-    ctx.out.int(len as i64);
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    let len = keys.read(0, Want::Str)?.map_or(0, |e| text(e).len());
+    out.int(len as i64);
     Ok(())
 }
 
@@ -573,21 +490,11 @@ fn byte_range(s: &[u8], start: i64, end: i64) -> &[u8] {
 fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
-    let key = &args[1];
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
-        Some(e) => {
-            count_lookups(ctx.shared, 1, 0);
-            let s = e.as_str().ok_or(CmdError::WrongType)?;
-            ctx.out.bulk(byte_range(s, start, end));
-        }
-        None => {
-            // A missing key is an empty string here, not null.
-            count_lookups(ctx.shared, 0, 1);
-            ctx.out.bulk(b"");
-        }
+    let (mut keys, out) = ctx.keys(&[&args[1]]);
+    match keys.read(0, Want::Str)? {
+        Some(e) => out.bulk(byte_range(text(e), start, end)),
+        // A missing key is an empty string here, not null.
+        None => out.bulk(b""),
     }
     Ok(())
 }
@@ -595,33 +502,31 @@ fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let offset = int_arg(&args[2])?;
     if offset < 0 {
-        return Err(CmdError::msg("ERR offset is out of range"));
+        return Err(CmdError::msg(OFFSET_OUT_OF_RANGE));
     }
     let offset = offset as u64;
     let (key, value) = (&args[1], &args[3]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let (old, ttl): (&[u8], Option<i64>) =
-        match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
-            None => {
-                // Setting nothing on a missing key creates nothing.
-                if value.is_empty() {
-                    ctx.out.int(0);
-                    return Ok(());
-                }
-                (&[], None)
+    let max = proto_max_bulk_len(ctx.shared);
+    let (mut keys, out) = ctx.keys(&[key]);
+    let (old, ttl): (&[u8], Option<i64>) = match keys.write_lookup(0, Want::Str)? {
+        None => {
+            // Setting nothing on a missing key creates nothing.
+            if value.is_empty() {
+                out.int(0);
+                return Ok(());
             }
-            Some(e) => {
-                let old = e.as_str().ok_or(CmdError::WrongType)?;
-                if value.is_empty() {
-                    ctx.out.int(old.len() as i64);
-                    return Ok(());
-                }
-                (old, e.expire_at())
+            (&[], None)
+        }
+        Some(e) => {
+            let old = text(e);
+            if value.is_empty() {
+                out.int(old.len() as i64);
+                return Ok(());
             }
-        };
-    check_string_length(ctx.shared, offset, value.len() as u64)?;
+            (old, e.expire_at())
+        }
+    };
+    check_string_length(max, offset, value.len() as u64)?;
     // Within proto-max-bulk-len, so it fits usize.
     let offset = offset as usize;
     let end = offset + value.len();
@@ -635,11 +540,10 @@ fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         Entry::new_str_parts(key, &[head, value, tail], ttl)
     };
     let len = entry.as_str().map_or(0, <[u8]>::len);
-    let replaced = shard.insert(h, entry, ctx.now);
-    drop(shard);
+    let replaced = keys.set(0, entry, SETRANGE, 1);
+    drop(keys);
     drop(replaced);
-    ctx.add_dirty(1);
-    ctx.out.int(len as i64);
+    out.int(len as i64);
     Ok(())
 }
 
@@ -649,24 +553,21 @@ fn setrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// Adds `delta` to the integer stored at the key (0 when missing), keeping its TTL.
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let (current, ttl) = match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
+    let (mut keys, out) = ctx.keys(&[key]);
+    let (current, ttl) = match keys.write_lookup(0, Want::Str)? {
         None => (0, None),
-        Some(e) => {
-            let s = e.as_str().ok_or(CmdError::WrongType)?;
-            (parse_i64(s).ok_or(CmdError::NotInteger)?, e.expire_at())
-        }
+        Some(e) => (
+            parse_i64(text(e)).ok_or(CmdError::NotInteger)?,
+            e.expire_at(),
+        ),
     };
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     let mut digits = itoa::Buffer::new();
     let entry = Entry::new_str(key, digits.format(new).as_bytes(), ttl);
-    let old = shard.insert(h, entry, ctx.now);
-    drop(shard);
+    let old = keys.set(0, entry, INCRBY, 1);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
-    ctx.out.int(new);
+    out.int(new);
     Ok(())
 }
 
@@ -688,7 +589,7 @@ fn decrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     // Negating i64::MIN would overflow before the addition is even tried.
     let negated = delta
         .checked_neg()
-        .ok_or(CmdError::msg("ERR decrement would overflow"))?;
+        .ok_or(CmdError::msg(DECREMENT_OVERFLOW))?;
     incr_by(ctx, &args[1], negated)
 }
 
@@ -697,28 +598,21 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     // Parsed before locking (it can be long); its error is reported after the key's
     // own checks, in Redis's order.
     let incr = long_double::parse(&args[2]);
-    let db = db(ctx);
-    let h = db.hash(key);
-    let mut shard = db.lock(h);
-    let (current, ttl) = match lookup(&mut shard, h, key, ctx.now, ctx.client.no_touch) {
+    let (mut keys, out) = ctx.keys(&[key]);
+    let (current, ttl) = match keys.write_lookup(0, Want::Str)? {
         None => (long_double::Value::Finite(long_double::Ext::ZERO), None),
-        Some(e) => {
-            let s = e.as_str().ok_or(CmdError::WrongType)?;
-            (
-                long_double::parse(s).ok_or(CmdError::NotFloat)?,
-                e.expire_at(),
-            )
-        }
+        Some(e) => (
+            long_double::parse(text(e)).ok_or(CmdError::NotFloat)?,
+            e.expire_at(),
+        ),
     };
     let incr = incr.ok_or(CmdError::NotFloat)?;
-    let sum = long_double::add(current, incr)
-        .ok_or(CmdError::msg("ERR increment would produce NaN or Infinity"))?;
+    let sum = long_double::add(current, incr).ok_or(CmdError::msg(INCR_NAN))?;
     let text = long_double::format_human(sum);
-    let old = shard.insert(h, Entry::new_str(key, text.as_bytes(), ttl), ctx.now);
-    drop(shard);
+    let old = keys.set(0, Entry::new_str(key, text.as_bytes(), ttl), INCRBYFLOAT, 1);
+    drop(keys);
     drop(old);
-    ctx.add_dirty(1);
-    ctx.out.bulk(text.as_bytes());
+    out.bulk(text.as_bytes());
     Ok(())
 }
 
@@ -727,24 +621,16 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------
 
 fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let db = db(ctx);
-    let (ka, kb) = (&args[1], &args[2]);
-    let (ha, hb) = (db.hash(ka), db.hash(kb));
-    let (now, no_touch) = (ctx.now, ctx.client.no_touch);
     // Take (cheap, reference-counted) copies of both entries and release the locks
     // before the O(N*M) work.
     let (ea, eb) = {
-        let mut locked = db.lock_many([ha, hb]);
-        let ea = lookup(locked.shard(ha), ha, ka, now, no_touch).cloned();
-        let eb = lookup(locked.shard(hb), hb, kb, now, no_touch).cloned();
+        let (mut keys, _) = ctx.keys(&[&args[1], &args[2]]);
+        let ea = keys.lookup(0, Lookup::READ).cloned();
+        let eb = keys.lookup(1, Lookup::READ).cloned();
         (ea, eb)
     };
-    let hits = u64::from(ea.is_some()) + u64::from(eb.is_some());
-    count_lookups(ctx.shared, hits, 2 - hits);
     let (Some(a), Some(b)) = (string_value(&ea), string_value(&eb)) else {
-        return Err(CmdError::msg(
-            "ERR The specified keys must contain string values",
-        ));
+        return Err(CmdError::msg(LCS_NOT_STRINGS));
     };
 
     let (mut want_idx, mut want_len, mut with_match_len) = (false, false, false);
@@ -767,24 +653,18 @@ fn lcs(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         j += 1;
     }
     if want_idx && want_len {
-        return Err(CmdError::msg(
-            "ERR If you want both the length and indexes, please just use IDX.",
-        ));
+        return Err(CmdError::msg(LCS_IDX_AND_LEN));
     }
     if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
-        return Err(CmdError::msg("ERR String too long for LCS"));
+        return Err(CmdError::msg(LCS_TOO_LONG));
     }
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
     let bytes = cells.saturating_mul(4);
     if bytes > ctx.shared.live.proto_max_bulk_len.load(Ordering::Relaxed) {
-        return Err(CmdError::msg(
-            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
-        ));
+        return Err(CmdError::msg(LCS_OVER_LIMIT));
     }
     let Some(table) = LcsTable::build(a, b) else {
-        return Err(CmdError::msg(
-            "ERR Insufficient memory, failed allocating transient memory for LCS",
-        ));
+        return Err(CmdError::msg(LCS_NO_MEMORY));
     };
     let total = table.at(a.len(), b.len());
     if want_len && !want_idx {

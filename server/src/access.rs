@@ -1,0 +1,550 @@
+//! One way to reach keys: the shards a command holds, lookups, and the write hook.
+//!
+//! - **Locks come from the execution context.** A handler asks its [`Ctx`] for the
+//!   keys it will touch (`ctx.keys(&[key])`); the context locks their shards in the
+//!   global order for this command, or, when a caller already holds a set of shards
+//!   (a group of commands run atomically: EXEC, EVAL, the test-only group runner),
+//!   hands out those guards. The handler runs the same way in both cases.
+//! - **Lookups in the spirit of Redis's `lookupKey(db, key, flags)`**: [`Keys::read`]
+//!   (a read command: counts a keyspace hit or miss, records the access unless the
+//!   client is NO-TOUCH, checks the type: WRONGTYPE comes from here) and
+//!   [`Keys::lookup`] with explicit [`Lookup`] flags for everything else.
+//! - **The write hook.** Every change to a key goes through [`Keys::set`],
+//!   [`Keys::delete`] or [`Keys::changed`] (and, for changes without a command, the
+//!   expiry cycle, FLUSH*, SWAPDB, snapshot restore/merge and RDB load, through
+//!   [`announce`]): it counts the change for persistence (Redis's `server.dirty`) and
+//!   tells everything that reacts to changes ([`announce`]). A lookup that finds an
+//!   expired key announces its removal (lazy expiry).
+//!
+//! [`Ctx`]: crate::command::Ctx
+
+use std::sync::atomic::Ordering;
+
+use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, ShardGuard};
+
+use crate::changes::{Change, EXPIRED};
+use crate::error::CmdError;
+use crate::state::{Shared, Stats};
+
+/// How a lookup behaves (Redis's `LOOKUP_*` flags).
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup {
+    /// Record the access for OBJECT IDLETIME (off for NO-TOUCH clients whatever this
+    /// says, except TOUCH's own lookups: see [`Lookup::force_touch`]).
+    pub touch: bool,
+    /// Count a keyspace hit or miss (read lookups; write lookups do not count).
+    pub stats: bool,
+    /// Touch even for a NO-TOUCH client (TOUCH itself).
+    pub force_touch: bool,
+}
+
+impl Lookup {
+    /// A read command's lookup (GET, HGET...): touches, counts hits and misses.
+    pub const READ: Lookup = Lookup {
+        touch: true,
+        stats: true,
+        force_touch: false,
+    };
+    /// Metadata read with `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT): counted in the
+    /// hit/miss statistics, the key's idle time left alone.
+    pub const READ_NOTOUCH: Lookup = Lookup {
+        touch: false,
+        stats: true,
+        force_touch: false,
+    };
+    /// A write command's lookup (SET NX, EXPIRE, RENAME, HSET...): touches, no stats.
+    pub const WRITE: Lookup = Lookup {
+        touch: true,
+        stats: false,
+        force_touch: false,
+    };
+    /// TOUCH's lookup: records the access even for a NO-TOUCH client, counted.
+    pub const TOUCH: Lookup = Lookup {
+        touch: true,
+        stats: true,
+        force_touch: true,
+    };
+    /// An existence probe (MSETNX): neither touches nor counts.
+    pub const PROBE: Lookup = Lookup {
+        touch: false,
+        stats: false,
+        force_touch: false,
+    };
+}
+
+/// The value type a command expects; a key of another type is WRONGTYPE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Any type (DEL, TYPE, EXPIRE...).
+    Any,
+    /// A string.
+    Str,
+    /// A hash.
+    Hash,
+}
+
+impl Want {
+    #[inline]
+    fn check(self, e: &Entry) -> Result<(), CmdError> {
+        let ok = match self {
+            Want::Any => true,
+            Want::Str => e.as_str().is_some(),
+            Want::Hash => e.as_hash().is_some(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(CmdError::WrongType)
+        }
+    }
+}
+
+/// A shard: database index and shard index within it (the global lock order).
+type ShardId = (usize, usize);
+
+/// Shard guards a command (or a group of commands) holds, in lock order. One shard
+/// is held inline (the single-key case never allocates).
+#[derive(Default)]
+pub struct Held<'a> {
+    first: Option<(ShardId, ShardGuard<'a>)>,
+    rest: Vec<(ShardId, ShardGuard<'a>)>,
+}
+
+impl<'a> Held<'a> {
+    /// Locks the given shards of `keyspace` (duplicates allowed) in the global lock
+    /// order: database, then shard index (ARCHITECTURE.md invariant 2).
+    pub fn lock(keyspace: &'a Keyspace, mut wanted: Vec<ShardId>) -> Held<'a> {
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut held = Held::default();
+        for id in wanted {
+            held.push(id, keyspace.db(id.0).lock_index(id.1));
+        }
+        held
+    }
+
+    /// Locks one shard.
+    #[inline]
+    fn one(id: ShardId, guard: ShardGuard<'a>) -> Held<'a> {
+        Held {
+            first: Some((id, guard)),
+            rest: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, id: ShardId, guard: ShardGuard<'a>) {
+        if self.first.is_none() {
+            self.first = Some((id, guard));
+        } else {
+            self.rest.push((id, guard));
+        }
+    }
+
+    /// Whether shard `id` is held.
+    pub fn holds(&self, id: ShardId) -> bool {
+        self.first.as_ref().is_some_and(|(i, _)| *i == id)
+            || self.rest.iter().any(|(i, _)| *i == id)
+    }
+
+    /// Number of shards held.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Whether no shard is held.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The held shard `id`. Asking for a shard that is not held is a bug in the
+    /// caller's key declaration (a handler touched a key it did not ask for).
+    #[inline]
+    fn shard(&mut self, id: ShardId) -> &mut Shard {
+        if let Some((i, g)) = &mut self.first {
+            if *i == id {
+                return g;
+            }
+        }
+        match self.rest.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, g)) => g,
+            None => panic!("shard {id:?} used without being locked: declare the key first"),
+        }
+    }
+}
+
+/// Where a [`Keys`] handle's guards are: its own (locked for this command) or the
+/// group's (held by the caller for several commands).
+enum Guards<'c, 'a> {
+    Own(Held<'a>),
+    Group(&'c mut Held<'a>),
+}
+
+/// One key a command declared: database, the key, its hash (computed once).
+#[derive(Clone, Copy)]
+struct KeyRef<'k> {
+    db: usize,
+    key: &'k [u8],
+    hash: u64,
+    shard: usize,
+}
+
+/// The keys one command works on, with their shards locked: what a handler reads and
+/// writes through. Keys are referred to by their index in the declaration
+/// (`ctx.keys(&[src, dst])`: 0 is `src`, 1 is `dst`).
+pub struct Keys<'c, 'a> {
+    shared: &'a Shared,
+    keyspace: &'a Keyspace,
+    guards: Guards<'c, 'a>,
+    one: Option<KeyRef<'c>>,
+    many: Vec<KeyRef<'c>>,
+    now: i64,
+    /// The client is NO-TOUCH.
+    no_touch: bool,
+    /// A snapshot view: nothing is announced (nothing can change).
+    view: bool,
+    stats: &'a Stats,
+    dirty: &'c mut u64,
+}
+
+/// What [`Keys::new`] needs from the execution context.
+pub(crate) struct KeysCtx<'c, 'a> {
+    pub shared: &'a Shared,
+    pub keyspace: &'a Keyspace,
+    pub held: Option<&'c mut Held<'a>>,
+    pub now: i64,
+    pub no_touch: bool,
+    pub dirty: &'c mut u64,
+}
+
+impl<'c, 'a> Keys<'c, 'a> {
+    /// Declares `keys` (database, key) and locks their shards, or checks that the
+    /// group holding them covers them.
+    pub(crate) fn new(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
+        let ks = cx.keyspace;
+        let refs = keys.iter().map(|&(db, key)| {
+            let d = ks.db(db);
+            let hash = d.hash(key);
+            KeyRef {
+                db,
+                key,
+                hash,
+                shard: d.shard_index(hash),
+            }
+        });
+        let (one, many) = if keys.len() == 1 {
+            (refs.into_iter().next(), Vec::new())
+        } else {
+            (None, refs.collect::<Vec<_>>())
+        };
+        let guards = match cx.held {
+            Some(group) => {
+                for k in one.iter().chain(&many) {
+                    assert!(
+                        group.holds((k.db, k.shard)),
+                        "key {:?} is outside the shards its group holds",
+                        String::from_utf8_lossy(k.key)
+                    );
+                }
+                Guards::Group(group)
+            }
+            None => match &one {
+                Some(k) => Guards::Own(Held::one((k.db, k.shard), ks.db(k.db).lock_index(k.shard))),
+                None => Guards::Own(Held::lock(
+                    ks,
+                    many.iter().map(|k| (k.db, k.shard)).collect(),
+                )),
+            },
+        };
+        Keys {
+            shared: cx.shared,
+            keyspace: ks,
+            guards,
+            one,
+            many,
+            now: cx.now,
+            no_touch: cx.no_touch,
+            view: ks.db(0).is_frozen(),
+            stats: &cx.shared.stats,
+            dirty: cx.dirty,
+        }
+    }
+
+    #[inline]
+    fn key_ref(&self, i: usize) -> KeyRef<'c> {
+        match &self.one {
+            Some(k) if i == 0 => *k,
+            _ => self.many[i],
+        }
+    }
+
+    /// Key number `i`, as declared.
+    #[inline]
+    pub fn key(&self, i: usize) -> &'c [u8] {
+        self.key_ref(i).key
+    }
+
+    /// The hash of key number `i` (for storage calls that take it).
+    #[inline]
+    pub fn hash(&self, i: usize) -> u64 {
+        self.key_ref(i).hash
+    }
+
+    /// Number of keys declared.
+    pub fn len(&self) -> usize {
+        if self.one.is_some() {
+            1
+        } else {
+            self.many.len()
+        }
+    }
+
+    /// Whether no key was declared.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The unix-ms time this command runs at.
+    #[inline]
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The locked shard of key `i`, for storage operations this layer has no verb for
+    /// (they must announce their changes with [`Keys::changed`]).
+    #[inline]
+    pub fn shard(&mut self, i: usize) -> &mut Shard {
+        let k = self.key_ref(i);
+        match &mut self.guards {
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
+        }
+    }
+
+    /// The database of key `i`.
+    pub fn db(&self, i: usize) -> &'a Db {
+        self.keyspace.db(self.key_ref(i).db)
+    }
+
+    /// A read command's lookup of key `i` (Redis's `lookupKeyRead` then
+    /// `checkType`): counts a hit or a miss, records the access unless the client is
+    /// NO-TOUCH, and a key of another type than `want` is WRONGTYPE.
+    #[inline]
+    pub fn read(&mut self, i: usize, want: Want) -> Result<Option<&Entry>, CmdError> {
+        let e = self.lookup(i, Lookup::READ);
+        if let Some(e) = e {
+            want.check(e)?;
+        }
+        Ok(e)
+    }
+
+    /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
+    /// `checkType`): no hit/miss counted.
+    #[inline]
+    pub fn write_lookup(&mut self, i: usize, want: Want) -> Result<Option<&Entry>, CmdError> {
+        let e = self.lookup(i, Lookup::WRITE);
+        if let Some(e) = e {
+            want.check(e)?;
+        }
+        Ok(e)
+    }
+
+    /// Looks key `i` up with `flags`. An expired key is removed on the way (lazy
+    /// expiry, announced), whether or not the lookup touches.
+    #[inline]
+    pub fn lookup(&mut self, i: usize, flags: Lookup) -> Option<&Entry> {
+        let k = self.key_ref(i);
+        let touch = flags.force_touch || (flags.touch && !self.no_touch);
+        let (shared, view, now, stats) = (self.shared, self.view, self.now, self.stats);
+        let shard = match &mut self.guards {
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
+        };
+        let found = shard.find(k.hash, k.key, now, touch);
+        let hit = matches!(found, Found::Live(_));
+        if flags.stats {
+            let counter = if hit {
+                &stats.keyspace_hits
+            } else {
+                &stats.keyspace_misses
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        match found {
+            Found::Live(e) => Some(e),
+            Found::Expired => {
+                if !view {
+                    announce(shared, Change::key(k.db, k.key, EXPIRED));
+                }
+                None
+            }
+            Found::Absent => None,
+        }
+    }
+
+    /// Key `i`'s live entry, mutably, for an in-place change of a nested value
+    /// (`Entry::with_hash_mut`); the caller announces the change with
+    /// [`Keys::changed`]. Touches as a write lookup would (not for a NO-TOUCH
+    /// client: the access clock is put back).
+    pub fn lookup_mut(&mut self, i: usize, want: Want) -> Result<Option<&mut Entry>, CmdError> {
+        let k = self.key_ref(i);
+        let (shared, now, no_touch) = (self.shared, self.now, self.no_touch);
+        let shard = match &mut self.guards {
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
+        };
+        // A NO-TOUCH client must not move the access clock: remember it, put it back.
+        let restore = match shard.peek(k.hash, k.key, now) {
+            Some(e) => {
+                want.check(e)?;
+                no_touch.then(|| {
+                    let secs = access_clock(now);
+                    secs.saturating_sub(e.idle_secs(secs))
+                })
+            }
+            None => None,
+        };
+        match shard.find_mut(k.hash, k.key, now) {
+            Found::Live(e) => {
+                if let Some(clock) = restore {
+                    e.touch(clock);
+                }
+                Ok(Some(e))
+            }
+            Found::Expired => {
+                announce(shared, Change::key(k.db, k.key, EXPIRED));
+                Ok(None)
+            }
+            Found::Absent => Ok(None),
+        }
+    }
+
+    /// Runs `f` on key `i`'s hash in place (copied first if a snapshot or a COPY
+    /// shares it). `Ok(None)`: no such key; otherwise `f`'s result and whether it left
+    /// the hash empty (the caller announces its change, then deletes the key: a hash
+    /// never exists empty). A key of another type is WRONGTYPE and is not changed.
+    pub fn hash_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut HashValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::Hash)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_hash_mut(|hv| {
+                let r = f(hv);
+                (r, hv.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// Stores `entry` (its key must be key `i`'s) and announces the change as `event`,
+    /// counting `dirty` changes. Returns the live entry it replaced (drop it after
+    /// the locks are released when it may be large).
+    pub fn set(
+        &mut self,
+        i: usize,
+        entry: Entry,
+        event: &'static str,
+        dirty: u64,
+    ) -> Option<Entry> {
+        let k = self.key_ref(i);
+        let (shared, now) = (self.shared, self.now);
+        let shard = match &mut self.guards {
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
+        };
+        let old = shard.put(k.hash, entry, now);
+        if matches!(old, Found::Expired) {
+            announce(shared, Change::key(k.db, k.key, EXPIRED));
+        }
+        *self.dirty += dirty;
+        announce(shared, Change::key(k.db, k.key, event));
+        old.live()
+    }
+
+    /// Removes key `i`. A live key is announced as `event` (`del`, `rename_from`...)
+    /// with `dirty` changes counted and returned; an expired one is announced as
+    /// expired and reported absent.
+    pub fn delete(&mut self, i: usize, event: &'static str, dirty: u64) -> Option<Entry> {
+        let k = self.key_ref(i);
+        let (shared, now) = (self.shared, self.now);
+        let shard = match &mut self.guards {
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
+        };
+        match shard.take(k.hash, k.key, now) {
+            Found::Live(old) => {
+                *self.dirty += dirty;
+                announce(shared, Change::key(k.db, k.key, event));
+                Some(old)
+            }
+            Found::Expired => {
+                announce(shared, Change::key(k.db, k.key, EXPIRED));
+                None
+            }
+            Found::Absent => None,
+        }
+    }
+
+    /// The shards this command holds in key `i`'s database, as storage's
+    /// [`HeldShards`], for library operations over several keys (the merge family):
+    /// they run under these locks, and the caller announces what they wrote
+    /// ([`announce`] plus [`Keys::add_dirty`], or [`Keys::changed`]).
+    pub fn held_in(&mut self, i: usize) -> impl HeldShards + use<'_, 'c, 'a> {
+        let db = self.key_ref(i).db;
+        HeldIn { keys: self, db }
+    }
+
+    /// Counts `n` changes made through [`Keys::held_in`].
+    pub fn add_dirty(&mut self, n: u64) {
+        *self.dirty += n;
+    }
+
+    /// The server state (to announce changes made through [`Keys::held_in`]).
+    pub fn shared(&self) -> &'a Shared {
+        self.shared
+    }
+
+    /// Announces an in-place change of key `i` (through [`Keys::lookup_mut`] or
+    /// [`Keys::shard`]), counting `dirty` changes.
+    pub fn changed(&mut self, i: usize, event: &'static str, dirty: u64) {
+        let k = self.key_ref(i);
+        *self.dirty += dirty;
+        announce(self.shared, Change::key(k.db, k.key, event));
+    }
+}
+
+/// [`Keys::held_in`]'s view: the held shards of one database by key hash.
+struct HeldIn<'k, 'c, 'a> {
+    keys: &'k mut Keys<'c, 'a>,
+    db: usize,
+}
+
+impl HeldShards for HeldIn<'_, '_, '_> {
+    fn shard(&mut self, hash: u64) -> &mut Shard {
+        let id = (self.db, self.keys.keyspace.db(self.db).shard_index(hash));
+        match &mut self.keys.guards {
+            Guards::Own(h) => h.shard(id),
+            Guards::Group(h) => h.shard(id),
+        }
+    }
+}
+
+/// The access clock of `Entry::touch`: unix seconds.
+#[inline]
+pub fn access_clock(now_ms: i64) -> u32 {
+    u32::try_from(now_ms.max(0) / 1000).unwrap_or(u32::MAX)
+}
+
+/// The write hook: every change to the dataset, from any source, comes through here
+/// (Redis's `signalModifiedKey` and `notifyKeyspaceEvent` in one). Counting changes
+/// for persistence is the caller's ([`Keys`] adds them to the command's dirty count);
+/// this tells everything that reacts to changes: the observers registered on
+/// `Shared::observers` (tests, embedders). Blocked clients' wake-ups, WATCH,
+/// keyspace notifications and client-side caching invalidations attach here.
+#[inline]
+pub fn announce(shared: &Shared, change: Change<'_>) {
+    shared.observers.notify(&change);
+}
