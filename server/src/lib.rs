@@ -23,6 +23,7 @@
 pub mod client;
 pub mod clock;
 pub mod command;
+pub mod command_args;
 pub mod commands;
 pub mod config;
 pub mod dispatch;

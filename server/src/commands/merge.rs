@@ -23,6 +23,7 @@ use shoal_storage::{MergeError, MergeStrategy};
 
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
@@ -147,7 +148,8 @@ pub const COMMANDS: &[Command] = &[
             "O(N) where N is the total number of fields in the sources (O(1) when the \
              destination is empty and one source is REPLACE'd or KEEP'd into it)",
         )
-        .acl(&["write", "hash", "slow"]),
+        .acl(&["write", "hash", "slow"])
+        .schema(command_args::HMERGE),
     Command::new("hmergevalues", -5, WRITE | DENYOOM, (1, 1, 1), hmergevalues)
         .doc(
             "hash",
@@ -155,7 +157,8 @@ pub const COMMANDS: &[Command] = &[
             "shoal-0.1",
         )
         .complexity("O(N) where N is the number of field-value pairs")
-        .acl(&["write", "hash", "slow"]),
+        .acl(&["write", "hash", "slow"])
+        .schema(command_args::HMERGEVALUES),
     Command::new("mmerge", -4, WRITE | DENYOOM, (2, -1, 2), mmerge)
         .doc(
             "string",
@@ -163,5 +166,6 @@ pub const COMMANDS: &[Command] = &[
             "shoal-0.1",
         )
         .complexity("O(N) where N is the number of keys to merge")
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::MMERGE),
 ];
