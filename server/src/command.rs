@@ -1,12 +1,13 @@
 //! The command table: every command described once, as data.
 //!
 //! This module holds the types only: a [`Command`] row (name, arity, flags, key
-//! positions, documentation, handler), the assembled [`CommandTable`], and [`Ctx`],
-//! what a handler gets. The table itself is built by [`crate::dispatch`] from the
-//! families' `COMMANDS` slices; dispatch, `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`,
-//! commandstats and the gates (read-only snapshot views refuse every row flagged
-//! `write`) read it. Adding a command = one row in its family's `COMMANDS` slice +
-//! one handler in the same file.
+//! positions, documentation, argument schema, handler), the assembled
+//! [`CommandTable`], and [`Ctx`], what a handler gets. The table itself is built by
+//! [`crate::dispatch`] from the families' `COMMANDS` slices; dispatch, `COMMAND
+//! COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and the gates (read-only snapshot
+//! views refuse every row flagged `write`) read it. Adding a command = one row in its
+//! family's `COMMANDS` slice + one handler in the same file + its [`Schema`] in
+//! `command_args.rs` (`scripts/gen-command-args.py`).
 
 use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
@@ -831,6 +832,73 @@ mod tests {
             &["x", "d"],
         ] {
             assert!(numkeys.positions(&args(bad)).is_empty(), "{bad:?}");
+        }
+    }
+
+    /// Every argument of a schema is well formed: containers have sub-arguments and
+    /// only they do, pure tokens have a token, keys (and only keys) name a key spec.
+    /// (The index counts Redis's key specs, which can be finer than the one or two
+    /// COMMAND INFO derives from a row: RENAME's source and destination are two.)
+    fn check_args(row: &str, args: &[Arg]) {
+        for a in args {
+            let container = matches!(a.kind, ArgKind::OneOf | ArgKind::Block);
+            assert_eq!(container, !a.subargs.is_empty(), "{row}: {}", a.name);
+            assert!(
+                a.kind != ArgKind::PureToken || a.token.is_some(),
+                "{row}: {}",
+                a.name
+            );
+            assert_eq!(
+                a.kind == ArgKind::Key,
+                a.key_spec_index.is_some(),
+                "{row}: {}",
+                a.name
+            );
+            assert!(
+                !a.has(arg_flags::MULTIPLE_TOKEN) || a.has(arg_flags::MULTIPLE),
+                "{row}: {}",
+                a.name
+            );
+            check_args(row, a.subargs);
+        }
+    }
+
+    #[test]
+    fn schemas_are_consistent() {
+        use crate::dispatch::TABLE;
+        let mut rows: Vec<(String, &Command, usize)> = Vec::new();
+        for c in &TABLE.commands {
+            rows.push((c.name.to_string(), c, 1));
+            for s in c.subcommands {
+                rows.push((format!("{}|{}", c.name, s.name), s, 2));
+            }
+        }
+        for (name, row, words) in rows {
+            check_args(&name, row.schema.args);
+            let has_keys = row.keys.first > 0 || row.keynum.is_some();
+            let mut key_args = Vec::new();
+            fn keys<'a>(args: &'a [Arg], out: &mut Vec<&'a Arg>) {
+                for a in args {
+                    if a.kind == ArgKind::Key {
+                        out.push(a);
+                    }
+                    keys(a.subargs, out);
+                }
+            }
+            keys(row.schema.args, &mut key_args);
+            assert_eq!(has_keys, !key_args.is_empty(), "{name}: key arguments");
+            // A row that takes arguments documents them (a forgotten `.schema()`).
+            let takes = row.subcommands.is_empty() && (row.arity < 0 || row.arity as usize > words);
+            let optional_only = row.arity == -(words as i32);
+            assert!(
+                !takes || optional_only || !row.schema.args.is_empty(),
+                "{name} takes arguments but has no schema"
+            );
+            assert_eq!(
+                row.schema.deprecated_since.is_some(),
+                row.schema.doc_flags & doc_flags::DEPRECATED != 0,
+                "{name}"
+            );
         }
     }
 }
