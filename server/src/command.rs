@@ -1,12 +1,13 @@
 //! The command table: every command described once, as data.
 //!
 //! This module holds the types only: a [`Command`] row (name, arity, flags, key
-//! positions, documentation, handler), the assembled [`CommandTable`], and [`Ctx`],
-//! what a handler gets. The table itself is built by [`crate::dispatch`] from the
-//! families' `COMMANDS` slices; dispatch, `COMMAND COUNT/LIST/INFO/DOCS/GETKEYS`,
-//! commandstats and the gates (read-only snapshot views refuse every row flagged
-//! `write`) read it. Adding a command = one row in its family's `COMMANDS` slice +
-//! one handler in the same file.
+//! positions, documentation, argument schema, handler), the assembled
+//! [`CommandTable`], and [`Ctx`], what a handler gets. The table itself is built by
+//! [`crate::dispatch`] from the families' `COMMANDS` slices; dispatch, `COMMAND
+//! COUNT/LIST/INFO/DOCS/GETKEYS`, commandstats and the gates (read-only snapshot
+//! views refuse every row flagged `write`) read it. Adding a command = one row in its
+//! family's `COMMANDS` slice + one handler in the same file + its [`Schema`] in
+//! `command_args.rs` (`scripts/gen-command-args.py`).
 
 use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
@@ -241,6 +242,388 @@ impl KeyNum {
     }
 }
 
+/// The type of one argument in a command's schema (Redis's `arg->type`, as COMMAND
+/// DOCS names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// Any bytes.
+    String,
+    /// A 64-bit integer.
+    Integer,
+    /// A floating point number.
+    Double,
+    /// A key name (the argument says which key spec finds it: `key_spec_index`).
+    Key,
+    /// A glob-style pattern.
+    Pattern,
+    /// A Unix time (seconds or milliseconds, as the name says).
+    UnixTime,
+    /// A token alone (`NX`), no value.
+    PureToken,
+    /// Exactly one of the sub-arguments.
+    OneOf,
+    /// The sub-arguments in sequence.
+    Block,
+}
+
+impl ArgKind {
+    /// The name COMMAND DOCS gives the type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ArgKind::String => "string",
+            ArgKind::Integer => "integer",
+            ArgKind::Double => "double",
+            ArgKind::Key => "key",
+            ArgKind::Pattern => "pattern",
+            ArgKind::UnixTime => "unix-time",
+            ArgKind::PureToken => "pure-token",
+            ArgKind::OneOf => "oneof",
+            ArgKind::Block => "block",
+        }
+    }
+}
+
+/// Argument flags (Redis's names, as COMMAND DOCS lists them, in this order).
+pub mod arg_flags {
+    /// The argument may be left out.
+    pub const OPTIONAL: u8 = 1 << 0;
+    /// The argument may repeat.
+    pub const MULTIPLE: u8 = 1 << 1;
+    /// Each repetition repeats the token too (`GET pattern [GET pattern ...]`).
+    pub const MULTIPLE_TOKEN: u8 = 1 << 2;
+
+    /// Names in COMMAND DOCS order.
+    pub const NAMES: &[(u8, &str)] = &[
+        (OPTIONAL, "optional"),
+        (MULTIPLE, "multiple"),
+        (MULTIPLE_TOKEN, "multiple_token"),
+    ];
+}
+
+/// One argument of a command's syntax: Redis's argument schema, as static data.
+/// Build one with the constructor of its kind and the `const` builders:
+/// `Arg::oneof("condition", &[..]).since("2.6.12").optional()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Arg {
+    /// Name (`key`, `unix-time-seconds`); what COMMAND DOCS and the hints show.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: ArgKind,
+    /// The key spec that finds it (keys only; the index in COMMAND INFO's key specs).
+    pub key_spec_index: Option<u32>,
+    /// The literal token before the value (`EX`), or the whole argument (pure tokens).
+    pub token: Option<&'static str>,
+    /// The text shown instead of the name (`display_text`).
+    pub display: Option<&'static str>,
+    /// A one-line description.
+    pub summary: Option<&'static str>,
+    /// The version that added it.
+    pub since: Option<&'static str>,
+    /// The version that deprecated it.
+    pub deprecated_since: Option<&'static str>,
+    /// [`arg_flags`] bits.
+    pub flags: u8,
+    /// The sub-arguments of a `OneOf` or `Block`.
+    pub subargs: &'static [Arg],
+}
+
+impl Arg {
+    /// An argument of `kind` with nothing else set.
+    pub const fn new(name: &'static str, kind: ArgKind) -> Arg {
+        Arg {
+            name,
+            kind,
+            key_spec_index: None,
+            token: None,
+            display: None,
+            summary: None,
+            since: None,
+            deprecated_since: None,
+            flags: 0,
+            subargs: &[],
+        }
+    }
+
+    /// A key, found by key spec `spec`.
+    pub const fn key(name: &'static str, spec: u32) -> Arg {
+        let mut a = Arg::new(name, ArgKind::Key);
+        a.key_spec_index = Some(spec);
+        a
+    }
+
+    /// A string.
+    pub const fn string(name: &'static str) -> Arg {
+        Arg::new(name, ArgKind::String)
+    }
+
+    /// An integer.
+    pub const fn integer(name: &'static str) -> Arg {
+        Arg::new(name, ArgKind::Integer)
+    }
+
+    /// A floating point number.
+    pub const fn double(name: &'static str) -> Arg {
+        Arg::new(name, ArgKind::Double)
+    }
+
+    /// A glob-style pattern.
+    pub const fn pattern(name: &'static str) -> Arg {
+        Arg::new(name, ArgKind::Pattern)
+    }
+
+    /// A Unix time.
+    pub const fn unix_time(name: &'static str) -> Arg {
+        Arg::new(name, ArgKind::UnixTime)
+    }
+
+    /// A token standing alone (`NX`).
+    pub const fn pure_token(name: &'static str, token: &'static str) -> Arg {
+        Arg::new(name, ArgKind::PureToken).token(token)
+    }
+
+    /// One of `subargs`.
+    pub const fn oneof(name: &'static str, subargs: &'static [Arg]) -> Arg {
+        let mut a = Arg::new(name, ArgKind::OneOf);
+        a.subargs = subargs;
+        a
+    }
+
+    /// `subargs` in sequence.
+    pub const fn block(name: &'static str, subargs: &'static [Arg]) -> Arg {
+        let mut a = Arg::new(name, ArgKind::Block);
+        a.subargs = subargs;
+        a
+    }
+
+    /// Sets the token that precedes the value.
+    pub const fn token(mut self, token: &'static str) -> Arg {
+        self.token = Some(token);
+        self
+    }
+
+    /// Sets the text shown instead of the name.
+    pub const fn display(mut self, text: &'static str) -> Arg {
+        self.display = Some(text);
+        self
+    }
+
+    /// Sets the one-line description.
+    pub const fn summary(mut self, text: &'static str) -> Arg {
+        self.summary = Some(text);
+        self
+    }
+
+    /// Sets the version that added it.
+    pub const fn since(mut self, version: &'static str) -> Arg {
+        self.since = Some(version);
+        self
+    }
+
+    /// Sets the version that deprecated it.
+    pub const fn deprecated_since(mut self, version: &'static str) -> Arg {
+        self.deprecated_since = Some(version);
+        self
+    }
+
+    /// Marks it optional.
+    pub const fn optional(mut self) -> Arg {
+        self.flags |= arg_flags::OPTIONAL;
+        self
+    }
+
+    /// Marks it repeatable.
+    pub const fn multiple(mut self) -> Arg {
+        self.flags |= arg_flags::MULTIPLE;
+        self
+    }
+
+    /// Marks it repeatable with its token before each repetition.
+    pub const fn multiple_token(mut self) -> Arg {
+        self.flags |= arg_flags::MULTIPLE_TOKEN;
+        self
+    }
+
+    /// Whether the [`arg_flags`] bits are set.
+    pub const fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Writes this argument as COMMAND DOCS does: a map of `name`, `type`, then only
+    /// the fields that are set (`display_text`, `key_spec_index`, `token`, `summary`,
+    /// `since`, `deprecated_since`, `flags` as a set, `arguments`), in that order.
+    pub fn reply(&self, out: &mut ReplyBuf) {
+        let fields = 2
+            + usize::from(self.display.is_some())
+            + usize::from(self.key_spec_index.is_some())
+            + usize::from(self.token.is_some())
+            + usize::from(self.summary.is_some())
+            + usize::from(self.since.is_some())
+            + usize::from(self.deprecated_since.is_some())
+            + usize::from(self.flags != 0)
+            + usize::from(!self.subargs.is_empty());
+        out.map(fields);
+        out.bulk_str("name");
+        out.bulk_str(self.name);
+        out.bulk_str("type");
+        out.bulk_str(self.kind.name());
+        if let Some(d) = self.display {
+            out.bulk_str("display_text");
+            out.bulk_str(d);
+        }
+        if let Some(i) = self.key_spec_index {
+            out.bulk_str("key_spec_index");
+            out.int(i.into());
+        }
+        let texts = [
+            ("token", self.token),
+            ("summary", self.summary),
+            ("since", self.since),
+            ("deprecated_since", self.deprecated_since),
+        ];
+        for (field, value) in texts {
+            if let Some(v) = value {
+                out.bulk_str(field);
+                out.bulk_str(v);
+            }
+        }
+        if self.flags != 0 {
+            out.bulk_str("flags");
+            let names = arg_flags::NAMES.iter().filter(|(f, _)| self.has(*f));
+            out.set(names.clone().count());
+            for (_, n) in names {
+                out.simple_str(n);
+            }
+        }
+        if !self.subargs.is_empty() {
+            out.bulk_str("arguments");
+            reply_args(out, self.subargs);
+        }
+    }
+}
+
+/// Writes an argument list as COMMAND DOCS does: an array of argument maps.
+pub fn reply_args(out: &mut ReplyBuf, args: &[Arg]) {
+    out.array(args.len());
+    for a in args {
+        a.reply(out);
+    }
+}
+
+/// Documentation flags of a command (Redis's `doc_flags`).
+pub mod doc_flags {
+    /// The command is deprecated (see `deprecated_since`, `replaced_by`).
+    pub const DEPRECATED: u8 = 1 << 0;
+    /// A system command, not meant to be called by users.
+    pub const SYSCMD: u8 = 1 << 1;
+
+    /// Names in COMMAND DOCS order.
+    pub const NAMES: &[(u8, &str)] = &[(DEPRECATED, "deprecated"), (SYSCMD, "syscmd")];
+}
+
+/// A command's documented syntax beyond its row's summary/since/group/complexity:
+/// its arguments, history and deprecation, as Redis's command JSON files hold them.
+/// The rows' schemas live in [`crate::command_args`] (generated from Redis's own
+/// COMMAND DOCS by `scripts/gen-command-args.py`); COMMAND DOCS renders them, so
+/// `redis-cli` shows typing hints and `HELP <command>`, and later argument or ACL
+/// checks can read them.
+#[derive(Clone, Copy, Debug)]
+pub struct Schema {
+    /// The arguments after the command name (after the subcommand name for a
+    /// subcommand).
+    pub args: &'static [Arg],
+    /// `(version, change)` entries, oldest first.
+    pub history: &'static [(&'static str, &'static str)],
+    /// [`doc_flags`] bits.
+    pub doc_flags: u8,
+    /// The version that deprecated the command.
+    pub deprecated_since: Option<&'static str>,
+    /// What replaces the deprecated command (Markdown, as Redis writes it).
+    pub replaced_by: Option<&'static str>,
+}
+
+impl Schema {
+    /// No arguments and no other documentation (a row without a schema).
+    pub const NONE: Schema = Schema::new(&[]);
+
+    /// A schema with these arguments and nothing else.
+    pub const fn new(args: &'static [Arg]) -> Schema {
+        Schema {
+            args,
+            history: &[],
+            doc_flags: 0,
+            deprecated_since: None,
+            replaced_by: None,
+        }
+    }
+
+    /// Sets the history.
+    pub const fn history(mut self, history: &'static [(&'static str, &'static str)]) -> Schema {
+        self.history = history;
+        self
+    }
+
+    /// Sets the [`doc_flags`] bits.
+    pub const fn doc_flags(mut self, flags: u8) -> Schema {
+        self.doc_flags = flags;
+        self
+    }
+
+    /// Marks the command deprecated since `version`, replaced by `by`.
+    pub const fn deprecated(mut self, version: &'static str, by: &'static str) -> Schema {
+        self.doc_flags |= doc_flags::DEPRECATED;
+        self.deprecated_since = Some(version);
+        self.replaced_by = Some(by);
+        self
+    }
+
+    /// How many COMMAND DOCS fields [`Schema::reply_fields`] writes.
+    pub fn field_count(&self) -> usize {
+        usize::from(self.doc_flags != 0)
+            + usize::from(self.deprecated_since.is_some())
+            + usize::from(self.replaced_by.is_some())
+            + usize::from(!self.history.is_empty())
+            + usize::from(!self.args.is_empty())
+    }
+
+    /// Writes this schema's COMMAND DOCS fields (keys and values, inside the caller's
+    /// map, after `complexity`): `doc_flags` (a set), `deprecated_since`,
+    /// `replaced_by`, `history` (a set of `[version, change]` arrays) and `arguments`,
+    /// each only when set, in Redis's order.
+    pub fn reply_fields(&self, out: &mut ReplyBuf) {
+        if self.doc_flags != 0 {
+            out.bulk_str("doc_flags");
+            let names = doc_flags::NAMES
+                .iter()
+                .filter(|(f, _)| self.doc_flags & f != 0);
+            out.set(names.clone().count());
+            for (_, n) in names {
+                out.simple_str(n);
+            }
+        }
+        if let Some(v) = self.deprecated_since {
+            out.bulk_str("deprecated_since");
+            out.bulk_str(v);
+        }
+        if let Some(v) = self.replaced_by {
+            out.bulk_str("replaced_by");
+            out.bulk_str(v);
+        }
+        if !self.history.is_empty() {
+            out.bulk_str("history");
+            out.set(self.history.len());
+            for (version, change) in self.history {
+                out.array(2);
+                out.bulk_str(version);
+                out.bulk_str(change);
+            }
+        }
+        if !self.args.is_empty() {
+            out.bulk_str("arguments");
+            reply_args(out, self.args);
+        }
+    }
+}
+
 /// One row of the command table.
 pub struct Command {
     /// Lowercase name (`get`; subcommands `setname` under `client`).
@@ -261,12 +644,15 @@ pub struct Command {
     pub summary: &'static str,
     /// Version that introduced it (Redis's, for Redis commands).
     pub since: &'static str,
-    /// Time complexity, for COMMAND DOCS.
+    /// Time complexity, for COMMAND DOCS (empty: none, the field is left out).
     pub complexity: &'static str,
     /// ACL categories (without '@'), for COMMAND INFO.
     pub acl: &'static [&'static str],
     /// Subcommands (CLIENT SETNAME...), empty for plain commands.
     pub subcommands: &'static [Command],
+    /// Arguments, history and deprecation, for COMMAND DOCS ([`Schema::NONE`] unless
+    /// set with [`Command::schema`]).
+    pub schema: &'static Schema,
 }
 
 impl Command {
@@ -295,6 +681,7 @@ impl Command {
             complexity: "O(1)",
             acl: &[],
             subcommands: &[],
+            schema: &Schema::NONE,
         }
     }
 
@@ -326,6 +713,12 @@ impl Command {
     /// Adds keys counted by argument `index` (see [`KeyNum`]).
     pub const fn keynum(mut self, index: i32, first: i32, step: i32) -> Command {
         self.keynum = Some(KeyNum { index, first, step });
+        self
+    }
+
+    /// Sets the argument schema (a const of [`crate::command_args`]).
+    pub const fn schema(mut self, schema: &'static Schema) -> Command {
+        self.schema = schema;
         self
     }
 
@@ -473,6 +866,73 @@ mod tests {
             &["x", "d"],
         ] {
             assert!(numkeys.positions(&args(bad)).is_empty(), "{bad:?}");
+        }
+    }
+
+    /// Every argument of a schema is well formed: containers have sub-arguments and
+    /// only they do, pure tokens have a token, keys (and only keys) name a key spec.
+    /// (The index counts Redis's key specs, which can be finer than the one or two
+    /// COMMAND INFO derives from a row: RENAME's source and destination are two.)
+    fn check_args(row: &str, args: &[Arg]) {
+        for a in args {
+            let container = matches!(a.kind, ArgKind::OneOf | ArgKind::Block);
+            assert_eq!(container, !a.subargs.is_empty(), "{row}: {}", a.name);
+            assert!(
+                a.kind != ArgKind::PureToken || a.token.is_some(),
+                "{row}: {}",
+                a.name
+            );
+            assert_eq!(
+                a.kind == ArgKind::Key,
+                a.key_spec_index.is_some(),
+                "{row}: {}",
+                a.name
+            );
+            assert!(
+                !a.has(arg_flags::MULTIPLE_TOKEN) || a.has(arg_flags::MULTIPLE),
+                "{row}: {}",
+                a.name
+            );
+            check_args(row, a.subargs);
+        }
+    }
+
+    #[test]
+    fn schemas_are_consistent() {
+        use crate::dispatch::TABLE;
+        let mut rows: Vec<(String, &Command, usize)> = Vec::new();
+        for c in &TABLE.commands {
+            rows.push((c.name.to_string(), c, 1));
+            for s in c.subcommands {
+                rows.push((format!("{}|{}", c.name, s.name), s, 2));
+            }
+        }
+        for (name, row, words) in rows {
+            check_args(&name, row.schema.args);
+            let has_keys = row.keys.first > 0 || row.keynum.is_some();
+            let mut key_args = Vec::new();
+            fn keys<'a>(args: &'a [Arg], out: &mut Vec<&'a Arg>) {
+                for a in args {
+                    if a.kind == ArgKind::Key {
+                        out.push(a);
+                    }
+                    keys(a.subargs, out);
+                }
+            }
+            keys(row.schema.args, &mut key_args);
+            assert_eq!(has_keys, !key_args.is_empty(), "{name}: key arguments");
+            // A row that takes arguments documents them (a forgotten `.schema()`).
+            let takes = row.subcommands.is_empty() && (row.arity < 0 || row.arity as usize > words);
+            let optional_only = row.arity == -(words as i32);
+            assert!(
+                !takes || optional_only || !row.schema.args.is_empty(),
+                "{name} takes arguments but has no schema"
+            );
+            assert_eq!(
+                row.schema.deprecated_since.is_some(),
+                row.schema.doc_flags & doc_flags::DEPRECATED != 0,
+                "{name}"
+            );
         }
     }
 }

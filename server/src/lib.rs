@@ -25,6 +25,7 @@ pub mod changes;
 pub mod client;
 pub mod clock;
 pub mod command;
+pub mod command_args;
 pub mod commands;
 pub mod config;
 pub mod dispatch;

@@ -6,6 +6,7 @@ use shoal_protocol::Args;
 
 use super::common::{container, help, text};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 
 /// The canonical name of a config parameter, case-insensitively.
@@ -175,7 +176,8 @@ const CONFIG_SUBS: &[Command] = &[
         "2.0.0",
     )
     .complexity("O(N) when N is the number of configuration parameters provided")
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+    .schema(command_args::CONFIG_GET),
     Command::new(
         "set",
         -4,
@@ -189,7 +191,8 @@ const CONFIG_SUBS: &[Command] = &[
         "2.0.0",
     )
     .complexity("O(N) when N is the number of configuration parameters provided")
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+    .schema(command_args::CONFIG_SET),
     Command::new(
         "resetstat",
         2,
@@ -198,7 +201,8 @@ const CONFIG_SUBS: &[Command] = &[
         config_resetstat,
     )
     .doc("server", "Reset the stats returned by INFO", "2.0.0")
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+    .schema(command_args::CONFIG_RESETSTAT),
     Command::new(
         "rewrite",
         2,
@@ -211,14 +215,16 @@ const CONFIG_SUBS: &[Command] = &[
         "Rewrite the configuration file with the in memory configuration",
         "2.8.0",
     )
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+    .schema(command_args::CONFIG_REWRITE),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), config_help)
         .doc(
             "server",
             "Show helpful text about the different subcommands",
             "5.0.0",
         )
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::CONFIG_HELP),
 ];
 
 /// This family's commands.
@@ -230,4 +236,5 @@ pub const COMMANDS: &[Command] = &[Command::new("config", -2, 0, (0, 0, 0), cont
     )
     .complexity("Depends on subcommand.")
     .acl(&["slow"])
-    .subs(CONFIG_SUBS)];
+    .subs(CONFIG_SUBS)
+    .schema(command_args::CONFIG)];

@@ -15,6 +15,7 @@ use shoal_protocol::{Args, Proto};
 
 use crate::client::ClientInfo;
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
@@ -577,10 +578,11 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     Command::new("id", 2, NOSCRIPT | LOADING | STALE, (0, 0, 0), client_id)
         .doc(
             "connection",
-            "Returns the unique client ID of the connection.",
+            "Returns the client ID for the current connection",
             "5.0.0",
         )
-        .acl(CLIENT_ACL),
+        .acl(CLIENT_ACL)
+        .schema(command_args::CLIENT_ID),
     Command::new(
         "getname",
         2,
@@ -588,8 +590,9 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         client_getname,
     )
-    .doc("connection", "Returns the name of the connection.", "2.6.9")
-    .acl(CLIENT_ACL),
+    .doc("connection", "Get the current connection name", "2.6.9")
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_GETNAME),
     Command::new(
         "setname",
         3,
@@ -597,8 +600,9 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         client_setname,
     )
-    .doc("connection", "Sets the connection name.", "2.6.9")
-    .acl(CLIENT_ACL),
+    .doc("connection", "Set the current connection name", "2.6.9")
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_SETNAME),
     Command::new(
         "list",
         -2,
@@ -606,9 +610,10 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         client_list,
     )
-    .doc("connection", "Lists open connections.", "2.4.0")
+    .doc("connection", "Get the list of client connections", "2.4.0")
     .complexity("O(N) where N is the number of client connections")
-    .acl(CLIENT_ADMIN_ACL),
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_LIST),
     Command::new(
         "info",
         2,
@@ -618,10 +623,11 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     )
     .doc(
         "connection",
-        "Returns information about the connection.",
+        "Returns information about the current client connection.",
         "6.2.0",
     )
-    .acl(CLIENT_ACL),
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_INFO),
     Command::new(
         "kill",
         -3,
@@ -629,9 +635,10 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         client_kill,
     )
-    .doc("connection", "Terminates open connections.", "2.4.0")
+    .doc("connection", "Kill the connection of a client", "2.4.0")
     .complexity("O(N) where N is the number of client connections")
-    .acl(CLIENT_ADMIN_ACL),
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_KILL),
     Command::new(
         "reply",
         3,
@@ -641,10 +648,11 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     )
     .doc(
         "connection",
-        "Instructs the server whether to reply to commands.",
+        "Instruct the server whether to reply to commands",
         "3.2.0",
     )
-    .acl(CLIENT_ACL),
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_REPLY),
     Command::new(
         "no-evict",
         3,
@@ -654,10 +662,11 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     )
     .doc(
         "connection",
-        "Sets the client eviction mode of the connection.",
+        "Set client eviction mode for the current connection",
         "7.0.0",
     )
-    .acl(CLIENT_ADMIN_ACL),
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_NO_EVICT),
     Command::new(
         "no-touch",
         3,
@@ -670,7 +679,8 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
         "7.2.0",
     )
-    .acl(CLIENT_ACL),
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_NO_TOUCH),
     Command::new(
         "setinfo",
         4,
@@ -683,31 +693,36 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         "Sets information specific to the client or connection.",
         "7.2.0",
     )
-    .acl(CLIENT_ACL),
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_SETINFO),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), client_help)
         .doc(
             "connection",
-            "Returns helpful text about the different subcommands.",
+            "Show helpful text about the different subcommands",
             "5.0.0",
         )
-        .acl(CLIENT_ACL),
+        .acl(CLIENT_ACL)
+        .schema(command_args::CLIENT_HELP),
 ];
 
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, FAST, (0, 0, 0), ping)
+        .doc("connection", "Ping the server", "1.0.0")
+        .acl(&["fast", "connection"])
+        .schema(command_args::PING),
+    Command::new("echo", 2, FAST, (0, 0, 0), echo)
+        .doc("connection", "Echo the given string", "1.0.0")
+        .acl(&["fast", "connection"])
+        .schema(command_args::ECHO),
+    Command::new("select", 2, LOADING | STALE | FAST, (0, 0, 0), select)
         .doc(
             "connection",
-            "Returns the server's liveliness response.",
+            "Change the selected database for the current connection",
             "1.0.0",
         )
-        .acl(&["fast", "connection"]),
-    Command::new("echo", 2, FAST, (0, 0, 0), echo)
-        .doc("connection", "Returns the given string.", "1.0.0")
-        .acl(&["fast", "connection"]),
-    Command::new("select", 2, LOADING | STALE | FAST, (0, 0, 0), select)
-        .doc("connection", "Changes the selected database.", "1.0.0")
-        .acl(&["fast", "connection"]),
+        .acl(&["fast", "connection"])
+        .schema(command_args::SELECT),
     Command::new(
         "quit",
         -1,
@@ -715,8 +730,9 @@ pub const COMMANDS: &[Command] = &[
         (0, 0, 0),
         quit,
     )
-    .doc("connection", "Closes the connection.", "1.0.0")
-    .acl(&["fast", "connection"]),
+    .doc("connection", "Close the connection", "1.0.0")
+    .acl(&["fast", "connection"])
+    .schema(command_args::QUIT),
     Command::new(
         "hello",
         -1,
@@ -724,8 +740,9 @@ pub const COMMANDS: &[Command] = &[
         (0, 0, 0),
         hello,
     )
-    .doc("connection", "Handshakes with the Redis server.", "6.0.0")
-    .acl(&["fast", "connection"]),
+    .doc("connection", "Handshake with Redis", "6.0.0")
+    .acl(&["fast", "connection"])
+    .schema(command_args::HELLO),
     Command::new(
         "auth",
         -2,
@@ -733,9 +750,10 @@ pub const COMMANDS: &[Command] = &[
         (0, 0, 0),
         auth,
     )
-    .doc("connection", "Authenticates the connection.", "1.0.0")
+    .doc("connection", "Authenticate to the server", "1.0.0")
     .complexity("O(N) where N is the number of passwords defined for the user")
-    .acl(&["fast", "connection"]),
+    .acl(&["fast", "connection"])
+    .schema(command_args::AUTH),
     Command::new(
         "reset",
         1,
@@ -743,15 +761,17 @@ pub const COMMANDS: &[Command] = &[
         (0, 0, 0),
         reset,
     )
-    .doc("connection", "Resets the connection.", "6.2.0")
-    .acl(&["fast", "connection"]),
+    .doc("connection", "Reset the connection", "6.2.0")
+    .acl(&["fast", "connection"])
+    .schema(command_args::RESET),
     Command::new("client", -2, 0, (0, 0, 0), client_container)
         .doc(
             "connection",
-            "A container for client connection commands.",
+            "A container for client connection commands",
             "2.4.0",
         )
         .complexity("Depends on subcommand.")
         .acl(&["slow"])
-        .subs(CLIENT_SUBCOMMANDS),
+        .subs(CLIENT_SUBCOMMANDS)
+        .schema(command_args::CLIENT),
 ];

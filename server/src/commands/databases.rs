@@ -9,6 +9,7 @@ use shoal_protocol::Args;
 use crate::access::announce;
 use crate::changes::{Change, FLUSHED, SWAPPED};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
@@ -120,19 +121,23 @@ pub const COMMANDS: &[Command] = &[
             "Return the number of keys in the selected database",
             "1.0.0",
         )
-        .acl(&["keyspace", "read", "fast"]),
+        .acl(&["keyspace", "read", "fast"])
+.schema(command_args::DBSIZE),
     Command::new("flushdb", -1, WRITE, (0, 0, 0), flushdb)
         .doc("server", "Remove all keys from the current database", "1.0.0")
         .complexity("O(N) where N is the number of keys in the selected database")
-        .acl(&["keyspace", "write", "slow", "dangerous"]),
+        .acl(&["keyspace", "write", "slow", "dangerous"])
+.schema(command_args::FLUSHDB),
     Command::new("flushall", -1, WRITE, (0, 0, 0), flushall)
         .doc("server", "Remove all keys from all databases", "1.0.0")
         .complexity("O(N) where N is the total number of keys in all databases")
-        .acl(&["keyspace", "write", "slow", "dangerous"]),
+        .acl(&["keyspace", "write", "slow", "dangerous"])
+.schema(command_args::FLUSHALL),
     Command::new("swapdb", 3, WRITE | FAST, (0, 0, 0), swapdb)
         .doc("server", "Swaps two Redis databases", "4.0.0")
         .complexity(
             "O(N) where N is the count of clients watching or blocking on keys from both databases.",
         )
-        .acl(&["keyspace", "write", "fast", "dangerous"]),
+        .acl(&["keyspace", "write", "fast", "dangerous"])
+.schema(command_args::SWAPDB),
 ];

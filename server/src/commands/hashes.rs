@@ -41,6 +41,7 @@ use super::common::ScanOptions;
 use crate::access::Want;
 use crate::changes::event::{DEL, HDEL, HINCRBY, HINCRBYFLOAT, HSET};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, COUNT_OUT_OF_LONG_RANGE, HASH_VALUE_NOT_FLOAT, HASH_VALUE_NOT_INTEGER,
     INCR_NAN, INVALID_CURSOR, VALUE_NAN_OR_INFINITY, VALUE_OUT_OF_RANGE,
@@ -534,14 +535,16 @@ pub const COMMANDS: &[Command] = &[
             "O(1) for each field/value pair added, so O(N) to add N field/value pairs when \
              the command is called with multiple field/value pairs.",
         )
-        .acl(&["write", "hash", "fast"]),
+        .acl(&["write", "hash", "fast"])
+        .schema(command_args::HSET),
     Command::new("hsetnx", 4, WRITE | DENYOOM | FAST, (1, 1, 1), hsetnx)
         .doc(
             "hash",
             "Set the value of a hash field, only if the field does not exist",
             "2.0.0",
         )
-        .acl(&["write", "hash", "fast"]),
+        .acl(&["write", "hash", "fast"])
+        .schema(command_args::HSETNX),
     Command::new("hmset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), hmset)
         .doc(
             "hash",
@@ -549,10 +552,12 @@ pub const COMMANDS: &[Command] = &[
             "2.0.0",
         )
         .complexity("O(N) where N is the number of fields being set.")
-        .acl(&["write", "hash", "fast"]),
+        .acl(&["write", "hash", "fast"])
+        .schema(command_args::HMSET),
     Command::new("hget", 3, READONLY | FAST, (1, 1, 1), hget)
         .doc("hash", "Get the value of a hash field", "2.0.0")
-        .acl(&["read", "hash", "fast"]),
+        .acl(&["read", "hash", "fast"])
+        .schema(command_args::HGET),
     Command::new("hmget", -3, READONLY | FAST, (1, 1, 1), hmget)
         .doc(
             "hash",
@@ -560,43 +565,52 @@ pub const COMMANDS: &[Command] = &[
             "2.0.0",
         )
         .complexity("O(N) where N is the number of fields being requested.")
-        .acl(&["read", "hash", "fast"]),
+        .acl(&["read", "hash", "fast"])
+        .schema(command_args::HMGET),
     Command::new("hdel", -3, WRITE | FAST, (1, 1, 1), hdel)
         .doc("hash", "Delete one or more hash fields", "2.0.0")
         .complexity("O(N) where N is the number of fields to be removed.")
-        .acl(&["write", "hash", "fast"]),
+        .acl(&["write", "hash", "fast"])
+        .schema(command_args::HDEL),
     Command::new("hlen", 2, READONLY | FAST, (1, 1, 1), hlen)
         .doc("hash", "Get the number of fields in a hash", "2.0.0")
-        .acl(&["read", "hash", "fast"]),
+        .acl(&["read", "hash", "fast"])
+        .schema(command_args::HLEN),
     Command::new("hstrlen", 3, READONLY | FAST, (1, 1, 1), hstrlen)
         .doc(
             "hash",
             "Get the length of the value of a hash field",
             "3.2.0",
         )
-        .acl(&["read", "hash", "fast"]),
+        .acl(&["read", "hash", "fast"])
+        .schema(command_args::HSTRLEN),
     Command::new("hexists", 3, READONLY | FAST, (1, 1, 1), hexists)
         .doc("hash", "Determine if a hash field exists", "2.0.0")
-        .acl(&["read", "hash", "fast"]),
+        .acl(&["read", "hash", "fast"])
+        .schema(command_args::HEXISTS),
     Command::new("hkeys", 2, READONLY, (1, 1, 1), hkeys)
         .doc("hash", "Get all the fields in a hash", "2.0.0")
         .complexity("O(N) where N is the size of the hash.")
-        .acl(&["read", "hash", "slow"]),
+        .acl(&["read", "hash", "slow"])
+        .schema(command_args::HKEYS),
     Command::new("hvals", 2, READONLY, (1, 1, 1), hvals)
         .doc("hash", "Get all the values in a hash", "2.0.0")
         .complexity("O(N) where N is the size of the hash.")
-        .acl(&["read", "hash", "slow"]),
+        .acl(&["read", "hash", "slow"])
+        .schema(command_args::HVALS),
     Command::new("hgetall", 2, READONLY, (1, 1, 1), hgetall)
         .doc("hash", "Get all the fields and values in a hash", "2.0.0")
         .complexity("O(N) where N is the size of the hash.")
-        .acl(&["read", "hash", "slow"]),
+        .acl(&["read", "hash", "slow"])
+        .schema(command_args::HGETALL),
     Command::new("hincrby", 4, WRITE | DENYOOM | FAST, (1, 1, 1), hincrby)
         .doc(
             "hash",
             "Increment the integer value of a hash field by the given number",
             "2.0.0",
         )
-        .acl(&["write", "hash", "fast"]),
+        .acl(&["write", "hash", "fast"])
+        .schema(command_args::HINCRBY),
     Command::new(
         "hincrbyfloat",
         4,
@@ -609,7 +623,8 @@ pub const COMMANDS: &[Command] = &[
         "Increment the float value of a hash field by the given amount",
         "2.6.0",
     )
-    .acl(&["write", "hash", "fast"]),
+    .acl(&["write", "hash", "fast"])
+    .schema(command_args::HINCRBYFLOAT),
     Command::new("hrandfield", -2, READONLY | RANDOM, (1, 1, 1), hrandfield)
         .doc(
             "hash",
@@ -617,7 +632,8 @@ pub const COMMANDS: &[Command] = &[
             "6.2.0",
         )
         .complexity("O(N) where N is the number of fields returned")
-        .acl(&["read", "hash", "slow"]),
+        .acl(&["read", "hash", "slow"])
+        .schema(command_args::HRANDFIELD),
     Command::new("hscan", -3, READONLY | RANDOM, (1, 1, 1), hscan)
         .doc(
             "hash",
@@ -629,5 +645,6 @@ pub const COMMANDS: &[Command] = &[
              calls for the cursor to return back to 0. N is the number of elements inside \
              the collection..",
         )
-        .acl(&["read", "hash", "slow"]),
+        .acl(&["read", "hash", "slow"])
+        .schema(command_args::HSCAN),
 ];

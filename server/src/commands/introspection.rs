@@ -9,6 +9,7 @@ use shoal_protocol::{Args, ReplyBuf};
 
 use super::common::help;
 use crate::command::{flags::*, Command, CommandTable, Ctx};
+use crate::command_args;
 use crate::error::{show_arg, CmdError, CmdResult};
 
 /// The subcommands of `cmd`. COMMAND itself is a plain row (dispatch requires a
@@ -221,18 +222,27 @@ fn reply_info(out: &mut ReplyBuf, cmd: &'static Command, full_name: &str) {
     }
 }
 
-/// One COMMAND DOCS value: summary, since, group, complexity, and subcommands.
+/// One COMMAND DOCS value: summary, since, group, complexity (when set), the row's
+/// schema (doc flags, deprecation, history, arguments:
+/// [`crate::command::Schema::reply_fields`]), and subcommands.
 fn reply_docs(out: &mut ReplyBuf, cmd: &'static Command, full_name: &str) {
     let subs = subcommands_of(cmd);
-    out.map(if subs.is_empty() { 4 } else { 5 });
+    out.map(
+        3 + usize::from(!cmd.complexity.is_empty())
+            + cmd.schema.field_count()
+            + usize::from(!subs.is_empty()),
+    );
     out.bulk_str("summary");
     out.bulk_str(cmd.summary);
     out.bulk_str("since");
     out.bulk_str(cmd.since);
     out.bulk_str("group");
     out.bulk_str(cmd.group);
-    out.bulk_str("complexity");
-    out.bulk_str(cmd.complexity);
+    if !cmd.complexity.is_empty() {
+        out.bulk_str("complexity");
+        out.bulk_str(cmd.complexity);
+    }
+    cmd.schema.reply_fields(out);
     if !subs.is_empty() {
         out.bulk_str("subcommands");
         out.map(subs.len());
@@ -470,7 +480,8 @@ const CMD_ACL: &[&str] = &["slow", "connection"];
 pub const COMMAND_SUBS: &[Command] = &[
     Command::new("count", 2, LOADING | STALE, (0, 0, 0), command_count)
         .doc("server", "Get total number of Redis commands", "2.8.13")
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_COUNT),
     Command::new("docs", -2, LOADING | STALE, (0, 0, 0), command_docs)
         .doc(
             "server",
@@ -478,7 +489,8 @@ pub const COMMAND_SUBS: &[Command] = &[
             "7.0.0",
         )
         .complexity("O(N) where N is the number of commands to look up")
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_DOCS),
     Command::new("getkeys", -4, LOADING | STALE, (0, 0, 0), command_getkeys)
         .doc(
             "server",
@@ -486,7 +498,8 @@ pub const COMMAND_SUBS: &[Command] = &[
             "2.8.13",
         )
         .complexity("O(N) where N is the number of arguments to the command")
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_GETKEYS),
     Command::new(
         "getkeysandflags",
         -4,
@@ -500,14 +513,16 @@ pub const COMMAND_SUBS: &[Command] = &[
         "7.0.0",
     )
     .complexity("O(N) where N is the number of arguments to the command")
-    .acl(CMD_ACL),
+    .acl(CMD_ACL)
+    .schema(command_args::COMMAND_GETKEYSANDFLAGS),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), command_help)
         .doc(
             "server",
             "Show helpful text about the different subcommands",
             "5.0.0",
         )
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_HELP),
     Command::new("info", -2, LOADING | STALE, (0, 0, 0), command_info)
         .doc(
             "server",
@@ -515,11 +530,13 @@ pub const COMMAND_SUBS: &[Command] = &[
             "2.8.13",
         )
         .complexity("O(N) where N is the number of commands to look up")
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_INFO),
     Command::new("list", -2, LOADING | STALE, (0, 0, 0), command_list)
         .doc("server", "Get an array of Redis command names", "7.0.0")
         .complexity("O(N) where N is the total number of Redis commands")
-        .acl(CMD_ACL),
+        .acl(CMD_ACL)
+        .schema(command_args::COMMAND_LIST),
 ];
 
 /// This family's commands.
@@ -528,7 +545,8 @@ pub const COMMANDS: &[Command] =
         Command::new("command", -1, LOADING | STALE, (0, 0, 0), command)
             .doc("server", "Get array of Redis command details", "2.8.13")
             .complexity("O(N) where N is the total number of Redis commands")
-            .acl(CMD_ACL),
+            .acl(CMD_ACL)
+            .schema(command_args::COMMAND),
     ];
 
 #[cfg(test)]

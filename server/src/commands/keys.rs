@@ -25,6 +25,7 @@ use crate::changes::event::{
     COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, PERSIST, RENAME_FROM, RENAME_TO,
 };
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, EXPIRE_GT_AND_LT, EXPIRE_NX_AND_OTHERS, INVALID_CURSOR, LFU_NO_IDLETIME,
     NO_LFU_FREQ, SAME_OBJECT,
@@ -591,55 +592,61 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
     Command::new("encoding", 3, READONLY, (2, 2, 1), object_encoding)
         .doc(
             "generic",
-            "Returns the internal encoding of a Redis object.",
+            "Inspect the internal encoding of a Redis object",
             "2.2.3",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::OBJECT_ENCODING),
     Command::new("freq", 3, READONLY, (2, 2, 1), object_freq)
         .doc(
             "generic",
-            "Returns the logarithmic access frequency counter of a Redis object.",
+            "Get the logarithmic access frequency counter of a Redis object",
             "4.0.0",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::OBJECT_FREQ),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), object_help)
         .doc(
             "generic",
-            "Returns helpful text about the different subcommands.",
+            "Show helpful text about the different subcommands",
             "6.2.0",
         )
-        .acl(&["keyspace", "slow"]),
+        .acl(&["keyspace", "slow"])
+        .schema(command_args::OBJECT_HELP),
     Command::new("idletime", 3, READONLY, (2, 2, 1), object_idletime)
         .doc(
             "generic",
-            "Returns the time since the last access to a Redis object.",
+            "Get the time since a Redis object was last accessed",
             "2.2.3",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::OBJECT_IDLETIME),
     Command::new("refcount", 3, READONLY, (2, 2, 1), object_refcount)
         .doc(
             "generic",
-            "Returns the reference count of a value of a key.",
+            "Get the number of references to the value of the key",
             "2.2.3",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::OBJECT_REFCOUNT),
 ];
 
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, (1, -1, 1), del)
-        .doc("generic", "Deletes one or more keys.", "1.0.0")
+        .doc("generic", "Delete a key", "1.0.0")
         .complexity(
             "O(N) where N is the number of keys that will be removed. When a key to remove \
              holds a value other than a string, the individual complexity for this key is \
              O(M) where M is the number of elements in the list, set, sorted set or hash. \
              Removing a single key that holds a string value is O(1).",
         )
-        .acl(KEYSPACE_WRITE_SLOW),
+        .acl(KEYSPACE_WRITE_SLOW)
+        .schema(command_args::DEL),
     Command::new("unlink", -2, WRITE | FAST, (1, -1, 1), del)
         .doc(
             "generic",
-            "Asynchronously deletes one or more keys.",
+            "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
             "4.0.0",
         )
         .complexity(
@@ -647,65 +654,73 @@ pub const COMMANDS: &[Command] = &[
              work in a different thread in order to reclaim memory, where N is the number of \
              allocations the deleted objects where composed of.",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::UNLINK),
     Command::new("exists", -2, READONLY | FAST, (1, -1, 1), exists)
         .doc(
             "generic",
-            "Determines whether one or more keys exist.",
+            "Determine if a key exists",
             "1.0.0",
         )
         .complexity("O(N) where N is the number of keys to check.")
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::EXISTS),
     Command::new("type", 2, READONLY | FAST, (1, 1, 1), type_cmd)
         .doc(
             "generic",
-            "Determines the type of value stored at a key.",
+            "Determine the type stored at key",
             "1.0.0",
         )
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::TYPE),
     Command::new("rename", 3, WRITE, (1, 2, 1), rename)
         .doc(
             "generic",
-            "Renames a key and overwrites the destination.",
+            "Rename a key",
             "1.0.0",
         )
-        .acl(KEYSPACE_WRITE_SLOW),
+        .acl(KEYSPACE_WRITE_SLOW)
+        .schema(command_args::RENAME),
     Command::new("renamenx", 3, WRITE | FAST, (1, 2, 1), renamenx)
         .doc(
             "generic",
-            "Renames a key only when the target key name doesn't exist.",
+            "Rename a key, only if the new key does not exist",
             "1.0.0",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::RENAMENX),
     Command::new("copy", -3, WRITE | DENYOOM, (1, 2, 1), copy)
         .doc(
             "generic",
-            "Copies the value of a key to a new key.",
+            "Copy a key",
             "6.2.0",
         )
         .complexity(
             "O(N) worst case for collections, where N is the number of nested items. O(1) \
              for string values.",
         )
-        .acl(KEYSPACE_WRITE_SLOW),
+        .acl(KEYSPACE_WRITE_SLOW)
+        .schema(command_args::COPY),
     Command::new("move", 3, WRITE | FAST, (1, 1, 1), move_cmd)
-        .doc("generic", "Moves a key to another database.", "1.0.0")
-        .acl(KEYSPACE_WRITE_FAST),
+        .doc("generic", "Move a key to another database", "1.0.0")
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::MOVE),
     Command::new("keys", 2, READONLY, (0, 0, 0), keys)
         .doc(
             "generic",
-            "Returns all key names that match a pattern.",
+            "Find all keys matching the given pattern",
             "1.0.0",
         )
         .complexity(
             "O(N) with N being the number of keys in the database, under the assumption \
              that the key names in the database and the given pattern have limited length.",
         )
-        .acl(&["keyspace", "read", "slow", "dangerous"]),
+        .acl(&["keyspace", "read", "slow", "dangerous"])
+        .schema(command_args::KEYS),
     Command::new("scan", -2, READONLY, (0, 0, 0), scan)
         .doc(
             "generic",
-            "Iterates over the key names in the database.",
+            "Incrementally iterate the keys space",
             "2.8.0",
         )
         .complexity(
@@ -713,91 +728,103 @@ pub const COMMANDS: &[Command] = &[
              calls for the cursor to return back to 0. N is the number of elements inside \
              the collection.",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::SCAN),
     Command::new("randomkey", 1, READONLY, (0, 0, 0), randomkey)
         .doc(
             "generic",
-            "Returns a random key name from the database.",
+            "Return a random key from the keyspace",
             "1.0.0",
         )
-        .acl(KEYSPACE_READ_SLOW),
+        .acl(KEYSPACE_READ_SLOW)
+        .schema(command_args::RANDOMKEY),
     Command::new("touch", -2, READONLY | FAST, (1, -1, 1), touch)
         .doc(
             "generic",
-            "Returns the number of existing keys out of those specified after updating the \
-             time they were last accessed.",
+            "Alters the last access time of a key(s). Returns the number of existing keys specified.",
             "3.2.1",
         )
         .complexity("O(N) where N is the number of keys that will be touched.")
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::TOUCH),
     Command::new("object", -2, 0, (0, 0, 0), object_container)
         .doc(
             "generic",
-            "A container for object introspection commands.",
+            "A container for object introspection commands",
             "2.2.3",
         )
         .complexity("Depends on subcommand.")
         .acl(&["slow"])
-        .subs(OBJECT_SUBCOMMANDS),
+        .subs(OBJECT_SUBCOMMANDS)
+        .schema(command_args::OBJECT),
     Command::new("expire", -3, WRITE | FAST, (1, 1, 1), expire)
         .doc(
             "generic",
-            "Sets the expiration time of a key in seconds.",
+            "Set a key's time to live in seconds",
             "1.0.0",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::EXPIRE),
     Command::new("pexpire", -3, WRITE | FAST, (1, 1, 1), pexpire)
         .doc(
             "generic",
-            "Sets the expiration time of a key in milliseconds.",
+            "Set a key's time to live in milliseconds",
             "2.6.0",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::PEXPIRE),
     Command::new("expireat", -3, WRITE | FAST, (1, 1, 1), expireat)
         .doc(
             "generic",
-            "Sets the expiration time of a key to a Unix timestamp.",
+            "Set the expiration for a key as a UNIX timestamp",
             "1.2.0",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::EXPIREAT),
     Command::new("pexpireat", -3, WRITE | FAST, (1, 1, 1), pexpireat)
         .doc(
             "generic",
-            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
             "2.6.0",
         )
-        .acl(KEYSPACE_WRITE_FAST),
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::PEXPIREAT),
     Command::new("ttl", 2, READONLY | FAST, (1, 1, 1), ttl)
         .doc(
             "generic",
-            "Returns the expiration time in seconds of a key.",
+            "Get the time to live for a key in seconds",
             "1.0.0",
         )
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::TTL),
     Command::new("pttl", 2, READONLY | FAST, (1, 1, 1), pttl)
         .doc(
             "generic",
-            "Returns the expiration time in milliseconds of a key.",
+            "Get the time to live for a key in milliseconds",
             "2.6.0",
         )
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::PTTL),
     Command::new("expiretime", 2, READONLY | FAST, (1, 1, 1), expiretime)
         .doc(
             "generic",
-            "Returns the expiration time of a key as a Unix timestamp.",
+            "Get the expiration Unix timestamp for a key",
             "7.0.0",
         )
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::EXPIRETIME),
     Command::new("pexpiretime", 2, READONLY | FAST, (1, 1, 1), pexpiretime)
         .doc(
             "generic",
-            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+            "Get the expiration Unix timestamp for a key in milliseconds",
             "7.0.0",
         )
-        .acl(KEYSPACE_READ_FAST),
+        .acl(KEYSPACE_READ_FAST)
+        .schema(command_args::PEXPIRETIME),
     Command::new("persist", 2, WRITE | FAST, (1, 1, 1), persist)
-        .doc("generic", "Removes the expiration time of a key.", "2.2.0")
-        .acl(KEYSPACE_WRITE_FAST),
+        .doc("generic", "Remove the expiration from a key", "2.2.0")
+        .acl(KEYSPACE_WRITE_FAST)
+        .schema(command_args::PERSIST),
 ];
 
 #[cfg(test)]

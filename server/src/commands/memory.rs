@@ -8,6 +8,7 @@ use shoal_protocol::{Args, ReplyBuf};
 use super::common::{container, help};
 use crate::access::Lookup;
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
@@ -210,28 +211,34 @@ const MEMORY_SUBS: &[Command] = &[
     Command::new("usage", -3, READONLY, (2, 2, 1), memory_usage)
         .doc("server", "Estimate the memory usage of a key", "4.0.0")
         .complexity("O(N) where N is the number of samples.")
-        .acl(&["read", "slow"]),
+        .acl(&["read", "slow"])
+        .schema(command_args::MEMORY_USAGE),
     Command::new("stats", 2, 0, (0, 0, 0), memory_stats)
         .doc("server", "Show memory usage details", "4.0.0")
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::MEMORY_STATS),
     Command::new("doctor", 2, 0, (0, 0, 0), memory_doctor)
         .doc("server", "Outputs memory problems report", "4.0.0")
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::MEMORY_DOCTOR),
     Command::new("malloc-stats", 2, 0, (0, 0, 0), memory_malloc_stats)
         .doc("server", "Show allocator internal stats", "4.0.0")
         .complexity("Depends on how much memory is allocated, could be slow")
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::MEMORY_MALLOC_STATS),
     Command::new("purge", 2, 0, (0, 0, 0), memory_purge)
         .doc("server", "Ask the allocator to release memory", "4.0.0")
         .complexity("Depends on how much memory is allocated, could be slow")
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::MEMORY_PURGE),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), memory_help)
         .doc(
             "server",
             "Show helpful text about the different subcommands",
             "4.0.0",
         )
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::MEMORY_HELP),
 ];
 
 /// This family's commands.
@@ -243,4 +250,5 @@ pub const COMMANDS: &[Command] = &[Command::new("memory", -2, 0, (0, 0, 0), cont
     )
     .complexity("Depends on subcommand.")
     .acl(&["slow"])
-    .subs(MEMORY_SUBS)];
+    .subs(MEMORY_SUBS)
+    .schema(command_args::MEMORY)];

@@ -25,6 +25,7 @@ use crate::access::announce;
 use crate::changes::{event::MERGE, Change};
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
+use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, HASH_VALUE_NOT_A_NUMBER, HMERGE_NO_KEYS, INCR_NAN, VALUE_NOT_A_NUMBER,
 };
@@ -163,7 +164,8 @@ pub const COMMANDS: &[Command] = &[
             "O(N) where N is the total number of fields in the sources (O(1) when the \
              destination is empty and one source is REPLACE'd or KEEP'd into it)",
         )
-        .acl(&["write", "hash", "slow"]),
+        .acl(&["write", "hash", "slow"])
+        .schema(command_args::HMERGE),
     Command::new("hmergevalues", -5, WRITE | DENYOOM, (1, 1, 1), hmergevalues)
         .doc(
             "hash",
@@ -171,7 +173,8 @@ pub const COMMANDS: &[Command] = &[
             "shoal-0.1",
         )
         .complexity("O(N) where N is the number of field-value pairs")
-        .acl(&["write", "hash", "slow"]),
+        .acl(&["write", "hash", "slow"])
+        .schema(command_args::HMERGEVALUES),
     Command::new("mmerge", -4, WRITE | DENYOOM, (2, -1, 2), mmerge)
         .doc(
             "string",
@@ -179,5 +182,6 @@ pub const COMMANDS: &[Command] = &[
             "shoal-0.1",
         )
         .complexity("O(N) where N is the number of keys to merge")
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::MMERGE),
 ];

@@ -5,6 +5,7 @@
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::persistence::BgsaveError;
 
@@ -55,11 +56,13 @@ pub const COMMANDS: &[Command] = &[
     Command::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save)
         .doc("server", "Synchronously save the dataset to disk", "1.0.0")
         .complexity("O(N) where N is the total number of keys in all databases")
-        .acl(&["admin", "slow", "dangerous"]),
+        .acl(&["admin", "slow", "dangerous"])
+        .schema(command_args::SAVE),
     Command::new("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave)
         .doc("server", "Asynchronously save the dataset to disk", "1.0.0")
         .complexity("O(1)")
-        .acl(&["admin", "slow", "dangerous"]),
+        .acl(&["admin", "slow", "dangerous"])
+        .schema(command_args::BGSAVE),
     Command::new(
         "lastsave",
         1,
@@ -72,5 +75,6 @@ pub const COMMANDS: &[Command] = &[
         "Get the UNIX time stamp of the last successful save to disk",
         "1.0.0",
     )
-    .acl(&["admin", "fast", "dangerous"]),
+    .acl(&["admin", "fast", "dangerous"])
+    .schema(command_args::LASTSAVE),
 ];

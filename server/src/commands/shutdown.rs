@@ -3,6 +3,7 @@
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Saves first when save points are
@@ -73,5 +74,6 @@ pub const COMMANDS: &[Command] = &[
     .complexity(
         "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
     )
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+.schema(command_args::SHUTDOWN),
 ];

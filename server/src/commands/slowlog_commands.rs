@@ -4,6 +4,7 @@ use shoal_protocol::Args;
 
 use super::common::{container, help};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
 
@@ -77,10 +78,12 @@ const SLOWLOG_SUBS: &[Command] = &[
     Command::new("get", -2, ADMIN | LOADING | STALE, (0, 0, 0), slowlog_get)
         .doc("server", "Get the slow log's entries", "2.2.12")
         .complexity("O(N) where N is the number of entries returned")
-        .acl(ADMIN_ACL),
+        .acl(ADMIN_ACL)
+        .schema(command_args::SLOWLOG_GET),
     Command::new("len", 2, ADMIN | LOADING | STALE, (0, 0, 0), slowlog_len)
         .doc("server", "Get the slow log's length", "2.2.12")
-        .acl(ADMIN_ACL),
+        .acl(ADMIN_ACL)
+        .schema(command_args::SLOWLOG_LEN),
     Command::new(
         "reset",
         2,
@@ -90,14 +93,16 @@ const SLOWLOG_SUBS: &[Command] = &[
     )
     .doc("server", "Clear all entries from the slow log", "2.2.12")
     .complexity("O(N) where N is the number of entries in the slowlog")
-    .acl(ADMIN_ACL),
+    .acl(ADMIN_ACL)
+    .schema(command_args::SLOWLOG_RESET),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), slowlog_help)
         .doc(
             "server",
             "Show helpful text about the different subcommands",
             "6.2.0",
         )
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::SLOWLOG_HELP),
 ];
 
 /// This family's commands.
@@ -105,4 +110,5 @@ pub const COMMANDS: &[Command] = &[Command::new("slowlog", -2, 0, (0, 0, 0), con
     .doc("server", "A container for slow log commands", "2.2.12")
     .complexity("Depends on subcommand.")
     .acl(&["slow"])
-    .subs(SLOWLOG_SUBS)];
+    .subs(SLOWLOG_SUBS)
+    .schema(command_args::SLOWLOG)];

@@ -39,6 +39,7 @@ use shoal_protocol::Args;
 use crate::access::announce;
 use crate::changes::{event::RESTORE, Change, REPLACED};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::snapshots::{self, CreateError, MergeMode, Snapshot};
 
@@ -235,7 +236,8 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
             "0.1.0",
         )
         .complexity("O(S) where S is the number of shards of all databases")
-        .acl(ADMIN_ACL),
+        .acl(ADMIN_ACL)
+        .schema(command_args::SNAPSHOT_CREATE),
     Command::new("list", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), list)
         .doc(
             "server",
@@ -243,7 +245,8 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
             "0.1.0",
         )
         .complexity("O(N*S + E) where N is the number of snapshots, S the number of shards and E the entries of the segments written since each snapshot")
-        .acl(ADMIN_ACL),
+        .acl(ADMIN_ACL)
+        .schema(command_args::SNAPSHOT_LIST),
     Command::new("drop", 3, ADMIN | NOSCRIPT, (0, 0, 0), drop_cmd)
         .doc(
             "server",
@@ -251,7 +254,8 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
             "0.1.0",
         )
         .complexity("O(N) where N is the number of snapshots (memory is freed in the background)")
-        .acl(ADMIN_ACL),
+        .acl(ADMIN_ACL)
+        .schema(command_args::SNAPSHOT_DROP),
     Command::new(
         "read",
         3,
@@ -265,7 +269,8 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         "0.1.0",
     )
     .complexity("O(N) where N is the number of snapshots")
-    .acl(&["fast", "connection"]),
+    .acl(&["fast", "connection"])
+        .schema(command_args::SNAPSHOT_READ),
     Command::new("restore", 3, WRITE | ADMIN | NOSCRIPT, (0, 0, 0), restore)
         .doc(
             "server",
@@ -273,7 +278,8 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
             "0.1.0",
         )
         .complexity("O(S) where S is the number of shards of all databases")
-        .acl(WRITE_ACL),
+        .acl(WRITE_ACL)
+        .schema(command_args::SNAPSHOT_RESTORE),
     Command::new(
         "merge",
         4,
@@ -287,14 +293,16 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         "0.1.0",
     )
     .complexity("O(S + K) where S is the number of shards and K the keys of the segments written since the snapshot")
-    .acl(WRITE_ACL),
+    .acl(WRITE_ACL)
+        .schema(command_args::SNAPSHOT_MERGE),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), help)
         .doc(
             "server",
             "Returns helpful text about the different subcommands.",
             "0.1.0",
         )
-        .acl(&["slow"]),
+        .acl(&["slow"])
+        .schema(command_args::SNAPSHOT_HELP),
 ];
 
 /// This family's commands.
@@ -303,5 +311,6 @@ pub const COMMANDS: &[Command] = &[
         .doc("server", "A container for snapshot commands.", "0.1.0")
         .complexity("Depends on subcommand.")
         .acl(&["slow"])
-        .subs(SNAPSHOT_SUBCOMMANDS),
+        .subs(SNAPSHOT_SUBCOMMANDS)
+        .schema(command_args::SNAPSHOT),
 ];

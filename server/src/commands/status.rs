@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::CmdResult;
 
 /// INFO [section ...]: plain text; a verbatim `txt` string in RESP3, as Redis.
@@ -33,8 +34,10 @@ pub const COMMANDS: &[Command] = &[
             "Get information and statistics about the server",
             "1.0.0",
         )
-        .acl(&["slow", "dangerous"]),
+        .acl(&["slow", "dangerous"])
+        .schema(command_args::INFO),
     Command::new("time", 1, LOADING | STALE | FAST | RANDOM, (0, 0, 0), time)
         .doc("server", "Return the current server time", "2.6.0")
-        .acl(&["fast"]),
+        .acl(&["fast"])
+        .schema(command_args::TIME),
 ];

@@ -39,6 +39,7 @@ use shoal_storage::number as long_double;
 use crate::access::{Lookup, Want};
 use crate::changes::event::{APPEND, DEL, EXPIRE, INCRBY, INCRBYFLOAT, PERSIST, SET, SETRANGE};
 use crate::command::{flags::*, Command, Ctx};
+use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, DECREMENT_OVERFLOW, INCR_NAN, LCS_IDX_AND_LEN, LCS_NOT_STRINGS,
     LCS_NO_MEMORY, LCS_OVER_LIMIT, LCS_TOO_LONG, OFFSET_OUT_OF_RANGE, STRING_TOO_LONG,
@@ -791,149 +792,171 @@ impl LcsTable {
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, (1, 1, 1), get)
-        .doc("string", "Returns the string value of a key.", "1.0.0")
-        .acl(&["read", "string", "fast"]),
+        .doc("string", "Get the value of a key", "1.0.0")
+        .acl(&["read", "string", "fast"])
+        .schema(command_args::GET),
     Command::new("set", -3, WRITE | DENYOOM, (1, 1, 1), set)
         .doc(
             "string",
-            "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+            "Set the string value of a key",
             "1.0.0",
         )
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::SET),
     Command::new("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), setnx)
         .doc(
             "string",
-            "Set the string value of a key only when the key doesn't exist.",
+            "Set the value of a key, only if the key does not exist",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::SETNX),
     Command::new("setex", 4, WRITE | DENYOOM, (1, 1, 1), setex)
         .doc(
             "string",
-            "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+            "Set the value and expiration of a key",
             "2.0.0",
         )
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::SETEX),
     Command::new("psetex", 4, WRITE | DENYOOM, (1, 1, 1), psetex)
         .doc(
             "string",
-            "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+            "Set the value and expiration in milliseconds of a key",
             "2.6.0",
         )
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::PSETEX),
     Command::new("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), getset)
         .doc(
             "string",
-            "Returns the previous string value of a key after setting it to a new value.",
+            "Set the string value of a key and return its old value",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::GETSET),
     Command::new("getdel", 2, WRITE | FAST, (1, 1, 1), getdel)
         .doc(
             "string",
-            "Returns the string value of a key after deleting the key.",
+            "Get the value of a key and delete the key",
             "6.2.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::GETDEL),
     Command::new("getex", -2, WRITE | FAST, (1, 1, 1), getex)
         .doc(
             "string",
-            "Returns the string value of a key after setting its expiration time.",
+            "Get the value of a key and optionally set its expiration",
             "6.2.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::GETEX),
     Command::new("mget", -2, READONLY | FAST, (1, -1, 1), mget)
         .doc(
             "string",
-            "Atomically returns the string values of one or more keys.",
+            "Get the values of all the given keys",
             "1.0.0",
         )
         .complexity("O(N) where N is the number of keys to retrieve.")
-        .acl(&["read", "string", "fast"]),
+        .acl(&["read", "string", "fast"])
+        .schema(command_args::MGET),
     Command::new("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset)
         .doc(
             "string",
-            "Atomically creates or modifies the string values of one or more keys.",
+            "Set multiple keys to multiple values",
             "1.0.1",
         )
         .complexity("O(N) where N is the number of keys to set.")
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::MSET),
     Command::new("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx)
         .doc(
             "string",
-            "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+            "Set multiple keys to multiple values, only if none of the keys exist",
             "1.0.1",
         )
         .complexity("O(N) where N is the number of keys to set.")
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::MSETNX),
     Command::new("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), append)
         .doc(
             "string",
-            "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+            "Append a value to a key",
             "2.0.0",
         )
         .complexity("O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.")
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::APPEND),
     Command::new("strlen", 2, READONLY | FAST, (1, 1, 1), strlen)
-        .doc("string", "Returns the length of a string value.", "2.2.0")
-        .acl(&["read", "string", "fast"]),
+        .doc("string", "Get the length of the value stored in a key", "2.2.0")
+        .acl(&["read", "string", "fast"])
+        .schema(command_args::STRLEN),
     Command::new("getrange", 4, READONLY, (1, 1, 1), getrange)
         .doc(
             "string",
-            "Returns a substring of the string stored at a key.",
+            "Get a substring of the string stored at a key",
             "2.4.0",
         )
         .complexity("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.")
-        .acl(&["read", "string", "slow"]),
+        .acl(&["read", "string", "slow"])
+        .schema(command_args::GETRANGE),
     Command::new("substr", 4, READONLY, (1, 1, 1), getrange)
-        .doc("string", "Returns a substring from a string value.", "1.0.0")
+        .doc("string", "Get a substring of the string stored at a key", "1.0.0")
         .complexity("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.")
-        .acl(&["read", "string", "slow"]),
+        .acl(&["read", "string", "slow"])
+        .schema(command_args::SUBSTR),
     Command::new("setrange", 4, WRITE | DENYOOM, (1, 1, 1), setrange)
         .doc(
             "string",
-            "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+            "Overwrite part of a string at key starting at the specified offset",
             "2.2.0",
         )
         .complexity("O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.")
-        .acl(&["write", "string", "slow"]),
+        .acl(&["write", "string", "slow"])
+        .schema(command_args::SETRANGE),
     Command::new("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), incr)
         .doc(
             "string",
-            "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "Increment the integer value of a key by one",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::INCR),
     Command::new("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), decr)
         .doc(
             "string",
-            "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+            "Decrement the integer value of a key by one",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::DECR),
     Command::new("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), incrby)
         .doc(
             "string",
-            "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "Increment the integer value of a key by the given amount",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::INCRBY),
     Command::new("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), decrby)
         .doc(
             "string",
-            "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+            "Decrement the integer value of a key by the given number",
             "1.0.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::DECRBY),
     Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), incrbyfloat)
         .doc(
             "string",
-            "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+            "Increment the float value of a key by the given amount",
             "2.6.0",
         )
-        .acl(&["write", "string", "fast"]),
+        .acl(&["write", "string", "fast"])
+        .schema(command_args::INCRBYFLOAT),
     Command::new("lcs", -3, READONLY, (1, 2, 1), lcs)
-        .doc("string", "Finds the longest common substring.", "7.0.0")
+        .doc("string", "Find longest common substring", "7.0.0")
         .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively")
-        .acl(&["read", "string", "slow"]),
+        .acl(&["read", "string", "slow"])
+        .schema(command_args::LCS),
 ];

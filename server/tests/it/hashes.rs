@@ -1605,12 +1605,14 @@ async fn command_info_lists_hash_commands() {
           $7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n",
     )
     .await;
-    // COMMAND DOCS: Redis's reply without the argument list (the table has none).
+    // COMMAND DOCS: byte for byte what redis-server 7.0.15 replies, arguments included.
     r.roundtrip(
         &[b"COMMAND", b"DOCS", b"hstrlen"],
-        b"*2\r\n$7\r\nhstrlen\r\n*8\r\n$7\r\nsummary\r\n\
+        b"*2\r\n$7\r\nhstrlen\r\n*10\r\n$7\r\nsummary\r\n\
           $43\r\nGet the length of the value of a hash field\r\n$5\r\nsince\r\n$5\r\n3.2.0\r\n\
-          $5\r\ngroup\r\n$4\r\nhash\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n",
+          $5\r\ngroup\r\n$4\r\nhash\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n\
+          $9\r\narguments\r\n*2\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n\
+          $14\r\nkey_spec_index\r\n:0\r\n*4\r\n$4\r\nname\r\n$5\r\nfield\r\n$4\r\ntype\r\n$6\r\nstring\r\n",
     )
     .await;
     assert_eq!(

@@ -7,6 +7,7 @@
 mod common;
 
 mod cli;
+mod command_docs;
 mod connection;
 mod hardening;
 mod hashes;

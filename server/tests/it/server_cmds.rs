@@ -352,7 +352,9 @@ async fn command_docs() {
     let row = TABLE.get(TABLE.find(b"ping").expect("ping"));
     assert_eq!(text(&lookup(&ping, "summary")), row.summary);
     assert_eq!(text(&lookup(&ping, "group")), row.group);
-    assert_eq!(ping.len(), 4);
+    // summary, since, group, complexity and the argument list (`[message]`).
+    assert_eq!(ping.len(), 5);
+    assert_eq!(items(&lookup(&ping, "arguments")).len(), 1);
     let slowlog = pairs(&docs[0].1);
     assert_eq!(
         text(&lookup(&slowlog, "complexity")),
