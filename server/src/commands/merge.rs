@@ -23,7 +23,7 @@ use shoal_storage::{MergeError, MergeStrategy};
 
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 /// Which command a storage error is reported for (the not-a-number text differs).
@@ -36,9 +36,9 @@ enum Family {
 fn merge_error(e: MergeError, family: Family) -> CmdError {
     match (e, family) {
         (MergeError::WrongType, _) => CmdError::WrongType,
-        (MergeError::NotANumber, Family::Hash) => CmdError::msg("ERR hash value is not a number"),
-        (MergeError::NotANumber, Family::Keys) => CmdError::msg("ERR value is not a number"),
-        (MergeError::Overflow, _) => CmdError::msg("ERR increment would produce NaN or Infinity"),
+        (MergeError::NotANumber, Family::Hash) => CmdError::msg(error::HASH_VALUE_NOT_A_NUMBER),
+        (MergeError::NotANumber, Family::Keys) => CmdError::msg(error::VALUE_NOT_A_NUMBER),
+        (MergeError::Overflow, _) => CmdError::msg(error::INCREMENT_NAN_OR_INFINITY),
     }
 }
 
@@ -66,9 +66,7 @@ fn pairs<'a>(args: &Args<'a>, from: usize) -> Vec<(&'a [u8], &'a [u8])> {
 fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let numkeys = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
     if numkeys < 1 {
-        return Err(CmdError::msg(
-            "ERR at least 1 input key is needed for 'hmerge' command",
-        ));
+        return Err(CmdError::msg(error::HMERGE_NO_INPUT_KEYS));
     }
     let first = 3;
     let count = usize::try_from(numkeys).map_err(|_| CmdError::Syntax)?;
