@@ -25,95 +25,6 @@ the RDB error.";
 /// The error a write command gets while the connection reads a snapshot.
 pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
 
-// ---------------------------------------------------------------------------------------
-// Fixed texts, prefix included: `CmdError::msg(error::NAME)`
-// ---------------------------------------------------------------------------------------
-
-// Connections: AUTH, HELLO, CLIENT.
-
-/// AUTH with a password only, while no password is configured.
-pub const AUTH_WITHOUT_PASSWORD: &str = "ERR AUTH <password> called without any password \
-configured for the default user. Are you sure your configuration is correct?";
-/// HELLO from a client that is not authenticated and gave no AUTH option.
-pub const HELLO_NOT_AUTHENTICATED: &str = "NOAUTH HELLO must be called with the client \
-already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to \
-authenticate the client and select the RESP protocol version at the same time";
-/// HELLO's protocol version is not an integer.
-pub const PROTOCOL_VERSION_NOT_INTEGER: &str =
-    "ERR Protocol version is not an integer or out of range";
-/// HELLO's protocol version is neither 2 nor 3.
-pub const UNSUPPORTED_PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
-/// CLIENT SETNAME / HELLO SETNAME with a space, newline or special character.
-pub const CLIENT_NAME_INVALID: &str =
-    "ERR Client names cannot contain spaces, newlines or special characters.";
-/// CLIENT LIST ID with an id that is not an integer.
-pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
-/// CLIENT KILL ID with an id below 1 or not an integer.
-pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
-/// CLIENT KILL addr (the old form) that matched no client.
-pub const NO_SUCH_CLIENT: &str = "ERR No such client";
-
-// COMMAND GETKEYS, checked in Redis's order.
-
-/// The command to get the keys of is unknown (or its subcommand).
-pub const GETKEYS_INVALID_COMMAND: &str = "ERR Invalid command specified";
-/// The command takes no key.
-pub const GETKEYS_NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
-/// The command's arguments do not fit its arity.
-pub const GETKEYS_INVALID_ARITY: &str = "ERR Invalid number of arguments specified for command";
-/// The arguments name no key (a key count that makes the call a syntax error).
-pub const GETKEYS_INVALID_ARGUMENTS: &str = "ERR Invalid arguments specified for command";
-
-// CONFIG.
-
-/// CONFIG REWRITE when the server was started without a config file.
-pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
-
-// Databases.
-
-/// SWAPDB's first index is not an integer that fits a C `int`.
-pub const INVALID_FIRST_DB_INDEX: &str = "ERR invalid first DB index";
-/// SWAPDB's second index is not an integer that fits a C `int`.
-pub const INVALID_SECOND_DB_INDEX: &str = "ERR invalid second DB index";
-
-// Merges (and the float arithmetic they share with INCRBYFLOAT/HINCRBYFLOAT).
-
-/// HMERGE SUM/MIN/MAX over a hash field that is not a number.
-pub const HASH_VALUE_NOT_A_NUMBER: &str = "ERR hash value is not a number";
-/// MMERGE SUM/MIN/MAX over a string that is not a number.
-pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
-/// A float sum that would be NaN or infinite.
-pub const INCREMENT_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
-/// HMERGE with a `numkeys` below 1.
-pub const HMERGE_NO_INPUT_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
-
-// Persistence and SHUTDOWN.
-
-/// SAVE or BGSAVE while a background save runs.
-pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
-/// A failed SAVE (or a BGSAVE that could not start): Redis replies a bare `ERR`.
-pub const SAVE_FAILED: &str = "ERR";
-/// SHUTDOWN whose final save failed (the server keeps serving).
-pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
-/// SHUTDOWN ABORT: Shoal's SHUTDOWN never waits, so there is nothing to abort.
-pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
-
-// SLOWLOG.
-
-/// SLOWLOG GET with a count below -1 or not an integer.
-pub const SLOWLOG_COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
-
-// ---------------------------------------------------------------------------------------
-// Raw replies, written to a socket before any command runs (`-` and CRLF included)
-// ---------------------------------------------------------------------------------------
-
-/// A connection over `maxclients` (or accepted while out of descriptors), then closed.
-pub const MAX_CLIENTS_REACHED_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
-
-/// Redis's reply to a client refused by protected mode (written verbatim, then the
-/// connection is closed).
-pub const PROTECTED_MODE_DENIED_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
@@ -391,6 +302,95 @@ impl CmdError {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Fixed texts, prefix included: `CmdError::msg(error::NAME)`
+// ---------------------------------------------------------------------------------------
+
+// Connections: AUTH, HELLO, CLIENT.
+
+/// AUTH with a password only, while no password is configured.
+pub const AUTH_WITHOUT_PASSWORD: &str = "ERR AUTH <password> called without any password \
+configured for the default user. Are you sure your configuration is correct?";
+/// HELLO from a client that is not authenticated and gave no AUTH option.
+pub const HELLO_NOT_AUTHENTICATED: &str = "NOAUTH HELLO must be called with the client \
+already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to \
+authenticate the client and select the RESP protocol version at the same time";
+/// HELLO's protocol version is not an integer.
+pub const PROTOCOL_VERSION_NOT_INTEGER: &str =
+    "ERR Protocol version is not an integer or out of range";
+/// HELLO's protocol version is neither 2 nor 3.
+pub const UNSUPPORTED_PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
+/// CLIENT SETNAME / HELLO SETNAME with a space, newline or special character.
+pub const CLIENT_NAME_INVALID: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+/// CLIENT LIST ID with an id that is not an integer.
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+/// CLIENT KILL ID with an id below 1 or not an integer.
+pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
+/// CLIENT KILL addr (the old form) that matched no client.
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+
+// COMMAND GETKEYS, checked in Redis's order.
+
+/// The command to get the keys of is unknown (or its subcommand).
+pub const GETKEYS_INVALID_COMMAND: &str = "ERR Invalid command specified";
+/// The command takes no key.
+pub const GETKEYS_NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+/// The command's arguments do not fit its arity.
+pub const GETKEYS_INVALID_ARITY: &str = "ERR Invalid number of arguments specified for command";
+/// The arguments name no key (a key count that makes the call a syntax error).
+pub const GETKEYS_INVALID_ARGUMENTS: &str = "ERR Invalid arguments specified for command";
+
+// CONFIG.
+
+/// CONFIG REWRITE when the server was started without a config file.
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
+
+// Databases.
+
+/// SWAPDB's first index is not an integer that fits a C `int`.
+pub const INVALID_FIRST_DB_INDEX: &str = "ERR invalid first DB index";
+/// SWAPDB's second index is not an integer that fits a C `int`.
+pub const INVALID_SECOND_DB_INDEX: &str = "ERR invalid second DB index";
+
+// Merges (and the float arithmetic they share with INCRBYFLOAT/HINCRBYFLOAT).
+
+/// HMERGE SUM/MIN/MAX over a hash field that is not a number.
+pub const HASH_VALUE_NOT_A_NUMBER: &str = "ERR hash value is not a number";
+/// MMERGE SUM/MIN/MAX over a string that is not a number.
+pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
+/// A float sum that would be NaN or infinite.
+pub const INCREMENT_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
+/// HMERGE with a `numkeys` below 1.
+pub const HMERGE_NO_INPUT_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
+
+// Persistence and SHUTDOWN.
+
+/// SAVE or BGSAVE while a background save runs.
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// A failed SAVE (or a BGSAVE that could not start): Redis replies a bare `ERR`.
+pub const SAVE_FAILED: &str = "ERR";
+/// SHUTDOWN whose final save failed (the server keeps serving).
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+/// SHUTDOWN ABORT: Shoal's SHUTDOWN never waits, so there is nothing to abort.
+pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+
+// SLOWLOG.
+
+/// SLOWLOG GET with a count below -1 or not an integer.
+pub const SLOWLOG_COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
+
+// ---------------------------------------------------------------------------------------
+// Raw replies, written to a socket before any command runs (`-` and CRLF included)
+// ---------------------------------------------------------------------------------------
+
+/// A connection over `maxclients` (or accepted while out of descriptors), then closed.
+pub const MAX_CLIENTS_REACHED_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Redis's reply to a client refused by protected mode (written verbatim, then the
+/// connection is closed).
+pub const PROTECTED_MODE_DENIED_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Why CONFIG SET refused a value: the `<why>` of [`CmdError::config_set_failed`].
 /// Redis's wordings for the common cases, then Shoal's own parameter checks (startup
