@@ -16,7 +16,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::error;
 use crate::net;
 use crate::persistence;
 use crate::state::{now_ms, Shared};
@@ -371,7 +370,7 @@ async fn refuse_one(shared: &Shared, listener: &TcpListener) {
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        let _ = socket.try_write(error::MAX_CLIENTS_REACHED_REPLY);
+        let _ = socket.try_write(crate::error::MAX_CLIENTS_REACHED_REPLY);
     }
 }
 
