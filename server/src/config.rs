@@ -29,6 +29,7 @@
 //! created, no port is probed. Whoever uses a value (listener, persistence) checks that
 //! it works.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ use std::path::{Path, PathBuf};
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::error::{config_reason, CmdError};
 
 /// File read when neither `--config` nor `SHOAL_CONFIG` names one (relative to the
 /// working directory; skipped when it does not exist).
@@ -262,23 +265,23 @@ impl Config {
     }
 
     /// `CONFIG SET name value` for one parameter (`name` case-insensitive). On error
-    /// nothing changes and the `Err` holds Redis 7's error text without the leading `-`,
-    /// e.g. `ERR CONFIG SET failed (possibly related to argument 'port') - can't set
-    /// immutable config`. A multi-pair `CONFIG SET` is atomic if the caller applies all
-    /// pairs to a clone and keeps it only when every pair succeeded.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+    /// nothing changes and the `Err` renders Redis 7's error text, e.g. `ERR CONFIG SET
+    /// failed (possibly related to argument 'port') - can't set immutable config`. A
+    /// multi-pair `CONFIG SET` is atomic if the caller applies all pairs to a clone and
+    /// keeps it only when every pair succeeded.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), CmdError> {
         let Some(param) = find_param(name) else {
-            return Err(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-            ));
-        };
-        let failed = |why: &str| {
-            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            return Err(CmdError::config_set_unknown(name.as_bytes()));
         };
         if !param.mutable {
-            return Err(failed("can't set immutable config"));
+            return Err(CmdError::config_set_immutable(name));
         }
-        (param.set)(self, value).map_err(|e| failed(&e.redis_text()))
+        (param.set)(self, value).map_err(|e| CmdError::config_set_failed(name, &e.redis_text()))
+    }
+
+    /// Whether parameter `name` (case-insensitive) exists and CONFIG SET may change it.
+    pub fn is_mutable(name: &str) -> bool {
+        find_param(name).is_some_and(|p| p.mutable)
     }
 
     /// Whether parameter `name` names a file or directory, which CONFIG SET may change
@@ -501,9 +504,7 @@ const PARAMS: &[Param] = &[
         set: |c, v| {
             let n: usize = int(v, 0, 65536)?;
             if n != 0 && !n.is_power_of_two() {
-                return Err(Invalid::Other(
-                    "argument must be 0 (auto) or a power of two between 1 and 65536".into(),
-                ));
+                return Err(Invalid::Other(config_reason::SHARDS_NOT_POWER_OF_TWO));
             }
             c.shards = n;
             Ok(())
@@ -775,7 +776,7 @@ const PARAMS: &[Param] = &[
         get: |_| "no".to_string(),
         set: |_, v| {
             if yes_no(v)? {
-                return Err(Invalid::Other("daemonize is not supported by Shoal".into()));
+                return Err(Invalid::Other(config_reason::DAEMONIZE_UNSUPPORTED));
             }
             Ok(())
         },
@@ -791,9 +792,7 @@ const PARAMS: &[Param] = &[
         get: |_| "no".to_string(),
         set: |_, v| {
             if yes_no(v)? {
-                return Err(Invalid::Other(
-                    "appendonly is not supported by Shoal".into(),
-                ));
+                return Err(Invalid::Other(config_reason::APPENDONLY_UNSUPPORTED));
             }
             Ok(())
         },
@@ -823,7 +822,7 @@ const PARAMS: &[Param] = &[
         get: |c| c.dir.clone(),
         set: |c, v| {
             if v.is_empty() {
-                return Err(Invalid::Other("dir can't be empty".into()));
+                return Err(Invalid::Other(config_reason::DIR_EMPTY));
             }
             c.dir = v.to_string();
             Ok(())
@@ -840,12 +839,10 @@ const PARAMS: &[Param] = &[
         get: |c| c.dbfilename.clone(),
         set: |c, v| {
             if v.contains(['/', '\\']) {
-                return Err(Invalid::Other(
-                    "dbfilename can't be a path, just a filename".into(),
-                ));
+                return Err(Invalid::Other(config_reason::DBFILENAME_IS_PATH));
             }
             if v.is_empty() {
-                return Err(Invalid::Other("dbfilename can't be empty".into()));
+                return Err(Invalid::Other(config_reason::DBFILENAME_EMPTY));
             }
             c.dbfilename = v.to_string();
             Ok(())
@@ -978,24 +975,19 @@ enum Invalid {
     NotBool,
     Range { min: i128, max: i128 },
     OneOf(&'static [&'static str]),
-    Other(String),
+    Other(&'static str),
 }
 
 impl Invalid {
     /// The text after `ERR CONFIG SET failed (possibly related to argument 'x') - `.
-    fn redis_text(&self) -> String {
+    fn redis_text(&self) -> Cow<'static, str> {
         match self {
-            Invalid::NotInteger => "argument couldn't be parsed into an integer".into(),
-            Invalid::NotMemory => "argument must be a memory value".into(),
-            Invalid::NotBool => "argument must be 'yes' or 'no'".into(),
-            Invalid::Range { min, max } => {
-                format!("argument must be between {min} and {max} inclusive")
-            }
-            Invalid::OneOf(names) => format!(
-                "argument(s) must be one of the following: {}",
-                names.join(", ")
-            ),
-            Invalid::Other(text) => text.clone(),
+            Invalid::NotInteger => config_reason::NOT_INTEGER.into(),
+            Invalid::NotMemory => config_reason::NOT_MEMORY.into(),
+            Invalid::NotBool => config_reason::NOT_YES_NO.into(),
+            Invalid::Range { min, max } => config_reason::out_of_range(*min, *max).into(),
+            Invalid::OneOf(names) => config_reason::not_one_of(names).into(),
+            Invalid::Other(text) => (*text).into(),
         }
     }
 
@@ -1097,9 +1089,7 @@ fn shutdown_flags(v: &str) -> Result<String, Invalid> {
         seen[i] = true;
     }
     if seen[1] && seen[2] {
-        return Err(Invalid::Other(
-            "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
-        ));
+        return Err(Invalid::Other(config_reason::SHUTDOWN_SAVE_AND_NOSAVE));
     }
     let flags: Vec<&str> = (1..5)
         .filter(|&i| seen[i])
@@ -1115,10 +1105,10 @@ fn shutdown_flags(v: &str) -> Result<String, Invalid> {
 fn addresses(v: &str) -> Result<Vec<String>, Invalid> {
     let list: Vec<String> = v.split_whitespace().map(str::to_string).collect();
     if list.is_empty() {
-        return Err(Invalid::Other("bind needs at least one address".into()));
+        return Err(Invalid::Other(config_reason::BIND_NO_ADDRESS));
     }
     if list.len() > 16 {
-        return Err(Invalid::Other("Too many bind addresses specified.".into()));
+        return Err(Invalid::Other(config_reason::BIND_TOO_MANY));
     }
     Ok(list)
 }
@@ -1128,7 +1118,7 @@ fn save_points(v: &str) -> Result<String, Invalid> {
     let words: Vec<&str> = v.split_whitespace().collect();
     let unpaired = !words.chunks_exact(2).remainder().is_empty();
     if unpaired || words.iter().any(|w| w.parse::<u64>().is_err()) {
-        return Err(Invalid::Other("Invalid save parameters".into()));
+        return Err(Invalid::Other(config_reason::SAVE_PARAMS_INVALID));
     }
     Ok(words.join(" "))
 }
@@ -1507,7 +1497,7 @@ mod tests {
         let before = c.clone();
         let err = c.set(name, value).expect_err("set should fail");
         assert_eq!(c, before, "a failed set must not change the config");
-        err
+        String::from_utf8(err.message().into_owned()).expect("UTF-8 error text")
     }
 
     #[test]
@@ -1855,7 +1845,7 @@ mod tests {
         for (name, value, shown) in cases {
             let mut c = Config::default();
             c.set(name, value)
-                .unwrap_or_else(|e| panic!("{name} {value}: {e}"));
+                .unwrap_or_else(|e| panic!("{name} {value}: {e:?}"));
             assert_eq!(c.get(name).as_deref(), Some(*shown), "{name}");
             // Names are case-insensitive both ways.
             assert_eq!(c.get(&name.to_ascii_uppercase()).as_deref(), Some(*shown));

@@ -1,10 +1,15 @@
 //! Command errors as values, each mapped to the exact text Redis replies with.
 //!
-//! Clients and test suites match on these strings, so every handler reports failure
-//! through [`CmdError`] and the one place that renders it ([`CmdError::message`]),
-//! never with an ad-hoc string for a case that has a standard wording.
+//! Every error text the server sends lives in this file: the [`CmdError`] variants
+//! rendered by [`CmdError::message`], the constructors for texts that quote or format
+//! something, the fixed texts below (used as `CmdError::msg(error::NAME)`), the raw
+//! replies written straight to a socket, and the reasons CONFIG SET gives
+//! ([`config_reason`]). Handlers never write an error text inline
+//! (`server/tests/layout.rs` checks it). Clients and test suites match on these
+//! strings byte for byte (Redis 7.0's wording).
 
 use std::borrow::Cow;
+use std::fmt::Display;
 
 /// Redis's error while the dataset loads (with Shoal's name, as its other messages).
 pub const LOADING: &str = "LOADING Shoal is loading the dataset in memory";
@@ -26,8 +31,6 @@ pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (prot
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 /// DECRBY of `i64::MIN`.
 pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
-/// INCRBYFLOAT/HINCRBYFLOAT reaching NaN or an infinity.
-pub const INCR_NAN: &str = "ERR increment would produce NaN or Infinity";
 /// LCS of a key that is not a string.
 pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
 /// LCS with both IDX and LEN.
@@ -50,6 +53,10 @@ pub const HASH_VALUE_NOT_FLOAT: &str = "ERR hash value is not a float";
 pub const VALUE_NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
 /// A cursor that is not an unsigned 64-bit integer (SCAN, HSCAN).
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+/// HRANDFIELD with a negative count whose reply would exceed `proto-max-bulk-len`
+/// (Shoal's limit; Redis would try to build it).
+pub const COUNT_TOO_LARGE_FOR_REPLY: &str =
+    "ERR count is too large: the reply would exceed proto-max-bulk-len";
 /// HRANDFIELD's count of `i64::MIN`.
 pub const COUNT_OUT_OF_LONG_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
@@ -67,13 +74,6 @@ pub const EXPIRE_NX_AND_OTHERS: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 /// EXPIRE with GT and LT.
 pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
-
-/// A merge meeting a hash field that is not a number.
-pub const HASH_VALUE_NOT_A_NUMBER: &str = "ERR hash value is not a number";
-/// A merge meeting a key that is not a number (MMERGE).
-pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
-/// HMERGE with `numkeys` below 1.
-pub const HMERGE_NO_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
 
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,12 +117,13 @@ pub enum CmdError {
 }
 
 impl CmdError {
-    /// An `ERR`-style error with a fixed text (include the prefix).
+    /// An error with a fixed text, one of this module's constants (prefix included).
     pub fn msg(text: &'static str) -> CmdError {
         CmdError::Other(Cow::Borrowed(text))
     }
 
-    /// An error with a computed text (include the prefix).
+    /// An error with a computed text (prefix included), built by this module's
+    /// constructors.
     pub fn owned(text: String) -> CmdError {
         CmdError::Other(Cow::Owned(text))
     }
@@ -208,6 +209,29 @@ impl CmdError {
         ))
     }
 
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - can't set
+    /// immutable config` (`name` as the client sent it).
+    pub fn config_set_immutable(name: &str) -> CmdError {
+        CmdError::config_set_failed(name, config_reason::IMMUTABLE)
+    }
+
+    /// CONFIG SET raising `maxclients` past what the open-files limit allows: `fit` is
+    /// the most clients it would allow.
+    pub fn maxclients_over_os_limit(fit: usize) -> CmdError {
+        CmdError::config_set_failed(
+            "maxclients",
+            &format!(
+                "The operating system is not able to handle the specified number of \
+                 clients, try with {fit}"
+            ),
+        )
+    }
+
+    /// `ERR Rewriting config file: <why>` (CONFIG REWRITE could not write the file).
+    pub fn config_rewrite_failed(why: impl Display) -> CmdError {
+        CmdError::owned(format!("ERR Rewriting config file: {why}"))
+    }
+
     /// `ERR Unsupported option <opt>` (EXPIRE family).
     pub fn unsupported_expire_option(opt: &[u8]) -> CmdError {
         CmdError::quoting("ERR Unsupported option ", opt, "")
@@ -278,6 +302,15 @@ impl CmdError {
         )
     }
 
+    /// `ERR too many snapshots: maxsnapshots is <max> (...)` (SNAPSHOT CREATE at the
+    /// limit).
+    pub fn too_many_snapshots(max: usize) -> CmdError {
+        CmdError::owned(format!(
+            "ERR too many snapshots: maxsnapshots is {max} (SNAPSHOT DROP one or raise \
+             maxsnapshots)"
+        ))
+    }
+
     /// The reply text (without the leading `-` and trailing CRLF): bytes, since some
     /// texts quote client arguments as they came.
     pub fn message(&self) -> Cow<'_, [u8]> {
@@ -318,6 +351,145 @@ impl CmdError {
             Cow::Owned(s) => Cow::Owned(s.into_bytes()),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixed texts, prefix included: `CmdError::msg(error::NAME)`
+// ---------------------------------------------------------------------------------------
+
+// Connections: AUTH, HELLO, CLIENT.
+
+/// AUTH with a password only, while no password is configured.
+pub const AUTH_WITHOUT_PASSWORD: &str = "ERR AUTH <password> called without any password \
+configured for the default user. Are you sure your configuration is correct?";
+/// HELLO from a client that is not authenticated and gave no AUTH option.
+pub const HELLO_NOT_AUTHENTICATED: &str = "NOAUTH HELLO must be called with the client \
+already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to \
+authenticate the client and select the RESP protocol version at the same time";
+/// HELLO's protocol version is not an integer.
+pub const PROTOCOL_VERSION_NOT_INTEGER: &str =
+    "ERR Protocol version is not an integer or out of range";
+/// HELLO's protocol version is neither 2 nor 3.
+pub const UNSUPPORTED_PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
+/// CLIENT SETNAME / HELLO SETNAME with a space, newline or special character.
+pub const CLIENT_NAME_INVALID: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+/// CLIENT LIST ID with an id that is not an integer.
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+/// CLIENT KILL ID with an id below 1 or not an integer.
+pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
+/// CLIENT KILL addr (the old form) that matched no client.
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+
+// COMMAND GETKEYS, checked in Redis's order.
+
+/// The command to get the keys of is unknown (or its subcommand).
+pub const GETKEYS_INVALID_COMMAND: &str = "ERR Invalid command specified";
+/// The command takes no key.
+pub const GETKEYS_NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+/// The command's arguments do not fit its arity.
+pub const GETKEYS_INVALID_ARITY: &str = "ERR Invalid number of arguments specified for command";
+/// The arguments name no key (a key count that makes the call a syntax error).
+pub const GETKEYS_INVALID_ARGUMENTS: &str = "ERR Invalid arguments specified for command";
+
+// CONFIG.
+
+/// CONFIG REWRITE when the server was started without a config file.
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
+
+// Databases.
+
+/// SWAPDB's first index is not an integer that fits a C `int`.
+pub const INVALID_FIRST_DB_INDEX: &str = "ERR invalid first DB index";
+/// SWAPDB's second index is not an integer that fits a C `int`.
+pub const INVALID_SECOND_DB_INDEX: &str = "ERR invalid second DB index";
+
+// Merges (and the float arithmetic they share with INCRBYFLOAT/HINCRBYFLOAT).
+
+/// HMERGE SUM/MIN/MAX over a hash field that is not a number.
+pub const HASH_VALUE_NOT_A_NUMBER: &str = "ERR hash value is not a number";
+/// MMERGE SUM/MIN/MAX over a string that is not a number.
+pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
+/// A float sum that would be NaN or infinite.
+pub const INCREMENT_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
+/// HMERGE with a `numkeys` below 1.
+pub const HMERGE_NO_INPUT_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
+
+// Persistence and SHUTDOWN.
+
+/// SAVE or BGSAVE while a background save runs.
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// A failed SAVE (or a BGSAVE that could not start): Redis replies a bare `ERR`.
+pub const SAVE_FAILED: &str = "ERR";
+/// SHUTDOWN whose final save failed (the server keeps serving).
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+/// SHUTDOWN ABORT: Shoal's SHUTDOWN never waits, so there is nothing to abort.
+pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+
+// SLOWLOG.
+
+/// SLOWLOG GET with a count below -1 or not an integer.
+pub const SLOWLOG_COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
+
+// ---------------------------------------------------------------------------------------
+// Raw replies, written to a socket before any command runs (`-` and CRLF included)
+// ---------------------------------------------------------------------------------------
+
+/// A connection over `maxclients` (or accepted while out of descriptors), then closed.
+pub const MAX_CLIENTS_REACHED_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Redis's reply to a client refused by protected mode (written verbatim, then the
+/// connection is closed).
+pub const PROTECTED_MODE_DENIED_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Why CONFIG SET refused a value: the `<why>` of [`CmdError::config_set_failed`].
+/// Redis's wordings for the common cases, then Shoal's own parameter checks (startup
+/// errors quote these too, after the value).
+pub mod config_reason {
+    /// The parameter cannot change while the server runs.
+    pub const IMMUTABLE: &str = "can't set immutable config";
+    /// An integer parameter got something else.
+    pub const NOT_INTEGER: &str = "argument couldn't be parsed into an integer";
+    /// A memory parameter got something else (see `config::parse_memory`).
+    pub const NOT_MEMORY: &str = "argument must be a memory value";
+    /// A boolean parameter got something else.
+    pub const NOT_YES_NO: &str = "argument must be 'yes' or 'no'";
+
+    /// A number outside the parameter's range.
+    pub fn out_of_range(min: i128, max: i128) -> String {
+        format!("argument must be between {min} and {max} inclusive")
+    }
+
+    /// An enumerated parameter got none of its values.
+    pub fn not_one_of(names: &[&str]) -> String {
+        format!(
+            "argument(s) must be one of the following: {}",
+            names.join(", ")
+        )
+    }
+
+    /// `shards` is neither 0 nor a power of two.
+    pub const SHARDS_NOT_POWER_OF_TWO: &str =
+        "argument must be 0 (auto) or a power of two between 1 and 65536";
+    /// `daemonize yes`: Shoal runs in the foreground.
+    pub const DAEMONIZE_UNSUPPORTED: &str = "daemonize is not supported by Shoal";
+    /// `appendonly yes`: there is no append-only file.
+    pub const APPENDONLY_UNSUPPORTED: &str = "appendonly is not supported by Shoal";
+    /// An empty `dir`.
+    pub const DIR_EMPTY: &str = "dir can't be empty";
+    /// A `dbfilename` with a `/` or `\`.
+    pub const DBFILENAME_IS_PATH: &str = "dbfilename can't be a path, just a filename";
+    /// An empty `dbfilename`.
+    pub const DBFILENAME_EMPTY: &str = "dbfilename can't be empty";
+    /// `shutdown-on-sig*` with both SAVE and NOSAVE.
+    pub const SHUTDOWN_SAVE_AND_NOSAVE: &str =
+        "shutdown options SAVE and NOSAVE can't be used simultaneously";
+    /// An empty `bind`.
+    pub const BIND_NO_ADDRESS: &str = "bind needs at least one address";
+    /// More than 16 `bind` addresses (Redis's limit).
+    pub const BIND_TOO_MANY: &str = "Too many bind addresses specified.";
+    /// A `save` that is not pairs of non-negative integers.
+    pub const SAVE_PARAMS_INVALID: &str = "Invalid save parameters";
 }
 
 /// Result of a command handler: the success reply was already written.

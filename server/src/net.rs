@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 
 use crate::client::Client;
 use crate::dispatch;
+use crate::error;
 use crate::security;
 use crate::state::{now_ms, Shared};
 
@@ -51,9 +52,7 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        let _ = socket
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
+        let _ = socket.write_all(error::MAX_CLIENTS_REACHED_REPLY).await;
         return;
     };
     let id = info.id;
@@ -68,7 +67,7 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
             .fetch_add(1, Ordering::Relaxed);
         tracing::debug!(id, %addr, "refused by protected mode");
         // Best effort, as Redis: a client that does not read cannot hold us here.
-        let _ = socket.try_write(security::PROTECTED_MODE_DENIED);
+        let _ = socket.try_write(error::PROTECTED_MODE_DENIED_REPLY);
         shared.clients.unregister(id);
         return;
     }

@@ -15,10 +15,6 @@ use shoal_protocol::Args;
 use crate::client::{is_local_addr, Client};
 use crate::clock::now_ms;
 
-/// Redis's reply to a client refused by protected mode (written verbatim, then the
-/// connection is closed).
-pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
 /// Failed AUTH attempts a connection makes before each further failure costs a delay.
 pub const AUTH_FREE_FAILURES: u32 = 3;
 /// The delay after the first failure past [`AUTH_FREE_FAILURES`]; it doubles with each

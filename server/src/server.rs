@@ -384,7 +384,7 @@ async fn refuse_one(shared: &Shared, listener: &TcpListener) {
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        let _ = socket.try_write(b"-ERR max number of clients reached\r\n");
+        let _ = socket.try_write(crate::error::MAX_CLIENTS_REACHED_REPLY);
     }
 }
 

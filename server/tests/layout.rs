@@ -9,6 +9,10 @@
 //! and `#[cfg(test)]` modules are skipped (a unit test may reach any module).
 //! `lib.rs` (which declares every module) and `main.rs` (another crate) are not
 //! nodes.
+//!
+//! And errors in one place: no string literal outside `error.rs` starts with a Redis
+//! error code (`"ERR ..."`, `b"-ERR ..."`, `"WRONGTYPE ..."`, ...); every error text
+//! lives in `error.rs` (ARCHITECTURE.md, invariant 10).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -45,20 +49,24 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
     out
 }
 
-/// The code of a file without comment lines and without its `#[cfg(test)]` items.
+/// The code of a file without comment lines and without its `#[cfg(test)]` items
+/// (each left as an empty line, so line numbers stay those of the file).
 fn code(text: &str) -> String {
     let mut out = String::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let t = line.trim_start();
         if t.starts_with("//") {
+            out.push('\n');
             continue;
         }
         if t.starts_with("#[cfg(test)]") {
+            out.push('\n');
             // Skip the next item: through its matching closing brace (or `;`).
             let mut depth = 0i32;
             let mut opened = false;
             for l in lines.by_ref() {
+                out.push('\n');
                 for ch in l.chars() {
                     match ch {
                         '{' => {
@@ -271,4 +279,247 @@ fn a_cycle_is_found() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
     assert_eq!(cycle_through("d", &edges), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors in one place
+// ---------------------------------------------------------------------------------------
+
+/// Files (under `server/src`) allowed to write error texts inline: none. (Kept as a
+/// list so that the test's own check of it stays exercised; never add to it.)
+const ERROR_TEXTS_NOT_YET_IN_ERROR_RS: &[&str] = &[];
+
+/// The codes Redis error replies start with (`-` and the code, then a space or the
+/// end of the text).
+const ERROR_CODES: &[&str] = &[
+    "ERR",
+    "WRONGTYPE",
+    "NOAUTH",
+    "NOPROTO",
+    "LOADING",
+    "MISCONF",
+    "READONLY",
+    "EXECABORT",
+    "BUSY",
+    "BUSYKEY",
+    "BUSYGROUP",
+    "NOTBUSY",
+    "UNKILLABLE",
+    "NOSCRIPT",
+    "WRONGPASS",
+    "NOPERM",
+    "OOM",
+    "DENIED",
+    "NOREPLICAS",
+    "MASTERDOWN",
+    "UNBLOCKED",
+    "CROSSSLOT",
+    "CLUSTERDOWN",
+    "TRYAGAIN",
+    "MOVED",
+    "ASK",
+    "INVALIDOBJ",
+];
+
+/// Every string literal in `code` (plain, byte, raw, `b`/`r` prefixed): its line
+/// (1-based) and its text as written between the quotes. Comments (`//`, nested
+/// `/* */`) are skipped, and so are char literals and lifetimes, so a `'"'` does not
+/// open a string.
+fn string_literals(code: &str) -> Vec<(usize, &str)> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    let ident = |at: usize| at > 0 && is_ident(b[at - 1] as char);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                line += 1;
+                i += 1;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        line += usize::from(b[i] == b'\n');
+                        i += 1;
+                    }
+                }
+            }
+            b'\'' => {
+                // A char literal ('x', '\n', '\'', '\u{..}'), else a lifetime.
+                let end = if b.get(i + 1) == Some(&b'\\') {
+                    b[i + 2..]
+                        .iter()
+                        .position(|&c| c == b'\'')
+                        .map(|p| i + 2 + p)
+                } else {
+                    let ch = code[i + 1..].chars().next().map_or(1, char::len_utf8);
+                    (b.get(i + 1 + ch) == Some(&b'\'')).then_some(i + 1 + ch)
+                };
+                i = end.map_or(i + 1, |e| e + 1);
+            }
+            b'r' | b'b' if !ident(i) && raw_string_at(&b[i..]).is_some() => {
+                let (hashes, open) = raw_string_at(&b[i..]).unwrap_or_default();
+                let start = i + open;
+                let mut close = vec![b'"'];
+                close.extend(std::iter::repeat_n(b'#', hashes));
+                let len = b[start..]
+                    .windows(close.len())
+                    .position(|w| w == close.as_slice())
+                    .unwrap_or(b.len() - start);
+                out.push((line, &code[start..start + len]));
+                line += b[start..start + len]
+                    .iter()
+                    .filter(|&&c| c == b'\n')
+                    .count();
+                i = start + len + close.len();
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = j.min(b.len());
+                out.push((line, &code[start..end]));
+                line += b[start..end].iter().filter(|&&c| c == b'\n').count();
+                i = end + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// At a raw string's start (`r"`, `r#"`, `br"`, ...): its number of `#`s and the
+/// length of its opening.
+fn raw_string_at(b: &[u8]) -> Option<(usize, usize)> {
+    let rest = b.strip_prefix(b"b").unwrap_or(b);
+    let rest = rest.strip_prefix(b"r")?;
+    let hashes = rest.iter().take_while(|&&c| c == b'#').count();
+    (rest.get(hashes) == Some(&b'"')).then_some((hashes, b.len() - rest.len() + hashes + 1))
+}
+
+/// Whether a literal's text (as written) starts like a Redis error reply: an optional
+/// `-`, an error code, then a space, a line break, an escape (`\r\n`) or the end.
+fn is_error_text(lit: &str) -> bool {
+    let mut t = lit;
+    // A line continuation right after the quote.
+    if let Some(rest) = t.strip_prefix("\\\n") {
+        t = rest.trim_start();
+    }
+    let t = t.strip_prefix('-').unwrap_or(t);
+    ERROR_CODES.iter().any(|code| {
+        t.strip_prefix(code)
+            .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\n', '\\']))
+    })
+}
+
+/// `file:line: text` for each error text written outside `error.rs`, by file (path
+/// relative to `src`).
+fn inline_error_texts(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(src).expect("under src");
+            let rel = rel
+                .iter()
+                .map(|p| p.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if rel == "error.rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read source");
+            for (line, lit) in string_literals(&code(&text)) {
+                if is_error_text(lit) {
+                    let shown: String = lit.chars().take(60).collect();
+                    found
+                        .entry(rel.clone())
+                        .or_default()
+                        .push(format!("server/src/{rel}:{line}: \"{shown}\""));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn error_texts_live_in_error_rs() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = inline_error_texts(&src);
+    let mut stale = Vec::new();
+    for allowed in ERROR_TEXTS_NOT_YET_IN_ERROR_RS {
+        if found.remove(*allowed).is_none() {
+            stale.push(*allowed);
+        }
+    }
+    let inline: Vec<String> = found.into_values().flatten().collect();
+    assert!(
+        inline.is_empty(),
+        "error texts written outside server/src/error.rs (move each there: a CmdError \
+         variant, a constructor, or a constant used as CmdError::msg(error::NAME)):\n{}",
+        inline.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "no inline error text left in {stale:?}: remove them from \
+         ERROR_TEXTS_NOT_YET_IN_ERROR_RS"
+    );
+}
+
+#[test]
+fn the_error_text_scanner_sees_literals_not_comments_or_tests() {
+    let sample = r##"fn a<'x>(s: &'x str) -> char {
+    let q = '"'; let e = '\''; // "ERR in a comment"
+    /* "ERR in a block
+       comment" */
+    f("ERR one");
+    g(b"-ERR two\r\n", "ERRORS are fine", "ERR", r#"WRONGTYPE three"#);
+    h("not an error \" ERR quoted", "OOM
+    command not allowed");
+    i("\
+       NOAUTH continued");
+    'q'
+}
+/// "ERR in a doc comment"
+#[cfg(test)]
+mod tests {
+    fn t() { f("ERR in a test"); }
+}
+"##;
+    let code = code(sample);
+    let hits: Vec<(usize, &str)> = string_literals(&code)
+        .into_iter()
+        .filter(|(_, lit)| is_error_text(lit))
+        .collect();
+    let lines: Vec<usize> = hits.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [5, 6, 6, 6, 7, 9], "{hits:?}");
+    assert_eq!(hits[1].1, "-ERR two\\r\\n");
+    assert_eq!(hits[3].1, "WRONGTYPE three");
 }

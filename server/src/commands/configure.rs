@@ -7,7 +7,7 @@ use shoal_protocol::Args;
 use super::common::{container, help, text};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 
 /// The canonical name of a config parameter, case-insensitively.
 fn param_name(name: &[u8]) -> Option<&'static str> {
@@ -67,14 +67,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         let Some(name) = param_name(given) else {
             return Err(CmdError::config_set_unknown(given));
         };
-        // Setting the current value fails only for an immutable parameter; the
-        // error then names the argument as given, as Redis's does.
-        let mut probe = config.clone();
-        let current = config.get(name).unwrap_or_default();
-        if let Err(e) = probe.set(&text(given), &current) {
-            if e.ends_with("can't set immutable config") {
-                return Err(CmdError::owned(e));
-            }
+        // The error names the argument as given, as Redis's does.
+        if !Config::is_mutable(name) {
+            return Err(CmdError::config_set_immutable(&text(given)));
         }
         if Config::is_protected(name)
             && !config.protected_configs_allowed(ctx.client.info.is_local())
@@ -88,7 +83,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let mut updated = config.clone();
     for (name, (_, value)) in names.iter().zip(&pairs) {
-        updated.set(name, &text(value)).map_err(CmdError::owned)?;
+        updated.set(name, &text(value))?;
         if *name == "dir" {
             // Redis's chdir: the directory must exist.
             crate::persistence::check_dir(updated.dir.as_ref())
@@ -101,10 +96,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             maxclients: fit, ..
         } = crate::fdlimit::adjust(updated.maxclients)
         {
-            return Err(CmdError::config_set_failed(
-                "maxclients",
-                &format!("The operating system is not able to handle the specified number of clients, try with {fit}"),
-            ));
+            return Err(CmdError::maxclients_over_os_limit(fit));
         }
     }
     *config = updated;
@@ -131,12 +123,9 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     let config = ctx.shared.config.read().clone();
     let Some(path) = config.config_file.clone() else {
-        return Err(CmdError::msg(
-            "ERR The server is running without a config file",
-        ));
+        return Err(CmdError::msg(error::NO_CONFIG_FILE));
     };
-    crate::config::rewrite_file(&path, &config)
-        .map_err(|e| CmdError::owned(format!("ERR Rewriting config file: {e}")))?;
+    crate::config::rewrite_file(&path, &config).map_err(CmdError::config_rewrite_failed)?;
     ctx.out.ok();
     Ok(())
 }

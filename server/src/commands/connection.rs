@@ -16,7 +16,7 @@ use shoal_protocol::{Args, Proto};
 use crate::client::ClientInfo;
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 /// The Redis version Shoal reports (HELLO, INFO): clients gate features on it, so it
@@ -99,10 +99,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (user, pass): (&[u8], &[u8]) = match args.len() {
         2 => {
             if !ctx.shared.auth_required() {
-                return Err(CmdError::msg(
-                    "ERR AUTH <password> called without any password configured for the \
-                     default user. Are you sure your configuration is correct?",
-                ));
+                return Err(CmdError::msg(error::AUTH_WITHOUT_PASSWORD));
             }
             (b"default", &args[1])
         }
@@ -124,8 +121,6 @@ fn auth(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn valid_client_attr(name: &[u8]) -> bool {
     name.iter().all(|b| (b'!'..=b'~').contains(b))
 }
-
-const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
 /// Sets (or, with an empty name, clears) the connection name.
 fn set_name(info: &ClientInfo, name: &[u8]) {
@@ -155,11 +150,9 @@ fn set_proto(ctx: &mut Ctx<'_>, resp: usize) {
 fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mut ver = None;
     if let Some(arg) = args.get(1) {
-        let v = parse_i64(arg).ok_or(CmdError::msg(
-            "ERR Protocol version is not an integer or out of range",
-        ))?;
+        let v = parse_i64(arg).ok_or(CmdError::msg(error::PROTOCOL_VERSION_NOT_INTEGER))?;
         if !(2..=3).contains(&v) {
-            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+            return Err(CmdError::msg(error::UNSUPPORTED_PROTOCOL_VERSION));
         }
         ver = Some(v as usize);
     }
@@ -178,7 +171,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             let n = &args[j + 1];
             if !valid_client_attr(n) {
-                return Err(CmdError::msg(BAD_NAME));
+                return Err(CmdError::msg(error::CLIENT_NAME_INVALID));
             }
             name = Some(n);
             j += 2;
@@ -187,11 +180,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     }
     if !ctx.client.authenticated && ctx.shared.auth_required() {
-        return Err(CmdError::msg(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise \
-             the HELLO AUTH <user> <pass> option can be used to authenticate the client and \
-             select the RESP protocol version at the same time",
-        ));
+        return Err(CmdError::msg(error::HELLO_NOT_AUTHENTICATED));
     }
     if let Some(n) = name {
         set_name(&ctx.client.info, n);
@@ -263,7 +252,7 @@ fn client_getname(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 fn client_setname(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let name = &args[2];
     if !valid_client_attr(name) {
-        return Err(CmdError::msg(BAD_NAME));
+        return Err(CmdError::msg(error::CLIENT_NAME_INVALID));
     }
     set_name(&ctx.client.info, name);
     ctx.out.ok();
@@ -308,7 +297,7 @@ fn client_list(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     } else if args.len() > 3 && opt.is_some_and(|o| o.eq_ignore_ascii_case(b"ID")) {
         for arg in args.iter().skip(3) {
-            let id = parse_i64(arg).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            let id = parse_i64(arg).ok_or(CmdError::msg(error::INVALID_CLIENT_ID))?;
             if let Some(c) = u64::try_from(id)
                 .ok()
                 .and_then(|id| ctx.shared.clients.get(id))
@@ -373,7 +362,7 @@ fn parse_kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
         if opt.eq_ignore_ascii_case(b"ID") {
             match parse_i64(val) {
                 Some(id) if id >= 1 => f.id = Some(id as u64),
-                _ => return Err(CmdError::msg("ERR client-id should be greater than 0")),
+                _ => return Err(CmdError::msg(error::CLIENT_ID_NOT_POSITIVE)),
             }
         } else if opt.eq_ignore_ascii_case(b"TYPE") {
             f.kind = Some(client_type(val)?);
@@ -431,7 +420,7 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     if args.len() == 3 {
         if killed == 0 {
-            return Err(CmdError::msg("ERR No such client"));
+            return Err(CmdError::msg(error::NO_SUCH_CLIENT));
         }
         ctx.out.ok();
     } else {

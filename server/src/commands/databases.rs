@@ -10,7 +10,7 @@ use crate::access::announce;
 use crate::changes::{Change, FLUSHED, SWAPPED};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 fn dbsize(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
@@ -97,8 +97,8 @@ fn db_index(arg: &[u8], which: &'static str) -> Result<i64, CmdError> {
 }
 
 fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let a = db_index(&args[1], "ERR invalid first DB index")?;
-    let b = db_index(&args[2], "ERR invalid second DB index")?;
+    let a = db_index(&args[1], error::INVALID_FIRST_DB_INDEX)?;
+    let b = db_index(&args[2], error::INVALID_SECOND_DB_INDEX)?;
     let n = ctx.shared.keyspace.num_dbs() as i64;
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::DbIndexOutOfRange);

@@ -43,8 +43,9 @@ use crate::changes::event::{DEL, HDEL, HINCRBY, HINCRBYFLOAT, HSET};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{
-    CmdError, CmdResult, COUNT_OUT_OF_LONG_RANGE, HASH_VALUE_NOT_FLOAT, HASH_VALUE_NOT_INTEGER,
-    INCR_NAN, INVALID_CURSOR, VALUE_NAN_OR_INFINITY, VALUE_OUT_OF_RANGE,
+    CmdError, CmdResult, COUNT_OUT_OF_LONG_RANGE, COUNT_TOO_LARGE_FOR_REPLY, HASH_VALUE_NOT_FLOAT,
+    HASH_VALUE_NOT_INTEGER, INCREMENT_NAN_OR_INFINITY, INVALID_CURSOR, VALUE_NAN_OR_INFINITY,
+    VALUE_OUT_OF_RANGE,
 };
 use crate::num::{int_arg, parse_i64};
 
@@ -308,7 +309,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             None => long_double::Value::Finite(long_double::Ext::ZERO),
             Some(v) => long_double::parse(v).ok_or(CmdError::msg(HASH_VALUE_NOT_FLOAT))?,
         };
-        let sum = long_double::add(current, incr).ok_or(CmdError::msg(INCR_NAN))?;
+        let sum =
+            long_double::add(current, incr).ok_or(CmdError::msg(INCREMENT_NAN_OR_INFINITY))?;
         Ok(long_double::format_human(sum))
     };
     let (mut keys, out) = ctx.keys(&[key]);
@@ -421,9 +423,7 @@ fn random_fields(
                 .sum();
             let per_item = (bytes / size) as u64 + 20;
             if wanted.saturating_mul(per_item) > max_reply {
-                return Err(CmdError::msg(
-                    "ERR count is too large: the reply would exceed proto-max-bulk-len",
-                ));
+                return Err(CmdError::msg(COUNT_TOO_LARGE_FOR_REPLY));
             }
         }
         let n = usize::try_from(wanted).unwrap_or(usize::MAX);

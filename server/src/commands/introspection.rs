@@ -10,7 +10,7 @@ use shoal_protocol::{Args, ReplyBuf};
 use super::common::help;
 use crate::command::{flags::*, Command, CommandTable, Ctx};
 use crate::command_args;
-use crate::error::{show_arg, CmdError, CmdResult};
+use crate::error::{self, show_arg, CmdError, CmdResult};
 
 /// The subcommands of `cmd`. COMMAND itself is a plain row (dispatch requires a
 /// subcommand for containers, but bare `COMMAND` is valid), so its subcommands live in
@@ -383,7 +383,7 @@ fn command_keys(
     args: &Args<'_>,
 ) -> Result<(&'static Command, Vec<usize>), CmdError> {
     let argv: Vec<&[u8]> = args.iter().skip(2).collect();
-    let invalid = || CmdError::msg("ERR Invalid command specified");
+    let invalid = || CmdError::msg(error::GETKEYS_INVALID_COMMAND);
     let name = argv.first().ok_or_else(invalid)?;
     let mut cmd = table.get(table.find(name).ok_or_else(invalid)?);
     let subs = subcommands_of(cmd);
@@ -394,12 +394,10 @@ fn command_keys(
             .ok_or_else(invalid)?;
     }
     if cmd.keys.first <= 0 {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
+        return Err(CmdError::msg(error::GETKEYS_NO_KEY_ARGUMENTS));
     }
     if !cmd.arity_ok(argv.len()) {
-        return Err(CmdError::msg(
-            "ERR Invalid number of arguments specified for command",
-        ));
+        return Err(CmdError::msg(error::GETKEYS_INVALID_ARITY));
     }
     let mut positions = cmd.keys.positions(argv.len());
     if let Some(n) = cmd.keynum {
@@ -411,7 +409,7 @@ fn command_keys(
         positions.extend(counted);
     }
     if positions.is_empty() {
-        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+        return Err(CmdError::msg(error::GETKEYS_INVALID_ARGUMENTS));
     }
     Ok((cmd, positions.into_iter().map(|p| p + 2).collect()))
 }

@@ -26,9 +26,7 @@ use crate::changes::{event::MERGE, Change};
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
 use crate::command_args;
-use crate::error::{
-    CmdError, CmdResult, HASH_VALUE_NOT_A_NUMBER, HMERGE_NO_KEYS, INCR_NAN, VALUE_NOT_A_NUMBER,
-};
+use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 /// Which command a storage error is reported for (the not-a-number text differs).
@@ -41,9 +39,9 @@ enum Family {
 fn merge_error(e: MergeError, family: Family) -> CmdError {
     match (e, family) {
         (MergeError::WrongType, _) => CmdError::WrongType,
-        (MergeError::NotANumber, Family::Hash) => CmdError::msg(HASH_VALUE_NOT_A_NUMBER),
-        (MergeError::NotANumber, Family::Keys) => CmdError::msg(VALUE_NOT_A_NUMBER),
-        (MergeError::Overflow, _) => CmdError::msg(INCR_NAN),
+        (MergeError::NotANumber, Family::Hash) => CmdError::msg(error::HASH_VALUE_NOT_A_NUMBER),
+        (MergeError::NotANumber, Family::Keys) => CmdError::msg(error::VALUE_NOT_A_NUMBER),
+        (MergeError::Overflow, _) => CmdError::msg(error::INCREMENT_NAN_OR_INFINITY),
     }
 }
 
@@ -71,7 +69,7 @@ fn pairs<'a>(args: &Args<'a>, from: usize) -> Vec<(&'a [u8], &'a [u8])> {
 fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let numkeys = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
     if numkeys < 1 {
-        return Err(CmdError::msg(HMERGE_NO_KEYS));
+        return Err(CmdError::msg(error::HMERGE_NO_INPUT_KEYS));
     }
     let first = 3;
     let count = usize::try_from(numkeys).map_err(|_| CmdError::Syntax)?;

@@ -6,17 +6,15 @@ use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::persistence::BgsaveError;
-
-const IN_PROGRESS: &str = "ERR Background save already in progress";
 
 /// SAVE. Unlike Redis, only this connection waits: the save reads a snapshot, so
 /// other clients keep being served. A failed save replies a bare `ERR`, as Redis.
 fn save(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     let p = &ctx.shared.persistence;
     if p.bgsave_in_progress() {
-        return Err(CmdError::msg(IN_PROGRESS));
+        return Err(CmdError::msg(error::BGSAVE_IN_PROGRESS));
     }
     // Let the runtime move this worker's other connections elsewhere meanwhile.
     let result = tokio::task::block_in_place(|| p.save(&ctx.shared.keyspace));
@@ -25,7 +23,7 @@ fn save(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
             ctx.out.ok();
             Ok(())
         }
-        Err(_) => Err(CmdError::msg("ERR")),
+        Err(_) => Err(CmdError::msg(error::SAVE_FAILED)),
     }
 }
 
@@ -41,8 +39,8 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             ctx.out.simple_str("Background saving started");
             Ok(())
         }
-        Err(BgsaveError::InProgress) => Err(CmdError::msg(IN_PROGRESS)),
-        Err(BgsaveError::Loading | BgsaveError::Spawn(_)) => Err(CmdError::msg("ERR")),
+        Err(BgsaveError::InProgress) => Err(CmdError::msg(error::BGSAVE_IN_PROGRESS)),
+        Err(BgsaveError::Loading | BgsaveError::Spawn(_)) => Err(CmdError::msg(error::SAVE_FAILED)),
     }
 }
 

@@ -4,7 +4,7 @@ use shoal_protocol::Args;
 
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Saves first when save points are
 /// configured or SAVE is given (never with NOSAVE or while loading); a failed save
@@ -32,7 +32,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        return Err(CmdError::msg("ERR No shutdown in progress."));
+        return Err(CmdError::msg(error::NO_SHUTDOWN_IN_PROGRESS));
     }
     tracing::warn!(
         client = %ctx.client.info.addr,
@@ -46,7 +46,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     };
     let p = &ctx.shared.persistence;
     if tokio::task::block_in_place(|| p.shutdown_save(&ctx.shared.keyspace, flags)).is_err() {
-        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+        return Err(CmdError::msg(error::SHUTDOWN_FAILED));
     }
     ctx.shared.request_shutdown();
     // Nothing after SHUTDOWN in this client's pipeline runs.

@@ -5,7 +5,7 @@ use shoal_protocol::Args;
 use super::common::{container, help};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 fn slowlog_get(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
@@ -17,11 +17,7 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         Some(a) => match parse_i64(a) {
             Some(-1) => usize::MAX,
             Some(n) if n >= 0 => n as usize,
-            _ => {
-                return Err(CmdError::msg(
-                    "ERR count should be greater than or equal to -1",
-                ))
-            }
+            _ => return Err(CmdError::msg(error::SLOWLOG_COUNT_BELOW_MINUS_ONE)),
         },
     };
     let entries = ctx.shared.slowlog.newest(count);

@@ -100,9 +100,7 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             Ok(())
         }
         Err(CreateError::Exists) => Err(CmdError::snapshot_exists(name.unwrap_or_default())),
-        Err(CreateError::Limit(max)) => Err(CmdError::owned(format!(
-            "ERR too many snapshots: maxsnapshots is {max} (SNAPSHOT DROP one or raise maxsnapshots)"
-        ))),
+        Err(CreateError::Limit(max)) => Err(CmdError::too_many_snapshots(max)),
     }
 }
 

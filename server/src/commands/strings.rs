@@ -41,8 +41,9 @@ use crate::changes::event::{APPEND, DEL, EXPIRE, INCRBY, INCRBYFLOAT, PERSIST, S
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{
-    CmdError, CmdResult, DECREMENT_OVERFLOW, INCR_NAN, LCS_IDX_AND_LEN, LCS_NOT_STRINGS,
-    LCS_NO_MEMORY, LCS_OVER_LIMIT, LCS_TOO_LONG, OFFSET_OUT_OF_RANGE, STRING_TOO_LONG,
+    CmdError, CmdResult, DECREMENT_OVERFLOW, INCREMENT_NAN_OR_INFINITY, LCS_IDX_AND_LEN,
+    LCS_NOT_STRINGS, LCS_NO_MEMORY, LCS_OVER_LIMIT, LCS_TOO_LONG, OFFSET_OUT_OF_RANGE,
+    STRING_TOO_LONG,
 };
 use crate::num::{int_arg, parse_i64};
 use crate::state::Shared;
@@ -608,7 +609,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         ),
     };
     let incr = incr.ok_or(CmdError::NotFloat)?;
-    let sum = long_double::add(current, incr).ok_or(CmdError::msg(INCR_NAN))?;
+    let sum = long_double::add(current, incr).ok_or(CmdError::msg(INCREMENT_NAN_OR_INFINITY))?;
     let text = long_double::format_human(sum);
     let old = keys.set(0, Entry::new_str(key, text.as_bytes(), ttl), INCRBYFLOAT, 1);
     drop(keys);
