@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use shoal_protocol::{Args, ReplyBuf};
 
+use crate::access::Held;
 use crate::client::Client;
 use crate::command::{flags, Command, CommandTable, Ctx};
 use crate::commands;
@@ -125,6 +126,106 @@ pub fn execute(
         ctx.out.error(&e.message());
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
+}
+
+/// Whether a command can run in a group: its keys are all named by its key spec, in
+/// the client's selected database. Commands that reach other databases (COPY ... DB,
+/// MOVE) or whole databases (KEYS, SCAN, FLUSHDB...) lock for themselves and cannot
+/// yet run under a group's locks.
+fn groupable(cmd: &Command) -> bool {
+    (cmd.keys.first > 0 || cmd.keynum.is_some()) && !matches!(cmd.name, "copy" | "move")
+}
+
+/// The key arguments of `args` by `cmd`'s key spec.
+fn key_args<'a>(cmd: &Command, args: &Args<'a>) -> Vec<&'a [u8]> {
+    let mut positions = cmd.keys.positions(args.len());
+    if let Some(n) = cmd.keynum {
+        let all: Vec<&[u8]> = args.iter().collect();
+        positions.extend(n.positions(&all));
+    }
+    positions.into_iter().filter_map(|i| args.get(i)).collect()
+}
+
+/// Runs `group` (several commands) atomically for `client`: the shards of every key
+/// of every command are locked once, in the global order, and each command's ordinary
+/// handler runs against those guards, so no other client observes part of the group.
+/// Each command is resolved and gated as by [`execute`] and replies in order; a
+/// command refused (or one that cannot run in a group: see [`groupable`]) replies its
+/// error and the others still run. This is what MULTI/EXEC and scripts build on.
+pub fn execute_group(
+    shared: &Shared,
+    client: &mut Client,
+    out: &mut ReplyBuf,
+    now: i64,
+    group: &[&Args<'_>],
+) {
+    let table: &'static CommandTable = &TABLE;
+    // A SNAPSHOT READ view: reads run against the snapshot (writes are refused by
+    // the gates); the Arc clone keeps it alive for the group.
+    let view = client.snapshot.clone();
+    let keyspace = match &view {
+        Some(snap) => snap.keyspace(),
+        None => &shared.keyspace,
+    };
+    let mut resolved: Vec<Result<(usize, &'static Command), CmdError>> =
+        Vec::with_capacity(group.len());
+    let mut shards = Vec::new();
+    let dbi = client.db;
+    let db = keyspace.db(dbi);
+    for args in group {
+        let found = table
+            .resolve(args)
+            .and_then(|(idx, cmd)| gates(shared, client, cmd).map(|()| (idx, cmd)))
+            .and_then(|(idx, cmd)| {
+                if groupable(cmd) {
+                    Ok((idx, cmd))
+                } else {
+                    Err(CmdError::not_in_group(cmd.name))
+                }
+            });
+        if let Ok((_, cmd)) = found {
+            for key in key_args(cmd, args) {
+                shards.push((dbi, db.shard_index(db.hash(key))));
+            }
+        }
+        // Replies keep the group's order: an error waits for its turn.
+        resolved.push(found);
+    }
+    let held = Held::lock(keyspace, shards);
+    let mut ctx = Ctx {
+        shared,
+        table,
+        keyspace,
+        client,
+        out,
+        now,
+        dirty: 0,
+        held: Some(held),
+    };
+    for (args, found) in group.iter().zip(resolved) {
+        let (idx, cmd) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                reject(ctx.shared, ctx.out, table.find(&args[0]), &e);
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let result = (cmd.handler)(&mut ctx, args);
+        let usec = started.elapsed().as_micros() as u64;
+        let stats = &shared.command_stats[idx];
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+        stats.usec.fetch_add(usec, Ordering::Relaxed);
+        shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            shared.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+            ctx.out.error(&e.message());
+        }
+    }
+    // The locks go before the dirty count is published, as for a single command.
+    ctx.held = None;
+    ctx.commit_dirty();
 }
 
 #[cfg(test)]

@@ -232,6 +232,12 @@ impl CmdError {
         CmdError::owned(format!("ERR Rewriting config file: {why}"))
     }
 
+    /// `ERR '<cmd>' cannot run in a group of commands yet` (the group runner:
+    /// commands that lock whole databases or other databases for themselves).
+    pub fn not_in_group(cmd: &str) -> CmdError {
+        CmdError::owned(format!("ERR '{cmd}' cannot run in a group of commands yet"))
+    }
+
     /// `ERR Unsupported option <opt>` (EXPIRE family).
     pub fn unsupported_expire_option(opt: &[u8]) -> CmdError {
         CmdError::quoting("ERR Unsupported option ", opt, "")

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::access::announce;
-use crate::changes::{Change, EXPIRED, REPLACED};
+use crate::changes::{Change, Observer, EXPIRED, REPLACED};
 use crate::config::Config;
 use crate::net;
 use crate::persistence;
@@ -71,6 +71,22 @@ impl Server {
     /// Like [`Server::start`]; with `handle_signals` the server also stops on SIGINT
     /// and SIGTERM (the binary sets it; tests and embedders do not).
     pub fn start_with(config: Config, handle_signals: bool) -> io::Result<ServerHandle> {
+        Server::start_full(config, handle_signals, None)
+    }
+
+    /// Like [`Server::start`], with `observer` told of every change to the dataset
+    /// from the start on, the load of the dump file included (see
+    /// [`crate::access::announce`]; later observers can be added with
+    /// `Shared::observers`).
+    pub fn start_observed(config: Config, observer: Observer) -> io::Result<ServerHandle> {
+        Server::start_full(config, false, Some(observer))
+    }
+
+    fn start_full(
+        config: Config,
+        handle_signals: bool,
+        observer: Option<Observer>,
+    ) -> io::Result<ServerHandle> {
         let mut config = config;
         config.maxclients = crate::fdlimit::adjust_at_start(config.maxclients);
         // Bind synchronously so that errors reach the caller before anything runs;
@@ -92,6 +108,9 @@ impl Server {
             addrs.clone(),
             crate::dispatch::TABLE.commands.len(),
         ));
+        if let Some(o) = observer {
+            shared.observers.add(o);
+        }
         tracing::info!(
             addrs = ?addrs,
             shards = shared.keyspace.db(0).num_shards(),

@@ -74,6 +74,8 @@ pub struct Restored {
     /// keys it held plus the keys put in their place (SNAPSHOT RESTORE's count of
     /// changes for save points).
     pub changes: u64,
+    /// The databases whose contents changed (in ascending order).
+    pub changed_dbs: Vec<usize>,
 }
 
 /// All databases. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -197,14 +199,16 @@ impl Keyspace {
         }
     }
 
-    /// Exchanges the contents of two databases atomically (SWAPDB).
-    pub fn swap_dbs(&self, a: usize, b: usize) {
+    /// Exchanges the contents of two databases atomically (SWAPDB). Returns whether
+    /// anything changed (two different databases, not both empty).
+    pub fn swap_dbs(&self, a: usize, b: usize) -> bool {
         if a == b {
-            return;
+            return false;
         }
         let (lo, hi) = (a.min(b), a.max(b));
         let mut la = self.dbs[lo].lock_all();
         let mut lb = self.dbs[hi].lock_all();
+        let changed = la.iter_mut().chain(lb.iter_mut()).any(|s| !s.is_empty());
         for (x, y) in la.iter_mut().zip(lb.iter_mut()) {
             x.swap_contents(y);
         }
@@ -214,14 +218,16 @@ impl Keyspace {
             self.dbs[lo].set_shard_in_use(i, bit(&ub));
             self.dbs[hi].set_shard_in_use(i, bit(&ua));
         }
+        changed
     }
 
-    /// Empties every database; returns the old tables (drop them where convenient).
-    pub fn flush_all(&self) -> Vec<Arc<Segments>> {
+    /// Empties every database; returns the old tables, per database (drop them where
+    /// convenient).
+    pub fn flush_all(&self) -> Vec<Vec<Arc<Segments>>> {
         let mut locks: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
         let old = locks
             .iter_mut()
-            .flat_map(|l| l.iter_mut().map(|s| s.clear()).collect::<Vec<_>>())
+            .map(|l| l.iter_mut().map(|s| s.clear()).collect::<Vec<_>>())
             .collect();
         for d in self.dbs.iter() {
             d.clear_in_use();
@@ -336,8 +342,15 @@ impl Keyspace {
                 continue;
             }
             let mut out = Restored::default();
-            for ((d, l), s) in self.dbs.iter().zip(live.iter_mut()).zip(source.dbs.iter()) {
+            for (index, ((d, l), s)) in self
+                .dbs
+                .iter()
+                .zip(live.iter_mut())
+                .zip(source.dbs.iter())
+                .enumerate()
+            {
                 let Some(l) = l else { continue };
+                let before = out.changes;
                 if s.num_shards() == d.num_shards() {
                     for (i, ls) in l.iter_mut().enumerate() {
                         let old = s.with_shard(i, |ss| ls.restore_from(ss));
@@ -356,6 +369,9 @@ impl Keyspace {
                         out.old.push(old);
                     }
                     d.clear_in_use();
+                }
+                if out.changes > before {
+                    out.changed_dbs.push(index);
                 }
             }
             return out;

@@ -51,14 +51,12 @@ fn keys_in(shards: &[Arc<Segments>]) -> u64 {
 fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
     let tables = ctx.db().clear();
-    ctx.add_dirty(keys_in(&tables));
-    announce(
-        ctx.shared,
-        Change::Db {
-            db: ctx.client.db,
-            event: FLUSHED,
-        },
-    );
+    let removed = keys_in(&tables);
+    ctx.add_dirty(removed);
+    if removed > 0 {
+        let db = ctx.client.db;
+        announce(ctx.shared, Change::Db { db, event: FLUSHED });
+    }
     free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
@@ -72,9 +70,12 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
     let tables = ctx.shared.keyspace.flush_all();
-    ctx.add_dirty(keys_in(&tables));
-    for db in 0..ctx.shared.keyspace.num_dbs() {
-        announce(ctx.shared, Change::Db { db, event: FLUSHED });
+    for (db, old) in tables.iter().enumerate() {
+        let removed = keys_in(old);
+        ctx.add_dirty(removed);
+        if removed > 0 {
+            announce(ctx.shared, Change::Db { db, event: FLUSHED });
+        }
     }
     free_tables(tables, lazy);
     // A successful save resets the counter, this command's changes included (Redis
@@ -103,9 +104,10 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::DbIndexOutOfRange);
     }
-    ctx.shared.keyspace.swap_dbs(a as usize, b as usize);
-    for db in [a as usize, b as usize] {
-        announce(ctx.shared, Change::Db { db, event: SWAPPED });
+    if ctx.shared.keyspace.swap_dbs(a as usize, b as usize) {
+        for db in [a as usize, b as usize] {
+            announce(ctx.shared, Change::Db { db, event: SWAPPED });
+        }
     }
     // Redis counts one change, even for a database swapped with itself.
     ctx.add_dirty(1);

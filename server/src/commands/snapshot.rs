@@ -148,8 +148,8 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
     let restored = ctx.shared.keyspace.restore_from(snap.keyspace());
-    // Every database's contents were replaced.
-    for db in 0..ctx.shared.keyspace.num_dbs() {
+    // The databases whose contents were replaced.
+    for &db in &restored.changed_dbs {
         announce(
             ctx.shared,
             Change::Db {

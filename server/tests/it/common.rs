@@ -50,6 +50,23 @@ impl TestServer {
         }
     }
 
+    /// A server with the default test configuration whose `observer` sees every
+    /// change to the dataset from the start.
+    pub fn observed(observer: shoal_server::changes::Observer) -> TestServer {
+        let c = Config {
+            bind: vec!["127.0.0.1".into()],
+            port: 0,
+            capacity: 1000,
+            ..Config::default()
+        };
+        let handle = Server::start_observed(c, observer).expect("server starts");
+        let addr = handle.addr();
+        TestServer {
+            handle: Some(handle),
+            addr,
+        }
+    }
+
     /// The server's shared state (keyspace, stats).
     pub fn handle(&self) -> &ServerHandle {
         self.handle.as_ref().expect("running")

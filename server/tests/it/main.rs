@@ -20,4 +20,5 @@ mod resp3;
 mod security;
 mod server_cmds;
 mod snapshot;
+mod spine;
 mod strings;
