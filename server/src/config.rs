@@ -113,8 +113,6 @@ pub struct Config {
     pub slowlog_max_len: u64,
     /// Most named snapshots (SNAPSHOT CREATE); 0 = none allowed.
     pub maxsnapshots: u64,
-    /// 0 = disabled.
-    pub metrics_port: u16,
     /// Absolute path of the file that was loaded, if any (for `INFO` and a future
     /// `CONFIG REWRITE`).
     pub config_file: Option<PathBuf>,
@@ -155,7 +153,6 @@ impl Default for Config {
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             maxsnapshots: 16,
-            metrics_port: 0,
             config_file: None,
         }
     }
@@ -205,7 +202,6 @@ impl fmt::Debug for Config {
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
             .field("slowlog_max_len", &self.slowlog_max_len)
             .field("maxsnapshots", &self.maxsnapshots)
-            .field("metrics_port", &self.metrics_port)
             .field("config_file", &self.config_file)
             .finish()
     }
@@ -929,20 +925,6 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxsnapshots.to_string(),
         set: |c, v| {
             c.maxsnapshots = int(v, 0, LONG_MAX)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "metrics-port",
-        env: "SHOAL_METRICS_PORT",
-        kind: Kind::Int,
-        default: "0",
-        mutable: false,
-        sensitive: false,
-        help: "Port of the Prometheus metrics endpoint (0 = disabled)",
-        get: |c| c.metrics_port.to_string(),
-        set: |c, v| {
-            c.metrics_port = int(v, 0, 65535)?;
             Ok(())
         },
     },
@@ -1932,7 +1914,6 @@ mod tests {
             "shards",
             "logfile",
             "daemonize",
-            "metrics-port",
         ] {
             assert_eq!(
                 set_err(name, "1"),
@@ -1956,7 +1937,6 @@ mod tests {
             ("--bind", " "),
             ("--daemonize", "yes"),
             ("--capacity", "-1"),
-            ("--metrics-port", "65536"),
         ];
         for (flag, value) in bad {
             let err = load_err(&["--config=", flag, value], &[]);

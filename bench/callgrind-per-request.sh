@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# bench/callgrind-per-request.sh — instructions one request costs the whole server
+# (connection loop, parser, dispatch, handler, reply, syscall wrappers), counted by
+# valgrind's callgrind: the server runs twice under callgrind, once serving N1 and
+# once N2 requests from one redis-benchmark connection (pipeline 1), and the cost of
+# one request is (I(N2) - I(N1)) / (N2 - N1), so start-up and shutdown cancel out.
+#
+# Usage: bench/callgrind-per-request.sh /abs/path/shoal [get|set] ...
+# Needs: valgrind, redis-benchmark.
+set -euo pipefail
+bin="${1:?path of the shoal binary}"; shift
+cmds=("${@:-get set}")
+N1="${N1:-2000}"; N2="${N2:-12000}"; PORT="${PORT:-16399}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+total() { # cmd n -> instructions of a whole server run serving n requests
+  local cmd="$1" n="$2" out="$work/cg.$1.$2"
+  (cd "$work" && valgrind --tool=callgrind --callgrind-out-file="$out" \
+      "$bin" --port "$PORT" --bind 127.0.0.1 --save "" >/dev/null 2>&1) &
+  local vg=$!
+  for _ in $(seq 1 300); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-benchmark -p "$PORT" -c 1 -P 1 -n "$n" -t "$cmd" -q >/dev/null
+  redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+  wait "$vg" || true
+  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}'
+}
+for cmd in ${cmds[@]}; do
+  i1=$(total "$cmd" "$N1"); i2=$(total "$cmd" "$N2")
+  echo "$cmd: $(( (i2 - i1) / (N2 - N1) )) instructions per request (I($N1)=$i1, I($N2)=$i2)"
+done
