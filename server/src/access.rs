@@ -542,9 +542,16 @@ pub fn access_clock(now_ms: i64) -> u32 {
 /// (Redis's `signalModifiedKey` and `notifyKeyspaceEvent` in one). Counting changes
 /// for persistence is the caller's ([`Keys`] adds them to the command's dirty count);
 /// this tells everything that reacts to changes: the observers registered on
-/// `Shared::observers` (tests, embedders). Blocked clients' wake-ups, WATCH,
-/// keyspace notifications and client-side caching invalidations attach here.
+/// `Shared::observers` (tests, embedders) and the clients blocked on the key (one
+/// relaxed load when none is). WATCH, keyspace notifications and client-side caching
+/// invalidations attach here.
 #[inline]
 pub fn announce(shared: &Shared, change: Change<'_>) {
     shared.observers.notify(&change);
+    if shared.blocking.has_waiters() {
+        match change {
+            Change::Key { db, key, .. } => shared.blocking.signal(db, key),
+            Change::Db { db, .. } => shared.blocking.signal_db(db),
+        }
+    }
 }

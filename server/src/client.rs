@@ -10,8 +10,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
+
+/// The receiving end of a connection's pushes (see [`ClientInfo::push`]); the
+/// connection loop owns it.
+pub type PushReceiver = mpsc::UnboundedReceiver<Bytes>;
 
 /// The part of a client other connections can see.
 pub struct ClientInfo {
@@ -47,6 +52,15 @@ pub struct ClientInfo {
     pub killed: AtomicBool,
     /// Wakes the connection when it is killed.
     pub kill_notify: Notify,
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: AtomicBool,
+    /// A command of this client is parked (blocked or paused; flag `b`).
+    pub blocked: AtomicBool,
+    /// Messages pushed to this connection by others, taken by its loop while it is
+    /// idle or parked.
+    push_tx: mpsc::UnboundedSender<Bytes>,
+    /// Bytes pushed and not yet taken by the connection loop.
+    push_pending: AtomicUsize,
 }
 
 impl ClientInfo {
@@ -54,6 +68,34 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_notify.notify_one();
+    }
+
+    /// Pushes pre-encoded reply bytes to this connection (a MONITOR line...), which
+    /// writes them when it is idle or parked. A client that leaves more than `limit`
+    /// bytes of pushes untaken (it does not read its socket) is closed, as Redis closes
+    /// a client past its output buffer limit; `false` then.
+    pub fn push(&self, msg: Bytes, limit: usize) -> bool {
+        let len = msg.len();
+        let pending = self.push_pending.fetch_add(len, Ordering::Relaxed) + len;
+        if pending > limit {
+            self.push_pending.fetch_sub(len, Ordering::Relaxed);
+            if !self.killed.swap(true, Ordering::SeqCst) {
+                tracing::warn!(
+                    id = self.id,
+                    addr = %self.addr,
+                    pending,
+                    "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+                );
+                self.kill_notify.notify_one();
+            }
+            return false;
+        }
+        self.push_tx.send(msg).is_ok()
+    }
+
+    /// The connection took `n` pushed bytes off its queue.
+    pub fn pushes_taken(&self, n: usize) {
+        self.push_pending.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// Whether the client connected over loopback (Redis's `islocalClient`: the peer
@@ -82,6 +124,12 @@ impl ClientInfo {
             format!("{cmd}|{sub}")
         };
         let mut flags = String::new();
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
@@ -154,6 +202,13 @@ pub struct Client {
     /// else (a failed AUTH past the free attempts, see `security::auth_failed`); the
     /// connection loop takes it after the command.
     pub penalty: Option<std::time::Duration>,
+    /// MONITOR mode: every command run is pushed to this connection (see
+    /// [`crate::monitor`]); it may no longer touch the keyspace.
+    pub monitor: bool,
+    /// The command running now was parked by its handler before and runs again:
+    /// dispatch does not feed it to MONITOR again (Redis shows a blocked command once,
+    /// when it first runs). The connection clears it once the command is done.
+    pub reprocessing: bool,
 }
 
 impl Client {
@@ -173,6 +228,8 @@ impl Client {
             snapshot: None,
             auth_failures: 0,
             penalty: None,
+            monitor: false,
+            reprocessing: false,
         }
     }
 
@@ -218,15 +275,16 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// Registers a new connection; returns its info, or `None` when `maxclients`
-    /// connections are already open.
+    /// Registers a new connection; returns its info and the receiving end of its
+    /// pushes, or `None` when `maxclients` connections are already open.
     pub fn register(
         &self,
         addr: SocketAddr,
         laddr: SocketAddr,
         now_ms: i64,
         maxclients: usize,
-    ) -> Option<Arc<ClientInfo>> {
+    ) -> Option<(Arc<ClientInfo>, PushReceiver)> {
+        let (push_tx, push_rx) = mpsc::unbounded_channel();
         let mut map = self.clients.lock();
         if map.len() >= maxclients {
             return None;
@@ -249,10 +307,14 @@ impl ClientRegistry {
             commands: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
+            monitor: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            push_tx,
+            push_pending: AtomicUsize::new(0),
         });
         map.insert(id, Arc::clone(&info));
         self.connected.store(map.len(), Ordering::Relaxed);
-        Some(info)
+        Some((info, push_rx))
     }
 
     /// Removes a closed connection.

@@ -13,6 +13,7 @@ use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
 
 use crate::access::{Held, Keys, KeysCtx};
+use crate::blocking::Block;
 use crate::client::Client;
 use crate::error::{show_arg, CmdError, CmdResult};
 use crate::state::Shared;
@@ -47,6 +48,9 @@ pub struct Ctx<'a> {
     /// runner): [`Ctx::keys`] hands these out instead of locking. `None` for a plain
     /// command, which locks its own keys' shards.
     pub held: Option<Held<'a>>,
+    /// Set by [`Ctx::block`]: the command parks instead of completing. Build a `Ctx`
+    /// with `None`.
+    pub blocked: Option<Block>,
 }
 
 impl<'a> Ctx<'a> {
@@ -93,6 +97,15 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn add_dirty(&mut self, n: u64) {
         self.dirty += n;
+    }
+
+    /// Parks this command (BLPOP-style): the handler then returns `Ok(())` without
+    /// writing a reply. The connection stops running the client's later commands,
+    /// waits without polling (see [`crate::blocking`]), and runs this command again
+    /// when one of its keys is signalled (it may block again), or answers
+    /// `block.on_timeout` once `block.deadline` passes.
+    pub fn block(&mut self, block: Block) {
+        self.blocked = Some(block);
     }
 
     /// Hands the changes counted so far to persistence now instead of after the

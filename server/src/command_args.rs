@@ -53,6 +53,9 @@ pub const AUTH: &Schema = &Schema::new(&[
 /// `RESET`
 pub const RESET: &Schema = &Schema::NONE;
 
+/// `MONITOR`
+pub const MONITOR: &Schema = &Schema::NONE;
+
 /// `CLIENT`
 pub const CLIENT: &Schema = &Schema::NONE;
 
@@ -151,6 +154,28 @@ still supported for backward compatibility.",
     ),
     ("6.2.0", "`LADDR` option."),
 ]);
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`
+pub const CLIENT_PAUSE: &Schema = &Schema::new(&[
+    Arg::integer("timeout"),
+    Arg::oneof(
+        "mode",
+        &[
+            Arg::pure_token("write", "WRITE"),
+            Arg::pure_token("all", "ALL"),
+        ],
+    )
+    .since("6.2.0")
+    .optional(),
+])
+.history(&[(
+    "6.2.0",
+    "`CLIENT PAUSE WRITE` mode added along with the `mode` \
+option.",
+)]);
+
+/// `CLIENT UNPAUSE`
+pub const CLIENT_UNPAUSE: &Schema = &Schema::NONE;
 
 /// `CLIENT REPLY ON|OFF|SKIP`
 pub const CLIENT_REPLY: &Schema = &Schema::new(&[Arg::oneof(

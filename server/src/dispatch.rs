@@ -3,8 +3,10 @@
 //! [`execute`] resolves the row ([`TABLE`], built here from the families), runs the
 //! [gates](gates) in Redis's `processCommand` order, calls the handler through the
 //! execution context, renders its error if any, and does the bookkeeping (command
-//! counters, dirty count, slow log). Connections call [`execute`]; nothing else runs
-//! handlers.
+//! counters, dirty count, slow log, MONITOR). Connections call [`execute`]; nothing
+//! else runs handlers. A command may not complete now: a gate (CLIENT PAUSE) or its
+//! handler ([`Ctx::block`]) parks it, and [`execute`] says so with
+//! [`Outcome::Park`]; the connection runs it again later.
 
 use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
@@ -13,6 +15,7 @@ use std::time::Instant;
 use shoal_protocol::{Args, ReplyBuf};
 
 use crate::access::Held;
+use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::command::{flags, Command, CommandTable, Ctx};
 use crate::commands;
@@ -35,9 +38,13 @@ pub static TABLE: LazyLock<CommandTable> =
 /// 5. a SNAPSHOT READ view: `READONLY` for writes (Redis's read-only replica check);
 /// 6. (subscribe mode: only the pub/sub commands, PING, QUIT and RESET in RESP2);
 /// 7. loading: `LOADING` for commands without the `loading` flag;
-/// 8. (CLIENT PAUSE: the command waits; MULTI: the command is queued).
+/// 8. a MONITOR client (a replica to Redis) may not touch the keyspace: commands
+///    flagged `write` or `readonly` get `Replica can't interact with the keyspace`;
+/// 9. CLIENT PAUSE: the command parks until the pause ends (every command in `ALL`
+///    mode, those flagged `write` in `WRITE` mode; monitors are never paused);
+/// 10. (MULTI: the command is queued).
 #[inline]
-pub fn gates(shared: &Shared, client: &Client, cmd: &Command) -> Result<(), CmdError> {
+pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Result<Gate, CmdError> {
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && shared.auth_required() {
         return Err(CmdError::NoAuth);
     }
@@ -51,7 +58,46 @@ pub fn gates(shared: &Shared, client: &Client, cmd: &Command) -> Result<(), CmdE
     if persistence.loading() && !cmd.has(flags::LOADING) {
         return Err(CmdError::Loading);
     }
-    Ok(())
+    if client.monitor && cmd.has(flags::WRITE | flags::READONLY) {
+        return Err(CmdError::ReplicaKeyspace);
+    }
+    if shared.blocking.pause_kind() != PauseKind::None && paused(shared, client, cmd, now) {
+        return Ok(Gate::Park(Block::pause()));
+    }
+    Ok(Gate::Run)
+}
+
+/// What the gates let a command do.
+pub enum Gate {
+    /// Run it now.
+    Run,
+    /// Park it (CLIENT PAUSE).
+    Park(Block),
+}
+
+/// Whether a pause in force at `now` holds `cmd` back. Redis 7.0's WRITE mode also
+/// holds the "may replicate" commands (EVAL, PUBLISH, PFCOUNT...), none of which
+/// Shoal has yet.
+#[cold]
+fn paused(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> bool {
+    if client.monitor {
+        return false;
+    }
+    match shared.blocking.pause_active(now) {
+        PauseKind::None => false,
+        PauseKind::Write => cmd.has(flags::WRITE),
+        PauseKind::All => true,
+    }
+}
+
+/// What became of a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran: its reply (or error) is in the output buffer.
+    Done,
+    /// It waits (nothing was written): the connection parks it as the [`Block`] says
+    /// and runs it again (see `net.rs`).
+    Park(Block),
 }
 
 /// Refuses a command before it runs: counts it as rejected (for the command, when
@@ -66,32 +112,39 @@ fn reject(shared: &Shared, out: &mut ReplyBuf, idx: Option<usize>, e: &CmdError)
     out.error(&e.message());
 }
 
-/// Runs one command for `client`, its reply (or error) going to `out`.
+/// Runs one command for `client`, its reply (or error) going to `out`, unless it
+/// parks ([`Outcome::Park`]).
 pub fn execute(
     shared: &Shared,
     client: &mut Client,
     out: &mut ReplyBuf,
     now: i64,
     args: &Args<'_>,
-) {
+) -> Outcome {
     let table: &'static CommandTable = &TABLE;
     let (idx, cmd) = match table.resolve(args) {
         Ok(found) => found,
         Err(e) => {
             reject(shared, out, table.find(&args[0]), &e);
-            return;
+            return Outcome::Done;
         }
     };
-    if let Err(e) = gates(shared, client, cmd) {
-        reject(shared, out, Some(idx), &e);
-        return;
-    }
+    let gate = match gates(shared, client, cmd, now) {
+        Ok(gate) => gate,
+        Err(e) => {
+            reject(shared, out, Some(idx), &e);
+            return Outcome::Done;
+        }
+    };
     let container = table.get(idx);
     client.last_cmd = if std::ptr::eq(container, cmd) {
         (cmd.name, "")
     } else {
         (container.name, cmd.name)
     };
+    if let Gate::Park(block) = gate {
+        return Outcome::Park(block);
+    }
     // A SNAPSHOT READ view: the command runs against the snapshot (the Arc clone
     // keeps it alive for the call).
     let view = client.snapshot.clone();
@@ -109,6 +162,7 @@ pub fn execute(
         now,
         dirty: 0,
         held: None,
+        blocked: None,
     };
     let result = (cmd.handler)(&mut ctx, args);
     let usec = started.elapsed().as_micros() as u64;
@@ -116,6 +170,22 @@ pub fn execute(
     // counted them (Redis's `server.dirty`; a failed command may have counted some
     // before failing, as in Redis). One atomic add, only when something changed.
     ctx.commit_dirty();
+    // MONITOR sees the command once it ran (in the database it left selected), unless
+    // it is administrative or already shown when it first blocked (Redis's `call`).
+    if shared.monitors.active()
+        && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN)
+        && !ctx.client.reprocessing
+    {
+        shared
+            .monitors
+            .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
+    }
+    if let (Some(block), Ok(())) = (ctx.blocked.take(), &result) {
+        // Counted (calls, time, slow log) when it completes, as Redis does; shown to
+        // MONITOR only this once (the connection clears `reprocessing` when it is done).
+        ctx.client.reprocessing = true;
+        return Outcome::Park(block);
+    }
     let stats = &shared.command_stats[idx];
     stats.calls.fetch_add(1, Ordering::Relaxed);
     stats.usec.fetch_add(usec, Ordering::Relaxed);
@@ -126,6 +196,7 @@ pub fn execute(
         ctx.out.error(&e.message());
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
+    Outcome::Done
 }
 
 /// Whether a command can run in a group: its keys are all named by its key spec, in
@@ -175,7 +246,9 @@ pub fn execute_group(
     for args in group {
         let found = table
             .resolve(args)
-            .and_then(|(idx, cmd)| gates(shared, client, cmd).map(|()| (idx, cmd)))
+            // A pause holds a group back as a whole, before it runs (as EXEC in
+            // Redis), never one of its commands: a `Gate::Park` is not applied here.
+            .and_then(|(idx, cmd)| gates(shared, client, cmd, now).map(|_| (idx, cmd)))
             .and_then(|(idx, cmd)| {
                 if groupable(cmd) {
                     Ok((idx, cmd))
@@ -201,6 +274,7 @@ pub fn execute_group(
         now,
         dirty: 0,
         held: Some(held),
+        blocked: None,
     };
     for (args, found) in group.iter().zip(resolved) {
         let (idx, cmd) = match found {
@@ -213,6 +287,11 @@ pub fn execute_group(
         let started = Instant::now();
         let result = (cmd.handler)(&mut ctx, args);
         let usec = started.elapsed().as_micros() as u64;
+        if shared.monitors.active() && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
+            shared
+                .monitors
+                .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
+        }
         let stats = &shared.command_stats[idx];
         stats.calls.fetch_add(1, Ordering::Relaxed);
         stats.usec.fetch_add(usec, Ordering::Relaxed);

@@ -107,6 +107,9 @@ pub enum CmdError {
     Misconf,
     /// `READONLY You can't write against a read only snapshot.` (a SNAPSHOT READ view).
     SnapshotReadonly,
+    /// `ERR Replica can't interact with the keyspace` (a MONITOR client, a replica to
+    /// Redis, sent a command that reads or writes keys).
+    ReplicaKeyspace,
     /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (`sub` as [`show_arg`] cuts it).
     UnknownSubcommand { sub: Vec<u8>, cmd: String },
     /// A text quoting client bytes as they came (built by the constructors below, which
@@ -170,6 +173,17 @@ impl CmdError {
             "ERR unknown subcommand or wrong number of arguments for '",
             arg,
             "'. Try SLOWLOG HELP.",
+        )
+    }
+
+    /// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.`
+    /// (Redis's `addReplySubcommandSyntaxError`: a known subcommand given arguments it
+    /// does not take).
+    pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
+        CmdError::quoting(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            sub,
+            &format!("'. Try {cmd} HELP."),
         )
     }
 
@@ -343,6 +357,9 @@ impl CmdError {
             CmdError::Loading => Cow::Borrowed(LOADING),
             CmdError::Misconf => Cow::Borrowed(MISCONF),
             CmdError::SnapshotReadonly => Cow::Borrowed(SNAPSHOT_READONLY),
+            CmdError::ReplicaKeyspace => {
+                Cow::Borrowed("ERR Replica can't interact with the keyspace")
+            }
             CmdError::Other(s) => Cow::Borrowed(s),
             CmdError::UnknownSubcommand { sub, cmd } => {
                 let mut text = b"ERR unknown subcommand '".to_vec();
@@ -386,6 +403,12 @@ pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
 /// CLIENT KILL addr (the old form) that matched no client.
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+/// CLIENT PAUSE with a mode other than WRITE or ALL.
+pub const PAUSE_MODE_INVALID: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+/// CLIENT PAUSE with a timeout that is not an integer.
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+/// CLIENT PAUSE with a negative timeout.
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 
 // COMMAND GETKEYS, checked in Redis's order.
 

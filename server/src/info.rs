@@ -178,7 +178,7 @@ fn clients(shared: &Shared, out: &mut String) {
     );
     field!(out, "client_recent_max_input_buffer", 0);
     field!(out, "client_recent_max_output_buffer", 0);
-    field!(out, "blocked_clients", 0);
+    field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", 0);
     field!(out, "clients_in_timeout_table", 0);
 }

@@ -21,6 +21,7 @@
 //! mode, cross-protocol requests, failed AUTH accounting).
 
 pub mod access;
+pub mod blocking;
 pub mod changes;
 pub mod client;
 pub mod clock;
@@ -32,6 +33,7 @@ pub mod dispatch;
 pub mod error;
 pub mod fdlimit;
 pub mod info;
+pub mod monitor;
 pub mod net;
 pub mod num;
 mod pacer;

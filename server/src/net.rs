@@ -6,20 +6,29 @@
 //! partial frame where it stopped; replies are encoded into one [`ReplyBuf`] and
 //! written with one `write_all` per batch (or earlier, when a batch's replies grow
 //! past [`FLUSH_AT`], so one client cannot make the server buffer without bound).
+//!
+//! A command may park ([`Outcome::Park`]: a CLIENT PAUSE, or a handler that blocks).
+//! It then stays at the front of the input buffer, the commands pipelined after it
+//! wait, the replies before it are written, and the connection waits, without
+//! polling, for its wake-up, its deadline, CLIENT KILL or shutdown, still reading (to
+//! see the client leave) and writing pushes; woken, it runs the command again.
+//! Others push pre-encoded messages (MONITOR lines) through the connection's push
+//! queue, taken while idle or parked.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use shoal_protocol::{Proto, ReplyBuf, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::client::Client;
-use crate::dispatch;
+use crate::blocking::{Block, OnTimeout, Parked, WaitOn};
+use crate::client::{Client, ClientInfo, PushReceiver};
+use crate::dispatch::{self, Outcome};
 use crate::error;
 use crate::security;
 use crate::state::{now_ms, Shared};
@@ -47,7 +56,8 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     }
     let laddr = socket.local_addr().unwrap_or(addr);
     let maxclients = shared.live.maxclients.load(Ordering::Relaxed);
-    let Some(info) = shared.clients.register(addr, laddr, now_ms(), maxclients) else {
+    let Some((info, mut pushes)) = shared.clients.register(addr, laddr, now_ms(), maxclients)
+    else {
         shared
             .stats
             .rejected_connections
@@ -73,9 +83,12 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     }
     tracing::debug!(id, %addr, "client connected");
     let mut client = Client::new(info, !shared.auth_required());
-    match serve(&shared, &mut socket, &mut client).await {
+    match serve(&shared, &mut socket, &mut client, &mut pushes).await {
         Ok(reason) => tracing::debug!(id, %addr, reason, "client closed"),
         Err(e) => tracing::debug!(id, %addr, error = %e, "client connection error"),
+    }
+    if client.monitor {
+        shared.monitors.remove(id);
     }
     shared.clients.unregister(id);
 }
@@ -84,6 +97,7 @@ async fn serve(
     shared: &Shared,
     socket: &mut TcpStream,
     client: &mut Client,
+    pushes: &mut PushReceiver,
 ) -> io::Result<&'static str> {
     let mut inbuf = BytesMut::with_capacity(READ_BUF);
     let mut out = ReplyBuf::with_capacity(Proto::Resp2, READ_BUF);
@@ -95,7 +109,8 @@ async fn serve(
     let info = Arc::clone(&client.info);
     // No command has run yet: an HTTP request line now is a cross-protocol request.
     let mut first_command = true;
-    // Commands are still buffered after a penalty pause: run them before reading.
+    // Commands are still buffered after a penalty pause or a parked command: run them
+    // before reading.
     let mut buffered = false;
     loop {
         let current = shared.live.epoch.load(Ordering::Acquire);
@@ -105,6 +120,8 @@ async fn serve(
             query_limit = shared.live.query_buffer_limit.load(Ordering::Relaxed) as usize;
             timeout = shared.live.timeout.load(Ordering::Relaxed);
         }
+        // A monitor has no idle timeout (Redis exempts replicas, which monitors are).
+        let idle_secs = if client.monitor { 0 } else { timeout };
         if !std::mem::take(&mut buffered) {
             if inbuf.capacity() - inbuf.len() < 1024 {
                 let want = parser
@@ -116,8 +133,15 @@ async fn serve(
             }
             let read = tokio::select! {
                 r = socket.read_buf(&mut inbuf) => r?,
+                Some(msg) = pushes.recv() => {
+                    take_pushes(&info, &mut out, msg, pushes);
+                    if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
+                        return Ok(reason);
+                    }
+                    continue;
+                }
                 _ = info.kill_notify.notified() => return Ok("killed"),
-                _ = idle(timeout) => return Ok("idle timeout"),
+                _ = idle(idle_secs) => return Ok("idle timeout"),
             };
             if read == 0 {
                 return Ok("eof");
@@ -130,12 +154,7 @@ async fn serve(
                 .net_input_bytes
                 .fetch_add(read as u64, Ordering::Relaxed);
             if inbuf.len() > query_limit {
-                tracing::warn!(
-                    id = client.id(),
-                    qbuf = inbuf.len(),
-                    "closing client that reached max query buffer length"
-                );
-                return Ok("query buffer limit");
+                return Ok(query_limit_reached(client, inbuf.len()));
             }
         }
 
@@ -143,11 +162,12 @@ async fn serve(
         let mut pos = 0;
         let mut failed = false;
         let mut penalty = None;
+        let mut park = None;
         while pos < inbuf.len() {
             match parser.parse(&inbuf[pos..]) {
                 Ok(Some((used, args))) => {
-                    pos += used;
                     if args.is_empty() {
+                        pos += used;
                         continue;
                     }
                     if security::is_cross_protocol(&args, first_command) {
@@ -157,7 +177,15 @@ async fn serve(
                     }
                     first_command = false;
                     let mark = out.len();
-                    dispatch::execute(shared, client, &mut out, now, &args);
+                    if let Outcome::Park(block) =
+                        dispatch::execute(shared, client, &mut out, now, &args)
+                    {
+                        // The command stays at the front of the buffer to run again;
+                        // the commands pipelined after it wait behind it (Redis).
+                        park = Some((block, used));
+                        break;
+                    }
+                    pos += used;
                     // Redis checks authentication per command: a big request pipelined
                     // right after AUTH gets the authenticated limits.
                     parser.set_authenticated(client.authenticated);
@@ -183,13 +211,33 @@ async fn serve(
                 }
             }
             if out.len() >= FLUSH_AT {
-                if let Some(reason) = flush(shared, socket, client, &mut out, timeout).await? {
+                if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
                     return Ok(reason);
                 }
             }
         }
         inbuf.advance(pos);
         parser.set_authenticated(client.authenticated);
+        if let Some((block, len)) = park {
+            // The replies of the commands before it go out now.
+            if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
+                return Ok(reason);
+            }
+            publish(client, now, inbuf.len() - len);
+            let parked = Parking {
+                parser: &mut parser,
+                inbuf: &mut inbuf,
+                out: &mut out,
+                pushes,
+                query_limit,
+            };
+            if let Some(reason) = parked.run(shared, socket, client, block, len).await? {
+                return Ok(reason);
+            }
+            parser.set_authenticated(client.authenticated);
+            penalty = client.penalty.take();
+            buffered = !inbuf.is_empty();
+        }
         if let Some(pause) = penalty {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
@@ -197,13 +245,11 @@ async fn serve(
             }
             buffered = !inbuf.is_empty();
         }
-        if let Some(reason) = flush(shared, socket, client, &mut out, timeout).await? {
+        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
             return Ok(reason);
         }
 
-        info.last_ms.store(now, Ordering::Relaxed);
-        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        *info.last_cmd.lock() = client.last_cmd;
+        publish(client, now, inbuf.len());
         if failed {
             return Ok("protocol error");
         }
@@ -219,6 +265,265 @@ async fn serve(
         if out.capacity() > SHRINK_ABOVE {
             out = ReplyBuf::with_capacity(out.proto, READ_BUF);
         }
+    }
+}
+
+/// Publishes what CLIENT LIST shows of this connection (once per batch).
+fn publish(client: &Client, now: i64, qbuf: usize) {
+    let info = &client.info;
+    info.last_ms.store(now, Ordering::Relaxed);
+    info.qbuf.store(qbuf, Ordering::Relaxed);
+    *info.last_cmd.lock() = client.last_cmd;
+}
+
+/// Logs and names the close of a client past `client-query-buffer-limit`.
+fn query_limit_reached(client: &Client, qbuf: usize) -> &'static str {
+    tracing::warn!(
+        id = client.id(),
+        qbuf,
+        "closing client that reached max query buffer length"
+    );
+    "query buffer limit"
+}
+
+/// Moves pushed messages (`first` and whatever else is queued, up to [`FLUSH_AT`])
+/// into the output buffer.
+fn take_pushes(info: &ClientInfo, out: &mut ReplyBuf, first: Bytes, pushes: &mut PushReceiver) {
+    let mut taken = first.len();
+    out.raw(&first);
+    while out.len() < FLUSH_AT {
+        match pushes.try_recv() {
+            Ok(msg) => {
+                taken += msg.len();
+                out.raw(&msg);
+            }
+            Err(_) => break,
+        }
+    }
+    info.pushes_taken(taken);
+}
+
+/// Why a parked command stopped waiting.
+enum Wake {
+    /// Woken: run it again.
+    Rerun,
+    /// Its deadline passed first.
+    Timeout,
+    /// The connection must close.
+    Close(&'static str),
+}
+
+/// A parked command's connection: what the wait reads into and writes from.
+struct Parking<'a> {
+    parser: &'a mut RequestParser,
+    inbuf: &'a mut BytesMut,
+    out: &'a mut ReplyBuf,
+    pushes: &'a mut PushReceiver,
+    query_limit: usize,
+}
+
+impl Parking<'_> {
+    /// Parks the command at the front of the input buffer (`len` bytes) as `block`
+    /// says, until it completes: woken, it runs again (and may park again); at its
+    /// deadline it gets its timeout reply. Its reply is left in the output buffer and
+    /// the command removed from the input. `Some(reason)` when the connection must
+    /// close instead.
+    async fn run(
+        self,
+        shared: &Shared,
+        socket: &TcpStream,
+        client: &mut Client,
+        mut block: Block,
+        len: usize,
+    ) -> io::Result<Option<&'static str>> {
+        let Parking {
+            parser,
+            inbuf,
+            out,
+            pushes,
+            query_limit,
+        } = self;
+        let info = Arc::clone(&client.info);
+        let mut parked = shared.blocking.park(block.on.clone());
+        info.blocked.store(true, Ordering::Relaxed);
+        let result = loop {
+            let wake = wait_parked(
+                shared,
+                socket,
+                &info,
+                &parked,
+                &block,
+                inbuf,
+                out,
+                pushes,
+                query_limit,
+            )
+            .await;
+            match wake {
+                Err(e) => break Err(e),
+                Ok(Wake::Close(reason)) => break Ok(Some(reason)),
+                Ok(Wake::Timeout) => {
+                    let mark = out.len();
+                    match block.on_timeout {
+                        OnTimeout::NullArray => out.null_array(),
+                        OnTimeout::Null => out.null(),
+                    }
+                    if client.take_reply_dropped() {
+                        out.truncate(mark);
+                    }
+                    client.reprocessing = false;
+                    inbuf.advance(len);
+                    break Ok(None);
+                }
+                Ok(Wake::Rerun) => {
+                    let now = now_ms();
+                    let Ok(Some((used, args))) = parser.parse(&inbuf[..]) else {
+                        // The bytes did not change since they parsed; never happens.
+                        break Ok(Some("parked command lost"));
+                    };
+                    let mark = out.len();
+                    match dispatch::execute(shared, client, out, now, &args) {
+                        Outcome::Done => {
+                            if client.take_reply_dropped() {
+                                out.truncate(mark);
+                            }
+                            client.reprocessing = false;
+                            inbuf.advance(used);
+                            break Ok(None);
+                        }
+                        Outcome::Park(again) => {
+                            if again.on != *parked.on() {
+                                drop(parked);
+                                parked = shared.blocking.park(again.on.clone());
+                            }
+                            block = again;
+                            publish(client, now, inbuf.len() - len);
+                        }
+                    }
+                }
+            }
+        };
+        // Out of the queue (handing the turn on) before anything else can wait.
+        drop(parked);
+        info.blocked.store(false, Ordering::Relaxed);
+        result
+    }
+}
+
+/// Waits, without polling, for a parked command's wake-up or deadline. Meanwhile the
+/// connection still reads (to see the client leave, and to keep its pipelined input
+/// within the query buffer limit), obeys CLIENT KILL and shutdown (no idle timeout, as
+/// Redis exempts blocked clients), and writes what others push to it, without ever
+/// blocking on a client that does not read: pushes then stay queued, and count
+/// against the push limit.
+#[allow(clippy::too_many_arguments)]
+async fn wait_parked(
+    shared: &Shared,
+    socket: &TcpStream,
+    info: &ClientInfo,
+    parked: &Parked<'_>,
+    block: &Block,
+    inbuf: &mut BytesMut,
+    out: &mut ReplyBuf,
+    pushes: &mut PushReceiver,
+    query_limit: usize,
+) -> io::Result<Wake> {
+    // Bytes of `out` (pushes) already written.
+    let mut sent = 0;
+    let wake = loop {
+        let pause = block.on == WaitOn::Pause;
+        let deadline = if pause {
+            // The pause's end, however often it moves; the first paused client to see
+            // it pass ends the pause and the queue resumes, in order.
+            shared.blocking.pause_end_ms().map(|end| {
+                let ms = u64::try_from(end.saturating_sub(now_ms())).unwrap_or(0);
+                Instant::now() + Duration::from_millis(ms + 1)
+            })
+        } else {
+            block.deadline
+        };
+        let writing = sent < out.len();
+        if inbuf.capacity() - inbuf.len() < 1024 {
+            inbuf.reserve(READ_BUF);
+        }
+        tokio::select! {
+            biased;
+            _ = info.kill_notify.notified() => break Wake::Close("killed"),
+            _ = parked.woken() => break Wake::Rerun,
+            _ = until(deadline) => {
+                if !pause {
+                    break Wake::Timeout;
+                }
+                shared.blocking.pause_active(now_ms());
+            }
+            r = socket.readable() => {
+                r?;
+                match socket.try_read_buf(inbuf) {
+                    Ok(0) => break Wake::Close("eof"),
+                    Ok(n) => {
+                        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        if inbuf.len() > query_limit {
+                            tracing::warn!(
+                                id = info.id,
+                                qbuf = inbuf.len(),
+                                "closing client that reached max query buffer length"
+                            );
+                            break Wake::Close("query buffer limit");
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            r = socket.writable(), if writing => {
+                r?;
+                write_some(shared, socket, out, &mut sent)?;
+            }
+            Some(msg) = pushes.recv(), if !writing => {
+                take_pushes(info, out, msg, pushes);
+                write_some(shared, socket, out, &mut sent)?;
+            }
+        }
+    };
+    // What the socket did not take yet is written with the command's reply.
+    out.consume(sent);
+    Ok(wake)
+}
+
+/// Writes what the socket takes now of `out` past `sent`; clears `out` once all of it
+/// is written.
+fn write_some(
+    shared: &Shared,
+    socket: &TcpStream,
+    out: &mut ReplyBuf,
+    sent: &mut usize,
+) -> io::Result<()> {
+    let bytes = out.as_bytes();
+    while *sent < bytes.len() {
+        match socket.try_write(&bytes[*sent..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                *sent += n;
+                shared
+                    .stats
+                    .net_output_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.clear();
+    *sent = 0;
+    Ok(())
+}
+
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
     }
 }
 

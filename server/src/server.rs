@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::access::announce;
+use crate::blocking::PauseKind;
 use crate::changes::{Change, Observer, EXPIRED, REPLACED};
 use crate::config::Config;
 use crate::net;
@@ -423,6 +424,12 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
                     .load(Ordering::Relaxed)
                     .clamp(1, 10);
                 let budget = (tick / 4 * (1 + (effort as u32 - 1) / 3)).min(tick / 2 + tick / 4);
+                // While clients are paused the dataset stays as it is: no key expires
+                // in the background (Redis 7.0; reads still hide expired keys).
+                if shared.blocking.pause_active(now_ms()) != PauseKind::None {
+                    std::thread::sleep(tick);
+                    continue;
+                }
                 let start = Instant::now();
                 // Every key removed goes through the write hook.
                 let cycle =

@@ -15,10 +15,12 @@ use shoal_protocol::Limits;
 use shoal_storage::Keyspace;
 use tokio::sync::watch;
 
+use crate::blocking::Blocking;
 use crate::changes::Observers;
 use crate::client::ClientRegistry;
 pub use crate::clock::now_ms;
 use crate::config::Config;
+use crate::monitor::Monitors;
 use crate::persistence::Persistence;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
@@ -115,6 +117,11 @@ pub struct Shared {
     pub stats: Stats,
     /// Connected clients.
     pub clients: ClientRegistry,
+    /// Parked commands (clients blocked on keys, or paused) and the CLIENT PAUSE
+    /// state (see [`crate::blocking`]).
+    pub blocking: Blocking,
+    /// Clients in MONITOR mode (see [`crate::monitor`]).
+    pub monitors: Monitors,
     /// The slow log.
     pub slowlog: SlowLog,
     /// INFO commandstats counters.
@@ -157,6 +164,8 @@ impl Shared {
             live: LiveConfig::default(),
             stats: Stats::default(),
             clients: ClientRegistry::default(),
+            blocking: Blocking::default(),
+            monitors: Monitors::default(),
             slowlog: SlowLog::default(),
             command_stats: CommandStatsTable::new(commands),
             persistence: Persistence::new(started_ms / 1000),

@@ -1,6 +1,6 @@
-//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET and the CLIENT
-//! container (ID, GETNAME, SETNAME, LIST, INFO, KILL, REPLY, NO-EVICT, NO-TOUCH,
-//! SETINFO, HELP).
+//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET, MONITOR and the
+//! CLIENT container (ID, GETNAME, SETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, REPLY,
+//! NO-EVICT, NO-TOUCH, SETINFO, HELP).
 //!
 //! These commands act on the connection rather than on the keyspace: protocol version
 //! (`ctx.out.proto`), authentication, selected database, name and reply mode live in
@@ -10,9 +10,11 @@
 //! introduced them.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use shoal_protocol::{Args, Proto};
 
+use crate::blocking::PauseKind;
 use crate::client::ClientInfo;
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
@@ -209,8 +211,13 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// RESET: the connection as if new, except for its id, address and library info
 /// (which still describe the client behind it): RESP2, db 0, no name, replies on,
-/// NO-EVICT/NO-TOUCH off, unauthenticated when a password is required.
+/// NO-EVICT/NO-TOUCH off, out of MONITOR mode, unauthenticated when a password is
+/// required.
 fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    if ctx.client.monitor {
+        ctx.client.monitor = false;
+        ctx.shared.monitors.remove(ctx.client.id());
+    }
     ctx.client.select(0);
     set_proto(ctx, 2);
     ctx.client.authenticated = !ctx.shared.auth_required();
@@ -224,6 +231,21 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     // itself still swallows the +RESET (Redis clears REPLY_SKIP_NEXT, not REPLY_SKIP).
     ctx.client.reply_skip_next = false;
     ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+/// MONITOR: from now on every command any client runs is pushed to this connection
+/// (see [`crate::monitor`]). A second MONITOR is ignored, without a reply, as in Redis.
+/// The monitor may still run commands that do not touch the keyspace (the gates refuse
+/// the others), is never paused, and has no idle timeout; RESET ends the mode, QUIT
+/// closes the connection.
+fn monitor(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    if ctx.client.monitor {
+        return Ok(());
+    }
+    ctx.client.monitor = true;
+    ctx.shared.monitors.add(Arc::clone(&ctx.client.info));
+    ctx.out.ok();
     Ok(())
 }
 
@@ -504,6 +526,42 @@ fn client_setinfo(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds back every command (ALL, the default), or
+/// those that may write (WRITE), of every client but monitors, for `timeout`
+/// milliseconds. Held commands wait, parked, and run in order when the pause ends.
+/// A pause still in force keeps the later end and the stronger mode (Redis 7.0). While
+/// paused, active expiry stops.
+fn client_pause(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::subcommand_syntax(&args[1], "CLIENT"));
+    }
+    let mut kind = PauseKind::All;
+    if let Some(mode) = args.get(3) {
+        if mode.eq_ignore_ascii_case(b"WRITE") {
+            kind = PauseKind::Write;
+        } else if !mode.eq_ignore_ascii_case(b"ALL") {
+            return Err(CmdError::msg(error::PAUSE_MODE_INVALID));
+        }
+    }
+    let ms = parse_i64(&args[2]).ok_or(CmdError::msg(error::TIMEOUT_NOT_INTEGER))?;
+    if ms < 0 {
+        return Err(CmdError::msg(error::TIMEOUT_NEGATIVE));
+    }
+    // Redis adds the clock to a positive timeout (wrapping, so a huge one ends in the
+    // past) and keeps 0 as the absolute time 0 (no pause).
+    let end = if ms > 0 { ms.wrapping_add(ctx.now) } else { 0 };
+    ctx.shared.blocking.pause(ctx.now, end, kind);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT UNPAUSE: ends the pause; paused clients resume in the order they were paused.
+fn client_unpause(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.shared.blocking.unpause();
+    ctx.out.ok();
+    Ok(())
+}
+
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GETNAME",
@@ -534,6 +592,10 @@ const CLIENT_HELP: &[&str] = &[
     "      Return clients of specified type.",
     "    * ID <client-id> [<client-id> ...]",
     "      Return clients with the given ids.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
@@ -628,6 +690,35 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     .complexity("O(N) where N is the number of client connections")
     .acl(CLIENT_ADMIN_ACL)
     .schema(command_args::CLIENT_KILL),
+    Command::new(
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_pause,
+    )
+    .doc(
+        "connection",
+        "Stop processing commands from clients for some time",
+        "2.9.50",
+    )
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_PAUSE),
+    Command::new(
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_unpause,
+    )
+    .doc(
+        "connection",
+        "Resume processing of clients that were paused",
+        "6.2.0",
+    )
+    .complexity("O(N) Where N is the number of paused clients")
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_UNPAUSE),
     Command::new(
         "reply",
         3,
@@ -753,6 +844,21 @@ pub const COMMANDS: &[Command] = &[
     .doc("connection", "Reset the connection", "6.2.0")
     .acl(&["fast", "connection"])
     .schema(command_args::RESET),
+    Command::new(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        monitor,
+    )
+    .doc(
+        "server",
+        "Listen for all requests received by the server in real time",
+        "1.0.0",
+    )
+    .complexity("")
+    .acl(&["admin", "slow", "dangerous"])
+    .schema(command_args::MONITOR),
     Command::new("client", -2, 0, (0, 0, 0), client_container)
         .doc(
             "connection",

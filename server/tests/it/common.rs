@@ -478,3 +478,45 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+impl Raw {
+    /// Reads until the bytes received contain `needle` (5 s at most, then panics) and
+    /// returns everything read.
+    pub async fn read_until(&mut self, needle: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut got = Vec::new();
+        while !got.windows(needle.len()).any(|w| w == needle) {
+            let mut buf = [0u8; 4096];
+            let left = deadline.saturating_duration_since(Instant::now());
+            let n = match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                other => panic!(
+                    "waiting for {:?}: {other:?}, got {:?}",
+                    String::from_utf8_lossy(needle),
+                    String::from_utf8_lossy(&got)
+                ),
+            };
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    }
+
+    /// Whether nothing at all arrives within `ms` milliseconds (and the connection
+    /// stays open).
+    pub async fn silent_for(&mut self, ms: u64) -> bool {
+        let mut buf = [0u8; 1024];
+        tokio::time::timeout(Duration::from_millis(ms), self.stream.read(&mut buf))
+            .await
+            .is_err()
+    }
+}
+
+/// A field of INFO (`blocked_clients`, `connected_clients`...), as text.
+pub async fn info_field(con: &mut redis::aio::MultiplexedConnection, name: &str) -> String {
+    let info: String = cmd(con, &["INFO", "everything"]).await;
+    let prefix = format!("{name}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("INFO has no {name}"))
+        .to_string()
+}

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod blocking;
 mod cli;
 mod command_docs;
 mod connection;

@@ -76,7 +76,7 @@ async fn a_group_runs_ordinary_handlers_under_one_acquisition_and_is_never_seen_
         let (shared, a, b, done) = (Arc::clone(&shared), a.clone(), b.clone(), Arc::clone(&done));
         std::thread::spawn(move || {
             let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
-            let info = shared
+            let (info, _pushes) = shared
                 .clients
                 .register(addr, addr, 0, usize::MAX)
                 .expect("register");
@@ -140,7 +140,7 @@ async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others
     let mut c = s.conn().await;
     let _: () = cmd(&mut c, &["HSET", "h", "f", "v"]).await;
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
-    let info = shared
+    let (info, _pushes) = shared
         .clients
         .register(addr, addr, 0, usize::MAX)
         .expect("register");
