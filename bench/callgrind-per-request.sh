@@ -22,7 +22,7 @@ total() { # cmd n -> instructions of a whole server run serving n requests
   redis-benchmark -p "$PORT" -c 1 -P 1 -n "$n" -t "$cmd" -q >/dev/null
   redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   wait "$vg" || true
-  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}'
+  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",","",$1); print $1; done = 1}'
 }
 for cmd in ${cmds[@]}; do
   i1=$(total "$cmd" "$N1"); i2=$(total "$cmd" "$N2")

@@ -219,6 +219,7 @@ pub(crate) struct KeysCtx<'c, 'a> {
 impl<'c, 'a> Keys<'c, 'a> {
     /// Declares `keys` (database, key) and locks their shards, or checks that the
     /// group holding them covers them.
+    #[inline]
     pub(crate) fn new(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
         let ks = cx.keyspace;
         let refs = keys.iter().map(|&(db, key)| {

@@ -77,6 +77,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// [`Ctx::keys`] with each key's database given (COPY ... DB, MOVE).
+    #[inline]
     pub fn keys_at<'c>(
         &'c mut self,
         keys: &[(usize, &'c [u8])],

@@ -51,8 +51,9 @@ pub enum ShardGuard<'a> {
     /// A live shard, locked until the guard drops.
     Locked(MutexGuard<'a, Shard>),
     /// A view of a frozen shard: shares its table; lookups hide expired keys and
-    /// never change anything the snapshot holds.
-    View(Shard),
+    /// never change anything the snapshot holds. Boxed so that a guard is two words:
+    /// guards of live shards are moved around on every command.
+    View(Box<Shard>),
 }
 
 impl Deref for ShardGuard<'_> {
@@ -253,7 +254,7 @@ impl Db {
     pub fn lock_index(&self, index: usize) -> ShardGuard<'_> {
         match &self.shards {
             Shards::Live(s) => ShardGuard::Locked(s[index].0.lock()),
-            Shards::Frozen(s) => ShardGuard::View(s[index].snapshot()),
+            Shards::Frozen(s) => ShardGuard::View(Box::new(s[index].snapshot())),
         }
     }
 
