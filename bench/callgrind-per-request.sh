@@ -6,20 +6,31 @@
 # one request is (I(N2) - I(N1)) / (N2 - N1), so start-up and shutdown cancel out.
 #
 # Usage: bench/callgrind-per-request.sh /abs/path/shoal [get|set] ...
-# Needs: valgrind, redis-benchmark.
+# Needs: valgrind, redis-benchmark, redis-cli, python3 (to pick a free port).
 set -euo pipefail
 bin="${1:?path of the shoal binary}"; shift
 cmds=("${@:-get set}")
-N1="${N1:-2000}"; N2="${N2:-12000}"; PORT="${PORT:-16399}"
+N1="${N1:-2000}"; N2="${N2:-12000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 total() { # cmd n -> instructions of a whole server run serving n requests
   local cmd="$1" n="$2" out="$work/cg.$1.$2"
+  # A port nobody listens on (a fresh one per run: the last run may still linger).
+  local PORT
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   (cd "$work" && valgrind --tool=callgrind --callgrind-out-file="$out" \
       "$bin" --port "$PORT" --bind 127.0.0.1 --save "" >/dev/null 2>&1) &
   local vg=$!
-  for _ in $(seq 1 300); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && break; sleep 0.1; done
+  local up=0
+  for _ in $(seq 1 300); do
+    if redis-cli -p "$PORT" PING >/dev/null 2>&1; then up=1; break; fi
+    sleep 0.1
+  done
+  if (( ! up )); then echo "server did not start" >&2; kill "$vg" 2>/dev/null; exit 1; fi
   redis-benchmark -p "$PORT" -c 1 -P 1 -n "$n" -t "$cmd" -q >/dev/null
+  local served
+  served=$(redis-cli -p "$PORT" INFO commandstats | tr -d '\r' | awk -F'[=:,]' -v c="cmdstat_$cmd" '$1 == c {print $3}')
+  if [[ "$served" != "$n" ]]; then echo "served ${served:-0} of $n $cmd" >&2; exit 1; fi
   redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   wait "$vg" || true
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",","",$1); print $1; done = 1}'

@@ -24,7 +24,7 @@ use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, Sh
 
 use crate::changes::{Change, EXPIRED};
 use crate::error::CmdError;
-use crate::state::{Shared, Stats};
+use crate::state::Shared;
 
 /// How a lookup behaves (Redis's `LOOKUP_*` flags).
 #[derive(Clone, Copy, Debug)]
@@ -102,12 +102,10 @@ impl Want {
 /// A shard: database index and shard index within it (the global lock order).
 type ShardId = (usize, usize);
 
-/// Shard guards a command (or a group of commands) holds, in lock order. One shard
-/// is held inline (the single-key case never allocates).
+/// Shard guards a group of commands (or a multi-key command) holds, in lock order.
 #[derive(Default)]
 pub struct Held<'a> {
-    first: Option<(ShardId, ShardGuard<'a>)>,
-    rest: Vec<(ShardId, ShardGuard<'a>)>,
+    guards: Vec<(ShardId, ShardGuard<'a>)>,
 }
 
 impl<'a> Held<'a> {
@@ -116,65 +114,43 @@ impl<'a> Held<'a> {
     pub fn lock(keyspace: &'a Keyspace, mut wanted: Vec<ShardId>) -> Held<'a> {
         wanted.sort_unstable();
         wanted.dedup();
-        let mut held = Held::default();
-        for id in wanted {
-            held.push(id, keyspace.db(id.0).lock_index(id.1));
-        }
-        held
-    }
-
-    /// Locks one shard.
-    #[inline]
-    fn one(id: ShardId, guard: ShardGuard<'a>) -> Held<'a> {
-        Held {
-            first: Some((id, guard)),
-            rest: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, id: ShardId, guard: ShardGuard<'a>) {
-        if self.first.is_none() {
-            self.first = Some((id, guard));
-        } else {
-            self.rest.push((id, guard));
-        }
+        let guards = wanted
+            .into_iter()
+            .map(|id| (id, keyspace.db(id.0).lock_index(id.1)))
+            .collect();
+        Held { guards }
     }
 
     /// Whether shard `id` is held.
     pub fn holds(&self, id: ShardId) -> bool {
-        self.first.as_ref().is_some_and(|(i, _)| *i == id)
-            || self.rest.iter().any(|(i, _)| *i == id)
+        self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
     }
 
     /// Number of shards held.
     pub fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
+        self.guards.len()
     }
 
     /// Whether no shard is held.
     pub fn is_empty(&self) -> bool {
-        self.first.is_none()
+        self.guards.is_empty()
     }
 
     /// The held shard `id`. Asking for a shard that is not held is a bug in the
     /// caller's key declaration (a handler touched a key it did not ask for).
     #[inline]
     fn shard(&mut self, id: ShardId) -> &mut Shard {
-        if let Some((i, g)) = &mut self.first {
-            if *i == id {
-                return g;
-            }
-        }
-        match self.rest.iter_mut().find(|(i, _)| *i == id) {
-            Some((_, g)) => g,
-            None => panic!("shard {id:?} used without being locked: declare the key first"),
+        match self.guards.binary_search_by_key(&id, |(i, _)| *i) {
+            Ok(pos) => &mut self.guards[pos].1,
+            Err(_) => panic!("shard {id:?} used without being locked: declare the key first"),
         }
     }
 }
 
-/// Where a [`Keys`] handle's guards are: its own (locked for this command) or the
-/// group's (held by the caller for several commands).
+/// Where a [`Keys`] handle's guards are: one shard locked for this command (the
+/// common single-key case: no allocation), several locked for it, or a group's.
 enum Guards<'c, 'a> {
+    One(ShardGuard<'a>),
     Own(Held<'a>),
     Group(&'c mut Held<'a>),
 }
@@ -188,6 +164,12 @@ struct KeyRef<'k> {
     shard: usize,
 }
 
+/// The keys a command declared.
+enum KeyList<'k> {
+    One(KeyRef<'k>),
+    Many(Vec<KeyRef<'k>>),
+}
+
 /// The keys one command works on, with their shards locked: what a handler reads and
 /// writes through. Keys are referred to by their index in the declaration
 /// (`ctx.keys(&[src, dst])`: 0 is `src`, 1 is `dst`).
@@ -195,14 +177,12 @@ pub struct Keys<'c, 'a> {
     shared: &'a Shared,
     keyspace: &'a Keyspace,
     guards: Guards<'c, 'a>,
-    one: Option<KeyRef<'c>>,
-    many: Vec<KeyRef<'c>>,
+    keys: KeyList<'c>,
     now: i64,
     /// The client is NO-TOUCH.
     no_touch: bool,
     /// A snapshot view: nothing is announced (nothing can change).
     view: bool,
-    stats: &'a Stats,
     dirty: &'c mut u64,
 }
 
@@ -222,7 +202,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     #[inline]
     pub(crate) fn new(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
         let ks = cx.keyspace;
-        let refs = keys.iter().map(|&(db, key)| {
+        let key_ref = |&(db, key): &(usize, &'c [u8])| {
             let d = ks.db(db);
             let hash = d.hash(key);
             KeyRef {
@@ -231,50 +211,64 @@ impl<'c, 'a> Keys<'c, 'a> {
                 hash,
                 shard: d.shard_index(hash),
             }
-        });
-        let (one, many) = if keys.len() == 1 {
-            (refs.into_iter().next(), Vec::new())
-        } else {
-            (None, refs.collect::<Vec<_>>())
         };
-        let guards = match cx.held {
-            Some(group) => {
-                for k in one.iter().chain(&many) {
-                    assert!(
-                        group.holds((k.db, k.shard)),
-                        "key {:?} is outside the shards its group holds",
-                        String::from_utf8_lossy(k.key)
-                    );
-                }
-                Guards::Group(group)
+        let (keys, guards) = match (keys, cx.held) {
+            ([one], None) => {
+                let k = key_ref(one);
+                let guard = ks.db(k.db).lock_index(k.shard);
+                (KeyList::One(k), Guards::One(guard))
             }
-            None => match &one {
-                Some(k) => Guards::Own(Held::one((k.db, k.shard), ks.db(k.db).lock_index(k.shard))),
-                None => Guards::Own(Held::lock(
-                    ks,
-                    many.iter().map(|k| (k.db, k.shard)).collect(),
-                )),
-            },
+            (keys, held) => {
+                let refs: Vec<KeyRef<'c>> = keys.iter().map(key_ref).collect();
+                let guards = match held {
+                    Some(group) => {
+                        for k in &refs {
+                            assert!(
+                                group.holds((k.db, k.shard)),
+                                "key {:?} is outside the shards its group holds",
+                                String::from_utf8_lossy(k.key)
+                            );
+                        }
+                        Guards::Group(group)
+                    }
+                    None => Guards::Own(Held::lock(
+                        ks,
+                        refs.iter().map(|k| (k.db, k.shard)).collect(),
+                    )),
+                };
+                (KeyList::Many(refs), guards)
+            }
         };
         Keys {
             shared: cx.shared,
             keyspace: ks,
             guards,
-            one,
-            many,
+            keys,
             now: cx.now,
             no_touch: cx.no_touch,
             view: ks.db(0).is_frozen(),
-            stats: &cx.shared.stats,
             dirty: cx.dirty,
+        }
+    }
+
+    /// The locked shard of key reference `k`.
+    #[inline]
+    fn guard(&mut self, k: KeyRef<'c>) -> &mut Shard {
+        match &mut self.guards {
+            Guards::One(g) => g,
+            Guards::Own(h) => h.shard((k.db, k.shard)),
+            Guards::Group(h) => h.shard((k.db, k.shard)),
         }
     }
 
     #[inline]
     fn key_ref(&self, i: usize) -> KeyRef<'c> {
-        match &self.one {
-            Some(k) if i == 0 => *k,
-            _ => self.many[i],
+        match &self.keys {
+            KeyList::One(k) => {
+                debug_assert_eq!(i, 0, "one key declared");
+                *k
+            }
+            KeyList::Many(v) => v[i],
         }
     }
 
@@ -292,10 +286,9 @@ impl<'c, 'a> Keys<'c, 'a> {
 
     /// Number of keys declared.
     pub fn len(&self) -> usize {
-        if self.one.is_some() {
-            1
-        } else {
-            self.many.len()
+        match &self.keys {
+            KeyList::One(_) => 1,
+            KeyList::Many(v) => v.len(),
         }
     }
 
@@ -315,10 +308,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     #[inline]
     pub fn shard(&mut self, i: usize) -> &mut Shard {
         let k = self.key_ref(i);
-        match &mut self.guards {
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        }
+        self.guard(k)
     }
 
     /// The database of key `i`.
@@ -338,6 +328,24 @@ impl<'c, 'a> Keys<'c, 'a> {
         Ok(e)
     }
 
+    /// [`Keys::read`] of a string: its bytes, or WRONGTYPE.
+    #[inline]
+    pub fn read_str(&mut self, i: usize) -> Result<Option<&[u8]>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_str().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
+    /// [`Keys::read`] of a hash: the hash, or WRONGTYPE.
+    #[inline]
+    pub fn read_hash(&mut self, i: usize) -> Result<Option<&HashValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_hash().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
     #[inline]
@@ -355,11 +363,9 @@ impl<'c, 'a> Keys<'c, 'a> {
     pub fn lookup(&mut self, i: usize, flags: Lookup) -> Option<&Entry> {
         let k = self.key_ref(i);
         let touch = flags.force_touch || (flags.touch && !self.no_touch);
-        let (shared, view, now, stats) = (self.shared, self.view, self.now, self.stats);
-        let shard = match &mut self.guards {
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        };
+        let (shared, view, now) = (self.shared, self.view, self.now);
+        let stats = &shared.stats;
+        let shard = self.guard(k);
         let found = shard.find(k.hash, k.key, now, touch);
         let hit = matches!(found, Found::Live(_));
         if flags.stats {
@@ -389,10 +395,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     pub fn lookup_mut(&mut self, i: usize, want: Want) -> Result<Option<&mut Entry>, CmdError> {
         let k = self.key_ref(i);
         let (shared, now, no_touch) = (self.shared, self.now, self.no_touch);
-        let shard = match &mut self.guards {
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        };
+        let shard = self.guard(k);
         // A NO-TOUCH client must not move the access clock: remember it, put it back.
         let restore = match shard.peek(k.hash, k.key, now) {
             Some(e) => {
@@ -452,10 +455,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     ) -> Option<Entry> {
         let k = self.key_ref(i);
         let (shared, now) = (self.shared, self.now);
-        let shard = match &mut self.guards {
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        };
+        let shard = self.guard(k);
         let old = shard.put(k.hash, entry, now);
         if matches!(old, Found::Expired) {
             announce(shared, Change::key(k.db, k.key, EXPIRED));
@@ -471,10 +471,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     pub fn delete(&mut self, i: usize, event: &'static str, dirty: u64) -> Option<Entry> {
         let k = self.key_ref(i);
         let (shared, now) = (self.shared, self.now);
-        let shard = match &mut self.guards {
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        };
+        let shard = self.guard(k);
         match shard.take(k.hash, k.key, now) {
             Found::Live(old) => {
                 *self.dirty += dirty;
@@ -527,6 +524,7 @@ impl HeldShards for HeldIn<'_, '_, '_> {
     fn shard(&mut self, hash: u64) -> &mut Shard {
         let id = (self.db, self.keys.keyspace.db(self.db).shard_index(hash));
         match &mut self.keys.guards {
+            Guards::One(g) => g,
             Guards::Own(h) => h.shard(id),
             Guards::Group(h) => h.shard(id),
         }

@@ -259,6 +259,14 @@ impl Client {
         self.info.no_touch.store(on, Ordering::Relaxed);
     }
 
+    /// Whether others may push messages to this connection now (MONITOR; later
+    /// subscribers and tracking clients): the connection loop polls its push queue
+    /// only then, so an ordinary connection pays nothing for it.
+    #[inline]
+    pub fn accepts_pushes(&self) -> bool {
+        self.monitor
+    }
+
     /// Switches database (SELECT), keeping the shared view in step.
     pub fn select(&mut self, db: usize) {
         self.db = db;

@@ -133,7 +133,8 @@ async fn serve(
             }
             let read = tokio::select! {
                 r = socket.read_buf(&mut inbuf) => r?,
-                Some(msg) = pushes.recv() => {
+                // Only a connection that asked for pushes (MONITOR) polls its queue.
+                Some(msg) = pushes.recv(), if client.accepts_pushes() => {
                     take_pushes(&info, &mut out, msg, pushes);
                     if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
                         return Ok(reason);

@@ -38,7 +38,6 @@ use shoal_storage::number as long_double;
 use shoal_storage::{glob, Entry, HashValue};
 
 use super::common::ScanOptions;
-use crate::access::Want;
 use crate::changes::event::{DEL, HDEL, HINCRBY, HINCRBYFLOAT, HSET};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
@@ -52,12 +51,6 @@ use crate::num::{int_arg, parse_i64};
 // ---------------------------------------------------------------------------------
 // Lookup helpers
 // ---------------------------------------------------------------------------------
-
-/// The hash of a looked-up key (callers checked the type).
-#[inline]
-fn hash_of(e: Option<&Entry>) -> Option<&HashValue> {
-    e.and_then(Entry::as_hash)
-}
 
 /// Sets every `field value` pair of `args[2..]` in `hv`; returns how many fields were
 /// new. Once the hash is a table, room for all remaining pairs is reserved in one go
@@ -179,7 +172,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    match hash_of(keys.read(0, Want::Hash)?).and_then(|hv| hv.get(&args[2])) {
+    match keys.read_hash(0)?.and_then(|hv| hv.get(&args[2])) {
         Some(v) => out.bulk(v),
         None => out.null(),
     }
@@ -188,7 +181,7 @@ fn hget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hmget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let hv = keys.read_hash(0)?;
     out.array(args.len() - 2);
     for field in args.iter().skip(2) {
         match hv.and_then(|hv| hv.get(field)) {
@@ -201,13 +194,13 @@ fn hmget(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    out.int(hash_of(keys.read(0, Want::Hash)?).map_or(0, HashValue::len) as i64);
+    out.int(keys.read_hash(0)?.map_or(0, HashValue::len) as i64);
     Ok(())
 }
 
 fn hstrlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let hv = keys.read_hash(0)?;
     let len = hv.and_then(|hv| hv.get(&args[2])).map_or(0, <[u8]>::len);
     out.int(len as i64);
     Ok(())
@@ -215,7 +208,7 @@ fn hstrlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hexists(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let hv = keys.read_hash(0)?;
     out.int(i64::from(hv.is_some_and(|hv| hv.contains(&args[2]))));
     Ok(())
 }
@@ -232,7 +225,7 @@ enum Part {
 /// missing key), the others flat arrays.
 fn hgetall_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, part: Part) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let hv = keys.read_hash(0)?;
     let len = hv.map_or(0, HashValue::len);
     if part == Part::Both {
         out.map(len);
@@ -364,7 +357,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
         let max_reply = ctx.shared.live.proto_max_bulk_len.load(Ordering::Relaxed);
         let (mut keys, out) = ctx.keys(&[key]);
-        return match hash_of(keys.read(0, Want::Hash)?) {
+        return match keys.read_hash(0)? {
             None => {
                 out.array(0);
                 Ok(())
@@ -374,7 +367,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let (mut keys, out) = ctx.keys(&[key]);
     let mut rng = rand::rng();
-    let hv = hash_of(keys.read(0, Want::Hash)?);
+    let hv = keys.read_hash(0)?;
     match hv.and_then(|hv| hv.random(|n| rng.random_range(0..n.max(1)))) {
         Some((field, _)) => out.bulk(field),
         None => out.null(),
@@ -497,7 +490,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let options = ScanOptions::parse(args, 3, false);
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     {
-        let Some(hv) = hash_of(keys.read(0, Want::Hash)?) else {
+        let Some(hv) = keys.read_hash(0)? else {
             out.array(2);
             out.bulk(b"0");
             out.array(0);

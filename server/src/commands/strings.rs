@@ -182,8 +182,8 @@ fn parse_ext_opts<'a>(
 
 fn get(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    match keys.read(0, Want::Str)? {
-        Some(e) => out.bulk(text(e)),
+    match keys.read_str(0)? {
+        Some(v) => out.bulk(v),
         None => out.null(),
     }
     Ok(())
@@ -329,8 +329,8 @@ fn getset(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn getdel(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    match keys.read(0, Want::Str)? {
-        Some(e) => out.bulk(text(e)),
+    match keys.read_str(0)? {
+        Some(v) => out.bulk(v),
         None => {
             out.null();
             return Ok(());
@@ -457,7 +457,7 @@ fn append(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn strlen(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    let len = keys.read(0, Want::Str)?.map_or(0, |e| text(e).len());
+    let len = keys.read_str(0)?.map_or(0, <[u8]>::len);
     out.int(len as i64);
     Ok(())
 }
@@ -493,8 +493,8 @@ fn getrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
     let (mut keys, out) = ctx.keys(&[&args[1]]);
-    match keys.read(0, Want::Str)? {
-        Some(e) => out.bulk(byte_range(text(e), start, end)),
+    match keys.read_str(0)? {
+        Some(v) => out.bulk(byte_range(v, start, end)),
         // A missing key is an empty string here, not null.
         None => out.bulk(b""),
     }
