@@ -759,11 +759,26 @@ impl Command {
     }
 }
 
-/// The assembled table: all families' rows, looked up by lowercase name.
+/// The assembled table: all families' rows, looked up by name, case-insensitively.
 pub struct CommandTable {
     /// Every top-level command, in registration order.
     pub commands: Vec<&'static Command>,
-    by_name: foldhash::HashMap<&'static str, usize>,
+    /// Open addressing by [`name_hash`]: `index + 1` of the command in each used slot,
+    /// 0 for an empty one; at most a quarter full, so a probe ends within a slot or two.
+    slots: Box<[u16]>,
+}
+
+/// A case-insensitive hash of a command name (ASCII letters folded to lower case by
+/// setting bit 5, which leaves digits, `-` and `|` alone; other bytes may collide, and
+/// the probe compares names exactly). Cheap for the short names commands have: this
+/// runs once per request.
+#[inline]
+fn name_hash(name: &[u8]) -> u32 {
+    let mut h = name.len() as u32;
+    for &b in name {
+        h = (h.rotate_left(5) ^ u32::from(b | 0x20)).wrapping_mul(0x9E37_79B9);
+    }
+    h ^ (h >> 16)
 }
 
 impl CommandTable {
@@ -774,27 +789,33 @@ impl CommandTable {
         for family in families {
             commands.extend(family.iter());
         }
-        let by_name = commands
-            .iter()
-            .enumerate()
-            .map(|(i, c): (usize, &&Command)| (c.name, i))
-            .collect::<foldhash::HashMap<_, _>>();
-        assert_eq!(by_name.len(), commands.len(), "duplicate command name");
-        CommandTable { commands, by_name }
+        let size = (commands.len() * 4).next_power_of_two().max(64);
+        assert!(commands.len() < usize::from(u16::MAX), "too many commands");
+        let mut slots = vec![0u16; size].into_boxed_slice();
+        for (i, c) in commands.iter().enumerate() {
+            let mut s = name_hash(c.name.as_bytes()) as usize & (size - 1);
+            while slots[s] != 0 {
+                let other = commands[usize::from(slots[s]) - 1];
+                assert!(other.name != c.name, "duplicate command name {}", c.name);
+                s = (s + 1) & (size - 1);
+            }
+            slots[s] = (i + 1) as u16;
+        }
+        CommandTable { commands, slots }
     }
 
     /// Finds a command by name, case-insensitively. Returns its index.
     #[inline]
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        let mut buf = [0u8; 32];
-        if name.len() > buf.len() {
-            return None;
+        let mask = self.slots.len() - 1;
+        let mut s = name_hash(name) as usize & mask;
+        loop {
+            let i = usize::from(self.slots[s]).checked_sub(1)?;
+            if self.commands[i].name.as_bytes().eq_ignore_ascii_case(name) {
+                return Some(i);
+            }
+            s = (s + 1) & mask;
         }
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        let s = std::str::from_utf8(lower).ok()?;
-        self.by_name.get(s).copied()
     }
 
     /// The row at `index`.
@@ -844,6 +865,23 @@ pub fn find_sub(cmd: &'static Command, name: &[u8]) -> Option<&'static Command> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_found_in_any_case_and_only_them() {
+        static ROWS: &[Command] = &[
+            Command::new("get", 2, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
+            Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
+            Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
+        ];
+        let t = CommandTable::build(&[ROWS]);
+        assert_eq!(t.find(b"GET"), Some(0));
+        assert_eq!(t.find(b"gEt"), Some(0));
+        assert_eq!(t.find(b"set"), Some(1));
+        assert_eq!(t.find(b"CONFIG"), Some(2));
+        for missing in [&b"ge"[..], b"gets", b"", b"G\xc5T", b"conf1g", &[b'x'; 100]] {
+            assert_eq!(t.find(missing), None, "{missing:?}");
+        }
+    }
 
     #[test]
     fn key_positions() {

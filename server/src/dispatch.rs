@@ -10,13 +10,13 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use shoal_protocol::{Args, ReplyBuf};
 
 use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
+use crate::clock::mono_ns;
 use crate::command::{flags, Command, CommandTable, Ctx};
 use crate::commands;
 use crate::error::CmdError;
@@ -152,7 +152,7 @@ pub fn execute(
         Some(snap) => snap.keyspace(),
         None => &shared.keyspace,
     };
-    let started = Instant::now();
+    let started = mono_ns();
     let mut ctx = Ctx {
         shared,
         table,
@@ -165,7 +165,7 @@ pub fn execute(
         blocked: None,
     };
     let result = (cmd.handler)(&mut ctx, args);
-    let usec = started.elapsed().as_micros() as u64;
+    let usec = mono_ns().saturating_sub(started) / 1000;
     // Persistence: changes since the last save, for save points, as the handler
     // counted them (Redis's `server.dirty`; a failed command may have counted some
     // before failing, as in Redis). One atomic add, only when something changed.
@@ -284,9 +284,9 @@ pub fn execute_group(
                 continue;
             }
         };
-        let started = Instant::now();
+        let started = mono_ns();
         let result = (cmd.handler)(&mut ctx, args);
-        let usec = started.elapsed().as_micros() as u64;
+        let usec = mono_ns().saturating_sub(started) / 1000;
         if shared.monitors.active() && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
             shared
                 .monitors
