@@ -22,6 +22,7 @@
 //!   count is not a statistic and is never reset here; persistence keeps its own
 //!   baseline ([`Counters::dirty_total`] at the start of the last successful save).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -91,42 +92,66 @@ static INDICES: Mutex<Indices> = Mutex::new(Indices {
     free: Vec::new(),
 });
 
-/// A thread's index, given back when the thread exits.
-struct ThreadIndex(usize);
+/// Not yet claimed.
+const UNSET: usize = usize::MAX;
 
-impl ThreadIndex {
-    fn claim() -> ThreadIndex {
-        let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
-        // The lowest free index: indices stay dense, slots few.
-        let i = match ids.free.iter().enumerate().min_by_key(|(_, i)| **i) {
-            Some((at, _)) => ids.free.swap_remove(at),
-            None if ids.next < SLOTS => {
-                ids.next += 1;
-                ids.next - 1
-            }
-            None => OVERFLOW,
-        };
-        ThreadIndex(i)
+fn claim_index() -> usize {
+    let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
+    // The lowest free index: indices stay dense, slots few.
+    match ids.free.iter().enumerate().min_by_key(|(_, i)| **i) {
+        Some((at, _)) => ids.free.swap_remove(at),
+        None if ids.next < SLOTS => {
+            ids.next += 1;
+            ids.next - 1
+        }
+        None => OVERFLOW,
     }
 }
 
-impl Drop for ThreadIndex {
+fn free_index(i: usize) {
+    let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
+    ids.free.push(i);
+}
+
+/// Gives the thread's index back when the thread exits.
+struct Guard(Cell<usize>);
+
+impl Drop for Guard {
     fn drop(&mut self) {
-        if self.0 != OVERFLOW {
-            let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
-            ids.free.push(self.0);
+        let i = self.0.replace(UNSET);
+        if i != UNSET {
+            // Whatever this thread still counts goes to the shared slot.
+            INDEX.set(OVERFLOW);
+            free_index(i);
         }
     }
 }
 
 thread_local! {
-    static INDEX: ThreadIndex = ThreadIndex::claim();
+    /// This thread's index (no destructor: readable until the thread is gone).
+    static INDEX: Cell<usize> = const { Cell::new(UNSET) };
+    static GUARD: Guard = const { Guard(Cell::new(UNSET)) };
 }
 
 /// This thread's slot index ([`OVERFLOW`] when it has none).
 #[inline]
 fn thread_index() -> usize {
-    INDEX.try_with(|i| i.0).unwrap_or(OVERFLOW)
+    match INDEX.get() {
+        UNSET => first_use(),
+        i => i,
+    }
+}
+
+#[cold]
+fn first_use() -> usize {
+    let mut i = claim_index();
+    if i != OVERFLOW && GUARD.try_with(|g| g.0.set(i)).is_err() {
+        // The thread is exiting: nothing would give the index back.
+        free_index(i);
+        i = OVERFLOW;
+    }
+    INDEX.set(i);
+    i
 }
 
 /// Sums of the server-wide counters (since start or the last reset).
@@ -285,6 +310,18 @@ impl Counters {
     }
 }
 
+/// An add by the slot's only writer: no locked instruction.
+#[inline(always)]
+fn plain_add(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// An add to the shared overflow slot.
+#[inline(always)]
+fn atomic_add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
 /// One thread's writer into its slot of a [`Counters`].
 pub struct Local<'a> {
     slot: &'a Slot,
@@ -294,12 +331,13 @@ pub struct Local<'a> {
 }
 
 impl Local<'_> {
+    /// Adds `n` to `c`, a counter of this slot.
     #[inline]
     fn add(&self, c: &AtomicU64, n: u64) {
         if self.exclusive {
-            c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            plain_add(c, n);
         } else {
-            c.fetch_add(n, Ordering::Relaxed);
+            atomic_add(c, n);
         }
     }
 
@@ -307,17 +345,34 @@ impl Local<'_> {
     /// making `dirty` changes to the dataset.
     #[inline]
     pub fn command(&self, idx: usize, usec: u64, failed: bool, dirty: u64) {
+        // One branch on the slot's kind for the whole update.
+        if self.exclusive {
+            self.command_with(plain_add, idx, usec, failed, dirty);
+        } else {
+            self.command_with(atomic_add, idx, usec, failed, dirty);
+        }
+    }
+
+    #[inline(always)]
+    fn command_with(
+        &self,
+        add: fn(&AtomicU64, u64),
+        idx: usize,
+        usec: u64,
+        failed: bool,
+        dirty: u64,
+    ) {
         let c = self.slot.command(idx);
         let f = &self.slot.fixed;
-        self.add(&c.calls, 1);
-        self.add(&c.usec, usec);
-        self.add(&f[COMMANDS], 1);
+        add(&c.calls, 1);
+        add(&c.usec, usec);
+        add(&f[COMMANDS], 1);
         if failed {
-            self.add(&c.failed, 1);
-            self.add(&f[FAILED], 1);
+            add(&c.failed, 1);
+            add(&f[FAILED], 1);
         }
         if dirty != 0 {
-            self.add(&f[DIRTY], dirty);
+            add(&f[DIRTY], dirty);
         }
     }
 
