@@ -18,8 +18,6 @@
 //!
 //! [`Ctx`]: crate::command::Ctx
 
-use std::sync::atomic::Ordering;
-
 use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, ShardGuard};
 
 use crate::changes::{Change, EXPIRED};
@@ -364,17 +362,11 @@ impl<'c, 'a> Keys<'c, 'a> {
         let k = self.key_ref(i);
         let touch = flags.force_touch || (flags.touch && !self.no_touch);
         let (shared, view, now) = (self.shared, self.view, self.now);
-        let stats = &shared.stats;
         let shard = self.guard(k);
         let found = shard.find(k.hash, k.key, now, touch);
         let hit = matches!(found, Found::Live(_));
         if flags.stats {
-            let counter = if hit {
-                &stats.keyspace_hits
-            } else {
-                &stats.keyspace_misses
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            shared.counters.local().keyspace(hit);
         }
         match found {
             Found::Live(e) => Some(e),

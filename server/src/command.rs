@@ -109,13 +109,13 @@ impl<'a> Ctx<'a> {
         self.blocked = Some(block);
     }
 
-    /// Hands the changes counted so far to persistence now instead of after the
-    /// handler (FLUSHALL, before it rewrites the dump: the save must see them).
+    /// Counts the changes counted so far now instead of after the handler
+    /// (FLUSHALL, before it rewrites the dump: the save must see them).
     #[inline]
     pub fn commit_dirty(&mut self) {
         let n = std::mem::take(&mut self.dirty);
         if n > 0 {
-            self.shared.persistence.add_dirty(n);
+            self.shared.counters.local().dirty(n);
         }
     }
 }

@@ -3,12 +3,12 @@
 //! [`execute`] resolves the row ([`TABLE`], built here from the families), runs the
 //! [gates](gates) in Redis's `processCommand` order, calls the handler through the
 //! execution context, renders its error if any, and does the bookkeeping (command
-//! counters, dirty count, slow log, MONITOR). Connections call [`execute`]; nothing
-//! else runs handlers. A command may not complete now: a gate (CLIENT PAUSE) or its
-//! handler ([`Ctx::block`]) parks it, and [`execute`] says so with
-//! [`Outcome::Park`]; the connection runs it again later.
+//! counters and the dirty count in this thread's slot of `Shared::counters`, slow
+//! log, MONITOR). Connections call [`execute`]; nothing else runs handlers. A
+//! command may not complete now: a gate (CLIENT PAUSE) or its handler
+//! ([`Ctx::block`]) parks it, and [`execute`] says so with [`Outcome::Park`]; the
+//! connection runs it again later.
 
-use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
 
 use shoal_protocol::{Args, ReplyBuf};
@@ -103,12 +103,7 @@ pub enum Outcome {
 /// Refuses a command before it runs: counts it as rejected (for the command, when
 /// known, and server-wide) and replies with the error.
 fn reject(shared: &Shared, out: &mut ReplyBuf, idx: Option<usize>, e: &CmdError) {
-    if let Some(i) = idx {
-        shared.command_stats[i]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-    }
-    shared.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+    shared.counters.local().rejected(idx);
     out.error(&e.message());
 }
 
@@ -166,10 +161,10 @@ pub fn execute(
     };
     let result = (cmd.handler)(&mut ctx, args);
     let usec = mono_ns().saturating_sub(started) / 1000;
-    // Persistence: changes since the last save, for save points, as the handler
-    // counted them (Redis's `server.dirty`; a failed command may have counted some
-    // before failing, as in Redis). One atomic add, only when something changed.
-    ctx.commit_dirty();
+    // The changes it made, for persistence's save points (Redis's `server.dirty`, as
+    // the handler counted them; a failed command may have counted some before
+    // failing, as in Redis).
+    let dirty = std::mem::take(&mut ctx.dirty);
     // MONITOR sees the command once it ran (in the database it left selected), unless
     // it is administrative or already shown when it first blocked (Redis's `call`).
     if shared.monitors.active()
@@ -183,16 +178,18 @@ pub fn execute(
     if let (Some(block), Ok(())) = (ctx.blocked.take(), &result) {
         // Counted (calls, time, slow log) when it completes, as Redis does; shown to
         // MONITOR only this once (the connection clears `reprocessing` when it is done).
+        if dirty > 0 {
+            shared.counters.local().dirty(dirty);
+        }
         ctx.client.reprocessing = true;
         return Outcome::Park(block);
     }
-    let stats = &shared.command_stats[idx];
-    stats.calls.fetch_add(1, Ordering::Relaxed);
-    stats.usec.fetch_add(usec, Ordering::Relaxed);
-    shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+    // The command's counters and its changes: this thread's slot, no shared line.
+    shared
+        .counters
+        .local()
+        .command(idx, usec, result.is_err(), dirty);
     if let Err(e) = result {
-        stats.failed.fetch_add(1, Ordering::Relaxed);
-        shared.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         ctx.out.error(&e.message());
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
@@ -292,13 +289,11 @@ pub fn execute_group(
                 .monitors
                 .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
         }
-        let stats = &shared.command_stats[idx];
-        stats.calls.fetch_add(1, Ordering::Relaxed);
-        stats.usec.fetch_add(usec, Ordering::Relaxed);
-        shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .local()
+            .command(idx, usec, result.is_err(), 0);
         if let Err(e) = result {
-            stats.failed.fetch_add(1, Ordering::Relaxed);
-            shared.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
             ctx.out.error(&e.message());
         }
     }

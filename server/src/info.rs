@@ -366,9 +366,8 @@ const MIN_SAMPLE_SECS: f64 = 0.1;
 /// (ops per second, input kbps, output kbps) since the previous call for this server.
 fn rates(shared: &Shared) -> (u64, f64, f64) {
     let now = Instant::now();
-    let commands = shared.stats.commands.load(Ordering::Relaxed);
-    let input = shared.stats.net_input_bytes.load(Ordering::Relaxed);
-    let output = shared.stats.net_output_bytes.load(Ordering::Relaxed);
+    let t = shared.counters.totals();
+    let (commands, input, output) = (t.commands, t.net_input_bytes, t.net_output_bytes);
     let mut samples = SAMPLES.lock();
     let fresh = Sample {
         at: now,
@@ -401,6 +400,7 @@ fn rates(shared: &Shared) -> (u64, f64, f64) {
 
 fn stats(shared: &Shared, out: &mut String) {
     let s = &shared.stats;
+    let t = shared.counters.totals();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let (ops, in_kbps, out_kbps) = rates(shared);
     out.push_str("# Stats\r\n");
@@ -409,10 +409,10 @@ fn stats(shared: &Shared, out: &mut String) {
         "total_connections_received",
         get(&s.connections_received)
     );
-    field!(out, "total_commands_processed", get(&s.commands));
+    field!(out, "total_commands_processed", t.commands);
     field!(out, "instantaneous_ops_per_sec", ops);
-    field!(out, "total_net_input_bytes", get(&s.net_input_bytes));
-    field!(out, "total_net_output_bytes", get(&s.net_output_bytes));
+    field!(out, "total_net_input_bytes", t.net_input_bytes);
+    field!(out, "total_net_output_bytes", t.net_output_bytes);
     field!(out, "total_net_repl_input_bytes", 0);
     field!(out, "total_net_repl_output_bytes", 0);
     field!(out, "instantaneous_input_kbps", format!("{in_kbps:.2}"));
@@ -439,8 +439,8 @@ fn stats(shared: &Shared, out: &mut String) {
     field!(out, "evicted_clients", 0);
     field!(out, "total_eviction_exceeded_time", 0);
     field!(out, "current_eviction_exceeded_time", 0);
-    field!(out, "keyspace_hits", get(&s.keyspace_hits));
-    field!(out, "keyspace_misses", get(&s.keyspace_misses));
+    field!(out, "keyspace_hits", t.keyspace_hits);
+    field!(out, "keyspace_misses", t.keyspace_misses);
     field!(out, "pubsub_channels", 0);
     field!(out, "pubsub_patterns", 0);
     field!(out, "pubsubshard_channels", 0);
@@ -462,7 +462,7 @@ fn stats(shared: &Shared, out: &mut String) {
     field!(
         out,
         "total_error_replies",
-        get(&s.rejected_calls) + get(&s.failed_calls)
+        t.rejected_calls + t.failed_calls
     );
     field!(out, "dump_payload_sanitizations", 0);
     // No ACL users or rules yet: only failed AUTH attempts can be denied.
@@ -502,11 +502,8 @@ fn cpu(out: &mut String) {
 
 fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {
     out.push_str("# Commandstats\r\n");
-    for (cmd, s) in table.commands.iter().zip(shared.command_stats.iter()) {
-        let calls = s.calls.load(Ordering::Relaxed);
-        let usec = s.usec.load(Ordering::Relaxed);
-        let rejected = s.rejected.load(Ordering::Relaxed);
-        let failed = s.failed.load(Ordering::Relaxed);
+    for (cmd, s) in table.commands.iter().zip(shared.counters.commands()) {
+        let (calls, usec, rejected, failed) = (s.calls, s.usec, s.rejected, s.failed);
         if calls == 0 && rejected == 0 && failed == 0 {
             continue;
         }

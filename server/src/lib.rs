@@ -29,6 +29,7 @@ pub mod command;
 pub mod command_args;
 pub mod commands;
 pub mod config;
+pub mod counters;
 pub mod dispatch;
 pub mod error;
 pub mod fdlimit;

@@ -150,10 +150,7 @@ async fn serve(
             if info.killed.load(Ordering::Relaxed) {
                 return Ok("killed");
             }
-            shared
-                .stats
-                .net_input_bytes
-                .fetch_add(read as u64, Ordering::Relaxed);
+            shared.counters.local().net_input(read as u64);
             if inbuf.len() > query_limit {
                 return Ok(query_limit_reached(client, inbuf.len()));
             }
@@ -462,7 +459,7 @@ async fn wait_parked(
                 match socket.try_read_buf(inbuf) {
                     Ok(0) => break Wake::Close("eof"),
                     Ok(n) => {
-                        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        shared.counters.local().net_input(n as u64);
                         if inbuf.len() > query_limit {
                             tracing::warn!(
                                 id = info.id,
@@ -505,10 +502,7 @@ fn write_some(
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 *sent += n;
-                shared
-                    .stats
-                    .net_output_bytes
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                shared.counters.local().net_output(n as u64);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -548,10 +542,7 @@ async fn flush(
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 pos += n;
-                shared
-                    .stats
-                    .net_output_bytes
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                shared.counters.local().net_output(n as u64);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if !client.authenticated && bytes.len() - pos > UNAUTHENTICATED_OUTPUT_LIMIT {

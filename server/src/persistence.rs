@@ -23,9 +23,12 @@
 //!   ([`crate::command::Ctx::add_dirty`]: one per key written or deleted, per hash
 //!   field set or deleted, per TTL set or removed, the number of keys a FLUSHDB or
 //!   FLUSHALL removed; `MSET a 1 b 2` counts 2, `DEL missing` 0, a failed or refused
-//!   write 0) and dispatch hands the total to [`Persistence::add_dirty`] once per
-//!   command, only when non-zero. A successful save subtracts what it covered. The
-//!   counter drives save points and INFO `rdb_changes_since_last_save`.
+//!   write 0) and dispatch adds the total to its thread's slot of the server's
+//!   [`Counters`] once per command (no shared cache line written per command).
+//!   The dirty count is that running total minus the total a save covered: a
+//!   successful save raises the baseline to the total read when it started (changes
+//!   made while it ran stay pending). The count drives save points and INFO
+//!   `rdb_changes_since_last_save`.
 //! * FLUSHALL ([`Persistence::flushall_save`]) stops a running background save and,
 //!   when save points are configured, rewrites the dump from the emptied keyspace at
 //!   once, as Redis's `flushAllDataAndResetRDB`, so a restart cannot bring the
@@ -55,6 +58,7 @@ use shoal_storage::Keyspace;
 
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::counters::Counters;
 use crate::pacer::Pacer;
 
 /// Gate bit: the dataset is loading.
@@ -141,7 +145,10 @@ struct State {
 
 struct Inner {
     gate: AtomicU8,
-    dirty: AtomicU64,
+    /// Where changes are counted (Redis's `server.dirty`, as a running total).
+    counters: Arc<Counters>,
+    /// The running total the last successful save covered (read when it started).
+    saved_dirty: AtomicU64,
     /// The server, for background saves to record their outcome in (`last_save`).
     /// Unix seconds of the last successful save (LASTSAVE); start time until then.
     last_save: AtomicI64,
@@ -223,12 +230,14 @@ fn now_secs() -> i64 {
 }
 
 impl Persistence {
-    /// Fresh state of a server started at `started_secs` (unix seconds).
-    pub fn new(started_secs: i64) -> Persistence {
+    /// Fresh state of a server started at `started_secs` (unix seconds), whose
+    /// changes are counted in `counters`.
+    pub fn new(started_secs: i64, counters: Arc<Counters>) -> Persistence {
         Persistence {
             inner: Arc::new(Inner {
                 gate: AtomicU8::new(0),
-                dirty: AtomicU64::new(0),
+                counters,
+                saved_dirty: AtomicU64::new(0),
                 last_save: AtomicI64::new(started_secs),
                 keys_processed: AtomicU64::new(0),
                 keys_total: AtomicU64::new(0),
@@ -270,15 +279,14 @@ impl Persistence {
     }
 
     /// Adds `n` changes to the dataset (Redis's `server.dirty += n`; see the module
-    /// docs). Dispatch calls it once per command that changed something.
-    #[inline]
+    /// docs) outside a command (dispatch counts a command's through its counters).
     pub fn add_dirty(&self, n: u64) {
-        self.inner.dirty.fetch_add(n, Ordering::Relaxed);
+        self.inner.counters.local().dirty(n);
     }
 
     /// Changes since the last successful save.
     pub fn dirty(&self) -> u64 {
-        self.inner.dirty.load(Ordering::Relaxed)
+        self.inner.dirty()
     }
 
     /// Whether the dataset is loading.
@@ -557,6 +565,12 @@ impl Persistence {
 }
 
 impl Inner {
+    fn dirty(&self) -> u64 {
+        self.counters
+            .dirty_total()
+            .saturating_sub(self.saved_dirty.load(Ordering::Relaxed))
+    }
+
     fn update_gate(&self, st: &State) {
         let misconf = st.params.stop_writes && !st.params.save_points.is_empty() && !st.last_ok;
         if misconf {
@@ -574,7 +588,7 @@ impl Inner {
     /// `rdb_saves` (SAVE, SHUTDOWN) or not (FLUSHALL's rewrite, as in Redis).
     fn save_sync(&self, keyspace: &Keyspace, counted: bool) -> Result<SaveStats, String> {
         let params = self.state.lock().params.clone();
-        let dirty_before = self.dirty.load(Ordering::Relaxed);
+        let dirty_before = self.counters.dirty_total();
         let started = Instant::now();
         // The file lock before the snapshot: saves on different threads (SAVE and
         // FLUSHALL's rewrite) land in the order of their snapshots.
@@ -598,16 +612,11 @@ impl Inner {
     }
 
     /// Bookkeeping of a successful save (SAVE, BGSAVE, FLUSHALL's), under the state
-    /// lock: the changes the save covered are no longer pending.
+    /// lock: the changes the save covered (the running total `dirty_before`, read
+    /// before its snapshot) are no longer pending.
     fn saved(&self, st: &mut State, dirty_before: u64, counted: bool) {
-        {
-            self.last_save.store(now_secs(), Ordering::Relaxed);
-        }
-        let _ = self
-            .dirty
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                Some(d.saturating_sub(dirty_before))
-            });
+        self.last_save.store(now_secs(), Ordering::Relaxed);
+        self.saved_dirty.fetch_max(dirty_before, Ordering::Relaxed);
         st.last_ok = true;
         if counted {
             st.saves += 1;
@@ -625,7 +634,7 @@ impl Inner {
         }
         let started = Instant::now();
         st.last_try = now_secs();
-        let dirty_before = this.dirty.load(Ordering::Relaxed);
+        let dirty_before = this.counters.dirty_total();
         let snapshot = ks.snapshot();
         this.keys_total
             .store(snapshot.total_keys() as u64, Ordering::Relaxed);

@@ -2,12 +2,13 @@
 //!
 //! [`Shared`] is built once by the lifecycle ([`crate::server`]) and handed to every
 //! connection and background thread. It holds no behaviour beyond small accessors:
-//! the modules that own each part (persistence, clients, the slow log, snapshots)
-//! define their types below this one, and dispatch, the command families, INFO and
-//! the lifecycle sit above it. Nothing here imports those.
+//! the modules that own each part (counters, persistence, clients, the slow log,
+//! snapshots) define their types below this one, and dispatch, the command families,
+//! INFO and the lifecycle sit above it. Nothing here imports those.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
@@ -20,33 +21,21 @@ use crate::changes::Observers;
 use crate::client::ClientRegistry;
 pub use crate::clock::now_ms;
 use crate::config::Config;
+use crate::counters::Counters;
 use crate::monitor::Monitors;
 use crate::persistence::Persistence;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
 use crate::snapshots::SnapshotRegistry;
 
-/// Server-wide counters (INFO stats).
+/// Server-wide counters of rare events (INFO stats). What every command counts is in
+/// [`Counters`], one slot per thread.
 #[derive(Default)]
 pub struct Stats {
     /// Connections accepted since start.
     pub connections_received: AtomicU64,
     /// Connections refused for maxclients.
     pub rejected_connections: AtomicU64,
-    /// Commands processed.
-    pub commands: AtomicU64,
-    /// Commands refused before running.
-    pub rejected_calls: AtomicU64,
-    /// Commands that replied with an error.
-    pub failed_calls: AtomicU64,
-    /// Bytes read from clients.
-    pub net_input_bytes: AtomicU64,
-    /// Bytes written to clients.
-    pub net_output_bytes: AtomicU64,
-    /// Successful key lookups by read commands.
-    pub keyspace_hits: AtomicU64,
-    /// Failed key lookups by read commands.
-    pub keyspace_misses: AtomicU64,
     /// Time spent in active expiry, microseconds.
     pub expire_cycle_usec: AtomicU64,
     /// Active expiry cycles that stopped at their time budget.
@@ -56,18 +45,11 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Zeroes the counters CONFIG RESETSTAT resets.
+    /// Zeroes these counters (CONFIG RESETSTAT, with [`Counters::reset`]).
     pub fn reset(&self) {
         for c in [
             &self.connections_received,
             &self.rejected_connections,
-            &self.commands,
-            &self.rejected_calls,
-            &self.failed_calls,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
             &self.expire_cycle_usec,
             &self.expire_cycle_timeouts,
             &self.acl_access_denied_auth,
@@ -113,8 +95,11 @@ pub struct Shared {
     pub config: RwLock<Config>,
     /// Hot-path copies of some config values.
     pub live: LiveConfig,
-    /// Counters.
+    /// Counters of rare events (connections, expiry, failed AUTH).
     pub stats: Stats,
+    /// What every command counts (commands, commandstats, keyspace hits/misses, the
+    /// dirty count, network bytes), per thread, summed by readers.
+    pub counters: Arc<Counters>,
     /// Connected clients.
     pub clients: ClientRegistry,
     /// Parked commands (clients blocked on keys, or paused) and the CLIENT PAUSE
@@ -124,8 +109,6 @@ pub struct Shared {
     pub monitors: Monitors,
     /// The slow log.
     pub slowlog: SlowLog,
-    /// INFO commandstats counters.
-    pub command_stats: CommandStatsTable,
     /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF, LASTSAVE (see
     /// [`crate::persistence`]).
     pub persistence: Persistence,
@@ -149,7 +132,7 @@ pub struct Shared {
 
 impl Shared {
     /// The state of a server about to serve `addrs` with `config`; `commands` is the
-    /// number of rows of the command table (one commandstats slot each).
+    /// number of rows of the command table (commandstats counts per row).
     pub fn new(
         keyspace: Keyspace,
         config: &Config,
@@ -158,17 +141,18 @@ impl Shared {
     ) -> Shared {
         let (shutdown_tx, _) = watch::channel(false);
         let started_ms = now_ms();
+        let counters = Arc::new(Counters::new(commands));
         let shared = Shared {
             keyspace,
             config: RwLock::new(config.clone()),
             live: LiveConfig::default(),
             stats: Stats::default(),
+            counters: Arc::clone(&counters),
             clients: ClientRegistry::default(),
             blocking: Blocking::default(),
             monitors: Monitors::default(),
             slowlog: SlowLog::default(),
-            command_stats: CommandStatsTable::new(commands),
-            persistence: Persistence::new(started_ms / 1000),
+            persistence: Persistence::new(started_ms / 1000, counters),
             started: Instant::now(),
             started_ms,
             run_id: run_id(),
@@ -248,51 +232,4 @@ fn run_id() -> String {
     (0..40)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
-}
-
-/// Usage counters of one command (INFO commandstats).
-#[derive(Default)]
-pub struct CommandStats {
-    /// Completed calls (failed ones included, as Redis counts them).
-    pub calls: AtomicU64,
-    /// Microseconds spent.
-    pub usec: AtomicU64,
-    /// Calls refused before running (arity, auth...).
-    pub rejected: AtomicU64,
-    /// Calls that ran and replied with an error.
-    pub failed: AtomicU64,
-}
-
-/// Per-server usage counters, indexed like the command table's rows (subcommands
-/// count under their container). They live in [`Shared`], so two servers in one
-/// process (tests, embedders) keep separate statistics.
-pub struct CommandStatsTable(Box<[CommandStats]>);
-
-impl CommandStatsTable {
-    /// Counters for `n` commands.
-    pub fn new(n: usize) -> CommandStatsTable {
-        CommandStatsTable((0..n).map(|_| CommandStats::default()).collect())
-    }
-
-    /// The counters, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = &CommandStats> + '_ {
-        self.0.iter()
-    }
-
-    /// Resets every counter (CONFIG RESETSTAT).
-    pub fn reset(&self) {
-        for s in self.0.iter() {
-            s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
-            s.rejected.store(0, Ordering::Relaxed);
-            s.failed.store(0, Ordering::Relaxed);
-        }
-    }
-}
-
-impl std::ops::Index<usize> for CommandStatsTable {
-    type Output = CommandStats;
-    fn index(&self, i: usize) -> &CommandStats {
-        &self.0[i]
-    }
 }

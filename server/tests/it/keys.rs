@@ -58,10 +58,10 @@ fn stored(s: &TestServer, db: usize) -> usize {
 }
 
 fn stat(s: &TestServer, which: &str) -> u64 {
-    let st = &s.handle().shared().stats;
+    let t = s.handle().shared().counters.totals();
     match which {
-        "hits" => st.keyspace_hits.load(Ordering::Relaxed),
-        "misses" => st.keyspace_misses.load(Ordering::Relaxed),
+        "hits" => t.keyspace_hits,
+        "misses" => t.keyspace_misses,
         "expired" => s.handle().shared().keyspace.expired_keys(),
         _ => unreachable!(),
     }

@@ -10,6 +10,7 @@ mod blocking;
 mod cli;
 mod command_docs;
 mod connection;
+mod counters;
 mod hardening;
 mod hashes;
 mod keys;

@@ -1441,11 +1441,8 @@ async fn keyspace_hits_and_misses() {
     let s = TestServer::start();
     let mut c = s.conn().await;
     let stats = || {
-        let st = &s.handle().shared().stats;
-        (
-            st.keyspace_hits.load(Ordering::Relaxed),
-            st.keyspace_misses.load(Ordering::Relaxed),
-        )
+        let t = s.handle().shared().counters.totals();
+        (t.keyspace_hits, t.keyspace_misses)
     };
     let check = |want_hits: u64, want_misses: u64, before: (u64, u64), what: &str| {
         let now = stats();

@@ -1,0 +1,520 @@
+//! Per-command statistics without a cache line every thread writes.
+//!
+//! Every command bumps several counters (INFO `total_commands_processed`,
+//! commandstats, keyspace hits/misses, the dirty count, network bytes). Kept in
+//! shared atomics, each of those is a read-modify-write on a cache line that bounces
+//! between cores on every command. Here each thread writes its own [`Slot`] (a
+//! cache-line-aligned block allocated on the thread's first use), and readers (INFO,
+//! save points, CONFIG RESETSTAT) sum the slots.
+//!
+//! - **Thread index.** A thread takes a process-wide index the first time it counts
+//!   anything (the lowest free one; given back when the thread exits, handed on under
+//!   a lock, so the next owner sees every count of the previous one). Index `i` is
+//!   slot `i` of every [`Counters`] (two servers in one process keep separate
+//!   statistics): a thread owns its slot alone, so an update is a plain load and
+//!   store, no locked instruction. Threads beyond [`SLOTS`], or a thread whose index
+//!   is already gone (thread-local destructors), share one overflow slot and add
+//!   with `fetch_add`.
+//! - **Exact sums.** A count is stored before the command's reply is written, so a
+//!   reader that runs after a client saw a reply sees its count.
+//! - **Reset** (CONFIG RESETSTAT) keeps a baseline, the sums at reset time, that
+//!   readers subtract: the slots are never written by another thread. The dirty
+//!   count is not a statistic and is never reset here; persistence keeps its own
+//!   baseline ([`Counters::dirty_total`] at the start of the last successful save).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Threads that get a slot of their own; others share the overflow slot.
+pub const SLOTS: usize = 256;
+
+/// The overflow slot's index.
+const OVERFLOW: usize = SLOTS;
+
+/// Server-wide counters of a slot, by position.
+const COMMANDS: usize = 0;
+const REJECTED: usize = 1;
+const FAILED: usize = 2;
+const HITS: usize = 3;
+const MISSES: usize = 4;
+const DIRTY: usize = 5;
+const NET_INPUT: usize = 6;
+const NET_OUTPUT: usize = 7;
+const FIXED: usize = 8;
+
+/// Counters of one command in one slot.
+#[derive(Default)]
+struct CommandSlot {
+    calls: AtomicU64,
+    usec: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Four commands' counters: 128 bytes, aligned, so a slot's per-command array
+/// shares no cache line with another allocation.
+#[derive(Default)]
+#[repr(align(128))]
+struct CommandBlock([CommandSlot; 4]);
+
+/// One thread's counters.
+#[repr(align(128))]
+struct Slot {
+    fixed: [AtomicU64; FIXED],
+    commands: Box<[CommandBlock]>,
+}
+
+impl Slot {
+    fn new(commands: usize) -> Slot {
+        Slot {
+            fixed: Default::default(),
+            commands: (0..commands.div_ceil(4))
+                .map(|_| CommandBlock::default())
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn command(&self, i: usize) -> &CommandSlot {
+        &self.commands[i / 4].0[i % 4]
+    }
+}
+
+/// Process-wide thread indices: the next never used, and those given back.
+struct Indices {
+    next: usize,
+    free: Vec<usize>,
+}
+
+static INDICES: Mutex<Indices> = Mutex::new(Indices {
+    next: 0,
+    free: Vec::new(),
+});
+
+/// Not yet claimed.
+const UNSET: usize = usize::MAX;
+
+fn claim_index() -> usize {
+    let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
+    // The lowest free index: indices stay dense, slots few.
+    match ids.free.iter().enumerate().min_by_key(|(_, i)| **i) {
+        Some((at, _)) => ids.free.swap_remove(at),
+        None if ids.next < SLOTS => {
+            ids.next += 1;
+            ids.next - 1
+        }
+        None => OVERFLOW,
+    }
+}
+
+fn free_index(i: usize) {
+    let mut ids = INDICES.lock().unwrap_or_else(|e| e.into_inner());
+    ids.free.push(i);
+}
+
+/// Gives the thread's index back when the thread exits.
+struct Guard(Cell<usize>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let i = self.0.replace(UNSET);
+        if i != UNSET {
+            // Whatever this thread still counts goes to the shared slot.
+            INDEX.set(OVERFLOW);
+            free_index(i);
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's index (no destructor: readable until the thread is gone).
+    static INDEX: Cell<usize> = const { Cell::new(UNSET) };
+    static GUARD: Guard = const { Guard(Cell::new(UNSET)) };
+}
+
+/// This thread's slot index ([`OVERFLOW`] when it has none).
+#[inline]
+fn thread_index() -> usize {
+    match INDEX.get() {
+        UNSET => first_use(),
+        i => i,
+    }
+}
+
+#[cold]
+fn first_use() -> usize {
+    let mut i = claim_index();
+    if i != OVERFLOW && GUARD.try_with(|g| g.0.set(i)).is_err() {
+        // The thread is exiting: nothing would give the index back.
+        free_index(i);
+        i = OVERFLOW;
+    }
+    INDEX.set(i);
+    i
+}
+
+/// Sums of the server-wide counters (since start or the last reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Commands processed (INFO `total_commands_processed`).
+    pub commands: u64,
+    /// Commands refused before running.
+    pub rejected_calls: u64,
+    /// Commands that replied with an error.
+    pub failed_calls: u64,
+    /// Successful key lookups by read commands.
+    pub keyspace_hits: u64,
+    /// Failed key lookups by read commands.
+    pub keyspace_misses: u64,
+    /// Bytes read from clients.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub net_output_bytes: u64,
+}
+
+/// Sums of one command's counters (INFO commandstats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommandTotals {
+    /// Completed calls (failed ones included, as Redis counts them).
+    pub calls: u64,
+    /// Microseconds spent.
+    pub usec: u64,
+    /// Calls refused before running (arity, auth...).
+    pub rejected: u64,
+    /// Calls that ran and replied with an error.
+    pub failed: u64,
+}
+
+/// Raw sums over every slot (nothing subtracted).
+struct Sums {
+    fixed: [u64; FIXED],
+    commands: Vec<CommandTotals>,
+}
+
+/// A server's counters: one slot per thread that counted something for it.
+pub struct Counters {
+    slots: Box<[OnceLock<Box<Slot>>]>,
+    commands: usize,
+    /// The sums at the last reset, subtracted by readers.
+    baseline: Mutex<Sums>,
+}
+
+impl Counters {
+    /// Counters for a command table of `commands` rows.
+    pub fn new(commands: usize) -> Counters {
+        Counters {
+            slots: (0..=SLOTS).map(|_| OnceLock::new()).collect(),
+            commands,
+            baseline: Mutex::new(Sums {
+                fixed: [0; FIXED],
+                commands: vec![CommandTotals::default(); commands],
+            }),
+        }
+    }
+
+    /// The calling thread's writer. Cheap (a thread-local read); take it where the
+    /// count happens, never keep it across an `.await` (it is not `Send`).
+    #[inline]
+    pub fn local(&self) -> Local<'_> {
+        let i = thread_index();
+        Local {
+            slot: self.slots[i].get_or_init(|| Box::new(Slot::new(self.commands))),
+            exclusive: i != OVERFLOW,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    fn sums(&self) -> Sums {
+        let mut s = Sums {
+            fixed: [0; FIXED],
+            commands: vec![CommandTotals::default(); self.commands],
+        };
+        for slot in self.slots.iter().filter_map(OnceLock::get) {
+            for (sum, c) in s.fixed.iter_mut().zip(&slot.fixed) {
+                *sum += c.load(Ordering::Relaxed);
+            }
+            for (i, sum) in s.commands.iter_mut().enumerate() {
+                let c = slot.command(i);
+                sum.calls += c.calls.load(Ordering::Relaxed);
+                sum.usec += c.usec.load(Ordering::Relaxed);
+                sum.rejected += c.rejected.load(Ordering::Relaxed);
+                sum.failed += c.failed.load(Ordering::Relaxed);
+            }
+        }
+        s
+    }
+
+    fn baseline(&self) -> std::sync::MutexGuard<'_, Sums> {
+        self.baseline.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server-wide counters since start or the last [`Counters::reset`].
+    pub fn totals(&self) -> Totals {
+        let f = self.fixed_since_reset();
+        Totals {
+            commands: f[COMMANDS],
+            rejected_calls: f[REJECTED],
+            failed_calls: f[FAILED],
+            keyspace_hits: f[HITS],
+            keyspace_misses: f[MISSES],
+            net_input_bytes: f[NET_INPUT],
+            net_output_bytes: f[NET_OUTPUT],
+        }
+    }
+
+    fn fixed_since_reset(&self) -> [u64; FIXED] {
+        let base = self.baseline();
+        let mut fixed = [0; FIXED];
+        for slot in self.slots.iter().filter_map(OnceLock::get) {
+            for (sum, c) in fixed.iter_mut().zip(&slot.fixed) {
+                *sum += c.load(Ordering::Relaxed);
+            }
+        }
+        for (sum, b) in fixed.iter_mut().zip(&base.fixed) {
+            *sum = sum.saturating_sub(*b);
+        }
+        fixed
+    }
+
+    /// Every command's counters, in table order, since start or the last reset.
+    pub fn commands(&self) -> Vec<CommandTotals> {
+        let base = self.baseline();
+        let mut sums = self.sums().commands;
+        for (s, b) in sums.iter_mut().zip(&base.commands) {
+            s.calls = s.calls.saturating_sub(b.calls);
+            s.usec = s.usec.saturating_sub(b.usec);
+            s.rejected = s.rejected.saturating_sub(b.rejected);
+            s.failed = s.failed.saturating_sub(b.failed);
+        }
+        sums
+    }
+
+    /// Changes to the dataset counted since start (never reset: persistence
+    /// subtracts what its last successful save covered).
+    pub fn dirty_total(&self) -> u64 {
+        self.slots
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|s| s.fixed[DIRTY].load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Zeroes the statistics (CONFIG RESETSTAT): what is counted from now on is
+    /// what readers see. The dirty count is left alone.
+    pub fn reset(&self) {
+        let mut base = self.baseline();
+        let mut now = self.sums();
+        now.fixed[DIRTY] = 0;
+        *base = now;
+    }
+}
+
+/// An add by the slot's only writer: no locked instruction.
+#[inline(always)]
+fn plain_add(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// An add to the shared overflow slot.
+#[inline(always)]
+fn atomic_add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// One thread's writer into its slot of a [`Counters`].
+pub struct Local<'a> {
+    slot: &'a Slot,
+    /// Only this thread writes the slot: a plain load and store suffice.
+    exclusive: bool,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Local<'_> {
+    /// Adds `n` to `c`, a counter of this slot.
+    #[inline]
+    fn add(&self, c: &AtomicU64, n: u64) {
+        if self.exclusive {
+            plain_add(c, n);
+        } else {
+            atomic_add(c, n);
+        }
+    }
+
+    /// A command of table row `idx` ran for `usec` microseconds, `failed` or not,
+    /// making `dirty` changes to the dataset.
+    #[inline]
+    pub fn command(&self, idx: usize, usec: u64, failed: bool, dirty: u64) {
+        // One branch on the slot's kind for the whole update.
+        if self.exclusive {
+            self.command_with(plain_add, idx, usec, failed, dirty);
+        } else {
+            self.command_with(atomic_add, idx, usec, failed, dirty);
+        }
+    }
+
+    #[inline(always)]
+    fn command_with(
+        &self,
+        add: fn(&AtomicU64, u64),
+        idx: usize,
+        usec: u64,
+        failed: bool,
+        dirty: u64,
+    ) {
+        let c = self.slot.command(idx);
+        let f = &self.slot.fixed;
+        add(&c.calls, 1);
+        add(&c.usec, usec);
+        add(&f[COMMANDS], 1);
+        if failed {
+            add(&c.failed, 1);
+            add(&f[FAILED], 1);
+        }
+        if dirty != 0 {
+            add(&f[DIRTY], dirty);
+        }
+    }
+
+    /// A command was refused before running (`idx`: its row, when known).
+    pub fn rejected(&self, idx: Option<usize>) {
+        if let Some(i) = idx {
+            self.add(&self.slot.command(i).rejected, 1);
+        }
+        self.add(&self.slot.fixed[REJECTED], 1);
+    }
+
+    /// A read lookup found its key (`hit`) or not.
+    #[inline]
+    pub fn keyspace(&self, hit: bool) {
+        self.add(&self.slot.fixed[if hit { HITS } else { MISSES }], 1);
+    }
+
+    /// `n` changes to the dataset (Redis's `server.dirty += n`).
+    #[inline]
+    pub fn dirty(&self, n: u64) {
+        self.add(&self.slot.fixed[DIRTY], n);
+    }
+
+    /// `n` bytes read from a client.
+    #[inline]
+    pub fn net_input(&self, n: u64) {
+        self.add(&self.slot.fixed[NET_INPUT], n);
+    }
+
+    /// `n` bytes written to a client.
+    #[inline]
+    pub fn net_output(&self, n: u64) {
+        self.add(&self.slot.fixed[NET_OUTPUT], n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    fn hammer(c: &Arc<Counters>, threads: usize, per_thread: u64) {
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let c = Arc::clone(c);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    // Every thread alive at once: none gives its index back early.
+                    barrier.wait();
+                    for n in 0..per_thread {
+                        let l = c.local();
+                        l.command(t % 3, 2, n % 2 == 0, 1);
+                        l.keyspace(n % 4 != 0);
+                        l.net_input(10);
+                        l.net_output(5);
+                        if n % 10 == 0 {
+                            l.rejected(Some(t % 3));
+                            l.rejected(None);
+                        }
+                    }
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread");
+        }
+    }
+
+    #[test]
+    fn sums_over_threads_are_exact() {
+        let c = Arc::new(Counters::new(3));
+        let (threads, per) = (8, 20_000u64);
+        hammer(&c, threads, per);
+        let n = threads as u64 * per;
+        let t = c.totals();
+        assert_eq!(t.commands, n);
+        assert_eq!(t.failed_calls, n / 2);
+        assert_eq!(t.keyspace_hits, n * 3 / 4);
+        assert_eq!(t.keyspace_misses, n / 4);
+        assert_eq!(t.net_input_bytes, 10 * n);
+        assert_eq!(t.net_output_bytes, 5 * n);
+        assert_eq!(t.rejected_calls, 2 * n / 10);
+        assert_eq!(c.dirty_total(), n);
+        let cmds = c.commands();
+        assert_eq!(cmds.iter().map(|s| s.calls).sum::<u64>(), n);
+        assert_eq!(cmds.iter().map(|s| s.usec).sum::<u64>(), 2 * n);
+        assert_eq!(cmds.iter().map(|s| s.failed).sum::<u64>(), n / 2);
+        assert_eq!(cmds.iter().map(|s| s.rejected).sum::<u64>(), n / 10);
+        // Threads 0, 3, 6 counted under command 0.
+        assert_eq!(cmds[0].calls, 3 * per);
+    }
+
+    /// More threads alive at once than there are slots: the overflow slot is shared
+    /// and still exact.
+    #[test]
+    fn overflow_slot_is_exact() {
+        let c = Arc::new(Counters::new(3));
+        let threads = SLOTS + 20;
+        hammer(&c, threads, 200);
+        assert_eq!(c.totals().commands, threads as u64 * 200);
+        assert_eq!(c.dirty_total(), threads as u64 * 200);
+    }
+
+    #[test]
+    fn servers_keep_separate_counts() {
+        let (a, b) = (Counters::new(2), Counters::new(2));
+        a.local().command(1, 7, false, 3);
+        assert_eq!(a.totals().commands, 1);
+        assert_eq!(b.totals(), Totals::default());
+        assert_eq!((a.dirty_total(), b.dirty_total()), (3, 0));
+        assert_eq!(b.commands()[1], CommandTotals::default());
+    }
+
+    #[test]
+    fn reset_zeroes_statistics_but_not_dirty() {
+        let c = Arc::new(Counters::new(3));
+        hammer(&c, 4, 1000);
+        c.reset();
+        assert_eq!(c.totals(), Totals::default());
+        assert!(c.commands().iter().all(|s| *s == CommandTotals::default()));
+        assert_eq!(c.dirty_total(), 4000);
+        // Counting goes on from zero, on this thread and on others.
+        let l = c.local();
+        l.command(2, 5, true, 0);
+        l.keyspace(true);
+        hammer(&c, 2, 10);
+        let t = c.totals();
+        assert_eq!((t.commands, t.failed_calls, t.keyspace_hits), (21, 11, 15));
+        assert_eq!(t.rejected_calls, 4);
+        let cmds = c.commands();
+        assert_eq!(
+            cmds[2],
+            CommandTotals {
+                calls: 1,
+                usec: 5,
+                rejected: 0,
+                failed: 1
+            }
+        );
+        assert_eq!((cmds[0].calls, cmds[0].rejected), (10, 1));
+        assert_eq!(c.dirty_total(), 4020);
+    }
+}
