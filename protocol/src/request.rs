@@ -422,6 +422,10 @@ impl RequestParser {
                 self.spans.shrink_to(MAX_PREALLOC_ARGS);
             }
             if first == b'*' {
+                if let Some(end) = self.whole_frame(buf) {
+                    return Ok(Some((end, Source::Buf)));
+                }
+                self.spans.clear();
                 self.phase = Phase::Count;
                 self.scan = 1;
             } else {
@@ -557,6 +561,49 @@ impl RequestParser {
             self.scan = self.pos;
         }
         Ok(true)
+    }
+
+    /// The fast path for a whole, well-formed multibulk command already in `buf` (a
+    /// pipelined client's usual case): count and every bulk header read with
+    /// [`quick_header`], every payload present, within the limits. Pushes the
+    /// spans and returns the command's length; `None` (spans left to clear) for
+    /// anything else (incomplete, malformed, over a limit, `*0`...), which the state
+    /// machine then parses from the start, with Redis's errors and resumption.
+    #[inline]
+    fn whole_frame(&mut self, buf: &[u8]) -> Option<usize> {
+        let max_line = self.limits.max_inline_len;
+        let (n, cr) = quick_header(buf, 0, max_line)?;
+        let count = usize::try_from(n).ok()?;
+        if count == 0
+            || count > self.limits.max_multibulk_len
+            || count > MAX_PREALLOC_ARGS
+            || (n > UNAUTH_MAX_MULTIBULK && !self.authenticated)
+        {
+            return None;
+        }
+        self.spans.reserve(count);
+        let mut pos = cr + 2;
+        for _ in 0..count {
+            if buf.get(pos) != Some(&b'$') {
+                return None;
+            }
+            let (n, cr) = quick_header(buf, pos, max_line)?;
+            let len = usize::try_from(n).ok()?;
+            if len > self.limits.max_bulk_len || (len > UNAUTH_MAX_BULK && !self.authenticated) {
+                return None;
+            }
+            let start = cr + 2;
+            let next = start.checked_add(len)?.checked_add(2)?;
+            if next > buf.len() {
+                return None;
+            }
+            self.spans.push(Span {
+                start,
+                end: start + len,
+            });
+            pos = next;
+        }
+        Some(pos)
     }
 
     /// Parses `$len\r\npayload\r\n` items until the command is complete.

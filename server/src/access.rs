@@ -21,6 +21,7 @@
 use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, ShardGuard};
 
 use crate::changes::{Change, EXPIRED};
+pub use crate::counters::Tally;
 use crate::error::CmdError;
 use crate::state::Shared;
 
@@ -181,7 +182,7 @@ pub struct Keys<'c, 'a> {
     no_touch: bool,
     /// A snapshot view: nothing is announced (nothing can change).
     view: bool,
-    dirty: &'c mut u64,
+    tally: &'c mut Tally,
 }
 
 /// What [`Keys::new`] needs from the execution context.
@@ -191,75 +192,109 @@ pub(crate) struct KeysCtx<'c, 'a> {
     pub held: Option<&'c mut Held<'a>>,
     pub now: i64,
     pub no_touch: bool,
-    pub dirty: &'c mut u64,
+    /// The keyspace is a snapshot's (a SNAPSHOT READ view).
+    pub view: bool,
+    pub tally: &'c mut Tally,
 }
 
 impl<'c, 'a> Keys<'c, 'a> {
     /// Declares `keys` (database, key) and locks their shards, or checks that the
     /// group holding them covers them.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
-        let ks = cx.keyspace;
-        let key_ref = |&(db, key): &(usize, &'c [u8])| {
-            let d = ks.db(db);
-            let hash = d.hash(key);
-            KeyRef {
-                db,
-                key,
-                hash,
-                shard: d.shard_index(hash),
+        match (keys, cx.held) {
+            // The common case, kept small enough to inline into every handler.
+            (&[(db, key)], None) => {
+                let d = cx.keyspace.db(db);
+                let hash = d.hash(key);
+                let shard = d.shard_index(hash);
+                Keys {
+                    shared: cx.shared,
+                    keyspace: cx.keyspace,
+                    guards: Guards::One(d.lock_index(shard)),
+                    keys: KeyList::One(KeyRef {
+                        db,
+                        key,
+                        hash,
+                        shard,
+                    }),
+                    now: cx.now,
+                    no_touch: cx.no_touch,
+                    view: cx.view,
+                    tally: cx.tally,
+                }
             }
-        };
-        let (keys, guards) = match (keys, cx.held) {
-            ([one], None) => {
-                let k = key_ref(one);
-                let guard = ks.db(k.db).lock_index(k.shard);
-                (KeyList::One(k), Guards::One(guard))
+            (keys, held) => Keys::many(
+                cx.shared,
+                cx.keyspace,
+                held,
+                keys,
+                cx.now,
+                cx.no_touch,
+                cx.view,
+                cx.tally,
+            ),
+        }
+    }
+
+    /// [`Keys::new`] for several keys, or for keys a group holds.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn many(
+        shared: &'a Shared,
+        ks: &'a Keyspace,
+        held: Option<&'c mut Held<'a>>,
+        keys: &[(usize, &'c [u8])],
+        now: i64,
+        no_touch: bool,
+        view: bool,
+        tally: &'c mut Tally,
+    ) -> Keys<'c, 'a> {
+        let refs: Vec<KeyRef<'c>> = keys
+            .iter()
+            .map(|&(db, key)| {
+                let d = ks.db(db);
+                let hash = d.hash(key);
+                KeyRef {
+                    db,
+                    key,
+                    hash,
+                    shard: d.shard_index(hash),
+                }
+            })
+            .collect();
+        let guards = match held {
+            Some(group) => {
+                for k in &refs {
+                    assert!(
+                        group.holds((k.db, k.shard)),
+                        "key {:?} is outside the shards its group holds",
+                        String::from_utf8_lossy(k.key)
+                    );
+                }
+                Guards::Group(group)
             }
-            (keys, held) => {
-                let refs: Vec<KeyRef<'c>> = keys.iter().map(key_ref).collect();
-                let guards = match held {
-                    Some(group) => {
-                        for k in &refs {
-                            assert!(
-                                group.holds((k.db, k.shard)),
-                                "key {:?} is outside the shards its group holds",
-                                String::from_utf8_lossy(k.key)
-                            );
-                        }
-                        Guards::Group(group)
-                    }
-                    None => Guards::Own(Held::lock(
-                        ks,
-                        refs.iter().map(|k| (k.db, k.shard)).collect(),
-                    )),
-                };
-                (KeyList::Many(refs), guards)
-            }
+            None => Guards::Own(Held::lock(ks, refs.iter().map(|k| (k.db, k.shard)).collect())),
         };
         Keys {
-            shared: cx.shared,
+            shared,
             keyspace: ks,
             guards,
-            keys,
-            now: cx.now,
-            no_touch: cx.no_touch,
-            view: ks.db(0).is_frozen(),
-            dirty: cx.dirty,
+            keys: KeyList::Many(refs),
+            now,
+            no_touch,
+            view,
+            tally,
         }
     }
 
     /// The locked shard of key reference `k`.
     #[inline]
     fn guard(&mut self, k: KeyRef<'c>) -> &mut Shard {
-        match &mut self.guards {
-            Guards::One(g) => g,
-            Guards::Own(h) => h.shard((k.db, k.shard)),
-            Guards::Group(h) => h.shard((k.db, k.shard)),
-        }
+        guard_of(&mut self.guards, k)
     }
 
-    #[inline]
+    #[inline(always)]
     fn key_ref(&self, i: usize) -> KeyRef<'c> {
         match &self.keys {
             KeyList::One(k) => {
@@ -317,7 +352,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// A read command's lookup of key `i` (Redis's `lookupKeyRead` then
     /// `checkType`): counts a hit or a miss, records the access unless the client is
     /// NO-TOUCH, and a key of another type than `want` is WRONGTYPE.
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self, i: usize, want: Want) -> Result<Option<&Entry>, CmdError> {
         let e = self.lookup(i, Lookup::READ);
         if let Some(e) = e {
@@ -327,7 +362,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     }
 
     /// [`Keys::read`] of a string: its bytes, or WRONGTYPE.
-    #[inline]
+    #[inline(always)]
     pub fn read_str(&mut self, i: usize) -> Result<Option<&[u8]>, CmdError> {
         match self.lookup(i, Lookup::READ) {
             None => Ok(None),
@@ -336,7 +371,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     }
 
     /// [`Keys::read`] of a hash: the hash, or WRONGTYPE.
-    #[inline]
+    #[inline(always)]
     pub fn read_hash(&mut self, i: usize) -> Result<Option<&HashValue>, CmdError> {
         match self.lookup(i, Lookup::READ) {
             None => Ok(None),
@@ -346,7 +381,7 @@ impl<'c, 'a> Keys<'c, 'a> {
 
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
-    #[inline]
+    #[inline(always)]
     pub fn write_lookup(&mut self, i: usize, want: Want) -> Result<Option<&Entry>, CmdError> {
         let e = self.lookup(i, Lookup::WRITE);
         if let Some(e) = e {
@@ -357,16 +392,18 @@ impl<'c, 'a> Keys<'c, 'a> {
 
     /// Looks key `i` up with `flags`. An expired key is removed on the way (lazy
     /// expiry, announced), whether or not the lookup touches.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&mut self, i: usize, flags: Lookup) -> Option<&Entry> {
         let k = self.key_ref(i);
         let touch = flags.force_touch || (flags.touch && !self.no_touch);
         let (shared, view, now) = (self.shared, self.view, self.now);
-        let shard = self.guard(k);
-        let found = shard.find(k.hash, k.key, now, touch);
-        let hit = matches!(found, Found::Live(_));
+        let found = guard_of(&mut self.guards, k).find(k.hash, k.key, now, touch);
         if flags.stats {
-            shared.counters.local().keyspace(hit);
+            if matches!(found, Found::Live(_)) {
+                self.tally.hits += 1;
+            } else {
+                self.tally.misses += 1;
+            }
         }
         match found {
             Found::Live(e) => Some(e),
@@ -452,7 +489,7 @@ impl<'c, 'a> Keys<'c, 'a> {
         if matches!(old, Found::Expired) {
             announce(shared, Change::key(k.db, k.key, EXPIRED));
         }
-        *self.dirty += dirty;
+        self.tally.dirty += dirty;
         announce(shared, Change::key(k.db, k.key, event));
         old.live()
     }
@@ -466,7 +503,7 @@ impl<'c, 'a> Keys<'c, 'a> {
         let shard = self.guard(k);
         match shard.take(k.hash, k.key, now) {
             Found::Live(old) => {
-                *self.dirty += dirty;
+                self.tally.dirty += dirty;
                 announce(shared, Change::key(k.db, k.key, event));
                 Some(old)
             }
@@ -489,7 +526,7 @@ impl<'c, 'a> Keys<'c, 'a> {
 
     /// Counts `n` changes made through [`Keys::held_in`].
     pub fn add_dirty(&mut self, n: u64) {
-        *self.dirty += n;
+        self.tally.dirty += n;
     }
 
     /// The server state (to announce changes made through [`Keys::held_in`]).
@@ -501,8 +538,19 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// [`Keys::shard`]), counting `dirty` changes.
     pub fn changed(&mut self, i: usize, event: &'static str, dirty: u64) {
         let k = self.key_ref(i);
-        *self.dirty += dirty;
+        self.tally.dirty += dirty;
         announce(self.shared, Change::key(k.db, k.key, event));
+    }
+}
+
+/// The locked shard of key reference `k` among `guards` (a free function, so that
+/// it borrows only the guards and the rest of a [`Keys`] stays usable).
+#[inline(always)]
+fn guard_of<'g, 'c, 'a>(guards: &'g mut Guards<'c, 'a>, k: KeyRef<'_>) -> &'g mut Shard {
+    match guards {
+        Guards::One(g) => g,
+        Guards::Own(h) => h.shard((k.db, k.shard)),
+        Guards::Group(h) => h.shard((k.db, k.shard)),
     }
 }
 

@@ -12,7 +12,7 @@
 use shoal_protocol::{Args, ReplyBuf};
 use shoal_storage::{Db, Keyspace};
 
-use crate::access::{Held, Keys, KeysCtx};
+use crate::access::{Held, Keys, KeysCtx, Tally};
 use crate::blocking::Block;
 use crate::client::Client;
 use crate::error::{show_arg, CmdError, CmdResult};
@@ -43,7 +43,7 @@ pub struct Ctx<'a> {
     /// increments: handlers add with [`Ctx::add_dirty`], dispatch hands the total to
     /// persistence (save points, INFO `rdb_changes_since_last_save`) once the handler
     /// returns. Build a `Ctx` with 0.
-    pub dirty: u64,
+    pub tally: Tally,
     /// Shards a caller holds for a group of commands (EXEC, EVAL, the test-only group
     /// runner): [`Ctx::keys`] hands these out instead of locking. `None` for a plain
     /// command, which locks its own keys' shards.
@@ -66,7 +66,7 @@ impl<'a> Ctx<'a> {
     /// their shards (or, in a group, checks the group holds them). Returns the access
     /// handle (keys by index: 0 is `keys[0]`...) and the reply buffer, usable
     /// together.
-    #[inline]
+    #[inline(always)]
     pub fn keys<'c>(&'c mut self, keys: &[&'c [u8]]) -> (Keys<'c, 'a>, &'c mut ReplyBuf) {
         let db = self.client.db;
         if let [key] = keys {
@@ -77,7 +77,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// [`Ctx::keys`] with each key's database given (COPY ... DB, MOVE).
-    #[inline]
+    #[inline(always)]
     pub fn keys_at<'c>(
         &'c mut self,
         keys: &[(usize, &'c [u8])],
@@ -88,7 +88,8 @@ impl<'a> Ctx<'a> {
             held: self.held.as_mut(),
             now: self.now,
             no_touch: self.client.no_touch,
-            dirty: &mut self.dirty,
+            view: self.client.snapshot.is_some(),
+            tally: &mut self.tally,
         };
         (Keys::new(cx, keys), &mut *self.out)
     }
@@ -97,7 +98,7 @@ impl<'a> Ctx<'a> {
     /// key writes through [`Keys`] (which count their own): FLUSHDB's, SWAPDB's.
     #[inline]
     pub fn add_dirty(&mut self, n: u64) {
-        self.dirty += n;
+        self.tally.dirty += n;
     }
 
     /// Parks this command (BLPOP-style): the handler then returns `Ok(())` without
@@ -113,10 +114,8 @@ impl<'a> Ctx<'a> {
     /// (FLUSHALL, before it rewrites the dump: the save must see them).
     #[inline]
     pub fn commit_dirty(&mut self) {
-        let n = std::mem::take(&mut self.dirty);
-        if n > 0 {
-            self.shared.counters.local().dirty(n);
-        }
+        let tally = std::mem::take(&mut self.tally);
+        self.shared.counters.local().tally(&tally);
     }
 }
 

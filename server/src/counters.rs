@@ -81,6 +81,18 @@ impl Slot {
     }
 }
 
+/// What one command counted while it ran, published by dispatch in one go when it
+/// is done (no shared counter touched per lookup).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Changes to the dataset (Redis's `server.dirty` increments).
+    pub dirty: u64,
+    /// Read lookups that found their key (INFO `keyspace_hits`).
+    pub hits: u64,
+    /// Read lookups that did not (INFO `keyspace_misses`).
+    pub misses: u64,
+}
+
 /// Process-wide thread indices: the next never used, and those given back.
 struct Indices {
     next: usize,
@@ -344,12 +356,36 @@ impl Local<'_> {
     /// A command of table row `idx` ran for `usec` microseconds, `failed` or not,
     /// making `dirty` changes to the dataset.
     #[inline]
-    pub fn command(&self, idx: usize, usec: u64, failed: bool, dirty: u64) {
+    pub fn command(&self, idx: usize, usec: u64, failed: bool, tally: &Tally) {
         // One branch on the slot's kind for the whole update.
         if self.exclusive {
-            self.command_with(plain_add, idx, usec, failed, dirty);
+            self.command_with(plain_add, idx, usec, failed, tally);
         } else {
-            self.command_with(atomic_add, idx, usec, failed, dirty);
+            self.command_with(atomic_add, idx, usec, failed, tally);
+        }
+    }
+
+    /// What a command counted without completing (it parked): its changes and
+    /// lookups.
+    pub fn tally(&self, tally: &Tally) {
+        if self.exclusive {
+            self.tally_with(plain_add, tally);
+        } else {
+            self.tally_with(atomic_add, tally);
+        }
+    }
+
+    #[inline(always)]
+    fn tally_with(&self, add: fn(&AtomicU64, u64), tally: &Tally) {
+        let f = &self.slot.fixed;
+        if tally.dirty != 0 {
+            add(&f[DIRTY], tally.dirty);
+        }
+        if tally.hits != 0 {
+            add(&f[HITS], tally.hits);
+        }
+        if tally.misses != 0 {
+            add(&f[MISSES], tally.misses);
         }
     }
 
@@ -360,7 +396,7 @@ impl Local<'_> {
         idx: usize,
         usec: u64,
         failed: bool,
-        dirty: u64,
+        tally: &Tally,
     ) {
         let c = self.slot.command(idx);
         let f = &self.slot.fixed;
@@ -371,9 +407,7 @@ impl Local<'_> {
             add(&c.failed, 1);
             add(&f[FAILED], 1);
         }
-        if dirty != 0 {
-            add(&f[DIRTY], dirty);
-        }
+        self.tally_with(add, tally);
     }
 
     /// A command was refused before running (`idx`: its row, when known).

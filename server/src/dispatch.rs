@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use shoal_protocol::{Args, ReplyBuf};
 
-use crate::access::Held;
+use crate::access::{Held, Tally};
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::clock::mono_ns;
@@ -155,7 +155,7 @@ pub fn execute(
         client,
         out,
         now,
-        dirty: 0,
+        tally: Tally::default(),
         held: None,
         blocked: None,
     };
@@ -164,7 +164,7 @@ pub fn execute(
     // The changes it made, for persistence's save points (Redis's `server.dirty`, as
     // the handler counted them; a failed command may have counted some before
     // failing, as in Redis).
-    let dirty = std::mem::take(&mut ctx.dirty);
+    let tally = std::mem::take(&mut ctx.tally);
     // MONITOR sees the command once it ran (in the database it left selected), unless
     // it is administrative or already shown when it first blocked (Redis's `call`).
     if shared.monitors.active()
@@ -178,9 +178,7 @@ pub fn execute(
     if let (Some(block), Ok(())) = (ctx.blocked.take(), &result) {
         // Counted (calls, time, slow log) when it completes, as Redis does; shown to
         // MONITOR only this once (the connection clears `reprocessing` when it is done).
-        if dirty > 0 {
-            shared.counters.local().dirty(dirty);
-        }
+        shared.counters.local().tally(&tally);
         ctx.client.reprocessing = true;
         return Outcome::Park(block);
     }
@@ -188,7 +186,7 @@ pub fn execute(
     shared
         .counters
         .local()
-        .command(idx, usec, result.is_err(), dirty);
+        .command(idx, usec, result.is_err(), &tally);
     if let Err(e) = result {
         ctx.out.error(&e.message());
     }
@@ -269,7 +267,7 @@ pub fn execute_group(
         client,
         out,
         now,
-        dirty: 0,
+        tally: Tally::default(),
         held: Some(held),
         blocked: None,
     };
@@ -292,7 +290,7 @@ pub fn execute_group(
         shared
             .counters
             .local()
-            .command(idx, usec, result.is_err(), 0);
+            .command(idx, usec, result.is_err(), &Tally::default());
         if let Err(e) = result {
             ctx.out.error(&e.message());
         }
