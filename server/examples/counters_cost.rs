@@ -37,7 +37,12 @@ fn per_thread(c: &Counters, n: u64) {
     for i in 0..n {
         let idx = black_box((i % 4) as usize);
         c.local().keyspace(true);
-        c.local().command(idx, black_box(1), false, 0);
+        c.local().command(
+            idx,
+            black_box(1),
+            false,
+            &shoal_server::counters::Tally::default(),
+        );
     }
 }
 

@@ -274,7 +274,10 @@ impl<'c, 'a> Keys<'c, 'a> {
                 }
                 Guards::Group(group)
             }
-            None => Guards::Own(Held::lock(ks, refs.iter().map(|k| (k.db, k.shard)).collect())),
+            None => Guards::Own(Held::lock(
+                ks,
+                refs.iter().map(|k| (k.db, k.shard)).collect(),
+            )),
         };
         Keys {
             shared,

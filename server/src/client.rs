@@ -61,13 +61,48 @@ pub struct ClientInfo {
     push_tx: mpsc::UnboundedSender<Bytes>,
     /// Bytes pushed and not yet taken by the connection loop.
     push_pending: AtomicUsize,
+    /// The connection's socket while it is open (see [`ClientInfo::kill`]).
+    socket: Mutex<Option<std::os::fd::RawFd>>,
 }
 
 impl ClientInfo {
-    /// Asks the connection to close.
+    /// Asks the connection to close: sets `killed`, wakes whatever the connection
+    /// waits on (`kill_notify`), and shuts down the socket's reading side, so that an
+    /// idle connection's read ends at once without the read loop having to wait on a
+    /// second future for every read.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
+        self.wake_and_shut();
+    }
+
+    /// The waking half of [`ClientInfo::kill`] (`killed` already set).
+    fn wake_and_shut(&self) {
         self.kill_notify.notify_one();
+        let socket = self.socket.lock();
+        if let Some(fd) = *socket {
+            // SAFETY: `fd` is this connection's socket and still open: the connection
+            // detaches it (under this lock) before it closes it, so while the lock is
+            // held it can be neither closed nor reused. `shutdown` only changes the
+            // socket's state; it touches no memory of ours.
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RD);
+            }
+        }
+    }
+
+    /// The connection's socket is open as `fd` (until [`ClientInfo::detach_socket`]).
+    pub fn attach_socket(&self, fd: std::os::fd::RawFd) {
+        *self.socket.lock() = Some(fd);
+        if self.killed.load(Ordering::SeqCst) {
+            // Killed before the socket was known: shut it down now.
+            self.kill();
+        }
+    }
+
+    /// The connection is about to close its socket: [`ClientInfo::kill`] must no
+    /// longer touch it.
+    pub fn detach_socket(&self) {
+        *self.socket.lock() = None;
     }
 
     /// Pushes pre-encoded reply bytes to this connection (a MONITOR line...), which
@@ -86,7 +121,7 @@ impl ClientInfo {
                     pending,
                     "Client scheduled to be closed ASAP for overcoming of output buffer limits."
                 );
-                self.kill_notify.notify_one();
+                self.wake_and_shut();
             }
             return false;
         }
@@ -319,6 +354,7 @@ impl ClientRegistry {
             blocked: AtomicBool::new(false),
             push_tx,
             push_pending: AtomicUsize::new(0),
+            socket: Mutex::new(None),
         });
         map.insert(id, Arc::clone(&info));
         self.connected.store(map.len(), Ordering::Relaxed);

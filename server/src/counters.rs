@@ -459,7 +459,15 @@ mod tests {
                     barrier.wait();
                     for n in 0..per_thread {
                         let l = c.local();
-                        l.command(t % 3, 2, n % 2 == 0, 1);
+                        l.command(
+                            t % 3,
+                            2,
+                            n % 2 == 0,
+                            &Tally {
+                                dirty: 1,
+                                ..Tally::default()
+                            },
+                        );
                         l.keyspace(n % 4 != 0);
                         l.net_input(10);
                         l.net_output(5);
@@ -515,7 +523,15 @@ mod tests {
     #[test]
     fn servers_keep_separate_counts() {
         let (a, b) = (Counters::new(2), Counters::new(2));
-        a.local().command(1, 7, false, 3);
+        a.local().command(
+            1,
+            7,
+            false,
+            &Tally {
+                dirty: 3,
+                ..Tally::default()
+            },
+        );
         assert_eq!(a.totals().commands, 1);
         assert_eq!(b.totals(), Totals::default());
         assert_eq!((a.dirty_total(), b.dirty_total()), (3, 0));
@@ -532,7 +548,15 @@ mod tests {
         assert_eq!(c.dirty_total(), 4000);
         // Counting goes on from zero, on this thread and on others.
         let l = c.local();
-        l.command(2, 5, true, 0);
+        l.command(
+            2,
+            5,
+            true,
+            &Tally {
+                dirty: 0,
+                ..Tally::default()
+            },
+        );
         l.keyspace(true);
         hammer(&c, 2, 10);
         let t = c.totals();

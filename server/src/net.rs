@@ -82,7 +82,8 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
         return;
     }
     tracing::debug!(id, %addr, "client connected");
-    let mut client = Client::new(info, !shared.auth_required());
+    info.attach_socket(std::os::fd::AsRawFd::as_raw_fd(&socket));
+    let mut client = Client::new(Arc::clone(&info), !shared.auth_required());
     match serve(&shared, &mut socket, &mut client, &mut pushes).await {
         Ok(reason) => tracing::debug!(id, %addr, reason, "client closed"),
         Err(e) => tracing::debug!(id, %addr, error = %e, "client connection error"),
@@ -90,6 +91,8 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     if client.monitor {
         shared.monitors.remove(id);
     }
+    // The socket closes when `run` returns: CLIENT KILL must not shut it down after.
+    info.detach_socket();
     shared.clients.unregister(id);
 }
 
@@ -141,14 +144,14 @@ async fn serve(
                     }
                     continue;
                 }
-                _ = info.kill_notify.notified() => return Ok("killed"),
-                _ = idle(idle_secs) => return Ok("idle timeout"),
+                // CLIENT KILL shuts the socket's reading side down: the read ends.
+                _ = idle(idle_secs), if idle_secs > 0 => return Ok("idle timeout"),
             };
-            if read == 0 {
-                return Ok("eof");
-            }
             if info.killed.load(Ordering::Relaxed) {
                 return Ok("killed");
+            }
+            if read == 0 {
+                return Ok("eof");
             }
             shared.counters.local().net_input(read as u64);
             if inbuf.len() > query_limit {
