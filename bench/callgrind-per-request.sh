@@ -5,7 +5,7 @@
 # once N2 requests from one redis-benchmark connection (pipeline 1), and the cost of
 # one request is (I(N2) - I(N1)) / (N2 - N1), so start-up and shutdown cancel out.
 #
-# Usage: bench/callgrind-per-request.sh /abs/path/shoal [get|set] ...
+# Usage: [PIPELINE=16] bench/callgrind-per-request.sh /abs/path/shoal [get|set|ping_mbulk] ...
 # Needs: valgrind, redis-benchmark, redis-cli, python3 (to pick a free port).
 set -euo pipefail
 bin="${1:?path of the shoal binary}"; shift
@@ -27,7 +27,7 @@ total() { # cmd n -> instructions of a whole server run serving n requests
     sleep 0.1
   done
   if (( ! up )); then echo "server did not start" >&2; kill "$vg" 2>/dev/null; exit 1; fi
-  redis-benchmark -p "$PORT" -c 1 -P 1 -n "$n" -t "$cmd" -q >/dev/null
+  redis-benchmark -p "$PORT" -c 1 -P "${PIPELINE:-1}" -n "$n" -t "$cmd" -q >/dev/null
   local served
   local name="${cmd%_*}"  # ping_mbulk is PING
   served=$(redis-cli -p "$PORT" INFO commandstats | tr -d '\r' | awk -F'[=:,]' -v c="cmdstat_$name" '$1 == c {print $3}')

@@ -478,6 +478,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// Stores `entry` (its key must be key `i`'s) and announces the change as `event`,
     /// counting `dirty` changes. Returns the live entry it replaced (drop it after
     /// the locks are released when it may be large).
+    #[inline]
     pub fn set(
         &mut self,
         i: usize,
@@ -500,6 +501,7 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// Removes key `i`. A live key is announced as `event` (`del`, `rename_from`...)
     /// with `dirty` changes counted and returned; an expired one is announced as
     /// expired and reported absent.
+    #[inline]
     pub fn delete(&mut self, i: usize, event: &'static str, dirty: u64) -> Option<Entry> {
         let k = self.key_ref(i);
         let (shared, now) = (self.shared, self.now);
@@ -539,6 +541,7 @@ impl<'c, 'a> Keys<'c, 'a> {
 
     /// Announces an in-place change of key `i` (through [`Keys::lookup_mut`] or
     /// [`Keys::shard`]), counting `dirty` changes.
+    #[inline]
     pub fn changed(&mut self, i: usize, event: &'static str, dirty: u64) {
         let k = self.key_ref(i);
         self.tally.dirty += dirty;
@@ -587,7 +590,7 @@ pub fn access_clock(now_ms: i64) -> u32 {
 /// `Shared::observers` (tests, embedders) and the clients blocked on the key (one
 /// relaxed load when none is). WATCH, keyspace notifications and client-side caching
 /// invalidations attach here.
-#[inline]
+#[inline(always)]
 pub fn announce(shared: &Shared, change: Change<'_>) {
     shared.observers.notify(&change);
     if shared.blocking.has_waiters() {

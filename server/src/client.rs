@@ -244,6 +244,9 @@ pub struct Client {
     /// dispatch does not feed it to MONITOR again (Redis shows a blocked command once,
     /// when it first runs). The connection clears it once the command is done.
     pub reprocessing: bool,
+    /// Set by [`crate::command::Ctx::block`]: the handler asks to park its command
+    /// (taken by dispatch as it returns).
+    pub parked: Option<crate::blocking::Block>,
 }
 
 impl Client {
@@ -265,6 +268,7 @@ impl Client {
             penalty: None,
             monitor: false,
             reprocessing: false,
+            parked: None,
         }
     }
 

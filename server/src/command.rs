@@ -48,9 +48,6 @@ pub struct Ctx<'a> {
     /// runner): [`Ctx::keys`] hands these out instead of locking. `None` for a plain
     /// command, which locks its own keys' shards.
     pub held: Option<Held<'a>>,
-    /// Set by [`Ctx::block`]: the command parks instead of completing. Build a `Ctx`
-    /// with `None`.
-    pub blocked: Option<Block>,
 }
 
 impl<'a> Ctx<'a> {
@@ -107,7 +104,7 @@ impl<'a> Ctx<'a> {
     /// when one of its keys is signalled (it may block again), or answers
     /// `block.on_timeout` once `block.deadline` passes.
     pub fn block(&mut self, block: Block) {
-        self.blocked = Some(block);
+        self.client.parked = Some(block);
     }
 
     /// Counts the changes counted so far now instead of after the handler

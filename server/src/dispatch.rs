@@ -157,7 +157,6 @@ pub fn execute(
         now,
         tally: Tally::default(),
         held: None,
-        blocked: None,
     };
     let result = (cmd.handler)(&mut ctx, args);
     let usec = mono_ns().saturating_sub(started) / 1000;
@@ -175,7 +174,7 @@ pub fn execute(
             .monitors
             .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
     }
-    if let (Some(block), Ok(())) = (ctx.blocked.take(), &result) {
+    if let (Some(block), Ok(())) = (ctx.client.parked.take(), &result) {
         // Counted (calls, time, slow log) when it completes, as Redis does; shown to
         // MONITOR only this once (the connection clears `reprocessing` when it is done).
         shared.counters.local().tally(&tally);
@@ -269,7 +268,6 @@ pub fn execute_group(
         now,
         tally: Tally::default(),
         held: Some(held),
-        blocked: None,
     };
     for (args, found) in group.iter().zip(resolved) {
         let (idx, cmd) = match found {

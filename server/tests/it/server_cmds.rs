@@ -21,9 +21,9 @@ use crate::common::*;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// Command counters (`TABLE.stats`, INFO commandstats) are per process, not per
-/// server, and tests run in parallel: the tests that reset them or count TIME calls
-/// (a command no other test uses) take this lock.
+/// The tests that reset counters (CONFIG RESETSTAT) or count TIME calls run one at a
+/// time under this lock (counters are per server now, so this only keeps their
+/// timing measurements from competing for the CPU).
 static STATS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// (calls, usec, usec_per_call, rejected, failed) of a `cmdstat_<name>` line; zeros
