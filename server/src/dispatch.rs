@@ -19,7 +19,7 @@ use crate::client::Client;
 use crate::clock::mono_ns;
 use crate::command::{flags, Command, CommandTable, Ctx};
 use crate::commands;
-use crate::error::CmdError;
+use crate::error::{CmdError, CmdResult};
 use crate::state::Shared;
 
 /// The process-wide command table, assembled from every family's rows.
@@ -147,7 +147,6 @@ pub fn execute(
         Some(snap) => snap.keyspace(),
         None => &shared.keyspace,
     };
-    let started = mono_ns();
     let mut ctx = Ctx {
         shared,
         table,
@@ -158,22 +157,11 @@ pub fn execute(
         tally: Tally::default(),
         held: None,
     };
-    let result = (cmd.handler)(&mut ctx, args);
-    let usec = mono_ns().saturating_sub(started) / 1000;
+    let (result, usec) = call(&mut ctx, cmd, args);
     // The changes it made, for persistence's save points (Redis's `server.dirty`, as
     // the handler counted them; a failed command may have counted some before
-    // failing, as in Redis).
+    // failing, as in Redis), and its keyspace hits and misses.
     let tally = std::mem::take(&mut ctx.tally);
-    // MONITOR sees the command once it ran (in the database it left selected), unless
-    // it is administrative or already shown when it first blocked (Redis's `call`).
-    if shared.monitors.active()
-        && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN)
-        && !ctx.client.reprocessing
-    {
-        shared
-            .monitors
-            .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
-    }
     if let (Some(block), Ok(())) = (ctx.client.parked.take(), &result) {
         // Counted (calls, time, slow log) when it completes, as Redis does; shown to
         // MONITOR only this once (the connection clears `reprocessing` when it is done).
@@ -191,6 +179,26 @@ pub fn execute(
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
     Outcome::Done
+}
+
+/// Runs `cmd`'s handler, timed (microseconds), then shows the command to MONITOR
+/// once it ran (in the database it left selected), unless it is administrative or
+/// was already shown when it first parked (Redis's `call`).
+#[inline(always)]
+fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
+    let started = mono_ns();
+    let result = (cmd.handler)(ctx, args);
+    let usec = mono_ns().saturating_sub(started) / 1000;
+    let shared = ctx.shared;
+    if shared.monitors.active()
+        && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN)
+        && !ctx.client.reprocessing
+    {
+        shared
+            .monitors
+            .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
+    }
+    (result, usec)
 }
 
 /// Whether a command can run in a group: its keys are all named by its key spec, in
@@ -277,14 +285,7 @@ pub fn execute_group(
                 continue;
             }
         };
-        let started = mono_ns();
-        let result = (cmd.handler)(&mut ctx, args);
-        let usec = mono_ns().saturating_sub(started) / 1000;
-        if shared.monitors.active() && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
-            shared
-                .monitors
-                .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
-        }
+        let (result, usec) = call(&mut ctx, cmd, args);
         shared
             .counters
             .local()

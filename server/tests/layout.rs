@@ -17,34 +17,40 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Module path (`commands::strings`) of every source file under `src`.
-fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
-    let mut out = BTreeMap::new();
+/// Every `.rs` file under `src`, with its path relative to `src`.
+fn rust_files(src: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read src") {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                let rel = path.strip_prefix(src).expect("under src").to_path_buf();
+                out.push((path, rel));
             }
-            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-                continue;
-            }
-            let rel = path.strip_prefix(src).expect("under src");
-            let mut parts: Vec<String> = rel
-                .iter()
-                .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
-                .collect();
-            if parts.last().map(String::as_str) == Some("mod") {
-                parts.pop();
-            }
-            let name = parts.join("::");
-            if name == "lib" || name == "main" {
-                continue;
-            }
-            out.insert(name, path);
         }
+    }
+    out
+}
+
+/// Module path (`commands::strings`) of every source file under `src`.
+fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    for (path, rel) in rust_files(src) {
+        let mut parts: Vec<String> = rel
+            .iter()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+            .collect();
+        if parts.last().map(String::as_str) == Some("mod") {
+            parts.pop();
+        }
+        let name = parts.join("::");
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        out.insert(name, path);
     }
     out
 }
@@ -434,35 +440,23 @@ fn is_error_text(lit: &str) -> bool {
 /// relative to `src`).
 fn inline_error_texts(src: &Path) -> BTreeMap<String, Vec<String>> {
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-                continue;
-            }
-            let rel = path.strip_prefix(src).expect("under src");
-            let rel = rel
-                .iter()
-                .map(|p| p.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            if rel == "error.rs" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("read source");
-            for (line, lit) in string_literals(&code(&text)) {
-                if is_error_text(lit) {
-                    let shown: String = lit.chars().take(60).collect();
-                    found
-                        .entry(rel.clone())
-                        .or_default()
-                        .push(format!("server/src/{rel}:{line}: \"{shown}\""));
-                }
+    for (path, rel) in rust_files(src) {
+        let rel = rel
+            .iter()
+            .map(|p| p.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if rel == "error.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read source");
+        for (line, lit) in string_literals(&code(&text)) {
+            if is_error_text(lit) {
+                let shown: String = lit.chars().take(60).collect();
+                found
+                    .entry(rel.clone())
+                    .or_default()
+                    .push(format!("server/src/{rel}:{line}: \"{shown}\""));
             }
         }
     }
