@@ -51,6 +51,28 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The context of a command (or a group, with `held`) about to run.
+    pub fn new(
+        shared: &'a Shared,
+        table: &'static CommandTable,
+        keyspace: &'a Keyspace,
+        client: &'a mut Client,
+        out: &'a mut ReplyBuf,
+        now: i64,
+        held: Option<Held<'a>>,
+    ) -> Ctx<'a> {
+        Ctx {
+            shared,
+            table,
+            keyspace,
+            client,
+            out,
+            now,
+            tally: Tally::default(),
+            held,
+        }
+    }
+
     /// The client's selected database, in the keyspace it is viewing (the live one, or
     /// its SNAPSHOT READ snapshot). Borrowed for `'a`, not from `self`, so a handler can
     /// write `ctx.out` while it uses the database.

@@ -147,16 +147,7 @@ pub fn execute(
         Some(snap) => snap.keyspace(),
         None => &shared.keyspace,
     };
-    let mut ctx = Ctx {
-        shared,
-        table,
-        keyspace,
-        client,
-        out,
-        now,
-        tally: Tally::default(),
-        held: None,
-    };
+    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, None);
     let (result, usec) = call(&mut ctx, cmd, args);
     // The changes it made, for persistence's save points (Redis's `server.dirty`, as
     // the handler counted them; a failed command may have counted some before
@@ -267,16 +258,7 @@ pub fn execute_group(
         resolved.push(found);
     }
     let held = Held::lock(keyspace, shards);
-    let mut ctx = Ctx {
-        shared,
-        table,
-        keyspace,
-        client,
-        out,
-        now,
-        tally: Tally::default(),
-        held: Some(held),
-    };
+    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, Some(held));
     for (args, found) in group.iter().zip(resolved) {
         let (idx, cmd) = match found {
             Ok(found) => found,
