@@ -4,7 +4,8 @@
 //! [gates](gates) in Redis's `processCommand` order, calls the handler through the
 //! execution context, renders its error if any, and does the bookkeeping (command
 //! counters and the dirty count in this thread's slot of `Shared::counters`, slow
-//! log, MONITOR). Connections call [`execute`]; nothing else runs handlers. A
+//! log, MONITOR). Connections call [`execute`] (and a caller holding a group's
+//! locks, [`execute_group`]); nothing else runs handlers. A
 //! command may not complete now: a gate (CLIENT PAUSE) or its handler
 //! ([`Ctx::block`]) parks it, and [`execute`] says so with [`Outcome::Park`]; the
 //! connection runs it again later.

@@ -7,10 +7,10 @@
 //!   error Redis would report is the one we report; whatever can be checked before
 //!   taking a lock is (GETEX's expiry, for one, is only looked at once the key is
 //!   known to exist, as in Redis).
-//! - A key's hash is computed once; one shard lock is held for the whole read-modify-
-//!   write, so INCR and friends are atomic. Multi-key commands (MGET, MSET, MSETNX,
-//!   LCS) lock all their shards at once (`Db::lock_many`), so no reader ever sees half
-//!   of an MSET.
+//! - A key's hash is computed once; the execution context holds its shard for the
+//!   whole read-modify-write (`ctx.keys(..)`), so INCR and friends are atomic.
+//!   Multi-key commands (MGET, MSET, MSETNX, LCS) declare all their keys at once and
+//!   hold all their shards, so no reader ever sees half of an MSET.
 //! - Replies are encoded while the lock is held (values are borrowed, never cloned);
 //!   an entry replaced by a write is dropped after the lock is released.
 //! - Entries are immutable: a write builds a new entry. Commands that modify a value
