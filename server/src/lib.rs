@@ -13,12 +13,15 @@
 //! server.shutdown();
 //! ```
 //!
-//! Module map: [`server`] (lifecycle, shared state), [`connection`] (the read/execute/
-//! write loop), [`command`] (the command table and dispatch), [`commands`] (one file
-//! per command family), [`client`] (per-connection state and the client registry),
-//! [`config`], [`error`] (Redis error texts), [`num`] (Redis number rules),
-//! [`slowlog`], [`snapshots`] (the named snapshot registry), [`security`] (protected
-//! mode, cross-protocol requests, failed AUTH accounting).
+//! Module map (ARCHITECTURE.md has the layers): [`server`] (lifecycle), [`state`]
+//! (`Shared`), [`net`] (the read/execute/write loop), [`dispatch`] (the table, the
+//! gates, execution), [`command`] (the table's types and `Ctx`), [`access`] (keys,
+//! locks, the write hook), [`changes`], [`commands`] (one file per command family),
+//! [`client`] (per-connection state and the client registry), [`blocking`] (parked
+//! commands, CLIENT PAUSE), [`monitor`], [`counters`], [`config`], [`error`] (Redis
+//! error texts), [`num`] (Redis number rules), [`slowlog`], [`snapshots`] (the named
+//! snapshot registry), [`security`] (protected mode, cross-protocol requests, failed
+//! AUTH accounting), [`persistence`].
 
 pub mod access;
 pub mod blocking;

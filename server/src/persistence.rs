@@ -36,7 +36,9 @@
 //! * While a failed background save is the latest one and save points are configured
 //!   (`stop-writes-on-bgsave-error yes`), write commands and PING get Redis's MISCONF
 //!   error; while the dump loads at start, commands without the `loading` flag get
-//!   LOADING. Both are one atomic load per command ([`Persistence::refusal`]).
+//!   LOADING. Both are one atomic load per command: persistence exposes
+//!   [`Persistence::misconf`] and [`Persistence::loading`], the gates in
+//!   `dispatch.rs` decide which commands they refuse.
 //! * Shutdown: SHUTDOWN saves first when save points are configured or SAVE is given
 //!   (not with NOSAVE, never while loading); a failed save refuses the shutdown unless
 //!   FORCE. SIGTERM/SIGINT and [`crate::ServerHandle::shutdown`] save on the way out

@@ -205,7 +205,7 @@ impl Shared {
         }
     }
 
-    /// Asks the server to stop (SHUTDOWN, signals, [`ServerHandle::shutdown`]).
+    /// Asks the server to stop (SHUTDOWN, signals, [`crate::ServerHandle::shutdown`]).
     pub fn request_shutdown(&self) {
         self.shutdown_tx.send_replace(true);
     }

@@ -6,9 +6,10 @@
 //! value (OBJECT ENCODING is the exception, and answers for every kind it knows).
 //!
 //! Expiry is lazy in storage: an expired entry stays in its table until active expiry
-//! or a lookup reclaims it. Every lookup here goes through [`lookup`], which treats an
-//! expired key as absent at `ctx.now` and reclaims it on the way, so no command can
-//! observe a key past its TTL.
+//! or a lookup reclaims it. Every lookup here goes through the access layer
+//! ([`crate::access::Keys::lookup`]), which treats an expired key as absent at
+//! `ctx.now` and reclaims it on the way (announcing it), so no command can observe a
+//! key past its TTL.
 //!
 //! Changes are counted ([`Ctx::add_dirty`]) as `db.c` and `expire.c` count
 //! `server.dirty`: DEL/UNLINK one per key deleted (an expired one is not); RENAME,
