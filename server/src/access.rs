@@ -74,8 +74,6 @@ impl Lookup {
 /// The value type a command expects; a key of another type is WRONGTYPE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Want {
-    /// Any type (DEL, TYPE, EXPIRE...).
-    Any,
     /// A string.
     Str,
     /// A hash.
@@ -86,7 +84,6 @@ impl Want {
     #[inline]
     fn check(self, e: &Entry) -> Result<(), CmdError> {
         let ok = match self {
-            Want::Any => true,
             Want::Str => e.as_str().is_some(),
             Want::Hash => e.as_hash().is_some(),
         };
@@ -123,16 +120,6 @@ impl<'a> Held<'a> {
     /// Whether shard `id` is held.
     pub fn holds(&self, id: ShardId) -> bool {
         self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
-    }
-
-    /// Number of shards held.
-    pub fn len(&self) -> usize {
-        self.guards.len()
-    }
-
-    /// Whether no shard is held.
-    pub fn is_empty(&self) -> bool {
-        self.guards.is_empty()
     }
 
     /// The held shard `id`. Asking for a shard that is not held is a bug in the
@@ -202,9 +189,9 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// group holding them covers them.
     #[inline(always)]
     pub(crate) fn new(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
-        match (keys, cx.held) {
+        match keys {
             // The common case, kept small enough to inline into every handler.
-            (&[(db, key)], None) => {
+            &[(db, key)] if cx.held.is_none() => {
                 let d = cx.keyspace.db(db);
                 let hash = d.hash(key);
                 let shard = d.shard_index(hash);
@@ -224,32 +211,14 @@ impl<'c, 'a> Keys<'c, 'a> {
                     tally: cx.tally,
                 }
             }
-            (keys, held) => Keys::many(
-                cx.shared,
-                cx.keyspace,
-                held,
-                keys,
-                cx.now,
-                cx.no_touch,
-                cx.view,
-                cx.tally,
-            ),
+            keys => Keys::many(cx, keys),
         }
     }
 
     /// [`Keys::new`] for several keys, or for keys a group holds.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn many(
-        shared: &'a Shared,
-        ks: &'a Keyspace,
-        held: Option<&'c mut Held<'a>>,
-        keys: &[(usize, &'c [u8])],
-        now: i64,
-        no_touch: bool,
-        view: bool,
-        tally: &'c mut Tally,
-    ) -> Keys<'c, 'a> {
+    fn many(cx: KeysCtx<'c, 'a>, keys: &[(usize, &'c [u8])]) -> Keys<'c, 'a> {
+        let ks = cx.keyspace;
         let refs: Vec<KeyRef<'c>> = keys
             .iter()
             .map(|&(db, key)| {
@@ -263,7 +232,7 @@ impl<'c, 'a> Keys<'c, 'a> {
                 }
             })
             .collect();
-        let guards = match held {
+        let guards = match cx.held {
             Some(group) => {
                 for k in &refs {
                     assert!(
@@ -280,14 +249,14 @@ impl<'c, 'a> Keys<'c, 'a> {
             )),
         };
         Keys {
-            shared,
+            shared: cx.shared,
             keyspace: ks,
             guards,
             keys: KeyList::Many(refs),
-            now,
-            no_touch,
-            view,
-            tally,
+            now: cx.now,
+            no_touch: cx.no_touch,
+            view: cx.view,
+            tally: cx.tally,
         }
     }
 
@@ -308,43 +277,10 @@ impl<'c, 'a> Keys<'c, 'a> {
         }
     }
 
-    /// Key number `i`, as declared.
-    #[inline]
-    pub fn key(&self, i: usize) -> &'c [u8] {
-        self.key_ref(i).key
-    }
-
-    /// The hash of key number `i` (for storage calls that take it).
-    #[inline]
-    pub fn hash(&self, i: usize) -> u64 {
-        self.key_ref(i).hash
-    }
-
-    /// Number of keys declared.
-    pub fn len(&self) -> usize {
-        match &self.keys {
-            KeyList::One(_) => 1,
-            KeyList::Many(v) => v.len(),
-        }
-    }
-
-    /// Whether no key was declared.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The unix-ms time this command runs at.
     #[inline]
     pub fn now(&self) -> i64 {
         self.now
-    }
-
-    /// The locked shard of key `i`, for storage operations this layer has no verb for
-    /// (they must announce their changes with [`Keys::changed`]).
-    #[inline]
-    pub fn shard(&mut self, i: usize) -> &mut Shard {
-        let k = self.key_ref(i);
-        self.guard(k)
     }
 
     /// The database of key `i`.
@@ -428,19 +364,19 @@ impl<'c, 'a> Keys<'c, 'a> {
         let k = self.key_ref(i);
         let (shared, now, no_touch) = (self.shared, self.now, self.no_touch);
         let shard = self.guard(k);
-        // A NO-TOUCH client must not move the access clock: remember it, put it back.
-        let restore = match shard.peek(k.hash, k.key, now) {
+        // A NO-TOUCH client must not move the access clock: remember it (and refuse
+        // a wrong type before anything is touched), put it back. Others look once.
+        let restore = match no_touch.then(|| shard.peek(k.hash, k.key, now)).flatten() {
             Some(e) => {
                 want.check(e)?;
-                no_touch.then(|| {
-                    let secs = access_clock(now);
-                    secs.saturating_sub(e.idle_secs(secs))
-                })
+                let secs = access_clock(now);
+                Some(secs.saturating_sub(e.idle_secs(secs)))
             }
             None => None,
         };
         match shard.find_mut(k.hash, k.key, now) {
             Found::Live(e) => {
+                want.check(e)?;
                 if let Some(clock) = restore {
                     e.touch(clock);
                 }
@@ -539,8 +475,8 @@ impl<'c, 'a> Keys<'c, 'a> {
         self.shared
     }
 
-    /// Announces an in-place change of key `i` (through [`Keys::lookup_mut`] or
-    /// [`Keys::shard`]), counting `dirty` changes.
+    /// Announces an in-place change of key `i` (through [`Keys::hash_mut`]), counting
+    /// `dirty` changes.
     #[inline]
     pub fn changed(&mut self, i: usize, event: &'static str, dirty: u64) {
         let k = self.key_ref(i);

@@ -771,6 +771,21 @@ impl Command {
         }
     }
 
+    /// Indexes of the key arguments in `argv` (the command name at 0): the key
+    /// spec's fixed ones, then those counted by a `numkeys` argument. `None` when that
+    /// count is not valid (the call is a syntax error, in which Redis finds no key).
+    pub fn key_positions(&self, argv: &[&[u8]]) -> Option<Vec<usize>> {
+        let mut positions = self.keys.positions(argv.len());
+        if let Some(n) = self.keynum {
+            let counted = n.positions(argv);
+            if counted.is_empty() {
+                return None;
+            }
+            positions.extend(counted);
+        }
+        Some(positions)
+    }
+
     /// Whether the flag bits are set.
     pub fn has(&self, f: u32) -> bool {
         self.flags & f != 0

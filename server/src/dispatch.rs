@@ -201,14 +201,15 @@ fn groupable(cmd: &Command) -> bool {
     (cmd.keys.first > 0 || cmd.keynum.is_some()) && !matches!(cmd.name, "copy" | "move")
 }
 
-/// The key arguments of `args` by `cmd`'s key spec.
+/// The key arguments of `args` by `cmd`'s key spec (none when its key count is not
+/// valid: the handler refuses such a call before it declares any key).
 fn key_args<'a>(cmd: &Command, args: &Args<'a>) -> Vec<&'a [u8]> {
-    let mut positions = cmd.keys.positions(args.len());
-    if let Some(n) = cmd.keynum {
-        let all: Vec<&[u8]> = args.iter().collect();
-        positions.extend(n.positions(&all));
-    }
-    positions.into_iter().filter_map(|i| args.get(i)).collect()
+    let argv: Vec<&'a [u8]> = args.iter().collect();
+    let positions = cmd.key_positions(&argv).unwrap_or_default();
+    positions
+        .into_iter()
+        .filter_map(|i| argv.get(i).copied())
+        .collect()
 }
 
 /// Runs `group` (several commands) atomically for `client`: the shards of every key

@@ -399,15 +399,8 @@ fn command_keys(
     if !cmd.arity_ok(argv.len()) {
         return Err(CmdError::msg(error::GETKEYS_INVALID_ARITY));
     }
-    let mut positions = cmd.keys.positions(argv.len());
-    if let Some(n) = cmd.keynum {
-        let counted = n.positions(&argv);
-        // A count that makes the call a syntax error yields no key at all (Redis).
-        if counted.is_empty() {
-            positions.clear();
-        }
-        positions.extend(counted);
-    }
+    // A count that makes the call a syntax error yields no key at all (Redis).
+    let positions = cmd.key_positions(&argv).unwrap_or_default();
     if positions.is_empty() {
         return Err(CmdError::msg(error::GETKEYS_INVALID_ARGUMENTS));
     }
