@@ -75,4 +75,4 @@ pub mod reply;
 pub mod request;
 
 pub use reply::{Aggregate, Deferred, Proto, ReplyBuf};
-pub use request::{Args, ArgsIter, Limits, ProtocolError, RequestParser};
+pub use request::{Args, ArgsIter, Limits, OwnedArgs, ProtocolError, RequestParser};

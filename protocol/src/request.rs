@@ -176,6 +176,52 @@ impl<'a> IntoIterator for &Args<'a> {
     }
 }
 
+/// An owned copy of a command's arguments in one buffer (a MULTI queue keeps its
+/// commands this way): two allocations per command, whatever its argument count.
+#[derive(Clone, Default)]
+pub struct OwnedArgs {
+    buf: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl OwnedArgs {
+    /// Copies `args`.
+    pub fn new(args: &Args<'_>) -> OwnedArgs {
+        let total = args.iter().map(<[u8]>::len).sum();
+        let mut buf = Vec::with_capacity(total);
+        let mut spans = Vec::with_capacity(args.len());
+        for a in args {
+            let start = buf.len();
+            buf.extend_from_slice(a);
+            spans.push(Span {
+                start,
+                end: buf.len(),
+            });
+        }
+        OwnedArgs { buf, spans }
+    }
+
+    /// The arguments, borrowed.
+    #[inline]
+    pub fn args(&self) -> Args<'_> {
+        Args {
+            src: &self.buf,
+            spans: &self.spans,
+        }
+    }
+
+    /// Bytes held (arguments and their spans).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+}
+
+impl fmt::Debug for OwnedArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.args().fmt(f)
+    }
+}
+
 /// Iterator over [`Args`].
 #[derive(Clone, Debug)]
 pub struct ArgsIter<'a> {

@@ -18,12 +18,16 @@
 //!
 //! [`Ctx`]: crate::command::Ctx
 
-use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, ShardGuard};
+use shoal_storage::{
+    Db, Entry, Found, HashValue, HeldShards, Keyspace, LiveShard, LockEach, Shard, ShardGuard,
+    ShardSource,
+};
 
 use crate::changes::{Change, EXPIRED};
 pub use crate::counters::Tally;
 use crate::error::CmdError;
 use crate::state::Shared;
+pub use crate::watch::Presence;
 
 /// How a lookup behaves (Redis's `LOOKUP_*` flags).
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +121,17 @@ impl<'a> Held<'a> {
         Held { guards }
     }
 
+    /// Whether every shard of database `db` is held.
+    pub fn holds_db(&self, keyspace: &Keyspace, db: usize) -> bool {
+        let n = keyspace.db(db).num_shards();
+        let first = self.guards.partition_point(|((d, _), _)| *d < db);
+        self.guards[first..]
+            .iter()
+            .take_while(|((d, _), _)| *d == db)
+            .count()
+            == n
+    }
+
     /// Whether shard `id` is held.
     pub fn holds(&self, id: ShardId) -> bool {
         self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
@@ -129,6 +144,73 @@ impl<'a> Held<'a> {
         match self.guards.binary_search_by_key(&id, |(i, _)| *i) {
             Ok(pos) => &mut self.guards[pos].1,
             Err(_) => panic!("shard {id:?} used without being locked: declare the key first"),
+        }
+    }
+}
+
+/// A group's held shards as storage's [`ShardSource`]: whole-database operations
+/// (SCAN, FLUSHDB, SWAPDB...) run in a group read and write the shards it holds
+/// instead of locking them again.
+impl ShardSource for Held<'_> {
+    fn one<'s>(&'s mut self, db: &'s Db, index: usize) -> LiveShard<'s> {
+        LiveShard::Held(self.shard((db.index(), index)))
+    }
+
+    fn all<'s>(&'s mut self, dbs: &[&'s Db]) -> Vec<Vec<LiveShard<'s>>> {
+        let mut out: Vec<Vec<LiveShard<'s>>> = dbs.iter().map(|_| Vec::new()).collect();
+        for ((db, _), g) in self.guards.iter_mut() {
+            if let Some(k) = dbs.iter().position(|d| d.index() == *db) {
+                out[k].push(LiveShard::Held(g));
+            }
+        }
+        for (k, d) in dbs.iter().enumerate() {
+            assert_eq!(
+                out[k].len(),
+                d.num_shards(),
+                "database {} used by a group that does not hold all its shards",
+                d.index()
+            );
+        }
+        out
+    }
+}
+
+/// Where a command's whole-database operations take their shards: locked as they go
+/// (a plain command), or the group's (see [`Held`]'s [`ShardSource`]).
+pub enum Shards<'c, 'a> {
+    /// A plain command: lock as needed.
+    Lock(LockEach),
+    /// Run in a group holding the shards.
+    Group(&'c mut Held<'a>),
+}
+
+impl<'c, 'a> Shards<'c, 'a> {
+    /// The shards for a whole-database operation (storage's `*_with` methods) of a
+    /// command whose context holds `held` (`ctx.held`, borrowed alone so that the
+    /// handler can still write `ctx.out`): locked as it goes, or, in a group, the
+    /// group's (which holds every shard of the databases such commands use).
+    #[inline]
+    pub fn of(held: &'c mut Option<Held<'a>>) -> Shards<'c, 'a> {
+        match held.as_mut() {
+            Some(h) => Shards::Group(h),
+            None => Shards::Lock(LockEach),
+        }
+    }
+}
+
+impl ShardSource for Shards<'_, '_> {
+    #[inline]
+    fn one<'s>(&'s mut self, db: &'s Db, index: usize) -> LiveShard<'s> {
+        match self {
+            Shards::Lock(l) => l.one(db, index),
+            Shards::Group(h) => h.one(db, index),
+        }
+    }
+
+    fn all<'s>(&'s mut self, dbs: &[&'s Db]) -> Vec<Vec<LiveShard<'s>>> {
+        match self {
+            Shards::Lock(l) => l.all(dbs),
+            Shards::Group(h) => h.all(dbs),
         }
     }
 }
@@ -465,6 +547,14 @@ impl<'c, 'a> Keys<'c, 'a> {
         HeldIn { keys: self, db }
     }
 
+    /// How key `i` stands, without touching, counting or removing it: absent, live,
+    /// or present but past its expiry time (WATCH, EXEC).
+    pub fn presence(&mut self, i: usize) -> Presence {
+        let k = self.key_ref(i);
+        let now = self.now;
+        presence_in(self.guard(k), k.hash, k.key, now)
+    }
+
     /// Counts `n` changes made through [`Keys::held_in`].
     pub fn add_dirty(&mut self, n: u64) {
         self.tally.dirty += n;
@@ -513,6 +603,27 @@ impl HeldShards for HeldIn<'_, '_, '_> {
     }
 }
 
+/// How `key` (of hash `hash`) stands in `shard` at `now` (see [`Presence`]).
+pub fn presence_in(shard: &Shard, hash: u64, key: &[u8], now: i64) -> Presence {
+    match shard.peek_any(hash, key) {
+        None => Presence::Absent,
+        Some(e) if e.is_expired(now) => Presence::Expired,
+        Some(_) => Presence::Live,
+    }
+}
+
+/// How `key` stands in database `db` at `now`, its shard taken from `src` (a
+/// flush or SWAPDB telling watched keys what they were and are).
+pub fn presence_with(db: &Db, src: &mut impl ShardSource, key: &[u8], now: i64) -> Presence {
+    let hash = db.hash(key);
+    let idx = db.shard_index(hash);
+    if db.is_frozen() {
+        return Presence::Absent;
+    }
+    let shard = src.one(db, idx);
+    presence_in(&shard, hash, key, now)
+}
+
 /// The access clock of `Entry::touch`: unix seconds.
 #[inline]
 pub fn access_clock(now_ms: i64) -> u32 {
@@ -529,6 +640,9 @@ pub fn access_clock(now_ms: i64) -> u32 {
 #[inline(always)]
 pub fn announce(shared: &Shared, change: Change<'_>) {
     shared.observers.notify(&change);
+    if shared.watches.active() {
+        shared.watches.touch(&change);
+    }
     if shared.blocking.has_waiters() {
         match change {
             Change::Key { db, key, .. } => shared.blocking.signal(db, key),

@@ -67,6 +67,15 @@ impl Block {
         }
     }
 
+    /// Writes the reply of a timeout (also what a blocking command answers inside a
+    /// transaction, where it may not block).
+    pub fn reply_timeout(&self, out: &mut shoal_protocol::ReplyBuf) {
+        match self.on_timeout {
+            OnTimeout::NullArray => out.null_array(),
+            OnTimeout::Null => out.null(),
+        }
+    }
+
     /// Wait for the end of a CLIENT PAUSE (no allocation).
     pub fn pause() -> Block {
         Block {

@@ -116,6 +116,8 @@ pub mod event {
     pub const COPY_TO: &str = "copy_to";
     /// A key written by a merge (HMERGE, HMERGEVALUES, MMERGE).
     pub const MERGE: &str = "merge";
+    /// A key evicted to keep within `maxmemory`.
+    pub const EVICTED: &str = "evicted";
     /// A key written by SNAPSHOT MERGE.
     pub const RESTORE: &str = "restore";
 }

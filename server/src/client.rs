@@ -56,6 +56,10 @@ pub struct ClientInfo {
     pub monitor: AtomicBool,
     /// A command of this client is parked (blocked or paused; flag `b`).
     pub blocked: AtomicBool,
+    /// Commands queued in MULTI (CLIENT LIST `multi=`, flag `x`), -1 outside MULTI.
+    pub multi: AtomicI64,
+    /// Bytes the queued commands hold (CLIENT LIST `multi-mem=`).
+    pub multi_mem: AtomicUsize,
     /// Messages pushed to this connection by others, taken by its loop while it is
     /// idle or parked.
     push_tx: mpsc::UnboundedSender<Bytes>,
@@ -162,6 +166,10 @@ impl ClientInfo {
         if self.monitor.load(Ordering::Relaxed) {
             flags.push('O');
         }
+        let multi = self.multi.load(Ordering::Relaxed);
+        if multi >= 0 {
+            flags.push('x');
+        }
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
@@ -175,7 +183,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -184,7 +192,9 @@ impl ClientInfo {
             (now_ms - self.last_ms.load(Ordering::Relaxed)).max(0) / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
+            multi,
             self.qbuf.load(Ordering::Relaxed),
+            self.multi_mem.load(Ordering::Relaxed),
             cmd,
             self.resp.load(Ordering::Relaxed),
             lib_name,
@@ -247,6 +257,32 @@ pub struct Client {
     /// Set by [`crate::command::Ctx::block`]: the handler asks to park its command
     /// (taken by dispatch as it returns).
     pub parked: Option<crate::blocking::Block>,
+    /// MULTI was called: commands are queued until EXEC or DISCARD.
+    pub multi: Option<Multi>,
+    /// The keys this client WATCHes, and the flag changes to them set.
+    pub watching: Option<Watching>,
+}
+
+/// A transaction being queued (between MULTI and EXEC/DISCARD).
+#[derive(Default)]
+pub struct Multi {
+    /// The queued commands, in order.
+    pub queued: Vec<shoal_protocol::OwnedArgs>,
+    /// A queued command is flagged `write` (EXEC then counts as a write for the
+    /// gates: MISCONF, read-only views, CLIENT PAUSE WRITE).
+    pub write: bool,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub aborted: bool,
+    /// Bytes the queued commands hold (CLIENT LIST `multi-mem`).
+    pub bytes: usize,
+}
+
+/// A client's watched keys.
+pub struct Watching {
+    /// Shared with the registrations in `Shared::watches`.
+    pub watcher: Arc<crate::watch::Watcher>,
+    /// `(db, key)` in the order watched.
+    pub keys: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Client {
@@ -269,6 +305,34 @@ impl Client {
             monitor: false,
             reprocessing: false,
             parked: None,
+            multi: None,
+            watching: None,
+        }
+    }
+
+    /// Starts (`Some`) or ends (`None`) a transaction, shown in CLIENT LIST.
+    pub fn set_multi(&mut self, multi: Option<Multi>) {
+        let (n, mem) = multi
+            .as_ref()
+            .map_or((-1, 0), |m| (m.queued.len() as i64, m.bytes));
+        self.info.multi.store(n, Ordering::Relaxed);
+        self.info.multi_mem.store(mem, Ordering::Relaxed);
+        self.multi = multi;
+    }
+
+    /// Takes the transaction being queued, if any (EXEC, DISCARD).
+    pub fn take_multi(&mut self) -> Option<Multi> {
+        let m = self.multi.take();
+        if m.is_some() {
+            self.set_multi(None);
+        }
+        m
+    }
+
+    /// Forgets every watched key (UNWATCH, EXEC, DISCARD, RESET, disconnect).
+    pub fn unwatch_all(&mut self, watches: &crate::watch::Watches) {
+        if let Some(w) = self.watching.take() {
+            watches.unwatch(&w.watcher, &w.keys);
         }
     }
 
@@ -356,6 +420,8 @@ impl ClientRegistry {
             kill_notify: Notify::new(),
             monitor: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             push_tx,
             push_pending: AtomicUsize::new(0),
             socket: Mutex::new(None),

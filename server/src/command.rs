@@ -113,6 +113,18 @@ impl<'a> Ctx<'a> {
         (Keys::new(cx, keys), &mut *self.out)
     }
 
+    /// A snapshot of the live keyspace (BGSAVE, FLUSHALL's save, SNAPSHOT CREATE): in a
+    /// group holding every shard, taken from its guards (locking them again would
+    /// deadlock); otherwise as `Keyspace::snapshot` takes it.
+    pub fn live_snapshot(&mut self) -> Keyspace {
+        match self.held.as_mut() {
+            Some(held) if self.client.snapshot.is_none() => {
+                self.shared.keyspace.snapshot_with(held)
+            }
+            _ => self.shared.keyspace.snapshot(),
+        }
+    }
+
     /// Counts `n` changes to the dataset (Redis's `server.dirty += n`) that are not
     /// key writes through [`Keys`] (which count their own): FLUSHDB's, SWAPDB's.
     #[inline]
@@ -799,7 +811,20 @@ pub struct CommandTable {
     /// Open addressing by [`name_hash`]: `index + 1` of the command in each used slot,
     /// 0 for an empty one; at most a quarter full, so a probe ends within a slot or two.
     slots: Box<[u16]>,
+    /// Runs a group of commands atomically (dispatch's `run_group`; EXEC calls it
+    /// through here, as the families sit below dispatch).
+    pub run_group: GroupRunner,
 }
+
+/// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
+/// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the
+/// locks are held, says so; returns whether it ran.
+pub type GroupRunner = for<'a, 'b, 'c> fn(
+    &'b mut Ctx<'a>,
+    &'c [Args<'c>],
+    &'c [(usize, &'c [u8])],
+    &'c mut dyn FnMut(&mut Ctx<'a>) -> bool,
+) -> bool;
 
 /// A case-insensitive hash of a command name (ASCII letters folded to lower case by
 /// setting bit 5, which leaves digits, `-` and `|` alone; other bytes may collide, and
@@ -817,7 +842,7 @@ fn name_hash(name: &[u8]) -> u32 {
 impl CommandTable {
     /// Assembles the table from the families' row slices. Panics on a duplicate name
     /// (a bug caught by the first test that builds it).
-    pub fn build(families: &[&'static [Command]]) -> CommandTable {
+    pub fn build(families: &[&'static [Command]], run_group: GroupRunner) -> CommandTable {
         let mut commands = Vec::new();
         for family in families {
             commands.extend(family.iter());
@@ -834,7 +859,11 @@ impl CommandTable {
             }
             slots[s] = (i + 1) as u16;
         }
-        CommandTable { commands, slots }
+        CommandTable {
+            commands,
+            slots,
+            run_group,
+        }
     }
 
     /// Finds a command by name, case-insensitively. Returns its index.
@@ -906,7 +935,7 @@ mod tests {
             Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
         ];
-        let t = CommandTable::build(&[ROWS]);
+        let t = CommandTable::build(&[ROWS], |_, _, _, _| false);
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));

@@ -773,6 +773,21 @@ pub const MEMORY_PURGE: &Schema = &Schema::NONE;
 /// `MEMORY HELP`
 pub const MEMORY_HELP: &Schema = &Schema::NONE;
 
+/// `MULTI`
+pub const MULTI: &Schema = &Schema::NONE;
+
+/// `EXEC`
+pub const EXEC: &Schema = &Schema::NONE;
+
+/// `DISCARD`
+pub const DISCARD: &Schema = &Schema::NONE;
+
+/// `WATCH key [key ...]`
+pub const WATCH: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `UNWATCH`
+pub const UNWATCH: &Schema = &Schema::NONE;
+
 // @hand-written: schemas of commands Redis 7.0.15 does not have. Kept by the generator.
 
 // CLIENT NO-TOUCH and CLIENT SETINFO came with Redis 7.2: their schemas as 7.2 has them.

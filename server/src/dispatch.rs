@@ -12,20 +12,20 @@
 
 use std::sync::LazyLock;
 
-use shoal_protocol::{Args, ReplyBuf};
+use shoal_protocol::{Args, OwnedArgs, ReplyBuf};
 
-use crate::access::{Held, Tally};
+use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::clock::mono_ns;
 use crate::command::{flags, Command, CommandTable, Ctx};
 use crate::commands;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::state::Shared;
 
 /// The process-wide command table, assembled from every family's rows.
 pub static TABLE: LazyLock<CommandTable> =
-    LazyLock::new(|| CommandTable::build(commands::FAMILIES));
+    LazyLock::new(|| CommandTable::build(commands::FAMILIES, run_group));
 
 /// The gates, in the order Redis's `processCommand` checks them; the first that
 /// refuses decides the reply. Resolution (unknown command, unknown subcommand,
@@ -33,7 +33,7 @@ pub static TABLE: LazyLock<CommandTable> =
 /// stands, so the order stays Redis's:
 ///
 /// 1. authentication: `NOAUTH` until AUTH/HELLO succeeds (ACL's `NOPERM` comes next);
-/// 2. (MULTI: flags that forbid a command inside a transaction);
+/// 2. MULTI: commands flagged `no-multi` are refused inside a transaction;
 /// 3. (maxmemory: `OOM` for `denyoom` commands over the limit);
 /// 4. persistence: `MISCONF` for writes (and PING) after a failed background save;
 /// 5. a SNAPSHOT READ view: `READONLY` for writes (Redis's read-only replica check);
@@ -43,17 +43,24 @@ pub static TABLE: LazyLock<CommandTable> =
 ///    flagged `write` or `readonly` get `Replica can't interact with the keyspace`;
 /// 9. CLIENT PAUSE: the command parks until the pause ends (every command in `ALL`
 ///    mode, those flagged `write` in `WRITE` mode; monitors are never paused);
-/// 10. (MULTI: the command is queued).
+/// 10. MULTI: the command is queued (all but EXEC, DISCARD, MULTI, WATCH, QUIT and
+///     RESET). EXEC of a transaction with a write counts as a write for 4, 5 and 9.
 #[inline]
 pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Result<Gate, CmdError> {
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && shared.auth_required() {
         return Err(CmdError::NoAuth);
     }
+    let multi = client.multi.as_ref();
+    if multi.is_some() && cmd.has(flags::NO_MULTI) {
+        return Err(CmdError::msg(error::NOT_IN_MULTI));
+    }
+    // EXEC of a transaction that writes counts as a write (Redis 7.0).
+    let write = cmd.has(flags::WRITE) || multi.is_some_and(|m| m.write && cmd.name == "exec");
     let persistence = &shared.persistence;
-    if persistence.misconf() && (cmd.has(flags::WRITE) || cmd.name == "ping") {
+    if persistence.misconf() && (write || cmd.name == "ping") {
         return Err(CmdError::Misconf);
     }
-    if client.snapshot.is_some() && cmd.has(flags::WRITE) {
+    if client.snapshot.is_some() && write {
         return Err(CmdError::SnapshotReadonly);
     }
     if persistence.loading() && !cmd.has(flags::LOADING) {
@@ -62,10 +69,22 @@ pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Resul
     if client.monitor && cmd.has(flags::WRITE | flags::READONLY) {
         return Err(CmdError::ReplicaKeyspace);
     }
-    if shared.blocking.pause_kind() != PauseKind::None && paused(shared, client, cmd, now) {
+    if shared.blocking.pause_kind() != PauseKind::None && paused(shared, client, write, now) {
         return Ok(Gate::Park(Block::pause()));
     }
+    if multi.is_some() && !runs_in_multi(cmd) {
+        return Ok(Gate::Queue);
+    }
     Ok(Gate::Run)
+}
+
+/// The commands that run at once inside MULTI instead of being queued (Redis's
+/// `processCommand`): the transaction's own, QUIT and RESET.
+fn runs_in_multi(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// What the gates let a command do.
@@ -74,19 +93,21 @@ pub enum Gate {
     Run,
     /// Park it (CLIENT PAUSE).
     Park(Block),
+    /// Queue it: the client is in MULTI.
+    Queue,
 }
 
 /// Whether a pause in force at `now` holds `cmd` back. Redis 7.0's WRITE mode also
 /// holds the "may replicate" commands (EVAL, PUBLISH, PFCOUNT...), none of which
 /// Shoal has yet.
 #[cold]
-fn paused(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> bool {
+fn paused(shared: &Shared, client: &Client, write: bool, now: i64) -> bool {
     if client.monitor {
         return false;
     }
     match shared.blocking.pause_active(now) {
         PauseKind::None => false,
-        PauseKind::Write => cmd.has(flags::WRITE),
+        PauseKind::Write => write,
         PauseKind::All => true,
     }
 }
@@ -121,6 +142,7 @@ pub fn execute(
     let (idx, cmd) = match table.resolve(args) {
         Ok(found) => found,
         Err(e) => {
+            flag_transaction(client);
             reject(shared, out, table.find(&args[0]), &e);
             return Outcome::Done;
         }
@@ -128,7 +150,15 @@ pub fn execute(
     let gate = match gates(shared, client, cmd, now) {
         Ok(gate) => gate,
         Err(e) => {
-            reject(shared, out, Some(idx), &e);
+            if client.multi.is_some() && cmd.name == "exec" {
+                // Redis's `execCommandAbort`: the transaction is discarded.
+                client.take_multi();
+                client.unwatch_all(&shared.watches);
+                reject(shared, out, Some(idx), &error::exec_abort_because(&e));
+            } else {
+                flag_transaction(client);
+                reject(shared, out, Some(idx), &e);
+            }
             return Outcome::Done;
         }
     };
@@ -138,8 +168,14 @@ pub fn execute(
     } else {
         (container.name, cmd.name)
     };
-    if let Gate::Park(block) = gate {
-        return Outcome::Park(block);
+    match gate {
+        Gate::Run => {}
+        Gate::Park(block) => return Outcome::Park(block),
+        Gate::Queue => {
+            queue(client, cmd, args);
+            out.simple(b"QUEUED");
+            return Outcome::Done;
+        }
     }
     // A SNAPSHOT READ view: the command runs against the snapshot (the Arc clone
     // keeps it alive for the call).
@@ -173,6 +209,34 @@ pub fn execute(
     Outcome::Done
 }
 
+/// A command was refused while the client queues a transaction: EXEC will answer
+/// EXECABORT (Redis's `flagTransaction`).
+#[inline]
+fn flag_transaction(client: &mut Client) {
+    if let Some(m) = client.multi.as_mut() {
+        m.aborted = true;
+    }
+}
+
+/// Queues `args` in the client's transaction.
+#[cold]
+fn queue(client: &mut Client, cmd: &Command, args: &Args<'_>) {
+    if let Some(m) = client.multi.as_mut() {
+        let owned = OwnedArgs::new(args);
+        m.bytes += owned.heap_bytes();
+        m.write |= cmd.has(flags::WRITE);
+        m.queued.push(owned);
+        client
+            .info
+            .multi
+            .store(m.queued.len() as i64, std::sync::atomic::Ordering::Relaxed);
+        client
+            .info
+            .multi_mem
+            .store(m.bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs `cmd`'s handler, timed (microseconds), then shows the command to MONITOR
 /// once it ran (in the database it left selected), unless it is administrative or
 /// was already shown when it first parked (Redis's `call`).
@@ -193,31 +257,214 @@ fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
     (result, usec)
 }
 
-/// Whether a command can run in a group: its keys are all named by its key spec, in
-/// the client's selected database. Commands that reach other databases (COPY ... DB,
-/// MOVE) or whole databases (KEYS, SCAN, FLUSHDB...) lock for themselves and cannot
-/// yet run under a group's locks.
-fn groupable(cmd: &Command) -> bool {
-    (cmd.keys.first > 0 || cmd.keynum.is_some()) && !matches!(cmd.name, "copy" | "move")
+/// The shards a command of a group needs, decided before the group locks anything.
+enum Footprint<'a> {
+    /// None (PING, ECHO, TIME, CONFIG...).
+    Nothing,
+    /// These keys, `(db, key)`.
+    Keys(Vec<(usize, &'a [u8])>),
+    /// Every shard of this database (KEYS, SCAN, DBSIZE, RANDOMKEY, FLUSHDB).
+    Db(usize),
+    /// Every shard of every database (FLUSHALL, SWAPDB, BGSAVE).
+    All,
 }
 
-/// The key arguments of `args` by `cmd`'s key spec (none when its key count is not
-/// valid: the handler refuses such a call before it declares any key).
-fn key_args<'a>(cmd: &Command, args: &Args<'a>) -> Vec<&'a [u8]> {
-    let argv: Vec<&'a [u8]> = args.iter().collect();
-    let positions = cmd.key_positions(&argv).unwrap_or_default();
-    positions
-        .into_iter()
-        .filter_map(|i| argv.get(i).copied())
-        .collect()
+/// A database index argument as the command will read it, if valid.
+fn db_arg(shared: &Shared, arg: Option<&[u8]>) -> Option<usize> {
+    let v = crate::num::parse_i64(arg?)?;
+    usize::try_from(v)
+        .ok()
+        .filter(|&v| v < shared.keyspace.num_dbs())
 }
 
-/// Runs `group` (several commands) atomically for `client`: the shards of every key
-/// of every command are locked once, in the global order, and each command's ordinary
-/// handler runs against those guards, so no other client observes part of the group.
-/// Each command is resolved and gated as by [`execute`] and replies in order; a
-/// command refused (or one that cannot run in a group: see [`groupable`]) replies its
-/// error and the others still run. This is what MULTI/EXEC and scripts build on.
+/// What `cmd` (found at row `idx`) with `args` will lock when run in a group with
+/// database `*db` selected; `*db` follows SELECT as the group will. `Err` for the
+/// commands that reach the keyspace some other way and cannot run in a group yet.
+fn footprint<'a>(
+    shared: &Shared,
+    table: &CommandTable,
+    idx: usize,
+    cmd: &Command,
+    args: &Args<'a>,
+    db: &mut usize,
+) -> Result<Footprint<'a>, CmdError> {
+    let container = table.get(idx).name;
+    let here = *db;
+    Ok(match (container, cmd.name) {
+        ("select", _) => {
+            if let Some(n) = db_arg(shared, args.get(1)) {
+                *db = n;
+            }
+            Footprint::Nothing
+        }
+        ("move", _) => {
+            let key = args.get(1).unwrap_or_default();
+            let mut keys = vec![(here, key)];
+            if let Some(to) = db_arg(shared, args.get(2)) {
+                keys.push((to, key));
+            }
+            Footprint::Keys(keys)
+        }
+        ("copy", _) => {
+            let mut to = here;
+            let mut i = 3;
+            while i + 1 < args.len() {
+                if args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"db")) {
+                    to = db_arg(shared, args.get(i + 1)).unwrap_or(here);
+                }
+                i += 1;
+            }
+            let (src, dst) = (args.get(1), args.get(2));
+            Footprint::Keys(vec![
+                (here, src.unwrap_or_default()),
+                (to, dst.unwrap_or_default()),
+            ])
+        }
+        ("dbsize" | "keys" | "scan" | "randomkey" | "flushdb", _) => Footprint::Db(here),
+        ("flushall" | "swapdb" | "bgsave", _) => Footprint::All,
+        // They read or replace the keyspace through paths that lock on their own.
+        ("info" | "save" | "shutdown" | "debug", _)
+        | ("memory", "stats" | "doctor")
+        | ("snapshot", "create" | "list" | "restore" | "merge") => {
+            return Err(CmdError::not_in_group(cmd.name));
+        }
+        _ => {
+            let argv: Vec<&'a [u8]> = args.iter().collect();
+            match cmd.key_positions(&argv) {
+                Some(pos) if !pos.is_empty() => Footprint::Keys(
+                    pos.into_iter()
+                        .filter_map(|i| argv.get(i).map(|k| (here, *k)))
+                        .collect(),
+                ),
+                _ => Footprint::Nothing,
+            }
+        }
+    })
+}
+
+/// The shards a group locks: the union of its commands' footprints.
+#[derive(Default)]
+struct Plan {
+    shards: Vec<(usize, usize)>,
+    dbs: Vec<usize>,
+    all: bool,
+}
+
+impl Plan {
+    fn key(&mut self, keyspace: &shoal_storage::Keyspace, db: usize, key: &[u8]) {
+        let d = keyspace.db(db);
+        self.shards.push((db, d.shard_index(d.hash(key))));
+    }
+
+    fn add(&mut self, keyspace: &shoal_storage::Keyspace, fp: Footprint<'_>) {
+        match fp {
+            Footprint::Nothing => {}
+            Footprint::Keys(keys) => keys
+                .into_iter()
+                .for_each(|(db, k)| self.key(keyspace, db, k)),
+            Footprint::Db(db) => self.dbs.push(db),
+            Footprint::All => self.all = true,
+        }
+    }
+
+    fn lock<'a>(mut self, keyspace: &'a shoal_storage::Keyspace) -> Held<'a> {
+        let whole: Vec<usize> = if self.all {
+            (0..keyspace.num_dbs()).collect()
+        } else {
+            std::mem::take(&mut self.dbs)
+        };
+        for db in whole {
+            self.shards
+                .extend((0..keyspace.db(db).num_shards()).map(|i| (db, i)));
+        }
+        Held::lock(keyspace, self.shards)
+    }
+}
+
+/// Runs `group` (several commands) atomically in `ctx`'s client's name: the shards
+/// of every key of every command (and of `extra`: EXEC's watched keys) are locked
+/// once, in the global order, and each command's ordinary handler runs against those
+/// guards, so no other client observes part of the group. Whole-database commands
+/// make the group hold every shard of their database (FLUSHALL, SWAPDB: of every
+/// database), and SELECT moves the following commands' keys, as they will run.
+///
+/// Once the locks are held, `precheck` decides whether to go on (EXEC checks its
+/// watched keys there and writes its array header); `false` runs nothing and
+/// returns `false`. Each command is resolved and gated as by [`execute`] and replies
+/// in order; a command refused replies its error and the others still run. A
+/// command that would block answers as if it timed out (Redis: blocking commands in
+/// MULTI do not block). This is what MULTI/EXEC and scripts build on.
+pub fn run_group<'a>(
+    ctx: &mut Ctx<'a>,
+    group: &[Args<'_>],
+    extra: &[(usize, &[u8])],
+    precheck: &mut dyn FnMut(&mut Ctx<'a>) -> bool,
+) -> bool {
+    let table = ctx.table;
+    let shared = ctx.shared;
+    let keyspace = ctx.keyspace;
+    let now = ctx.now;
+    let mut plan = Plan::default();
+    for &(db, key) in extra {
+        plan.key(keyspace, db, key);
+    }
+    let mut db = ctx.client.db;
+    let mut resolved: Vec<Result<(usize, &'static Command), CmdError>> =
+        Vec::with_capacity(group.len());
+    for args in group {
+        let found = table
+            .resolve(args)
+            // A pause holds a group back as a whole, before it runs (as EXEC in
+            // Redis), never one of its commands: a `Gate::Park` is not applied here.
+            .and_then(|(idx, cmd)| gates(shared, ctx.client, cmd, now).map(|_| (idx, cmd)))
+            .and_then(|(idx, cmd)| {
+                let fp = footprint(shared, table, idx, cmd, args, &mut db)?;
+                plan.add(keyspace, fp);
+                Ok((idx, cmd))
+            });
+        // Replies keep the group's order: an error waits for its turn.
+        resolved.push(found);
+    }
+    let outer = ctx.held.replace(plan.lock(keyspace));
+    debug_assert!(outer.is_none(), "groups do not nest");
+    if !precheck(ctx) {
+        ctx.held = outer;
+        return false;
+    }
+    let mut dirty = 0;
+    for (args, found) in group.iter().zip(resolved) {
+        let (idx, cmd) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                reject(shared, ctx.out, table.find(&args[0]), &e);
+                continue;
+            }
+        };
+        let (result, usec) = call(ctx, cmd, args);
+        if let Some(block) = ctx.client.parked.take() {
+            if result.is_ok() {
+                block.reply_timeout(ctx.out);
+            }
+        }
+        let mut tally = std::mem::take(&mut ctx.tally);
+        dirty += std::mem::take(&mut tally.dirty);
+        shared
+            .counters
+            .local()
+            .command(idx, usec, result.is_err(), &tally);
+        if let Err(e) = result {
+            ctx.out.error(&e.message());
+        }
+    }
+    // The locks go before the changes are counted, as for a single command: the
+    // caller (EXEC's dispatch) publishes them.
+    ctx.held = outer;
+    ctx.tally.dirty += dirty;
+    true
+}
+
+/// [`run_group`] for a caller outside any command (tests): runs `group` for `client`
+/// with no precondition, then publishes its changes.
 pub fn execute_group(
     shared: &Shared,
     client: &mut Client,
@@ -226,60 +473,14 @@ pub fn execute_group(
     group: &[&Args<'_>],
 ) {
     let table: &'static CommandTable = &TABLE;
-    // A SNAPSHOT READ view: reads run against the snapshot (writes are refused by
-    // the gates); the Arc clone keeps it alive for the group.
     let view = client.snapshot.clone();
     let keyspace = match &view {
         Some(snap) => snap.keyspace(),
         None => &shared.keyspace,
     };
-    let mut resolved: Vec<Result<(usize, &'static Command), CmdError>> =
-        Vec::with_capacity(group.len());
-    let mut shards = Vec::new();
-    let dbi = client.db;
-    let db = keyspace.db(dbi);
-    for args in group {
-        let found = table
-            .resolve(args)
-            // A pause holds a group back as a whole, before it runs (as EXEC in
-            // Redis), never one of its commands: a `Gate::Park` is not applied here.
-            .and_then(|(idx, cmd)| gates(shared, client, cmd, now).map(|_| (idx, cmd)))
-            .and_then(|(idx, cmd)| {
-                if groupable(cmd) {
-                    Ok((idx, cmd))
-                } else {
-                    Err(CmdError::not_in_group(cmd.name))
-                }
-            });
-        if let Ok((_, cmd)) = found {
-            for key in key_args(cmd, args) {
-                shards.push((dbi, db.shard_index(db.hash(key))));
-            }
-        }
-        // Replies keep the group's order: an error waits for its turn.
-        resolved.push(found);
-    }
-    let held = Held::lock(keyspace, shards);
-    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, Some(held));
-    for (args, found) in group.iter().zip(resolved) {
-        let (idx, cmd) = match found {
-            Ok(found) => found,
-            Err(e) => {
-                reject(ctx.shared, ctx.out, table.find(&args[0]), &e);
-                continue;
-            }
-        };
-        let (result, usec) = call(&mut ctx, cmd, args);
-        shared
-            .counters
-            .local()
-            .command(idx, usec, result.is_err(), &Tally::default());
-        if let Err(e) = result {
-            ctx.out.error(&e.message());
-        }
-    }
-    // The locks go before the dirty count is published, as for a single command.
-    ctx.held = None;
+    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, None);
+    let group: Vec<Args<'_>> = group.iter().map(|a| **a).collect();
+    run_group(&mut ctx, &group, &[], &mut |_| true);
     ctx.commit_dirty();
 }
 

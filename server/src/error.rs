@@ -25,6 +25,30 @@ the RDB error.";
 /// The error a write command gets while the connection reads a snapshot.
 pub const SNAPSHOT_READONLY: &str = "READONLY You can't write against a read only snapshot.";
 
+/// MULTI inside MULTI.
+pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+/// EXEC outside MULTI.
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+/// DISCARD outside MULTI.
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+/// WATCH after MULTI.
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+/// A command flagged `no-multi` queued (SAVE, SHUTDOWN...).
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+/// EXEC of a transaction in which a command was refused while queueing.
+pub const EXEC_ABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// EXEC refused by a gate (MISCONF, OOM...): the transaction is discarded, with the
+/// gate's error quoted (Redis's `execCommandAbort`).
+pub fn exec_abort_because(e: &CmdError) -> CmdError {
+    let m = e.message();
+    let text = String::from_utf8_lossy(&m);
+    CmdError::owned(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        text.strip_prefix('-').unwrap_or(&text)
+    ))
+}
+
 /// APPEND/SETRANGE past `proto-max-bulk-len`.
 pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 /// SETRANGE with a negative offset.

@@ -48,6 +48,7 @@ pub mod server;
 pub mod slowlog;
 pub mod snapshots;
 pub mod state;
+pub mod watch;
 
 pub use server::{Server, ServerHandle};
 pub use state::Shared;

@@ -26,7 +26,7 @@ use shoal_protocol::{Proto, ReplyBuf, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::blocking::{Block, OnTimeout, Parked, WaitOn};
+use crate::blocking::{Block, Parked, WaitOn};
 use crate::client::{Client, ClientInfo, PushReceiver};
 use crate::dispatch::{self, Outcome};
 use crate::error;
@@ -91,6 +91,7 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     if client.monitor {
         shared.monitors.remove(id);
     }
+    client.unwatch_all(&shared.watches);
     // The socket closes when `run` returns: CLIENT KILL must not shut it down after.
     info.detach_socket();
     shared.clients.unregister(id);
@@ -365,10 +366,7 @@ impl Parking<'_> {
                 Ok(Wake::Close(reason)) => break Ok(Some(reason)),
                 Ok(Wake::Timeout) => {
                     let mark = out.len();
-                    match block.on_timeout {
-                        OnTimeout::NullArray => out.null_array(),
-                        OnTimeout::Null => out.null(),
-                    }
+                    block.reply_timeout(out);
                     if client.take_reply_dropped() {
                         out.truncate(mark);
                     }

@@ -324,18 +324,22 @@ impl Persistence {
     /// status to ok, but is not counted in `rdb_saves`; a failure is only logged
     /// (FLUSHALL still replies OK) and leaves the counter and the status as they were.
     /// Without save points the dump on disk is left as it is.
-    pub fn flushall_save(&self, keyspace: &Keyspace) {
+    ///
+    /// `snapshot` takes the snapshot to write (`Keyspace::snapshot`, or, in a group of
+    /// commands holding every shard, `Keyspace::snapshot_with` its shards).
+    pub fn flushall_save(&self, snapshot: impl FnOnce() -> Keyspace) {
         self.abort_bgsave();
         let configured = !self.inner.state.lock().params.save_points.is_empty();
         if configured {
             // The error is logged by the save itself.
-            let _ = self.inner.save_sync(keyspace, false);
+            let _ = self.inner.save_sync(snapshot, false);
         }
     }
 
-    /// BGSAVE: takes a snapshot and writes it on a background thread.
-    pub fn bgsave(&self, keyspace: &Keyspace) -> Result<(), BgsaveError> {
-        Inner::bgsave(&self.inner, keyspace)
+    /// BGSAVE: takes a snapshot (`snapshot`, as for [`Persistence::flushall_save`])
+    /// and writes it on a background thread.
+    pub fn bgsave(&self, snapshot: impl FnOnce() -> Keyspace) -> Result<(), BgsaveError> {
+        Inner::bgsave(&self.inner, snapshot)
     }
 
     /// Stops a running background save and waits for it (its temporary file is
@@ -510,7 +514,7 @@ impl Persistence {
         };
         if let Some((secs, changes)) = due {
             tracing::info!("{changes} changes in {secs} seconds. Saving...");
-            if let Err(e) = self.bgsave(keyspace) {
+            if let Err(e) = self.bgsave(|| keyspace.snapshot()) {
                 tracing::warn!("save point could not start a background save: {e:?}");
             }
         }
@@ -583,19 +587,23 @@ impl Inner {
     }
 
     fn save_now(&self, keyspace: &Keyspace) -> Result<SaveStats, String> {
-        self.save_sync(keyspace, true)
+        self.save_sync(|| keyspace.snapshot(), true)
     }
 
     /// A save on the calling thread; `counted`: whether a success counts in
     /// `rdb_saves` (SAVE, SHUTDOWN) or not (FLUSHALL's rewrite, as in Redis).
-    fn save_sync(&self, keyspace: &Keyspace, counted: bool) -> Result<SaveStats, String> {
+    fn save_sync(
+        &self,
+        snapshot: impl FnOnce() -> Keyspace,
+        counted: bool,
+    ) -> Result<SaveStats, String> {
         let params = self.state.lock().params.clone();
         let dirty_before = self.counters.dirty_total();
         let started = Instant::now();
         // The file lock before the snapshot: saves on different threads (SAVE and
         // FLUSHALL's rewrite) land in the order of their snapshots.
         let writer = self.file_lock.lock();
-        let result = write_dump_locked(self, keyspace.snapshot(), &params, None);
+        let result = write_dump_locked(self, snapshot(), &params, None);
         drop(writer);
         let mut st = self.state.lock();
         match &result {
@@ -626,7 +634,7 @@ impl Inner {
         self.update_gate(st);
     }
 
-    fn bgsave(this: &Arc<Inner>, ks: &Keyspace) -> Result<(), BgsaveError> {
+    fn bgsave(this: &Arc<Inner>, take: impl FnOnce() -> Keyspace) -> Result<(), BgsaveError> {
         let mut st = this.state.lock();
         if st.running.is_some() {
             return Err(BgsaveError::InProgress);
@@ -637,7 +645,7 @@ impl Inner {
         let started = Instant::now();
         st.last_try = now_secs();
         let dirty_before = this.counters.dirty_total();
-        let snapshot = ks.snapshot();
+        let snapshot = take();
         this.keys_total
             .store(snapshot.total_keys() as u64, Ordering::Relaxed);
         this.keys_processed.store(0, Ordering::Relaxed);

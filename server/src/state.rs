@@ -27,6 +27,7 @@ use crate::persistence::Persistence;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
 use crate::snapshots::SnapshotRegistry;
+use crate::watch::Watches;
 
 /// Server-wide counters of rare events (INFO stats). What every command counts is in
 /// [`Counters`], one slot per thread.
@@ -127,6 +128,8 @@ pub struct Shared {
     pub security_log: SecurityLog,
     /// Observers of every change to the dataset (see [`crate::access::announce`]).
     pub observers: Observers,
+    /// Keys watched by clients for MULTI/EXEC (see [`crate::watch`]).
+    pub watches: Watches,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -158,6 +161,7 @@ impl Shared {
             run_id: run_id(),
             addrs,
             snapshots: SnapshotRegistry::default(),
+            watches: Watches::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
             shutdown_tx,

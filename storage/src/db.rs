@@ -38,6 +38,8 @@ enum Shards {
 
 /// One of the keyspace's numbered databases (`SELECT n`).
 pub struct Db {
+    /// This database's number in its keyspace (`SELECT n`).
+    index: usize,
     shards: Shards,
     mask: u64,
     hasher: KeyHasher,
@@ -102,11 +104,12 @@ impl Cursor {
 }
 
 impl Db {
-    pub(crate) fn new(shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
+    pub(crate) fn new(index: usize, shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
         assert!(shards.is_power_of_two() && shards <= 1 << 16);
         let per_shard = capacity.div_ceil(shards);
         let in_use = Arc::new(InUse::new(shards));
         Db {
+            index,
             shards: Shards::Live(
                 (0..shards)
                     .map(|i| {
@@ -125,8 +128,17 @@ impl Db {
     /// `locked` (which the caller holds, so the copy is one point in time); the other
     /// shards held no key at that point and are empty in the copy (sharing `empty`).
     pub(crate) fn snapshot_locked(&self, locked: &mut Locked<'_>, empty: &Arc<Segments>) -> Db {
+        self.snapshot_of(locked.guards.iter().map(|(i, g)| (*i, &**g)), empty)
+    }
+
+    /// [`Db::snapshot_locked`] from the held shards `held` (index, shard), ascending.
+    pub(crate) fn snapshot_of<'s>(
+        &self,
+        held: impl Iterator<Item = (usize, &'s Shard)>,
+        empty: &Arc<Segments>,
+    ) -> Db {
         let mut frozen = Vec::with_capacity(self.num_shards());
-        let mut held = locked.guards.iter().peekable();
+        let mut held = held.peekable();
         for i in 0..self.num_shards() {
             match held.next_if(|(j, _)| *j == i) {
                 Some((_, g)) => frozen.push(g.snapshot()),
@@ -134,6 +146,7 @@ impl Db {
             }
         }
         Db {
+            index: self.index,
             shards: Shards::Frozen(frozen.into_boxed_slice()),
             mask: self.mask,
             hasher: self.hasher.clone(),
@@ -144,6 +157,7 @@ impl Db {
     /// The snapshot of a database that holds no key: one empty frozen shard.
     pub(crate) fn empty_snapshot(&self, empty: &Arc<Segments>) -> Db {
         Db {
+            index: self.index,
             shards: Shards::Frozen(Box::new([Shard::empty_view(empty, &self.hasher)])),
             mask: 0,
             hasher: self.hasher.clone(),
@@ -208,7 +222,7 @@ impl Db {
     /// Calls `f` with shard `index`: under its lock when live, in place when frozen.
     #[inline]
     pub fn with_shard<R>(&self, index: usize, f: impl FnOnce(&Shard) -> R) -> R {
-        f(&self.shard_ref(index))
+        f(&self.shard_ref(&mut LockEach, index))
     }
 
     /// Takes a frozen shard's table out of this snapshot database (the RDB writer,
@@ -280,11 +294,26 @@ impl Db {
         }
     }
 
+    /// This database's number in its keyspace.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The sum of `f` over every shard, each taken from `src`.
+    fn sum_with(&self, src: &mut impl ShardSource, f: impl Fn(&Shard) -> usize) -> usize {
+        (0..self.num_shards())
+            .map(|i| f(&self.shard_ref(src, i)))
+            .sum()
+    }
+
     /// Number of keys, including expired ones not yet reclaimed (DBSIZE).
     pub fn len(&self) -> usize {
-        (0..self.num_shards())
-            .map(|i| self.with_shard(i, Shard::len))
-            .sum()
+        self.len_with(&mut LockEach)
+    }
+
+    /// [`Db::len`], the shards taken from `src`.
+    pub fn len_with(&self, src: &mut impl ShardSource) -> usize {
+        self.sum_with(src, Shard::len)
     }
 
     /// Whether the database holds no key.
@@ -294,23 +323,38 @@ impl Db {
 
     /// Number of keys with a TTL.
     pub fn expires(&self) -> usize {
-        (0..self.num_shards())
-            .map(|i| self.with_shard(i, Shard::expires))
-            .sum()
+        self.expires_with(&mut LockEach)
+    }
+
+    /// [`Db::expires`], the shards taken from `src`.
+    pub fn expires_with(&self, src: &mut impl ShardSource) -> usize {
+        self.sum_with(src, Shard::expires)
     }
 
     /// Bytes held by the tables' bucket arrays.
     pub fn table_bytes(&self) -> usize {
-        (0..self.num_shards())
-            .map(|i| self.with_shard(i, Shard::table_bytes))
-            .sum()
+        self.table_bytes_with(&mut LockEach)
+    }
+
+    /// [`Db::table_bytes`], the shards taken from `src`.
+    pub fn table_bytes_with(&self, src: &mut impl ShardSource) -> usize {
+        self.sum_with(src, Shard::table_bytes)
     }
 
     /// Removes every key. Returns the old tables so the caller can free them off the
     /// request path (FLUSHDB ASYNC); dropping the result frees them here.
     pub fn clear(&self) -> Vec<Arc<Segments>> {
-        let mut all = self.lock_all();
-        let old = all.guards.iter_mut().map(|(_, g)| g.clear()).collect();
+        self.clear_with(&mut LockEach)
+    }
+
+    /// [`Db::clear`] with every shard taken from `src` at once. A frozen database
+    /// (a snapshot's) has nothing to clear: it returns no table.
+    pub fn clear_with(&self, src: &mut impl ShardSource) -> Vec<Arc<Segments>> {
+        if self.is_frozen() {
+            return Vec::new();
+        }
+        let mut all = src.all(&[self]);
+        let old = all[0].iter_mut().map(|g| g.clear()).collect();
         self.clear_in_use();
         old
     }
@@ -322,7 +366,19 @@ impl Db {
     /// least once. Within a shard the cursor is a bucket index; if the shard's table
     /// moved entries since (resize, rehash, flush), the shard is scanned again from its
     /// first bucket, which can repeat keys but never skips one.
-    pub fn scan(&self, cursor: u64, count: usize, now: i64, mut visit: impl FnMut(&Entry)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, now: i64, visit: impl FnMut(&Entry)) -> u64 {
+        self.scan_with(&mut LockEach, cursor, count, now, visit)
+    }
+
+    /// [`Db::scan`], the shards taken from `src`.
+    pub fn scan_with(
+        &self,
+        src: &mut impl ShardSource,
+        cursor: u64,
+        count: usize,
+        now: i64,
+        mut visit: impl FnMut(&Entry),
+    ) -> u64 {
         let mut c = Cursor::decode(cursor);
         let count = count.max(1);
         let mut seen = 0usize;
@@ -330,7 +386,7 @@ impl Db {
         let mut budget = count.saturating_mul(100).saturating_add(16_384);
         let nshards = self.num_shards();
         while c.shard < nshards {
-            let shard = self.shard_ref(c.shard);
+            let shard = self.shard_ref(src, c.shard);
             if c.bucket != 0 && c.generation != shard.generation() as u16 {
                 c.bucket = 0;
             }
@@ -371,9 +427,19 @@ impl Db {
     }
 
     /// Calls `visit` for every live entry, one shard at a time (KEYS).
-    pub fn for_each(&self, now: i64, mut visit: impl FnMut(&Entry)) {
+    pub fn for_each(&self, now: i64, visit: impl FnMut(&Entry)) {
+        self.for_each_with(&mut LockEach, now, visit)
+    }
+
+    /// [`Db::for_each`], the shards taken from `src`.
+    pub fn for_each_with(
+        &self,
+        src: &mut impl ShardSource,
+        now: i64,
+        mut visit: impl FnMut(&Entry),
+    ) {
         for i in 0..self.num_shards() {
-            let shard = self.shard_ref(i);
+            let shard = self.shard_ref(src, i);
             for e in shard.iter() {
                 if !e.is_expired(now) {
                     visit(e);
@@ -383,13 +449,23 @@ impl Db {
     }
 
     /// A random live key (RANDOMKEY), or `None` when the database is empty.
-    pub fn random_entry(&self, now: i64, mut rand: impl FnMut(usize) -> usize) -> Option<Entry> {
+    pub fn random_entry(&self, now: i64, rand: impl FnMut(usize) -> usize) -> Option<Entry> {
+        self.random_entry_with(&mut LockEach, now, rand)
+    }
+
+    /// [`Db::random_entry`], the shards taken from `src`.
+    pub fn random_entry_with(
+        &self,
+        src: &mut impl ShardSource,
+        now: i64,
+        mut rand: impl FnMut(usize) -> usize,
+    ) -> Option<Entry> {
         let n = self.num_shards();
         for _ in 0..100 {
             // Start at a random shard and take the first non-empty one from there.
             let start = rand(n);
             for k in 0..n {
-                let shard = self.shard_ref((start + k) % n);
+                let shard = self.shard_ref(src, (start + k) % n);
                 if shard.is_empty() {
                     continue;
                 }
@@ -413,7 +489,7 @@ impl Db {
                     None => continue,
                 }
             }
-            if self.is_empty() {
+            if (0..n).all(|i| self.shard_ref(src, i).is_empty()) {
                 return None;
             }
         }
@@ -421,10 +497,10 @@ impl Db {
     }
 }
 
-/// Read access to one shard for whole-database reads: the lock of a live shard, the
-/// frozen shard itself (no lock, no copy) in a snapshot.
+/// Read access to one shard for whole-database reads: a live shard from a
+/// [`ShardSource`], the frozen shard itself (no lock, no copy) in a snapshot.
 enum ShardRef<'a> {
-    Locked(MutexGuard<'a, Shard>),
+    Live(LiveShard<'a>),
     Frozen(&'a Shard),
 }
 
@@ -434,7 +510,7 @@ impl Deref for ShardRef<'_> {
     #[inline]
     fn deref(&self) -> &Shard {
         match self {
-            ShardRef::Locked(g) => g,
+            ShardRef::Live(g) => g,
             ShardRef::Frozen(s) => s,
         }
     }
@@ -442,11 +518,87 @@ impl Deref for ShardRef<'_> {
 
 impl Db {
     #[inline]
-    fn shard_ref(&self, index: usize) -> ShardRef<'_> {
+    fn shard_ref<'s>(&'s self, src: &'s mut impl ShardSource, index: usize) -> ShardRef<'s> {
         match &self.shards {
-            Shards::Live(s) => ShardRef::Locked(s[index].0.lock()),
+            Shards::Live(_) => ShardRef::Live(src.one(self, index)),
             Shards::Frozen(s) => ShardRef::Frozen(&s[index]),
         }
+    }
+
+    /// Locks shard `index` of a live database (panics on a frozen one: callers check).
+    fn lock_live(&self, index: usize) -> MutexGuard<'_, Shard> {
+        match &self.shards {
+            Shards::Live(s) => s[index].0.lock(),
+            Shards::Frozen(_) => panic!("a frozen database has no locks"),
+        }
+    }
+}
+
+/// A live shard handed out by a [`ShardSource`]: locked for this use, or borrowed
+/// from guards the caller holds.
+pub enum LiveShard<'a> {
+    /// Locked now, unlocked when this drops.
+    Locked(MutexGuard<'a, Shard>),
+    /// Held by the caller (a group of commands).
+    Held(&'a mut Shard),
+}
+
+impl Deref for LiveShard<'_> {
+    type Target = Shard;
+
+    #[inline]
+    fn deref(&self) -> &Shard {
+        match self {
+            LiveShard::Locked(g) => g,
+            LiveShard::Held(s) => s,
+        }
+    }
+}
+
+impl DerefMut for LiveShard<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Shard {
+        match self {
+            LiveShard::Locked(g) => g,
+            LiveShard::Held(s) => s,
+        }
+    }
+}
+
+/// Where a whole-database operation (SCAN, KEYS, DBSIZE, FLUSHDB, SWAPDB,
+/// snapshots...) takes the shards of a live database: locked as it goes
+/// ([`LockEach`], every plain caller), or handed out from guards its caller already
+/// holds (the server running a group of commands atomically, which must not lock a
+/// shard it holds a second time: locks are not re-entrant).
+pub trait ShardSource {
+    /// Shard `index` of the live database `db`, for as long as the borrow lasts.
+    fn one<'s>(&'s mut self, db: &'s Db, index: usize) -> LiveShard<'s>;
+
+    /// Every shard of each of `dbs` (live databases, in ascending database order) at
+    /// once, in shard order: `result[k][i]` is shard `i` of `dbs[k]`.
+    fn all<'s>(&'s mut self, dbs: &[&'s Db]) -> Vec<Vec<LiveShard<'s>>>;
+}
+
+/// The plain [`ShardSource`]: locks shards itself, one at a time for
+/// [`ShardSource::one`] and all at once, in the global lock order, for
+/// [`ShardSource::all`].
+pub struct LockEach;
+
+impl ShardSource for LockEach {
+    #[inline]
+    fn one<'s>(&'s mut self, db: &'s Db, index: usize) -> LiveShard<'s> {
+        LiveShard::Locked(db.lock_live(index))
+    }
+
+    fn all<'s>(&'s mut self, dbs: &[&'s Db]) -> Vec<Vec<LiveShard<'s>>> {
+        debug_assert!(dbs.windows(2).all(|w| w[0].index < w[1].index));
+        dbs.iter()
+            .map(|d| {
+                (0..d.num_shards())
+                    .map(|i| LiveShard::Locked(d.lock_live(i)))
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -498,7 +650,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn db(shards: usize) -> Db {
-        Db::new(shards, 0, KeyHasher::new())
+        Db::new(0, shards, 0, KeyHasher::new())
     }
 
     fn put(db: &Db, k: &str) {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::db::{Db, ShardGuard};
+use crate::db::{Db, LockEach, ShardGuard, ShardSource};
 use crate::entry::Entry;
 use crate::shard::{entries_in, Segments, Shard};
 use crate::KeyHasher;
@@ -118,7 +118,7 @@ impl Keyspace {
         let dbs = (0..databases)
             .map(|i| {
                 let cap = if i == 0 { config.capacity } else { 0 };
-                Db::new(shards, cap, hasher.clone())
+                Db::new(i, shards, cap, hasher.clone())
             })
             .collect();
         Keyspace {
@@ -202,13 +202,19 @@ impl Keyspace {
     /// Exchanges the contents of two databases atomically (SWAPDB). Returns whether
     /// anything changed (two different databases, not both empty).
     pub fn swap_dbs(&self, a: usize, b: usize) -> bool {
+        self.swap_dbs_with(&mut LockEach, a, b)
+    }
+
+    /// [`Keyspace::swap_dbs`], the shards taken from `src`.
+    pub fn swap_dbs_with(&self, src: &mut impl ShardSource, a: usize, b: usize) -> bool {
         if a == b {
             return false;
         }
         let (lo, hi) = (a.min(b), a.max(b));
-        let mut la = self.dbs[lo].lock_all();
-        let mut lb = self.dbs[hi].lock_all();
-        let changed = la.iter_mut().chain(lb.iter_mut()).any(|s| !s.is_empty());
+        let mut all = src.all(&[&self.dbs[lo], &self.dbs[hi]]);
+        let (la, lb) = all.split_at_mut(1);
+        let (la, lb) = (&mut la[0], &mut lb[0]);
+        let changed = la.iter().chain(lb.iter()).any(|s| !s.is_empty());
         for (x, y) in la.iter_mut().zip(lb.iter_mut()) {
             x.swap_contents(y);
         }
@@ -224,7 +230,13 @@ impl Keyspace {
     /// Empties every database; returns the old tables, per database (drop them where
     /// convenient).
     pub fn flush_all(&self) -> Vec<Vec<Arc<Segments>>> {
-        let mut locks: Vec<_> = self.dbs.iter().map(|d| d.lock_all()).collect();
+        self.flush_all_with(&mut LockEach)
+    }
+
+    /// [`Keyspace::flush_all`], the shards taken from `src`.
+    pub fn flush_all_with(&self, src: &mut impl ShardSource) -> Vec<Vec<Arc<Segments>>> {
+        let dbs: Vec<&Db> = self.dbs.iter().collect();
+        let mut locks = src.all(&dbs);
         let old = locks
             .iter_mut()
             .map(|l| l.iter_mut().map(|s| s.clear()).collect::<Vec<_>>())
@@ -238,6 +250,11 @@ impl Keyspace {
     /// Number of keys in all databases.
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// [`Keyspace::total_keys`], the shards taken from `src`.
+    pub fn total_keys_with(&self, src: &mut impl ShardSource) -> usize {
+        self.dbs.iter().map(|d| d.len_with(src)).sum()
     }
 
     /// A point-in-time, read-only copy of every database (SNAPSHOT CREATE, BGSAVE).
@@ -257,6 +274,35 @@ impl Keyspace {
     /// that lock, so its bit store is visible). If one became used meanwhile, take the
     /// snapshot again. A database with no shard in use becomes one empty frozen shard.
     pub fn snapshot(&self) -> Keyspace {
+        self.snapshot_locking()
+    }
+
+    /// [`Keyspace::snapshot`] for a caller that holds every shard of every database
+    /// (a group of commands): `src` hands them out, nothing is locked.
+    pub fn snapshot_with(&self, src: &mut impl ShardSource) -> Keyspace {
+        let empty: Arc<Segments> = Arc::new(vec![crate::Segment::default()]);
+        let dbs: Vec<&Db> = self.dbs.iter().collect();
+        let all = src.all(&dbs);
+        let dbs = self
+            .dbs
+            .iter()
+            .zip(&all)
+            .map(|(d, shards)| d.snapshot_of(shards.iter().map(|g| &**g).enumerate(), &empty))
+            .collect();
+        self.with_dbs(dbs)
+    }
+
+    /// A keyspace of this one's configuration holding `dbs`.
+    fn with_dbs(&self, dbs: Vec<Db>) -> Keyspace {
+        Keyspace {
+            dbs: dbs.into(),
+            config: self.config.clone(),
+            expire_at: Mutex::new((0, 0)),
+            expired_keys: AtomicU64::new(0),
+        }
+    }
+
+    fn snapshot_locking(&self) -> Keyspace {
         let empty: Arc<Segments> = Arc::new(vec![crate::Segment::default()]);
         let mut attempt = 0;
         loop {
@@ -304,12 +350,7 @@ impl Keyspace {
                 })
                 .collect();
             drop(locks);
-            return Keyspace {
-                dbs,
-                config: self.config.clone(),
-                expire_at: Mutex::new((0, 0)),
-                expired_keys: AtomicU64::new(0),
-            };
+            return self.with_dbs(dbs);
         }
     }
 

@@ -436,6 +436,13 @@ impl Shard {
             .filter(|e| !e.is_expired(now))
     }
 
+    /// Looks a key up whether or not it has expired (WATCH asks whether a key is
+    /// present but expired), without recording an access or removing anything.
+    #[inline]
+    pub fn peek_any(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        self.segs[seg_index(hash, self.segs.len())].find(hash, key)
+    }
+
     /// Whether a live key exists (EXISTS; does not count as an access).
     pub fn contains(&self, hash: u64, key: &[u8], now: i64) -> bool {
         self.peek(hash, key, now).is_some()

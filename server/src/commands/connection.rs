@@ -218,6 +218,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         ctx.client.monitor = false;
         ctx.shared.monitors.remove(ctx.client.id());
     }
+    ctx.client.take_multi();
+    ctx.client.unwatch_all(&ctx.shared.watches);
     ctx.client.select(0);
     set_proto(ctx, 2);
     ctx.client.authenticated = !ctx.shared.auth_required();

@@ -6,7 +6,7 @@ use shoal_storage::{entries_in, Segments};
 
 use shoal_protocol::Args;
 
-use crate::access::announce;
+use crate::access::{announce, presence_with, Shards};
 use crate::changes::{Change, FLUSHED, SWAPPED};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
@@ -14,8 +14,30 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 
 fn dbsize(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    ctx.out.int(ctx.db().len() as i64);
+    let n = ctx.db().len_with(&mut Shards::of(&mut ctx.held));
+    ctx.out.int(n as i64);
     Ok(())
+}
+
+/// Tells the clients watching keys of `db` how a flush (`after` = `None`) or a
+/// SWAPDB changed them, before it happens: `before` reads the keys as they are,
+/// `after` as they will be (see `Watches::db_changed`).
+fn touch_watched(ctx: &mut Ctx<'_>, db: usize, after: Option<usize>) {
+    let shared = ctx.shared;
+    if !shared.watches.active() {
+        return;
+    }
+    let (now, ks) = (ctx.now, ctx.keyspace);
+    let mut src = Shards::of(&mut ctx.held);
+    let src = std::cell::RefCell::new(&mut src);
+    let mut before = |k: &[u8]| presence_with(ks.db(db), &mut **src.borrow_mut(), k, now);
+    match after {
+        None => shared.watches.db_changed(db, &mut before, None),
+        Some(other) => {
+            let mut later = |k: &[u8]| presence_with(ks.db(other), &mut **src.borrow_mut(), k, now);
+            shared.watches.db_changed(db, &mut before, Some(&mut later));
+        }
+    }
 }
 
 /// The `[ASYNC|SYNC]` argument of FLUSHDB/FLUSHALL: whether to free asynchronously.
@@ -50,7 +72,9 @@ fn keys_in(shards: &[Arc<Segments>]) -> u64 {
 /// FLUSHDB [ASYNC|SYNC]: counts the keys it removed as changes.
 fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    let tables = ctx.db().clear();
+    let db = ctx.client.db;
+    touch_watched(ctx, db, None);
+    let tables = ctx.db().clear_with(&mut Shards::of(&mut ctx.held));
     let removed = keys_in(&tables);
     ctx.add_dirty(removed);
     if removed > 0 {
@@ -69,7 +93,13 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// the reply is OK anyway, as in Redis; ASYNC only defers freeing the old tables.
 fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let lazy = flush_mode(args)?;
-    let tables = ctx.shared.keyspace.flush_all();
+    for db in 0..ctx.shared.keyspace.num_dbs() {
+        touch_watched(ctx, db, None);
+    }
+    let tables = ctx
+        .shared
+        .keyspace
+        .flush_all_with(&mut Shards::of(&mut ctx.held));
     for (db, old) in tables.iter().enumerate() {
         let removed = keys_in(old);
         ctx.add_dirty(removed);
@@ -84,7 +114,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let shared = ctx.shared;
     // Joining a background save and writing the dump block: let the runtime move
     // this worker's other connections elsewhere meanwhile.
-    tokio::task::block_in_place(|| shared.persistence.flushall_save(&shared.keyspace));
+    tokio::task::block_in_place(|| shared.persistence.flushall_save(|| ctx.live_snapshot()));
     ctx.out.ok();
     Ok(())
 }
@@ -104,8 +134,19 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::DbIndexOutOfRange);
     }
-    if ctx.shared.keyspace.swap_dbs(a as usize, b as usize) {
-        for db in [a as usize, b as usize] {
+    let (a, b) = (a as usize, b as usize);
+    if a != b {
+        // Each database's watched keys: what they were (its own content) and what they
+        // will be (the other's).
+        touch_watched(ctx, a, Some(b));
+        touch_watched(ctx, b, Some(a));
+    }
+    if ctx
+        .shared
+        .keyspace
+        .swap_dbs_with(&mut Shards::of(&mut ctx.held), a, b)
+    {
+        for db in [a, b] {
             announce(ctx.shared, Change::Db { db, event: SWAPPED });
         }
     }

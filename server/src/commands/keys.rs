@@ -21,7 +21,7 @@ use shoal_protocol::Args;
 use shoal_storage::{glob, Entry, Value};
 
 use super::common::ScanOptions;
-use crate::access::{access_clock, Lookup};
+use crate::access::{access_clock, Lookup, Shards};
 use crate::changes::event::{
     COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, PERSIST, RENAME_FROM, RENAME_TO,
 };
@@ -220,7 +220,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let out = &mut *ctx.out;
     let header = out.deferred_array();
     let mut n = 0usize;
-    db.for_each(ctx.now, |e| {
+    db.for_each_with(&mut Shards::of(&mut ctx.held), ctx.now, |e| {
         if all || glob::matches(pattern, e.key()) {
             out.bulk(e.key());
             n += 1;
@@ -243,19 +243,25 @@ fn scan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     } = ScanOptions::parse(args, 2, true)?;
     let db = ctx.db();
     let mut found: Vec<Entry> = Vec::new();
-    let next = db.scan(cursor, count, ctx.now, |e| {
-        if let Some(p) = pattern {
-            if !glob::matches(p, e.key()) {
-                return;
+    let next = db.scan_with(
+        &mut Shards::of(&mut ctx.held),
+        cursor,
+        count,
+        ctx.now,
+        |e| {
+            if let Some(p) = pattern {
+                if !glob::matches(p, e.key()) {
+                    return;
+                }
             }
-        }
-        if let Some(t) = type_name {
-            if !t.eq_ignore_ascii_case(e.kind().name().as_bytes()) {
-                return;
+            if let Some(t) = type_name {
+                if !t.eq_ignore_ascii_case(e.kind().name().as_bytes()) {
+                    return;
+                }
             }
-        }
-        found.push(e.clone());
-    });
+            found.push(e.clone());
+        },
+    );
     let out = &mut *ctx.out;
     out.array(2);
     out.bulk(itoa::Buffer::new().format(next).as_bytes());
@@ -270,7 +276,13 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     use rand::Rng;
     let db = ctx.db();
     let mut rng = rand::rng();
-    let picked = db.random_entry(ctx.now, |n| if n == 0 { 0 } else { rng.random_range(0..n) });
+    let picked = db.random_entry_with(&mut Shards::of(&mut ctx.held), ctx.now, |n| {
+        if n == 0 {
+            0
+        } else {
+            rng.random_range(0..n)
+        }
+    });
     match picked {
         Some(e) => ctx.out.bulk(e.key()),
         None => ctx.out.null(),

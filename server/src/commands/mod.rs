@@ -16,6 +16,7 @@ pub mod slowlog_commands;
 pub mod snapshot;
 pub mod status;
 pub mod strings;
+pub mod transactions;
 
 use crate::command::Command;
 
@@ -35,4 +36,5 @@ pub const FAMILIES: &[&[Command]] = &[
     shutdown::COMMANDS,
     slowlog_commands::COMMANDS,
     memory::COMMANDS,
+    transactions::COMMANDS,
 ];

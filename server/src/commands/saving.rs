@@ -34,7 +34,8 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if args.len() > 2 || (args.len() == 2 && !args[1].eq_ignore_ascii_case(b"schedule")) {
         return Err(CmdError::Syntax);
     }
-    match ctx.shared.persistence.bgsave(&ctx.shared.keyspace) {
+    let shared = ctx.shared;
+    match shared.persistence.bgsave(|| ctx.live_snapshot()) {
         Ok(()) => {
             ctx.out.simple_str("Background saving started");
             Ok(())

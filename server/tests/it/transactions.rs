@@ -1,0 +1,453 @@
+//! MULTI/EXEC/DISCARD/WATCH/UNWATCH over TCP: replies and error texts as Redis 7.0
+//! (checked against redis-server 7.0.15), atomicity against concurrent clients, and
+//! every way a watched key can change.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+/// A case: its name, the commands that set it up, the change made after WATCH.
+type Case<'a> = (&'a str, &'a [&'a [&'a str]], &'a [&'a [&'a str]]);
+
+fn r(args: &[&str]) -> Vec<u8> {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    encode(&a)
+}
+
+#[tokio::test]
+async fn queueing_exec_discard_and_their_errors() {
+    let s = TestServer::start();
+    let mut c = s.raw().await;
+    c.roundtrip(&[b"EXEC"], b"-ERR EXEC without MULTI\r\n")
+        .await;
+    c.roundtrip(&[b"DISCARD"], b"-ERR DISCARD without MULTI\r\n")
+        .await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"MULTI"], b"-ERR MULTI calls can not be nested\r\n")
+        .await;
+    c.roundtrip(
+        &[b"WATCH", b"k"],
+        b"-ERR WATCH inside MULTI is not allowed\r\n",
+    )
+    .await;
+    c.roundtrip(&[b"SET", b"a", b"1"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"INCR", b"a"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"HSET", b"a", b"f", b"v"], b"+QUEUED\r\n")
+        .await;
+    c.roundtrip(&[b"GET", b"a"], b"+QUEUED\r\n").await;
+    // The errors of MULTI and WATCH inside MULTI do not abort it; a runtime error
+    // does not stop the commands after it.
+    c.roundtrip(
+        &[b"EXEC"],
+        b"*4\r\n+OK\r\n:2\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n$1\r\n2\r\n",
+    )
+    .await;
+    c.roundtrip(&[b"EXEC"], b"-ERR EXEC without MULTI\r\n")
+        .await;
+
+    // An empty transaction.
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*0\r\n").await;
+
+    // DISCARD drops the queue.
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"SET", b"a", b"discarded"], b"+QUEUED\r\n")
+        .await;
+    c.roundtrip(&[b"DISCARD"], b"+OK\r\n").await;
+    c.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n").await;
+}
+
+#[tokio::test]
+async fn a_command_refused_while_queueing_aborts_exec() {
+    let s = TestServer::start();
+    let mut c = s.raw().await;
+    for (bad, error) in [
+        (
+            r(&["FOO", "x"]),
+            "-ERR unknown command 'FOO', with args beginning with: 'x' \r\n",
+        ),
+        (
+            r(&["SET", "a"]),
+            "-ERR wrong number of arguments for 'set' command\r\n",
+        ),
+        (
+            r(&["SAVE"]),
+            "-ERR Command not allowed inside a transaction\r\n",
+        ),
+    ] {
+        c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+        c.roundtrip(&[b"SET", b"k", b"v"], b"+QUEUED\r\n").await;
+        c.send(&bad).await;
+        c.expect(error.as_bytes()).await;
+        c.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+        c.roundtrip(
+            &[b"EXEC"],
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+        )
+        .await;
+        // Nothing ran, and the client is out of MULTI.
+        c.roundtrip(&[b"EXISTS", b"k"], b":0\r\n").await;
+    }
+}
+
+#[tokio::test]
+async fn exec_in_resp3_and_client_list_shows_the_transaction() {
+    let s = TestServer::start();
+    let mut c = s.raw3().await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"SET", b"x", b"1"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"GET", b"nosuch"], b"+QUEUED\r\n").await;
+    let mut other = s.conn().await;
+    let list: String = cmd(&mut other, &["CLIENT", "LIST"]).await;
+    let line = list
+        .lines()
+        .find(|l| l.contains("cmd=get") || l.contains("flags=x"))
+        .expect("the queueing client");
+    assert!(line.contains("flags=x"), "{line}");
+    assert!(line.contains(" multi=2 "), "{line}");
+    c.roundtrip(&[b"EXEC"], b"*2\r\n+OK\r\n_\r\n").await;
+    let list: String = cmd(&mut other, &["CLIENT", "LIST"]).await;
+    assert!(!list.contains("flags=x"), "{list}");
+    assert!(list.contains(" multi=-1 "), "{list}");
+
+    // A WATCH failure is a null in RESP3 too.
+    c.roundtrip(&[b"WATCH", b"x"], b"+OK\r\n").await;
+    let _: () = cmd(&mut other, &["SET", "x", "2"]).await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"GET", b"x"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"_\r\n").await;
+}
+
+#[tokio::test]
+async fn select_and_whole_database_commands_inside_a_transaction() {
+    let s = TestServer::start();
+    let mut c = s.raw().await;
+    c.roundtrip(&[b"SET", b"in0", b"a"], b"+OK\r\n").await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    for cmd in [
+        &[&b"SELECT"[..], b"1"][..],
+        &[b"SET", b"k", b"v"],
+        &[b"KEYS", b"*"],
+        &[b"DBSIZE"],
+        &[b"SCAN", b"0"],
+        &[b"RANDOMKEY"],
+        &[b"MOVE", b"k", b"2"],
+        &[b"DBSIZE"],
+        &[b"SWAPDB", b"1", b"2"],
+        &[b"GET", b"k"],
+        &[b"FLUSHDB"],
+        &[b"SELECT", b"0"],
+        &[b"COPY", b"in0", b"in0", b"DB", b"3"],
+    ] {
+        c.roundtrip(cmd, b"+QUEUED\r\n").await;
+    }
+    c.roundtrip(
+        &[b"EXEC"],
+        b"*13\r\n+OK\r\n+OK\r\n*1\r\n$1\r\nk\r\n:1\r\n*2\r\n$1\r\n0\r\n*1\r\n$1\r\nk\r\n$1\r\nk\r\n:1\r\n:0\r\n+OK\r\n$1\r\nv\r\n+OK\r\n+OK\r\n:1\r\n",
+    )
+    .await;
+    // SELECT inside EXEC stays in force afterwards (database 0 here, as selected last).
+    c.roundtrip(&[b"GET", b"in0"], b"$1\r\na\r\n").await;
+    let mut con = s.conn().await;
+    let _: () = cmd(&mut con, &["SELECT", "3"]).await;
+    let copied: String = cmd(&mut con, &["GET", "in0"]).await;
+    assert_eq!(copied, "a");
+
+    // FLUSHALL inside a transaction, followed by a write.
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"FLUSHALL"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"SET", b"after", b"1"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"DBSIZE"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*3\r\n+OK\r\n+OK\r\n:1\r\n").await;
+    let n: i64 = cmd(&mut con, &["DBSIZE"]).await;
+    assert_eq!(n, 0, "database 3 was flushed");
+}
+
+/// The `redis` crate's optimistic-locking helper (WATCH, read, MULTI, write, EXEC,
+/// retry on a null reply), as applications use it: concurrent increments by many
+/// clients through WATCH never lose an update.
+#[tokio::test]
+async fn watch_based_increments_from_many_clients_lose_nothing() {
+    let s = TestServer::start();
+    let clients = 8;
+    let per_client = 60;
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let client = s.client();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let mut con = client.get_connection().expect("connect");
+            let mut retries = 0u64;
+            for _ in 0..per_client {
+                let _: () = redis::transaction(&mut con, &["counter"], |con, pipe| {
+                    let v: Option<i64> = redis::cmd("GET").arg("counter").query(con)?;
+                    let r: Option<()> = pipe
+                        .set("counter", v.unwrap_or(0) + 1)
+                        .ignore()
+                        .query(con)?;
+                    if r.is_none() {
+                        retries += 1;
+                    }
+                    Ok(r)
+                })
+                .expect("transaction");
+            }
+            retries
+        }));
+    }
+    let mut retries = 0;
+    for t in tasks {
+        retries += t.await.expect("task");
+    }
+    let mut con = s.conn().await;
+    let total: i64 = cmd(&mut con, &["GET", "counter"]).await;
+    assert_eq!(total, clients * per_client);
+    // With 8 clients racing, some transactions must have been refused and retried:
+    // otherwise WATCH was not exercised.
+    assert!(retries > 0, "no WATCH conflict in {} increments", total);
+}
+
+/// A reader never sees half a transaction: each EXEC moves one unit from `a` to `b`
+/// (different shards), while readers check `a + b` with MGET.
+#[tokio::test]
+async fn readers_never_observe_a_partial_exec() {
+    let s = TestServer::start();
+    let mut con = s.conn().await;
+    let _: () = cmd(&mut con, &["MSET", "{x}a", "1000", "b", "0"]).await;
+    let writer = {
+        let client = s.client();
+        tokio::task::spawn_blocking(move || {
+            let mut con = client.get_connection().expect("connect");
+            for _ in 0..500 {
+                let _: (i64, i64) = redis::pipe()
+                    .atomic()
+                    .cmd("DECR")
+                    .arg("{x}a")
+                    .cmd("INCR")
+                    .arg("b")
+                    .query(&mut con)
+                    .expect("exec");
+            }
+        })
+    };
+    let mut checks = 0;
+    while !writer.is_finished() {
+        let (a, b): (i64, i64) = cmd(&mut con, &["MGET", "{x}a", "b"]).await;
+        assert_eq!(a + b, 1000, "saw a half-done transaction");
+        checks += 1;
+    }
+    writer.await.expect("writer");
+    assert!(checks > 0);
+    let (a, b): (i64, i64) = cmd(&mut con, &["MGET", "{x}a", "b"]).await;
+    assert_eq!((a, b), (500, 500));
+}
+
+/// Runs WATCH k, then `change` on another connection, then MULTI/SET/EXEC: returns
+/// whether the transaction ran.
+async fn exec_runs_after(s: &TestServer, setup: &[&[&str]], change: &[&[&str]]) -> bool {
+    let mut other = s.conn().await;
+    let _: () = cmd(&mut other, &["FLUSHALL"]).await;
+    for c in setup {
+        let _: redis::Value = cmd(&mut other, c).await;
+    }
+    let mut c = s.raw().await;
+    c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+    for ch in change {
+        let _: redis::Value = cmd(&mut other, ch).await;
+    }
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"SET", b"done", b"1"], b"+QUEUED\r\n").await;
+    c.cmd(&[b"EXEC"]).await;
+    let got = c.read_exact_or_eof(5).await;
+    match &got[..] {
+        b"*1\r\n+" => {
+            c.expect(b"OK\r\n").await;
+            true
+        }
+        b"*-1\r\n" => false,
+        other => panic!("EXEC replied {}", String::from_utf8_lossy(other)),
+    }
+}
+
+#[tokio::test]
+async fn every_kind_of_change_to_a_watched_key_fails_exec() {
+    let s = TestServer::start();
+    let k = &["SET", "k", "v"][..];
+    let h = &["HSET", "k", "f", "v"][..];
+    let cases: &[Case<'_>] = &[
+        ("SET", &[], &[&["SET", "k", "x"]]),
+        ("SET same value", &[k], &[&["SET", "k", "v"]]),
+        ("DEL", &[k], &[&["DEL", "k"]]),
+        ("APPEND", &[k], &[&["APPEND", "k", "x"]]),
+        ("EXPIRE", &[k], &[&["EXPIRE", "k", "100"]]),
+        (
+            "PERSIST",
+            &[&["SET", "k", "v", "EX", "100"]],
+            &[&["PERSIST", "k"]],
+        ),
+        ("HSET", &[h], &[&["HSET", "k", "g", "w"]]),
+        ("HDEL last field", &[h], &[&["HDEL", "k", "f"]]),
+        ("RENAME from", &[k], &[&["RENAME", "k", "k2"]]),
+        (
+            "RENAME onto",
+            &[&["SET", "src", "v"]],
+            &[&["RENAME", "src", "k"]],
+        ),
+        ("MOVE", &[k], &[&["MOVE", "k", "1"]]),
+        (
+            "COPY onto",
+            &[&["SET", "src", "v"]],
+            &[&["COPY", "src", "k"]],
+        ),
+        ("FLUSHDB", &[k], &[&["FLUSHDB"]]),
+        ("FLUSHALL", &[k], &[&["FLUSHALL"]]),
+        ("SWAPDB, key existed", &[k], &[&["SWAPDB", "0", "1"]]),
+        (
+            "SWAPDB, key appears",
+            &[&["SELECT", "1"], k, &["SELECT", "0"]],
+            &[&["SWAPDB", "0", "1"]],
+        ),
+        (
+            "HMERGE",
+            &[h, &["HSET", "src", "a", "b"]],
+            &[&["HMERGE", "k", "1", "src"]],
+        ),
+        (
+            "SNAPSHOT RESTORE",
+            &[&["SNAPSHOT", "CREATE", "s"], k],
+            &[&["SNAPSHOT", "RESTORE", "s"]],
+        ),
+    ];
+    for (name, setup, change) in cases {
+        assert!(
+            !exec_runs_after(&s, setup, change).await,
+            "{name}: EXEC ran although the watched key changed"
+        );
+        let mut con = s.conn().await;
+        // Only the SNAPSHOT case made one.
+        let _ = try_cmd::<redis::Value>(&mut con, &["SNAPSHOT", "DROP", "s"]).await;
+    }
+    // Changes to other keys, and reads, do not.
+    let quiet: &[Case<'_>] = &[
+        ("other key", &[k], &[&["SET", "other", "x"]]),
+        (
+            "reads",
+            &[k],
+            &[&["GET", "k"], &["EXISTS", "k"], &["TTL", "k"]],
+        ),
+        (
+            "FLUSHDB of a missing key",
+            &[&["SET", "x", "1"]],
+            &[&["FLUSHDB"]],
+        ),
+        (
+            "FLUSHALL of a missing key",
+            &[&["SET", "x", "1"]],
+            &[&["FLUSHALL"]],
+        ),
+        (
+            "SWAPDB, missing in both",
+            &[&["SET", "x", "1"]],
+            &[&["SWAPDB", "0", "1"]],
+        ),
+        ("DEL of a missing key", &[], &[&["DEL", "k"]]),
+    ];
+    for (name, setup, change) in quiet {
+        assert!(
+            exec_runs_after(&s, setup, change).await,
+            "{name}: EXEC refused although the watched key did not change"
+        );
+    }
+}
+
+#[tokio::test]
+async fn watched_keys_and_expiry_follow_redis_7() {
+    let s = TestServer::start();
+    let mut other = s.conn().await;
+    let mut c = s.raw().await;
+
+    // A key that expires after WATCH fails EXEC, whether or not its expiry was
+    // noticed before EXEC.
+    let _: () = cmd(&mut other, &["SET", "k", "v", "PX", "100"]).await;
+    c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
+
+    // A key already expired when watched (very likely not yet reclaimed: active
+    // expiry runs once a second; if it was, the key is simply absent and the
+    // outcomes are the same)...
+    let _: () = cmd(&mut other, &["CONFIG", "SET", "hz", "1"]).await;
+    for step in [
+        // ...does not fail EXEC by itself,
+        &[][..],
+        // nor when its expiry is noticed (a read reclaims it),
+        &[&["GET", "k"][..]][..],
+        // nor when it is deleted,
+        &[&["DEL", "k"][..]][..],
+        // nor by a flush.
+        &[&["FLUSHDB"][..]][..],
+    ] {
+        let _: () = cmd(&mut other, &["SET", "k", "v", "PX", "1"]).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+        for ch in step {
+            let _: redis::Value = cmd(&mut other, ch).await;
+        }
+        c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+        c.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+        c.roundtrip(&[b"EXEC"], b"*1\r\n+PONG\r\n").await;
+    }
+    // ...but being written again does.
+    let _: () = cmd(&mut other, &["SET", "k", "v", "PX", "1"]).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+    let _: () = cmd(&mut other, &["SET", "k", "new"]).await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
+}
+
+#[tokio::test]
+async fn unwatch_discard_reset_exec_and_disconnect_forget_watched_keys() {
+    let s = TestServer::start();
+    let mut other = s.conn().await;
+    let mut c = s.raw().await;
+    for forget in [&b"UNWATCH"[..], b"DISCARD", b"RESET", b"EXEC"] {
+        c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+        if forget == b"DISCARD" || forget == b"EXEC" {
+            c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+        }
+        c.cmd(&[forget]).await;
+        let expected: &[u8] = match forget {
+            b"RESET" => b"+RESET\r\n",
+            b"EXEC" => b"*0\r\n",
+            _ => b"+OK\r\n",
+        };
+        c.expect(expected).await;
+        let _: () = cmd(&mut other, &["SET", "k", "changed"]).await;
+        c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+        c.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+        c.roundtrip(&[b"EXEC"], b"*1\r\n+PONG\r\n").await;
+    }
+    // RESET also leaves MULTI.
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"RESET"], b"+RESET\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"-ERR EXEC without MULTI\r\n")
+        .await;
+
+    // UNWATCH inside MULTI is queued and runs in EXEC (too late to matter).
+    c.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n").await;
+    let _: () = cmd(&mut other, &["SET", "k", "again"]).await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"UNWATCH"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
+
+    // A client that disconnects while watching leaves nothing behind.
+    let mut gone = s.raw().await;
+    gone.roundtrip(&[b"WATCH", b"a", b"b", b"c"], b"+OK\r\n")
+        .await;
+    drop(gone);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _: () = cmd(&mut other, &["MSET", "a", "1", "b", "2", "c", "3"]).await;
+}
