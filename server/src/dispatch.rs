@@ -321,10 +321,9 @@ fn footprint<'a>(
             ])
         }
         ("dbsize" | "keys" | "scan" | "randomkey" | "flushdb", _) => Footprint::Db(here),
-        ("flushall" | "swapdb" | "bgsave", _) => Footprint::All,
+        ("flushall" | "swapdb" | "bgsave" | "info", _) | ("memory", "stats") => Footprint::All,
         // They read or replace the keyspace through paths that lock on their own.
-        ("info" | "save" | "shutdown" | "debug", _)
-        | ("memory", "stats" | "doctor")
+        ("save" | "shutdown" | "debug", _)
         | ("snapshot", "create" | "list" | "restore" | "merge") => {
             return Err(CmdError::not_in_group(cmd.name));
         }

@@ -18,6 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use crate::access::Shards;
 use crate::command::CommandTable;
 use crate::process::{allocator_name, cpu_times, meminfo_kb, memory_figures, os_name};
 use crate::state::Shared;
@@ -45,7 +46,15 @@ const SECTIONS: &[(&str, bool)] = &[
 /// The INFO text for the requested section names (case-insensitive; none = `default`;
 /// unknown names are ignored, so only unknown names give an empty text, as Redis).
 /// Sections are separated by an empty line; every line ends with CRLF.
-pub fn render(shared: &Shared, table: &CommandTable, names: &[&[u8]]) -> String {
+///
+/// `shards` gives the databases' shards for the keyspace figures: locked as read, or
+/// those of a group (INFO inside MULTI) that holds them all.
+pub fn render(
+    shared: &Shared,
+    table: &CommandTable,
+    names: &[&[u8]],
+    shards: &mut Shards<'_, '_>,
+) -> String {
     let wanted = selected(names);
     let mut out = String::with_capacity(4096);
     for (i, (name, _)) in SECTIONS.iter().enumerate() {
@@ -58,7 +67,7 @@ pub fn render(shared: &Shared, table: &CommandTable, names: &[&[u8]]) -> String 
         match *name {
             "server" => server(shared, &mut out),
             "clients" => clients(shared, &mut out),
-            "memory" => memory(shared, &mut out),
+            "memory" => memory(shared, &mut out, shards),
             "persistence" => persistence(shared, &mut out),
             "stats" => stats(shared, &mut out),
             "replication" => replication(shared, &mut out),
@@ -67,7 +76,7 @@ pub fn render(shared: &Shared, table: &CommandTable, names: &[&[u8]]) -> String 
             "commandstats" => commandstats(&mut out, shared, table),
             "errorstats" => out.push_str("# Errorstats\r\n"),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
-            "keyspace" => keyspace(shared, &mut out),
+            "keyspace" => keyspace(shared, &mut out, shards),
             _ => {}
         }
     }
@@ -185,19 +194,19 @@ fn clients(shared: &Shared, out: &mut String) {
 
 /// Bytes held by the keyspace's hash tables (bucket arrays, not entries): the part of
 /// memory that is overhead rather than data.
-pub fn table_overhead(shared: &Shared) -> u64 {
+pub fn table_overhead(shared: &Shared, shards: &mut Shards<'_, '_>) -> u64 {
     (0..shared.keyspace.num_dbs())
-        .map(|i| shared.keyspace.db(i).table_bytes() as u64)
+        .map(|i| shared.keyspace.db(i).table_bytes_with(shards) as u64)
         .sum()
 }
 
-fn memory(shared: &Shared, out: &mut String) {
+fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     let m = memory_figures();
     let (maxmemory, policy) = {
         let c = shared.config.read();
         (c.maxmemory, c.maxmemory_policy.clone())
     };
-    let overhead = table_overhead(shared);
+    let overhead = table_overhead(shared, shards);
     let dataset = m.allocated.saturating_sub(overhead);
     let total_system = meminfo_kb("MemTotal:").map_or(0, |kb| kb * 1024);
     out.push_str("# Memory\r\n");
@@ -520,18 +529,18 @@ fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {
     }
 }
 
-fn keyspace(shared: &Shared, out: &mut String) {
+fn keyspace(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     out.push_str("# Keyspace\r\n");
     for i in 0..shared.keyspace.num_dbs() {
         let db = shared.keyspace.db(i);
-        let keys = db.len();
+        let keys = db.len_with(shards);
         if keys == 0 {
             continue;
         }
         let _ = write!(
             out,
             "db{i}:keys={keys},expires={},avg_ttl=0\r\n",
-            db.expires()
+            db.expires_with(shards)
         );
     }
 }

@@ -7,6 +7,7 @@ use shoal_protocol::{Args, ReplyBuf};
 
 use super::common::{container, help};
 use crate::access::Lookup;
+use crate::access::Shards;
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{CmdError, CmdResult};
@@ -44,17 +45,18 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     let m = crate::process::memory_figures();
     let ks = &ctx.shared.keyspace;
+    let mut shards = Shards::of(&mut ctx.held);
     let mut per_db = Vec::new();
     let mut keys = 0u64;
     for i in 0..ks.num_dbs() {
         let db = ks.db(i);
-        let n = db.len() as u64;
+        let n = db.len_with(&mut shards) as u64;
         if n > 0 {
             keys += n;
-            per_db.push((i, db.table_bytes() as i64));
+            per_db.push((i, db.table_bytes_with(&mut shards) as i64));
         }
     }
-    let overhead = crate::info::table_overhead(ctx.shared);
+    let overhead = crate::info::table_overhead(ctx.shared, &mut shards);
     let dataset = m.allocated.saturating_sub(overhead);
     let pct = |a: u64, b: u64| {
         if b == 0 {

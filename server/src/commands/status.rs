@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::Args;
 
+use crate::access::Shards;
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::CmdResult;
@@ -11,7 +12,12 @@ use crate::error::CmdResult;
 /// INFO [section ...]: plain text; a verbatim `txt` string in RESP3, as Redis.
 fn info_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let sections: Vec<&[u8]> = args.iter().skip(1).collect();
-    let text = crate::info::render(ctx.shared, ctx.table, &sections);
+    let text = crate::info::render(
+        ctx.shared,
+        ctx.table,
+        &sections,
+        &mut Shards::of(&mut ctx.held),
+    );
     ctx.out.verbatim(b"txt", text.as_bytes());
     Ok(())
 }

@@ -451,3 +451,38 @@ async fn unwatch_discard_reset_exec_and_disconnect_forget_watched_keys() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let _: () = cmd(&mut other, &["MSET", "a", "1", "b", "2", "c", "3"]).await;
 }
+
+/// Commands that read the whole keyspace (INFO, MEMORY STATS, BGSAVE) run inside a
+/// transaction under its locks and see its earlier writes.
+#[tokio::test]
+async fn keyspace_wide_readers_inside_a_transaction() {
+    let dir = TempDir::new("multi-bgsave");
+    let d = dir.str();
+    let s = TestServer::with(|c| c.dir = d);
+    let mut c = s.conn().await;
+    let (_, _, info, stats, _): (String, String, String, redis::Value, String) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("a")
+        .arg("1")
+        .cmd("SET")
+        .arg("b")
+        .arg("2")
+        .cmd("INFO")
+        .arg("keyspace")
+        .cmd("MEMORY")
+        .arg("STATS")
+        .cmd("BGSAVE")
+        .query_async(&mut c)
+        .await
+        .expect("exec");
+    assert!(info.contains("db0:keys=2,"), "{info}");
+    let stats = format!("{stats:?}");
+    assert!(stats.contains("keys.count"), "{stats}");
+    // The background save wrote both keys.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !dir.dump().exists() {
+        assert!(std::time::Instant::now() < deadline, "no dump written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
