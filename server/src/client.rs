@@ -5,7 +5,7 @@
 //! locks). What other connections read or change lives in [`ClientInfo`], shared by
 //! `Arc`, updated with atomics or a short lock, at most once per read batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,6 +13,38 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
+
+/// One connection's pub/sub subscriptions (kept by `crate::pubsub`).
+#[derive(Default)]
+pub struct Subscriptions {
+    /// Channels (SUBSCRIBE).
+    pub channels: HashSet<Box<[u8]>>,
+    /// Patterns (PSUBSCRIBE).
+    pub patterns: HashSet<Box<[u8]>>,
+    /// Shard channels (SSUBSCRIBE).
+    pub shard: HashSet<Box<[u8]>>,
+}
+
+impl Subscriptions {
+    /// Whether the connection listens to anything (RESP2 subscribe mode).
+    #[inline]
+    pub fn any(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty())
+    }
+}
+
+/// Output-buffer limits for pushes (Redis's `client-output-buffer-limit` class):
+/// past `hard` bytes pending, or past `soft` bytes for more than `soft_secs`
+/// seconds, the client is closed. 0 disables a limit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PushLimits {
+    /// Hard limit in bytes.
+    pub hard: u64,
+    /// Soft limit in bytes.
+    pub soft: u64,
+    /// How long the soft limit may be exceeded, in seconds.
+    pub soft_secs: u64,
+}
 
 /// The receiving end of a connection's pushes (see [`ClientInfo::push`]); the
 /// connection loop owns it.
@@ -56,6 +88,12 @@ pub struct ClientInfo {
     pub monitor: AtomicBool,
     /// A command of this client is parked (blocked or paused; flag `b`).
     pub blocked: AtomicBool,
+    /// Channels, patterns and shard channels subscribed (CLIENT LIST `sub=`,
+    /// `psub=`, `ssub=`; flag `P`).
+    pub subs: [AtomicUsize; 3],
+    /// Since when (unix ms) pushes pending exceed the soft output-buffer limit; 0 =
+    /// they do not.
+    soft_since_ms: AtomicI64,
     /// Commands queued in MULTI (CLIENT LIST `multi=`, flag `x`), -1 outside MULTI.
     pub multi: AtomicI64,
     /// Bytes the queued commands hold (CLIENT LIST `multi-mem=`).
@@ -114,9 +152,34 @@ impl ClientInfo {
     /// bytes of pushes untaken (it does not read its socket) is closed, as Redis closes
     /// a client past its output buffer limit; `false` then.
     pub fn push(&self, msg: Bytes, limit: usize) -> bool {
+        let limits = PushLimits {
+            hard: limit as u64,
+            ..PushLimits::default()
+        };
+        self.push_limited(msg, &limits)
+    }
+
+    /// [`ClientInfo::push`] under a class of output-buffer limits: the hard limit
+    /// closes the client at once, the soft one once it has been exceeded for longer
+    /// than its seconds (checked at each push, as Redis checks at each reply).
+    pub fn push_limited(&self, msg: Bytes, limits: &PushLimits) -> bool {
         let len = msg.len();
         let pending = self.push_pending.fetch_add(len, Ordering::Relaxed) + len;
-        if pending > limit {
+        let over_hard = limits.hard > 0 && pending as u64 > limits.hard;
+        let over_soft = limits.soft > 0 && pending as u64 > limits.soft && {
+            let now = crate::clock::now_ms();
+            let since = self.soft_since_ms.load(Ordering::Relaxed);
+            if since == 0 {
+                self.soft_since_ms.store(now, Ordering::Relaxed);
+                false
+            } else {
+                now - since > (limits.soft_secs as i64).saturating_mul(1000)
+            }
+        };
+        if limits.soft > 0 && pending as u64 <= limits.soft {
+            self.soft_since_ms.store(0, Ordering::Relaxed);
+        }
+        if over_hard || over_soft {
             self.push_pending.fetch_sub(len, Ordering::Relaxed);
             if !self.killed.swap(true, Ordering::SeqCst) {
                 tracing::warn!(
@@ -130,6 +193,29 @@ impl ClientInfo {
             return false;
         }
         self.push_tx.send(msg).is_ok()
+    }
+
+    /// The protocol the connection speaks now.
+    #[inline]
+    pub fn proto(&self) -> shoal_protocol::Proto {
+        if self.resp.load(Ordering::Relaxed) == 3 {
+            shoal_protocol::Proto::Resp3
+        } else {
+            shoal_protocol::Proto::Resp2
+        }
+    }
+
+    /// Whether the connection speaks RESP2.
+    #[inline]
+    pub fn resp_is_2(&self) -> bool {
+        self.resp.load(Ordering::Relaxed) != 3
+    }
+
+    /// Publishes the subscription counts (CLIENT LIST).
+    pub fn set_subscriptions(&self, subs: &Subscriptions) {
+        self.subs[0].store(subs.channels.len(), Ordering::Relaxed);
+        self.subs[1].store(subs.patterns.len(), Ordering::Relaxed);
+        self.subs[2].store(subs.shard.len(), Ordering::Relaxed);
     }
 
     /// The connection took `n` pushed bytes off its queue.
@@ -166,6 +252,10 @@ impl ClientInfo {
         if self.monitor.load(Ordering::Relaxed) {
             flags.push('O');
         }
+        let subs = [0, 1, 2].map(|i| self.subs[i].load(Ordering::Relaxed));
+        if subs.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
         let multi = self.multi.load(Ordering::Relaxed);
         if multi >= 0 {
             flags.push('x');
@@ -183,7 +273,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -192,6 +282,9 @@ impl ClientInfo {
             (now_ms - self.last_ms.load(Ordering::Relaxed)).max(0) / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
+            subs[0],
+            subs[1],
+            subs[2],
             multi,
             self.qbuf.load(Ordering::Relaxed),
             self.multi_mem.load(Ordering::Relaxed),
@@ -261,6 +354,8 @@ pub struct Client {
     pub multi: Option<Multi>,
     /// The keys this client WATCHes, and the flag changes to them set.
     pub watching: Option<Watching>,
+    /// Pub/sub subscriptions.
+    pub subs: Subscriptions,
 }
 
 /// A transaction being queued (between MULTI and EXEC/DISCARD).
@@ -307,6 +402,7 @@ impl Client {
             parked: None,
             multi: None,
             watching: None,
+            subs: Subscriptions::default(),
         }
     }
 
@@ -367,7 +463,7 @@ impl Client {
     /// only then, so an ordinary connection pays nothing for it.
     #[inline]
     pub fn accepts_pushes(&self) -> bool {
-        self.monitor
+        self.monitor || self.subs.any()
     }
 
     /// Switches database (SELECT), keeping the shared view in step.
@@ -420,6 +516,8 @@ impl ClientRegistry {
             kill_notify: Notify::new(),
             monitor: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            subs: Default::default(),
+            soft_since_ms: AtomicI64::new(0),
             multi: AtomicI64::new(-1),
             multi_mem: AtomicUsize::new(0),
             push_tx,

@@ -180,6 +180,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 12;
     /// Its output is random (RANDOMKEY, SCAN...).
     pub const RANDOM: u32 = 1 << 13;
+    /// A pub/sub command (its key specs, if any, name channels: `not_key`).
+    pub const PUBSUB: u32 = 1 << 14;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -187,6 +189,7 @@ pub mod flags {
         (READONLY, "readonly"),
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
         (RANDOM, "random"),
         (LOADING, "loading"),
@@ -1023,7 +1026,9 @@ mod tests {
         }
         for (name, row, words) in rows {
             check_args(&name, row.schema.args);
-            let has_keys = row.keys.first > 0 || row.keynum.is_some();
+            // Shard channels are found like keys (for cluster slots) but documented
+            // as channels, as in Redis.
+            let has_keys = (row.keys.first > 0 || row.keynum.is_some()) && !row.has(flags::PUBSUB);
             let mut key_args = Vec::new();
             fn keys<'a>(args: &'a [Arg], out: &mut Vec<&'a Arg>) {
                 for a in args {

@@ -788,6 +788,54 @@ pub const WATCH: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
 /// `UNWATCH`
 pub const UNWATCH: &Schema = &Schema::NONE;
 
+/// `SUBSCRIBE channel [channel ...]`
+pub const SUBSCRIBE: &Schema = &Schema::new(&[Arg::string("channel").multiple()]);
+
+/// `UNSUBSCRIBE [channel [channel ...]]`
+pub const UNSUBSCRIBE: &Schema = &Schema::new(&[Arg::string("channel").optional().multiple()]);
+
+/// `PSUBSCRIBE pattern [pattern ...]`
+pub const PSUBSCRIBE: &Schema =
+    &Schema::new(&[Arg::block("pattern", &[Arg::pattern("pattern")]).multiple()]);
+
+/// `PUNSUBSCRIBE [pattern [pattern ...]]`
+pub const PUNSUBSCRIBE: &Schema = &Schema::new(&[Arg::pattern("pattern").optional().multiple()]);
+
+/// `SSUBSCRIBE shardchannel [shardchannel ...]`
+pub const SSUBSCRIBE: &Schema = &Schema::new(&[Arg::string("shardchannel").multiple()]);
+
+/// `SUNSUBSCRIBE [shardchannel [shardchannel ...]]`
+pub const SUNSUBSCRIBE: &Schema =
+    &Schema::new(&[Arg::string("shardchannel").optional().multiple()]);
+
+/// `PUBLISH channel message`
+pub const PUBLISH: &Schema = &Schema::new(&[Arg::string("channel"), Arg::string("message")]);
+
+/// `SPUBLISH shardchannel message`
+pub const SPUBLISH: &Schema = &Schema::new(&[Arg::string("shardchannel"), Arg::string("message")]);
+
+/// `PUBSUB`
+pub const PUBSUB: &Schema = &Schema::NONE;
+
+/// `PUBSUB CHANNELS [pattern]`
+pub const PUBSUB_CHANNELS: &Schema = &Schema::new(&[Arg::pattern("pattern").optional()]);
+
+/// `PUBSUB NUMPAT`
+pub const PUBSUB_NUMPAT: &Schema = &Schema::NONE;
+
+/// `PUBSUB NUMSUB [channel [channel ...]]`
+pub const PUBSUB_NUMSUB: &Schema = &Schema::new(&[Arg::string("channel").optional().multiple()]);
+
+/// `PUBSUB SHARDCHANNELS [pattern]`
+pub const PUBSUB_SHARDCHANNELS: &Schema = &Schema::new(&[Arg::pattern("pattern").optional()]);
+
+/// `PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]`
+pub const PUBSUB_SHARDNUMSUB: &Schema =
+    &Schema::new(&[Arg::string("shardchannel").optional().multiple()]);
+
+/// `PUBSUB HELP`
+pub const PUBSUB_HELP: &Schema = &Schema::NONE;
+
 // @hand-written: schemas of commands Redis 7.0.15 does not have. Kept by the generator.
 
 // CLIENT NO-TOUCH and CLIENT SETINFO came with Redis 7.2: their schemas as 7.2 has them.

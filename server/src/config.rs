@@ -98,6 +98,9 @@ pub struct Config {
     /// Bytes; 0 = no limit.
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// `client-output-buffer-limit`, canonical: `normal h s t slave h s t pubsub h s
+    /// t` (bytes, bytes, seconds; 0 = no limit).
+    pub client_output_buffer_limit: String,
     /// `"seconds changes ..."` pairs, normalised to single spaces; empty = none.
     pub save: String,
     pub dir: String,
@@ -144,6 +147,7 @@ impl Default for Config {
             active_expire_effort: 1,
             maxmemory: 0,
             maxmemory_policy: "noeviction".to_string(),
+            client_output_buffer_limit: DEFAULT_OUTPUT_BUFFER_LIMITS.to_string(),
             save: String::new(),
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
@@ -316,6 +320,61 @@ impl Config {
             _ => "info",
         }
     }
+}
+
+/// Redis 7.0's default `client-output-buffer-limit`.
+pub const DEFAULT_OUTPUT_BUFFER_LIMITS: &str =
+    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
+/// The classes of `client-output-buffer-limit`, in CONFIG GET's order.
+const OUTPUT_BUFFER_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// One class's `(hard, soft, soft_seconds)` from a canonical
+/// `client-output-buffer-limit` value (`normal`, `slave` or `pubsub`).
+pub fn output_buffer_limit(canonical: &str, class: &str) -> (u64, u64, u64) {
+    let w: Vec<&str> = canonical.split_whitespace().collect();
+    w.chunks(4)
+        .find(|c| c.len() == 4 && c[0] == class)
+        .map(|c| {
+            let n = |s: &str| s.parse().unwrap_or(0);
+            (n(c[1]), n(c[2]), n(c[3]))
+        })
+        .unwrap_or((0, 0, 0))
+}
+
+/// CONFIG SET client-output-buffer-limit: groups of `class hard soft seconds`
+/// (memory units allowed; `replica` = `slave`) change those classes of `current`;
+/// the result is canonical (bytes). Redis's errors for a bad group.
+fn output_buffer_limits(current: &str, v: &str) -> Result<String, Invalid> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if words.len() % 4 != 0 {
+        return Err(Invalid::Other(config_reason::OBL_ARGUMENTS));
+    }
+    let mut classes: Vec<(u64, u64, u64)> = OUTPUT_BUFFER_CLASSES
+        .iter()
+        .map(|c| output_buffer_limit(current, c))
+        .collect();
+    for g in words.chunks(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => return Err(Invalid::Other(config_reason::OBL_CLASS)),
+        };
+        let hard = parse_memory(g[1]);
+        let soft = parse_memory(g[2]);
+        let secs = g[3].parse::<u64>().ok();
+        match (hard, soft, secs) {
+            (Some(h), Some(s), Some(t)) => classes[class] = (h, s, t),
+            _ => return Err(Invalid::Other(config_reason::OBL_VALUES)),
+        }
+    }
+    Ok(OUTPUT_BUFFER_CLASSES
+        .iter()
+        .zip(&classes)
+        .map(|(n, (h, s, t))| format!("{n} {h} {s} {t}"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// Parses a Redis memory value like Redis's `memtoull`: a byte count, optionally followed
@@ -744,6 +803,20 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxmemory.to_string(),
         set: |c, v| {
             c.maxmemory = memory(v, 0, u64::MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        env: "SHOAL_CLIENT_OUTPUT_BUFFER_LIMIT",
+        kind: Kind::Str,
+        default: DEFAULT_OUTPUT_BUFFER_LIMITS,
+        mutable: true,
+        sensitive: false,
+        help: "Output buffer limits per client class, \"<class> <hard> <soft> <soft-seconds> ...\" (normal, replica, pubsub; 0 = none): past them a client is disconnected",
+        get: |c| c.client_output_buffer_limit.clone(),
+        set: |c, v| {
+            c.client_output_buffer_limit = output_buffer_limits(&c.client_output_buffer_limit, v)?;
             Ok(())
         },
     },

@@ -63,6 +63,9 @@ pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Resul
     if client.snapshot.is_some() && write {
         return Err(CmdError::SnapshotReadonly);
     }
+    if client.subs.any() && !allowed_subscribed(cmd) && client.info.resp_is_2() {
+        return Err(CmdError::subscribe_mode(cmd_fullname(shared, cmd)));
+    }
     if persistence.loading() && !cmd.has(flags::LOADING) {
         return Err(CmdError::Loading);
     }
@@ -76,6 +79,34 @@ pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Resul
         return Ok(Gate::Queue);
     }
     Ok(Gate::Run)
+}
+
+/// The commands a RESP2 connection may run while it is subscribed.
+fn allowed_subscribed(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// `container|sub` for a subcommand, the name otherwise (as errors name commands).
+#[cold]
+fn cmd_fullname(_shared: &Shared, cmd: &Command) -> String {
+    let table: &CommandTable = &TABLE;
+    for c in &table.commands {
+        if c.subcommands.iter().any(|s| std::ptr::eq(s, cmd)) {
+            return format!("{}|{}", c.name, cmd.name);
+        }
+    }
+    cmd.name.to_string()
 }
 
 /// The commands that run at once inside MULTI instead of being queued (Redis's
@@ -321,11 +352,18 @@ fn footprint<'a>(
             ])
         }
         ("dbsize" | "keys" | "scan" | "randomkey" | "flushdb", _) => Footprint::Db(here),
-        ("flushall" | "swapdb" | "bgsave" | "info", _) | ("memory", "stats") => Footprint::All,
+        ("flushall" | "swapdb" | "bgsave" | "info", _)
+        | ("memory", "stats")
+        | ("config", "resetstat") => Footprint::All,
         // They read or replace the keyspace through paths that lock on their own.
         ("save" | "shutdown" | "debug", _)
         | ("snapshot", "create" | "list" | "restore" | "merge") => {
-            return Err(CmdError::not_in_group(cmd.name));
+            let name = if container == cmd.name {
+                cmd.name.to_string()
+            } else {
+                format!("{container}|{}", cmd.name)
+            };
+            return Err(CmdError::not_in_group(&name));
         }
         _ => {
             let argv: Vec<&'a [u8]> = args.iter().collect();
@@ -426,6 +464,9 @@ pub fn run_group<'a>(
     }
     let outer = ctx.held.replace(plan.lock(keyspace));
     debug_assert!(outer.is_none(), "groups do not nest");
+    // From here on this thread holds shard locks: debug builds catch a handler that
+    // would lock one again (a deadlock) instead of hanging.
+    let _scope = shoal_storage::GroupScope::enter();
     if !precheck(ctx) {
         ctx.held = outer;
         return false;

@@ -38,6 +38,15 @@ pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 /// EXEC of a transaction in which a command was refused while queueing.
 pub const EXEC_ABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 
+impl CmdError {
+    /// A RESP2 connection in subscribe mode ran something else.
+    pub fn subscribe_mode(fullname: String) -> CmdError {
+        CmdError::owned(format!(
+            "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ))
+    }
+}
+
 /// EXEC refused by a gate (MISCONF, OOM...): the transaction is discarded, with the
 /// gate's error quoted (Redis's `execCommandAbort`).
 pub fn exec_abort_because(e: &CmdError) -> CmdError {
@@ -505,6 +514,13 @@ pub mod config_reason {
     pub const NOT_INTEGER: &str = "argument couldn't be parsed into an integer";
     /// A memory parameter got something else (see `config::parse_memory`).
     pub const NOT_MEMORY: &str = "argument must be a memory value";
+    /// `client-output-buffer-limit` not in groups of four.
+    pub const OBL_ARGUMENTS: &str = "Wrong number of arguments in buffer limit configuration.";
+    /// `client-output-buffer-limit` with an unknown class.
+    pub const OBL_CLASS: &str = "Invalid client class specified in buffer limit configuration.";
+    /// `client-output-buffer-limit` with a bad number.
+    pub const OBL_VALUES: &str =
+        "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
     /// A boolean parameter got something else.
     pub const NOT_YES_NO: &str = "argument must be 'yes' or 'no'";
 

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use crate::access::Shards;
 use crate::command::CommandTable;
 use crate::process::{allocator_name, cpu_times, meminfo_kb, memory_figures, os_name};
+use crate::pubsub::Kind;
 use crate::state::Shared;
 
 /// The Redis version Shoal reports (its commands and replies follow 7.0).
@@ -69,7 +70,7 @@ pub fn render(
             "clients" => clients(shared, &mut out),
             "memory" => memory(shared, &mut out, shards),
             "persistence" => persistence(shared, &mut out),
-            "stats" => stats(shared, &mut out),
+            "stats" => stats(shared, &mut out, shards),
             "replication" => replication(shared, &mut out),
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
@@ -407,7 +408,7 @@ fn rates(shared: &Shared) -> (u64, f64, f64) {
     rates
 }
 
-fn stats(shared: &Shared, out: &mut String) {
+fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     let s = &shared.stats;
     let t = shared.counters.totals();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -432,7 +433,11 @@ fn stats(shared: &Shared, out: &mut String) {
     field!(out, "sync_full", 0);
     field!(out, "sync_partial_ok", 0);
     field!(out, "sync_partial_err", 0);
-    field!(out, "expired_keys", shared.keyspace.expired_keys());
+    field!(
+        out,
+        "expired_keys",
+        shared.keyspace.expired_keys_with(shards)
+    );
     field!(out, "expired_stale_perc", "0.00");
     field!(
         out,
@@ -450,9 +455,13 @@ fn stats(shared: &Shared, out: &mut String) {
     field!(out, "current_eviction_exceeded_time", 0);
     field!(out, "keyspace_hits", t.keyspace_hits);
     field!(out, "keyspace_misses", t.keyspace_misses);
-    field!(out, "pubsub_channels", 0);
-    field!(out, "pubsub_patterns", 0);
-    field!(out, "pubsubshard_channels", 0);
+    field!(out, "pubsub_channels", shared.pubsub.count(Kind::Channel));
+    field!(out, "pubsub_patterns", shared.pubsub.count(Kind::Pattern));
+    field!(
+        out,
+        "pubsubshard_channels",
+        shared.pubsub.count(Kind::Shard)
+    );
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);
     field!(out, "migrate_cached_sockets", 0);

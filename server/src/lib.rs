@@ -43,6 +43,7 @@ pub mod num;
 mod pacer;
 pub mod persistence;
 pub mod process;
+pub mod pubsub;
 pub mod security;
 pub mod server;
 pub mod slowlog;

@@ -92,6 +92,7 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
         shared.monitors.remove(id);
     }
     client.unwatch_all(&shared.watches);
+    shared.pubsub.unsubscribe_all(&mut client.subs, &info);
     // The socket closes when `run` returns: CLIENT KILL must not shut it down after.
     info.detach_socket();
     shared.clients.unregister(id);

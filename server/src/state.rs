@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::counters::Counters;
 use crate::monitor::Monitors;
 use crate::persistence::Persistence;
+use crate::pubsub::PubSub;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
 use crate::snapshots::SnapshotRegistry;
@@ -130,6 +131,8 @@ pub struct Shared {
     pub observers: Observers,
     /// Keys watched by clients for MULTI/EXEC (see [`crate::watch`]).
     pub watches: Watches,
+    /// Pub/sub subscriptions (see [`crate::pubsub`]).
+    pub pubsub: PubSub,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -162,6 +165,7 @@ impl Shared {
             addrs,
             snapshots: SnapshotRegistry::default(),
             watches: Watches::default(),
+            pubsub: PubSub::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
             shutdown_tx,
@@ -196,6 +200,9 @@ impl Shared {
             .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
         self.slowlog
             .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
+        let (hard, soft, secs) =
+            crate::config::output_buffer_limit(&c.client_output_buffer_limit, "pubsub");
+        self.pubsub.set_limits(hard, soft, secs);
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }

@@ -267,7 +267,10 @@ impl Db {
     #[inline]
     pub fn lock_index(&self, index: usize) -> ShardGuard<'_> {
         match &self.shards {
-            Shards::Live(s) => ShardGuard::Locked(s[index].0.lock()),
+            Shards::Live(s) => {
+                assert_not_in_group();
+                ShardGuard::Locked(s[index].0.lock())
+            }
             Shards::Frozen(s) => ShardGuard::View(Box::new(s[index].snapshot())),
         }
     }
@@ -527,6 +530,7 @@ impl Db {
 
     /// Locks shard `index` of a live database (panics on a frozen one: callers check).
     fn lock_live(&self, index: usize) -> MutexGuard<'_, Shard> {
+        assert_not_in_group();
         match &self.shards {
             Shards::Live(s) => s[index].0.lock(),
             Shards::Frozen(_) => panic!("a frozen database has no locks"),
@@ -577,6 +581,44 @@ pub trait ShardSource {
     /// Every shard of each of `dbs` (live databases, in ascending database order) at
     /// once, in shard order: `result[k][i]` is shard `i` of `dbs[k]`.
     fn all<'s>(&'s mut self, dbs: &[&'s Db]) -> Vec<Vec<LiveShard<'s>>>;
+}
+
+thread_local! {
+    /// This thread runs a group of commands holding shard locks (see [`GroupScope`]).
+    static IN_GROUP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the current thread as holding a group's shard locks while it lives. Locking
+/// a live shard on this thread meanwhile (anything but the group's own guards) would
+/// deadlock on a lock the thread already holds: debug builds panic there instead,
+/// naming the culprit, so that tests catch a command that locks on its own.
+pub struct GroupScope(());
+
+impl GroupScope {
+    /// Enters the scope (scopes do not nest).
+    pub fn enter() -> GroupScope {
+        IN_GROUP.with(|g| g.set(true));
+        GroupScope(())
+    }
+}
+
+impl Drop for GroupScope {
+    fn drop(&mut self) {
+        IN_GROUP.with(|g| g.set(false));
+    }
+}
+
+/// Debug builds: panics if this thread holds a group's locks (see [`GroupScope`]).
+#[inline]
+fn assert_not_in_group() {
+    #[cfg(debug_assertions)]
+    IN_GROUP.with(|g| {
+        assert!(
+            !g.get(),
+            "a shard locked while this thread holds a group's locks: take the shards \
+             from the group (a ShardSource) instead"
+        )
+    });
 }
 
 /// The plain [`ShardSource`]: locks shards itself, one at a time for

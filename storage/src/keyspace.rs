@@ -153,20 +153,32 @@ impl Keyspace {
     /// Keys removed because their TTL passed: by the active cycle, and by commands
     /// that found them expired (lazy expiry). Locks each shard briefly (for INFO).
     pub fn expired_keys(&self) -> u64 {
+        self.expired_keys_with(&mut LockEach)
+    }
+
+    /// [`Keyspace::expired_keys`], the shards taken from `src`.
+    pub fn expired_keys_with(&self, src: &mut impl ShardSource) -> u64 {
         let lazy: u64 = self
             .dbs
             .iter()
-            .flat_map(|d| (0..d.num_shards()).map(move |i| d.with_shard(i, Shard::expired_lazily)))
+            .filter(|d| !d.is_frozen())
+            .flat_map(|d| (0..d.num_shards()).map(move |i| (d, i)))
+            .map(|(d, i)| src.one(d, i).expired_lazily())
             .sum();
         self.expired_keys.load(Ordering::Relaxed) + lazy
     }
 
     /// Zeroes the expiry counters (CONFIG RESETSTAT).
     pub fn reset_expired_keys(&self) {
+        self.reset_expired_keys_with(&mut LockEach)
+    }
+
+    /// [`Keyspace::reset_expired_keys`], the shards taken from `src`.
+    pub fn reset_expired_keys_with(&self, src: &mut impl ShardSource) {
         self.expired_keys.store(0, Ordering::Relaxed);
-        for d in self.dbs.iter() {
+        for d in self.dbs.iter().filter(|d| !d.is_frozen()) {
             for i in 0..d.num_shards() {
-                d.lock_index(i).reset_expired_lazily();
+                src.one(d, i).reset_expired_lazily();
             }
         }
     }

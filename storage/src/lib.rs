@@ -30,7 +30,7 @@ pub mod rdb;
 pub mod segment;
 pub mod shard;
 
-pub use db::{Db, HeldShards, LiveShard, LockEach, Locked, ShardGuard, ShardSource};
+pub use db::{Db, GroupScope, HeldShards, LiveShard, LockEach, Locked, ShardGuard, ShardSource};
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};

@@ -5,6 +5,7 @@ use crate::config::Config;
 use shoal_protocol::Args;
 
 use super::common::{container, help, text};
+use crate::access::Shards;
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
@@ -111,7 +112,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     ctx.shared.stats.reset();
     ctx.shared.counters.reset();
-    ctx.shared.keyspace.reset_expired_keys();
+    ctx.shared
+        .keyspace
+        .reset_expired_keys_with(&mut Shards::of(&mut ctx.held));
     ctx.out.ok();
     Ok(())
 }

@@ -29,11 +29,21 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// and Valkey's compatibility mode do), so Shoal answers as Redis.
 const HELLO_SERVER: &str = "redis";
 
+/// PING [message]. A RESP2 connection in subscribe mode gets `*2 pong <message>`
+/// (an empty message without one), as Redis answers there.
 fn ping(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    match args.len() {
-        1 => ctx.out.simple(b"PONG"),
-        2 => ctx.out.bulk(&args[1]),
-        _ => return Err(CmdError::WrongArity("ping".into())),
+    if args.len() > 2 {
+        return Err(CmdError::WrongArity("ping".into()));
+    }
+    if ctx.client.subs.any() && ctx.out.proto == Proto::Resp2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).unwrap_or_default());
+        return Ok(());
+    }
+    match args.get(1) {
+        None => ctx.out.simple(b"PONG"),
+        Some(m) => ctx.out.bulk(m),
     }
     Ok(())
 }
@@ -220,6 +230,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     }
     ctx.client.take_multi();
     ctx.client.unwatch_all(&ctx.shared.watches);
+    ctx.shared
+        .pubsub
+        .unsubscribe_all(&mut ctx.client.subs, &ctx.client.info);
     ctx.client.select(0);
     set_proto(ctx, 2);
     ctx.client.authenticated = !ctx.shared.auth_required();

@@ -118,7 +118,9 @@ fn tips(cmd: &Command) -> &'static [&'static str] {
 /// Key-spec flags derived from the command's flags (the table has no per-key flags):
 /// read-only commands access their keys, writers update them.
 fn key_flags(cmd: &Command) -> &'static [&'static str] {
-    if cmd.has(WRITE) {
+    if cmd.has(PUBSUB) {
+        &["not_key"]
+    } else if cmd.has(WRITE) {
         &["RW", "update"]
     } else if cmd.has(READONLY) {
         &["RO", "access"]

@@ -10,6 +10,7 @@ pub mod introspection;
 pub mod keys;
 pub mod memory;
 pub mod merge;
+pub mod pubsub;
 pub mod saving;
 pub mod shutdown;
 pub mod slowlog_commands;
@@ -37,4 +38,5 @@ pub const FAMILIES: &[&[Command]] = &[
     slowlog_commands::COMMANDS,
     memory::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];

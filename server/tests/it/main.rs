@@ -18,6 +18,7 @@ mod load;
 mod merge;
 mod persistence;
 mod protocol;
+mod pubsub;
 mod resp3;
 mod security;
 mod server_cmds;

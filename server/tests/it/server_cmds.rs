@@ -459,7 +459,15 @@ async fn command_getkeys() {
             positions.extend(counted);
         }
         let expected: Vec<String> = positions.into_iter().map(|p| argv[p].clone()).collect();
-        if expected.is_empty() {
+        if argv.len() < 2 {
+            // COMMAND GETKEYS takes the command and at least one argument (arity -4),
+            // as in Redis: SUNSUBSCRIBE alone is refused before its keys are looked at.
+            assert_eq!(
+                err(&mut c, &args).await,
+                "ERR wrong number of arguments for 'command|getkeys' command",
+                "{full}"
+            );
+        } else if expected.is_empty() {
             assert_eq!(
                 err(&mut c, &args).await,
                 "ERR Invalid arguments specified for command",

@@ -147,10 +147,10 @@ async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others
     let mut client = Client::new(info, true);
     let wires = vec![
         encode(&[b"SET", b"k", b"1"]),
-        encode(&[b"GET", b"h"]),    // WRONGTYPE at run time
-        encode(&[b"NOSUCH", b"x"]), // refused: unknown
-        encode(&[b"KEYS", b"h*"]),  // whole-database: the group holds every shard
-        encode(&[b"INFO"]),         // refused: reads the keyspace its own way
+        encode(&[b"GET", b"h"]),                 // WRONGTYPE at run time
+        encode(&[b"NOSUCH", b"x"]),              // refused: unknown
+        encode(&[b"KEYS", b"h*"]),               // whole-database: the group holds every shard
+        encode(&[b"SNAPSHOT", b"CREATE", b"s"]), // refused: locks on its own
         encode(&[b"INCR", b"k"]),
     ];
     let mut ps = parsers(wires.len());
@@ -164,7 +164,7 @@ async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others
          -WRONGTYPE Operation against a key holding the wrong kind of value\r\n\
          -ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n\
          *1\r\n$1\r\nh\r\n\
-         -ERR 'info' cannot run in a group of commands yet\r\n\
+         -ERR 'snapshot|create' cannot run in a group of commands yet\r\n\
          :2\r\n"
     );
 }
