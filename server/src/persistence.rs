@@ -444,6 +444,7 @@ impl Persistence {
                 let opts = LoadOptions {
                     now_ms: now_ms(),
                     progress: Some(&self.inner.load_bytes),
+                    ..LoadOptions::default()
                 };
                 rdb::read(&mut file, ks, &opts).map_err(|e| {
                     io::Error::new(
