@@ -267,7 +267,7 @@ impl Node {
 
     /// Visits the items of ranks `start..end` (relative to this node) in order, or
     /// in reverse order when `rev`.
-    fn visit(&self, start: usize, end: usize, rev: bool, f: &mut dyn FnMut(f64, &[u8])) {
+    fn visit<'a>(&'a self, start: usize, end: usize, rev: bool, f: &mut dyn FnMut(f64, &'a [u8])) {
         match self {
             Node::Leaf(items) => {
                 let end = end.min(items.len());
@@ -735,7 +735,13 @@ impl ZsetValue {
 
     /// Calls `f` with the members of ascending ranks `start..end` in ascending order,
     /// or in descending order when `rev`. O(log n + end - start).
-    pub fn for_range(&self, start: usize, end: usize, rev: bool, mut f: impl FnMut(f64, &[u8])) {
+    pub fn for_range<'a>(
+        &'a self,
+        start: usize,
+        end: usize,
+        rev: bool,
+        mut f: impl FnMut(f64, &'a [u8]),
+    ) {
         let end = end.min(self.len());
         if start >= end {
             return;
@@ -759,7 +765,7 @@ impl ZsetValue {
     }
 
     /// Calls `f` with every member in ascending order.
-    pub fn for_each(&self, f: impl FnMut(f64, &[u8])) {
+    pub fn for_each<'a>(&'a self, f: impl FnMut(f64, &'a [u8])) {
         self.for_range(0, self.len(), false, f);
     }
 

@@ -16,6 +16,7 @@ pub mod slowlog_commands;
 pub mod snapshot;
 pub mod status;
 pub mod strings;
+pub mod zsets;
 
 use crate::command::Command;
 
@@ -25,6 +26,7 @@ pub const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     hashes::COMMANDS,
+    zsets::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
     saving::COMMANDS,
