@@ -1004,16 +1004,23 @@ fn parse_mpop<'a>(args: &'a Args<'a>, at: usize) -> Result<(Vec<&'a [u8]>, bool,
     Ok((keys, max, count.unwrap_or(1)))
 }
 
-/// Pops from the first non-empty key of `keys`: `(key index, items)`.
+/// Pops from the first non-empty key of `keys`: `(key index, items)`. A key of
+/// another type is WRONGTYPE, except when `skip_wrong_type` (a blocked pop woken
+/// again: Redis 7.0 serves a blocked client only from a sorted set, and leaves it
+/// waiting when its key became something else).
 fn mpop_first(
     keys: &mut Keys<'_, '_>,
     n: usize,
     max: bool,
     count: usize,
+    skip_wrong_type: bool,
 ) -> Result<Option<(usize, Vec<Item>)>, CmdError> {
     for i in 0..n {
-        if let Some(items) = pop_key(keys, i, max, count)? {
-            return Ok(Some((i, items)));
+        match pop_key(keys, i, max, count) {
+            Ok(Some(items)) => return Ok(Some((i, items))),
+            Ok(None) => {}
+            Err(CmdError::WrongType) if skip_wrong_type => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(None)
@@ -1022,7 +1029,7 @@ fn mpop_first(
 fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (names, max, count) = parse_mpop(args, 1)?;
     let (mut keys, out) = ctx.keys(&names);
-    match mpop_first(&mut keys, names.len(), max, count)? {
+    match mpop_first(&mut keys, names.len(), max, count, false)? {
         Some((i, items)) => {
             out.array(2);
             out.bulk(names[i]);
@@ -1058,9 +1065,10 @@ fn block_on(ctx: &mut Ctx<'_>, names: &[&[u8]], deadline: Option<Instant>) {
 fn bzpop(ctx: &mut Ctx<'_>, args: &Args<'_>, max: bool) -> CmdResult {
     let deadline = parse_timeout(&args[args.len() - 1], Instant::now())?;
     let in_group = ctx.held.is_some();
+    let rerun = ctx.client.reprocessing;
     let names: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i][..]).collect();
     let (mut keys, out) = ctx.keys(&names);
-    if let Some((i, items)) = mpop_first(&mut keys, names.len(), max, 1)? {
+    if let Some((i, items)) = mpop_first(&mut keys, names.len(), max, 1, rerun)? {
         let (s, m) = &items[0];
         out.array(3);
         out.bulk(names[i]);
@@ -1090,9 +1098,10 @@ fn bzpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 fn bzmpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let deadline = parse_timeout(&args[1], Instant::now())?;
     let in_group = ctx.held.is_some();
+    let rerun = ctx.client.reprocessing;
     let (names, max, count) = parse_mpop(args, 2)?;
     let (mut keys, out) = ctx.keys(&names);
-    if let Some((i, items)) = mpop_first(&mut keys, names.len(), max, count)? {
+    if let Some((i, items)) = mpop_first(&mut keys, names.len(), max, count, rerun)? {
         out.array(2);
         out.bulk(names[i]);
         reply_pairs(out, &items);

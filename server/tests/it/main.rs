@@ -24,3 +24,4 @@ mod server_cmds;
 mod snapshot;
 mod spine;
 mod strings;
+mod zsets;

@@ -513,6 +513,22 @@ async fn shoal_loads_what_redis_writes() {
         b"a".repeat(100)
     );
     assert_eq!(cmd::<i64>(&mut c, &["INCR", "int-neg"]).await, -12344);
+    // Sorted sets come back in the encodings Redis had them in (packed by the limits).
+    for (key, enc) in [
+        ("z-small", "listpack"),
+        ("z-many", "skiplist"),
+        ("z-long", "skiplist"),
+    ] {
+        assert_eq!(
+            cmd::<String>(&mut c, &["OBJECT", "ENCODING", key]).await,
+            enc,
+            "{key}"
+        );
+    }
+    assert_eq!(
+        cmd::<Option<String>>(&mut c, &["ZSCORE", "z-small", "zero"]).await,
+        Some("0".to_string())
+    );
 }
 
 #[tokio::test]
