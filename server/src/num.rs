@@ -111,7 +111,6 @@ pub fn format_human_f64(v: f64) -> String {
 /// case), decimal and hexadecimal (`0x1p3`) forms are read, as glibc does.
 pub fn strtod(s: &[u8]) -> (f64, usize, bool) {
     let mut i = s.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let start = i;
     let neg = match s.get(i) {
         Some(b'-') => {
             i += 1;
@@ -196,7 +195,6 @@ pub fn strtod(s: &[u8]) -> (f64, usize, bool) {
     let v: f64 = text.parse().unwrap_or(0.0);
     let nonzero = rest[..mant_end].iter().any(|c| (b'1'..=b'9').contains(c));
     let erange = v.is_infinite() || (v == 0.0 && nonzero);
-    let _ = start;
     (sign * v, i + j, erange)
 }
 
@@ -336,5 +334,40 @@ mod tests {
         assert_eq!(format_human_f64(3.0), "3");
         assert_eq!(format_human_f64(5.0e3), "5000");
         assert_eq!(format_human_f64(-0.25), "-0.25");
+    }
+
+    #[test]
+    fn strtod_reads_what_glibc_reads() {
+        assert_eq!(strtod(b"1.5"), (1.5, 3, false));
+        assert_eq!(strtod(b"  -2e3x"), (-2000.0, 6, false));
+        assert_eq!(strtod(b"0x10"), (16.0, 4, false));
+        assert_eq!(strtod(b"0x1.8p1"), (3.0, 7, false));
+        assert_eq!(strtod(b"0x"), (0.0, 1, false));
+        assert_eq!(strtod(b".5"), (0.5, 2, false));
+        assert_eq!(strtod(b"5."), (5.0, 2, false));
+        assert_eq!(strtod(b"1e"), (1.0, 1, false));
+        assert_eq!(strtod(b""), (0.0, 0, false));
+        assert_eq!(strtod(b"-"), (0.0, 0, false));
+        assert_eq!(strtod(b"Infinity"), (f64::INFINITY, 8, false));
+        assert_eq!(strtod(b"-inf"), (f64::NEG_INFINITY, 4, false));
+        assert!(strtod(b"nan").0.is_nan());
+        assert_eq!(strtod(b"1e400"), (f64::INFINITY, 5, true));
+        assert_eq!(strtod(b"1e-400"), (0.0, 6, true));
+        assert_eq!(strtod(b"0e-400"), (0.0, 6, false));
+    }
+
+    #[test]
+    fn scores_and_range_bounds() {
+        assert_eq!(parse_score(b"+1"), Some(1.0));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0").map(f64::is_sign_negative), Some(true));
+        for bad in [&b" 1"[..], b"1 ", b"", b"nan", b"1e400", b"1e-400", b"abc"] {
+            assert_eq!(parse_score(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_range_score(b""), Some(0.0));
+        assert_eq!(parse_range_score(b" 1"), Some(1.0));
+        assert_eq!(parse_range_score(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_range_score(b"1 "), None);
+        assert_eq!(parse_range_score(b"nan"), None);
     }
 }
