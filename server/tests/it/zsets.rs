@@ -146,6 +146,13 @@ async fn differences(shoal: u16, redis: u16, resp3: bool, script: &[Vec<String>]
 
 /// Every command, option, error and boundary of the family (deterministic replies).
 const SCRIPT: &[&[&str]] = &[
+    &["COMMAND", "GETKEYS", "ZUNION", "2", "a", "b", "WITHSCORES"],
+    &["COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "a", "b"],
+    &["COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"],
+    &["COMMAND", "GETKEYS", "BZMPOP", "0", "2", "a", "b", "MIN"],
+    &["COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "0"],
+    &["COMMAND", "GETKEYS", "ZRANGESTORE", "d", "s", "0", "1"],
+    &["COMMAND", "GETKEYS", "ZINTERCARD", "2", "a", "b"],
     &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
     &["ZADD", "z", "nx", "xx", "1", "a"],
     &["ZADD", "z", "gt", "nx", "1", "a"],
