@@ -168,6 +168,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 12;
     /// Its output is random (RANDOMKEY, SCAN...).
     pub const RANDOM: u32 = 1 << 13;
+    /// May block the client (BZPOPMIN...: it parks through `Ctx::block`).
+    pub const BLOCKING: u32 = 1 << 14;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -176,6 +178,7 @@ pub mod flags {
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (RANDOM, "random"),
         (LOADING, "loading"),
         (STALE, "stale"),

@@ -1570,8 +1570,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------
 
 /// This family's commands (rows as Redis 7.0's COMMAND INFO / COMMAND DOCS list
-/// them; Redis's `blocking` flag has no Shoal counterpart yet, the `blocking` ACL
-/// category says it).
+/// them).
 pub const COMMANDS: &[Command] = &[
     Command::new("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), zadd)
         .doc("sorted-set", "Add one or more members to a sorted set, or update its score if it already exists", "1.2.0")
@@ -1739,17 +1738,17 @@ pub const COMMANDS: &[Command] = &[
         .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..")
         .acl(&["read", "sortedset", "slow"])
         .schema(command_args::ZSCAN),
-    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST, (1, -2, 1), bzpopmin)
+    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), bzpopmin)
         .doc("sorted-set", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0")
         .complexity("O(log(N)) with N being the number of elements in the sorted set.")
         .acl(&["write", "sortedset", "fast", "blocking"])
         .schema(command_args::BZPOPMIN),
-    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST, (1, -2, 1), bzpopmax)
+    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), bzpopmax)
         .doc("sorted-set", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0")
         .complexity("O(log(N)) with N being the number of elements in the sorted set.")
         .acl(&["write", "sortedset", "fast", "blocking"])
         .schema(command_args::BZPOPMAX),
-    Command::new("bzmpop", -5, WRITE, (0, 0, 0), bzmpop)
+    Command::new("bzmpop", -5, WRITE | BLOCKING, (0, 0, 0), bzmpop)
         .doc("sorted-set", "Remove and return members with scores in a sorted set or block until one is available", "7.0.0")
         .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.")
         .acl(&["write", "sortedset", "slow", "blocking"])

@@ -1011,3 +1011,170 @@ async fn blocking_pop_replies_in_resp3() {
     r.expect(b"*3\r\n$1\r\nz\r\n$1\r\na\r\n,0.10000000000000001\r\n")
         .await;
 }
+
+// ---------------------------------------------------------------------------------
+// Keyspace events, change counts, groups
+// ---------------------------------------------------------------------------------
+
+/// A command and the (key, event) pairs it must announce.
+type Step = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+#[tokio::test]
+async fn changes_are_announced_with_redis_event_names() {
+    use shoal_server::changes::Change;
+    use std::sync::Mutex;
+    let log: Arc<Mutex<Vec<(String, &'static str)>>> = Arc::default();
+    let sink = Arc::clone(&log);
+    let s = TestServer::observed(Box::new(move |c: &Change<'_>| {
+        if let Change::Key { key, event, .. } = *c {
+            sink.lock()
+                .unwrap()
+                .push((String::from_utf8_lossy(key).into_owned(), event));
+        }
+    }));
+    let mut c = s.conn().await;
+    let steps: &[Step] = &[
+        (
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            &[("z", "zadd")],
+        ),
+        (&["ZADD", "z", "1", "a"], &[]),
+        (&["ZADD", "z", "INCR", "5", "a"], &[("z", "zincr")]),
+        (&["ZINCRBY", "z", "1", "b"], &[("z", "zincr")]),
+        (&["ZREM", "z", "nope"], &[]),
+        (&["ZREM", "z", "a"], &[("z", "zrem")]),
+        (&["ZPOPMIN", "z"], &[("z", "zpopmin")]),
+        (&["ZPOPMAX", "z"], &[("z", "zpopmax"), ("z", "del")]),
+        (
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            &[("z", "zadd")],
+        ),
+        (
+            &["ZREMRANGEBYSCORE", "z", "3", "3"],
+            &[("z", "zremrangebyscore")],
+        ),
+        (
+            &["ZREMRANGEBYLEX", "z", "[a", "[a"],
+            &[("z", "zremrangebylex")],
+        ),
+        (&["ZUNIONSTORE", "u", "1", "z"], &[("u", "zunionstore")]),
+        (
+            &["ZINTERSTORE", "i", "2", "z", "u"],
+            &[("i", "zinterstore")],
+        ),
+        (&["ZDIFFSTORE", "i", "2", "z", "u"], &[("i", "del")]),
+        (
+            &["ZRANGESTORE", "r", "u", "0", "-1"],
+            &[("r", "zrangestore")],
+        ),
+        (
+            &["ZMPOP", "1", "r", "MAX"],
+            &[("r", "zpopmax"), ("r", "del")],
+        ),
+        (&["BZPOPMIN", "u", "0"], &[("u", "zpopmin"), ("u", "del")]),
+        (
+            &["ZREMRANGEBYRANK", "z", "0", "-1"],
+            &[("z", "zremrangebyrank"), ("z", "del")],
+        ),
+    ];
+    for (args, expected) in steps {
+        log.lock().unwrap().clear();
+        cmd::<Value>(&mut c, args).await;
+        let got = log.lock().unwrap().clone();
+        let expected: Vec<(String, &str)> =
+            expected.iter().map(|(k, e)| (k.to_string(), *e)).collect();
+        assert_eq!(got, expected, "{args:?}");
+    }
+}
+
+/// `rdb_changes_since_last_save` of a connection's server.
+async fn dirty(w: &mut Wire) -> i64 {
+    let info = String::from_utf8_lossy(&w.q(&["INFO", "persistence"]).await).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("rdb_changes_since_last_save")
+}
+
+#[tokio::test]
+async fn changes_are_counted_as_redis_counts_them() {
+    let redis = RedisServer::start();
+    let s = TestServer::start();
+    let (mut a, mut b) = (
+        Wire::connect(s.addr.port()).await,
+        Wire::connect(redis.port).await,
+    );
+    let mut script = owned(SCRIPT);
+    script.extend(random_script(7, 600, 200, false));
+    for w in [&mut a, &mut b] {
+        w.q(&["FLUSHALL"]).await;
+    }
+    let mut diffs = Vec::new();
+    for c in &script {
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        if args[0].starts_with("BZ") || args[0] == "FLUSHALL" {
+            continue;
+        }
+        let (a0, b0) = (dirty(&mut a).await, dirty(&mut b).await);
+        a.q(&args).await;
+        b.q(&args).await;
+        let (da, db) = (dirty(&mut a).await - a0, dirty(&mut b).await - b0);
+        if da != db {
+            diffs.push(format!("{args:?}: shoal {da}, redis {db}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[tokio::test]
+async fn a_blocking_pop_in_a_group_answers_nil_instead_of_blocking() {
+    use shoal_protocol::{Limits, Proto, ReplyBuf, RequestParser};
+    use shoal_server::client::Client;
+    use shoal_server::dispatch::execute_group;
+    use shoal_server::state::now_ms;
+    let s = TestServer::start();
+    let shared = Arc::clone(s.handle().shared());
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
+    let (info, _pushes) = shared
+        .clients
+        .register(addr, addr, 0, usize::MAX)
+        .expect("register");
+    let id = info.id;
+    let mut client = Client::new(info, true);
+    let wires: Vec<Vec<u8>> = [
+        &[&b"ZADD"[..], b"z", b"1", b"a"][..],
+        &[b"BZPOPMIN", b"none", b"0"],
+        &[b"BZMPOP", b"0", b"1", b"none", b"MIN"],
+        &[b"BZPOPMAX", b"z", b"0"],
+    ]
+    .iter()
+    .map(|a| encode(a))
+    .collect();
+    let mut parsers: Vec<RequestParser> = wires
+        .iter()
+        .map(|_| {
+            let mut p = RequestParser::new(Limits::default());
+            p.set_authenticated(true);
+            p
+        })
+        .collect();
+    let parsed: Vec<shoal_protocol::Args<'_>> = parsers
+        .iter_mut()
+        .zip(&wires)
+        .map(|(p, w)| match p.parse(w) {
+            Ok(Some((_, args))) => args,
+            _ => panic!("parse"),
+        })
+        .collect();
+    let group: Vec<&shoal_protocol::Args<'_>> = parsed.iter().collect();
+    let mut out = ReplyBuf::new(Proto::Resp2);
+    execute_group(&shared, &mut client, &mut out, now_ms(), &group);
+    assert_eq!(
+        String::from_utf8_lossy(out.as_bytes()),
+        ":1\r\n*-1\r\n*-1\r\n*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    shared.clients.unregister(id);
+}
