@@ -484,6 +484,8 @@ pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
 pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// A blocking command's timeout that is not a float.
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// A blocking command's timeout past the end of time (now + timeout overflows).
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 
 // Persistence and SHUTDOWN.
 

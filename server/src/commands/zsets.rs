@@ -48,11 +48,12 @@ use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, COUNT_NOT_POSITIVE, COUNT_OUT_OF_LONG_RANGE, COUNT_TOO_LARGE_FOR_REPLY,
     INVALID_CURSOR, NUMKEYS_NOT_POSITIVE, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT,
-    VALUE_MUST_BE_POSITIVE, VALUE_OUT_OF_RANGE, ZADD_GT_LT_NX, ZADD_INCR_ONE_PAIR, ZADD_NX_AND_XX,
-    ZRANGE_BYLEX_WITHSCORES, ZRANGE_LIMIT_NEEDS_BY, ZSET_LIMIT_NEGATIVE, ZSET_MIN_MAX_NOT_FLOAT,
-    ZSET_MIN_MAX_NOT_LEX, ZSET_SCORE_NAN, ZSET_WEIGHT_NOT_FLOAT,
+    TIMEOUT_OUT_OF_RANGE, VALUE_MUST_BE_POSITIVE, VALUE_OUT_OF_RANGE, ZADD_GT_LT_NX,
+    ZADD_INCR_ONE_PAIR, ZADD_NX_AND_XX, ZRANGE_BYLEX_WITHSCORES, ZRANGE_LIMIT_NEEDS_BY,
+    ZSET_LIMIT_NEGATIVE, ZSET_MIN_MAX_NOT_FLOAT, ZSET_MIN_MAX_NOT_LEX, ZSET_SCORE_NAN,
+    ZSET_WEIGHT_NOT_FLOAT,
 };
-use crate::num::{parse_cursor, parse_f64, parse_i64, parse_range_score, parse_score};
+use crate::num::{parse_cursor, parse_i64, parse_range_score, parse_score, strtod};
 
 // ---------------------------------------------------------------------------------
 // Helpers: limits, replies, ranges
@@ -1041,17 +1042,31 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 /// A blocking command's timeout in seconds (0: forever) as a deadline.
-fn parse_timeout(arg: &[u8], now: Instant) -> Result<Option<Instant>, CmdError> {
-    let t = parse_f64(arg)
-        .filter(|t| t.is_finite() && *t * 1000.0 < i64::MAX as f64)
-        .ok_or(CmdError::msg(TIMEOUT_NOT_FLOAT))?;
-    if t < 0.0 {
+fn parse_timeout(arg: &[u8], now_ms: i64, now: Instant) -> Result<Option<Instant>, CmdError> {
+    // Redis's getTimeoutFromObjectOrReply: a long double (strtold: hex allowed, no
+    // leading space, not NaN), times 1000, cast to long long (what does not fit
+    // becomes LLONG_MIN on x86-64: "negative"; so do -inf and inf).
+    let (t, n, _) = strtod(arg);
+    if arg.first().is_none_or(u8::is_ascii_whitespace) || n != arg.len() || t.is_nan() {
+        return Err(CmdError::msg(TIMEOUT_NOT_FLOAT));
+    }
+    let ms = (t * 1000.0).trunc();
+    let tval = if ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64 {
+        ms as i64
+    } else {
+        i64::MIN
+    };
+    if tval < 0 {
         return Err(CmdError::msg(TIMEOUT_NEGATIVE));
     }
-    if t == 0.0 {
+    if tval == 0 {
         return Ok(None);
     }
-    Ok(Some(now + Duration::from_secs_f64(t)))
+    if tval > i64::MAX - now_ms {
+        return Err(CmdError::msg(TIMEOUT_OUT_OF_RANGE));
+    }
+    // Past what the clock can hold: as good as forever.
+    Ok(now.checked_add(Duration::from_millis(tval as u64)))
 }
 
 /// Parks the command on `names` (in the client's database) until `deadline`.
@@ -1063,7 +1078,7 @@ fn block_on(ctx: &mut Ctx<'_>, names: &[&[u8]], deadline: Option<Instant>) {
 
 /// BZPOPMIN/BZPOPMAX key [key ...] timeout.
 fn bzpop(ctx: &mut Ctx<'_>, args: &Args<'_>, max: bool) -> CmdResult {
-    let deadline = parse_timeout(&args[args.len() - 1], Instant::now())?;
+    let deadline = parse_timeout(&args[args.len() - 1], ctx.now, Instant::now())?;
     let in_group = ctx.held.is_some();
     let rerun = ctx.client.reprocessing;
     let names: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i][..]).collect();
@@ -1096,7 +1111,7 @@ fn bzpopmax(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
 fn bzmpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let deadline = parse_timeout(&args[1], Instant::now())?;
+    let deadline = parse_timeout(&args[1], ctx.now, Instant::now())?;
     let in_group = ctx.held.is_some();
     let rerun = ctx.client.reprocessing;
     let (names, max, count) = parse_mpop(args, 2)?;

@@ -146,6 +146,15 @@ async fn differences(shoal: u16, redis: u16, resp3: bool, script: &[Vec<String>]
 
 /// Every command, option, error and boundary of the family (deterministic replies).
 const SCRIPT: &[&[&str]] = &[
+    &["BZPOPMIN", "zz", "1e20"],
+    &["BZPOPMIN", "zz", "inf"],
+    &["BZPOPMIN", "zz", "-inf"],
+    &["BZPOPMIN", "zz", " 1"],
+    &["BZPOPMIN", "zz", "1e400"],
+    &["BZPOPMIN", "zz", "nan"],
+    &["BZPOPMIN", "zz", "abc"],
+    &["BZPOPMIN", "zz", ""],
+    &["BZMPOP", "1e20", "1", "zz", "MIN"],
     &["COMMAND", "GETKEYS", "ZUNION", "2", "a", "b", "WITHSCORES"],
     &["COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "a", "b"],
     &["COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"],
