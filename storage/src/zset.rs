@@ -661,7 +661,7 @@ impl ZsetValue {
         debug_assert!(!score.is_nan());
         if let Repr::Packed { len, buf } = &self.repr {
             let exists = packed_iter(buf).any(|(_, _, _, m)| m == member);
-            if member.len() > limits.value || (!exists && *len + 1 > limits.entries) {
+            if !exists && (member.len() > limits.value || *len + 1 > limits.entries) {
                 self.convert();
             }
         }

@@ -693,6 +693,11 @@ async fn encodings_follow_the_listpack_limits_and_their_config() {
     cmd::<i64>(&mut c, &["ZADD", "four", "9", "fifth"]).await;
     assert_eq!(encoding(&mut c, "four").await, "skiplist");
     cmd::<()>(&mut c, &["CONFIG", "SET", "zset-max-listpack-value", "2"]).await;
+    // A member already in a packed set may be updated whatever its length.
+    cmd::<i64>(&mut c, &["ZADD", "edge", "5", &"x".repeat(64)]).await;
+    assert_eq!(encoding(&mut c, "edge").await, "listpack");
+    cmd::<i64>(&mut c, &["ZADD", "edge", "5", "ab"]).await;
+    assert_eq!(encoding(&mut c, "edge").await, "listpack");
     cmd::<i64>(&mut c, &["ZADD", "v", "1", "abc"]).await;
     assert_eq!(encoding(&mut c, "v").await, "skiplist");
     cmd::<()>(&mut c, &["CONFIG", "SET", "zset-max-listpack-entries", "0"]).await;
