@@ -630,6 +630,22 @@ async fn random_operations_match_redis_on_small_and_large_sets() {
             diffs[..diffs.len().min(3)].join("\n")
         );
     }
+    // Small limits on both: sets convert often, stores pack and unpack.
+    for port in [s.addr.port(), redis.port] {
+        let mut w = Wire::connect(port).await;
+        w.q(&["CONFIG", "SET", "zset-max-listpack-entries", "8"])
+            .await;
+        w.q(&["CONFIG", "SET", "zset-max-listpack-value", "3"])
+            .await;
+    }
+    let script = random_script(4, 2500, 2000, false);
+    let diffs = differences(s.addr.port(), redis.port, false, &script).await;
+    assert!(
+        diffs.is_empty(),
+        "small limits: {} differences, first:\n{}",
+        diffs.len(),
+        diffs[..diffs.len().min(3)].join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------
