@@ -20,7 +20,7 @@
 
 use shoal_storage::{
     Db, Entry, Found, HashValue, HeldShards, Keyspace, LiveShard, LockEach, Shard, ShardGuard,
-    ShardSource,
+    ShardSource, ZsetValue,
 };
 
 use crate::changes::{Change, EXPIRED};
@@ -82,6 +82,8 @@ pub enum Want {
     Str,
     /// A hash.
     Hash,
+    /// A sorted set.
+    Zset,
 }
 
 impl Want {
@@ -90,6 +92,7 @@ impl Want {
         let ok = match self {
             Want::Str => e.as_str().is_some(),
             Want::Hash => e.as_hash().is_some(),
+            Want::Zset => e.as_zset().is_some(),
         };
         if ok {
             Ok(())
@@ -400,6 +403,15 @@ impl<'c, 'a> Keys<'c, 'a> {
         }
     }
 
+    /// [`Keys::read`] of a sorted set: the set, or WRONGTYPE.
+    #[inline(always)]
+    pub fn read_zset(&mut self, i: usize) -> Result<Option<&ZsetValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_zset().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
     #[inline(always)]
@@ -488,6 +500,25 @@ impl<'c, 'a> Keys<'c, 'a> {
             .with_hash_mut(|hv| {
                 let r = f(hv);
                 (r, hv.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// [`Keys::hash_mut`] for a sorted set (copy-on-write by tree node while a
+    /// snapshot shares it): `f`'s result and whether it left the set empty.
+    pub fn zset_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut ZsetValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::Zset)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_zset_mut(|z| {
+                let r = f(z);
+                (r, z.is_empty())
             })
             .ok_or(CmdError::WrongType)?;
         Ok(Some(done))

@@ -120,4 +120,30 @@ pub mod event {
     pub const EVICTED: &str = "evicted";
     /// A key written by SNAPSHOT MERGE.
     pub const RESTORE: &str = "restore";
+
+    // Sorted sets (t_zset.c's names).
+    /// ZADD.
+    pub const ZADD: &str = "zadd";
+    /// ZINCRBY, ZADD INCR.
+    pub const ZINCR: &str = "zincr";
+    /// ZREM.
+    pub const ZREM: &str = "zrem";
+    /// ZPOPMIN, ZMPOP MIN, BZPOPMIN, BZMPOP MIN.
+    pub const ZPOPMIN: &str = "zpopmin";
+    /// ZPOPMAX, ZMPOP MAX, BZPOPMAX, BZMPOP MAX.
+    pub const ZPOPMAX: &str = "zpopmax";
+    /// ZREMRANGEBYRANK.
+    pub const ZREMRANGEBYRANK: &str = "zremrangebyrank";
+    /// ZREMRANGEBYSCORE.
+    pub const ZREMRANGEBYSCORE: &str = "zremrangebyscore";
+    /// ZREMRANGEBYLEX.
+    pub const ZREMRANGEBYLEX: &str = "zremrangebylex";
+    /// ZUNIONSTORE's destination.
+    pub const ZUNIONSTORE: &str = "zunionstore";
+    /// ZINTERSTORE's destination.
+    pub const ZINTERSTORE: &str = "zinterstore";
+    /// ZDIFFSTORE's destination.
+    pub const ZDIFFSTORE: &str = "zdiffstore";
+    /// ZRANGESTORE's destination.
+    pub const ZRANGESTORE: &str = "zrangestore";
 }

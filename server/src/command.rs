@@ -181,7 +181,9 @@ pub mod flags {
     /// Its output is random (RANDOMKEY, SCAN...).
     pub const RANDOM: u32 = 1 << 13;
     /// A pub/sub command (its key specs, if any, name channels: `not_key`).
-    pub const PUBSUB: u32 = 1 << 14;
+    pub const PUBSUB: u32 = 1 << 15;
+    /// May block the client (BZPOPMIN...: it parks through `Ctx::block`).
+    pub const BLOCKING: u32 = 1 << 14;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -191,6 +193,7 @@ pub mod flags {
         (ADMIN, "admin"),
         (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (RANDOM, "random"),
         (LOADING, "loading"),
         (STALE, "stale"),

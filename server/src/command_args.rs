@@ -588,6 +588,381 @@ pub const HSCAN: &Schema = &Schema::new(&[
     Arg::integer("count").token("COUNT").optional(),
 ]);
 
+/// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
+pub const ZADD: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::oneof(
+        "condition",
+        &[Arg::pure_token("nx", "NX"), Arg::pure_token("xx", "XX")],
+    )
+    .since("3.0.2")
+    .optional(),
+    Arg::oneof(
+        "comparison",
+        &[Arg::pure_token("gt", "GT"), Arg::pure_token("lt", "LT")],
+    )
+    .since("6.2.0")
+    .optional(),
+    Arg::pure_token("change", "CH").since("3.0.2").optional(),
+    Arg::pure_token("increment", "INCR")
+        .since("3.0.2")
+        .optional(),
+    Arg::block(
+        "score_member",
+        &[Arg::double("score"), Arg::string("member")],
+    )
+    .multiple(),
+])
+.history(&[
+    ("2.4.0", "Accepts multiple elements."),
+    ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+    ("6.2.0", "Added the `GT` and `LT` options."),
+]);
+
+/// `ZINCRBY key increment member`
+pub const ZINCRBY: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("increment"),
+    Arg::string("member"),
+]);
+
+/// `ZREM key member [member ...]`
+pub const ZREM: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()])
+    .history(&[("2.4.0", "Accepts multiple elements.")]);
+
+/// `ZCARD key`
+pub const ZCARD: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `ZCOUNT key min max`
+pub const ZCOUNT: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::double("min"), Arg::double("max")]);
+
+/// `ZLEXCOUNT key min max`
+pub const ZLEXCOUNT: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::string("min"), Arg::string("max")]);
+
+/// `ZSCORE key member`
+pub const ZSCORE: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member")]);
+
+/// `ZMSCORE key member [member ...]`
+pub const ZMSCORE: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()]);
+
+/// `ZRANK key member`
+pub const ZRANK: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member")]);
+
+/// `ZREVRANK key member`
+pub const ZREVRANK: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member")]);
+
+/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
+pub const ZRANGE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::string("start"),
+    Arg::string("stop"),
+    Arg::oneof(
+        "sortby",
+        &[
+            Arg::pure_token("byscore", "BYSCORE"),
+            Arg::pure_token("bylex", "BYLEX"),
+        ],
+    )
+    .since("6.2.0")
+    .optional(),
+    Arg::pure_token("rev", "REV").since("6.2.0").optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .since("6.2.0")
+    .optional(),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+])
+.history(&[(
+    "6.2.0",
+    "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` \
+options.",
+)]);
+
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
+pub const ZRANGESTORE: &Schema = &Schema::new(&[
+    Arg::key("dst", 0),
+    Arg::key("src", 1),
+    Arg::string("min"),
+    Arg::string("max"),
+    Arg::oneof(
+        "sortby",
+        &[
+            Arg::pure_token("byscore", "BYSCORE"),
+            Arg::pure_token("bylex", "BYLEX"),
+        ],
+    )
+    .optional(),
+    Arg::pure_token("rev", "REV").optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+]);
+
+/// `ZREVRANGE key start stop [WITHSCORES]`
+pub const ZREVRANGE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("start"),
+    Arg::integer("stop"),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+])
+.deprecated("6.2.0", "`ZRANGE` with the `REV` argument");
+
+/// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
+pub const ZRANGEBYSCORE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::double("min"),
+    Arg::double("max"),
+    Arg::pure_token("withscores", "WITHSCORES")
+        .since("2.0.0")
+        .optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+])
+.deprecated("6.2.0", "`ZRANGE` with the `BYSCORE` argument")
+.history(&[("2.0.0", "Added the `WITHSCORES` modifier.")]);
+
+/// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
+pub const ZREVRANGEBYSCORE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::double("max"),
+    Arg::double("min"),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+])
+.deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments")
+.history(&[("2.1.6", "`min` and `max` can be exclusive.")]);
+
+/// `ZRANGEBYLEX key min max [LIMIT offset count]`
+pub const ZRANGEBYLEX: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::string("min"),
+    Arg::string("max"),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+])
+.deprecated("6.2.0", "`ZRANGE` with the `BYLEX` argument");
+
+/// `ZREVRANGEBYLEX key max min [LIMIT offset count]`
+pub const ZREVRANGEBYLEX: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::string("max"),
+    Arg::string("min"),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+])
+.deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments");
+
+/// `ZPOPMIN key [count]`
+pub const ZPOPMIN: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::integer("count").optional()]);
+
+/// `ZPOPMAX key [count]`
+pub const ZPOPMAX: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::integer("count").optional()]);
+
+/// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`
+pub const ZMPOP: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::oneof(
+        "where",
+        &[Arg::pure_token("min", "MIN"), Arg::pure_token("max", "MAX")],
+    ),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
+/// `ZRANDMEMBER key [count [WITHSCORES]]`
+pub const ZRANDMEMBER: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::block(
+        "options",
+        &[
+            Arg::integer("count"),
+            Arg::pure_token("withscores", "WITHSCORES").optional(),
+        ],
+    )
+    .optional(),
+]);
+
+/// `ZREMRANGEBYRANK key start stop`
+pub const ZREMRANGEBYRANK: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("start"),
+    Arg::integer("stop"),
+]);
+
+/// `ZREMRANGEBYSCORE key min max`
+pub const ZREMRANGEBYSCORE: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::double("min"), Arg::double("max")]);
+
+/// `ZREMRANGEBYLEX key min max`
+pub const ZREMRANGEBYLEX: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::string("min"), Arg::string("max")]);
+
+/// `ZUNION numkeys key [key ...] [WEIGHTS weight [WEIGHTS weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`
+pub const ZUNION: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::integer("weight")
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::oneof(
+        "aggregate",
+        &[
+            Arg::pure_token("sum", "SUM"),
+            Arg::pure_token("min", "MIN"),
+            Arg::pure_token("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+]);
+
+/// `ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [WEIGHTS weight ...]] [AGGREGATE SUM|MIN|MAX]`
+pub const ZUNIONSTORE: &Schema = &Schema::new(&[
+    Arg::key("destination", 0),
+    Arg::integer("numkeys"),
+    Arg::key("key", 1).multiple(),
+    Arg::integer("weight")
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::oneof(
+        "aggregate",
+        &[
+            Arg::pure_token("sum", "SUM"),
+            Arg::pure_token("min", "MIN"),
+            Arg::pure_token("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+]);
+
+/// `ZINTER numkeys key [key ...] [WEIGHTS weight [WEIGHTS weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`
+pub const ZINTER: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::integer("weight")
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::oneof(
+        "aggregate",
+        &[
+            Arg::pure_token("sum", "SUM"),
+            Arg::pure_token("min", "MIN"),
+            Arg::pure_token("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+]);
+
+/// `ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [WEIGHTS weight ...]] [AGGREGATE SUM|MIN|MAX]`
+pub const ZINTERSTORE: &Schema = &Schema::new(&[
+    Arg::key("destination", 0),
+    Arg::integer("numkeys"),
+    Arg::key("key", 1).multiple(),
+    Arg::integer("weight")
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::oneof(
+        "aggregate",
+        &[
+            Arg::pure_token("sum", "SUM"),
+            Arg::pure_token("min", "MIN"),
+            Arg::pure_token("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+]);
+
+/// `ZINTERCARD numkeys key [key ...] [LIMIT limit]`
+pub const ZINTERCARD: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::integer("limit").token("LIMIT").optional(),
+]);
+
+/// `ZDIFF numkeys key [key ...] [WITHSCORES]`
+pub const ZDIFF: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::pure_token("withscores", "WITHSCORES").optional(),
+]);
+
+/// `ZDIFFSTORE destination numkeys key [key ...]`
+pub const ZDIFFSTORE: &Schema = &Schema::new(&[
+    Arg::key("destination", 0),
+    Arg::integer("numkeys"),
+    Arg::key("key", 1).multiple(),
+]);
+
+/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`
+pub const ZSCAN: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("cursor"),
+    Arg::pattern("pattern").token("MATCH").optional(),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
+/// `BZPOPMIN key [key ...] timeout`
+pub const BZPOPMIN: &Schema =
+    &Schema::new(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]).history(&[(
+        "6.0.0",
+        "`timeout` is interpreted as a double instead of \
+an integer.",
+    )]);
+
+/// `BZPOPMAX key [key ...] timeout`
+pub const BZPOPMAX: &Schema =
+    &Schema::new(&[Arg::key("key", 0).multiple(), Arg::double("timeout")]).history(&[(
+        "6.0.0",
+        "`timeout` is interpreted as a double instead of \
+an integer.",
+    )]);
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
+pub const BZMPOP: &Schema = &Schema::new(&[
+    Arg::double("timeout"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::oneof(
+        "where",
+        &[Arg::pure_token("min", "MIN"), Arg::pure_token("max", "MAX")],
+    ),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
 /// `SAVE`
 pub const SAVE: &Schema = &Schema::NONE;
 

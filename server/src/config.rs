@@ -116,6 +116,11 @@ pub struct Config {
     pub slowlog_max_len: u64,
     /// Most named snapshots (SNAPSHOT CREATE); 0 = none allowed.
     pub maxsnapshots: u64,
+    /// Most members a sorted set keeps packed (`listpack`); alias
+    /// `zset-max-ziplist-entries`.
+    pub zset_max_listpack_entries: u64,
+    /// Longest member a packed sorted set keeps, bytes; alias `zset-max-ziplist-value`.
+    pub zset_max_listpack_value: u64,
     /// Absolute path of the file that was loaded, if any (for `INFO` and a future
     /// `CONFIG REWRITE`).
     pub config_file: Option<PathBuf>,
@@ -157,6 +162,8 @@ impl Default for Config {
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             maxsnapshots: 16,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             config_file: None,
         }
     }
@@ -201,6 +208,8 @@ impl fmt::Debug for Config {
                 "stop_writes_on_bgsave_error",
                 &self.stop_writes_on_bgsave_error,
             )
+            .field("zset_max_listpack_entries", &self.zset_max_listpack_entries)
+            .field("zset_max_listpack_value", &self.zset_max_listpack_value)
             .field("rdbcompression", &self.rdbcompression)
             .field("rdbchecksum", &self.rdbchecksum)
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
@@ -998,6 +1007,62 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxsnapshots.to_string(),
         set: |c, v| {
             c.maxsnapshots = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-listpack-entries",
+        env: "SHOAL_ZSET_MAX_LISTPACK_ENTRIES",
+        kind: Kind::Int,
+        default: "128",
+        mutable: true,
+        sensitive: false,
+        help: "Most members a sorted set keeps in the compact listpack encoding",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_entries = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-listpack-value",
+        env: "SHOAL_ZSET_MAX_LISTPACK_VALUE",
+        kind: Kind::Memory,
+        default: "64",
+        mutable: true,
+        sensitive: false,
+        help: "Longest member (bytes) a sorted set keeps in the listpack encoding",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_value = memory(v, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-ziplist-entries",
+        env: "SHOAL_ZSET_MAX_ZIPLIST_ENTRIES",
+        kind: Kind::Int,
+        default: "128",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of zset-max-listpack-entries",
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_entries = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-ziplist-value",
+        env: "SHOAL_ZSET_MAX_ZIPLIST_VALUE",
+        kind: Kind::Memory,
+        default: "64",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of zset-max-listpack-value",
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_value = memory(v, 0, i64::MAX as u64)?;
             Ok(())
         },
     },
@@ -1896,6 +1961,10 @@ mod tests {
             ("rdbcompression", "no", "no"),
             ("slowlog-log-slower-than", "-1", "-1"),
             ("slowlog-max-len", "0", "0"),
+            ("zset-max-listpack-entries", "0", "0"),
+            ("zset-max-ziplist-entries", "7", "7"),
+            ("zset-max-listpack-value", "1kb", "1024"),
+            ("zset-max-ziplist-value", "100000000000", "100000000000"),
         ];
         for (name, value, shown) in cases {
             let mut c = Config::default();

@@ -178,6 +178,14 @@ impl CmdError {
         CmdError::Quoting(text)
     }
 
+    /// `ERR at least 1 input key is needed for '<command>' command` (ZUNIONSTORE and
+    /// the other `numkeys` commands of sorted sets).
+    pub fn no_input_keys(command: &str) -> CmdError {
+        CmdError::owned(format!(
+            "ERR at least 1 input key is needed for '{command}' command"
+        ))
+    }
+
     /// `ERR unknown command '<name>', with args beginning with: '<a1>' '<a2>' ` (Redis's
     /// `processCommand`: the arguments quoted while the list is under 128 bytes, each
     /// cut to the room left).
@@ -476,6 +484,41 @@ pub const VALUE_NOT_A_NUMBER: &str = "ERR value is not a number";
 pub const INCREMENT_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 /// HMERGE with a `numkeys` below 1.
 pub const HMERGE_NO_INPUT_KEYS: &str = "ERR at least 1 input key is needed for 'hmerge' command";
+
+// Sorted sets (Redis's t_zset.c).
+
+/// ZADD with both NX and XX.
+pub const ZADD_NX_AND_XX: &str = "ERR XX and NX options at the same time are not compatible";
+/// ZADD with GT and LT, or either with NX.
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+/// ZADD INCR with several score/member pairs.
+pub const ZADD_INCR_ONE_PAIR: &str = "ERR INCR option supports a single increment-element pair";
+/// An increment that makes a score NaN (`-inf` + `inf`).
+pub const ZSET_SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+/// A score range bound that is not a float.
+pub const ZSET_MIN_MAX_NOT_FLOAT: &str = "ERR min or max is not a float";
+/// A lexicographical range bound without `[`, `(`, `-` or `+`.
+pub const ZSET_MIN_MAX_NOT_LEX: &str = "ERR min or max not valid string range item";
+/// ZRANGE LIMIT without BYSCORE or BYLEX.
+pub const ZRANGE_LIMIT_NEEDS_BY: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+/// ZRANGE BYLEX WITHSCORES.
+pub const ZRANGE_BYLEX_WITHSCORES: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+/// WEIGHTS with a weight that is not a float.
+pub const ZSET_WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+/// ZINTERCARD LIMIT below 0.
+pub const ZSET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// ZMPOP/BZMPOP numkeys below 1.
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// ZMPOP/BZMPOP COUNT below 1.
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+/// ZPOPMIN/ZPOPMAX count that is negative or not an integer.
+pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// A blocking command's timeout that is not a float.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// A blocking command's timeout past the end of time (now + timeout overflows).
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 
 // Persistence and SHUTDOWN.
 

@@ -396,7 +396,14 @@ impl Parking<'_> {
                                 drop(parked);
                                 parked = shared.blocking.park(again.on.clone());
                             }
-                            block = again;
+                            // A command blocked on keys that parks again keeps its
+                            // first deadline (its handler computes a new one from
+                            // its timeout each run), as a Redis blocked client
+                            // keeps its timeout.
+                            let keep = matches!(block.on, WaitOn::Keys(_))
+                                && matches!(again.on, WaitOn::Keys(_));
+                            let deadline = if keep { block.deadline } else { again.deadline };
+                            block = Block { deadline, ..again };
                             publish(client, now, inbuf.len() - len);
                         }
                     }

@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use shoal_storage::rdb::{self, LoadOptions, SaveOptions, SaveStats};
-use shoal_storage::Keyspace;
+use shoal_storage::{Keyspace, ZsetLimits};
 
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -84,6 +84,8 @@ struct Params {
     dbfilename: String,
     compress: bool,
     checksum: bool,
+    /// Loaded sorted sets stay packed within these (`zset-max-listpack-*`).
+    zset_limits: ZsetLimits,
 }
 
 impl Params {
@@ -100,6 +102,10 @@ impl Params {
             dbfilename: c.dbfilename.clone(),
             compress: c.rdbcompression,
             checksum: c.rdbchecksum,
+            zset_limits: ZsetLimits {
+                entries: usize::try_from(c.zset_max_listpack_entries).unwrap_or(usize::MAX),
+                value: usize::try_from(c.zset_max_listpack_value).unwrap_or(usize::MAX),
+            },
         }
     }
 
@@ -414,7 +420,10 @@ impl Persistence {
     /// is an error naming the file and the offset (the file is left as it is, the
     /// keyspace emptied, and the server must not start).
     pub fn load_at_start(&self, keyspace: &Keyspace) -> io::Result<()> {
-        let dir = self.inner.state.lock().params.dir.clone();
+        let (dir, zset_limits) = {
+            let st = self.inner.state.lock();
+            (st.params.dir.clone(), st.params.zset_limits)
+        };
         check_dir_at_start(&dir)?;
         remove_leftover_temp_files(&dir);
         let ks = keyspace;
@@ -448,6 +457,7 @@ impl Persistence {
                 let opts = LoadOptions {
                     now_ms: now_ms(),
                     progress: Some(&self.inner.load_bytes),
+                    zset_limits,
                 };
                 rdb::read(&mut file, ks, &opts).map_err(|e| {
                     io::Error::new(

@@ -87,6 +87,10 @@ pub struct LiveConfig {
     pub hz: AtomicU64,
     /// active-expire-effort.
     pub active_expire_effort: AtomicU64,
+    /// zset-max-listpack-entries.
+    pub zset_max_listpack_entries: AtomicUsize,
+    /// zset-max-listpack-value.
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 /// State shared by every connection and background task.
@@ -198,6 +202,11 @@ impl Shared {
         l.hz.store(u64::from(c.hz.max(1)), Ordering::Relaxed);
         l.active_expire_effort
             .store(u64::from(c.active_expire_effort.max(1)), Ordering::Relaxed);
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        l.zset_max_listpack_entries
+            .store(clamp(c.zset_max_listpack_entries), Ordering::Relaxed);
+        l.zset_max_listpack_value
+            .store(clamp(c.zset_max_listpack_value), Ordering::Relaxed);
         self.slowlog
             .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
         let (hard, soft, secs) =

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
 use crate::hash::HashValue;
+use crate::zset::ZsetValue;
 
 /// Bit of [`Meta::key_len`]: the last 8 bytes of the payload are the expiry time.
 const HAS_EXPIRE: u32 = 1 << 31;
@@ -71,6 +72,8 @@ impl Part<'_> {
 pub enum Object {
     /// A hash.
     Hash(HashValue),
+    /// A sorted set.
+    Zset(ZsetValue),
 }
 
 /// The type of a value, as `TYPE` reports it.
@@ -80,6 +83,8 @@ pub enum Kind {
     Str,
     /// A hash.
     Hash,
+    /// A sorted set (`TYPE` says `zset`).
+    Zset,
 }
 
 impl Kind {
@@ -88,6 +93,7 @@ impl Kind {
         match self {
             Kind::Str => "string",
             Kind::Hash => "hash",
+            Kind::Zset => "zset",
         }
     }
 }
@@ -99,6 +105,8 @@ pub enum Value<'a> {
     Str(&'a [u8]),
     /// A hash.
     Hash(&'a HashValue),
+    /// A sorted set.
+    Zset(&'a ZsetValue),
 }
 
 /// A key with its value and optional expiry. See the module docs.
@@ -114,6 +122,11 @@ impl Entry {
     /// Builds a hash entry.
     pub fn new_hash(key: &[u8], hash: HashValue, expire_at: Option<i64>) -> Entry {
         Entry::build(key, Some(Arc::new(Object::Hash(hash))), &[], expire_at, 0)
+    }
+
+    /// Builds a sorted set entry.
+    pub fn new_zset(key: &[u8], zset: ZsetValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::Zset(zset))), &[], expire_at, 0)
     }
 
     /// Builds a string entry whose value is the concatenation of `parts`
@@ -265,6 +278,7 @@ impl Entry {
         match self.meta().obj.as_deref() {
             None => Kind::Str,
             Some(Object::Hash(_)) => Kind::Hash,
+            Some(Object::Zset(_)) => Kind::Zset,
         }
     }
 
@@ -274,6 +288,7 @@ impl Entry {
         match self.meta().obj.as_deref() {
             None => Value::Str(self.value_bytes()),
             Some(Object::Hash(h)) => Value::Hash(h),
+            Some(Object::Zset(z)) => Value::Zset(z),
         }
     }
 
@@ -295,11 +310,40 @@ impl Entry {
         }
     }
 
+    /// The sorted set value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_zset(&self) -> Option<&ZsetValue> {
+        match self.value() {
+            Value::Zset(z) => Some(z),
+            _ => None,
+        }
+    }
+
     /// Runs `f` on the hash value, mutably, and returns its result; `None` when the
     /// value is not a hash. Copy-on-write: if a snapshot (or a COPY) shares this entry
     /// or its hash, the part still shared is copied first, so they keep their view.
     pub fn with_hash_mut<R>(&mut self, f: impl FnOnce(&mut HashValue) -> R) -> Option<R> {
         self.as_hash()?;
+        self.with_object_mut(|o| match o {
+            Object::Hash(h) => Some(f(h)),
+            _ => None,
+        })
+    }
+
+    /// [`Entry::with_hash_mut`] for a sorted set (its tree form copies only the
+    /// nodes a change touches while shared: see [`crate::zset`]).
+    pub fn with_zset_mut<R>(&mut self, f: impl FnOnce(&mut ZsetValue) -> R) -> Option<R> {
+        self.as_zset()?;
+        self.with_object_mut(|o| match o {
+            Object::Zset(z) => Some(f(z)),
+            _ => None,
+        })
+    }
+
+    /// Runs `f` on the nested object, unshared first (copy-on-write); `None` for a
+    /// string.
+    fn with_object_mut<R>(&mut self, f: impl FnOnce(&mut Object) -> Option<R>) -> Option<R> {
+        self.meta().obj.as_ref()?;
         if ThinArc::strong_count(&self.0) != 1 {
             // Shared entry: give this table its own entry (the key is copied, the hash
             // is shared until `make_mut` below copies it).
@@ -314,9 +358,7 @@ impl Entry {
         self.0.with_arc_mut(|arc| {
             let slice = triomphe::Arc::get_mut(arc)?;
             let obj = slice.header_mut().obj.as_mut()?;
-            match Arc::make_mut(obj) {
-                Object::Hash(h) => Some(f(h)),
-            }
+            f(Arc::make_mut(obj))
         })
     }
 
@@ -423,6 +465,7 @@ impl Entry {
         let obj = match self.meta().obj.as_deref() {
             None => 0,
             Some(Object::Hash(h)) => 16 + h.heap_size(),
+            Some(Object::Zset(z)) => 16 + z.heap_size(),
         };
         own + self.payload().len() + obj
     }

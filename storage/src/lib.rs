@@ -29,6 +29,7 @@ pub mod number;
 pub mod rdb;
 pub mod segment;
 pub mod shard;
+pub mod zset;
 
 pub use db::{Db, GroupScope, HeldShards, LiveShard, LockEach, Locked, ShardGuard, ShardSource};
 pub use entry::{Entry, Kind, Object, Value};
@@ -37,6 +38,7 @@ pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use merge::{MergeError, MergeStrategy, Merged};
 pub use segment::{Segment, Table};
 pub use shard::{entries_in, ExpireStep, Found, Segments, Shard};
+pub use zset::{ZsetLimits, ZsetValue};
 
 use std::hash::BuildHasher;
 

@@ -129,32 +129,38 @@ fn key_flags(cmd: &Command) -> &'static [&'static str] {
     }
 }
 
-/// Redis 7's key specifications for a `(first, last, step)` row: one spec, begin_search
-/// by index `first`, find_keys by range (`lastkey` relative to `first`, or negative
-/// from the end).
+/// Redis 7's key specifications: for a `(first, last, step)` row one spec,
+/// begin_search by index `first`, find_keys by range (`lastkey` relative to `first`,
+/// or negative from the end); for keys counted by a `numkeys` argument one more
+/// (the only one when the row has no fixed keys: ZMPOP, ZUNION).
 fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     let k = cmd.keys;
-    if k.first <= 0 {
-        out.set(0);
-        return;
+    let fixed = k.first > 0;
+    out.set(usize::from(fixed) + usize::from(cmd.keynum.is_some()));
+    if fixed {
+        key_spec_head(out, key_flags(cmd), k.first.into());
+        out.bulk_str("find_keys");
+        out.map(2);
+        out.bulk_str("type");
+        out.bulk_str("range");
+        out.bulk_str("spec");
+        out.map(3);
+        out.bulk_str("lastkey");
+        out.int(if k.last < 0 { k.last } else { k.last - k.first }.into());
+        out.bulk_str("keystep");
+        out.int(k.step.into());
+        out.bulk_str("limit");
+        out.int(0);
     }
-    out.set(1 + usize::from(cmd.keynum.is_some()));
-    key_spec_head(out, key_flags(cmd), k.first.into());
-    out.bulk_str("find_keys");
-    out.map(2);
-    out.bulk_str("type");
-    out.bulk_str("range");
-    out.bulk_str("spec");
-    out.map(3);
-    out.bulk_str("lastkey");
-    out.int(if k.last < 0 { k.last } else { k.last - k.first }.into());
-    out.bulk_str("keystep");
-    out.int(k.step.into());
-    out.bulk_str("limit");
-    out.int(0);
     if let Some(n) = cmd.keynum {
-        // The counted keys (ZUNIONSTORE's second spec): read, found by `numkeys`.
-        key_spec_head(out, &["RO", "access"], n.index.into());
+        // The counted keys: after fixed keys they are read sources (ZUNIONSTORE's
+        // second spec); alone they are the command's keys (ZMPOP, ZUNION).
+        let flags: &[&str] = if fixed {
+            &["RO", "access"]
+        } else {
+            key_flags(cmd)
+        };
+        key_spec_head(out, flags, n.index.into());
         out.bulk_str("find_keys");
         out.map(2);
         out.bulk_str("type");
@@ -395,7 +401,7 @@ fn command_keys(
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(argv[1]))
             .ok_or_else(invalid)?;
     }
-    if cmd.keys.first <= 0 {
+    if cmd.keys.first <= 0 && cmd.keynum.is_none() {
         return Err(CmdError::msg(error::GETKEYS_NO_KEY_ARGUMENTS));
     }
     if !cmd.arity_ok(argv.len()) {

@@ -319,6 +319,7 @@ fn encoding_of(e: &Entry) -> &'static str {
         Some(_) => "raw",
         None => match e.value() {
             Value::Hash(h) => h.encoding(),
+            Value::Zset(z) => z.encoding(),
             Value::Str(_) => "raw",
         },
     }

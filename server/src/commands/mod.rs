@@ -18,6 +18,7 @@ pub mod snapshot;
 pub mod status;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::command::Command;
 
@@ -27,6 +28,7 @@ pub const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     hashes::COMMANDS,
+    zsets::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
     saving::COMMANDS,

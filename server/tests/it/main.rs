@@ -26,3 +26,4 @@ mod snapshot;
 mod spine;
 mod strings;
 mod transactions;
+mod zsets;

@@ -15,7 +15,7 @@ use redis::aio::MultiplexedConnection;
 use shoal_server::config::Config;
 use shoal_server::error::{LOADING as LOADING_ERR, MISCONF as MISCONF_ERR};
 use shoal_server::Server;
-use shoal_storage::{Entry, HashValue, Value};
+use shoal_storage::{Entry, HashValue, Value, ZsetLimits, ZsetValue};
 
 use crate::common::*;
 
@@ -122,6 +122,8 @@ async fn wait_bgsave(c: &mut MultiplexedConnection) {
 enum Val {
     Str(Vec<u8>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
+    /// (member, score as Redis 7.0 prints it), in order.
+    Zset(Vec<(Vec<u8>, Vec<u8>)>),
 }
 
 /// (db, key) -> (value, absolute expiry in unix ms).
@@ -139,6 +141,16 @@ fn shoal_contents(s: &TestServer) -> Contents {
                 Value::Hash(h) => {
                     Val::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
                 }
+                Value::Zset(z) => Val::Zset(
+                    z.to_vec()
+                        .into_iter()
+                        .map(|(s, m)| {
+                            let mut t = Vec::new();
+                            shoal_storage::zset::format_score(s, &mut t);
+                            (m, t)
+                        })
+                        .collect(),
+                ),
             };
             all.insert((d, e.key().to_vec()), (v, e.expire_at()));
         });
@@ -157,6 +169,7 @@ async fn redis_contents(c: &mut MultiplexedConnection) -> Contents {
             let v = match t.as_str() {
                 "string" => Val::Str(q(c, &[b"GET", &k]).await),
                 "hash" => Val::Hash(q(c, &[b"HGETALL", &k]).await),
+                "zset" => Val::Zset(q(c, &[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]).await),
                 other => panic!("unexpected type {other}"),
             };
             let exp: i64 = q(c, &[b"PEXPIRETIME", &k]).await;
@@ -241,6 +254,21 @@ fn put_hash(s: &TestServer, db: usize, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)],
     );
 }
 
+fn put_zset(s: &TestServer, db: usize, key: &[u8], items: &[(&[u8], f64)], ttl: Option<i64>) {
+    let mut z = ZsetValue::new();
+    for (m, sc) in items {
+        z.insert(m, *sc, ZsetLimits::default());
+    }
+    let ks = &s.handle().shared().keyspace;
+    let d = ks.db(db);
+    let hash = d.hash(key);
+    d.lock(hash).insert(
+        hash,
+        Entry::new_zset(key, z, ttl),
+        shoal_server::state::now_ms(),
+    );
+}
+
 /// Fills a Shoal server with every kind of value: strings in each RDB encoding,
 /// small and large hashes (inserted through the keyspace: HSET is another family's),
 /// TTLs, several databases.
@@ -290,6 +318,28 @@ async fn fill_shoal(s: &TestServer) {
     put_hash(s, 0, b"hash-large", &large, Some(far));
     let long_value = vec![(b"f".to_vec(), b"long value ".repeat(20))];
     put_hash(s, 3, b"hash-long-value", &long_value, None);
+    // Sorted sets: packed (listpack, type 17) with every kind of score and integer
+    // members, and tree-form (type 5) by count and by member length.
+    let small: Vec<(&[u8], f64)> = vec![
+        (b"a", 1.0),
+        (b"12", 0.1),
+        (b"-7000", -4096.0),
+        (b"", f64::INFINITY),
+        (b"low", f64::NEG_INFINITY),
+        (b"huge", 1e300),
+        (b"frac", -70000.5),
+        (b"big-int", 9_007_199_254_740_993.0),
+    ];
+    put_zset(s, 0, b"zset-small", &small, Some(far));
+    let names: Vec<String> = (0..300).map(|i| format!("member:{i}")).collect();
+    let many: Vec<(&[u8], f64)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_bytes(), i as f64 / 7.0))
+        .collect();
+    put_zset(s, 0, b"zset-many", &many, None);
+    let long = b"long member ".repeat(10);
+    put_zset(s, 5, b"zset-long", &[(&long, 2.5), (b"short", -0.0)], None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -303,7 +353,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |c| c.rdbcompression = compression == "yes");
         fill_shoal(&s).await;
         let expected = shoal_contents(&s);
-        assert_eq!(expected.len(), 19);
+        assert_eq!(expected.len(), 22);
         let mut c = s.conn().await;
         let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
         assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
@@ -312,7 +362,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         s.stop();
 
         let report = check_rdb(&dir.dump());
-        assert!(report.contains("19 keys read"), "{report}");
+        assert!(report.contains("22 keys read"), "{report}");
         assert!(report.contains("redis-ver = '7.0.15'"), "{report}");
         assert!(!dir
             .path()
@@ -323,7 +373,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |_| {});
         assert_eq!(shoal_contents(&s), expected, "compression {compression}");
         let mut c = s.conn().await;
-        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "19");
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "22");
         assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "0");
         drop(c);
         s.stop();
@@ -396,6 +446,21 @@ async fn shoal_loads_what_redis_writes() {
         ],
     )
     .await;
+    // Sorted sets: listpack, skiplist by count and by member length.
+    cmd::<()>(
+        &mut r,
+        &[
+            "ZADD", "z-small", "1", "a", "0.1", "b", "-inf", "c", "+inf", "d", "1e300", "12", "-0",
+            "zero", "3", "-5000",
+        ],
+    )
+    .await;
+    for i in 0..200 {
+        let (sc, m) = (format!("{}", i as f64 / 3.0), format!("m{i}"));
+        cmd::<()>(&mut r, &["ZADD", "z-many", &sc, &m]).await;
+    }
+    cmd::<()>(&mut r, &["ZADD", "z-long", "1", "s", "2", &long]).await;
+    cmd::<()>(&mut r, &["PEXPIRE", "z-small", "8000000"]).await;
     cmd::<()>(&mut r, &["PEXPIRE", "h-small", "8000000"]).await;
     cmd::<()>(&mut r, &["PEXPIRE", "lzf", "9000000"]).await;
     cmd::<()>(&mut r, &["EXPIRE", "int-small", "86400"]).await;
@@ -408,8 +473,22 @@ async fn shoal_loads_what_redis_writes() {
         cmd(&mut r, &["OBJECT", "ENCODING", "h-many"]).await,
         cmd(&mut r, &["OBJECT", "ENCODING", "h-long"]).await,
         cmd(&mut r, &["OBJECT", "ENCODING", "int-small"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "z-small"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "z-many"]).await,
+        cmd(&mut r, &["OBJECT", "ENCODING", "z-long"]).await,
     ];
-    assert_eq!(encodings, ["listpack", "hashtable", "hashtable", "int"]);
+    assert_eq!(
+        encodings,
+        [
+            "listpack",
+            "hashtable",
+            "hashtable",
+            "int",
+            "listpack",
+            "skiplist",
+            "skiplist"
+        ]
+    );
     let expected = redis_contents(&mut r).await;
     // Expires between Redis's save and Shoal's load: skipped and counted.
     cmd::<()>(&mut r, &["SET", "short-lived", "x", "PX", "300"]).await;
@@ -434,6 +513,22 @@ async fn shoal_loads_what_redis_writes() {
         b"a".repeat(100)
     );
     assert_eq!(cmd::<i64>(&mut c, &["INCR", "int-neg"]).await, -12344);
+    // Sorted sets come back in the encodings Redis had them in (packed by the limits).
+    for (key, enc) in [
+        ("z-small", "listpack"),
+        ("z-many", "skiplist"),
+        ("z-long", "skiplist"),
+    ] {
+        assert_eq!(
+            cmd::<String>(&mut c, &["OBJECT", "ENCODING", key]).await,
+            enc,
+            "{key}"
+        );
+    }
+    assert_eq!(
+        cmd::<Option<String>>(&mut c, &["ZSCORE", "z-small", "zero"]).await,
+        Some("0".to_string())
+    );
 }
 
 #[tokio::test]

@@ -217,7 +217,10 @@ fn dataset(shared: &Shared) -> BTreeMap<(usize, Vec<u8>), String> {
                     fields.sort();
                     format!("hash:{}", fields.join(","))
                 }
-                _ => "other".to_string(),
+                _ => match e.as_zset() {
+                    Some(z) => format!("zset:{:?}", z.to_vec()),
+                    None => "other".to_string(),
+                },
             };
             out.insert(
                 (d, e.key().to_vec()),
@@ -294,6 +297,64 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
     add("expireat", none(), v(&["EXPIREAT", "s", &far_secs]));
     add("pexpireat", none(), v(&["PEXPIREAT", "s", &far_ms]));
     add("persist", none(), v(&["PERSIST", "ttl"]));
+    let zsets = || {
+        vec![
+            v(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]),
+            v(&["ZADD", "z2", "2", "b", "5", "e"]),
+        ]
+    };
+    add("zadd", zsets(), v(&["ZADD", "z", "5", "a", "1", "new"]));
+    add("zincrby", zsets(), v(&["ZINCRBY", "z", "1", "a"]));
+    add("zrem", zsets(), v(&["ZREM", "z", "a", "b", "c", "x"]));
+    add(
+        "zrangestore",
+        zsets(),
+        v(&["ZRANGESTORE", "h", "z", "0", "1"]),
+    );
+    add("zpopmin", zsets(), v(&["ZPOPMIN", "z"]));
+    add("zpopmax", zsets(), v(&["ZPOPMAX", "z", "3"]));
+    add(
+        "zmpop",
+        zsets(),
+        v(&["ZMPOP", "2", "nokey", "z", "MIN", "COUNT", "2"]),
+    );
+    add(
+        "zremrangebyrank",
+        zsets(),
+        v(&["ZREMRANGEBYRANK", "z", "0", "0"]),
+    );
+    add(
+        "zremrangebyscore",
+        zsets(),
+        v(&["ZREMRANGEBYSCORE", "z2", "-inf", "+inf"]),
+    );
+    add(
+        "zremrangebylex",
+        zsets(),
+        v(&["ZREMRANGEBYLEX", "z", "-", "[b"]),
+    );
+    add(
+        "zunionstore",
+        zsets(),
+        v(&["ZUNIONSTORE", "new", "2", "z", "z2"]),
+    );
+    add(
+        "zinterstore",
+        zsets(),
+        v(&["ZINTERSTORE", "h", "2", "z", "z2"]),
+    );
+    add(
+        "zdiffstore",
+        zsets(),
+        v(&["ZDIFFSTORE", "s", "2", "z", "z"]),
+    );
+    add("bzpopmin", zsets(), v(&["BZPOPMIN", "nokey", "z", "0"]));
+    add("bzpopmax", zsets(), v(&["BZPOPMAX", "z2", "0"]));
+    add(
+        "bzmpop",
+        zsets(),
+        v(&["BZMPOP", "0", "1", "z", "MAX", "COUNT", "5"]),
+    );
     add("hset", none(), v(&["HSET", "h", "f", "9", "n", "1"]));
     add("hsetnx", none(), v(&["HSETNX", "h", "new", "1"]));
     add("hmset", none(), v(&["HMSET", "h", "f", "2"]));

@@ -12,13 +12,14 @@
 //! EOF (0xFF) CRC-64 (8 bytes LE, over everything before it; 0 = not computed)
 //! ```
 //!
-//! Each value type plugs in its own codec (a module here: `string.rs`, `hash.rs`): the
+//! Each value type plugs in its own codec (a module here: `string.rs`, `hash.rs`, `zset.rs`): the
 //! writer matches on [`crate::Value`] (adding a type to the keyspace makes that match
 //! non-exhaustive until its encoder exists), and the reader looks the type byte up in
 //! [`VALUE_TYPES`], which lists every type byte Redis 7 writes with the function that
 //! reads it, or none when Shoal does not store that type yet: such a dump is refused
 //! with an error naming the key and the type. Shoal writes the plain encodings
-//! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`) and reads the packed ones Redis writes for
+//! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`; for sorted sets what Redis 7.0 writes:
+//! `RDB_TYPE_ZSET_LISTPACK` while packed, `RDB_TYPE_ZSET_2` otherwise) and reads the packed ones Redis writes for
 //! small collections too (listpack, ziplist: [`listpack`]).
 //!
 //! Strings use Redis's encodings both ways ([`writer::Writer::string`]): integers of
@@ -36,11 +37,12 @@ pub mod writer;
 
 mod hash;
 mod string;
+mod zset;
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::{Entry, Keyspace, Value};
+use crate::{Entry, Keyspace, Value, ZsetLimits};
 pub use reader::{RdbError, RdbErrorKind, Reader};
 pub use writer::Writer;
 
@@ -75,6 +77,8 @@ pub(crate) struct Scratch {
     pub field: Vec<u8>,
     pub value: Vec<u8>,
     pub blob: Vec<u8>,
+    /// When a loaded sorted set stays packed.
+    pub zset_limits: ZsetLimits,
 }
 
 /// Reads one value of an RDB type: `(type byte, reader, key, expiry, scratch)`.
@@ -104,19 +108,9 @@ pub static VALUE_TYPES: &[ValueType] = &[
         Err("Shoal does not store lists yet"),
     ),
     vt(2, "set", "hashtable", Err("Shoal does not store sets yet")),
-    vt(
-        3,
-        "zset",
-        "skiplist",
-        Err("Shoal does not store sorted sets yet"),
-    ),
+    vt(3, "zset", "skiplist", Ok(zset::read_table)),
     vt(4, "hash", "hashtable", Ok(hash::read_table)),
-    vt(
-        5,
-        "zset",
-        "skiplist",
-        Err("Shoal does not store sorted sets yet"),
-    ),
+    vt(5, "zset", "skiplist", Ok(zset::read_table)),
     vt(6, "module", "module (pre-GA)", Err("Shoal has no modules")),
     vt(7, "module", "module", Err("Shoal has no modules")),
     vt(
@@ -127,12 +121,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
     ),
     vt(10, "list", "ziplist", Err("Shoal does not store lists yet")),
     vt(11, "set", "intset", Err("Shoal does not store sets yet")),
-    vt(
-        12,
-        "zset",
-        "ziplist",
-        Err("Shoal does not store sorted sets yet"),
-    ),
+    vt(12, "zset", "ziplist", Ok(zset::read_blob)),
     vt(13, "hash", "ziplist", Ok(hash::read_ziplist)),
     vt(
         14,
@@ -147,12 +136,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         Err("Shoal does not store streams yet"),
     ),
     vt(16, "hash", "listpack", Ok(hash::read_listpack)),
-    vt(
-        17,
-        "zset",
-        "listpack",
-        Err("Shoal does not store sorted sets yet"),
-    ),
+    vt(17, "zset", "listpack", Ok(zset::read_blob)),
     vt(
         18,
         "list",
@@ -334,6 +318,7 @@ fn write_entry(w: &mut Writer<'_>, e: &Entry) -> io::Result<()> {
             w.string(e.key())?;
             hash::write(w, h)
         }
+        Value::Zset(z) => zset::write(w, e.key(), z),
     }
 }
 
@@ -349,6 +334,8 @@ pub struct LoadOptions<'a> {
     pub now_ms: i64,
     /// Kept at the number of bytes read so far.
     pub progress: Option<&'a AtomicU64>,
+    /// When a loaded sorted set stays packed (`zset-max-listpack-*`).
+    pub zset_limits: ZsetLimits,
 }
 
 /// What a load read.
@@ -397,7 +384,10 @@ pub fn read(
         version,
         ..LoadStats::default()
     };
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch {
+        zset_limits: opts.zset_limits,
+        ..Scratch::default()
+    };
     let mut key = Vec::new();
     let mut aux_value = Vec::new();
     let mut db = 0usize;

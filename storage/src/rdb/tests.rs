@@ -1,7 +1,7 @@
 //! Round trips of every encoding, and every kind of bad input with its offset.
 
 use super::*;
-use crate::{HashValue, KeyspaceConfig};
+use crate::{HashValue, KeyspaceConfig, ZsetLimits, ZsetValue};
 
 fn keyspace() -> Keyspace {
     Keyspace::new(KeyspaceConfig {
@@ -37,6 +37,7 @@ fn contents(ks: &Keyspace) -> Vec<(usize, Vec<u8>, String, Option<i64>)> {
                     f.sort();
                     format!("hash:{f:?}")
                 }
+                Value::Zset(z) => format!("zset:{}:{:?}", z.encoding(), z.to_vec()),
             };
             all.push((d, e.key().to_vec(), v, e.expire_at()));
         });
@@ -97,6 +98,30 @@ fn sample() -> Keyspace {
         3,
         Entry::new_hash(b"h-big", big, Some(1_800_000_000_000)),
     );
+    let mut small = ZsetValue::new();
+    for (m, sc) in [
+        (&b"a"[..], 1.0),
+        (b"12", 0.1),
+        (b"-5000", -4096.0),
+        (b"", f64::INFINITY),
+        (b"x", f64::NEG_INFINITY),
+        (b"big", 1e300),
+        (b"i64", 9_007_199_254_740_993.0),
+        (b"neg", -70000.5),
+    ] {
+        small.insert(m, sc, ZsetLimits::default());
+    }
+    put(&ks, 1, Entry::new_zset(b"z-small", small, None));
+    let mut zbig = ZsetValue::new();
+    for i in 0..1000 {
+        zbig.insert(
+            format!("m{i}").as_bytes(),
+            f64::from(i) / 3.0,
+            ZsetLimits::default(),
+        );
+    }
+    zbig.insert(&long_text, -0.0, ZsetLimits::default());
+    put(&ks, 2, Entry::new_zset(b"z-big", zbig, None));
     ks
 }
 
@@ -126,6 +151,7 @@ fn load(file: &[u8]) -> Result<(Keyspace, LoadStats), RdbError> {
         &LoadOptions {
             now_ms: 1000,
             progress: None,
+            ..LoadOptions::default()
         },
     )?;
     Ok((ks, stats))
@@ -146,7 +172,7 @@ fn round_trip_every_encoding() {
         let (back, stats) = load(&file).unwrap();
         assert_eq!(contents(&back), contents(&ks), "compress {compress}");
         assert_eq!(stats.version, 10);
-        assert_eq!(stats.keys_loaded, 16);
+        assert_eq!(stats.keys_loaded, 18);
         assert_eq!(stats.keys_expired, 0);
         assert_eq!(stats.bytes, file.len() as u64);
         assert_eq!(
@@ -198,6 +224,7 @@ fn empty_keyspace_and_expired_keys() {
         &LoadOptions {
             now_ms: 6000,
             progress: None,
+            ..LoadOptions::default()
         },
     )
     .unwrap();
@@ -221,8 +248,8 @@ fn snapshot_writer_releases_tables_but_not_live_data() {
         },
     )
     .unwrap();
-    assert_eq!(stats.keys, 16);
-    assert_eq!(progress.load(Ordering::Relaxed), 16);
+    assert_eq!(stats.keys, 18);
+    assert_eq!(progress.load(Ordering::Relaxed), 18);
     assert_eq!(contents(&ks), before);
     assert_eq!(contents(&load(&out).unwrap().0), before);
 }
@@ -403,6 +430,74 @@ fn redis_packed_hashes_load() {
 }
 
 #[test]
+fn old_sorted_set_encodings_load() {
+    // RDB_TYPE_ZSET (3): text scores, 253/254/255 for nan/inf/-inf.
+    let file = craft(|w| {
+        w.byte(3).unwrap();
+        w.string(b"z").unwrap();
+        w.length(3).unwrap();
+        w.string(b"a").unwrap();
+        w.byte(3).unwrap();
+        w.raw(b"1.5").unwrap();
+        w.string(b"b").unwrap();
+        w.byte(254).unwrap();
+        w.string(b"c").unwrap();
+        w.byte(255).unwrap();
+    });
+    let (ks, _) = load(&file).unwrap();
+    let d = ks.db(0);
+    let h = d.hash(b"z");
+    let mut g = d.lock(h);
+    let z = g.get(h, b"z", 0).unwrap().as_zset().unwrap().clone();
+    assert_eq!(
+        z.to_vec(),
+        vec![
+            (f64::NEG_INFINITY, b"c".to_vec()),
+            (1.5, b"a".to_vec()),
+            (f64::INFINITY, b"b".to_vec())
+        ]
+    );
+    // NaN and duplicates are refused.
+    let file = craft(|w| {
+        w.byte(3).unwrap();
+        w.string(b"z").unwrap();
+        w.length(1).unwrap();
+        w.string(b"a").unwrap();
+        w.byte(253).unwrap();
+    });
+    assert!(load_err(&file).to_string().contains("NaN"));
+    let file = craft(|w| {
+        w.byte(5).unwrap();
+        w.string(b"z").unwrap();
+        w.length(2).unwrap();
+        w.string(b"a").unwrap();
+        w.raw(&1f64.to_le_bytes()).unwrap();
+        w.string(b"a").unwrap();
+        w.raw(&2f64.to_le_bytes()).unwrap();
+    });
+    assert!(load_err(&file).to_string().contains("duplicate"));
+    // A listpack too long for the limits loads in the tree form.
+    let mut lp = super::zset::ListpackBuilder::default();
+    for i in 0..200 {
+        lp.push(format!("m{i}").as_bytes());
+        lp.push(format!("{i}").as_bytes());
+    }
+    let blob = lp.finish();
+    let file = craft(|w| {
+        w.byte(17).unwrap();
+        w.string(b"z").unwrap();
+        w.string(&blob).unwrap();
+    });
+    let (ks, _) = load(&file).unwrap();
+    let d = ks.db(0);
+    let h = d.hash(b"z");
+    let mut g = d.lock(h);
+    let z = g.get(h, b"z", 0).unwrap().as_zset().unwrap();
+    assert_eq!((z.len(), z.encoding()), (200, "skiplist"));
+    assert_eq!(z.score(b"m150"), Some(150.0));
+}
+
+#[test]
 fn unsupported_types_are_refused_by_name() {
     let file = craft(|w| {
         w.byte(0).unwrap();
@@ -494,6 +589,7 @@ fn load_progress_counts_bytes() {
         &LoadOptions {
             now_ms: 0,
             progress: Some(&progress),
+            ..LoadOptions::default()
         },
     )
     .unwrap();
