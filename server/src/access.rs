@@ -18,7 +18,9 @@
 //!
 //! [`Ctx`]: crate::command::Ctx
 
-use shoal_storage::{Db, Entry, Found, HashValue, HeldShards, Keyspace, Shard, ShardGuard};
+use shoal_storage::{
+    Db, Entry, Found, HashValue, HeldShards, Keyspace, ListValue, Shard, ShardGuard,
+};
 
 use crate::changes::{Change, EXPIRED};
 pub use crate::counters::Tally;
@@ -78,6 +80,8 @@ pub enum Want {
     Str,
     /// A hash.
     Hash,
+    /// A list.
+    List,
 }
 
 impl Want {
@@ -86,6 +90,7 @@ impl Want {
         let ok = match self {
             Want::Str => e.as_str().is_some(),
             Want::Hash => e.as_hash().is_some(),
+            Want::List => e.as_list().is_some(),
         };
         if ok {
             Ok(())
@@ -318,6 +323,15 @@ impl<'c, 'a> Keys<'c, 'a> {
         }
     }
 
+    /// [`Keys::read`] of a list: the list, or WRONGTYPE.
+    #[inline(always)]
+    pub fn read_list(&mut self, i: usize) -> Result<Option<&ListValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_list().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
     #[inline(always)]
@@ -406,6 +420,27 @@ impl<'c, 'a> Keys<'c, 'a> {
             .with_hash_mut(|hv| {
                 let r = f(hv);
                 (r, hv.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// [`Keys::hash_mut`] for lists: runs `f` on key `i`'s list in place (copying
+    /// first what a snapshot or a COPY shares). `Ok(None)`: no such key; otherwise
+    /// `f`'s result and whether it left the list empty (the caller announces its
+    /// change, then deletes the key: a list never exists empty).
+    pub fn list_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut ListValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::List)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_list_mut(|l| {
+                let r = f(l);
+                (r, l.is_empty())
             })
             .ok_or(CmdError::WrongType)?;
         Ok(Some(done))

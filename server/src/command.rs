@@ -168,6 +168,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 12;
     /// Its output is random (RANDOMKEY, SCAN...).
     pub const RANDOM: u32 = 1 << 13;
+    /// May block the client (BLPOP...).
+    pub const BLOCKING: u32 = 1 << 14;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -177,6 +179,7 @@ pub mod flags {
         (ADMIN, "admin"),
         (NOSCRIPT, "noscript"),
         (RANDOM, "random"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),

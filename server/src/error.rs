@@ -409,6 +409,25 @@ pub const PAUSE_MODE_INVALID: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 /// CLIENT PAUSE with a negative timeout.
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A blocking command's timeout (seconds) that is not a float.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// A blocking command's timeout past what the clock can add.
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
+/// LSET past either end of the list.
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first \
+match, 2 from the second ... or use negative to start from the end of the list";
+/// LPOS COUNT negative or not an integer.
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+/// LPOS MAXLEN negative or not an integer.
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LPOP/RPOP/SPOP counts: a negative or non-integer count.
+pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// LMPOP/BLMPOP numkeys below 1 (or not an integer).
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP/BLMPOP COUNT below 1 (or not an integer).
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
 
 // COMMAND GETKEYS, checked in Redis's order.
 

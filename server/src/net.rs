@@ -392,10 +392,14 @@ impl Parking<'_> {
                             inbuf.advance(used);
                             break Ok(None);
                         }
-                        Outcome::Park(again) => {
+                        Outcome::Park(mut again) => {
                             if again.on != *parked.on() {
                                 drop(parked);
                                 parked = shared.blocking.park(again.on.clone());
+                            } else {
+                                // Woken for nothing (another client took the element):
+                                // it waits on in its place, until its first deadline.
+                                again.deadline = block.deadline;
                             }
                             block = again;
                             publish(client, now, inbuf.len() - len);

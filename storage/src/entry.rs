@@ -19,6 +19,7 @@ use std::sync::Arc;
 use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
 use crate::hash::HashValue;
+use crate::list::ListValue;
 
 /// Bit of [`Meta::key_len`]: the last 8 bytes of the payload are the expiry time.
 const HAS_EXPIRE: u32 = 1 << 31;
@@ -71,6 +72,8 @@ impl Part<'_> {
 pub enum Object {
     /// A hash.
     Hash(HashValue),
+    /// A list.
+    List(ListValue),
 }
 
 /// The type of a value, as `TYPE` reports it.
@@ -80,6 +83,8 @@ pub enum Kind {
     Str,
     /// A hash.
     Hash,
+    /// A list.
+    List,
 }
 
 impl Kind {
@@ -88,6 +93,7 @@ impl Kind {
         match self {
             Kind::Str => "string",
             Kind::Hash => "hash",
+            Kind::List => "list",
         }
     }
 }
@@ -99,6 +105,8 @@ pub enum Value<'a> {
     Str(&'a [u8]),
     /// A hash.
     Hash(&'a HashValue),
+    /// A list.
+    List(&'a ListValue),
 }
 
 /// A key with its value and optional expiry. See the module docs.
@@ -114,6 +122,11 @@ impl Entry {
     /// Builds a hash entry.
     pub fn new_hash(key: &[u8], hash: HashValue, expire_at: Option<i64>) -> Entry {
         Entry::build(key, Some(Arc::new(Object::Hash(hash))), &[], expire_at, 0)
+    }
+
+    /// Builds a list entry.
+    pub fn new_list(key: &[u8], list: ListValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::List(list))), &[], expire_at, 0)
     }
 
     /// Builds a string entry whose value is the concatenation of `parts`
@@ -265,6 +278,7 @@ impl Entry {
         match self.meta().obj.as_deref() {
             None => Kind::Str,
             Some(Object::Hash(_)) => Kind::Hash,
+            Some(Object::List(_)) => Kind::List,
         }
     }
 
@@ -274,6 +288,7 @@ impl Entry {
         match self.meta().obj.as_deref() {
             None => Value::Str(self.value_bytes()),
             Some(Object::Hash(h)) => Value::Hash(h),
+            Some(Object::List(l)) => Value::List(l),
         }
     }
 
@@ -316,6 +331,40 @@ impl Entry {
             let obj = slice.header_mut().obj.as_mut()?;
             match Arc::make_mut(obj) {
                 Object::Hash(h) => Some(f(h)),
+                _ => None,
+            }
+        })
+    }
+
+    /// The list value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_list(&self) -> Option<&ListValue> {
+        match self.value() {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// [`Entry::with_hash_mut`] for lists: runs `f` on the list, mutably, copying
+    /// first what a snapshot or a COPY still shares (the entry, the list's deque of
+    /// chunk pointers; then the list copies each shared chunk it changes).
+    pub fn with_list_mut<R>(&mut self, f: impl FnOnce(&mut ListValue) -> R) -> Option<R> {
+        self.as_list()?;
+        if ThinArc::strong_count(&self.0) != 1 {
+            *self = Entry::build(
+                self.key(),
+                self.meta().obj.clone(),
+                &[],
+                self.expire_at(),
+                self.access_raw(),
+            );
+        }
+        self.0.with_arc_mut(|arc| {
+            let slice = triomphe::Arc::get_mut(arc)?;
+            let obj = slice.header_mut().obj.as_mut()?;
+            match Arc::make_mut(obj) {
+                Object::List(l) => Some(f(l)),
+                _ => None,
             }
         })
     }
@@ -423,6 +472,7 @@ impl Entry {
         let obj = match self.meta().obj.as_deref() {
             None => 0,
             Some(Object::Hash(h)) => 16 + h.heap_size(),
+            Some(Object::List(l)) => 16 + l.heap_size(),
         };
         own + self.payload().len() + obj
     }
@@ -506,6 +556,22 @@ mod tests {
         assert_eq!(e.as_hash().unwrap().len(), 2);
         let mut s = Entry::new_str(b"s", b"v", None);
         assert!(s.with_hash_mut(|_| ()).is_none());
+    }
+
+    #[test]
+    fn list_entries_copy_on_write() {
+        let mut l = ListValue::new();
+        l.push_back(b"a");
+        let mut e = Entry::new_list(b"key", l, None);
+        assert_eq!(e.kind(), Kind::List);
+        assert!(e.as_hash().is_none() && e.as_str().is_none());
+        let snapshot = e.clone();
+        e.with_list_mut(|l| l.push_back(b"b")).unwrap();
+        assert_eq!(e.as_list().unwrap().len(), 2);
+        assert_eq!(snapshot.as_list().unwrap().len(), 1);
+        assert!(e.with_hash_mut(|_| ()).is_none());
+        let mut s = Entry::new_str(b"s", b"v", None);
+        assert!(s.with_list_mut(|_| ()).is_none());
     }
 
     #[test]

@@ -307,6 +307,7 @@ fn encoding_of(e: &Entry) -> &'static str {
         Some(_) => "raw",
         None => match e.value() {
             Value::Hash(h) => h.encoding(),
+            Value::List(l) => l.encoding(),
             Value::Str(_) => "raw",
         },
     }

@@ -8,6 +8,7 @@ pub mod databases;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod memory;
 pub mod merge;
 pub mod saving;
@@ -25,6 +26,7 @@ pub const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     hashes::COMMANDS,
+    lists::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
     saving::COMMANDS,

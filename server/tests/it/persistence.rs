@@ -122,6 +122,7 @@ async fn wait_bgsave(c: &mut MultiplexedConnection) {
 enum Val {
     Str(Vec<u8>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
+    List(Vec<Vec<u8>>),
 }
 
 /// (db, key) -> (value, absolute expiry in unix ms).
@@ -139,6 +140,7 @@ fn shoal_contents(s: &TestServer) -> Contents {
                 Value::Hash(h) => {
                     Val::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
                 }
+                Value::List(l) => Val::List(l.iter().map(<[u8]>::to_vec).collect()),
             };
             all.insert((d, e.key().to_vec()), (v, e.expire_at()));
         });
@@ -157,6 +159,7 @@ async fn redis_contents(c: &mut MultiplexedConnection) -> Contents {
             let v = match t.as_str() {
                 "string" => Val::Str(q(c, &[b"GET", &k]).await),
                 "hash" => Val::Hash(q(c, &[b"HGETALL", &k]).await),
+                "list" => Val::List(q(c, &[b"LRANGE", &k, b"0", b"-1"]).await),
                 other => panic!("unexpected type {other}"),
             };
             let exp: i64 = q(c, &[b"PEXPIRETIME", &k]).await;
@@ -290,6 +293,28 @@ async fn fill_shoal(s: &TestServer) {
     put_hash(s, 0, b"hash-large", &large, Some(far));
     let long_value = vec![(b"f".to_vec(), b"long value ".repeat(20))];
     put_hash(s, 3, b"hash-long-value", &long_value, None);
+    fill_lists(&mut c).await;
+}
+
+/// Lists of every shape: a small one (integers, an empty element), one of many
+/// 8 KiB nodes with elements of every listpack string size (one larger than a
+/// node), one with a TTL in another database. Leaves database 0 selected.
+async fn fill_lists(c: &mut MultiplexedConnection) {
+    cmd::<()>(c, &["SELECT", "0"]).await;
+    cmd::<()>(c, &["RPUSH", "list-small", "a", "", "12", "-7", "x"]).await;
+    for i in 0..5000 {
+        let v = match i % 1000 {
+            0 => "y".repeat(70),
+            1 => "z".repeat(5000),
+            2 => "w".repeat(20_000),
+            _ => format!("{i}"),
+        };
+        cmd::<()>(c, &["RPUSH", "list-big", &v]).await;
+    }
+    cmd::<()>(c, &["SELECT", "2"]).await;
+    cmd::<()>(c, &["LPUSH", "list-ttl", "one", "two"]).await;
+    cmd::<()>(c, &["PEXPIRE", "list-ttl", "8000000"]).await;
+    cmd::<()>(c, &["SELECT", "0"]).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -303,7 +328,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |c| c.rdbcompression = compression == "yes");
         fill_shoal(&s).await;
         let expected = shoal_contents(&s);
-        assert_eq!(expected.len(), 19);
+        assert_eq!(expected.len(), 22);
         let mut c = s.conn().await;
         let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
         assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
@@ -312,7 +337,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         s.stop();
 
         let report = check_rdb(&dir.dump());
-        assert!(report.contains("19 keys read"), "{report}");
+        assert!(report.contains("22 keys read"), "{report}");
         assert!(report.contains("redis-ver = '7.0.15'"), "{report}");
         assert!(!dir
             .path()
@@ -323,7 +348,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |_| {});
         assert_eq!(shoal_contents(&s), expected, "compression {compression}");
         let mut c = s.conn().await;
-        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "19");
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "22");
         assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "0");
         drop(c);
         s.stop();
@@ -396,6 +421,14 @@ async fn shoal_loads_what_redis_writes() {
         ],
     )
     .await;
+    // Lists: Redis 7.0 writes quicklists of listpacks (type 18); with compression
+    // on, the inner nodes are LZF-compressed.
+    fill_lists(&mut r).await;
+    cmd::<()>(&mut r, &["CONFIG", "SET", "list-compress-depth", "1"]).await;
+    for i in 0..3000 {
+        let v = format!("compressible element number {i} ").repeat(3);
+        cmd::<()>(&mut r, &["RPUSH", "list-compressed", &v]).await;
+    }
     cmd::<()>(&mut r, &["PEXPIRE", "h-small", "8000000"]).await;
     cmd::<()>(&mut r, &["PEXPIRE", "lzf", "9000000"]).await;
     cmd::<()>(&mut r, &["EXPIRE", "int-small", "86400"]).await;
@@ -438,10 +471,10 @@ async fn shoal_loads_what_redis_writes() {
 
 #[tokio::test]
 async fn a_dump_with_a_type_shoal_lacks_is_refused_by_name() {
-    let dir = TempDir::new("list");
+    let dir = TempDir::new("stream");
     let (redis, mut r) = RedisProc::start(&dir).await;
     cmd::<()>(&mut r, &["SET", "a", "1"]).await;
-    cmd::<()>(&mut r, &["RPUSH", "mylist", "x", "y"]).await;
+    cmd::<String>(&mut r, &["XADD", "mystream", "*", "x", "y"]).await;
     cmd::<()>(&mut r, &["SET", "z", "2"]).await;
     assert_eq!(cmd::<String>(&mut r, &["SAVE"]).await, "OK");
     drop(r);
@@ -449,7 +482,10 @@ async fn a_dump_with_a_type_shoal_lacks_is_refused_by_name() {
     let before = std::fs::read(dir.dump()).unwrap();
     let e = start_err(config_in(&dir));
     assert!(e.contains(&dir.dump().display().to_string()), "{e}");
-    assert!(e.contains("'mylist'") && e.contains("holds a list"), "{e}");
+    assert!(
+        e.contains("'mystream'") && e.contains("holds a stream"),
+        "{e}"
+    );
     assert!(e.contains("offset"), "{e}");
     assert_eq!(
         std::fs::read(dir.dump()).unwrap(),
@@ -774,6 +810,28 @@ const COUNTED: &[(&[&str], i64)] = &[
     (&["MOVE", "s4", "1"], 0),
     (&["UNLINK", "s3", "nope"], 1),
     (&["TYPE", "h"], 0),
+    // Lists: one per element pushed, popped, removed or trimmed; 1 per LSET,
+    // LINSERT and move (the push of a move is not counted apart).
+    (&["RPUSH", "l", "a", "b", "c", "a", "d", "a"], 6),
+    (&["LPUSH", "l", "z"], 1),
+    (&["LPUSHX", "nol", "z"], 0),
+    (&["LPOP", "l"], 1),
+    (&["RPOP", "l", "2"], 2),
+    (&["LPOP", "l", "0"], 0),
+    (&["LSET", "l", "0", "A"], 1),
+    (&["LSET", "l", "99", "A"], 0),
+    (&["LINSERT", "l", "AFTER", "b", "B"], 1),
+    (&["LINSERT", "l", "AFTER", "nope", "B"], 0),
+    (&["LREM", "l", "0", "a"], 1),
+    (&["LREM", "l", "0", "B"], 1),
+    (&["LMOVE", "l", "l2", "LEFT", "LEFT"], 1),
+    (&["RPOPLPUSH", "l", "l"], 1),
+    (&["LMPOP", "2", "nol", "l", "LEFT", "COUNT", "1"], 1),
+    (&["BLPOP", "l2", "l", "0"], 1),
+    (&["RPUSH", "l", "1", "2", "3", "4", "5"], 5),
+    (&["LTRIM", "l", "1", "-2"], 2),
+    (&["LTRIM", "l", "0", "-1"], 0),
+    (&["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "9"], 4),
     // Databases: SWAPDB 1 (even with itself), flushes the keys they removed.
     (&["SWAPDB", "0", "1"], 1),
     (&["SWAPDB", "1", "0"], 1),

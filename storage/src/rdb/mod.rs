@@ -18,7 +18,8 @@
 //! [`VALUE_TYPES`], which lists every type byte Redis 7 writes with the function that
 //! reads it, or none when Shoal does not store that type yet: such a dump is refused
 //! with an error naming the key and the type. Shoal writes the plain encodings
-//! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`) and reads the packed ones Redis writes for
+//! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`), lists as Redis 7.0 does
+//! (`RDB_TYPE_LIST_QUICKLIST_2`: [`list`]), and reads the packed ones Redis writes for
 //! small collections too (listpack, ziplist: [`listpack`]).
 //!
 //! Strings use Redis's encodings both ways ([`writer::Writer::string`]): integers of
@@ -35,6 +36,7 @@ pub mod reader;
 pub mod writer;
 
 mod hash;
+mod list;
 mod string;
 
 use std::io::{self, Read, Write};
@@ -97,12 +99,7 @@ pub struct ValueType {
 /// Every value type byte Redis 7 writes (`RDB_TYPE_*`), with its reader.
 pub static VALUE_TYPES: &[ValueType] = &[
     vt(0, "string", "raw or int", Ok(string::read)),
-    vt(
-        1,
-        "list",
-        "linked list",
-        Err("Shoal does not store lists yet"),
-    ),
+    vt(1, "list", "linked list", Ok(list::read_plain)),
     vt(2, "set", "hashtable", Err("Shoal does not store sets yet")),
     vt(
         3,
@@ -125,7 +122,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         "zipmap",
         Err("Shoal cannot read hashes in this old encoding"),
     ),
-    vt(10, "list", "ziplist", Err("Shoal does not store lists yet")),
+    vt(10, "list", "ziplist", Ok(list::read_ziplist)),
     vt(11, "set", "intset", Err("Shoal does not store sets yet")),
     vt(
         12,
@@ -134,12 +131,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         Err("Shoal does not store sorted sets yet"),
     ),
     vt(13, "hash", "ziplist", Ok(hash::read_ziplist)),
-    vt(
-        14,
-        "list",
-        "quicklist",
-        Err("Shoal does not store lists yet"),
-    ),
+    vt(14, "list", "quicklist", Ok(list::read_quicklist)),
     vt(
         15,
         "stream",
@@ -153,12 +145,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         "listpack",
         Err("Shoal does not store sorted sets yet"),
     ),
-    vt(
-        18,
-        "list",
-        "quicklist",
-        Err("Shoal does not store lists yet"),
-    ),
+    vt(18, "list", "quicklist", Ok(list::read_quicklist)),
     vt(
         19,
         "stream",
@@ -333,6 +320,11 @@ fn write_entry(w: &mut Writer<'_>, e: &Entry) -> io::Result<()> {
             w.byte(hash::TYPE)?;
             w.string(e.key())?;
             hash::write(w, h)
+        }
+        Value::List(l) => {
+            w.byte(list::TYPE)?;
+            w.string(e.key())?;
+            list::write(w, l)
         }
     }
 }
