@@ -411,8 +411,6 @@ pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of r
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 /// A blocking command's timeout (seconds) that is not a float.
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
-/// A blocking command's timeout past what the clock can add.
-pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 /// LSET past either end of the list.
 pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
 /// LPOS RANK 0.

@@ -38,7 +38,7 @@ use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, COUNT_NOT_POSITIVE, INDEX_OUT_OF_RANGE, LPOS_COUNT_NEGATIVE,
     LPOS_MAXLEN_NEGATIVE, LPOS_RANK_ZERO, NUMKEYS_NOT_POSITIVE, TIMEOUT_NEGATIVE,
-    TIMEOUT_NOT_FLOAT, TIMEOUT_OUT_OF_RANGE, VALUE_MUST_BE_POSITIVE,
+    TIMEOUT_NOT_FLOAT, VALUE_MUST_BE_POSITIVE,
 };
 use crate::num::{int_arg, parse_f64, parse_i64};
 
@@ -100,12 +100,15 @@ fn at_least_one(arg: &[u8], msg: &'static str) -> Result<u64, CmdError> {
 /// A blocking command's timeout in seconds (Redis's `getTimeoutFromObjectOrReply`):
 /// a float, converted to whole milliseconds toward zero (so under 1 ms means
 /// forever, as 0 does); `None` for no deadline.
-fn timeout_arg(arg: &[u8], now_ms: i64) -> Result<Option<Instant>, CmdError> {
-    let secs = parse_f64(arg).ok_or(CmdError::msg(TIMEOUT_NOT_FLOAT))?;
+fn timeout_arg(arg: &[u8]) -> Result<Option<Instant>, CmdError> {
+    let secs = parse_f64(arg)
+        .or_else(|| parse_hex_float(arg))
+        .ok_or(CmdError::msg(TIMEOUT_NOT_FLOAT))?;
     let ms = secs * 1000.0;
     // C's conversion of a value outside `long long` (inf included) gives LLONG_MIN on
-    // the machines Redis runs on: "negative".
-    let ms = if ms.is_finite() && (i64::MIN as f64..i64::MAX as f64).contains(&ms) {
+    // the machines Redis runs on: "negative". (Redis computes in `long double`; the
+    // few values that round to 2^63 in an `f64` are taken as the largest timeout.)
+    let ms = if ms.is_finite() && (i64::MIN as f64..=i64::MAX as f64).contains(&ms) {
         ms.trunc() as i64
     } else {
         i64::MIN
@@ -116,10 +119,51 @@ fn timeout_arg(arg: &[u8], now_ms: i64) -> Result<Option<Instant>, CmdError> {
     if ms == 0 {
         return Ok(None);
     }
-    if ms > i64::MAX - now_ms.max(0) {
-        return Err(CmdError::msg(TIMEOUT_OUT_OF_RANGE));
-    }
+    // Redis 7.0 does not check that the deadline fits its clock; past what `Instant`
+    // can hold, the wait is forever.
     Ok(Instant::now().checked_add(Duration::from_millis(ms as u64)))
+}
+
+/// A C99 hexadecimal float (`0x1.8p3`), which `strtold` reads and so Redis's timeouts
+/// accept: optional sign, `0x`, hex digits with an optional point, an optional binary
+/// exponent.
+fn parse_hex_float(arg: &[u8]) -> Option<f64> {
+    let (neg, rest) = match arg.first()? {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    let rest = rest
+        .strip_prefix(b"0x")
+        .or_else(|| rest.strip_prefix(b"0X"))?;
+    let (mantissa, exp) = match rest.iter().position(|c| matches!(c, b'p' | b'P')) {
+        Some(i) => {
+            let e = std::str::from_utf8(&rest[i + 1..]).ok()?;
+            if e.is_empty() || e.starts_with([' ', '_']) {
+                return None;
+            }
+            (&rest[..i], e.parse::<i32>().ok()?)
+        }
+        None => (rest, 0),
+    };
+    let (mut value, mut scale, mut digits, mut point) = (0f64, 0i32, 0, false);
+    for &c in mantissa {
+        match c {
+            b'.' if !point => point = true,
+            _ => {
+                value = value * 16.0 + f64::from((c as char).to_digit(16)?);
+                digits += 1;
+                if point {
+                    scale -= 4;
+                }
+            }
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let v = value * 2f64.powi(exp.saturating_add(scale));
+    Some(if neg { -v } else { v })
 }
 
 /// Redis's range arithmetic (LRANGE, LTRIM): negative indexes count from the end,
@@ -695,7 +739,7 @@ fn block_on(ctx: &mut Ctx<'_>, names: &[&[u8]], deadline: Option<Instant>, immed
 
 /// BLPOP/BRPOP key [key ...] timeout: `[key, element]` from the first non-empty list.
 fn bpop_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, end: End) -> CmdResult {
-    let deadline = timeout_arg(&args[args.len() - 1], ctx.now)?;
+    let deadline = timeout_arg(&args[args.len() - 1])?;
     let names: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i]).collect();
     let rerun = ctx.client.reprocessing;
     {
@@ -724,7 +768,7 @@ fn brpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the timeout is
 /// parsed first.
 fn blmpop(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let deadline = timeout_arg(&args[1], ctx.now)?;
+    let deadline = timeout_arg(&args[1])?;
     let (names, end, count) = mpop_args(args, 2)?;
     let rerun = ctx.client.reprocessing;
     if !mpop(ctx, &names, end, count, rerun)? {
@@ -761,13 +805,13 @@ fn bmove_generic(
 fn blmove(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let from = End::parse(&args[3])?;
     let to = End::parse(&args[4])?;
-    let deadline = timeout_arg(&args[5], ctx.now)?;
+    let deadline = timeout_arg(&args[5])?;
     bmove_generic(ctx, args, from, to, deadline)
 }
 
 /// BRPOPLPUSH source destination timeout.
 fn brpoplpush(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
-    let deadline = timeout_arg(&args[3], ctx.now)?;
+    let deadline = timeout_arg(&args[3])?;
     bmove_generic(ctx, args, End::Right, End::Left, deadline)
 }
 
@@ -883,3 +927,31 @@ pub const COMMANDS: &[Command] = &[
         .acl(&["write", "list", "slow", "blocking"])
         .schema(command_args::BLMPOP),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_floats_as_strtold_reads_them() {
+        assert_eq!(parse_hex_float(b"0x10"), Some(16.0));
+        assert_eq!(parse_hex_float(b"-0X1.8p1"), Some(-3.0));
+        assert_eq!(parse_hex_float(b"0x.8"), Some(0.5));
+        assert_eq!(parse_hex_float(b"0x1p-2"), Some(0.25));
+        for bad in [&b"0x"[..], b"0xg", b"0x1p", b"x10", b"0x1.2.3", b""] {
+            assert_eq!(parse_hex_float(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_as_redis_computes_them() {
+        assert_eq!(range_of(0, -1, 5), Some((0, 5)));
+        assert_eq!(range_of(-100, 100, 5), Some((0, 5)));
+        assert_eq!(range_of(3, 2, 5), None);
+        assert_eq!(range_of(5, 9, 5), None);
+        assert_eq!(range_of(i64::MIN, i64::MAX, 5), Some((0, 5)));
+        assert_eq!(index_of(-1, 3), Some(2));
+        assert_eq!(index_of(-4, 3), None);
+        assert_eq!(index_of(i64::MIN, 3), None);
+    }
+}

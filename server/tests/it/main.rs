@@ -14,6 +14,7 @@ mod counters;
 mod hardening;
 mod hashes;
 mod keys;
+mod lists;
 mod load;
 mod merge;
 mod persistence;
