@@ -901,3 +901,42 @@ fn blocking_commands_in_a_group_answer_at_once() {
     assert!(client.parked.is_none());
     shared.clients.unregister(id);
 }
+
+#[tokio::test]
+async fn list_config_knobs_and_the_ziplist_alias() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let got: std::collections::HashMap<String, String> =
+        cmd(&mut c, &["CONFIG", "GET", "list-*"]).await;
+    let want: std::collections::HashMap<String, String> = [
+        ("list-max-listpack-size", "-2"),
+        ("list-max-ziplist-size", "-2"),
+        ("list-compress-depth", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    // The alias and the name are one setting.
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "list-max-ziplist-size", "5"]).await;
+    let got: Vec<String> = cmd(&mut c, &["CONFIG", "GET", "list-max-listpack-size"]).await;
+    assert_eq!(got, ["list-max-listpack-size", "5"]);
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "list-max-listpack-size", "-3"]).await;
+    let got: Vec<String> = cmd(&mut c, &["CONFIG", "GET", "list-max-ziplist-size"]).await;
+    assert_eq!(got, ["list-max-ziplist-size", "-3"]);
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "list-compress-depth", "2"]).await;
+    // Redis's range checks and texts.
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "list-compress-depth", "-1"]).await,
+        "ERR CONFIG SET failed (possibly related to argument 'list-compress-depth') - \
+         argument must be between 0 and 2147483647 inclusive"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "list-max-listpack-size", "abc"]).await,
+        "ERR CONFIG SET failed (possibly related to argument 'list-max-listpack-size') - \
+         argument couldn't be parsed into an integer"
+    );
+    // Lists work the same whatever they say.
+    let _: i64 = cmd(&mut c, &["RPUSH", "l", "a", "b"]).await;
+    assert_eq!(range(&mut c, "l").await, ["a", "b"]);
+}
