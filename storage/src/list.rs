@@ -78,15 +78,20 @@ impl Chunk {
         self.len() > CHUNK_MAX_ITEMS || (self.len() > 1 && self.data.len() > 2 * CHUNK_MAX_BYTES)
     }
 
+    // Offsets are computed (and checked) before anything changes, so a chunk past
+    // 4 GiB (an element that large needs `proto-max-bulk-len` raised past it) panics
+    // with the chunk intact.
     fn push(&mut self, item: &[u8]) {
+        let end = offset(self.data.len() + item.len());
         self.data.extend_from_slice(item);
-        self.ends.push(offset(self.data.len()));
+        self.ends.push(end);
     }
 
     fn insert(&mut self, i: usize, item: &[u8]) {
         let at = self.start(i);
-        self.data.splice(at..at, item.iter().copied());
         let n = offset(item.len());
+        offset(self.data.len() + item.len());
+        self.data.splice(at..at, item.iter().copied());
         for e in &mut self.ends[i..] {
             *e += n;
         }
@@ -106,8 +111,9 @@ impl Chunk {
 
     fn set(&mut self, i: usize, item: &[u8]) {
         let (s, e) = (self.start(i), self.ends[i] as usize);
-        self.data.splice(s..e, item.iter().copied());
         let (old, new) = (offset(e - s), offset(item.len()));
+        offset(self.data.len() - (e - s) + item.len());
+        self.data.splice(s..e, item.iter().copied());
         for x in &mut self.ends[i..] {
             *x = *x - old + new;
         }
