@@ -19,7 +19,7 @@
 //! [`Ctx`]: crate::command::Ctx
 
 use shoal_storage::{
-    Db, Entry, Found, HashValue, HeldShards, Keyspace, ListValue, Shard, ShardGuard,
+    Db, Entry, Found, HashValue, HeldShards, Keyspace, ListValue, SetValue, Shard, ShardGuard,
 };
 
 use crate::changes::{Change, EXPIRED};
@@ -82,6 +82,8 @@ pub enum Want {
     Hash,
     /// A list.
     List,
+    /// A set.
+    Set,
 }
 
 impl Want {
@@ -91,6 +93,7 @@ impl Want {
             Want::Str => e.as_str().is_some(),
             Want::Hash => e.as_hash().is_some(),
             Want::List => e.as_list().is_some(),
+            Want::Set => e.as_set().is_some(),
         };
         if ok {
             Ok(())
@@ -332,6 +335,15 @@ impl<'c, 'a> Keys<'c, 'a> {
         }
     }
 
+    /// [`Keys::read`] of a set: the set, or WRONGTYPE.
+    #[inline(always)]
+    pub fn read_set(&mut self, i: usize) -> Result<Option<&SetValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_set().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
     #[inline(always)]
@@ -441,6 +453,24 @@ impl<'c, 'a> Keys<'c, 'a> {
             .with_list_mut(|l| {
                 let r = f(l);
                 (r, l.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// [`Keys::hash_mut`] for sets.
+    pub fn set_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut SetValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::Set)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_set_mut(|s| {
+                let r = f(s);
+                (r, s.is_empty())
             })
             .ok_or(CmdError::WrongType)?;
         Ok(Some(done))

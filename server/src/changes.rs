@@ -120,6 +120,18 @@ pub mod event {
     pub const LREM: &str = "lrem";
     /// LTRIM.
     pub const LTRIM: &str = "ltrim";
+    /// SADD, SMOVE's destination.
+    pub const SADD: &str = "sadd";
+    /// SREM, SMOVE's source.
+    pub const SREM: &str = "srem";
+    /// SPOP.
+    pub const SPOP: &str = "spop";
+    /// SINTERSTORE's destination.
+    pub const SINTERSTORE: &str = "sinterstore";
+    /// SUNIONSTORE's destination.
+    pub const SUNIONSTORE: &str = "sunionstore";
+    /// SDIFFSTORE's destination.
+    pub const SDIFFSTORE: &str = "sdiffstore";
     /// RENAME's source.
     pub const RENAME_FROM: &str = "rename_from";
     /// RENAME's destination.

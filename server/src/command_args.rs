@@ -778,6 +778,84 @@ pub const BLMPOP: &Schema = &Schema::new(&[
     Arg::integer("count").token("COUNT").optional(),
 ]);
 
+/// `SADD key member [member ...]`
+pub const SADD: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")]);
+
+/// `SREM key member [member ...]`
+pub const SREM: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")]);
+
+/// `SMEMBERS key`
+pub const SMEMBERS: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `SISMEMBER key member`
+pub const SISMEMBER: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member")]);
+
+/// `SMISMEMBER key member [member ...]`
+pub const SMISMEMBER: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()]);
+
+/// `SCARD key`
+pub const SCARD: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `SPOP key [count]`
+pub const SPOP: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("3.2.0").optional(),
+])
+.history(&[("3.2.0", "Added the `count` argument.")]);
+
+/// `SRANDMEMBER key [count]`
+pub const SRANDMEMBER: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("2.6.0").optional(),
+])
+.history(&[("2.6.0", "Added the optional `count` argument.")]);
+
+/// `SMOVE source destination member`
+pub const SMOVE: &Schema = &Schema::new(&[
+    Arg::key("source", 0),
+    Arg::key("destination", 1),
+    Arg::string("member"),
+]);
+
+/// `SINTER key [key ...]`
+pub const SINTER: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
+pub const SINTERCARD: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::integer("limit").token("LIMIT").optional(),
+]);
+
+/// `SINTERSTORE destination key [key ...]`
+pub const SINTERSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SUNION key [key ...]`
+pub const SUNION: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SUNIONSTORE destination key [key ...]`
+pub const SUNIONSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SDIFF key [key ...]`
+pub const SDIFF: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SDIFFSTORE destination key [key ...]`
+pub const SDIFFSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SSCAN key cursor [MATCH pattern] [COUNT count]`
+pub const SSCAN: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("cursor"),
+    Arg::pattern("pattern").token("MATCH").optional(),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
 /// `SAVE`
 pub const SAVE: &Schema = &Schema::NONE;
 

@@ -426,6 +426,13 @@ pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be pos
 pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// LMPOP/BLMPOP COUNT below 1 (or not an integer).
 pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+/// SRANDMEMBER's count outside [-LONG_MAX, LONG_MAX] (Redis's wording, sic).
+pub const VALUE_OUT_OF_LONG_RANGE_SIC: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// SINTERCARD numkeys past the arguments.
+pub const NUMKEYS_OVER_ARGS: &str = "ERR Number of keys can't be greater than number of args";
+/// SINTERCARD LIMIT negative or not an integer.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 
 // COMMAND GETKEYS, checked in Redis's order.
 

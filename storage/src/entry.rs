@@ -20,6 +20,7 @@ use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
 use crate::hash::HashValue;
 use crate::list::ListValue;
+use crate::set::SetValue;
 
 /// Bit of [`Meta::key_len`]: the last 8 bytes of the payload are the expiry time.
 const HAS_EXPIRE: u32 = 1 << 31;
@@ -74,6 +75,8 @@ pub enum Object {
     Hash(HashValue),
     /// A list.
     List(ListValue),
+    /// A set.
+    Set(SetValue),
 }
 
 /// The type of a value, as `TYPE` reports it.
@@ -85,6 +88,8 @@ pub enum Kind {
     Hash,
     /// A list.
     List,
+    /// A set.
+    Set,
 }
 
 impl Kind {
@@ -94,6 +99,7 @@ impl Kind {
             Kind::Str => "string",
             Kind::Hash => "hash",
             Kind::List => "list",
+            Kind::Set => "set",
         }
     }
 }
@@ -107,6 +113,8 @@ pub enum Value<'a> {
     Hash(&'a HashValue),
     /// A list.
     List(&'a ListValue),
+    /// A set.
+    Set(&'a SetValue),
 }
 
 /// A key with its value and optional expiry. See the module docs.
@@ -122,6 +130,11 @@ impl Entry {
     /// Builds a hash entry.
     pub fn new_hash(key: &[u8], hash: HashValue, expire_at: Option<i64>) -> Entry {
         Entry::build(key, Some(Arc::new(Object::Hash(hash))), &[], expire_at, 0)
+    }
+
+    /// Builds a set entry.
+    pub fn new_set(key: &[u8], set: SetValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::Set(set))), &[], expire_at, 0)
     }
 
     /// Builds a list entry.
@@ -279,6 +292,7 @@ impl Entry {
             None => Kind::Str,
             Some(Object::Hash(_)) => Kind::Hash,
             Some(Object::List(_)) => Kind::List,
+            Some(Object::Set(_)) => Kind::Set,
         }
     }
 
@@ -289,6 +303,7 @@ impl Entry {
             None => Value::Str(self.value_bytes()),
             Some(Object::Hash(h)) => Value::Hash(h),
             Some(Object::List(l)) => Value::List(l),
+            Some(Object::Set(s)) => Value::Set(s),
         }
     }
 
@@ -331,6 +346,37 @@ impl Entry {
             let obj = slice.header_mut().obj.as_mut()?;
             match Arc::make_mut(obj) {
                 Object::Hash(h) => Some(f(h)),
+                _ => None,
+            }
+        })
+    }
+
+    /// The set value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_set(&self) -> Option<&SetValue> {
+        match self.value() {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// [`Entry::with_hash_mut`] for sets (the whole set is copied while shared).
+    pub fn with_set_mut<R>(&mut self, f: impl FnOnce(&mut SetValue) -> R) -> Option<R> {
+        self.as_set()?;
+        if ThinArc::strong_count(&self.0) != 1 {
+            *self = Entry::build(
+                self.key(),
+                self.meta().obj.clone(),
+                &[],
+                self.expire_at(),
+                self.access_raw(),
+            );
+        }
+        self.0.with_arc_mut(|arc| {
+            let slice = triomphe::Arc::get_mut(arc)?;
+            let obj = slice.header_mut().obj.as_mut()?;
+            match Arc::make_mut(obj) {
+                Object::Set(s) => Some(f(s)),
                 _ => None,
             }
         })
@@ -473,6 +519,7 @@ impl Entry {
             None => 0,
             Some(Object::Hash(h)) => 16 + h.heap_size(),
             Some(Object::List(l)) => 16 + l.heap_size(),
+            Some(Object::Set(s)) => 16 + s.heap_size(),
         };
         own + self.payload().len() + obj
     }

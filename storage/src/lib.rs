@@ -29,6 +29,7 @@ pub mod merge;
 pub mod number;
 pub mod rdb;
 pub mod segment;
+pub mod set;
 pub mod shard;
 
 pub use db::{Db, HeldShards, Locked, ShardGuard};
@@ -38,6 +39,7 @@ pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use list::ListValue;
 pub use merge::{MergeError, MergeStrategy, Merged};
 pub use segment::{Segment, Table};
+pub use set::SetValue;
 pub use shard::{entries_in, ExpireStep, Found, Segments, Shard};
 
 use std::hash::BuildHasher;

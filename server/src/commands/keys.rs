@@ -308,6 +308,7 @@ fn encoding_of(e: &Entry) -> &'static str {
         None => match e.value() {
             Value::Hash(h) => h.encoding(),
             Value::List(l) => l.encoding(),
+            Value::Set(s) => s.encoding(),
             Value::Str(_) => "raw",
         },
     }

@@ -12,6 +12,7 @@ pub mod lists;
 pub mod memory;
 pub mod merge;
 pub mod saving;
+pub mod sets;
 pub mod shutdown;
 pub mod slowlog_commands;
 pub mod snapshot;
@@ -27,6 +28,7 @@ pub const FAMILIES: &[&[Command]] = &[
     keys::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
+    sets::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
     saving::COMMANDS,

@@ -62,14 +62,14 @@ async fn until_parked(c: &mut Conn, n: usize) {
 // ---------------------------------------------------------------------------------------
 
 /// A redis-server child process on a free port, killed on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: TempDir,
 }
 
 impl Redis {
-    fn start() -> Redis {
+    pub(crate) fn start() -> Redis {
         let dir = TempDir::new("lists-redis");
         let port = free_port();
         let child = Command::new("redis-server")
@@ -100,12 +100,12 @@ impl Drop for Redis {
 }
 
 /// A blocking RESP connection that reads one whole reply at a time, as bytes.
-struct Wire {
+pub(crate) struct Wire {
     r: BufReader<TcpStream>,
 }
 
 impl Wire {
-    fn connect(addr: impl std::net::ToSocketAddrs) -> Wire {
+    pub(crate) fn connect(addr: impl std::net::ToSocketAddrs) -> Wire {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         Wire {
@@ -113,7 +113,7 @@ impl Wire {
         }
     }
 
-    fn call(&mut self, args: &[&str]) -> Vec<u8> {
+    pub(crate) fn call(&mut self, args: &[&str]) -> Vec<u8> {
         let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.r.get_mut().write_all(&encode(&bytes)).unwrap();
         let mut out = Vec::new();
@@ -359,12 +359,19 @@ LRANGE nokey 0 -1
 
 #[test]
 fn replies_match_redis_byte_for_byte() {
+    let compared = same_replies_as_redis(SCRIPT);
+    assert!(compared >= 200, "{compared}");
+}
+
+/// Runs `script` (one command a line) on a live redis-server and on Shoal; every
+/// reply must be the same bytes (HELLO's excepted). Returns how many were compared.
+pub(crate) fn same_replies_as_redis(script: &str) -> usize {
     let redis = Redis::start();
     let shoal = TestServer::start();
     let mut r = Wire::connect(("127.0.0.1", redis.port));
     let mut s = Wire::connect(shoal.addr);
     let mut compared = 0;
-    for line in SCRIPT.lines().filter(|l| !l.trim().is_empty()) {
+    for line in script.lines().filter(|l| !l.trim().is_empty()) {
         let args: Vec<&str> = line.split_whitespace().collect();
         let (want, got) = (r.call(&args), s.call(&args));
         if args[0] == "HELLO" {
@@ -377,7 +384,7 @@ fn replies_match_redis_byte_for_byte() {
         );
         compared += 1;
     }
-    assert!(compared >= 200, "{compared}");
+    compared
 }
 
 // ---------------------------------------------------------------------------------------

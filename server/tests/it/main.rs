@@ -22,6 +22,7 @@ mod protocol;
 mod resp3;
 mod security;
 mod server_cmds;
+mod sets;
 mod snapshot;
 mod spine;
 mod strings;

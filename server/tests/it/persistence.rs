@@ -123,6 +123,7 @@ enum Val {
     Str(Vec<u8>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     List(Vec<Vec<u8>>),
+    Set(std::collections::BTreeSet<Vec<u8>>),
 }
 
 /// (db, key) -> (value, absolute expiry in unix ms).
@@ -141,6 +142,7 @@ fn shoal_contents(s: &TestServer) -> Contents {
                     Val::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
                 }
                 Value::List(l) => Val::List(l.iter().map(<[u8]>::to_vec).collect()),
+                Value::Set(s) => Val::Set(s.iter().map(|m| m.to_vec()).collect()),
             };
             all.insert((d, e.key().to_vec()), (v, e.expire_at()));
         });
@@ -160,6 +162,7 @@ async fn redis_contents(c: &mut MultiplexedConnection) -> Contents {
                 "string" => Val::Str(q(c, &[b"GET", &k]).await),
                 "hash" => Val::Hash(q(c, &[b"HGETALL", &k]).await),
                 "list" => Val::List(q(c, &[b"LRANGE", &k, b"0", b"-1"]).await),
+                "set" => Val::Set(q(c, &[b"SMEMBERS", &k]).await),
                 other => panic!("unexpected type {other}"),
             };
             let exp: i64 = q(c, &[b"PEXPIRETIME", &k]).await;
@@ -315,6 +318,33 @@ async fn fill_lists(c: &mut MultiplexedConnection) {
     cmd::<()>(c, &["LPUSH", "list-ttl", "one", "two"]).await;
     cmd::<()>(c, &["PEXPIRE", "list-ttl", "8000000"]).await;
     cmd::<()>(c, &["SELECT", "0"]).await;
+    fill_sets(c).await;
+}
+
+/// Sets of every encoding: intsets of 16, 32 and 64-bit members, a set of strings, a
+/// large all-integer set (past the intset limit), one with a TTL.
+async fn fill_sets(c: &mut MultiplexedConnection) {
+    cmd::<()>(c, &["SADD", "set-int16", "1", "-3", "32767"]).await;
+    cmd::<()>(c, &["SADD", "set-int32", "70000", "-2"]).await;
+    cmd::<()>(c, &["SADD", "set-int64", "-9223372036854775808", "5"]).await;
+    cmd::<()>(
+        c,
+        &[
+            "SADD",
+            "set-strings",
+            "a",
+            "",
+            "12",
+            "0012",
+            &"long".repeat(30),
+        ],
+    )
+    .await;
+    for i in 0..600 {
+        cmd::<()>(c, &["SADD", "set-many-ints", &i.to_string()]).await;
+    }
+    cmd::<()>(c, &["SADD", "set-ttl", "x"]).await;
+    cmd::<()>(c, &["PEXPIRE", "set-ttl", "8000000"]).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +358,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |c| c.rdbcompression = compression == "yes");
         fill_shoal(&s).await;
         let expected = shoal_contents(&s);
-        assert_eq!(expected.len(), 22);
+        assert_eq!(expected.len(), 28);
         let mut c = s.conn().await;
         let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
         assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
@@ -337,7 +367,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         s.stop();
 
         let report = check_rdb(&dir.dump());
-        assert!(report.contains("22 keys read"), "{report}");
+        assert!(report.contains("28 keys read"), "{report}");
         assert!(report.contains("redis-ver = '7.0.15'"), "{report}");
         assert!(!dir
             .path()
@@ -348,7 +378,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |_| {});
         assert_eq!(shoal_contents(&s), expected, "compression {compression}");
         let mut c = s.conn().await;
-        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "22");
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "28");
         assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "0");
         drop(c);
         s.stop();
@@ -832,6 +862,21 @@ const COUNTED: &[(&[&str], i64)] = &[
     (&["LTRIM", "l", "1", "-2"], 2),
     (&["LTRIM", "l", "0", "-1"], 0),
     (&["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "9"], 4),
+    // Sets: one per member added, removed or popped; SMOVE 1 (+1 when the
+    // destination gained it); a STORE 1 (its destination written or deleted).
+    (&["SADD", "st", "1", "2", "3", "x", "1"], 4),
+    (&["SADD", "st", "1"], 0),
+    (&["SREM", "st", "1", "nope"], 1),
+    (&["SMOVE", "st", "st2", "2"], 2),
+    (&["SADD", "st2", "3"], 1),
+    (&["SMOVE", "st", "st2", "3"], 1),
+    (&["SMOVE", "st", "st2", "nope"], 0),
+    (&["SINTERSTORE", "sd", "st", "st2"], 0),
+    (&["SUNIONSTORE", "sd", "st", "st2"], 1),
+    (&["SDIFFSTORE", "sd", "nope", "st"], 1),
+    (&["SPOP", "st2", "1"], 1),
+    (&["SPOP", "st2", "5"], 1),
+    (&["SPOP", "st"], 1),
     // Databases: SWAPDB 1 (even with itself), flushes the keys they removed.
     (&["SWAPDB", "0", "1"], 1),
     (&["SWAPDB", "1", "0"], 1),

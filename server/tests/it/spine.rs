@@ -210,6 +210,16 @@ fn dataset(shared: &Shared) -> BTreeMap<(usize, Vec<u8>), String> {
                         .collect();
                     format!("list:{}", items.join(","))
                 }
+                _ if e.as_set().is_some() => {
+                    let mut items: Vec<String> = e
+                        .as_set()
+                        .into_iter()
+                        .flat_map(|s| s.iter())
+                        .map(|m| String::from_utf8_lossy(&m.to_vec()).into_owned())
+                        .collect();
+                    items.sort();
+                    format!("set:{}", items.join(","))
+                }
                 (_, Some(h)) => {
                     let mut fields: Vec<String> = h
                         .iter()
@@ -352,6 +362,23 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
         "blmpop",
         list(),
         v(&["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "4"]),
+    );
+    let set = || {
+        vec![
+            v(&["SADD", "st", "1", "2", "x"]),
+            v(&["SADD", "st2", "2", "y"]),
+        ]
+    };
+    add("sadd", set(), v(&["SADD", "st", "3", "1"]));
+    add("srem", set(), v(&["SREM", "st", "1", "nope"]));
+    add("spop", set(), v(&["SPOP", "st", "5"]));
+    add("smove", set(), v(&["SMOVE", "st", "st2", "x"]));
+    add("sinterstore", set(), v(&["SINTERSTORE", "d", "st", "st2"]));
+    add("sunionstore", set(), v(&["SUNIONSTORE", "st", "st", "st2"]));
+    add(
+        "sdiffstore",
+        set(),
+        v(&["SDIFFSTORE", "st2", "nokey", "st"]),
     );
     add("flushdb", none(), v(&["FLUSHDB"]));
     add("flushall", none(), v(&["FLUSHALL"]));

@@ -19,7 +19,8 @@
 //! reads it, or none when Shoal does not store that type yet: such a dump is refused
 //! with an error naming the key and the type. Shoal writes the plain encodings
 //! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`), lists as Redis 7.0 does
-//! (`RDB_TYPE_LIST_QUICKLIST_2`: [`list`]), and reads the packed ones Redis writes for
+//! (`RDB_TYPE_LIST_QUICKLIST_2`: [`list`]), sets as intsets or members ([`set`]), and
+//! reads the packed ones Redis writes for
 //! small collections too (listpack, ziplist: [`listpack`]).
 //!
 //! Strings use Redis's encodings both ways ([`writer::Writer::string`]): integers of
@@ -37,6 +38,7 @@ pub mod writer;
 
 mod hash;
 mod list;
+mod set;
 mod string;
 
 use std::io::{self, Read, Write};
@@ -100,7 +102,7 @@ pub struct ValueType {
 pub static VALUE_TYPES: &[ValueType] = &[
     vt(0, "string", "raw or int", Ok(string::read)),
     vt(1, "list", "linked list", Ok(list::read_plain)),
-    vt(2, "set", "hashtable", Err("Shoal does not store sets yet")),
+    vt(2, "set", "hashtable", Ok(set::read_plain)),
     vt(
         3,
         "zset",
@@ -123,7 +125,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         Err("Shoal cannot read hashes in this old encoding"),
     ),
     vt(10, "list", "ziplist", Ok(list::read_ziplist)),
-    vt(11, "set", "intset", Err("Shoal does not store sets yet")),
+    vt(11, "set", "intset", Ok(set::read_intset)),
     vt(
         12,
         "zset",
@@ -152,7 +154,7 @@ pub static VALUE_TYPES: &[ValueType] = &[
         "listpacks",
         Err("Shoal does not store streams yet"),
     ),
-    vt(20, "set", "listpack", Err("Shoal does not store sets yet")),
+    vt(20, "set", "listpack", Ok(set::read_listpack)),
     vt(
         21,
         "stream",
@@ -325,6 +327,11 @@ fn write_entry(w: &mut Writer<'_>, e: &Entry) -> io::Result<()> {
             w.byte(list::TYPE)?;
             w.string(e.key())?;
             list::write(w, l)
+        }
+        Value::Set(s) => {
+            w.byte(set::type_of(s))?;
+            w.string(e.key())?;
+            set::write(w, s)
         }
     }
 }

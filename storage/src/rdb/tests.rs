@@ -38,6 +38,11 @@ fn contents(ks: &Keyspace) -> Vec<(usize, Vec<u8>, String, Option<i64>)> {
                     format!("hash:{f:?}")
                 }
                 Value::List(l) => format!("list:{:?}", l.iter().collect::<Vec<_>>()),
+                Value::Set(s) => {
+                    let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+                    m.sort();
+                    format!("set:{}:{m:?}", s.encoding())
+                }
             };
             all.push((d, e.key().to_vec(), v, e.expire_at()));
         });
@@ -112,6 +117,15 @@ fn sample() -> Keyspace {
         1,
         Entry::new_list(b"l-big", big, Some(1_800_000_000_000)),
     );
+    for (key, members) in [
+        (&b"set-int16"[..], vec!["1", "-3", "32767"]),
+        (b"set-int32", vec!["70000", "-2"]),
+        (b"set-int64", vec!["-9223372036854775808", "5"]),
+        (b"set-strings", vec!["a", "", "12", "0012"]),
+    ] {
+        let s: crate::SetValue = members.iter().map(|m| m.as_bytes().to_vec()).collect();
+        put(&ks, 0, Entry::new_set(key, s, None));
+    }
     ks
 }
 
@@ -161,7 +175,7 @@ fn round_trip_every_encoding() {
         let (back, stats) = load(&file).unwrap();
         assert_eq!(contents(&back), contents(&ks), "compress {compress}");
         assert_eq!(stats.version, 10);
-        assert_eq!(stats.keys_loaded, 18);
+        assert_eq!(stats.keys_loaded, 22);
         assert_eq!(stats.keys_expired, 0);
         assert_eq!(stats.bytes, file.len() as u64);
         assert_eq!(
@@ -236,8 +250,8 @@ fn snapshot_writer_releases_tables_but_not_live_data() {
         },
     )
     .unwrap();
-    assert_eq!(stats.keys, 18);
-    assert_eq!(progress.load(Ordering::Relaxed), 18);
+    assert_eq!(stats.keys, 22);
+    assert_eq!(progress.load(Ordering::Relaxed), 22);
     assert_eq!(contents(&ks), before);
     assert_eq!(contents(&load(&out).unwrap().0), before);
 }
@@ -598,4 +612,47 @@ fn older_list_encodings_load() {
         w.length(3).unwrap();
     });
     assert!(load_err(&bad).to_string().contains("container 3"));
+}
+
+#[test]
+fn set_encodings_load() {
+    let file = craft(|w| {
+        w.byte(11).unwrap();
+        w.string(b"ints").unwrap();
+        w.string(&set::intset_blob(&[-70000, 1, 2])).unwrap();
+        w.byte(20).unwrap();
+        w.string(b"lp").unwrap();
+        w.string(&list::listpack([&b"x"[..], b"7"].into_iter()))
+            .unwrap();
+        w.byte(2).unwrap();
+        w.string(b"plain").unwrap();
+        w.length(2).unwrap();
+        w.string(b"m").unwrap();
+        w.string(b"3").unwrap();
+    });
+    let (ks, stats) = load(&file).unwrap();
+    assert_eq!(stats.keys_loaded, 3);
+    let got: Vec<String> = contents(&ks).into_iter().map(|(_, _, v, _)| v).collect();
+    assert_eq!(
+        got,
+        [
+            r#"set:intset:[[45, 55, 48, 48, 48, 48], [49], [50]]"#,
+            r#"set:hashtable:[[55], [120]]"#,
+            r#"set:hashtable:[[51], [109]]"#,
+        ]
+    );
+    let dup = craft(|w| {
+        w.byte(2).unwrap();
+        w.string(b"d").unwrap();
+        w.length(2).unwrap();
+        w.string(b"m").unwrap();
+        w.string(b"m").unwrap();
+    });
+    assert!(load_err(&dup).to_string().contains("duplicate set member"));
+    let bad = craft(|w| {
+        w.byte(11).unwrap();
+        w.string(b"d").unwrap();
+        w.string(&[3, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    });
+    assert!(load_err(&bad).to_string().contains("encoding 3"));
 }
