@@ -132,27 +132,32 @@ fn key_flags(cmd: &Command) -> &'static [&'static str] {
 /// from the end).
 fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     let k = cmd.keys;
-    if k.first <= 0 {
-        out.set(0);
-        return;
+    let fixed = k.first > 0;
+    out.set(usize::from(fixed) + usize::from(cmd.keynum.is_some()));
+    if fixed {
+        key_spec_head(out, key_flags(cmd), k.first.into());
+        out.bulk_str("find_keys");
+        out.map(2);
+        out.bulk_str("type");
+        out.bulk_str("range");
+        out.bulk_str("spec");
+        out.map(3);
+        out.bulk_str("lastkey");
+        out.int(if k.last < 0 { k.last } else { k.last - k.first }.into());
+        out.bulk_str("keystep");
+        out.int(k.step.into());
+        out.bulk_str("limit");
+        out.int(0);
     }
-    out.set(1 + usize::from(cmd.keynum.is_some()));
-    key_spec_head(out, key_flags(cmd), k.first.into());
-    out.bulk_str("find_keys");
-    out.map(2);
-    out.bulk_str("type");
-    out.bulk_str("range");
-    out.bulk_str("spec");
-    out.map(3);
-    out.bulk_str("lastkey");
-    out.int(if k.last < 0 { k.last } else { k.last - k.first }.into());
-    out.bulk_str("keystep");
-    out.int(k.step.into());
-    out.bulk_str("limit");
-    out.int(0);
     if let Some(n) = cmd.keynum {
-        // The counted keys (ZUNIONSTORE's second spec): read, found by `numkeys`.
-        key_spec_head(out, &["RO", "access"], n.index.into());
+        // The counted keys: after fixed ones (ZUNIONSTORE's second spec) they are
+        // read; alone (LMPOP, SINTERCARD) they have the command's own flags.
+        let flags = if fixed {
+            &["RO", "access"][..]
+        } else {
+            key_flags(cmd)
+        };
+        key_spec_head(out, flags, n.index.into());
         out.bulk_str("find_keys");
         out.map(2);
         out.bulk_str("type");
