@@ -27,6 +27,10 @@ pub const CHUNK_MAX_ITEMS: usize = 128;
 /// gets a chunk of its own).
 pub const CHUNK_MAX_BYTES: usize = 4096;
 
+/// The longest element a list holds (chunk offsets are `u32`); the server refuses
+/// longer ones before they reach the list.
+pub const MAX_ELEMENT: usize = u32::MAX as usize;
+
 /// A run of elements: their bytes back to back, and where each one ends.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Chunk {
@@ -282,6 +286,12 @@ impl ListValue {
             return false;
         }
         let (ci, at) = self.locate(i);
+        if item.len() > CHUNK_MAX_BYTES && self.chunks[ci].len() > 1 {
+            // A large element gets a chunk of its own.
+            self.remove(i);
+            self.insert(i, item);
+            return true;
+        }
         Arc::make_mut(&mut self.chunks[ci]).set(at, item);
         self.split_if_oversized(ci);
         true
@@ -297,8 +307,20 @@ impl ListValue {
             return self.push_back(item);
         }
         let (ci, at) = self.locate(i);
-        Arc::make_mut(&mut self.chunks[ci]).insert(at, item);
         self.len += 1;
+        if item.len() > CHUNK_MAX_BYTES {
+            // A large element gets a chunk of its own, between the two halves of the
+            // chunk it lands in (so no chunk holds two large elements).
+            let mut ci = ci;
+            if at > 0 {
+                let tail = Arc::make_mut(&mut self.chunks[ci]).split_off(at);
+                self.chunks.insert(ci + 1, Arc::new(tail));
+                ci += 1;
+            }
+            self.chunks.insert(ci, Arc::new(Chunk::with(item)));
+            return;
+        }
+        Arc::make_mut(&mut self.chunks[ci]).insert(at, item);
         self.split_if_oversized(ci);
     }
 

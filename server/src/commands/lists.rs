@@ -28,6 +28,7 @@
 use std::time::{Duration, Instant};
 
 use shoal_protocol::{Args, ReplyBuf};
+use shoal_storage::list::MAX_ELEMENT;
 use shoal_storage::{Entry, ListValue};
 
 use crate::access::{Keys, Want};
@@ -37,7 +38,7 @@ use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, COUNT_NOT_POSITIVE, INDEX_OUT_OF_RANGE, LPOS_COUNT_NEGATIVE,
-    LPOS_MAXLEN_NEGATIVE, LPOS_RANK_ZERO, NUMKEYS_NOT_POSITIVE, TIMEOUT_NEGATIVE,
+    LPOS_MAXLEN_NEGATIVE, LPOS_RANK_ZERO, NUMKEYS_NOT_POSITIVE, STRING_TOO_LONG, TIMEOUT_NEGATIVE,
     TIMEOUT_NOT_FLOAT, VALUE_MUST_BE_POSITIVE,
 };
 use crate::num::{int_arg, parse_f64, parse_i64};
@@ -194,6 +195,15 @@ fn index_of(index: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// Refuses an element a list cannot hold (over 4 GiB: only reachable with
+/// `proto-max-bulk-len` and the query buffer limit raised past it).
+fn storable<'a>(mut items: impl Iterator<Item = &'a [u8]>) -> Result<(), CmdError> {
+    if items.any(|v| v.len() > MAX_ELEMENT) {
+        return Err(CmdError::msg(STRING_TOO_LONG));
+    }
+    Ok(())
+}
+
 /// A list holding `items`, in order.
 fn list_of<'a>(items: impl Iterator<Item = &'a [u8]>) -> ListValue {
     let mut l = ListValue::new();
@@ -273,6 +283,7 @@ fn first_list(
 fn push_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, end: End, only_existing: bool) -> CmdResult {
     let key = &args[1];
     let n = args.len() - 2;
+    storable(args.iter().skip(2))?;
     let push = |l: &mut ListValue| {
         for item in args.iter().skip(2) {
             match end {
@@ -556,6 +567,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     }
     let index = int_arg(&args[2])?;
+    storable(std::iter::once(&args[3]))?;
     let set = keys.list_mut(0, |l| match index_of(index, l.len()) {
         Some(i) => l.set(i, &args[3]),
         None => false,
@@ -578,6 +590,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let (pivot, element): (&[u8], &[u8]) = (&args[3], &args[4]);
+    storable(std::iter::once(element))?;
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     let done = keys.list_mut(0, |l| {
         let at = l.iter().position(|v| v == pivot)?;

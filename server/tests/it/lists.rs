@@ -790,6 +790,15 @@ async fn a_key_of_another_type_keeps_blocked_clients_waiting() {
     let _: () = cmd(&mut admin, &["SET", "k", "string"]).await;
     b.cmd(&[b"BLPOP", b"k", b"0"]).await;
     b.expect(format!("-{WRONGTYPE}\r\n").as_bytes()).await;
+    // A BLMOVE whose destination became another type while it waited gets WRONGTYPE
+    // when served, and the element stays in the source (as in Redis 7.0).
+    b.cmd(&[b"BLMOVE", b"src", b"dst", b"LEFT", b"LEFT", b"0"])
+        .await;
+    until_parked(&mut admin, 1).await;
+    let _: () = cmd(&mut admin, &["SET", "dst", "string"]).await;
+    let _: i64 = cmd(&mut admin, &["RPUSH", "src", "x"]).await;
+    b.expect(format!("-{WRONGTYPE}\r\n").as_bytes()).await;
+    assert_eq!(range(&mut admin, "src").await, ["x"]);
 }
 
 #[tokio::test]
