@@ -356,7 +356,12 @@ mod tests {
         let mut s = SetValue::new();
         let mut model: HashSet<Vec<u8>> = HashSet::new();
         let mut x: u64 = 9;
+        let mut snapshots: Vec<(SetValue, HashSet<Vec<u8>>)> = Vec::new();
         for round in 0..20_000 {
+            if round % 5000 == 2500 {
+                // A snapshot (clone) taken midway keeps its contents.
+                snapshots.push((s.clone(), model.clone()));
+            }
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -375,6 +380,10 @@ mod tests {
         }
         let got: HashSet<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
         assert_eq!(got, model);
+        for (snap, want) in &snapshots {
+            let got: HashSet<Vec<u8>> = snap.iter().map(|m| m.to_vec()).collect();
+            assert_eq!(&got, want);
+        }
         let mut seen = HashSet::new();
         let mut cursor = 0;
         loop {

@@ -672,6 +672,12 @@ async fn blpop_waits_for_a_push_from_another_connection() {
     assert_eq!(range(&mut admin, "k2").await, ["y"]);
     // The connection goes on serving commands.
     b.roundtrip(&[b"PING"], b"+PONG\r\n").await;
+    // A key named twice waits once and is served once.
+    b.cmd(&[b"BLPOP", b"twice", b"twice", b"0"]).await;
+    until_parked(&mut admin, 1).await;
+    let _: i64 = cmd(&mut admin, &["RPUSH", "twice", "t"]).await;
+    b.expect(b"*2\r\n$5\r\ntwice\r\n$1\r\nt\r\n").await;
+    until_parked(&mut admin, 0).await;
     // BRPOP, BLMPOP with a count, BLMOVE, BRPOPLPUSH the same way.
     b.cmd(&[b"BRPOP", b"r", b"1000"]).await;
     until_parked(&mut admin, 1).await;
