@@ -19,8 +19,8 @@
 //! [`Ctx`]: crate::command::Ctx
 
 use shoal_storage::{
-    Db, Entry, Found, HashValue, HeldShards, Keyspace, LiveShard, LockEach, Shard, ShardGuard,
-    ShardSource, ZsetValue,
+    Db, Entry, Found, HashValue, HeldShards, Keyspace, ListValue, LiveShard, LockEach, SetValue,
+    Shard, ShardGuard, ShardSource, ZsetValue,
 };
 
 use crate::changes::{Change, EXPIRED};
@@ -84,6 +84,10 @@ pub enum Want {
     Hash,
     /// A sorted set.
     Zset,
+    /// A list.
+    List,
+    /// A set.
+    Set,
 }
 
 impl Want {
@@ -93,6 +97,8 @@ impl Want {
             Want::Str => e.as_str().is_some(),
             Want::Hash => e.as_hash().is_some(),
             Want::Zset => e.as_zset().is_some(),
+            Want::List => e.as_list().is_some(),
+            Want::Set => e.as_set().is_some(),
         };
         if ok {
             Ok(())
@@ -412,6 +418,24 @@ impl<'c, 'a> Keys<'c, 'a> {
         }
     }
 
+    /// [`Keys::read`] of a list: the list, or WRONGTYPE.
+    #[inline(always)]
+    pub fn read_list(&mut self, i: usize) -> Result<Option<&ListValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_list().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
+    /// [`Keys::read`] of a set: the set, or WRONGTYPE.
+    #[inline(always)]
+    pub fn read_set(&mut self, i: usize) -> Result<Option<&SetValue>, CmdError> {
+        match self.lookup(i, Lookup::READ) {
+            None => Ok(None),
+            Some(e) => e.as_set().map(Some).ok_or(CmdError::WrongType),
+        }
+    }
+
     /// A write command's lookup of key `i` (Redis's `lookupKeyWrite` then
     /// `checkType`): no hit/miss counted.
     #[inline(always)]
@@ -519,6 +543,45 @@ impl<'c, 'a> Keys<'c, 'a> {
             .with_zset_mut(|z| {
                 let r = f(z);
                 (r, z.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// [`Keys::hash_mut`] for lists: runs `f` on key `i`'s list in place (copying
+    /// first what a snapshot or a COPY shares). `Ok(None)`: no such key; otherwise
+    /// `f`'s result and whether it left the list empty (the caller announces its
+    /// change, then deletes the key: a list never exists empty).
+    pub fn list_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut ListValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::List)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_list_mut(|l| {
+                let r = f(l);
+                (r, l.is_empty())
+            })
+            .ok_or(CmdError::WrongType)?;
+        Ok(Some(done))
+    }
+
+    /// [`Keys::hash_mut`] for sets.
+    pub fn set_mut<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut SetValue) -> R,
+    ) -> Result<Option<(R, bool)>, CmdError> {
+        let Some(entry) = self.lookup_mut(i, Want::Set)? else {
+            return Ok(None);
+        };
+        let done = entry
+            .with_set_mut(|s| {
+                let r = f(s);
+                (r, s.is_empty())
             })
             .ok_or(CmdError::WrongType)?;
         Ok(Some(done))

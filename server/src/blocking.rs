@@ -37,7 +37,8 @@ pub enum WaitOn {
 pub enum OnTimeout {
     /// `*-1` (RESP3 `_`): BLPOP, BRPOP, BZPOPMIN... in Redis.
     NullArray,
-    /// `$-1` (RESP3 `_`): BLMOVE, BRPOPLPUSH in Redis.
+    /// `$-1` (RESP3 `_`). Redis 7.0's blocked list commands, BLMOVE and BRPOPLPUSH
+    /// included, all time out with a null array.
     Null,
 }
 

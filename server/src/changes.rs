@@ -104,6 +104,34 @@ pub mod event {
     pub const HINCRBY: &str = "hincrby";
     /// HINCRBYFLOAT.
     pub const HINCRBYFLOAT: &str = "hincrbyfloat";
+    /// LPUSH, LPUSHX, an element LMOVE/RPOPLPUSH pushed at the head.
+    pub const LPUSH: &str = "lpush";
+    /// RPUSH, RPUSHX, an element LMOVE pushed at the tail.
+    pub const RPUSH: &str = "rpush";
+    /// LPOP, BLPOP, LMPOP LEFT, the head of an LMOVE source.
+    pub const LPOP: &str = "lpop";
+    /// RPOP, BRPOP, LMPOP RIGHT, RPOPLPUSH's source.
+    pub const RPOP: &str = "rpop";
+    /// LINSERT.
+    pub const LINSERT: &str = "linsert";
+    /// LSET.
+    pub const LSET: &str = "lset";
+    /// LREM.
+    pub const LREM: &str = "lrem";
+    /// LTRIM.
+    pub const LTRIM: &str = "ltrim";
+    /// SADD, SMOVE's destination.
+    pub const SADD: &str = "sadd";
+    /// SREM, SMOVE's source.
+    pub const SREM: &str = "srem";
+    /// SPOP.
+    pub const SPOP: &str = "spop";
+    /// SINTERSTORE's destination.
+    pub const SINTERSTORE: &str = "sinterstore";
+    /// SUNIONSTORE's destination.
+    pub const SUNIONSTORE: &str = "sunionstore";
+    /// SDIFFSTORE's destination.
+    pub const SDIFFSTORE: &str = "sdiffstore";
     /// RENAME's source.
     pub const RENAME_FROM: &str = "rename_from";
     /// RENAME's destination.

@@ -963,6 +963,274 @@ pub const BZMPOP: &Schema = &Schema::new(&[
     Arg::integer("count").token("COUNT").optional(),
 ]);
 
+/// `LPUSH key element [element ...]`
+pub const LPUSH: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("element").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `element` arguments.")]);
+
+/// `RPUSH key element [element ...]`
+pub const RPUSH: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("element").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `element` arguments.")]);
+
+/// `LPUSHX key element [element ...]`
+pub const LPUSHX: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("element").multiple()])
+    .history(&[("4.0.0", "Accepts multiple `element` arguments.")]);
+
+/// `RPUSHX key element [element ...]`
+pub const RPUSHX: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("element").multiple()])
+    .history(&[("4.0.0", "Accepts multiple `element` arguments.")]);
+
+/// `LPOP key [count]`
+pub const LPOP: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("6.2.0").optional(),
+])
+.history(&[("6.2.0", "Added the `count` argument.")]);
+
+/// `RPOP key [count]`
+pub const RPOP: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("6.2.0").optional(),
+])
+.history(&[("6.2.0", "Added the `count` argument.")]);
+
+/// `LLEN key`
+pub const LLEN: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `LRANGE key start stop`
+pub const LRANGE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("start"),
+    Arg::integer("stop"),
+]);
+
+/// `LINDEX key index`
+pub const LINDEX: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::integer("index")]);
+
+/// `LSET key index element`
+pub const LSET: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("index"),
+    Arg::string("element"),
+]);
+
+/// `LINSERT key BEFORE|AFTER pivot element`
+pub const LINSERT: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::oneof(
+        "where",
+        &[
+            Arg::pure_token("before", "BEFORE"),
+            Arg::pure_token("after", "AFTER"),
+        ],
+    ),
+    Arg::string("pivot"),
+    Arg::string("element"),
+]);
+
+/// `LREM key count element`
+pub const LREM: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count"),
+    Arg::string("element"),
+]);
+
+/// `LTRIM key start stop`
+pub const LTRIM: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("start"),
+    Arg::integer("stop"),
+]);
+
+/// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
+pub const LPOS: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::string("element"),
+    Arg::integer("rank").token("RANK").optional(),
+    Arg::integer("num-matches").token("COUNT").optional(),
+    Arg::integer("len").token("MAXLEN").optional(),
+]);
+
+/// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT`
+pub const LMOVE: &Schema = &Schema::new(&[
+    Arg::key("source", 0),
+    Arg::key("destination", 1),
+    Arg::oneof(
+        "wherefrom",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+    Arg::oneof(
+        "whereto",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+]);
+
+/// `RPOPLPUSH source destination`
+pub const RPOPLPUSH: &Schema = &Schema::new(&[Arg::key("source", 0), Arg::key("destination", 1)])
+    .deprecated("6.2.0", "`LMOVE` with the `RIGHT` and `LEFT` arguments");
+
+/// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+pub const LMPOP: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::oneof(
+        "where",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
+/// `BLPOP key [key ...] timeout`
+pub const BLPOP: &Schema = &Schema::new(&[Arg::key("key", 0).multiple(), Arg::double("timeout")])
+    .history(&[(
+        "6.0.0",
+        "`timeout` is interpreted as a double instead of \
+an integer.",
+    )]);
+
+/// `BRPOP key [key ...] timeout`
+pub const BRPOP: &Schema = &Schema::new(&[Arg::key("key", 0).multiple(), Arg::double("timeout")])
+    .history(&[(
+        "6.0.0",
+        "`timeout` is interpreted as a double instead of \
+an integer.",
+    )]);
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`
+pub const BLMOVE: &Schema = &Schema::new(&[
+    Arg::key("source", 0),
+    Arg::key("destination", 1),
+    Arg::oneof(
+        "wherefrom",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+    Arg::oneof(
+        "whereto",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+    Arg::double("timeout"),
+]);
+
+/// `BRPOPLPUSH source destination timeout`
+pub const BRPOPLPUSH: &Schema = &Schema::new(&[
+    Arg::key("source", 0),
+    Arg::key("destination", 1),
+    Arg::double("timeout"),
+])
+.deprecated("6.2.0", "`BLMOVE` with the `RIGHT` and `LEFT` arguments")
+.history(&[(
+    "6.0.0",
+    "`timeout` is interpreted as a double instead of \
+an integer.",
+)]);
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+pub const BLMPOP: &Schema = &Schema::new(&[
+    Arg::double("timeout"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::oneof(
+        "where",
+        &[
+            Arg::pure_token("left", "LEFT"),
+            Arg::pure_token("right", "RIGHT"),
+        ],
+    ),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
+/// `SADD key member [member ...]`
+pub const SADD: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")]);
+
+/// `SREM key member [member ...]`
+pub const SREM: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()])
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")]);
+
+/// `SMEMBERS key`
+pub const SMEMBERS: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `SISMEMBER key member`
+pub const SISMEMBER: &Schema = &Schema::new(&[Arg::key("key", 0), Arg::string("member")]);
+
+/// `SMISMEMBER key member [member ...]`
+pub const SMISMEMBER: &Schema =
+    &Schema::new(&[Arg::key("key", 0), Arg::string("member").multiple()]);
+
+/// `SCARD key`
+pub const SCARD: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `SPOP key [count]`
+pub const SPOP: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("3.2.0").optional(),
+])
+.history(&[("3.2.0", "Added the `count` argument.")]);
+
+/// `SRANDMEMBER key [count]`
+pub const SRANDMEMBER: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("count").since("2.6.0").optional(),
+])
+.history(&[("2.6.0", "Added the optional `count` argument.")]);
+
+/// `SMOVE source destination member`
+pub const SMOVE: &Schema = &Schema::new(&[
+    Arg::key("source", 0),
+    Arg::key("destination", 1),
+    Arg::string("member"),
+]);
+
+/// `SINTER key [key ...]`
+pub const SINTER: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
+pub const SINTERCARD: &Schema = &Schema::new(&[
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).multiple(),
+    Arg::integer("limit").token("LIMIT").optional(),
+]);
+
+/// `SINTERSTORE destination key [key ...]`
+pub const SINTERSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SUNION key [key ...]`
+pub const SUNION: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SUNIONSTORE destination key [key ...]`
+pub const SUNIONSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SDIFF key [key ...]`
+pub const SDIFF: &Schema = &Schema::new(&[Arg::key("key", 0).multiple()]);
+
+/// `SDIFFSTORE destination key [key ...]`
+pub const SDIFFSTORE: &Schema =
+    &Schema::new(&[Arg::key("destination", 0), Arg::key("key", 1).multiple()]);
+
+/// `SSCAN key cursor [MATCH pattern] [COUNT count]`
+pub const SSCAN: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("cursor"),
+    Arg::pattern("pattern").token("MATCH").optional(),
+    Arg::integer("count").token("COUNT").optional(),
+]);
+
 /// `SAVE`
 pub const SAVE: &Schema = &Schema::NONE;
 

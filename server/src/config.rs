@@ -121,6 +121,11 @@ pub struct Config {
     pub zset_max_listpack_entries: u64,
     /// Longest member a packed sorted set keeps, bytes; alias `zset-max-ziplist-value`.
     pub zset_max_listpack_value: u64,
+    /// `list-max-listpack-size` (alias `list-max-ziplist-size`): Redis's quicklist
+    /// node size. Accepted and reported; Shoal's list chunks have a fixed size.
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: accepted and reported; Shoal does not compress lists.
+    pub list_compress_depth: i64,
     /// Absolute path of the file that was loaded, if any (for `INFO` and a future
     /// `CONFIG REWRITE`).
     pub config_file: Option<PathBuf>,
@@ -164,6 +169,8 @@ impl Default for Config {
             maxsnapshots: 16,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
             config_file: None,
         }
     }
@@ -497,6 +504,7 @@ const MAXMEMORY_POLICIES: &[&str] = &[
 /// Redis's own limit on a request's element count (`argc` is an `int`).
 const MAX_MULTIBULK: i128 = i32::MAX as i128;
 const INT_MAX: i128 = i32::MAX as i128;
+const INT_MIN: i128 = i32::MIN as i128;
 const LONG_MAX: i128 = i64::MAX as i128;
 
 const PARAMS: &[Param] = &[
@@ -1025,6 +1033,20 @@ const PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "list-max-listpack-size",
+        env: "SHOAL_LIST_MAX_LISTPACK_SIZE",
+        kind: Kind::Int,
+        default: "-2",
+        mutable: true,
+        sensitive: false,
+        help: "Redis's list node size (accepted for compatibility; Shoal's list chunks are fixed)",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = int(v, INT_MIN, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
         name: "zset-max-listpack-value",
         env: "SHOAL_ZSET_MAX_LISTPACK_VALUE",
         kind: Kind::Memory,
@@ -1053,6 +1075,20 @@ const PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "list-max-ziplist-size",
+        env: "SHOAL_LIST_MAX_ZIPLIST_SIZE",
+        kind: Kind::Int,
+        default: "-2",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of list-max-listpack-size (the same setting)",
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = int(v, INT_MIN, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
         name: "zset-max-ziplist-value",
         env: "SHOAL_ZSET_MAX_ZIPLIST_VALUE",
         kind: Kind::Memory,
@@ -1063,6 +1099,20 @@ const PARAMS: &[Param] = &[
         get: |c| c.zset_max_listpack_value.to_string(),
         set: |c, v| {
             c.zset_max_listpack_value = memory(v, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "list-compress-depth",
+        env: "SHOAL_LIST_COMPRESS_DEPTH",
+        kind: Kind::Int,
+        default: "0",
+        mutable: true,
+        sensitive: false,
+        help: "Redis's list compression depth (accepted for compatibility; Shoal does not compress lists)",
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, v| {
+            c.list_compress_depth = int(v, 0, INT_MAX)?;
             Ok(())
         },
     },

@@ -450,6 +450,30 @@ pub const PAUSE_MODE_INVALID: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 /// CLIENT PAUSE with a negative timeout.
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A blocking command's timeout (seconds) that is not a float.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// LSET past either end of the list.
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first \
+match, 2 from the second ... or use negative to start from the end of the list";
+/// LPOS COUNT negative or not an integer.
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+/// LPOS MAXLEN negative or not an integer.
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX counts: a negative or non-integer count.
+pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// LMPOP/BLMPOP/ZMPOP/BZMPOP numkeys below 1 (or not an integer).
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP/BLMPOP/ZMPOP/BZMPOP COUNT below 1 (or not an integer).
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+/// SRANDMEMBER's count outside [-LONG_MAX, LONG_MAX] (Redis's wording, sic).
+pub const VALUE_OUT_OF_LONG_RANGE_SIC: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// SINTERCARD numkeys past the arguments.
+pub const NUMKEYS_OVER_ARGS: &str = "ERR Number of keys can't be greater than number of args";
+/// SINTERCARD LIMIT negative or not an integer.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 
 // COMMAND GETKEYS, checked in Redis's order.
 
@@ -509,14 +533,6 @@ pub const ZRANGE_BYLEX_WITHSCORES: &str =
 pub const ZSET_WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 /// ZINTERCARD LIMIT below 0.
 pub const ZSET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
-/// ZMPOP/BZMPOP numkeys below 1.
-pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
-/// ZMPOP/BZMPOP COUNT below 1.
-pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
-/// ZPOPMIN/ZPOPMAX count that is negative or not an integer.
-pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
-/// A blocking command's timeout that is not a float.
-pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 /// A blocking command's timeout past the end of time (now + timeout overflows).
 pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 

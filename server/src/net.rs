@@ -392,6 +392,8 @@ impl Parking<'_> {
                             break Ok(None);
                         }
                         Outcome::Park(again) => {
+                            // Woken for nothing (another client took the element),
+                            // it waits on in its place.
                             if again.on != *parked.on() {
                                 drop(parked);
                                 parked = shared.blocking.park(again.on.clone());

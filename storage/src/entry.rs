@@ -19,6 +19,8 @@ use std::sync::Arc;
 use triomphe::{HeaderWithLength, ThinArc, UniqueArc};
 
 use crate::hash::HashValue;
+use crate::list::ListValue;
+use crate::set::SetValue;
 use crate::zset::ZsetValue;
 
 /// Bit of [`Meta::key_len`]: the last 8 bytes of the payload are the expiry time.
@@ -74,6 +76,10 @@ pub enum Object {
     Hash(HashValue),
     /// A sorted set.
     Zset(ZsetValue),
+    /// A list.
+    List(ListValue),
+    /// A set.
+    Set(SetValue),
 }
 
 /// The type of a value, as `TYPE` reports it.
@@ -85,6 +91,10 @@ pub enum Kind {
     Hash,
     /// A sorted set (`TYPE` says `zset`).
     Zset,
+    /// A list.
+    List,
+    /// A set.
+    Set,
 }
 
 impl Kind {
@@ -94,6 +104,8 @@ impl Kind {
             Kind::Str => "string",
             Kind::Hash => "hash",
             Kind::Zset => "zset",
+            Kind::List => "list",
+            Kind::Set => "set",
         }
     }
 }
@@ -107,6 +119,10 @@ pub enum Value<'a> {
     Hash(&'a HashValue),
     /// A sorted set.
     Zset(&'a ZsetValue),
+    /// A list.
+    List(&'a ListValue),
+    /// A set.
+    Set(&'a SetValue),
 }
 
 /// A key with its value and optional expiry. See the module docs.
@@ -127,6 +143,16 @@ impl Entry {
     /// Builds a sorted set entry.
     pub fn new_zset(key: &[u8], zset: ZsetValue, expire_at: Option<i64>) -> Entry {
         Entry::build(key, Some(Arc::new(Object::Zset(zset))), &[], expire_at, 0)
+    }
+
+    /// Builds a set entry.
+    pub fn new_set(key: &[u8], set: SetValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::Set(set))), &[], expire_at, 0)
+    }
+
+    /// Builds a list entry.
+    pub fn new_list(key: &[u8], list: ListValue, expire_at: Option<i64>) -> Entry {
+        Entry::build(key, Some(Arc::new(Object::List(list))), &[], expire_at, 0)
     }
 
     /// Builds a string entry whose value is the concatenation of `parts`
@@ -279,6 +305,8 @@ impl Entry {
             None => Kind::Str,
             Some(Object::Hash(_)) => Kind::Hash,
             Some(Object::Zset(_)) => Kind::Zset,
+            Some(Object::List(_)) => Kind::List,
+            Some(Object::Set(_)) => Kind::Set,
         }
     }
 
@@ -289,6 +317,8 @@ impl Entry {
             None => Value::Str(self.value_bytes()),
             Some(Object::Hash(h)) => Value::Hash(h),
             Some(Object::Zset(z)) => Value::Zset(z),
+            Some(Object::List(l)) => Value::List(l),
+            Some(Object::Set(s)) => Value::Set(s),
         }
     }
 
@@ -359,6 +389,44 @@ impl Entry {
             let slice = triomphe::Arc::get_mut(arc)?;
             let obj = slice.header_mut().obj.as_mut()?;
             f(Arc::make_mut(obj))
+        })
+    }
+
+    /// The set value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_set(&self) -> Option<&SetValue> {
+        match self.value() {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// [`Entry::with_hash_mut`] for sets (the whole set is copied while shared).
+    pub fn with_set_mut<R>(&mut self, f: impl FnOnce(&mut SetValue) -> R) -> Option<R> {
+        self.as_set()?;
+        self.with_object_mut(|o| match o {
+            Object::Set(s) => Some(f(s)),
+            _ => None,
+        })
+    }
+
+    /// The list value, or `None` when the value is of another type.
+    #[inline]
+    pub fn as_list(&self) -> Option<&ListValue> {
+        match self.value() {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// [`Entry::with_hash_mut`] for lists: runs `f` on the list, mutably, copying
+    /// first what a snapshot or a COPY still shares (the entry, the list's deque of
+    /// chunk pointers; then the list copies each shared chunk it changes).
+    pub fn with_list_mut<R>(&mut self, f: impl FnOnce(&mut ListValue) -> R) -> Option<R> {
+        self.as_list()?;
+        self.with_object_mut(|o| match o {
+            Object::List(l) => Some(f(l)),
+            _ => None,
         })
     }
 
@@ -466,6 +534,8 @@ impl Entry {
             None => 0,
             Some(Object::Hash(h)) => 16 + h.heap_size(),
             Some(Object::Zset(z)) => 16 + z.heap_size(),
+            Some(Object::List(l)) => 16 + l.heap_size(),
+            Some(Object::Set(s)) => 16 + s.heap_size(),
         };
         own + self.payload().len() + obj
     }
@@ -549,6 +619,22 @@ mod tests {
         assert_eq!(e.as_hash().unwrap().len(), 2);
         let mut s = Entry::new_str(b"s", b"v", None);
         assert!(s.with_hash_mut(|_| ()).is_none());
+    }
+
+    #[test]
+    fn list_entries_copy_on_write() {
+        let mut l = ListValue::new();
+        l.push_back(b"a");
+        let mut e = Entry::new_list(b"key", l, None);
+        assert_eq!(e.kind(), Kind::List);
+        assert!(e.as_hash().is_none() && e.as_str().is_none());
+        let snapshot = e.clone();
+        e.with_list_mut(|l| l.push_back(b"b")).unwrap();
+        assert_eq!(e.as_list().unwrap().len(), 2);
+        assert_eq!(snapshot.as_list().unwrap().len(), 1);
+        assert!(e.with_hash_mut(|_| ()).is_none());
+        let mut s = Entry::new_str(b"s", b"v", None);
+        assert!(s.with_list_mut(|_| ()).is_none());
     }
 
     #[test]

@@ -24,10 +24,12 @@ pub mod entry;
 pub mod glob;
 pub mod hash;
 pub mod keyspace;
+pub mod list;
 pub mod merge;
 pub mod number;
 pub mod rdb;
 pub mod segment;
+pub mod set;
 pub mod shard;
 pub mod zset;
 
@@ -35,8 +37,10 @@ pub use db::{Db, GroupScope, HeldShards, LiveShard, LockEach, Locked, ShardGuard
 pub use entry::{Entry, Kind, Object, Value};
 pub use hash::HashValue;
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
+pub use list::ListValue;
 pub use merge::{MergeError, MergeStrategy, Merged};
 pub use segment::{Segment, Table};
+pub use set::SetValue;
 pub use shard::{entries_in, ExpireStep, Found, Segments, Shard};
 pub use zset::{ZsetLimits, ZsetValue};
 

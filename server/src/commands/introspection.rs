@@ -153,8 +153,9 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         out.int(0);
     }
     if let Some(n) = cmd.keynum {
-        // The counted keys: after fixed keys they are read sources (ZUNIONSTORE's
-        // second spec); alone they are the command's keys (ZMPOP, ZUNION).
+        // The counted keys: after fixed ones (ZUNIONSTORE's second spec) they are
+        // read sources; alone (ZMPOP, ZUNION, LMPOP, SINTERCARD) they are the
+        // command's keys.
         let flags: &[&str] = if fixed {
             &["RO", "access"]
         } else {

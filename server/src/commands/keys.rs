@@ -320,6 +320,8 @@ fn encoding_of(e: &Entry) -> &'static str {
         None => match e.value() {
             Value::Hash(h) => h.encoding(),
             Value::Zset(z) => z.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Set(s) => s.encoding(),
             Value::Str(_) => "raw",
         },
     }

@@ -8,10 +8,12 @@ pub mod databases;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod memory;
 pub mod merge;
 pub mod pubsub;
 pub mod saving;
+pub mod sets;
 pub mod shutdown;
 pub mod slowlog_commands;
 pub mod snapshot;
@@ -29,6 +31,8 @@ pub const FAMILIES: &[&[Command]] = &[
     keys::COMMANDS,
     hashes::COMMANDS,
     zsets::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
     merge::COMMANDS,
     snapshot::COMMANDS,
     saving::COMMANDS,

@@ -124,6 +124,8 @@ enum Val {
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     /// (member, score as Redis 7.0 prints it), in order.
     Zset(Vec<(Vec<u8>, Vec<u8>)>),
+    List(Vec<Vec<u8>>),
+    Set(std::collections::BTreeSet<Vec<u8>>),
 }
 
 /// (db, key) -> (value, absolute expiry in unix ms).
@@ -151,6 +153,8 @@ fn shoal_contents(s: &TestServer) -> Contents {
                         })
                         .collect(),
                 ),
+                Value::List(l) => Val::List(l.iter().map(<[u8]>::to_vec).collect()),
+                Value::Set(s) => Val::Set(s.iter().map(|m| m.to_vec()).collect()),
             };
             all.insert((d, e.key().to_vec()), (v, e.expire_at()));
         });
@@ -170,6 +174,8 @@ async fn redis_contents(c: &mut MultiplexedConnection) -> Contents {
                 "string" => Val::Str(q(c, &[b"GET", &k]).await),
                 "hash" => Val::Hash(q(c, &[b"HGETALL", &k]).await),
                 "zset" => Val::Zset(q(c, &[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]).await),
+                "list" => Val::List(q(c, &[b"LRANGE", &k, b"0", b"-1"]).await),
+                "set" => Val::Set(q(c, &[b"SMEMBERS", &k]).await),
                 other => panic!("unexpected type {other}"),
             };
             let exp: i64 = q(c, &[b"PEXPIRETIME", &k]).await;
@@ -340,6 +346,55 @@ async fn fill_shoal(s: &TestServer) {
     put_zset(s, 0, b"zset-many", &many, None);
     let long = b"long member ".repeat(10);
     put_zset(s, 5, b"zset-long", &[(&long, 2.5), (b"short", -0.0)], None);
+    fill_lists(&mut c).await;
+}
+
+/// Lists of every shape: a small one (integers, an empty element), one of many
+/// 8 KiB nodes with elements of every listpack string size (one larger than a
+/// node), one with a TTL in another database. Leaves database 0 selected.
+async fn fill_lists(c: &mut MultiplexedConnection) {
+    cmd::<()>(c, &["SELECT", "0"]).await;
+    cmd::<()>(c, &["RPUSH", "list-small", "a", "", "12", "-7", "x"]).await;
+    for i in 0..5000 {
+        let v = match i % 1000 {
+            0 => "y".repeat(70),
+            1 => "z".repeat(5000),
+            2 => "w".repeat(20_000),
+            _ => format!("{i}"),
+        };
+        cmd::<()>(c, &["RPUSH", "list-big", &v]).await;
+    }
+    cmd::<()>(c, &["SELECT", "2"]).await;
+    cmd::<()>(c, &["LPUSH", "list-ttl", "one", "two"]).await;
+    cmd::<()>(c, &["PEXPIRE", "list-ttl", "8000000"]).await;
+    cmd::<()>(c, &["SELECT", "0"]).await;
+    fill_sets(c).await;
+}
+
+/// Sets of every encoding: intsets of 16, 32 and 64-bit members, a set of strings, a
+/// large all-integer set (past the intset limit), one with a TTL.
+async fn fill_sets(c: &mut MultiplexedConnection) {
+    cmd::<()>(c, &["SADD", "set-int16", "1", "-3", "32767"]).await;
+    cmd::<()>(c, &["SADD", "set-int32", "70000", "-2"]).await;
+    cmd::<()>(c, &["SADD", "set-int64", "-9223372036854775808", "5"]).await;
+    cmd::<()>(
+        c,
+        &[
+            "SADD",
+            "set-strings",
+            "a",
+            "",
+            "12",
+            "0012",
+            &"long".repeat(30),
+        ],
+    )
+    .await;
+    for i in 0..600 {
+        cmd::<()>(c, &["SADD", "set-many-ints", &i.to_string()]).await;
+    }
+    cmd::<()>(c, &["SADD", "set-ttl", "x"]).await;
+    cmd::<()>(c, &["PEXPIRE", "set-ttl", "8000000"]).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -353,7 +408,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |c| c.rdbcompression = compression == "yes");
         fill_shoal(&s).await;
         let expected = shoal_contents(&s);
-        assert_eq!(expected.len(), 22);
+        assert_eq!(expected.len(), 31);
         let mut c = s.conn().await;
         let before: i64 = cmd(&mut c, &["LASTSAVE"]).await;
         assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
@@ -362,7 +417,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         s.stop();
 
         let report = check_rdb(&dir.dump());
-        assert!(report.contains("22 keys read"), "{report}");
+        assert!(report.contains("31 keys read"), "{report}");
         assert!(report.contains("redis-ver = '7.0.15'"), "{report}");
         assert!(!dir
             .path()
@@ -373,7 +428,7 @@ async fn shoal_dumps_reload_in_shoal_and_redis_and_pass_redis_check_rdb() {
         let s = shoal_in(&dir, |_| {});
         assert_eq!(shoal_contents(&s), expected, "compression {compression}");
         let mut c = s.conn().await;
-        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "22");
+        assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded").await, "31");
         assert_eq!(info_field(&mut c, "rdb_last_load_keys_expired").await, "0");
         drop(c);
         s.stop();
@@ -461,6 +516,14 @@ async fn shoal_loads_what_redis_writes() {
     }
     cmd::<()>(&mut r, &["ZADD", "z-long", "1", "s", "2", &long]).await;
     cmd::<()>(&mut r, &["PEXPIRE", "z-small", "8000000"]).await;
+    // Lists: Redis 7.0 writes quicklists of listpacks (type 18); with compression
+    // on, the inner nodes are LZF-compressed.
+    fill_lists(&mut r).await;
+    cmd::<()>(&mut r, &["CONFIG", "SET", "list-compress-depth", "1"]).await;
+    for i in 0..3000 {
+        let v = format!("compressible element number {i} ").repeat(3);
+        cmd::<()>(&mut r, &["RPUSH", "list-compressed", &v]).await;
+    }
     cmd::<()>(&mut r, &["PEXPIRE", "h-small", "8000000"]).await;
     cmd::<()>(&mut r, &["PEXPIRE", "lzf", "9000000"]).await;
     cmd::<()>(&mut r, &["EXPIRE", "int-small", "86400"]).await;
@@ -533,10 +596,10 @@ async fn shoal_loads_what_redis_writes() {
 
 #[tokio::test]
 async fn a_dump_with_a_type_shoal_lacks_is_refused_by_name() {
-    let dir = TempDir::new("list");
+    let dir = TempDir::new("stream");
     let (redis, mut r) = RedisProc::start(&dir).await;
     cmd::<()>(&mut r, &["SET", "a", "1"]).await;
-    cmd::<()>(&mut r, &["RPUSH", "mylist", "x", "y"]).await;
+    cmd::<String>(&mut r, &["XADD", "mystream", "*", "x", "y"]).await;
     cmd::<()>(&mut r, &["SET", "z", "2"]).await;
     assert_eq!(cmd::<String>(&mut r, &["SAVE"]).await, "OK");
     drop(r);
@@ -544,7 +607,10 @@ async fn a_dump_with_a_type_shoal_lacks_is_refused_by_name() {
     let before = std::fs::read(dir.dump()).unwrap();
     let e = start_err(config_in(&dir));
     assert!(e.contains(&dir.dump().display().to_string()), "{e}");
-    assert!(e.contains("'mylist'") && e.contains("holds a list"), "{e}");
+    assert!(
+        e.contains("'mystream'") && e.contains("holds a stream"),
+        "{e}"
+    );
     assert!(e.contains("offset"), "{e}");
     assert_eq!(
         std::fs::read(dir.dump()).unwrap(),
@@ -869,6 +935,43 @@ const COUNTED: &[(&[&str], i64)] = &[
     (&["MOVE", "s4", "1"], 0),
     (&["UNLINK", "s3", "nope"], 1),
     (&["TYPE", "h"], 0),
+    // Lists: one per element pushed, popped, removed or trimmed; 1 per LSET,
+    // LINSERT and move (the push of a move is not counted apart).
+    (&["RPUSH", "l", "a", "b", "c", "a", "d", "a"], 6),
+    (&["LPUSH", "l", "z"], 1),
+    (&["LPUSHX", "nol", "z"], 0),
+    (&["LPOP", "l"], 1),
+    (&["RPOP", "l", "2"], 2),
+    (&["LPOP", "l", "0"], 0),
+    (&["LSET", "l", "0", "A"], 1),
+    (&["LSET", "l", "99", "A"], 0),
+    (&["LINSERT", "l", "AFTER", "b", "B"], 1),
+    (&["LINSERT", "l", "AFTER", "nope", "B"], 0),
+    (&["LREM", "l", "0", "a"], 1),
+    (&["LREM", "l", "0", "B"], 1),
+    (&["LMOVE", "l", "l2", "LEFT", "LEFT"], 1),
+    (&["RPOPLPUSH", "l", "l"], 1),
+    (&["LMPOP", "2", "nol", "l", "LEFT", "COUNT", "1"], 1),
+    (&["BLPOP", "l2", "l", "0"], 1),
+    (&["RPUSH", "l", "1", "2", "3", "4", "5"], 5),
+    (&["LTRIM", "l", "1", "-2"], 2),
+    (&["LTRIM", "l", "0", "-1"], 0),
+    (&["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "9"], 4),
+    // Sets: one per member added, removed or popped; SMOVE 1 (+1 when the
+    // destination gained it); a STORE 1 (its destination written or deleted).
+    (&["SADD", "st", "1", "2", "3", "x", "1"], 4),
+    (&["SADD", "st", "1"], 0),
+    (&["SREM", "st", "1", "nope"], 1),
+    (&["SMOVE", "st", "st2", "2"], 2),
+    (&["SADD", "st2", "3"], 1),
+    (&["SMOVE", "st", "st2", "3"], 1),
+    (&["SMOVE", "st", "st2", "nope"], 0),
+    (&["SINTERSTORE", "sd", "st", "st2"], 0),
+    (&["SUNIONSTORE", "sd", "st", "st2"], 1),
+    (&["SDIFFSTORE", "sd", "nope", "st"], 1),
+    (&["SPOP", "st2", "1"], 1),
+    (&["SPOP", "st2", "5"], 1),
+    (&["SPOP", "st"], 1),
     // Databases: SWAPDB 1 (even with itself), flushes the keys they removed.
     (&["SWAPDB", "0", "1"], 1),
     (&["SWAPDB", "1", "0"], 1),

@@ -203,6 +203,25 @@ fn dataset(shared: &Shared) -> BTreeMap<(usize, Vec<u8>), String> {
         shared.keyspace.db(d).for_each(now, |e| {
             let value = match (e.as_str(), e.as_hash()) {
                 (Some(s), _) => format!("str:{}", String::from_utf8_lossy(s)),
+                _ if e.as_list().is_some() => {
+                    let items: Vec<String> = e
+                        .as_list()
+                        .into_iter()
+                        .flat_map(|l| l.iter())
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .collect();
+                    format!("list:{}", items.join(","))
+                }
+                _ if e.as_set().is_some() => {
+                    let mut items: Vec<String> = e
+                        .as_set()
+                        .into_iter()
+                        .flat_map(|s| s.iter())
+                        .map(|m| String::from_utf8_lossy(&m.to_vec()).into_owned())
+                        .collect();
+                    items.sort();
+                    format!("set:{}", items.join(","))
+                }
                 (_, Some(h)) => {
                     let mut fields: Vec<String> = h
                         .iter()
@@ -375,6 +394,54 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
         "mmerge",
         none(),
         v(&["MMERGE", "SUM", "s", "1", "newk", "2"]),
+    );
+    let list = || vec![v(&["RPUSH", "l", "a", "b", "c", "a"])];
+    add("lpush", none(), v(&["LPUSH", "l", "x", "y"]));
+    add("rpush", list(), v(&["RPUSH", "l", "x"]));
+    add("lpushx", list(), v(&["LPUSHX", "l", "x"]));
+    add("rpushx", list(), v(&["RPUSHX", "l", "x"]));
+    add("lpop", list(), v(&["LPOP", "l", "10"]));
+    add("rpop", list(), v(&["RPOP", "l"]));
+    add("lset", list(), v(&["LSET", "l", "1", "B"]));
+    add("linsert", list(), v(&["LINSERT", "l", "BEFORE", "c", "X"]));
+    add("lrem", list(), v(&["LREM", "l", "0", "a"]));
+    add("ltrim", list(), v(&["LTRIM", "l", "1", "1"]));
+    add("lmove", list(), v(&["LMOVE", "l", "l2", "LEFT", "RIGHT"]));
+    add("rpoplpush", list(), v(&["RPOPLPUSH", "l", "l"]));
+    add(
+        "lmpop",
+        list(),
+        v(&["LMPOP", "2", "none", "l", "RIGHT", "COUNT", "9"]),
+    );
+    add("blpop", list(), v(&["BLPOP", "none", "l", "0"]));
+    add("brpop", list(), v(&["BRPOP", "l", "0"]));
+    add(
+        "blmove",
+        list(),
+        v(&["BLMOVE", "l", "l2", "RIGHT", "LEFT", "0"]),
+    );
+    add("brpoplpush", list(), v(&["BRPOPLPUSH", "l", "l2", "0"]));
+    add(
+        "blmpop",
+        list(),
+        v(&["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "4"]),
+    );
+    let set = || {
+        vec![
+            v(&["SADD", "st", "1", "2", "x"]),
+            v(&["SADD", "st2", "2", "y"]),
+        ]
+    };
+    add("sadd", set(), v(&["SADD", "st", "3", "1"]));
+    add("srem", set(), v(&["SREM", "st", "1", "nope"]));
+    add("spop", set(), v(&["SPOP", "st", "5"]));
+    add("smove", set(), v(&["SMOVE", "st", "st2", "x"]));
+    add("sinterstore", set(), v(&["SINTERSTORE", "d", "st", "st2"]));
+    add("sunionstore", set(), v(&["SUNIONSTORE", "st", "st", "st2"]));
+    add(
+        "sdiffstore",
+        set(),
+        v(&["SDIFFSTORE", "st2", "nokey", "st"]),
     );
     add("flushdb", none(), v(&["FLUSHDB"]));
     add("flushall", none(), v(&["FLUSHALL"]));

@@ -19,7 +19,9 @@
 //! reads it, or none when Shoal does not store that type yet: such a dump is refused
 //! with an error naming the key and the type. Shoal writes the plain encodings
 //! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`; for sorted sets what Redis 7.0 writes:
-//! `RDB_TYPE_ZSET_LISTPACK` while packed, `RDB_TYPE_ZSET_2` otherwise) and reads the packed ones Redis writes for
+//! `RDB_TYPE_ZSET_LISTPACK` while packed, `RDB_TYPE_ZSET_2` otherwise), lists as Redis
+//! 7.0 does (`RDB_TYPE_LIST_QUICKLIST_2`: [`list`]), sets as intsets or members
+//! ([`set`]), and reads the packed ones Redis writes for
 //! small collections too (listpack, ziplist: [`listpack`]).
 //!
 //! Strings use Redis's encodings both ways ([`writer::Writer::string`]): integers of
@@ -36,6 +38,8 @@ pub mod reader;
 pub mod writer;
 
 mod hash;
+mod list;
+mod set;
 mod string;
 mod zset;
 
@@ -101,13 +105,8 @@ pub struct ValueType {
 /// Every value type byte Redis 7 writes (`RDB_TYPE_*`), with its reader.
 pub static VALUE_TYPES: &[ValueType] = &[
     vt(0, "string", "raw or int", Ok(string::read)),
-    vt(
-        1,
-        "list",
-        "linked list",
-        Err("Shoal does not store lists yet"),
-    ),
-    vt(2, "set", "hashtable", Err("Shoal does not store sets yet")),
+    vt(1, "list", "linked list", Ok(list::read_plain)),
+    vt(2, "set", "hashtable", Ok(set::read_plain)),
     vt(3, "zset", "skiplist", Ok(zset::read_table)),
     vt(4, "hash", "hashtable", Ok(hash::read_table)),
     vt(5, "zset", "skiplist", Ok(zset::read_table)),
@@ -119,16 +118,11 @@ pub static VALUE_TYPES: &[ValueType] = &[
         "zipmap",
         Err("Shoal cannot read hashes in this old encoding"),
     ),
-    vt(10, "list", "ziplist", Err("Shoal does not store lists yet")),
-    vt(11, "set", "intset", Err("Shoal does not store sets yet")),
+    vt(10, "list", "ziplist", Ok(list::read_ziplist)),
+    vt(11, "set", "intset", Ok(set::read_intset)),
     vt(12, "zset", "ziplist", Ok(zset::read_blob)),
     vt(13, "hash", "ziplist", Ok(hash::read_ziplist)),
-    vt(
-        14,
-        "list",
-        "quicklist",
-        Err("Shoal does not store lists yet"),
-    ),
+    vt(14, "list", "quicklist", Ok(list::read_quicklist)),
     vt(
         15,
         "stream",
@@ -137,19 +131,14 @@ pub static VALUE_TYPES: &[ValueType] = &[
     ),
     vt(16, "hash", "listpack", Ok(hash::read_listpack)),
     vt(17, "zset", "listpack", Ok(zset::read_blob)),
-    vt(
-        18,
-        "list",
-        "quicklist",
-        Err("Shoal does not store lists yet"),
-    ),
+    vt(18, "list", "quicklist", Ok(list::read_quicklist)),
     vt(
         19,
         "stream",
         "listpacks",
         Err("Shoal does not store streams yet"),
     ),
-    vt(20, "set", "listpack", Err("Shoal does not store sets yet")),
+    vt(20, "set", "listpack", Ok(set::read_listpack)),
     vt(
         21,
         "stream",
@@ -319,6 +308,16 @@ fn write_entry(w: &mut Writer<'_>, e: &Entry) -> io::Result<()> {
             hash::write(w, h)
         }
         Value::Zset(z) => zset::write(w, e.key(), z),
+        Value::List(l) => {
+            w.byte(list::TYPE)?;
+            w.string(e.key())?;
+            list::write(w, l)
+        }
+        Value::Set(s) => {
+            w.byte(set::type_of(s))?;
+            w.string(e.key())?;
+            set::write(w, s)
+        }
     }
 }
 

@@ -38,6 +38,12 @@ fn contents(ks: &Keyspace) -> Vec<(usize, Vec<u8>, String, Option<i64>)> {
                     format!("hash:{f:?}")
                 }
                 Value::Zset(z) => format!("zset:{}:{:?}", z.encoding(), z.to_vec()),
+                Value::List(l) => format!("list:{:?}", l.iter().collect::<Vec<_>>()),
+                Value::Set(s) => {
+                    let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+                    m.sort();
+                    format!("set:{}:{m:?}", s.encoding())
+                }
             };
             all.push((d, e.key().to_vec(), v, e.expire_at()));
         });
@@ -122,6 +128,29 @@ fn sample() -> Keyspace {
     }
     zbig.insert(&long_text, -0.0, ZsetLimits::default());
     put(&ks, 2, Entry::new_zset(b"z-big", zbig, None));
+    let small: crate::ListValue = [&b"a"[..], b"", b"12", &long_text]
+        .iter()
+        .map(|s| s.to_vec())
+        .collect();
+    put(&ks, 0, Entry::new_list(b"l-small", small, None));
+    let big: crate::ListValue = (0..3000)
+        .map(|i| format!("item:{i}").into_bytes())
+        .chain(std::iter::once(vec![b'z'; 20_000]))
+        .collect();
+    put(
+        &ks,
+        1,
+        Entry::new_list(b"l-big", big, Some(1_800_000_000_000)),
+    );
+    for (key, members) in [
+        (&b"set-int16"[..], vec!["1", "-3", "32767"]),
+        (b"set-int32", vec!["70000", "-2"]),
+        (b"set-int64", vec!["-9223372036854775808", "5"]),
+        (b"set-strings", vec!["a", "", "12", "0012"]),
+    ] {
+        let s: crate::SetValue = members.iter().map(|m| m.as_bytes().to_vec()).collect();
+        put(&ks, 0, Entry::new_set(key, s, None));
+    }
     ks
 }
 
@@ -172,7 +201,7 @@ fn round_trip_every_encoding() {
         let (back, stats) = load(&file).unwrap();
         assert_eq!(contents(&back), contents(&ks), "compress {compress}");
         assert_eq!(stats.version, 10);
-        assert_eq!(stats.keys_loaded, 18);
+        assert_eq!(stats.keys_loaded, 24);
         assert_eq!(stats.keys_expired, 0);
         assert_eq!(stats.bytes, file.len() as u64);
         assert_eq!(
@@ -248,8 +277,8 @@ fn snapshot_writer_releases_tables_but_not_live_data() {
         },
     )
     .unwrap();
-    assert_eq!(stats.keys, 18);
-    assert_eq!(progress.load(Ordering::Relaxed), 18);
+    assert_eq!(stats.keys, 24);
+    assert_eq!(progress.load(Ordering::Relaxed), 24);
     assert_eq!(contents(&ks), before);
     assert_eq!(contents(&load(&out).unwrap().0), before);
 }
@@ -503,7 +532,7 @@ fn unsupported_types_are_refused_by_name() {
         w.byte(0).unwrap();
         w.string(b"fine").unwrap();
         w.string(b"1").unwrap();
-        w.byte(18).unwrap();
+        w.byte(15).unwrap();
         w.string(b"mylist").unwrap();
         w.length(0).unwrap();
     });
@@ -511,10 +540,10 @@ fn unsupported_types_are_refused_by_name() {
     assert!(matches!(e.kind, RdbErrorKind::Unsupported(_)));
     let text = e.to_string();
     assert!(
-        text.contains("'mylist'") && text.contains("holds a list"),
+        text.contains("'mylist'") && text.contains("holds a stream"),
         "{text}"
     );
-    assert!(text.contains("does not store lists"), "{text}");
+    assert!(text.contains("does not store streams"), "{text}");
     assert_eq!(e.offset, 9 + 2 + 1 + 5 + 2);
 
     for (op, word) in [(OP_FUNCTION2, "functions"), (OP_MODULE_AUX, "modules")] {
@@ -594,4 +623,132 @@ fn load_progress_counts_bytes() {
     )
     .unwrap();
     assert_eq!(progress.load(Ordering::Relaxed), file.len() as u64);
+}
+
+/// A ziplist of short strings (Redis 3.2 to 6.2's list nodes).
+fn ziplist(items: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    let mut tail = 10;
+    for it in items {
+        assert!(it.len() < 64 && prev < 254);
+        tail = 10 + body.len();
+        let start = body.len();
+        body.push(prev as u8);
+        body.push(it.len() as u8);
+        body.extend_from_slice(it);
+        prev = body.len() - start;
+    }
+    let total = (10 + body.len() + 1) as u32;
+    let mut zl = total.to_le_bytes().to_vec();
+    zl.extend_from_slice(&(tail as u32).to_le_bytes());
+    zl.extend_from_slice(&(items.len() as u16).to_le_bytes());
+    zl.extend_from_slice(&body);
+    zl.push(0xff);
+    zl
+}
+
+#[test]
+fn older_list_encodings_load() {
+    let file = craft(|w| {
+        // RDB_TYPE_LIST: plain elements.
+        w.byte(1).unwrap();
+        w.string(b"plain").unwrap();
+        w.length(3).unwrap();
+        for s in [&b"a"[..], b"12", b""] {
+            w.string(s).unwrap();
+        }
+        // RDB_TYPE_LIST_QUICKLIST: two ziplist nodes.
+        w.byte(14).unwrap();
+        w.string(b"quick").unwrap();
+        w.length(2).unwrap();
+        w.string(&ziplist(&[b"x", b"y"])).unwrap();
+        w.string(&ziplist(&[b"z"])).unwrap();
+        // RDB_TYPE_LIST_ZIPLIST.
+        w.byte(10).unwrap();
+        w.string(b"zl").unwrap();
+        w.string(&ziplist(&[b"p", b"q"])).unwrap();
+        // RDB_TYPE_LIST_QUICKLIST_2 with a plain node then a packed one.
+        w.byte(18).unwrap();
+        w.string(b"q2").unwrap();
+        w.length(2).unwrap();
+        w.length(1).unwrap();
+        w.string(b"plain-node").unwrap();
+        w.length(2).unwrap();
+        w.string(&list::listpack([&b"lp"[..]].into_iter())).unwrap();
+        // An empty list is skipped.
+        w.byte(1).unwrap();
+        w.string(b"empty").unwrap();
+        w.length(0).unwrap();
+    });
+    let (ks, stats) = load(&file).unwrap();
+    assert_eq!(stats.keys_loaded, 4);
+    let got: Vec<(Vec<u8>, String)> = contents(&ks)
+        .into_iter()
+        .map(|(_, k, v, _)| (k, v))
+        .collect();
+    let want = |k: &str, items: &[&str]| {
+        let items: Vec<&[u8]> = items.iter().map(|s| s.as_bytes()).collect();
+        (k.as_bytes().to_vec(), format!("list:{items:?}"))
+    };
+    assert_eq!(
+        got,
+        vec![
+            want("plain", &["a", "12", ""]),
+            want("q2", &["plain-node", "lp"]),
+            want("quick", &["x", "y", "z"]),
+            want("zl", &["p", "q"]),
+        ]
+    );
+    // A node container other than 1 or 2 is corrupt.
+    let bad = craft(|w| {
+        w.byte(18).unwrap();
+        w.string(b"k").unwrap();
+        w.length(1).unwrap();
+        w.length(3).unwrap();
+    });
+    assert!(load_err(&bad).to_string().contains("container 3"));
+}
+
+#[test]
+fn set_encodings_load() {
+    let file = craft(|w| {
+        w.byte(11).unwrap();
+        w.string(b"ints").unwrap();
+        w.string(&set::intset_blob(&[-70000, 1, 2])).unwrap();
+        w.byte(20).unwrap();
+        w.string(b"lp").unwrap();
+        w.string(&list::listpack([&b"x"[..], b"7"].into_iter()))
+            .unwrap();
+        w.byte(2).unwrap();
+        w.string(b"plain").unwrap();
+        w.length(2).unwrap();
+        w.string(b"m").unwrap();
+        w.string(b"3").unwrap();
+    });
+    let (ks, stats) = load(&file).unwrap();
+    assert_eq!(stats.keys_loaded, 3);
+    let got: Vec<String> = contents(&ks).into_iter().map(|(_, _, v, _)| v).collect();
+    assert_eq!(
+        got,
+        [
+            r#"set:intset:[[45, 55, 48, 48, 48, 48], [49], [50]]"#,
+            r#"set:hashtable:[[55], [120]]"#,
+            r#"set:hashtable:[[51], [109]]"#,
+        ]
+    );
+    let dup = craft(|w| {
+        w.byte(2).unwrap();
+        w.string(b"d").unwrap();
+        w.length(2).unwrap();
+        w.string(b"m").unwrap();
+        w.string(b"m").unwrap();
+    });
+    assert!(load_err(&dup).to_string().contains("duplicate set member"));
+    let bad = craft(|w| {
+        w.byte(11).unwrap();
+        w.string(b"d").unwrap();
+        w.string(&[3, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    });
+    assert!(load_err(&bad).to_string().contains("encoding 3"));
 }
