@@ -120,4 +120,7 @@ pub mod event {
     pub const EVICTED: &str = "evicted";
     /// A key written by SNAPSHOT MERGE.
     pub const RESTORE: &str = "restore";
+    /// A key was added to the database (published as a keyspace notification only,
+    /// never announced: the command's own event follows it).
+    pub const NEW: &str = "new";
 }

@@ -16,6 +16,7 @@ mod hashes;
 mod keys;
 mod load;
 mod merge;
+mod notifications;
 mod persistence;
 mod protocol;
 mod pubsub;
