@@ -23,6 +23,7 @@ use shoal_storage::{
     Shard, ShardGuard, ShardSource, ZsetValue,
 };
 
+use crate::changes::event::NEW;
 use crate::changes::{Change, EXPIRED};
 pub use crate::counters::Tally;
 use crate::error::CmdError;
@@ -602,8 +603,13 @@ impl<'c, 'a> Keys<'c, 'a> {
         let (shared, now) = (self.shared, self.now);
         let shard = self.guard(k);
         let old = shard.put(k.hash, entry, now);
-        if matches!(old, Found::Expired) {
-            announce(shared, Change::key(k.db, k.key, EXPIRED));
+        match old {
+            Found::Live(_) => {}
+            Found::Expired => {
+                announce(shared, Change::key(k.db, k.key, EXPIRED));
+                notify_only(shared, k.db, k.key, NEW);
+            }
+            Found::Absent => notify_only(shared, k.db, k.key, NEW),
         }
         self.tally.dirty += dirty;
         announce(shared, Change::key(k.db, k.key, event));
@@ -657,6 +663,17 @@ impl<'c, 'a> Keys<'c, 'a> {
     /// The server state (to announce changes made through [`Keys::held_in`]).
     pub fn shared(&self) -> &'a Shared {
         self.shared
+    }
+
+    /// Publishes keyspace notification `event` on key `i` without announcing a
+    /// change: a second event of one change, as Redis publishes `expire` after `set`
+    /// for SET EX (one relaxed load when notifications are off).
+    #[inline]
+    pub fn notify(&self, i: usize, event: &'static str) {
+        let k = self.key_ref(i);
+        if !self.view {
+            notify_only(self.shared, k.db, k.key, event);
+        }
     }
 
     /// Announces an in-place change of key `i` (through [`Keys::hash_mut`]), counting
@@ -729,11 +746,20 @@ pub fn access_clock(now_ms: i64) -> u32 {
 /// for persistence is the caller's ([`Keys`] adds them to the command's dirty count);
 /// this tells everything that reacts to changes: the observers registered on
 /// `Shared::observers` (tests, embedders) and the clients blocked on the key (one
-/// relaxed load when none is). WATCH, keyspace notifications and client-side caching
-/// invalidations attach here.
+/// relaxed load when none is), the watched keys, and keyspace notifications
+/// ([`crate::notify`]: one relaxed load when `notify-keyspace-events` is off).
+/// Client-side caching invalidations attach here. Runs with the changed key's shard
+/// locked: nothing called from here may lock a shard.
 #[inline(always)]
 pub fn announce(shared: &Shared, change: Change<'_>) {
     shared.observers.notify(&change);
+    let flags = shared.notifications.flags();
+    if flags != 0 {
+        // Whole-database changes publish nothing, as in Redis.
+        if let Change::Key { db, key, event } = change {
+            crate::notify::key_event(&shared.pubsub, flags, db, key, event);
+        }
+    }
     if shared.watches.active() {
         shared.watches.touch(&change);
     }
@@ -742,5 +768,16 @@ pub fn announce(shared: &Shared, change: Change<'_>) {
             Change::Key { db, key, .. } => shared.blocking.signal(db, key),
             Change::Db { db, .. } => shared.blocking.signal_db(db),
         }
+    }
+}
+
+/// A keyspace notification that is not a change of its own (`new` before a key's
+/// first write, `expire` after SET EX's `set`): published when notifications are on,
+/// nothing else told.
+#[inline(always)]
+pub fn notify_only(shared: &Shared, db: usize, key: &[u8], event: &'static str) {
+    let flags = shared.notifications.flags();
+    if flags != 0 {
+        crate::notify::key_event(&shared.pubsub, flags, db, key, event);
     }
 }

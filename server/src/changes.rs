@@ -174,4 +174,7 @@ pub mod event {
     pub const ZDIFFSTORE: &str = "zdiffstore";
     /// ZRANGESTORE's destination.
     pub const ZRANGESTORE: &str = "zrangestore";
+    /// A key was added to the database (published as a keyspace notification only,
+    /// never announced: the command's own event follows it).
+    pub const NEW: &str = "new";
 }

@@ -101,6 +101,9 @@ pub struct Config {
     /// `client-output-buffer-limit`, canonical: `normal h s t slave h s t pubsub h s
     /// t` (bytes, bytes, seconds; 0 = no limit).
     pub client_output_buffer_limit: String,
+    /// `notify-keyspace-events` flags (`crate::notify::class` bits; 0 = off). Kept as
+    /// bits, not as the canonical string: Redis's string drops `n` next to `A`.
+    pub notify_keyspace_events: u32,
     /// `"seconds changes ..."` pairs, normalised to single spaces; empty = none.
     pub save: String,
     pub dir: String,
@@ -158,6 +161,7 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".to_string(),
             client_output_buffer_limit: DEFAULT_OUTPUT_BUFFER_LIMITS.to_string(),
+            notify_keyspace_events: 0,
             save: String::new(),
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
@@ -208,6 +212,7 @@ impl fmt::Debug for Config {
             .field("active_expire_effort", &self.active_expire_effort)
             .field("maxmemory", &self.maxmemory)
             .field("maxmemory_policy", &self.maxmemory_policy)
+            .field("notify_keyspace_events", &self.notify_keyspace_events)
             .field("save", &self.save)
             .field("dir", &self.dir)
             .field("dbfilename", &self.dbfilename)
@@ -834,6 +839,21 @@ const PARAMS: &[Param] = &[
         get: |c| c.client_output_buffer_limit.clone(),
         set: |c, v| {
             c.client_output_buffer_limit = output_buffer_limits(&c.client_output_buffer_limit, v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "notify-keyspace-events",
+        env: "SHOAL_NOTIFY_KEYSPACE_EVENTS",
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+        sensitive: false,
+        help: "Keyspace notifications: Redis's flag letters (K, E, then classes g$lshzxetdn or A); empty = off",
+        get: |c| crate::notify::flags_string(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events = crate::notify::parse_flags(v)
+                .ok_or(Invalid::Other(config_reason::NOTIFY_FLAGS_INVALID))?;
             Ok(())
         },
     },

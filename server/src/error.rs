@@ -616,6 +616,8 @@ pub mod config_reason {
     pub const BIND_NO_ADDRESS: &str = "bind needs at least one address";
     /// More than 16 `bind` addresses (Redis's limit).
     pub const BIND_TOO_MANY: &str = "Too many bind addresses specified.";
+    /// `notify-keyspace-events` with a character that is no flag letter.
+    pub const NOTIFY_FLAGS_INVALID: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
     /// A `save` that is not pairs of non-negative integers.
     pub const SAVE_PARAMS_INVALID: &str = "Invalid save parameters";
 }

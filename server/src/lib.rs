@@ -18,7 +18,7 @@
 //! gates, execution), [`command`] (the table's types and `Ctx`), [`access`] (keys,
 //! locks, the write hook), [`changes`], [`commands`] (one file per command family),
 //! [`client`] (per-connection state and the client registry), [`blocking`] (parked
-//! commands, CLIENT PAUSE), [`monitor`], [`counters`], [`config`], [`error`] (Redis
+//! commands, CLIENT PAUSE), [`monitor`], [`notify`] (keyspace notifications), [`counters`], [`config`], [`error`] (Redis
 //! error texts), [`num`] (Redis number rules), [`slowlog`], [`snapshots`] (the named
 //! snapshot registry), [`security`] (protected mode, cross-protocol requests, failed
 //! AUTH accounting), [`persistence`].
@@ -39,6 +39,7 @@ pub mod fdlimit;
 pub mod info;
 pub mod monitor;
 pub mod net;
+pub mod notify;
 pub mod num;
 mod pacer;
 pub mod persistence;

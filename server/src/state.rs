@@ -23,6 +23,7 @@ pub use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::monitor::Monitors;
+use crate::notify::Notifications;
 use crate::persistence::Persistence;
 use crate::pubsub::PubSub;
 use crate::security::SecurityLog;
@@ -137,6 +138,8 @@ pub struct Shared {
     pub watches: Watches,
     /// Pub/sub subscriptions (see [`crate::pubsub`]).
     pub pubsub: PubSub,
+    /// `notify-keyspace-events`, read by the write hook (see [`crate::notify`]).
+    pub notifications: Notifications,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -170,6 +173,7 @@ impl Shared {
             snapshots: SnapshotRegistry::default(),
             watches: Watches::default(),
             pubsub: PubSub::default(),
+            notifications: Notifications::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
             shutdown_tx,
@@ -212,6 +216,7 @@ impl Shared {
         let (hard, soft, secs) =
             crate::config::output_buffer_limit(&c.client_output_buffer_limit, "pubsub");
         self.pubsub.set_limits(hard, soft, secs);
+        self.notifications.configure(c.notify_keyspace_events);
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }

@@ -211,6 +211,9 @@ fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> 
     let prepared = match prepared {
         Some(entry) if !spec.nx && !spec.xx && !spec.get => {
             let old = keys.set(0, entry, SET, 1);
+            if spec.expire_at.is_some() {
+                keys.notify(0, EXPIRE);
+            }
             drop(keys);
             drop(old);
             return Ok(true);
@@ -242,6 +245,9 @@ fn set_generic(ctx: &mut Ctx<'_>, spec: &SetSpec<'_>) -> Result<bool, CmdError> 
     }
     let entry = prepared.unwrap_or_else(|| Entry::new_str(spec.key, spec.value, old_ttl));
     let old = keys.set(0, entry, SET, 1);
+    if spec.expire_at.is_some() {
+        keys.notify(0, EXPIRE);
+    }
     drop(keys);
     drop(old);
     Ok(true)

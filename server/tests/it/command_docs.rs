@@ -15,15 +15,16 @@ use redis::Value;
 
 use crate::common::{cmd, free_port, redis_cli, Proc, TempDir, TestServer};
 
-/// A redis-server child process on a free port with its own directory, killed on drop.
-struct RedisServer {
+/// A redis-server child process on a free port with its own directory, killed on drop
+/// (also the reference of `notifications.rs`).
+pub(crate) struct RedisServer {
     child: Child,
     port: u16,
     _dir: TempDir,
 }
 
 impl RedisServer {
-    fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let dir = TempDir::new("redis-docs");
         let port = free_port();
         let child = Command::new("redis-server")
@@ -52,7 +53,7 @@ impl RedisServer {
         server
     }
 
-    async fn conn(&self, resp3: bool) -> MultiplexedConnection {
+    pub(crate) async fn conn(&self, resp3: bool) -> MultiplexedConnection {
         let query = if resp3 { "?protocol=resp3" } else { "" };
         let url = format!("redis://127.0.0.1:{}/{query}", self.port);
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -17,6 +17,7 @@ mod keys;
 mod lists;
 mod load;
 mod merge;
+mod notifications;
 mod persistence;
 mod protocol;
 mod pubsub;
