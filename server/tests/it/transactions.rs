@@ -486,3 +486,34 @@ async fn keyspace_wide_readers_inside_a_transaction() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Blocking commands inside MULTI do not block: they answer as if they timed out
+/// (BLPOP, BLMOVE, BZPOPMIN), or serve at once when there is something; and a list
+/// write wakes WATCH as any other write does.
+#[tokio::test]
+async fn blocking_commands_inside_a_transaction_do_not_block() {
+    let s = TestServer::start();
+    let mut c = s.raw().await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    for cmd in [
+        &[&b"BLPOP"[..], b"nolist", b"0"][..],
+        &[b"BLMOVE", b"nolist", b"dst", b"LEFT", b"RIGHT", b"0"],
+        &[b"BZPOPMIN", b"nozset", b"0"],
+        &[b"RPUSH", b"l", b"x"],
+        &[b"BLPOP", b"l", b"0"],
+    ] {
+        c.roundtrip(cmd, b"+QUEUED\r\n").await;
+    }
+    c.roundtrip(
+        &[b"EXEC"],
+        b"*5\r\n*-1\r\n$-1\r\n*-1\r\n:1\r\n*2\r\n$1\r\nl\r\n$1\r\nx\r\n",
+    )
+    .await;
+
+    let mut other = s.conn().await;
+    c.roundtrip(&[b"WATCH", b"l"], b"+OK\r\n").await;
+    let _: i64 = cmd(&mut other, &["LPUSH", "l", "y"]).await;
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    c.roundtrip(&[b"LLEN", b"l"], b"+QUEUED\r\n").await;
+    c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
+}
