@@ -83,3 +83,19 @@ impl<'a> ScanOptions<'a> {
         Ok(o)
     }
 }
+
+/// A SCAN-family reply (HSCAN, SSCAN, ZSCAN): the cursor to continue from, then the
+/// `n` items, encoded aside in `items` while the cursor was not yet known.
+pub fn scan_reply(out: &mut ReplyBuf, next: u64, items: &ReplyBuf, n: usize) {
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    out.array(n);
+    out.raw(items.as_bytes());
+}
+
+/// The SCAN-family reply for a missing key: cursor 0, no items.
+pub fn empty_scan_reply(out: &mut ReplyBuf) {
+    out.array(2);
+    out.bulk(b"0");
+    out.array(0);
+}

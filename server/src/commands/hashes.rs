@@ -491,9 +491,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     {
         let Some(hv) = keys.read_hash(0)? else {
-            out.array(2);
-            out.bulk(b"0");
-            out.array(0);
+            super::common::empty_scan_reply(out);
             return Ok(());
         };
         let ScanOptions { count, pattern, .. } = options?;
@@ -508,10 +506,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
                 n += 2;
             }
         });
-        out.array(2);
-        out.bulk(itoa::Buffer::new().format(next).as_bytes());
-        out.array(n);
-        out.raw(items.as_bytes());
+        super::common::scan_reply(out, next, &items, n);
         Ok(())
     }
 }

@@ -467,9 +467,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let options = ScanOptions::parse(args, 3, false);
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     let Some(s) = keys.read_set(0)? else {
-        out.array(2);
-        out.bulk(b"0");
-        out.array(0);
+        super::common::empty_scan_reply(out);
         return Ok(());
     };
     let ScanOptions { count, pattern, .. } = options?;
@@ -483,10 +481,7 @@ fn sscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             }
         })
     });
-    out.array(2);
-    out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    out.array(n);
-    out.raw(items.as_bytes());
+    super::common::scan_reply(out, next, &items, n);
     Ok(())
 }
 

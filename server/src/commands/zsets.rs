@@ -1560,9 +1560,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let options = ScanOptions::parse(args, 3, false);
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     let Some(z) = keys.read_zset(0)? else {
-        out.array(2);
-        out.bulk(b"0");
-        out.array(0);
+        super::common::empty_scan_reply(out);
         return Ok(());
     };
     let ScanOptions { count, pattern, .. } = options?;
@@ -1575,10 +1573,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             n += 2;
         }
     });
-    out.array(2);
-    out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    out.array(n);
-    out.raw(items.as_bytes());
+    super::common::scan_reply(out, next, &items, n);
     Ok(())
 }
 
