@@ -74,7 +74,9 @@ pub struct Args {
 
     /// Custom command instead of the SET/GET mix, arguments split on whitespace;
     /// `__key__` and `__data__` arguments are replaced by a key and the value,
-    /// e.g. "HSET h __key__ __data__". --ratio is ignored.
+    /// e.g. "HSET h __key__ __data__". Several commands separated by `;` form a
+    /// sequence every connection sends in order ("MULTI; SET __key__ __data__;
+    /// INCR n; EXEC"). --ratio is ignored.
     #[arg(long)]
     pub command: Option<String>,
 

@@ -83,8 +83,14 @@ impl Workload {
     pub fn from_args(args: &Args) -> Workload {
         let value = vec![b'x'; args.value_size];
         let cycle = if let Some(cmd) = &args.command {
-            let parts: Vec<&[u8]> = cmd.split_whitespace().map(str::as_bytes).collect();
-            vec![Arc::new(Template::new(&parts, &value, Kind::Other))]
+            // `;` separates the commands of a sequence (MULTI; SET ...; EXEC), sent in
+            // order by every connection.
+            cmd.split(';')
+                .map(|one| {
+                    let parts: Vec<&[u8]> = one.split_whitespace().map(str::as_bytes).collect();
+                    Arc::new(Template::new(&parts, &value, Kind::Other))
+                })
+                .collect()
         } else {
             let set = Arc::new(Template::new(
                 &[b"SET", b"__key__", b"__data__"],
@@ -121,8 +127,11 @@ impl Workload {
 
     /// A generator for connection number `conn`.
     pub fn generator(self: &Arc<Self>, conn: usize) -> Generator {
+        // A custom sequence (a transaction) starts at its first command everywhere;
+        // the SET:GET cycle starts at a different point per connection.
+        let sequence = self.cycle.iter().all(|t| t.kind == Kind::Other);
         Generator {
-            pos: conn % self.cycle.len(),
+            pos: if sequence { 0 } else { conn % self.cycle.len() },
             rng: SmallRng::seed_from_u64(0x5eed_0000 ^ conn as u64),
             wl: Arc::clone(self),
         }
@@ -245,5 +254,28 @@ mod tests {
             out,
             b"*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$2\r\nk1\r\n$1\r\nx\r\n"
         );
+    }
+
+    #[test]
+    fn a_command_sequence_is_sent_in_order_from_its_start() {
+        let wl = Arc::new(Workload::from_args(&args(&[
+            "--command",
+            "MULTI; INCR __key__; EXEC",
+            "--key-prefix",
+            "k",
+            "--keyspace",
+            "1",
+        ])));
+        for conn in 0..3 {
+            let mut g = wl.generator(conn);
+            let mut out = Vec::new();
+            for _ in 0..4 {
+                g.encode_next(&mut out);
+            }
+            assert_eq!(
+                out,
+                b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$2\r\nk1\r\n*1\r\n$4\r\nEXEC\r\n*1\r\n$5\r\nMULTI\r\n"
+            );
+        }
     }
 }
