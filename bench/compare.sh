@@ -22,7 +22,7 @@
 # Environment (defaults in brackets):
 #   ROUNDS [3]            rounds; each runs every workload on both servers
 #   DURATION [10]         seconds measured per a/b/c run
-#   WORKLOADS ["a b c mem"]
+#   WORKLOADS ["a b c mem"]  (also: tx, MULTI/SET/INCR/EXEC transactions)
 #   SHOAL_PORT [16379], REDIS_PORT [16380]   must be free
 #   SHOAL_BIN [$CARGO_TARGET_DIR or <repo>/target, then /release/shoal]
 #   SHOAL_ARGS [""]       extra flags for shoal (e.g. "--capacity 1000000"); shoal is
@@ -65,7 +65,7 @@ MEM_KEYS=1000000
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds)"
 for w in $WORKLOADS; do
-    case $w in a | b | c | mem) ;; *) die "unknown workload '$w' (a, b, c, mem)" ;; esac
+    case $w in a | b | c | tx | mem) ;; *) die "unknown workload '$w' (a, b, c, tx, mem)" ;; esac
 done
 require_redis
 pin_cpus compare.sh
@@ -135,6 +135,8 @@ run_abc() {
         a) flags=(--ratio 1:10 --pipeline 1) ;;
         b) flags=(--ratio 1:10 --pipeline 16) ;;
         c) flags=(--ratio 1:0 --pipeline 16) ;;
+        # One transaction = 4 requests (MULTI, SET, INCR, EXEC): ops/s counts requests.
+        tx) flags=(--command "MULTI; SET __key__ __data__; INCR tx:counter; EXEC" --pipeline 1) ;;
     esac
     start_server "$s"
     json=$(timeout $((DURATION + 120)) "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" \
@@ -254,6 +256,7 @@ describe() {
         a) echo "SET:GET 1:10, pipeline 1, 50 connections, 32 B values, 100,000 keys prefilled, ${DURATION} s" ;;
         b) echo "SET:GET 1:10, pipeline 16, 50 connections, 32 B values, 100,000 keys prefilled, ${DURATION} s" ;;
         c) echo "SET only, pipeline 16, 50 connections, 32 B values, 100,000 keys prefilled, ${DURATION} s" ;;
+        tx) echo "MULTI; SET; INCR; EXEC at pipeline 1 (4 requests per transaction), 50 connections, 32 B values, ${DURATION} s" ;;
         mem) echo "fresh server, 1,000,000 SETs of 32 B values to memtier-1..1000000, pipeline 16" ;;
     esac
 }
