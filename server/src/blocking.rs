@@ -275,6 +275,14 @@ impl Blocking {
         self.parked.load(Ordering::Relaxed)
     }
 
+    /// Keys with at least one client blocked on them (INFO `total_blocking_keys`).
+    pub fn blocking_keys(&self) -> usize {
+        if self.keyed.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        self.queues.lock().keys.values().map(HashMap::len).sum()
+    }
+
     // -----------------------------------------------------------------------------
     // CLIENT PAUSE
     // -----------------------------------------------------------------------------

@@ -101,8 +101,10 @@ pub struct ClientInfo {
     /// Messages pushed to this connection by others, taken by its loop while it is
     /// idle or parked.
     push_tx: mpsc::UnboundedSender<Bytes>,
-    /// Bytes pushed and not yet taken by the connection loop.
+    /// Bytes pushed and not yet taken by the connection loop (CLIENT LIST `omem`).
     push_pending: AtomicUsize,
+    /// Messages pushed and not yet taken (CLIENT LIST `oll`).
+    push_count: AtomicUsize,
     /// The connection's socket while it is open (see [`ClientInfo::kill`]).
     socket: Mutex<Option<std::os::fd::RawFd>>,
 }
@@ -192,6 +194,7 @@ impl ClientInfo {
             }
             return false;
         }
+        self.push_count.fetch_add(1, Ordering::Relaxed);
         self.push_tx.send(msg).is_ok()
     }
 
@@ -218,9 +221,10 @@ impl ClientInfo {
         self.subs[2].store(subs.shard.len(), Ordering::Relaxed);
     }
 
-    /// The connection took `n` pushed bytes off its queue.
-    pub fn pushes_taken(&self, n: usize) {
+    /// The connection took `messages` pushed messages (`n` bytes) off its queue.
+    pub fn pushes_taken(&self, n: usize, messages: usize) {
         self.push_pending.fetch_sub(n, Ordering::Relaxed);
+        self.push_count.fetch_sub(messages, Ordering::Relaxed);
     }
 
     /// Whether the client connected over loopback (Redis's `islocalClient`: the peer
@@ -273,7 +277,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -288,6 +292,9 @@ impl ClientInfo {
             multi,
             self.qbuf.load(Ordering::Relaxed),
             self.multi_mem.load(Ordering::Relaxed),
+            self.push_count.load(Ordering::Relaxed),
+            self.push_pending.load(Ordering::Relaxed),
+            self.push_pending.load(Ordering::Relaxed) + self.multi_mem.load(Ordering::Relaxed),
             cmd,
             self.resp.load(Ordering::Relaxed),
             lib_name,
@@ -522,6 +529,7 @@ impl ClientRegistry {
             multi_mem: AtomicUsize::new(0),
             push_tx,
             push_pending: AtomicUsize::new(0),
+            push_count: AtomicUsize::new(0),
             socket: Mutex::new(None),
         });
         map.insert(id, Arc::clone(&info));

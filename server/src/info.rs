@@ -191,6 +191,8 @@ fn clients(shared: &Shared, out: &mut String) {
     field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", 0);
     field!(out, "clients_in_timeout_table", 0);
+    // Redis 7.2's field (7.0 lacks it): keys clients are blocked on.
+    field!(out, "total_blocking_keys", shared.blocking.blocking_keys());
 }
 
 /// Bytes held by the keyspace's hash tables (bucket arrays, not entries): the part of

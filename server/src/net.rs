@@ -292,18 +292,19 @@ fn query_limit_reached(client: &Client, qbuf: usize) -> &'static str {
 /// Moves pushed messages (`first` and whatever else is queued, up to [`FLUSH_AT`])
 /// into the output buffer.
 fn take_pushes(info: &ClientInfo, out: &mut ReplyBuf, first: Bytes, pushes: &mut PushReceiver) {
-    let mut taken = first.len();
+    let (mut taken, mut messages) = (first.len(), 1);
     out.raw(&first);
     while out.len() < FLUSH_AT {
         match pushes.try_recv() {
             Ok(msg) => {
                 taken += msg.len();
+                messages += 1;
                 out.raw(&msg);
             }
             Err(_) => break,
         }
     }
-    info.pushes_taken(taken);
+    info.pushes_taken(taken, messages);
 }
 
 /// Why a parked command stopped waiting.

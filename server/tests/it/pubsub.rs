@@ -401,3 +401,46 @@ async fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
     }
     assert!(slow.closed().await);
 }
+
+/// CLIENT LIST shows what waits for a subscriber that does not read: `oll` messages
+/// and `omem` bytes.
+#[tokio::test]
+async fn client_list_shows_undelivered_pushes() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let _: () = cmd(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 0 0",
+        ],
+    )
+    .await;
+    let mut slow = s.raw().await;
+    slow.roundtrip(
+        &[b"SUBSCRIBE", b"pile"],
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\npile\r\n:1\r\n",
+    )
+    .await;
+    let payload = "z".repeat(64 * 1024);
+    // 32 MiB: more than the socket buffers hold.
+    for _ in 0..512 {
+        let _: i64 = cmd(&mut c, &["PUBLISH", "pile", &payload]).await;
+    }
+    let list: String = cmd(&mut c, &["CLIENT", "LIST"]).await;
+    let line = list
+        .lines()
+        .find(|l| l.contains("sub=1"))
+        .expect("the subscriber");
+    let field = |name: &str| -> u64 {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(name))
+            .expect("field")
+            .parse()
+            .expect("number")
+    };
+    assert!(field("oll=") > 0, "{line}");
+    assert!(field("omem=") > 64 * 1024, "{line}");
+}

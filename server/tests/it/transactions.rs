@@ -517,3 +517,26 @@ async fn blocking_commands_inside_a_transaction_do_not_block() {
     c.roundtrip(&[b"LLEN", b"l"], b"+QUEUED\r\n").await;
     c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
 }
+
+/// INFO counts the keys clients are blocked on.
+#[tokio::test]
+async fn info_counts_blocking_keys() {
+    let s = TestServer::start();
+    let mut blocked = s.raw().await;
+    blocked.cmd(&[b"BLPOP", b"q1", b"q2", b"0"]).await;
+    let mut c = s.conn().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let info: String = cmd(&mut c, &["INFO", "clients"]).await;
+        if info.contains("total_blocking_keys:2\r\n") {
+            assert!(info.contains("blocked_clients:1\r\n"), "{info}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _: i64 = cmd(&mut c, &["RPUSH", "q2", "x"]).await;
+    blocked.expect(b"*2\r\n$2\r\nq2\r\n$1\r\nx\r\n").await;
+    let info: String = cmd(&mut c, &["INFO", "clients"]).await;
+    assert!(info.contains("total_blocking_keys:0\r\n"), "{info}");
+}
