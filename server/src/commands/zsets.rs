@@ -1327,7 +1327,7 @@ impl<'a> Src<'a> {
     /// Visits every (score, member).
     fn for_each(self, mut f: impl FnMut(f64, &[u8])) {
         match self {
-            Src::Zset(z) => z.for_each(|s, m| f(s, m)),
+            Src::Zset(z) => z.for_each(&mut f),
             Src::Set(set) => {
                 for m in set.iter() {
                     m.with_bytes(|b| f(1.0, b));
