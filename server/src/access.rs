@@ -89,6 +89,8 @@ pub enum Want {
     List,
     /// A set.
     Set,
+    /// A sorted set or a set (the inputs of ZUNION, ZINTER, ZDIFF, ZINTERCARD).
+    ZsetOrSet,
 }
 
 impl Want {
@@ -100,6 +102,7 @@ impl Want {
             Want::Zset => e.as_zset().is_some(),
             Want::List => e.as_list().is_some(),
             Want::Set => e.as_set().is_some(),
+            Want::ZsetOrSet => e.as_zset().is_some() || e.as_set().is_some(),
         };
         if ok {
             Ok(())

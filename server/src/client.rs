@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -88,6 +88,10 @@ pub struct ClientInfo {
     pub monitor: AtomicBool,
     /// A command of this client is parked (blocked or paused; flag `b`).
     pub blocked: AtomicBool,
+    /// CLIENT UNBLOCK's hold on a parked command: one of the `UNBLOCK_*` states.
+    pub unblock: AtomicU8,
+    /// Wakes a parked command that CLIENT UNBLOCK asked to end.
+    pub unblock_notify: Notify,
     /// Channels, patterns and shard channels subscribed (CLIENT LIST `sub=`,
     /// `psub=`, `ssub=`; flag `P`).
     pub subs: [AtomicUsize; 3],
@@ -109,7 +113,36 @@ pub struct ClientInfo {
     socket: Mutex<Option<std::os::fd::RawFd>>,
 }
 
+/// [`ClientInfo::unblock`]: no command parked on keys (idle, running, or paused by
+/// CLIENT PAUSE, which CLIENT UNBLOCK leaves alone).
+pub const UNBLOCK_NONE: u8 = 0;
+/// A command is parked on keys (BLPOP, BZPOPMIN...): CLIENT UNBLOCK may end it.
+pub const UNBLOCK_READY: u8 = 1;
+/// CLIENT UNBLOCK ... TIMEOUT asked it to answer its timeout reply.
+pub const UNBLOCK_TIMEOUT: u8 = 2;
+/// CLIENT UNBLOCK ... ERROR asked it to answer `-UNBLOCKED`.
+pub const UNBLOCK_ERROR: u8 = 3;
+
 impl ClientInfo {
+    /// CLIENT UNBLOCK: asks the command this client has parked on keys to end now,
+    /// with its timeout reply or (`error`) `-UNBLOCKED`. False when no command of
+    /// this client is parked on keys (or one was already asked to end).
+    pub fn request_unblock(&self, error: bool) -> bool {
+        let to = if error {
+            UNBLOCK_ERROR
+        } else {
+            UNBLOCK_TIMEOUT
+        };
+        let asked = self
+            .unblock
+            .compare_exchange(UNBLOCK_READY, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if asked {
+            self.unblock_notify.notify_one();
+        }
+        asked
+    }
+
     /// Asks the connection to close: sets `killed`, wakes whatever the connection
     /// waits on (`kill_notify`), and shuts down the socket's reading side, so that an
     /// idle connection's read ends at once without the read loop having to wait on a
@@ -523,6 +556,8 @@ impl ClientRegistry {
             kill_notify: Notify::new(),
             monitor: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            unblock: AtomicU8::new(UNBLOCK_NONE),
+            unblock_notify: Notify::new(),
             subs: Default::default(),
             soft_since_ms: AtomicI64::new(0),
             multi: AtomicI64::new(-1),

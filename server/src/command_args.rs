@@ -155,6 +155,19 @@ still supported for backward compatibility.",
     ("6.2.0", "`LADDR` option."),
 ]);
 
+/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]`
+pub const CLIENT_UNBLOCK: &Schema = &Schema::new(&[
+    Arg::integer("client-id"),
+    Arg::oneof(
+        "timeout_error",
+        &[
+            Arg::pure_token("timeout", "TIMEOUT"),
+            Arg::pure_token("error", "ERROR"),
+        ],
+    )
+    .optional(),
+]);
+
 /// `CLIENT PAUSE timeout [WRITE|ALL]`
 pub const CLIENT_PAUSE: &Schema = &Schema::new(&[
     Arg::integer("timeout"),

@@ -124,6 +124,13 @@ pub struct Config {
     pub zset_max_listpack_entries: u64,
     /// Longest member a packed sorted set keeps, bytes; alias `zset-max-ziplist-value`.
     pub zset_max_listpack_value: u64,
+    /// Most integers a set keeps as an intset (`set-max-intset-entries`).
+    pub set_max_intset_entries: u64,
+    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`): accepted and
+    /// reported; Shoal's packed hashes keep fixed limits (128 fields of ≤64 bytes).
+    pub hash_max_listpack_entries: u64,
+    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`), as above.
+    pub hash_max_listpack_value: u64,
     /// `list-max-listpack-size` (alias `list-max-ziplist-size`): Redis's quicklist
     /// node size. Accepted and reported; Shoal's list chunks have a fixed size.
     pub list_max_listpack_size: i64,
@@ -173,6 +180,9 @@ impl Default for Config {
             maxsnapshots: 16,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             config_file: None,
@@ -222,6 +232,9 @@ impl fmt::Debug for Config {
             )
             .field("zset_max_listpack_entries", &self.zset_max_listpack_entries)
             .field("zset_max_listpack_value", &self.zset_max_listpack_value)
+            .field("set_max_intset_entries", &self.set_max_intset_entries)
+            .field("hash_max_listpack_entries", &self.hash_max_listpack_entries)
+            .field("hash_max_listpack_value", &self.hash_max_listpack_value)
             .field("rdbcompression", &self.rdbcompression)
             .field("rdbchecksum", &self.rdbchecksum)
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
@@ -1035,6 +1048,76 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxsnapshots.to_string(),
         set: |c, v| {
             c.maxsnapshots = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "set-max-intset-entries",
+        env: "SHOAL_SET_MAX_INTSET_ENTRIES",
+        kind: Kind::Int,
+        default: "512",
+        mutable: true,
+        sensitive: false,
+        help: "Most integers a set keeps in the compact intset encoding",
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, v| {
+            c.set_max_intset_entries = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-listpack-entries",
+        env: "SHOAL_HASH_MAX_LISTPACK_ENTRIES",
+        kind: Kind::Int,
+        default: "512",
+        mutable: true,
+        sensitive: false,
+        help: "Redis's packed-hash size limit (accepted for compatibility; Shoal packs hashes up to 128 fields)",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_entries = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-listpack-value",
+        env: "SHOAL_HASH_MAX_LISTPACK_VALUE",
+        kind: Kind::Memory,
+        default: "64",
+        mutable: true,
+        sensitive: false,
+        help: "Redis's packed-hash item size limit (accepted for compatibility; Shoal packs items up to 64 bytes)",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_value = memory(v, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-ziplist-entries",
+        env: "SHOAL_HASH_MAX_ZIPLIST_ENTRIES",
+        kind: Kind::Int,
+        default: "512",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of hash-max-listpack-entries",
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_entries = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-ziplist-value",
+        env: "SHOAL_HASH_MAX_ZIPLIST_VALUE",
+        kind: Kind::Memory,
+        default: "64",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of hash-max-listpack-value",
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_value = memory(v, 0, i64::MAX as u64)?;
             Ok(())
         },
     },
@@ -2035,6 +2118,10 @@ mod tests {
             ("zset-max-ziplist-entries", "7", "7"),
             ("zset-max-listpack-value", "1kb", "1024"),
             ("zset-max-ziplist-value", "100000000000", "100000000000"),
+            ("set-max-intset-entries", "0", "0"),
+            ("hash-max-listpack-entries", "1000", "1000"),
+            ("hash-max-ziplist-value", "10", "10"),
+            ("hash-max-listpack-value", "2kb", "2048"),
         ];
         for (name, value, shown) in cases {
             let mut c = Config::default();

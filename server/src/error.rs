@@ -444,6 +444,10 @@ pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
 /// CLIENT KILL addr (the old form) that matched no client.
 pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+/// CLIENT UNBLOCK with a reason other than TIMEOUT or ERROR.
+pub const UNBLOCK_REASON_INVALID: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+/// The reply of a blocked command that CLIENT UNBLOCK ... ERROR ended.
+pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 /// CLIENT PAUSE with a mode other than WRITE or ALL.
 pub const PAUSE_MODE_INVALID: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
 /// CLIENT PAUSE with a timeout that is not an integer.

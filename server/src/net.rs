@@ -27,7 +27,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::blocking::{Block, Parked, WaitOn};
-use crate::client::{Client, ClientInfo, PushReceiver};
+use crate::client::{
+    Client, ClientInfo, PushReceiver, UNBLOCK_ERROR, UNBLOCK_NONE, UNBLOCK_READY, UNBLOCK_TIMEOUT,
+};
 use crate::dispatch::{self, Outcome};
 use crate::error;
 use crate::security;
@@ -311,8 +313,10 @@ fn take_pushes(info: &ClientInfo, out: &mut ReplyBuf, first: Bytes, pushes: &mut
 enum Wake {
     /// Woken: run it again.
     Rerun,
-    /// Its deadline passed first.
+    /// Its deadline passed first (or CLIENT UNBLOCK ... TIMEOUT ended it).
     Timeout,
+    /// CLIENT UNBLOCK ... ERROR ended it.
+    Unblocked,
     /// The connection must close.
     Close(&'static str),
 }
@@ -350,6 +354,11 @@ impl Parking<'_> {
         let info = Arc::clone(&client.info);
         let mut parked = shared.blocking.park(block.on.clone());
         info.blocked.store(true, Ordering::Relaxed);
+        // Only a command parked on keys may be ended by CLIENT UNBLOCK (a client
+        // paused by CLIENT PAUSE is not, as in Redis 7.0).
+        if matches!(block.on, WaitOn::Keys(_)) {
+            info.unblock.store(UNBLOCK_READY, Ordering::Release);
+        }
         let result = loop {
             let wake = wait_parked(
                 shared,
@@ -366,9 +375,13 @@ impl Parking<'_> {
             match wake {
                 Err(e) => break Err(e),
                 Ok(Wake::Close(reason)) => break Ok(Some(reason)),
-                Ok(Wake::Timeout) => {
+                Ok(wake @ (Wake::Timeout | Wake::Unblocked)) => {
                     let mark = out.len();
-                    block.reply_timeout(out);
+                    if matches!(wake, Wake::Unblocked) {
+                        out.error_str(error::UNBLOCKED);
+                    } else {
+                        block.reply_timeout(out);
+                    }
                     if client.take_reply_dropped() {
                         out.truncate(mark);
                     }
@@ -399,6 +412,19 @@ impl Parking<'_> {
                                 drop(parked);
                                 parked = shared.blocking.park(again.on.clone());
                             }
+                            // Unblockable while on keys (a pending CLIENT UNBLOCK is
+                            // kept); not while paused.
+                            let (from, to) = if matches!(again.on, WaitOn::Keys(_)) {
+                                (UNBLOCK_NONE, UNBLOCK_READY)
+                            } else {
+                                (UNBLOCK_READY, UNBLOCK_NONE)
+                            };
+                            let _ = info.unblock.compare_exchange(
+                                from,
+                                to,
+                                Ordering::AcqRel,
+                                Ordering::Acquire,
+                            );
                             // A command blocked on keys that parks again keeps its
                             // first deadline (its handler computes a new one from
                             // its timeout each run), as a Redis blocked client
@@ -415,6 +441,7 @@ impl Parking<'_> {
         };
         // Out of the queue (handing the turn on) before anything else can wait.
         drop(parked);
+        info.unblock.store(UNBLOCK_NONE, Ordering::Release);
         info.blocked.store(false, Ordering::Relaxed);
         result
     }
@@ -459,6 +486,12 @@ async fn wait_parked(
         tokio::select! {
             biased;
             _ = info.kill_notify.notified() => break Wake::Close("killed"),
+            // A wake-up left from an earlier parked command asks nothing.
+            _ = info.unblock_notify.notified() => match info.unblock.load(Ordering::Acquire) {
+                UNBLOCK_TIMEOUT => break Wake::Timeout,
+                UNBLOCK_ERROR => break Wake::Unblocked,
+                _ => {}
+            },
             _ = parked.woken() => break Wake::Rerun,
             _ = until(deadline) => {
                 if !pause {

@@ -86,6 +86,8 @@ struct Params {
     checksum: bool,
     /// Loaded sorted sets stay packed within these (`zset-max-listpack-*`).
     zset_limits: ZsetLimits,
+    /// Loaded sets stay intsets up to this many integers (`set-max-intset-entries`).
+    set_max_intset: usize,
 }
 
 impl Params {
@@ -106,6 +108,7 @@ impl Params {
                 entries: usize::try_from(c.zset_max_listpack_entries).unwrap_or(usize::MAX),
                 value: usize::try_from(c.zset_max_listpack_value).unwrap_or(usize::MAX),
             },
+            set_max_intset: usize::try_from(c.set_max_intset_entries).unwrap_or(usize::MAX),
         }
     }
 
@@ -420,9 +423,13 @@ impl Persistence {
     /// is an error naming the file and the offset (the file is left as it is, the
     /// keyspace emptied, and the server must not start).
     pub fn load_at_start(&self, keyspace: &Keyspace) -> io::Result<()> {
-        let (dir, zset_limits) = {
+        let (dir, zset_limits, set_max_intset) = {
             let st = self.inner.state.lock();
-            (st.params.dir.clone(), st.params.zset_limits)
+            (
+                st.params.dir.clone(),
+                st.params.zset_limits,
+                st.params.set_max_intset,
+            )
         };
         check_dir_at_start(&dir)?;
         remove_leftover_temp_files(&dir);
@@ -458,6 +465,7 @@ impl Persistence {
                     now_ms: now_ms(),
                     progress: Some(&self.inner.load_bytes),
                     zset_limits,
+                    set_max_intset_entries: Some(set_max_intset),
                 };
                 rdb::read(&mut file, ks, &opts).map_err(|e| {
                     io::Error::new(

@@ -92,6 +92,8 @@ pub struct LiveConfig {
     pub zset_max_listpack_entries: AtomicUsize,
     /// zset-max-listpack-value.
     pub zset_max_listpack_value: AtomicUsize,
+    /// set-max-intset-entries.
+    pub set_max_intset_entries: AtomicUsize,
 }
 
 /// State shared by every connection and background task.
@@ -211,6 +213,8 @@ impl Shared {
             .store(clamp(c.zset_max_listpack_entries), Ordering::Relaxed);
         l.zset_max_listpack_value
             .store(clamp(c.zset_max_listpack_value), Ordering::Relaxed);
+        l.set_max_intset_entries
+            .store(clamp(c.set_max_intset_entries), Ordering::Relaxed);
         self.slowlog
             .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
         let (hard, soft, secs) =

@@ -131,13 +131,19 @@ impl SetValue {
         }
     }
 
-    /// Adds `m`; true when it is new.
+    /// Adds `m`; true when it is new. An intset holds up to [`INTSET_MAX_ENTRIES`].
     pub fn insert(&mut self, m: &[u8]) -> bool {
+        self.insert_within(m, INTSET_MAX_ENTRIES)
+    }
+
+    /// [`SetValue::insert`] where an intset holds at most `max_ints` integers
+    /// (`set-max-intset-entries`): past it the set converts to a table, never back.
+    pub fn insert_within(&mut self, m: &[u8], max_ints: usize) -> bool {
         if let Repr::Ints(v) = &mut self.repr {
             if let Some(i) = canonical_int(m) {
                 match v.binary_search(&i) {
                     Ok(_) => return false,
-                    Err(at) if v.len() < INTSET_MAX_ENTRIES => {
+                    Err(at) if v.len() < max_ints => {
                         v.insert(at, i);
                         return true;
                     }
@@ -159,17 +165,20 @@ impl SetValue {
 
     /// [`SetValue::insert`] of a member of another set.
     pub fn insert_member(&mut self, m: Member<'_>) -> bool {
+        self.insert_member_within(m, INTSET_MAX_ENTRIES)
+    }
+
+    /// [`SetValue::insert_within`] of a member of another set.
+    pub fn insert_member_within(&mut self, m: Member<'_>, max_ints: usize) -> bool {
         match (&mut self.repr, m) {
-            (Repr::Ints(v), Member::Int(i)) if v.len() < INTSET_MAX_ENTRIES => {
-                match v.binary_search(&i) {
-                    Ok(_) => false,
-                    Err(at) => {
-                        v.insert(at, i);
-                        true
-                    }
+            (Repr::Ints(v), Member::Int(i)) if v.len() < max_ints => match v.binary_search(&i) {
+                Ok(_) => false,
+                Err(at) => {
+                    v.insert(at, i);
+                    true
                 }
-            }
-            _ => m.with_bytes(|b| self.insert(b)),
+            },
+            _ => m.with_bytes(|b| self.insert_within(b, max_ints)),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET, MONITOR and the
-//! CLIENT container (ID, GETNAME, SETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, REPLY,
-//! NO-EVICT, NO-TOUCH, SETINFO, HELP).
+//! CLIENT container (ID, GETNAME, SETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, UNBLOCK,
+//! REPLY, NO-EVICT, NO-TOUCH, SETINFO, HELP).
 //!
 //! These commands act on the connection rather than on the keyspace: protocol version
 //! (`ctx.out.proto`), authentication, selected database, name and reply mode live in
@@ -469,6 +469,32 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP reply nothing; SKIP drops the reply of the
 /// next command only (the connection loop applies it through
 /// [`crate::client::Client::take_reply_dropped`]).
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: ends a command another client has
+/// parked on keys (BLPOP, BZPOPMIN...), which answers its timeout reply or
+/// `-UNBLOCKED`; `:1` if one was, else `:0` (a client paused by CLIENT PAUSE is not
+/// unblocked: Redis 7.0.15 crashes on it). The reason is checked before the id, as
+/// Redis does.
+fn client_unblock(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::subcommand_syntax(&args[1], "CLIENT"));
+    }
+    let mut error = false;
+    if let Some(reason) = args.get(3) {
+        if reason.eq_ignore_ascii_case(b"ERROR") {
+            error = true;
+        } else if !reason.eq_ignore_ascii_case(b"TIMEOUT") {
+            return Err(CmdError::msg(error::UNBLOCK_REASON_INVALID));
+        }
+    }
+    let id = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    let unblocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.shared.clients.get(id))
+        .is_some_and(|c| c.request_unblock(error));
+    ctx.out.int(i64::from(unblocked));
+    Ok(())
+}
+
 fn client_reply(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let mode = &args[2];
     if mode.eq_ignore_ascii_case(b"ON") {
@@ -615,6 +641,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
@@ -705,6 +733,21 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     .complexity("O(N) where N is the number of client connections")
     .acl(CLIENT_ADMIN_ACL)
     .schema(command_args::CLIENT_KILL),
+    Command::new(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_unblock,
+    )
+    .doc(
+        "connection",
+        "Unblock a client blocked in a blocking command from a different connection",
+        "5.0.0",
+    )
+    .complexity("O(log N) where N is the number of client connections")
+    .acl(CLIENT_ADMIN_ACL)
+    .schema(command_args::CLIENT_UNBLOCK),
     Command::new(
         "pause",
         -3,

@@ -11,10 +11,13 @@
 //! - Set replies (SMEMBERS, SINTER, SUNION, SDIFF, SPOP with a count) are RESP3 sets
 //!   (`~`); SRANDMEMBER's are arrays, as in Redis. A computed set (SUNION, SDIFF) is
 //!   built as Redis builds it, starting as an intset, so all-integer results come in
-//!   ascending order as Redis's do.
+//!   ascending order as Redis's do. An intset holds up to `set-max-intset-entries`
+//!   integers (read per command from the live config), then converts, never back.
 //! - Events and dirty counts as `t_set.c`: `sadd`/`srem` one per member changed,
 //!   `spop` one per member popped, SMOVE 1 (+1 when the destination gained it), the
 //!   STORE variants 1 for the destination written or deleted.
+
+use std::sync::atomic::Ordering;
 
 use rand::Rng;
 use shoal_protocol::{Args, ReplyBuf};
@@ -40,9 +43,23 @@ fn bulk_member(out: &mut ReplyBuf, m: Member<'_>) {
 // SADD, SREM, SMOVE
 // ---------------------------------------------------------------------------------
 
+/// `set-max-intset-entries`, read per command from the live config.
+fn max_ints(ctx: &Ctx<'_>) -> usize {
+    ctx.shared
+        .live
+        .set_max_intset_entries
+        .load(Ordering::Relaxed)
+}
+
 fn sadd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let key = &args[1];
-    let add = |s: &mut SetValue| args.iter().skip(2).filter(|m| s.insert(m)).count();
+    let max = max_ints(ctx);
+    let add = |s: &mut SetValue| {
+        args.iter()
+            .skip(2)
+            .filter(|m| s.insert_within(m, max))
+            .count()
+    };
     let (mut keys, out) = ctx.keys(&[key]);
     let added = match keys.set_mut(0, add)? {
         Some((n, _)) => {
@@ -95,6 +112,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// SMOVE source destination member.
 fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (src, dst, m): (&[u8], &[u8], &[u8]) = (&args[1], &args[2], &args[3]);
+    let max = max_ints(ctx);
     let (mut keys, out) = ctx.keys(&[src, dst]);
     // A missing source is 0 whatever the destination is; then both types are checked.
     if keys.write_lookup(0, Want::Set)?.is_none() {
@@ -119,12 +137,12 @@ fn smove(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             return Ok(());
         }
     }
-    match keys.set_mut(1, |s| s.insert(m))? {
+    match keys.set_mut(1, |s| s.insert_within(m, max))? {
         Some((true, _)) => keys.changed(1, SADD, 1),
         Some((false, _)) => {}
         None => {
             let mut s = SetValue::new();
-            s.insert(m);
+            s.insert_within(m, max);
             keys.set(1, Entry::new_set(dst, s, None), SADD, 1);
         }
     }
@@ -319,6 +337,7 @@ fn compute(
     op: Op,
     store: bool,
     limit: usize,
+    max_ints: usize,
 ) -> Result<SetValue, CmdError> {
     // Entries are cloned (a reference count each), not the sets.
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(n);
@@ -345,7 +364,7 @@ fn compute(
             let (first, rest) = sets.split_first().expect("at least one key");
             for m in first.iter() {
                 if rest.iter().all(|s| s.contains_member(m)) {
-                    result.insert_member(m);
+                    result.insert_member_within(m, max_ints);
                     if limit > 0 && result.len() >= limit {
                         break;
                     }
@@ -355,7 +374,7 @@ fn compute(
         Op::Union => {
             for s in sets.iter().flatten() {
                 for m in s.iter() {
-                    result.insert_member(m);
+                    result.insert_member_within(m, max_ints);
                 }
             }
         }
@@ -365,7 +384,7 @@ fn compute(
             };
             for m in first.iter() {
                 if !sets[1..].iter().flatten().any(|s| s.contains_member(m)) {
-                    result.insert_member(m);
+                    result.insert_member_within(m, max_ints);
                 }
             }
         }
@@ -381,17 +400,19 @@ fn reply_set(out: &mut ReplyBuf, s: &SetValue) {
 }
 
 fn op_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, op: Op) -> CmdResult {
+    let max = max_ints(ctx);
     let names: Vec<&[u8]> = args.iter().skip(1).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 0, names.len(), op, false, 0)?;
+    let result = compute(&mut keys, 0, names.len(), op, false, 0, max)?;
     reply_set(out, &result);
     Ok(())
 }
 
 fn store_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, op: Op, event: &'static str) -> CmdResult {
+    let max = max_ints(ctx);
     let names: Vec<&[u8]> = args.iter().skip(1).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 1, names.len() - 1, op, true, 0)?;
+    let result = compute(&mut keys, 1, names.len() - 1, op, true, 0, max)?;
     let n = result.len();
     if n > 0 {
         keys.set(0, Entry::new_set(names[0], result, None), event, 1);
@@ -428,6 +449,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 fn sintercard(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let max = max_ints(ctx);
     let numkeys = match parse_i64(&args[1]) {
         Some(n) if n >= 1 => n as u64,
         _ => return Err(CmdError::msg(NUMKEYS_NOT_POSITIVE)),
@@ -451,7 +473,7 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let names: Vec<&[u8]> = (2..2 + numkeys).map(|i| &args[i]).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 0, numkeys, Op::Inter, false, limit)?;
+    let result = compute(&mut keys, 0, numkeys, Op::Inter, false, limit, max)?;
     out.int(result.len() as i64);
     Ok(())
 }

@@ -23,9 +23,9 @@
 //! - Encodings follow `zset-max-listpack-entries`/`-value` (read per command from
 //!   the live config): a set created or stored small is `listpack`, and converts to
 //!   `skiplist` once it outgrows either limit, never back (as Redis).
-//! - Known difference: Redis accepts plain sets as inputs of ZUNION/ZINTER/ZDIFF
-//!   (and their STORE forms) with score 1; Shoal has no plain sets yet, so any
-//!   non-zset input is WRONGTYPE.
+//! - ZUNION/ZINTER/ZDIFF (and their STORE forms) and ZINTERCARD take plain sets as
+//!   inputs too, every member with score 1 (Redis's `zuiFind`/`zuiNext` over intsets
+//!   and hashtables); any other type is WRONGTYPE.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use shoal_protocol::{Args, Proto, ReplyBuf};
 use shoal_storage::zset::{cmp_items, format_score};
-use shoal_storage::{glob, Entry, ZsetLimits, ZsetValue};
+use shoal_storage::{glob, Entry, SetValue, ZsetLimits, ZsetValue};
 
 use super::common::ScanOptions;
 use crate::access::{Keys, Want};
@@ -1279,12 +1279,70 @@ fn aggregate(a: Aggregate, target: f64, val: f64) -> f64 {
     }
 }
 
+/// One input of ZUNION/ZINTER/ZDIFF/ZINTERCARD: a sorted set, or a plain set whose
+/// members all score 1.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Zset(&'a ZsetValue),
+    Set(&'a SetValue),
+}
+
+impl<'a> Src<'a> {
+    fn len(self) -> usize {
+        match self {
+            Src::Zset(z) => z.len(),
+            Src::Set(s) => s.len(),
+        }
+    }
+
+    /// `zuiFind`: the member's score (1 for a set's member).
+    fn score(self, m: &[u8]) -> Option<f64> {
+        match self {
+            Src::Zset(z) => z.score(m),
+            Src::Set(s) => s.contains(m).then_some(1.0),
+        }
+    }
+
+    /// Visits every (score, member) until `f` answers false.
+    fn walk(self, mut f: impl FnMut(f64, &[u8]) -> bool) {
+        match self {
+            Src::Zset(z) => {
+                for r in 0..z.len() {
+                    match z.nth(r) {
+                        Some((s, m)) if f(s, m) => {}
+                        _ => return,
+                    }
+                }
+            }
+            Src::Set(set) => {
+                for m in set.iter() {
+                    if !m.with_bytes(|b| f(1.0, b)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Visits every (score, member).
+    fn for_each(self, mut f: impl FnMut(f64, &[u8])) {
+        match self {
+            Src::Zset(z) => z.for_each(&mut f),
+            Src::Set(set) => {
+                for m in set.iter() {
+                    m.with_bytes(|b| f(1.0, b));
+                }
+            }
+        }
+    }
+}
+
 /// Runs ZUNION/ZINTER/ZDIFF over `sets` (weighted) as `zunionInterDiffGenericCommand`
 /// does: union and intersection walk the inputs from the smallest (a stable sort by
 /// cardinality), a weighted score that is NaN (`0 * inf`) counts as 0 where Redis
 /// says so. The result's members come in no particular order.
-fn set_op(op: SetOp, sets: &[Option<&ZsetValue>], weights: &[f64], agg: Aggregate) -> Vec<Item> {
-    let len = |z: &Option<&ZsetValue>| z.map_or(0, ZsetValue::len);
+fn set_op(op: SetOp, sets: &[Option<Src<'_>>], weights: &[f64], agg: Aggregate) -> Vec<Item> {
+    let len = |z: &Option<Src<'_>>| z.map_or(0, Src::len);
     let mut order: Vec<usize> = (0..sets.len()).collect();
     if op != SetOp::Diff {
         order.sort_by_key(|&i| len(&sets[i]));
@@ -1412,7 +1470,7 @@ fn parse_set_op<'a>(
 }
 
 /// Looks every source up (key indexes `from..`, write lookups for the STORE forms):
-/// WRONGTYPE for a non-zset. The entries are shared (a refcount each) so the sets
+/// WRONGTYPE for neither a sorted set nor a set. The entries are shared (a refcount each) so the sets
 /// can be read together.
 fn sources(
     keys: &mut Keys<'_, '_>,
@@ -1423,19 +1481,24 @@ fn sources(
     (from..from + n)
         .map(|i| {
             let e = if write {
-                keys.write_lookup(i, Want::Zset)?
+                keys.write_lookup(i, Want::ZsetOrSet)?
             } else {
-                keys.read(i, Want::Zset)?
+                keys.read(i, Want::ZsetOrSet)?
             };
             Ok(e.cloned())
         })
         .collect()
 }
 
-fn as_sets(entries: &[Option<Entry>]) -> Vec<Option<&ZsetValue>> {
+fn as_sets(entries: &[Option<Entry>]) -> Vec<Option<Src<'_>>> {
     entries
         .iter()
-        .map(|e| e.as_ref().and_then(Entry::as_zset))
+        .map(|e| {
+            let e = e.as_ref()?;
+            e.as_zset()
+                .map(Src::Zset)
+                .or_else(|| e.as_set().map(Src::Set))
+        })
         .collect()
 }
 
@@ -1523,27 +1586,23 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let sets = as_sets(&entries);
     let mut n = 0usize;
     if sets.iter().all(Option::is_some) {
-        let all: Vec<&ZsetValue> = sets.iter().flatten().copied().collect();
+        let all: Vec<Src<'_>> = sets.iter().flatten().copied().collect();
         let (first, _) = all
             .iter()
             .enumerate()
             .min_by_key(|(_, z)| z.len())
             .expect("at least one input");
-        let size = all[first].len();
-        // Walk by rank so the walk can stop at the limit.
-        let mut r = 0;
-        while r < size && (limit == 0 || n < limit) {
-            if let Some((_, m)) = all[first].nth(r) {
-                if all
-                    .iter()
-                    .enumerate()
-                    .all(|(j, z)| j == first || z.score(m).is_some())
-                {
-                    n += 1;
-                }
+        // The walk stops at the limit.
+        all[first].walk(|_, m| {
+            if all
+                .iter()
+                .enumerate()
+                .all(|(j, z)| j == first || z.score(m).is_some())
+            {
+                n += 1;
             }
-            r += 1;
-        }
+            limit == 0 || n < limit
+        });
     }
     out.int(n as i64);
     Ok(())

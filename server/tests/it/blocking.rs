@@ -380,3 +380,129 @@ async fn the_write_hook_wakes_the_first_client_blocked_on_a_key() {
     assert!(!shared.blocking.has_waiters());
     assert_eq!(blocked_clients(&mut c).await, 0);
 }
+
+// ---------------------------------------------------------------------------------
+// CLIENT UNBLOCK, compared with a real redis-server 7.0.15
+// ---------------------------------------------------------------------------------
+
+/// Waits (polling INFO) until `n` clients are blocked.
+fn until_blocked_sync(w: &mut crate::lists::Wire, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = String::from_utf8_lossy(&w.call(&["INFO", "clients"])).into_owned();
+        if info.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not {n} blocked: {info}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every reply of a CLIENT UNBLOCK session against `addr`, in order.
+fn unblock_transcript(addr: impl std::net::ToSocketAddrs + Copy) -> Vec<String> {
+    use crate::lists::Wire;
+    let mut a = Wire::connect(addr);
+    let mut b = Wire::connect(addr);
+    let mut t = Vec::new();
+    let text = |x: Vec<u8>| String::from_utf8_lossy(&x).into_owned();
+    for c in [
+        &["CLIENT", "UNBLOCK", "abc"][..],
+        &["CLIENT", "UNBLOCK", "1", "foo"],
+        &["CLIENT", "UNBLOCK", "abc", "foo"],
+        &["CLIENT", "UNBLOCK", "999999"],
+        &["CLIENT", "UNBLOCK"],
+        &["CLIENT", "UNBLOCK", "1", "timeout", "extra"],
+        &["CLIENT", "UNBLOCK", "-5", "ERROR"],
+        &["CLIENT", "UNBLOCK", "99999999999999999999999"],
+        &["CLIENT", "UNBLOCK", "1", "error"],
+    ] {
+        t.push(text(a.call(c)));
+    }
+    let id = text(b.call(&["CLIENT", "ID"]));
+    let id = id.trim_start_matches(':').trim_end();
+    let me = text(a.call(&["CLIENT", "ID"]));
+    let me = me.trim_start_matches(':').trim_end();
+    // Not blocked: nothing to unblock (the caller itself included).
+    t.push(text(a.call(&["CLIENT", "UNBLOCK", id])));
+    t.push(text(a.call(&["CLIENT", "UNBLOCK", me, "ERROR"])));
+    let blockers: &[(&[&str], &[&str])] = &[
+        (&["BLPOP", "l", "0"], &[]),
+        (&["BZPOPMIN", "z", "0"], &["ERROR"]),
+        (&["BLMOVE", "l", "m", "LEFT", "LEFT", "0"], &["TIMEOUT"]),
+        (&["BRPOPLPUSH", "l", "m", "0"], &["error"]),
+        (&["BZMPOP", "0", "1", "z", "MIN"], &["timeout"]),
+        (&["BLMPOP", "100", "2", "l", "m", "LEFT"], &[]),
+        (&["BZPOPMAX", "z", "z2", "100"], &["ERROR"]),
+        (&["BRPOP", "l", "0"], &[]),
+    ];
+    for (i, (blocker, reason)) in blockers.iter().enumerate() {
+        if i == blockers.len() - 1 {
+            // The same in RESP3.
+            b.call(&["HELLO", "3"]);
+        }
+        b.send(blocker);
+        until_blocked_sync(&mut a, 1);
+        let mut unblock = vec!["CLIENT", "UNBLOCK", id];
+        unblock.extend_from_slice(reason);
+        t.push(format!("{blocker:?} {reason:?}"));
+        t.push(text(a.call(&unblock)));
+        t.push(text(b.reply()));
+        // Done: a second request finds nothing blocked.
+        t.push(text(a.call(&unblock)));
+    }
+    // A pipelined command after the blocked one runs once it is unblocked.
+    b.send(&["BLPOP", "l", "0"]);
+    b.send(&["PING"]);
+    until_blocked_sync(&mut a, 1);
+    t.push(text(a.call(&["CLIENT", "UNBLOCK", id, "ERROR"])));
+    t.push(text(b.reply()));
+    t.push(text(b.reply()));
+    // The client blocks and is served as before.
+    b.send(&["BLPOP", "l", "0"]);
+    until_blocked_sync(&mut a, 1);
+    t.push(text(a.call(&["RPUSH", "l", "x"])));
+    t.push(text(b.reply()));
+    t.push(text(a.call(&["CLIENT", "UNBLOCK", id])));
+    until_blocked_sync(&mut a, 0);
+    t
+}
+
+#[test]
+fn client_unblock_answers_as_redis_does() {
+    let redis = crate::lists::Redis::start();
+    let shoal = TestServer::start();
+    let want = unblock_transcript(("127.0.0.1", redis.port));
+    let got = unblock_transcript(shoal.addr);
+    assert_eq!(got, want);
+    assert!(want.iter().any(|r| r.contains("UNBLOCKED")), "{want:?}");
+}
+
+/// A client paused by CLIENT PAUSE is not unblockable (Redis 7.0.15 crashes on it;
+/// Shoal answers 0 and the paused command runs when the pause ends).
+#[tokio::test]
+async fn client_unblock_leaves_paused_clients_alone() {
+    let s = TestServer::start();
+    let mut admin = s.conn().await;
+    let mut writer = s.raw().await;
+    let id = client_id(&mut writer).await;
+    let _: () = cmd(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"]).await;
+    writer.cmd(&[b"SET", b"k", b"v"]).await;
+    until_parked(&mut admin, 1).await;
+    for reason in [&[][..], &["TIMEOUT"], &["ERROR"]] {
+        let mut args = vec!["CLIENT", "UNBLOCK", id.as_str()];
+        args.extend_from_slice(reason);
+        assert_eq!(cmd::<i64>(&mut admin, &args).await, 0);
+    }
+    let _: () = cmd(&mut admin, &["CLIENT", "UNPAUSE"]).await;
+    writer.expect(b"+OK\r\n").await;
+    // Blocked on a key afterwards, it is unblockable again.
+    writer.cmd(&[b"BLPOP", b"nokey", b"0"]).await;
+    until_parked(&mut admin, 1).await;
+    assert_eq!(
+        cmd::<i64>(&mut admin, &["CLIENT", "UNBLOCK", id.as_str()]).await,
+        1
+    );
+    writer.expect(b"*-1\r\n").await;
+    until_parked(&mut admin, 0).await;
+}

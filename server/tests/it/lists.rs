@@ -114,8 +114,18 @@ impl Wire {
     }
 
     pub(crate) fn call(&mut self, args: &[&str]) -> Vec<u8> {
+        self.send(args);
+        self.reply()
+    }
+
+    /// Sends a command without reading its reply.
+    pub(crate) fn send(&mut self, args: &[&str]) {
         let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.r.get_mut().write_all(&encode(&bytes)).unwrap();
+    }
+
+    /// Reads one whole reply.
+    pub(crate) fn reply(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         self.frame(&mut out);
         out

@@ -1208,3 +1208,67 @@ async fn a_blocking_pop_in_a_group_answers_nil_instead_of_blocking() {
     );
     shared.clients.unregister(id);
 }
+
+/// Plain sets as inputs of ZUNION/ZINTER/ZDIFF (and STORE) and ZINTERCARD: every
+/// member scores 1, intsets and hashtables alike; other types stay WRONGTYPE.
+const SETS_AS_INPUTS: &[&[&str]] = &[
+    &["SADD", "si", "1", "2", "3", "-7"],
+    &["SADD", "sh", "a", "b", "c", "1"],
+    &["ZADD", "z", "5", "a", "2.5", "1", "-1", "x", "0", "-7"],
+    &["RPUSH", "l", "a"],
+    &["SET", "str", "v"],
+    &["ZUNION", "3", "si", "sh", "z", "WITHSCORES"],
+    &["ZUNION", "2", "si", "sh", "WEIGHTS", "2", "3", "WITHSCORES"],
+    &["ZUNION", "2", "si", "z", "AGGREGATE", "MAX", "WITHSCORES"],
+    &["ZUNION", "2", "si", "z", "AGGREGATE", "MIN", "WITHSCORES"],
+    &["ZUNION", "2", "si", "nokey", "WITHSCORES"],
+    &["ZINTER", "2", "si", "sh", "WITHSCORES"],
+    &["ZINTER", "2", "sh", "z", "WEIGHTS", "10", "1", "WITHSCORES"],
+    &["ZINTER", "3", "si", "sh", "z", "WITHSCORES"],
+    &["ZINTER", "2", "si", "nokey"],
+    &["ZDIFF", "2", "si", "z", "WITHSCORES"],
+    &["ZDIFF", "2", "z", "si", "WITHSCORES"],
+    &["ZDIFF", "2", "sh", "si", "WITHSCORES"],
+    &["ZDIFF", "1", "sh"],
+    &["ZUNIONSTORE", "d1", "2", "si", "sh"],
+    &["ZRANGE", "d1", "0", "-1", "WITHSCORES"],
+    &["OBJECT", "ENCODING", "d1"],
+    &["ZINTERSTORE", "d2", "2", "sh", "z", "AGGREGATE", "MAX"],
+    &["ZRANGE", "d2", "0", "-1", "WITHSCORES"],
+    &["ZDIFFSTORE", "d3", "2", "si", "sh"],
+    &["ZRANGE", "d3", "0", "-1", "WITHSCORES"],
+    &["TYPE", "d3"],
+    &["ZUNIONSTORE", "si", "2", "si", "z"],
+    &["TYPE", "si"],
+    &["ZRANGE", "si", "0", "-1", "WITHSCORES"],
+    &["SADD", "si", "1", "2", "3"],
+    &["ZINTERSTORE", "si", "2", "si", "nokey"],
+    &["EXISTS", "si"],
+    &["SADD", "si", "1", "2", "3", "-7"],
+    &["ZINTERCARD", "2", "si", "sh"],
+    &["ZINTERCARD", "3", "si", "sh", "z"],
+    &["ZINTERCARD", "2", "si", "z"],
+    &["ZINTERCARD", "2", "si", "z", "LIMIT", "1"],
+    &["ZINTERCARD", "1", "sh", "LIMIT", "2"],
+    &["ZINTERCARD", "2", "si", "nokey"],
+    &["ZUNION", "2", "si", "l"],
+    &["ZINTER", "2", "str", "si"],
+    &["ZDIFF", "2", "si", "l"],
+    &["ZINTERCARD", "2", "si", "l"],
+    &["ZUNIONSTORE", "d4", "2", "si", "str"],
+    &["ZUNION", "2", "si", "sh", "BADOPT"],
+    &["SINTER", "si", "z"],
+    &["SUNION", "si", "z"],
+    &["SINTERCARD", "2", "si", "z"],
+];
+
+#[tokio::test]
+async fn plain_sets_are_inputs_of_zunion_zinter_zdiff_as_in_redis() {
+    let redis = RedisServer::start();
+    let s = TestServer::start();
+    let script = owned(SETS_AS_INPUTS);
+    for resp3 in [false, true] {
+        let diffs = differences(s.addr.port(), redis.port, resp3, &script).await;
+        assert!(diffs.is_empty(), "resp3 {resp3}:\n{}", diffs.join("\n"));
+    }
+}

@@ -83,6 +83,8 @@ pub(crate) struct Scratch {
     pub blob: Vec<u8>,
     /// When a loaded sorted set stays packed.
     pub zset_limits: ZsetLimits,
+    /// Most integers a loaded set keeps as an intset.
+    pub set_max_intset: usize,
 }
 
 /// Reads one value of an RDB type: `(type byte, reader, key, expiry, scratch)`.
@@ -335,6 +337,9 @@ pub struct LoadOptions<'a> {
     pub progress: Option<&'a AtomicU64>,
     /// When a loaded sorted set stays packed (`zset-max-listpack-*`).
     pub zset_limits: ZsetLimits,
+    /// Most integers a loaded set keeps as an intset (`set-max-intset-entries`;
+    /// `None`: 512, Redis's default). A larger one is converted, as Redis does.
+    pub set_max_intset_entries: Option<usize>,
 }
 
 /// What a load read.
@@ -385,6 +390,9 @@ pub fn read(
     };
     let mut scratch = Scratch {
         zset_limits: opts.zset_limits,
+        set_max_intset: opts
+            .set_max_intset_entries
+            .unwrap_or(crate::set::INTSET_MAX_ENTRIES),
         ..Scratch::default()
     };
     let mut key = Vec::new();

@@ -73,7 +73,7 @@ pub(crate) fn read_plain(
     for _ in 0..n {
         let at = r.offset();
         r.string_into(&mut sc.value)?;
-        if !s.insert(&sc.value) {
+        if !s.insert_within(&sc.value, sc.set_max_intset) {
             return Err(duplicate(at, &sc.value));
         }
     }
@@ -110,7 +110,7 @@ pub(crate) fn read_intset(
         b[..width].copy_from_slice(chunk);
         let shift = 64 - 8 * width as u32;
         let v = (i64::from_le_bytes(b) << shift) >> shift;
-        if !s.insert(buf.format(v).as_bytes()) {
+        if !s.insert_within(buf.format(v).as_bytes(), sc.set_max_intset) {
             return Err(bad(&format!("duplicate member {v}")));
         }
     }
@@ -128,8 +128,9 @@ pub(crate) fn read_listpack(
     let at = r.offset();
     r.string_into(&mut sc.blob)?;
     let mut s = SetValue::new();
+    let max = sc.set_max_intset;
     listpack_items(&sc.blob, |m| {
-        if s.insert(m) {
+        if s.insert_within(m, max) {
             Ok(())
         } else {
             Err(format!("duplicate set member '{}'", super::shown(m)))

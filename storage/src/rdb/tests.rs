@@ -752,3 +752,34 @@ fn set_encodings_load() {
     });
     assert!(load_err(&bad).to_string().contains("encoding 3"));
 }
+
+#[test]
+fn loaded_sets_follow_set_max_intset_entries() {
+    let file = craft(|w| {
+        w.byte(11).unwrap();
+        w.string(b"ints").unwrap();
+        w.string(&set::intset_blob(&[1, 2, 3])).unwrap();
+        w.byte(2).unwrap();
+        w.string(b"plain").unwrap();
+        w.length(3).unwrap();
+        for m in [b"4", b"5", b"6"] {
+            w.string(m).unwrap();
+        }
+    });
+    let encodings = |max: Option<usize>| {
+        let ks = keyspace();
+        let opts = LoadOptions {
+            now_ms: 1000,
+            set_max_intset_entries: max,
+            ..LoadOptions::default()
+        };
+        read(&mut &file[..], &ks, &opts).unwrap();
+        contents(&ks)
+            .into_iter()
+            .map(|(_, _, v, _)| v.split(':').nth(1).unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(encodings(None), ["intset", "intset"]);
+    assert_eq!(encodings(Some(3)), ["intset", "intset"]);
+    assert_eq!(encodings(Some(2)), ["hashtable", "hashtable"]);
+}
