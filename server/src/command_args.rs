@@ -504,6 +504,35 @@ pub const PEXPIRETIME: &Schema = &Schema::new(&[Arg::key("key", 0)]);
 /// `PERSIST key`
 pub const PERSIST: &Schema = &Schema::new(&[Arg::key("key", 0)]);
 
+/// `DUMP key`
+pub const DUMP: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
+pub const RESTORE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("ttl"),
+    Arg::string("serialized-value"),
+    Arg::pure_token("replace", "REPLACE")
+        .since("3.0.0")
+        .optional(),
+    Arg::pure_token("absttl", "ABSTTL")
+        .since("5.0.0")
+        .optional(),
+    Arg::integer("seconds")
+        .token("IDLETIME")
+        .since("5.0.0")
+        .optional(),
+    Arg::integer("frequency")
+        .token("FREQ")
+        .since("5.0.0")
+        .optional(),
+])
+.history(&[
+    ("3.0.0", "Added the `REPLACE` modifier."),
+    ("5.0.0", "Added the `ABSTTL` modifier."),
+    ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+]);
+
 /// `HSET key field value [field value ...]`
 pub const HSET: &Schema = &Schema::new(&[
     Arg::key("key", 0),

@@ -5,6 +5,7 @@ pub mod common;
 pub mod configure;
 pub mod connection;
 pub mod databases;
+pub mod dump;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -29,6 +30,7 @@ pub const FAMILIES: &[&[Command]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     hashes::COMMANDS,
     zsets::COMMANDS,
     lists::COMMANDS,

@@ -11,6 +11,7 @@ mod cli;
 mod command_docs;
 mod connection;
 mod counters;
+mod dump;
 mod hardening;
 mod hashes;
 mod keys;

@@ -443,6 +443,18 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
         set(),
         v(&["SDIFFSTORE", "st2", "nokey", "st"]),
     );
+    // DUMP of "v361" in Redis 7.0.15 (a payload that happens to be valid UTF-8).
+    add(
+        "restore",
+        none(),
+        v(&[
+            "RESTORE",
+            "s",
+            "0",
+            "\u{0}\u{4}v361\n\u{0}3%Hpy\u{16}6i",
+            "REPLACE",
+        ]),
+    );
     add("flushdb", none(), v(&["FLUSHDB"]));
     add("flushall", none(), v(&["FLUSHALL"]));
     add("swapdb", none(), v(&["SWAPDB", "0", "1"]));
