@@ -119,6 +119,8 @@ pub const RESTORE_FREQ_RANGE: &str = "ERR Invalid FREQ value, must be >= 0 and <
 pub const DUMP_PAYLOAD_WRONG: &str = "ERR DUMP payload version or checksum are wrong";
 /// RESTORE of a payload whose value does not parse.
 pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+/// SORT (numeric) of an element or BY value that is not a number.
+pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,7 +101,7 @@ fn flag_names(cmd: &Command) -> Vec<&'static str> {
         .filter(|(bit, _)| *bit != RANDOM && cmd.has(*bit))
         .map(|(_, name)| *name)
         .collect();
-    if cmd.keynum.is_some() {
+    if cmd.keynum.is_some() && !cmd.has(MOVABLEKEYS) {
         names.push("movablekeys");
     }
     names

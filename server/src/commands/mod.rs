@@ -18,6 +18,7 @@ pub mod sets;
 pub mod shutdown;
 pub mod slowlog_commands;
 pub mod snapshot;
+pub mod sort;
 pub mod status;
 pub mod strings;
 pub mod transactions;
@@ -31,6 +32,7 @@ pub const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     dump::COMMANDS,
+    sort::COMMANDS,
     hashes::COMMANDS,
     zsets::COMMANDS,
     lists::COMMANDS,

@@ -26,6 +26,7 @@ mod security;
 mod server_cmds;
 mod sets;
 mod snapshot;
+mod sort;
 mod spine;
 mod strings;
 mod transactions;

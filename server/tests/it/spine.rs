@@ -398,6 +398,7 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
     let list = || vec![v(&["RPUSH", "l", "a", "b", "c", "a"])];
     add("lpush", none(), v(&["LPUSH", "l", "x", "y"]));
     add("rpush", list(), v(&["RPUSH", "l", "x"]));
+    add("sort", list(), v(&["SORT", "l", "ALPHA", "STORE", "l2"]));
     add("lpushx", list(), v(&["LPUSHX", "l", "x"]));
     add("rpushx", list(), v(&["RPUSHX", "l", "x"]));
     add("lpop", list(), v(&["LPOP", "l", "10"]));
