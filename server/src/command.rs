@@ -805,6 +805,24 @@ impl Command {
     /// count is not valid (the call is a syntax error, in which Redis finds no key).
     pub fn key_positions(&self, argv: &[&[u8]]) -> Option<Vec<usize>> {
         let mut positions = self.keys.positions(argv.len());
+        if self.has(flags::MOVABLEKEYS) && self.has(flags::WRITE) {
+            // SORT's STORE destination (the last one), as Redis's `sortGetKeys`:
+            // LIMIT's, GET's and BY's values are skipped.
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i];
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+                    store = Some(i + 1);
+                }
+                i += 1;
+            }
+            positions.extend(store);
+        }
         if let Some(n) = self.keynum {
             let counted = n.positions(argv);
             if counted.is_empty() {

@@ -160,6 +160,14 @@ async fn sort_answers_as_redis_does() {
         &["EXISTS", "dst3"],
         &["SORT", "nums", "STORE", "nums"],
         &["LRANGE", "nums", "0", "-1"],
+        &["COMMAND", "INFO", "sort", "sort_ro", "restore", "dump"],
+        &[
+            "COMMAND", "GETKEYS", "SORT", "a", "STORE", "b", "LIMIT", "0", "1",
+        ],
+        &[
+            "COMMAND", "GETKEYS", "SORT", "a", "GET", "store", "STORE", "b", "STORE", "c",
+        ],
+        &["COMMAND", "GETKEYS", "SORT_RO", "a", "BY", "store"],
     ];
     for case in cases {
         let _ = both(&mut r, &mut c, case).await;
