@@ -209,7 +209,10 @@ def rust_arg(arg, indent):
     if kind not in ("oneof", "block") and "arguments" in arg:
         sys.exit("argument %r of type %s has sub-arguments" % (arg["name"], kind))
     if kind != "key" and "key_spec_index" in arg:
-        sys.exit("argument %r of type %s has a key spec" % (arg["name"], kind))
+        if kind != "pattern":
+            sys.exit("argument %r of type %s has a key spec" % (arg["name"], kind))
+        # SORT's BY and GET patterns name keys (their key spec is of unknown type).
+        expr += ".key_spec(%d)" % arg["key_spec_index"]
     if token is not None:
         expr += ".token(%s)" % rust_str(token)
     for field, builder in [

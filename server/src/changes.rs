@@ -132,6 +132,8 @@ pub mod event {
     pub const SUNIONSTORE: &str = "sunionstore";
     /// SDIFFSTORE's destination.
     pub const SDIFFSTORE: &str = "sdiffstore";
+    /// SORT ... STORE's destination.
+    pub const SORTSTORE: &str = "sortstore";
     /// RENAME's source.
     pub const RENAME_FROM: &str = "rename_from";
     /// RENAME's destination.

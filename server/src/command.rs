@@ -184,6 +184,9 @@ pub mod flags {
     pub const PUBSUB: u32 = 1 << 15;
     /// May block the client (BZPOPMIN...: it parks through `Ctx::block`).
     pub const BLOCKING: u32 = 1 << 14;
+    /// Touches keys its key spec cannot name (SORT's BY/GET patterns). Rows with a
+    /// `numkeys` argument are `movablekeys` without it ([`super::KeyNum`]).
+    pub const MOVABLEKEYS: u32 = 1 << 16;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -203,6 +206,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -399,6 +403,13 @@ impl Arg {
         let mut a = Arg::new(name, ArgKind::Key);
         a.key_spec_index = Some(spec);
         a
+    }
+
+    /// The key spec that finds the keys this argument names (SORT's BY and GET
+    /// patterns).
+    pub const fn key_spec(mut self, spec: u32) -> Arg {
+        self.key_spec_index = Some(spec);
+        self
     }
 
     /// A string.
@@ -794,6 +805,24 @@ impl Command {
     /// count is not valid (the call is a syntax error, in which Redis finds no key).
     pub fn key_positions(&self, argv: &[&[u8]]) -> Option<Vec<usize>> {
         let mut positions = self.keys.positions(argv.len());
+        if self.has(flags::MOVABLEKEYS) && self.has(flags::WRITE) {
+            // SORT's STORE destination (the last one), as Redis's `sortGetKeys`:
+            // LIMIT's, GET's and BY's values are skipped.
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i];
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+                    store = Some(i + 1);
+                }
+                i += 1;
+            }
+            positions.extend(store);
+        }
         if let Some(n) = self.keynum {
             let counted = n.positions(argv);
             if counted.is_empty() {
@@ -1002,9 +1031,14 @@ mod tests {
                 "{row}: {}",
                 a.name
             );
-            assert_eq!(
-                a.kind == ArgKind::Key,
-                a.key_spec_index.is_some(),
+            // Keys have a key spec; so do patterns that name keys (SORT's BY, GET).
+            assert!(
+                a.kind == ArgKind::Key || a.kind == ArgKind::Pattern || a.key_spec_index.is_none(),
+                "{row}: {}",
+                a.name
+            );
+            assert!(
+                a.kind != ArgKind::Key || a.key_spec_index.is_some(),
                 "{row}: {}",
                 a.name
             );

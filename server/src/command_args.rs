@@ -517,6 +517,90 @@ pub const PEXPIRETIME: &Schema = &Schema::new(&[Arg::key("key", 0)]);
 /// `PERSIST key`
 pub const PERSIST: &Schema = &Schema::new(&[Arg::key("key", 0)]);
 
+/// `DUMP key`
+pub const DUMP: &Schema = &Schema::new(&[Arg::key("key", 0)]);
+
+/// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
+pub const RESTORE: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::integer("ttl"),
+    Arg::string("serialized-value"),
+    Arg::pure_token("replace", "REPLACE")
+        .since("3.0.0")
+        .optional(),
+    Arg::pure_token("absttl", "ABSTTL")
+        .since("5.0.0")
+        .optional(),
+    Arg::integer("seconds")
+        .token("IDLETIME")
+        .since("5.0.0")
+        .optional(),
+    Arg::integer("frequency")
+        .token("FREQ")
+        .since("5.0.0")
+        .optional(),
+])
+.history(&[
+    ("3.0.0", "Added the `REPLACE` modifier."),
+    ("5.0.0", "Added the `ABSTTL` modifier."),
+    ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+]);
+
+/// `SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]`
+pub const SORT: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::pattern("pattern").key_spec(1).token("BY").optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+    Arg::pattern("pattern")
+        .key_spec(1)
+        .token("GET")
+        .optional()
+        .multiple()
+        .multiple_token(),
+    Arg::oneof(
+        "order",
+        &[
+            Arg::pure_token("asc", "ASC"),
+            Arg::pure_token("desc", "DESC"),
+        ],
+    )
+    .optional(),
+    Arg::pure_token("sorting", "ALPHA").optional(),
+    Arg::key("destination", 2).token("STORE").optional(),
+]);
+
+/// `SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]`
+pub const SORT_RO: &Schema = &Schema::new(&[
+    Arg::key("key", 0),
+    Arg::pattern("pattern").key_spec(1).token("BY").optional(),
+    Arg::block(
+        "offset_count",
+        &[Arg::integer("offset"), Arg::integer("count")],
+    )
+    .token("LIMIT")
+    .optional(),
+    Arg::pattern("pattern")
+        .key_spec(1)
+        .token("GET")
+        .optional()
+        .multiple()
+        .multiple_token(),
+    Arg::oneof(
+        "order",
+        &[
+            Arg::pure_token("asc", "ASC"),
+            Arg::pure_token("desc", "DESC"),
+        ],
+    )
+    .optional(),
+    Arg::pure_token("sorting", "ALPHA").optional(),
+]);
+
 /// `HSET key field value [field value ...]`
 pub const HSET: &Schema = &Schema::new(&[
     Arg::key("key", 0),

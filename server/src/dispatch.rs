@@ -352,6 +352,8 @@ fn footprint<'a>(
             ])
         }
         ("dbsize" | "keys" | "scan" | "randomkey" | "flushdb", _) => Footprint::Db(here),
+        // The keys BY and GET patterns name come from the sorted key's elements.
+        ("sort" | "sort_ro", _) => Footprint::Db(here),
         ("flushall" | "swapdb" | "bgsave" | "info", _)
         | ("memory", "stats")
         | ("config", "resetstat") => Footprint::All,

@@ -107,6 +107,20 @@ pub const EXPIRE_NX_AND_OTHERS: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 /// EXPIRE with GT and LT.
 pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// RESTORE onto an existing key without REPLACE.
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+/// RESTORE with a negative TTL.
+pub const RESTORE_TTL_NEGATIVE: &str = "ERR Invalid TTL value, must be >= 0";
+/// RESTORE IDLETIME below 0.
+pub const RESTORE_IDLETIME_NEGATIVE: &str = "ERR Invalid IDLETIME value, must be >= 0";
+/// RESTORE FREQ outside 0..=255.
+pub const RESTORE_FREQ_RANGE: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+/// RESTORE of a payload too short, of a newer RDB version or with a wrong CRC-64.
+pub const DUMP_PAYLOAD_WRONG: &str = "ERR DUMP payload version or checksum are wrong";
+/// RESTORE of a payload whose value does not parse.
+pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+/// SORT (numeric) of an element or BY value that is not a number.
+pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,7 +101,7 @@ fn flag_names(cmd: &Command) -> Vec<&'static str> {
         .filter(|(bit, _)| *bit != RANDOM && cmd.has(*bit))
         .map(|(_, name)| *name)
         .collect();
-    if cmd.keynum.is_some() {
+    if cmd.keynum.is_some() && !cmd.has(MOVABLEKEYS) {
         names.push("movablekeys");
     }
     names
@@ -120,6 +120,12 @@ fn tips(cmd: &Command) -> &'static [&'static str] {
 fn key_flags(cmd: &Command) -> &'static [&'static str] {
     if cmd.has(PUBSUB) {
         &["not_key"]
+    } else if cmd.has(MOVABLEKEYS) {
+        // SORT: the sorted key is read; what it writes (STORE) is another spec.
+        &["RO", "access"]
+    } else if cmd.name == "restore" {
+        // RESTORE replaces its key whatever it held.
+        &["OW", "update"]
     } else if cmd.has(WRITE) {
         &["RW", "update"]
     } else if cmd.has(READONLY) {
@@ -136,7 +142,8 @@ fn key_flags(cmd: &Command) -> &'static [&'static str] {
 fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     let k = cmd.keys;
     let fixed = k.first > 0;
-    out.set(usize::from(fixed) + usize::from(cmd.keynum.is_some()));
+    let unknown = unknown_key_specs(cmd);
+    out.set(usize::from(fixed) + usize::from(cmd.keynum.is_some()) + unknown.len());
     if fixed {
         key_spec_head(out, key_flags(cmd), k.first.into());
         out.bulk_str("find_keys");
@@ -174,6 +181,40 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         out.int(n.first.into());
         out.bulk_str("keystep");
         out.int(n.step.into());
+    }
+    for (flags, notes) in unknown {
+        out.map(4);
+        out.bulk_str("notes");
+        out.bulk_str(notes);
+        out.bulk_str("flags");
+        out.set(flags.len());
+        for f in *flags {
+            out.simple_str(f);
+        }
+        for part in ["begin_search", "find_keys"] {
+            out.bulk_str(part);
+            out.map(2);
+            out.bulk_str("type");
+            out.bulk_str("unknown");
+            out.bulk_str("spec");
+            out.map(0);
+        }
+    }
+}
+
+/// The key specs of keys no argument position gives (`movablekeys` rows: SORT's
+/// BY/GET patterns and STORE), with Redis's notes: (flags, notes).
+fn unknown_key_specs(cmd: &Command) -> &'static [(&'static [&'static str], &'static str)] {
+    const BY_GET: &str = "For the optional BY/GET keyword. It is marked 'unknown' because \
+                          the key names derive from the content of the key we sort";
+    const STORE: &str = "For the optional STORE keyword. It is marked 'unknown' because \
+                         the keyword can appear anywhere in the argument array";
+    if !cmd.has(MOVABLEKEYS) {
+        &[]
+    } else if cmd.has(WRITE) {
+        &[(&["RO", "access"], BY_GET), (&["OW", "update"], STORE)]
+    } else {
+        &[(&["RO", "access"], BY_GET)]
     }
 }
 

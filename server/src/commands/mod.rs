@@ -5,6 +5,7 @@ pub mod common;
 pub mod configure;
 pub mod connection;
 pub mod databases;
+pub mod dump;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -17,6 +18,7 @@ pub mod sets;
 pub mod shutdown;
 pub mod slowlog_commands;
 pub mod snapshot;
+pub mod sort;
 pub mod status;
 pub mod strings;
 pub mod transactions;
@@ -29,6 +31,8 @@ pub const FAMILIES: &[&[Command]] = &[
     connection::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
+    sort::COMMANDS,
     hashes::COMMANDS,
     zsets::COMMANDS,
     lists::COMMANDS,

@@ -398,6 +398,7 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
     let list = || vec![v(&["RPUSH", "l", "a", "b", "c", "a"])];
     add("lpush", none(), v(&["LPUSH", "l", "x", "y"]));
     add("rpush", list(), v(&["RPUSH", "l", "x"]));
+    add("sort", list(), v(&["SORT", "l", "ALPHA", "STORE", "l2"]));
     add("lpushx", list(), v(&["LPUSHX", "l", "x"]));
     add("rpushx", list(), v(&["RPUSHX", "l", "x"]));
     add("lpop", list(), v(&["LPOP", "l", "10"]));
@@ -442,6 +443,18 @@ fn scenarios() -> BTreeMap<&'static str, (Vec<Vec<String>>, Vec<String>)> {
         "sdiffstore",
         set(),
         v(&["SDIFFSTORE", "st2", "nokey", "st"]),
+    );
+    // DUMP of "v361" in Redis 7.0.15 (a payload that happens to be valid UTF-8).
+    add(
+        "restore",
+        none(),
+        v(&[
+            "RESTORE",
+            "s",
+            "0",
+            "\u{0}\u{4}v361\n\u{0}3%Hpy\u{16}6i",
+            "REPLACE",
+        ]),
     );
     add("flushdb", none(), v(&["FLUSHDB"]));
     add("flushall", none(), v(&["FLUSHALL"]));

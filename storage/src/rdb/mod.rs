@@ -298,29 +298,136 @@ fn write_entry(w: &mut Writer<'_>, e: &Entry) -> io::Result<()> {
         w.byte(OP_EXPIRETIME_MS)?;
         w.u64_le(t as u64)?;
     }
-    match e.value() {
-        Value::Str(s) => {
-            w.byte(string::TYPE)?;
-            w.string(e.key())?;
-            string::write(w, s)
-        }
-        Value::Hash(h) => {
-            w.byte(hash::TYPE)?;
-            w.string(e.key())?;
-            hash::write(w, h)
-        }
-        Value::Zset(z) => zset::write(w, e.key(), z),
-        Value::List(l) => {
-            w.byte(list::TYPE)?;
-            w.string(e.key())?;
-            list::write(w, l)
-        }
-        Value::Set(s) => {
-            w.byte(set::type_of(s))?;
-            w.string(e.key())?;
-            set::write(w, s)
-        }
+    write_value(w, e, Some(e.key()))
+}
+
+/// Type byte, the key when given, then the value (by its type's codec).
+fn write_value(w: &mut Writer<'_>, e: &Entry, key: Option<&[u8]>) -> io::Result<()> {
+    let (code, key) = match e.value() {
+        Value::Zset(z) => return zset::write(w, key, z),
+        Value::Str(_) => (string::TYPE, key),
+        Value::Hash(_) => (hash::TYPE, key),
+        Value::List(_) => (list::TYPE, key),
+        Value::Set(s) => (set::type_of(s), key),
+    };
+    w.byte(code)?;
+    if let Some(key) = key {
+        w.string(key)?;
     }
+    match e.value() {
+        Value::Str(s) => string::write(w, s),
+        Value::Hash(h) => hash::write(w, h),
+        Value::List(l) => list::write(w, l),
+        Value::Set(s) => set::write(w, s),
+        Value::Zset(_) => unreachable!("written above"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// DUMP payloads
+// ---------------------------------------------------------------------------------------
+
+/// Encodes `e`'s value as a DUMP payload, as Redis's `createDumpPayload`: the type
+/// byte and the value as in an RDB file (no key, no expiry), the RDB version as 2
+/// little-endian bytes, then the CRC-64 of everything before it, little-endian.
+/// `compress` is `rdbcompression`.
+pub fn dump(e: &Entry, compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out, compress);
+    // Writing to a Vec cannot fail.
+    write_value(&mut w, e, None).expect("writing to memory");
+    let version = (VERSION as u16).to_le_bytes();
+    w.raw(&version).expect("writing to memory");
+    // `finish` writes a trailing opcode byte; the payload has none, so the CRC is
+    // computed here over the bytes instead.
+    w.flush().expect("writing to memory");
+    drop(w);
+    let crc = crc64::update(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why a DUMP payload was refused (Redis answers each with its own error).
+#[derive(Debug)]
+pub enum PayloadError {
+    /// Shorter than its footer, a version newer than [`VERSION`], or a wrong CRC-64.
+    VersionOrChecksum,
+    /// The value itself cannot be read (or is of a type Shoal does not store).
+    BadData(RdbError),
+}
+
+/// Decodes a DUMP payload into an entry for `key` (expiring at `expire_at`, unix ms).
+/// Never trusts the payload: a short one, a version newer than Redis 7.0's, a wrong
+/// checksum, a value that does not parse, an empty collection or bytes left over are
+/// all errors. `zset_limits` decides whether a sorted set stays packed; a set stays
+/// an intset up to Redis's default `set-max-intset-entries` (see [`restore_with`]).
+pub fn restore(
+    payload: &[u8],
+    key: &[u8],
+    expire_at: Option<i64>,
+    zset_limits: ZsetLimits,
+) -> Result<Entry, PayloadError> {
+    restore_with(
+        payload,
+        key,
+        expire_at,
+        zset_limits,
+        crate::set::INTSET_MAX_ENTRIES,
+    )
+}
+
+/// [`restore`] with the most members a restored set keeps as an intset
+/// (`set-max-intset-entries`).
+pub fn restore_with(
+    payload: &[u8],
+    key: &[u8],
+    expire_at: Option<i64>,
+    zset_limits: ZsetLimits,
+    set_max_intset: usize,
+) -> Result<Entry, PayloadError> {
+    let Some(body_len) = payload.len().checked_sub(10) else {
+        return Err(PayloadError::VersionOrChecksum);
+    };
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > VERSION {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let stored = u64::from_le_bytes(footer[2..].try_into().expect("8 bytes"));
+    if crc64::update(0, &payload[..body_len + 2]) != stored {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let mut body = &payload[..body_len];
+    let mut r = Reader::new(&mut body, None);
+    let code = r.byte().map_err(PayloadError::BadData)?;
+    let Some(t) = VALUE_TYPES.iter().find(|t| t.code == code) else {
+        return Err(PayloadError::BadData(RdbError::corrupt(
+            0,
+            format!("unknown value type {code}"),
+        )));
+    };
+    let read = t
+        .read
+        .map_err(|why| PayloadError::BadData(RdbError::unsupported(0, why)))?;
+    let mut scratch = Scratch {
+        zset_limits,
+        set_max_intset,
+        ..Scratch::default()
+    };
+    let entry = read(code, &mut r, key, expire_at, &mut scratch).map_err(PayloadError::BadData)?;
+    let Some(entry) = entry else {
+        return Err(PayloadError::BadData(RdbError::corrupt(
+            r.offset(),
+            "an empty collection",
+        )));
+    };
+    if !r.at_end().map_err(PayloadError::BadData)? {
+        return Err(PayloadError::BadData(RdbError::corrupt(
+            r.offset(),
+            "bytes after the value",
+        )));
+    }
+    Ok(entry)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -147,6 +147,13 @@ impl<'a> Writer<'a> {
         self.raw(&v.to_le_bytes())
     }
 
+    /// Hands everything buffered to the underlying writer (a DUMP payload, which has
+    /// no end-of-file opcode, computes its checksum itself).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()?;
+        self.inner.flush()
+    }
+
     /// Writes the end-of-file opcode and the checksum (0 when `checksum` is off), and
     /// flushes everything to the underlying writer. Returns the total size.
     pub fn finish(mut self, eof_opcode: u8, checksum: bool) -> io::Result<u64> {

@@ -21,11 +21,13 @@ pub(crate) const TYPE_TREE: u8 = 5;
 /// `RDB_TYPE_ZSET_LISTPACK`.
 pub(crate) const TYPE_LISTPACK: u8 = 17;
 
-/// Writes a sorted set: its type byte, the key, the value.
-pub(crate) fn write(w: &mut Writer<'_>, key: &[u8], z: &ZsetValue) -> io::Result<()> {
+/// Writes a sorted set: its type byte, the key (none in a DUMP payload), the value.
+pub(crate) fn write(w: &mut Writer<'_>, key: Option<&[u8]>, z: &ZsetValue) -> io::Result<()> {
     if z.is_packed() {
         w.byte(TYPE_LISTPACK)?;
-        w.string(key)?;
+        if let Some(key) = key {
+            w.string(key)?;
+        }
         let mut lp = ListpackBuilder::default();
         let mut text = Vec::new();
         z.for_each(|s, m| {
@@ -37,7 +39,9 @@ pub(crate) fn write(w: &mut Writer<'_>, key: &[u8], z: &ZsetValue) -> io::Result
         w.string(&lp.finish())
     } else {
         w.byte(TYPE_TREE)?;
-        w.string(key)?;
+        if let Some(key) = key {
+            w.string(key)?;
+        }
         w.length(z.len() as u64)?;
         let mut res = Ok(());
         z.for_each(|s, m| {
