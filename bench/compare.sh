@@ -22,7 +22,8 @@
 # Environment (defaults in brackets):
 #   ROUNDS [3]            rounds; each runs every workload on both servers
 #   DURATION [10]         seconds measured per a/b/c run
-#   WORKLOADS ["a b c mem"]  (also: tx, MULTI/SET/INCR/EXEC transactions)
+#   WORKLOADS ["a b c mem"]  (also: tx, MULTI/SET/INCR/EXEC transactions; l1 l16 s1
+#                         s16 z1 z16, list/set/zset write+read pairs at pipeline 1, 16)
 #   SHOAL_PORT [16379], REDIS_PORT [16380]   must be free
 #   SHOAL_BIN [$CARGO_TARGET_DIR or <repo>/target, then /release/shoal]
 #   SHOAL_ARGS [""]       extra flags for shoal (e.g. "--capacity 1000000"); shoal is
@@ -65,7 +66,7 @@ MEM_KEYS=1000000
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds)"
 for w in $WORKLOADS; do
-    case $w in a | b | c | tx | mem) ;; *) die "unknown workload '$w' (a, b, c, tx, mem)" ;; esac
+    case $w in a | b | c | tx | l1 | l16 | s1 | s16 | z1 | z16 | mem) ;; *) die "unknown workload '$w' (a, b, c, tx, l1, l16, s1, s16, z1, z16, mem)" ;; esac
 done
 require_redis
 pin_cpus compare.sh
@@ -137,6 +138,10 @@ run_abc() {
         c) flags=(--ratio 1:0 --pipeline 16) ;;
         # One transaction = 4 requests (MULTI, SET, INCR, EXEC): ops/s counts requests.
         tx) flags=(--command "MULTI; SET __key__ __data__; INCR tx:counter; EXEC" --pipeline 1) ;;
+        # Data types: a write then a read per pair, at pipeline 1 and 16.
+        l1 | l16) flags=(--command "LPUSH list:1 __data__; RPOP list:1" --pipeline "${w#l}") ;;
+        s1 | s16) flags=(--command "SADD set:1 __key__; SISMEMBER set:1 __key__" --pipeline "${w#s}") ;;
+        z1 | z16) flags=(--command "ZADD zset:1 1 __key__; ZRANGE zset:1 0 9" --pipeline "${w#z}") ;;
     esac
     start_server "$s"
     json=$(timeout $((DURATION + 120)) "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" \
@@ -257,6 +262,9 @@ describe() {
         b) echo "SET:GET 1:10, pipeline 16, 50 connections, 32 B values, 100,000 keys prefilled, ${DURATION} s" ;;
         c) echo "SET only, pipeline 16, 50 connections, 32 B values, 100,000 keys prefilled, ${DURATION} s" ;;
         tx) echo "MULTI; SET; INCR; EXEC at pipeline 1 (4 requests per transaction), 50 connections, 32 B values, ${DURATION} s" ;;
+        l1 | l16) echo "LPUSH list:1 value; RPOP list:1 (one list), pipeline ${1#l}, 50 connections, ${DURATION} s" ;;
+        s1 | s16) echo "SADD set:1 member; SISMEMBER set:1 member, pipeline ${1#s}, 50 connections, 100,000 members, ${DURATION} s" ;;
+        z1 | z16) echo "ZADD zset:1 1 member; ZRANGE zset:1 0 9, pipeline ${1#z}, 50 connections, 100,000 members, ${DURATION} s" ;;
         mem) echo "fresh server, 1,000,000 SETs of 32 B values to memtier-1..1000000, pipeline 16" ;;
     esac
 }
