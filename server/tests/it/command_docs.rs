@@ -7,76 +7,11 @@
 //! redis-tools), which `scripts/test-all.sh` installs; a missing one fails the test.
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 
-use crate::common::{cmd, free_port, redis_cli, Proc, TempDir, TestServer};
-
-/// A redis-server child process on a free port with its own directory, killed on drop
-/// (also the reference of `notifications.rs`).
-pub(crate) struct RedisServer {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl RedisServer {
-    pub(crate) fn start() -> RedisServer {
-        let dir = TempDir::new("redis-docs");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--dir", &dir.str(), "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "redis-server is required for the COMMAND DOCS conformance test \
-                     (scripts/test-all.sh installs it: apt-get install redis-server): {e}"
-                )
-            });
-        let server = RedisServer {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    pub(crate) async fn conn(&self, resp3: bool) -> MultiplexedConnection {
-        let query = if resp3 { "?protocol=resp3" } else { "" };
-        let url = format!("redis://127.0.0.1:{}/{query}", self.port);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let client = redis::Client::open(url.as_str()).expect("client");
-            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-                // Answers PING once it has loaded (nothing to load here).
-                if cmd::<String>(&mut c, &["PING"]).await == "PONG" {
-                    return c;
-                }
-            }
-            assert!(Instant::now() < deadline, "redis-server does not answer");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::{cmd, redis_cli, Proc, RedisServer, TestServer};
 
 /// The key/value pairs of a map, RESP3 map or RESP2 flat array.
 fn entries(v: &Value) -> Vec<(Value, Value)> {

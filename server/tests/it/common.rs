@@ -520,3 +520,76 @@ pub async fn info_field(con: &mut redis::aio::MultiplexedConnection, name: &str)
         .unwrap_or_else(|| panic!("INFO has no {name}"))
         .to_string()
 }
+
+/// A redis-server 7.0 child process on a free port with its own directory, killed on
+/// drop: the reference Shoal's replies are compared with. `scripts/test-all.sh`
+/// installs redis-server; a missing one fails the test that needs it.
+pub struct RedisServer {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts one and waits until it accepts connections.
+    pub fn start() -> RedisServer {
+        let dir = TempDir::new("redis-ref");
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", &dir.str(), "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "redis-server 7.0 is required for the comparisons with Redis \
+                     (scripts/test-all.sh installs it: apt-get install redis-server): {e}"
+                )
+            });
+        let server = RedisServer {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// A client connection (RESP3 when `resp3`), once the server answers PING.
+    pub async fn conn(&self, resp3: bool) -> redis::aio::MultiplexedConnection {
+        let query = if resp3 { "?protocol=resp3" } else { "" };
+        let url = format!("redis://127.0.0.1:{}/{query}", self.port);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let client = redis::Client::open(url.as_str()).expect("client");
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                if try_cmd::<String>(&mut c, &["PING"]).await.is_ok() {
+                    return c;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server does not answer");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts one and connects to it (RESP2).
+    pub async fn with_conn() -> (RedisServer, redis::aio::MultiplexedConnection) {
+        let r = RedisServer::start();
+        let c = r.conn(false).await;
+        (r, c)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -2,51 +2,9 @@
 //! moving both ways between a real `redis-server` (package redis-server) and Shoal
 //! for every type and encoding.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use redis::aio::MultiplexedConnection;
 
 use crate::common::*;
-
-/// A redis-server child process (no persistence), killed on drop.
-struct RedisProc {
-    child: Child,
-}
-
-impl RedisProc {
-    async fn start() -> (RedisProc, MultiplexedConnection) {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let p = RedisProc { child };
-        let url = format!("redis://127.0.0.1:{port}/");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            if let Ok(client) = redis::Client::open(url.as_str()) {
-                if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-                    if try_cmd::<String>(&mut c, &["PING"]).await.is_ok() {
-                        return (p, c);
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for RedisProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn dump(c: &mut MultiplexedConnection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query_async(c).await.unwrap()
@@ -127,7 +85,7 @@ async fn populate(c: &mut MultiplexedConnection) -> Vec<(&'static str, &'static 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn payloads_move_between_redis_and_shoal_both_ways() {
-    let (_redis, mut r) = RedisProc::start().await;
+    let (_redis, mut r) = RedisServer::with_conn().await;
     let s = TestServer::start();
     let mut c = s.conn().await;
     let keys = populate(&mut r).await;

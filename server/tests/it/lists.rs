@@ -17,7 +17,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
@@ -61,43 +60,8 @@ async fn until_parked(c: &mut Conn, n: usize) {
 // Byte-for-byte against redis-server
 // ---------------------------------------------------------------------------------------
 
-/// A redis-server child process on a free port, killed on drop.
-pub(crate) struct Redis {
-    child: Child,
-    pub(crate) port: u16,
-    _dir: TempDir,
-}
-
-impl Redis {
-    pub(crate) fn start() -> Redis {
-        let dir = TempDir::new("lists-redis");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--dir", &dir.str(), "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The reference redis-server (`lists`, `sets` and `blocking` compare with it).
+pub(crate) type Redis = RedisServer;
 
 /// A blocking RESP connection that reads one whole reply at a time, as bytes.
 pub(crate) struct Wire {

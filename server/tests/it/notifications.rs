@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSub};
 
-use crate::command_docs::RedisServer;
 use crate::common::*;
 
 const END: &str = "end-of-events";

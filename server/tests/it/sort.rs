@@ -1,52 +1,10 @@
 //! SORT and SORT_RO, checked reply for reply against a real redis-server 7.0.15
 //! (package redis-server) holding the same data.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 
 use crate::common::*;
-
-/// A redis-server child process (no persistence), killed on drop.
-struct RedisProc {
-    child: Child,
-}
-
-impl RedisProc {
-    async fn start() -> (RedisProc, MultiplexedConnection) {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let p = RedisProc { child };
-        let url = format!("redis://127.0.0.1:{port}/");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            if let Ok(client) = redis::Client::open(url.as_str()) {
-                if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-                    if try_cmd::<String>(&mut c, &["PING"]).await.is_ok() {
-                        return (p, c);
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for RedisProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn both(
     r: &mut MultiplexedConnection,
@@ -83,7 +41,7 @@ const SETUP: &[&[&str]] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sort_answers_as_redis_does() {
-    let (_redis, mut r) = RedisProc::start().await;
+    let (_redis, mut r) = RedisServer::with_conn().await;
     let s = TestServer::start();
     let mut c = s.conn().await;
     for cmd_args in SETUP {

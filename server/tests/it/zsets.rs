@@ -8,7 +8,6 @@
 //!
 //! These tests need `redis-server` 7.0 (as `command_docs.rs` and `persistence.rs`).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,44 +22,6 @@ type Conn = redis::aio::MultiplexedConnection;
 // ---------------------------------------------------------------------------------
 // A redis-server to compare with, and a client that reads any reply as bytes
 // ---------------------------------------------------------------------------------
-
-struct RedisServer {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let dir = TempDir::new("zsets-redis");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--dir", &dir.str(), "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0 is required (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A connection that sends commands and returns each whole reply as raw bytes.
 struct Wire {
