@@ -311,28 +311,34 @@ async fn used_memory(c: &mut redis::aio::MultiplexedConnection) -> u64 {
         .expect("number")
 }
 
-/// A subscriber that never reads is disconnected once the pushes waiting for it
-/// pass the hard limit, and the server's memory does not follow the publisher.
-#[tokio::test]
-async fn a_subscriber_that_does_not_read_is_disconnected_at_the_hard_limit() {
+/// A server whose `pubsub` output-buffer class is `limits`, a publishing connection,
+/// and a subscriber of `channel` that never reads.
+async fn slow_subscriber(
+    limits: &str,
+    channel: &str,
+) -> (TestServer, redis::aio::MultiplexedConnection, Raw) {
     let s = TestServer::start();
     let mut c = s.conn().await;
     let _: () = cmd(
         &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 2mb 0 0",
-        ],
+        &["CONFIG", "SET", "client-output-buffer-limit", limits],
     )
     .await;
     let mut slow = s.raw().await;
-    slow.roundtrip(
-        &[b"SUBSCRIBE", b"firehose"],
-        b"*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n",
-    )
-    .await;
+    let reply = format!(
+        "*3\r\n$9\r\nsubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
+        channel.len()
+    );
+    slow.roundtrip(&[b"SUBSCRIBE", channel.as_bytes()], reply.as_bytes())
+        .await;
+    (s, c, slow)
+}
+
+/// A subscriber that never reads is disconnected once the pushes waiting for it
+/// pass the hard limit, and the server's memory does not follow the publisher.
+#[tokio::test]
+async fn a_subscriber_that_does_not_read_is_disconnected_at_the_hard_limit() {
+    let (_s, mut c, mut slow) = slow_subscriber("pubsub 2mb 0 0", "firehose").await;
     let before = used_memory(&mut c).await;
     let payload = "x".repeat(64 * 1024);
     let mut delivered = 0;
@@ -368,24 +374,7 @@ async fn a_subscriber_that_does_not_read_is_disconnected_at_the_hard_limit() {
 /// too, though it never reaches the hard limit.
 #[tokio::test]
 async fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
-    let s = TestServer::start();
-    let mut c = s.conn().await;
-    let _: () = cmd(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 0 1mb 1",
-        ],
-    )
-    .await;
-    let mut slow = s.raw().await;
-    slow.roundtrip(
-        &[b"SUBSCRIBE", b"trickle"],
-        b"*3\r\n$9\r\nsubscribe\r\n$7\r\ntrickle\r\n:1\r\n",
-    )
-    .await;
+    let (_s, mut c, mut slow) = slow_subscriber("pubsub 0 1mb 1", "trickle").await;
     let payload = "y".repeat(64 * 1024);
     let started = Instant::now();
     loop {
@@ -406,24 +395,7 @@ async fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
 /// and `omem` bytes.
 #[tokio::test]
 async fn client_list_shows_undelivered_pushes() {
-    let s = TestServer::start();
-    let mut c = s.conn().await;
-    let _: () = cmd(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 0 0 0",
-        ],
-    )
-    .await;
-    let mut slow = s.raw().await;
-    slow.roundtrip(
-        &[b"SUBSCRIBE", b"pile"],
-        b"*3\r\n$9\r\nsubscribe\r\n$4\r\npile\r\n:1\r\n",
-    )
-    .await;
+    let (_s, mut c, _slow) = slow_subscriber("pubsub 0 0 0", "pile").await;
     let payload = "z".repeat(64 * 1024);
     // 32 MiB: more than the socket buffers hold.
     for _ in 0..512 {
