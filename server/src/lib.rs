@@ -18,10 +18,11 @@
 //! gates, execution), [`command`] (the table's types and `Ctx`), [`access`] (keys,
 //! locks, the write hook), [`changes`], [`commands`] (one file per command family),
 //! [`client`] (per-connection state and the client registry), [`blocking`] (parked
-//! commands, CLIENT PAUSE), [`monitor`], [`notify`] (keyspace notifications), [`counters`], [`config`], [`error`] (Redis
-//! error texts), [`num`] (Redis number rules), [`slowlog`], [`snapshots`] (the named
-//! snapshot registry), [`security`] (protected mode, cross-protocol requests, failed
-//! AUTH accounting), [`persistence`].
+//! commands, CLIENT PAUSE), [`monitor`], [`watch`] (WATCH), [`pubsub`] (channels,
+//! patterns, delivery), [`notify`] (keyspace notifications), [`counters`], [`config`],
+//! [`error`] (Redis error texts), [`num`] (Redis number rules), [`slowlog`],
+//! [`snapshots`] (the named snapshot registry), [`security`] (protected mode,
+//! cross-protocol requests, failed AUTH accounting), [`persistence`].
 
 pub mod access;
 pub mod blocking;

@@ -20,8 +20,8 @@
 //! with an error naming the key and the type. Shoal writes the plain encodings
 //! (`RDB_TYPE_STRING`, `RDB_TYPE_HASH`; for sorted sets what Redis 7.0 writes:
 //! `RDB_TYPE_ZSET_LISTPACK` while packed, `RDB_TYPE_ZSET_2` otherwise), lists as Redis
-//! 7.0 does (`RDB_TYPE_LIST_QUICKLIST_2`: [`list`]), sets as intsets or members
-//! ([`set`]), and reads the packed ones Redis writes for
+//! 7.0 does (`RDB_TYPE_LIST_QUICKLIST_2`: `list.rs`), sets as intsets or members
+//! (`set.rs`), and reads the packed ones Redis writes for
 //! small collections too (listpack, ziplist: [`listpack`]).
 //!
 //! Strings use Redis's encodings both ways ([`writer::Writer::string`]): integers of
