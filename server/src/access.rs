@@ -24,7 +24,7 @@ use shoal_storage::{
 };
 
 use crate::changes::event::NEW;
-use crate::changes::{Change, EXPIRED};
+use crate::changes::{Change, EXPIRED, KEYMISS};
 pub use crate::counters::Tally;
 use crate::error::CmdError;
 use crate::state::Shared;
@@ -472,9 +472,13 @@ impl<'c, 'a> Keys<'c, 'a> {
                 if !view {
                     announce(shared, Change::key(k.db, k.key, EXPIRED));
                 }
+                key_missed(shared, flags, view, k);
                 None
             }
-            Found::Absent => None,
+            Found::Absent => {
+                key_missed(shared, flags, view, k);
+                None
+            }
         }
     }
 
@@ -736,6 +740,16 @@ pub fn presence_with(db: &Db, src: &mut impl ShardSource, key: &[u8], now: i64) 
     }
     let shard = src.one(db, idx);
     presence_in(&shard, hash, key, now)
+}
+
+/// A read lookup (one that counts hits and misses) found no key: the `keymiss`
+/// keyspace notification (class `m`), after the expiry one if the key had just
+/// expired, as Redis's `lookupKeyReadWithFlags` sends it.
+#[inline]
+fn key_missed(shared: &Shared, flags: Lookup, view: bool, k: KeyRef<'_>) {
+    if flags.stats && !view {
+        notify_only(shared, k.db, k.key, KEYMISS);
+    }
 }
 
 /// The access clock of `Entry::touch`: unix seconds.

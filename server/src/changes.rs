@@ -10,6 +10,8 @@ use parking_lot::RwLock;
 
 /// A key expired (lazily on access, or by the active expiry cycle).
 pub const EXPIRED: &str = "expired";
+/// A read found no key (a keyspace notification only, class `m`; never announced).
+pub const KEYMISS: &str = "keymiss";
 /// A database was emptied (FLUSHDB, FLUSHALL).
 pub const FLUSHED: &str = "flushdb";
 /// Two databases exchanged contents (SWAPDB): announced for each.

@@ -117,7 +117,7 @@ pub fn class_of(name: &str) -> u32 {
         event::EXPIRED => class::EXPIRED,
         event::EVICTED => class::EVICTED,
         event::NEW => class::NEW,
-        "keymiss" => class::KEY_MISS,
+        crate::changes::KEYMISS => class::KEY_MISS,
         _ => 0,
     }
 }

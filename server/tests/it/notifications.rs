@@ -224,7 +224,8 @@ async fn each_class_letter_filters() {
         ("Ke", &[]),
         ("Kt", &[]),
         ("Kd", &[]),
-        ("Km", &[]),
+        // The GET of `gone` after it expired misses.
+        ("Km", &["keymiss"]),
     ];
     for (flags, expected) in cases {
         set_flags(&mut c, flags).await;
@@ -442,4 +443,36 @@ async fn list_set_and_zset_events() {
     // Another class's letters only: a string write publishes nothing.
     run(&mut c, &[&["SET", "pre", "y"]]).await;
     assert_eq!(events(&mut ps, &mut c).await, vec![]);
+}
+
+/// `m`: a read that finds no key publishes `keymiss` (GET, EXISTS, HGET, as
+/// redis-server 7.0.15 does); writes do not, and neither does a hit.
+#[tokio::test]
+async fn key_misses() {
+    let s = TestServer::start();
+    let mut ps = listen(&s).await;
+    let mut c = s.conn().await;
+    set_flags(&mut c, "KEm").await;
+    run(
+        &mut c,
+        &[
+            &["GET", "nokey"],
+            &["SET", "a", "1"],
+            &["GET", "a"],
+            &["EXISTS", "nokey2"],
+            &["HGET", "nohash", "f"],
+        ],
+    )
+    .await;
+    assert_eq!(
+        events(&mut ps, &mut c).await,
+        both(
+            0,
+            &[
+                ("nokey", "keymiss"),
+                ("nokey2", "keymiss"),
+                ("nohash", "keymiss")
+            ]
+        )
+    );
 }
