@@ -714,6 +714,23 @@ pub struct Command {
     /// Arguments, history and deprecation, for COMMAND DOCS ([`Schema::NONE`] unless
     /// set with [`Command::schema`]).
     pub schema: &'static Schema,
+    /// What the command reaches beyond its key spec, for a group that must lock it
+    /// first ([`Scope::Keys`] unless set with [`Command::scope`]).
+    pub scope: Scope,
+}
+
+/// What a command reaches, so that a group of commands (EXEC) can lock it all before
+/// the first one runs (see `dispatch::run_group`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The keys its key spec names (none for keyless commands).
+    Keys,
+    /// Every shard of the selected database (KEYS, SCAN, FLUSHDB, SORT's patterns...).
+    Db,
+    /// Every shard of every database (FLUSHALL, SWAPDB, BGSAVE, INFO...).
+    All,
+    /// The keyspace through paths that lock on their own: not runnable in a group.
+    Own,
 }
 
 impl Command {
@@ -743,7 +760,14 @@ impl Command {
             acl: &[],
             subcommands: &[],
             schema: &Schema::NONE,
+            scope: Scope::Keys,
         }
+    }
+
+    /// Sets what the command reaches beyond its key spec (see [`Scope`]).
+    pub const fn scope(mut self, scope: Scope) -> Command {
+        self.scope = scope;
+        self
     }
 
     /// Sets group, summary and since.
@@ -946,9 +970,19 @@ impl CommandTable {
             });
         };
         if !sub.arity_ok(args.len()) {
-            return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
+            return Err(CmdError::WrongArity(full_name(cmd.name, sub)));
         }
         Ok((idx, sub))
+    }
+}
+
+/// How errors name `cmd` found under `container`: `container|sub` for a subcommand,
+/// the name otherwise.
+pub fn full_name(container: &str, cmd: &Command) -> String {
+    if container == cmd.name {
+        cmd.name.to_string()
+    } else {
+        format!("{container}|{}", cmd.name)
     }
 }
 

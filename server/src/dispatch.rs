@@ -18,7 +18,7 @@ use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::clock::mono_ns;
-use crate::command::{flags, Command, CommandTable, Ctx};
+use crate::command::{flags, full_name, Command, CommandTable, Ctx, Scope};
 use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
 use crate::state::Shared;
@@ -46,7 +46,13 @@ pub static TABLE: LazyLock<CommandTable> =
 /// 10. MULTI: the command is queued (all but EXEC, DISCARD, MULTI, WATCH, QUIT and
 ///     RESET). EXEC of a transaction with a write counts as a write for 4, 5 and 9.
 #[inline]
-pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Result<Gate, CmdError> {
+pub fn gates(
+    shared: &Shared,
+    client: &Client,
+    container: &Command,
+    cmd: &Command,
+    now: i64,
+) -> Result<Gate, CmdError> {
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && shared.auth_required() {
         return Err(CmdError::NoAuth);
     }
@@ -64,7 +70,7 @@ pub fn gates(shared: &Shared, client: &Client, cmd: &Command, now: i64) -> Resul
         return Err(CmdError::SnapshotReadonly);
     }
     if client.subs.any() && !allowed_subscribed(cmd) && client.info.resp_is_2() {
-        return Err(CmdError::subscribe_mode(cmd_fullname(shared, cmd)));
+        return Err(CmdError::subscribe_mode(full_name(container.name, cmd)));
     }
     if persistence.loading() && !cmd.has(flags::LOADING) {
         return Err(CmdError::Loading);
@@ -95,18 +101,6 @@ fn allowed_subscribed(cmd: &Command) -> bool {
             | "quit"
             | "reset"
     )
-}
-
-/// `container|sub` for a subcommand, the name otherwise (as errors name commands).
-#[cold]
-fn cmd_fullname(_shared: &Shared, cmd: &Command) -> String {
-    let table: &CommandTable = &TABLE;
-    for c in &table.commands {
-        if c.subcommands.iter().any(|s| std::ptr::eq(s, cmd)) {
-            return format!("{}|{}", c.name, cmd.name);
-        }
-    }
-    cmd.name.to_string()
 }
 
 /// The commands that run at once inside MULTI instead of being queued (Redis's
@@ -178,7 +172,8 @@ pub fn execute(
             return Outcome::Done;
         }
     };
-    let gate = match gates(shared, client, cmd, now) {
+    let container = table.get(idx);
+    let gate = match gates(shared, client, container, cmd, now) {
         Ok(gate) => gate,
         Err(e) => {
             if client.multi.is_some() && cmd.name == "exec" {
@@ -193,7 +188,6 @@ pub fn execute(
             return Outcome::Done;
         }
     };
-    let container = table.get(idx);
     client.last_cmd = if std::ptr::eq(container, cmd) {
         (cmd.name, "")
     } else {
@@ -321,14 +315,15 @@ fn footprint<'a>(
 ) -> Result<Footprint<'a>, CmdError> {
     let container = table.get(idx).name;
     let here = *db;
-    Ok(match (container, cmd.name) {
-        ("select", _) => {
+    // SELECT, MOVE and COPY ... DB: where they go depends on their arguments.
+    Ok(match container {
+        "select" => {
             if let Some(n) = db_arg(shared, args.get(1)) {
                 *db = n;
             }
             Footprint::Nothing
         }
-        ("move", _) => {
+        "move" => {
             let key = args.get(1).unwrap_or_default();
             let mut keys = vec![(here, key)];
             if let Some(to) = db_arg(shared, args.get(2)) {
@@ -336,7 +331,7 @@ fn footprint<'a>(
             }
             Footprint::Keys(keys)
         }
-        ("copy", _) => {
+        "copy" => {
             let mut to = here;
             let mut i = 3;
             while i + 1 < args.len() {
@@ -351,34 +346,26 @@ fn footprint<'a>(
                 (to, dst.unwrap_or_default()),
             ])
         }
-        ("dbsize" | "keys" | "scan" | "randomkey" | "flushdb", _) => Footprint::Db(here),
-        // The keys BY and GET patterns name come from the sorted key's elements.
-        ("sort" | "sort_ro", _) => Footprint::Db(here),
-        ("flushall" | "swapdb" | "bgsave" | "info", _)
-        | ("memory", "stats")
-        | ("config", "resetstat") => Footprint::All,
-        // They read or replace the keyspace through paths that lock on their own.
-        ("save" | "shutdown" | "debug", _)
-        | ("snapshot", "create" | "list" | "restore" | "merge") => {
-            let name = if container == cmd.name {
-                cmd.name.to_string()
-            } else {
-                format!("{container}|{}", cmd.name)
-            };
-            return Err(CmdError::not_in_group(&name));
-        }
-        _ => {
-            let argv: Vec<&'a [u8]> = args.iter().collect();
-            match cmd.key_positions(&argv) {
-                Some(pos) if !pos.is_empty() => Footprint::Keys(
-                    pos.into_iter()
-                        .filter_map(|i| argv.get(i).map(|k| (here, *k)))
-                        .collect(),
-                ),
-                _ => Footprint::Nothing,
-            }
-        }
+        _ => match cmd.scope {
+            Scope::Db => Footprint::Db(here),
+            Scope::All => Footprint::All,
+            Scope::Own => return Err(CmdError::not_in_group(&full_name(container, cmd))),
+            Scope::Keys => key_footprint(cmd, args, here),
+        },
     })
+}
+
+/// A command's keys by its key spec, in database `db`.
+fn key_footprint<'a>(cmd: &Command, args: &Args<'a>, db: usize) -> Footprint<'a> {
+    let argv: Vec<&'a [u8]> = args.iter().collect();
+    match cmd.key_positions(&argv) {
+        Some(pos) if !pos.is_empty() => Footprint::Keys(
+            pos.into_iter()
+                .filter_map(|i| argv.get(i).map(|k| (db, *k)))
+                .collect(),
+        ),
+        _ => Footprint::Nothing,
+    }
 }
 
 /// The shards a group locks: the union of its commands' footprints.
@@ -455,7 +442,9 @@ pub fn run_group<'a>(
             .resolve(args)
             // A pause holds a group back as a whole, before it runs (as EXEC in
             // Redis), never one of its commands: a `Gate::Park` is not applied here.
-            .and_then(|(idx, cmd)| gates(shared, ctx.client, cmd, now).map(|_| (idx, cmd)))
+            .and_then(|(idx, cmd)| {
+                gates(shared, ctx.client, table.get(idx), cmd, now).map(|_| (idx, cmd))
+            })
             .and_then(|(idx, cmd)| {
                 let fp = footprint(shared, table, idx, cmd, args, &mut db)?;
                 plan.add(keyspace, fp);

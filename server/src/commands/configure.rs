@@ -6,7 +6,7 @@ use shoal_protocol::Args;
 
 use super::common::{container, help, text};
 use crate::access::Shards;
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 
@@ -192,6 +192,7 @@ const CONFIG_SUBS: &[Command] = &[
         (0, 0, 0),
         config_resetstat,
     )
+    .scope(Scope::All)
     .doc("server", "Reset the stats returned by INFO", "2.0.0")
     .acl(ADMIN_ACL)
     .schema(command_args::CONFIG_RESETSTAT),

@@ -8,7 +8,7 @@ use shoal_protocol::Args;
 
 use crate::access::{announce, presence_with, Shards};
 use crate::changes::{Change, FLUSHED, SWAPPED};
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
@@ -159,6 +159,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("dbsize", 1, READONLY | FAST, (0, 0, 0), dbsize)
+        .scope(Scope::Db)
         .doc(
             "server",
             "Return the number of keys in the selected database",
@@ -167,16 +168,19 @@ pub const COMMANDS: &[Command] = &[
         .acl(&["keyspace", "read", "fast"])
 .schema(command_args::DBSIZE),
     Command::new("flushdb", -1, WRITE, (0, 0, 0), flushdb)
+        .scope(Scope::Db)
         .doc("server", "Remove all keys from the current database", "1.0.0")
         .complexity("O(N) where N is the number of keys in the selected database")
         .acl(&["keyspace", "write", "slow", "dangerous"])
 .schema(command_args::FLUSHDB),
     Command::new("flushall", -1, WRITE, (0, 0, 0), flushall)
+        .scope(Scope::All)
         .doc("server", "Remove all keys from all databases", "1.0.0")
         .complexity("O(N) where N is the total number of keys in all databases")
         .acl(&["keyspace", "write", "slow", "dangerous"])
 .schema(command_args::FLUSHALL),
     Command::new("swapdb", 3, WRITE | FAST, (0, 0, 0), swapdb)
+        .scope(Scope::All)
         .doc("server", "Swaps two Redis databases", "4.0.0")
         .complexity(
             "O(N) where N is the count of clients watching or blocking on keys from both databases.",

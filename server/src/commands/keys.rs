@@ -25,7 +25,7 @@ use crate::access::{access_clock, Lookup, Shards};
 use crate::changes::event::{
     COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, PERSIST, RENAME_FROM, RENAME_TO,
 };
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{
     CmdError, CmdResult, EXPIRE_GT_AND_LT, EXPIRE_NX_AND_OTHERS, INVALID_CURSOR, LFU_NO_IDLETIME,
@@ -722,6 +722,7 @@ pub const COMMANDS: &[Command] = &[
         .acl(KEYSPACE_WRITE_FAST)
         .schema(command_args::MOVE),
     Command::new("keys", 2, READONLY, (0, 0, 0), keys)
+        .scope(Scope::Db)
         .doc(
             "generic",
             "Find all keys matching the given pattern",
@@ -734,6 +735,7 @@ pub const COMMANDS: &[Command] = &[
         .acl(&["keyspace", "read", "slow", "dangerous"])
         .schema(command_args::KEYS),
     Command::new("scan", -2, READONLY, (0, 0, 0), scan)
+        .scope(Scope::Db)
         .doc(
             "generic",
             "Incrementally iterate the keys space",
@@ -747,6 +749,7 @@ pub const COMMANDS: &[Command] = &[
         .acl(KEYSPACE_READ_SLOW)
         .schema(command_args::SCAN),
     Command::new("randomkey", 1, READONLY, (0, 0, 0), randomkey)
+        .scope(Scope::Db)
         .doc(
             "generic",
             "Return a random key from the keyspace",

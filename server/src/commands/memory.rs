@@ -8,7 +8,7 @@ use shoal_protocol::{Args, ReplyBuf};
 use super::common::{container, help};
 use crate::access::Lookup;
 use crate::access::Shards;
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::num::parse_i64;
@@ -216,6 +216,7 @@ const MEMORY_SUBS: &[Command] = &[
         .acl(&["read", "slow"])
         .schema(command_args::MEMORY_USAGE),
     Command::new("stats", 2, 0, (0, 0, 0), memory_stats)
+        .scope(Scope::All)
         .doc("server", "Show memory usage details", "4.0.0")
         .acl(&["slow"])
         .schema(command_args::MEMORY_STATS),

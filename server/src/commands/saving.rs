@@ -4,7 +4,7 @@
 
 use shoal_protocol::Args;
 
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::persistence::BgsaveError;
@@ -53,11 +53,13 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save)
+        .scope(Scope::Own)
         .doc("server", "Synchronously save the dataset to disk", "1.0.0")
         .complexity("O(N) where N is the total number of keys in all databases")
         .acl(&["admin", "slow", "dangerous"])
         .schema(command_args::SAVE),
     Command::new("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave)
+        .scope(Scope::All)
         .doc("server", "Asynchronously save the dataset to disk", "1.0.0")
         .complexity("O(1)")
         .acl(&["admin", "slow", "dangerous"])

@@ -2,7 +2,7 @@
 
 use shoal_protocol::Args;
 
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 
@@ -66,6 +66,7 @@ pub const COMMANDS: &[Command] = &[
         (0, 0, 0),
         shutdown,
     )
+    .scope(Scope::Own)
     .doc(
         "server",
         "Synchronously save the dataset to disk and then shut down the server",

@@ -38,7 +38,7 @@ use shoal_protocol::Args;
 
 use crate::access::announce;
 use crate::changes::{event::RESTORE, Change, REPLACED};
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{CmdError, CmdResult};
 use crate::snapshots::{self, CreateError, MergeMode, Snapshot};
@@ -228,6 +228,7 @@ const WRITE_ACL: &[&str] = &["keyspace", "write", "admin", "slow", "dangerous"];
 /// SNAPSHOT subcommands (arity counts `SNAPSHOT` and the subcommand name).
 const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
     Command::new("create", -2, ADMIN | NOSCRIPT, (0, 0, 0), create)
+        .scope(Scope::Own)
         .doc(
             "server",
             "Takes a point-in-time snapshot of every database and returns its name.",
@@ -237,6 +238,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         .acl(ADMIN_ACL)
         .schema(command_args::SNAPSHOT_CREATE),
     Command::new("list", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), list)
+        .scope(Scope::Own)
         .doc(
             "server",
             "Lists snapshots, oldest first: one map per snapshot (RESP2: a flat field/value array) with name, created (unix ms), keys and retained_bytes.",
@@ -270,6 +272,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
     .acl(&["fast", "connection"])
         .schema(command_args::SNAPSHOT_READ),
     Command::new("restore", 3, WRITE | ADMIN | NOSCRIPT, (0, 0, 0), restore)
+        .scope(Scope::Own)
         .doc(
             "server",
             "Atomically replaces every database with a snapshot's content.",
@@ -285,6 +288,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         merge,
     )
+    .scope(Scope::Own)
     .doc(
         "server",
         "Atomically writes a snapshot's keys back: KEEP restores keys deleted or expired since, REPLACE also overwrites keys changed since.",

@@ -21,7 +21,7 @@ use shoal_storage::{Entry, ListValue, Value};
 
 use crate::access::Lookup;
 use crate::changes::event::{DEL, SORTSTORE};
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{CmdError, CmdResult, SORT_SCORE_NOT_DOUBLE};
 use crate::num::{parse_i64, strtod};
@@ -336,6 +336,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, readonly: bool) -> CmdResult
 
 pub const COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), sort)
+        .scope(Scope::Db)
         .doc(
             "generic",
             "Sort the elements in a list, set or sorted set",
@@ -349,6 +350,7 @@ pub const COMMANDS: &[Command] = &[
         .acl(&["write", "set", "sortedset", "list", "slow", "dangerous"])
         .schema(command_args::SORT),
     Command::new("sort_ro", -2, READONLY | MOVABLEKEYS, (1, 1, 1), sort_ro)
+        .scope(Scope::Db)
         .doc(
             "generic",
             "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",

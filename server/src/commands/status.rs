@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use shoal_protocol::Args;
 
 use crate::access::Shards;
-use crate::command::{flags::*, Command, Ctx};
+use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::CmdResult;
 
@@ -35,6 +35,7 @@ fn time(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
     Command::new("info", -1, LOADING | STALE, (0, 0, 0), info_cmd)
+        .scope(Scope::All)
         .doc(
             "server",
             "Get information and statistics about the server",
