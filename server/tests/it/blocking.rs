@@ -386,7 +386,7 @@ async fn the_write_hook_wakes_the_first_client_blocked_on_a_key() {
 // ---------------------------------------------------------------------------------
 
 /// Waits (polling INFO) until `n` clients are blocked.
-fn until_blocked_sync(w: &mut crate::lists::Wire, n: usize) {
+fn until_blocked_sync(w: &mut crate::common::Wire, n: usize) {
     let want = format!("blocked_clients:{n}\r\n");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -401,7 +401,7 @@ fn until_blocked_sync(w: &mut crate::lists::Wire, n: usize) {
 
 /// Every reply of a CLIENT UNBLOCK session against `addr`, in order.
 fn unblock_transcript(addr: impl std::net::ToSocketAddrs + Copy) -> Vec<String> {
-    use crate::lists::Wire;
+    use crate::common::Wire;
     let mut a = Wire::connect(addr);
     let mut b = Wire::connect(addr);
     let mut t = Vec::new();

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -592,4 +592,124 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A blocking RESP connection that reads one whole reply at a time, as bytes.
+pub struct Wire {
+    r: BufReader<std::net::TcpStream>,
+}
+
+impl Wire {
+    pub fn connect(addr: impl std::net::ToSocketAddrs) -> Wire {
+        let s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Wire {
+            r: BufReader::new(s),
+        }
+    }
+
+    pub fn call(&mut self, args: &[&str]) -> Vec<u8> {
+        self.send(args);
+        self.reply()
+    }
+
+    /// Sends a command without reading its reply.
+    pub fn send(&mut self, args: &[&str]) {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.r.get_mut().write_all(&encode(&bytes)).unwrap();
+    }
+
+    /// Reads one whole reply.
+    pub fn reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.frame(&mut out);
+        out
+    }
+
+    fn frame(&mut self, out: &mut Vec<u8>) {
+        let mut line = Vec::new();
+        self.r.read_until(b'\n', &mut line).expect("reply");
+        assert!(line.ends_with(b"\r\n"), "partial reply {line:?}");
+        out.extend_from_slice(&line);
+        let head = line[0];
+        let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        match head {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let mut body = vec![0u8; n as usize + 2];
+                self.r.read_exact(&mut body).unwrap();
+                out.extend_from_slice(&body);
+            }
+            b'*' | b'~' | b'>' => {
+                for _ in 0..n.max(0) {
+                    self.frame(out);
+                }
+            }
+            b'%' | b'|' => {
+                for _ in 0..2 * n.max(0) {
+                    self.frame(out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parsers for one command each (a command's `Args` borrow its parser), authenticated.
+pub fn parsers(n: usize) -> Vec<shoal_protocol::RequestParser> {
+    (0..n)
+        .map(|_| {
+            let mut p = shoal_protocol::RequestParser::new(shoal_protocol::Limits::default());
+            p.set_authenticated(true);
+            p
+        })
+        .collect()
+}
+
+/// Parses one command per wire, each with its own parser.
+pub fn parse_each<'a>(
+    parsers: &'a mut [shoal_protocol::RequestParser],
+    wires: &'a [Vec<u8>],
+) -> Vec<shoal_protocol::Args<'a>> {
+    parsers
+        .iter_mut()
+        .zip(wires)
+        .map(|(p, w)| match p.parse(w) {
+            Ok(Some((_, args))) => args,
+            _ => panic!("parse"),
+        })
+        .collect()
+}
+
+/// Runs `commands` as one group (`dispatch::execute_group`, what EXEC runs on) for a
+/// fresh client of `s`; returns the RESP2 replies and the client, which has left the
+/// registry.
+pub fn group_replies(
+    s: &TestServer,
+    commands: &[&[&[u8]]],
+) -> (String, shoal_server::client::Client) {
+    let shared = s.handle().shared();
+    let addr: SocketAddr = ([127, 0, 0, 1], 1).into();
+    let (info, _pushes) = shared
+        .clients
+        .register(addr, addr, 0, usize::MAX)
+        .expect("register");
+    let id = info.id;
+    let mut client = shoal_server::client::Client::new(info, true);
+    let wires: Vec<Vec<u8>> = commands.iter().map(|c| encode(c)).collect();
+    let mut ps = parsers(wires.len());
+    let parsed = parse_each(&mut ps, &wires);
+    let group: Vec<&shoal_protocol::Args<'_>> = parsed.iter().collect();
+    let mut out = shoal_protocol::ReplyBuf::new(shoal_protocol::Proto::Resp2);
+    shoal_server::dispatch::execute_group(
+        shared,
+        &mut client,
+        &mut out,
+        shoal_server::state::now_ms(),
+        &group,
+    );
+    shared.clients.unregister(id);
+    (String::from_utf8_lossy(out.as_bytes()).into_owned(), client)
 }

@@ -15,16 +15,10 @@
 //!
 //! Timing is not asserted beyond generous bounds.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use redis::Value;
-use shoal_protocol::{Limits, Proto, ReplyBuf, RequestParser};
-use shoal_server::client::Client;
-use shoal_server::dispatch::execute_group;
-use shoal_server::state::now_ms;
 
 use crate::common::*;
 
@@ -62,69 +56,6 @@ async fn until_parked(c: &mut Conn, n: usize) {
 
 /// The reference redis-server (`lists`, `sets` and `blocking` compare with it).
 pub(crate) type Redis = RedisServer;
-
-/// A blocking RESP connection that reads one whole reply at a time, as bytes.
-pub(crate) struct Wire {
-    r: BufReader<TcpStream>,
-}
-
-impl Wire {
-    pub(crate) fn connect(addr: impl std::net::ToSocketAddrs) -> Wire {
-        let s = TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Wire {
-            r: BufReader::new(s),
-        }
-    }
-
-    pub(crate) fn call(&mut self, args: &[&str]) -> Vec<u8> {
-        self.send(args);
-        self.reply()
-    }
-
-    /// Sends a command without reading its reply.
-    pub(crate) fn send(&mut self, args: &[&str]) {
-        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.r.get_mut().write_all(&encode(&bytes)).unwrap();
-    }
-
-    /// Reads one whole reply.
-    pub(crate) fn reply(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.frame(&mut out);
-        out
-    }
-
-    fn frame(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).expect("reply");
-        assert!(line.ends_with(b"\r\n"), "partial reply {line:?}");
-        out.extend_from_slice(&line);
-        let head = line[0];
-        let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        match head {
-            b'$' | b'=' | b'!' if n >= 0 => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => {
-                for _ in 0..n.max(0) {
-                    self.frame(out);
-                }
-            }
-            b'%' | b'|' => {
-                for _ in 0..2 * n.max(0) {
-                    self.frame(out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
 
 /// Commands whose replies must be the same on both servers (one per line).
 const SCRIPT: &str = "
@@ -856,46 +787,21 @@ async fn a_blocked_client_that_leaves_is_forgotten() {
 #[test]
 fn blocking_commands_in_a_group_answer_at_once() {
     let s = TestServer::start();
-    let shared = s.handle().shared();
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
-    let (info, _pushes) = shared
-        .clients
-        .register(addr, addr, 0, usize::MAX)
-        .expect("register");
-    let id = info.id;
-    let mut client = Client::new(info, true);
-    let wires = [
-        encode(&[b"BLPOP", b"empty", b"0"]),
-        encode(&[b"BLMOVE", b"empty", b"d", b"LEFT", b"LEFT", b"0"]),
-        encode(&[b"BLMPOP", b"0", b"1", b"empty", b"LEFT"]),
-        encode(&[b"RPUSH", b"full", b"x"]),
-        encode(&[b"BRPOP", b"full", b"0"]),
-    ];
-    let mut parsers: Vec<RequestParser> = wires
-        .iter()
-        .map(|_| {
-            let mut p = RequestParser::new(Limits::default());
-            p.set_authenticated(true);
-            p
-        })
-        .collect();
-    let parsed: Vec<shoal_protocol::Args<'_>> = parsers
-        .iter_mut()
-        .zip(&wires)
-        .map(|(p, w)| match p.parse(w) {
-            Ok(Some((_, args))) => args,
-            _ => panic!("parse"),
-        })
-        .collect();
-    let group: Vec<&shoal_protocol::Args<'_>> = parsed.iter().collect();
-    let mut out = ReplyBuf::new(Proto::Resp2);
-    execute_group(shared, &mut client, &mut out, now_ms(), &group);
+    let (out, client) = group_replies(
+        &s,
+        &[
+            &[b"BLPOP", b"empty", b"0"],
+            &[b"BLMOVE", b"empty", b"d", b"LEFT", b"LEFT", b"0"],
+            &[b"BLMPOP", b"0", b"1", b"empty", b"LEFT"],
+            &[b"RPUSH", b"full", b"x"],
+            &[b"BRPOP", b"full", b"0"],
+        ],
+    );
     assert_eq!(
-        String::from_utf8_lossy(out.as_bytes()),
+        out,
         "*-1\r\n$-1\r\n*-1\r\n:1\r\n*2\r\n$4\r\nfull\r\n$1\r\nx\r\n"
     );
     assert!(client.parked.is_none());
-    shared.clients.unregister(id);
 }
 
 #[tokio::test]

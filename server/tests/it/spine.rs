@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shoal_protocol::{Limits, Proto, ReplyBuf, RequestParser};
+use shoal_protocol::{Proto, ReplyBuf};
 use shoal_server::changes::Change;
 use shoal_server::client::Client;
 use shoal_server::command::flags::WRITE;
@@ -23,32 +23,6 @@ use crate::common::*;
 // ---------------------------------------------------------------------------------------
 // Group runner
 // ---------------------------------------------------------------------------------------
-
-/// Parsers for `wires` (one command each): each command's `Args` borrow its parser.
-fn parsers(n: usize) -> Vec<RequestParser> {
-    (0..n)
-        .map(|_| {
-            let mut p = RequestParser::new(Limits::default());
-            p.set_authenticated(true);
-            p
-        })
-        .collect()
-}
-
-/// Parses one command per wire, each with its own parser.
-fn parse_each<'a>(
-    parsers: &'a mut [RequestParser],
-    wires: &'a [Vec<u8>],
-) -> Vec<shoal_protocol::Args<'a>> {
-    parsers
-        .iter_mut()
-        .zip(wires)
-        .map(|(p, w)| match p.parse(w) {
-            Ok(Some((_, args))) => args,
-            _ => panic!("parse"),
-        })
-        .collect()
-}
 
 /// Two keys whose shards differ (so a group really spans two locks).
 fn keys_in_two_shards(shared: &Shared) -> (String, String) {
@@ -136,30 +110,21 @@ async fn a_group_runs_ordinary_handlers_under_one_acquisition_and_is_never_seen_
 #[tokio::test]
 async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others() {
     let s = TestServer::start();
-    let shared = Arc::clone(s.handle().shared());
     let mut c = s.conn().await;
     let _: () = cmd(&mut c, &["HSET", "h", "f", "v"]).await;
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
-    let (info, _pushes) = shared
-        .clients
-        .register(addr, addr, 0, usize::MAX)
-        .expect("register");
-    let mut client = Client::new(info, true);
-    let wires = vec![
-        encode(&[b"SET", b"k", b"1"]),
-        encode(&[b"GET", b"h"]),                 // WRONGTYPE at run time
-        encode(&[b"NOSUCH", b"x"]),              // refused: unknown
-        encode(&[b"KEYS", b"h*"]),               // whole-database: the group holds every shard
-        encode(&[b"SNAPSHOT", b"CREATE", b"s"]), // refused: locks on its own
-        encode(&[b"INCR", b"k"]),
-    ];
-    let mut ps = parsers(wires.len());
-    let parsed = parse_each(&mut ps, &wires);
-    let group: Vec<&shoal_protocol::Args<'_>> = parsed.iter().collect();
-    let mut out = ReplyBuf::new(Proto::Resp2);
-    execute_group(&shared, &mut client, &mut out, now_ms(), &group);
+    let (out, _) = group_replies(
+        &s,
+        &[
+            &[b"SET", b"k", b"1"],
+            &[b"GET", b"h"],                 // WRONGTYPE at run time
+            &[b"NOSUCH", b"x"],              // refused: unknown
+            &[b"KEYS", b"h*"],               // whole-database: the group holds every shard
+            &[b"SNAPSHOT", b"CREATE", b"s"], // refused: locks on its own
+            &[b"INCR", b"k"],
+        ],
+    );
     assert_eq!(
-        String::from_utf8_lossy(out.as_bytes()),
+        out,
         "+OK\r\n\
          -WRONGTYPE Operation against a key holding the wrong kind of value\r\n\
          -ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n\

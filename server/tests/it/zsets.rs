@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::AsyncReadExt;
 
 use crate::common::*;
 
@@ -23,77 +22,23 @@ type Conn = redis::aio::MultiplexedConnection;
 // A redis-server to compare with, and a client that reads any reply as bytes
 // ---------------------------------------------------------------------------------
 
-/// A connection that sends commands and returns each whole reply as raw bytes.
-struct Wire {
-    r: BufReader<TcpStream>,
-}
-
-impl Wire {
-    async fn connect(port: u16) -> Wire {
-        let s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        Wire {
-            r: BufReader::new(s),
-        }
-    }
-
-    async fn reply(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut pending = 1usize;
-        while pending > 0 {
-            pending -= 1;
-            let mut line = Vec::new();
-            tokio::time::timeout(Duration::from_secs(10), self.r.read_until(b'\n', &mut line))
-                .await
-                .expect("reply in time")
-                .expect("read");
-            assert!(line.ends_with(b"\r\n"), "truncated reply {line:?}");
-            let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            let kind = line[0];
-            out.extend_from_slice(&line);
-            match kind {
-                b'$' | b'=' | b'!' if n >= 0 => {
-                    let mut body = vec![0u8; n as usize + 2];
-                    self.r.read_exact(&mut body).await.expect("bulk");
-                    out.extend_from_slice(&body);
-                }
-                b'*' | b'~' | b'>' if n > 0 => pending += n as usize,
-                b'%' | b'|' if n > 0 => pending += 2 * n as usize,
-                _ => {}
-            }
-        }
-        out
-    }
-
-    async fn q(&mut self, args: &[&str]) -> Vec<u8> {
-        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.r
-            .get_mut()
-            .write_all(&encode(&bytes))
-            .await
-            .expect("send");
-        self.reply().await
-    }
-}
-
 /// Runs `script` on both servers (after FLUSHALL, in RESP3 when asked) and returns
 /// the commands whose replies differ, with both replies.
 async fn differences(shoal: u16, redis: u16, resp3: bool, script: &[Vec<String>]) -> Vec<String> {
-    let (mut a, mut b) = (Wire::connect(shoal).await, Wire::connect(redis).await);
+    let (mut a, mut b) = (
+        Wire::connect(("127.0.0.1", shoal)),
+        Wire::connect(("127.0.0.1", redis)),
+    );
     for w in [&mut a, &mut b] {
-        w.q(&["FLUSHALL"]).await;
+        w.call(&["FLUSHALL"]);
         if resp3 {
-            w.q(&["HELLO", "3"]).await;
+            w.call(&["HELLO", "3"]);
         }
     }
     let mut diffs = Vec::new();
     for c in script {
         let args: Vec<&str> = c.iter().map(String::as_str).collect();
-        let (x, y) = (a.q(&args).await, b.q(&args).await);
+        let (x, y) = (a.call(&args), b.call(&args));
         if x != y {
             diffs.push(format!(
                 "{args:?}\n  shoal: {}\n  redis: {}",
@@ -593,11 +538,9 @@ async fn random_operations_match_redis_on_small_and_large_sets() {
     }
     // Small limits on both: sets convert often, stores pack and unpack.
     for port in [s.addr.port(), redis.port] {
-        let mut w = Wire::connect(port).await;
-        w.q(&["CONFIG", "SET", "zset-max-listpack-entries", "8"])
-            .await;
-        w.q(&["CONFIG", "SET", "zset-max-listpack-value", "3"])
-            .await;
+        let mut w = Wire::connect(("127.0.0.1", port));
+        w.call(&["CONFIG", "SET", "zset-max-listpack-entries", "8"]);
+        w.call(&["CONFIG", "SET", "zset-max-listpack-value", "3"]);
     }
     let script = random_script(4, 2500, 2000, false);
     let diffs = differences(s.addr.port(), redis.port, false, &script).await;
@@ -1083,7 +1026,7 @@ async fn changes_are_announced_with_redis_event_names() {
 
 /// `rdb_changes_since_last_save` of a connection's server.
 async fn dirty(w: &mut Wire) -> i64 {
-    let info = String::from_utf8_lossy(&w.q(&["INFO", "persistence"]).await).into_owned();
+    let info = String::from_utf8_lossy(&w.call(&["INFO", "persistence"])).into_owned();
     info.lines()
         .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
         .and_then(|v| v.trim().parse().ok())
@@ -1095,13 +1038,13 @@ async fn changes_are_counted_as_redis_counts_them() {
     let redis = RedisServer::start();
     let s = TestServer::start();
     let (mut a, mut b) = (
-        Wire::connect(s.addr.port()).await,
-        Wire::connect(redis.port).await,
+        Wire::connect(("127.0.0.1", s.addr.port())),
+        Wire::connect(("127.0.0.1", redis.port)),
     );
     let mut script = owned(SCRIPT);
     script.extend(random_script(7, 600, 200, false));
     for w in [&mut a, &mut b] {
-        w.q(&["FLUSHALL"]).await;
+        w.call(&["FLUSHALL"]);
     }
     let mut diffs = Vec::new();
     for c in &script {
@@ -1110,8 +1053,8 @@ async fn changes_are_counted_as_redis_counts_them() {
             continue;
         }
         let (a0, b0) = (dirty(&mut a).await, dirty(&mut b).await);
-        a.q(&args).await;
-        b.q(&args).await;
+        a.call(&args);
+        b.call(&args);
         let (da, db) = (dirty(&mut a).await - a0, dirty(&mut b).await - b0);
         if da != db {
             diffs.push(format!("{args:?}: shoal {da}, redis {db}"));
@@ -1122,52 +1065,20 @@ async fn changes_are_counted_as_redis_counts_them() {
 
 #[tokio::test]
 async fn a_blocking_pop_in_a_group_answers_nil_instead_of_blocking() {
-    use shoal_protocol::{Limits, Proto, ReplyBuf, RequestParser};
-    use shoal_server::client::Client;
-    use shoal_server::dispatch::execute_group;
-    use shoal_server::state::now_ms;
     let s = TestServer::start();
-    let shared = Arc::clone(s.handle().shared());
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
-    let (info, _pushes) = shared
-        .clients
-        .register(addr, addr, 0, usize::MAX)
-        .expect("register");
-    let id = info.id;
-    let mut client = Client::new(info, true);
-    let wires: Vec<Vec<u8>> = [
-        &[&b"ZADD"[..], b"z", b"1", b"a"][..],
-        &[b"BZPOPMIN", b"none", b"0"],
-        &[b"BZMPOP", b"0", b"1", b"none", b"MIN"],
-        &[b"BZPOPMAX", b"z", b"0"],
-    ]
-    .iter()
-    .map(|a| encode(a))
-    .collect();
-    let mut parsers: Vec<RequestParser> = wires
-        .iter()
-        .map(|_| {
-            let mut p = RequestParser::new(Limits::default());
-            p.set_authenticated(true);
-            p
-        })
-        .collect();
-    let parsed: Vec<shoal_protocol::Args<'_>> = parsers
-        .iter_mut()
-        .zip(&wires)
-        .map(|(p, w)| match p.parse(w) {
-            Ok(Some((_, args))) => args,
-            _ => panic!("parse"),
-        })
-        .collect();
-    let group: Vec<&shoal_protocol::Args<'_>> = parsed.iter().collect();
-    let mut out = ReplyBuf::new(Proto::Resp2);
-    execute_group(&shared, &mut client, &mut out, now_ms(), &group);
+    let (out, _) = group_replies(
+        &s,
+        &[
+            &[b"ZADD", b"z", b"1", b"a"],
+            &[b"BZPOPMIN", b"none", b"0"],
+            &[b"BZMPOP", b"0", b"1", b"none", b"MIN"],
+            &[b"BZPOPMAX", b"z", b"0"],
+        ],
+    );
     assert_eq!(
-        String::from_utf8_lossy(out.as_bytes()),
+        out,
         ":1\r\n*-1\r\n*-1\r\n*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
     );
-    shared.clients.unregister(id);
 }
 
 /// Plain sets as inputs of ZUNION/ZINTER/ZDIFF (and STORE) and ZINTERCARD: every
