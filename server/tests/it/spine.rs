@@ -7,7 +7,7 @@
 //! dataset before and after.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,9 +46,16 @@ async fn a_group_runs_ordinary_handlers_under_one_acquisition_and_is_never_seen_
 
     const GROUPS: usize = 3000;
     let done = Arc::new(AtomicBool::new(false));
+    // The writer starts once both readers have read, so that they overlap it however
+    // the threads are scheduled.
+    let started = Arc::new(AtomicU64::new(0));
     let writer = {
         let (shared, a, b, done) = (Arc::clone(&shared), a.clone(), b.clone(), Arc::clone(&done));
+        let started = Arc::clone(&started);
         std::thread::spawn(move || {
+            while started.load(Ordering::SeqCst) < 2 {
+                std::thread::yield_now();
+            }
             let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
             let (info, _pushes) = shared
                 .clients
@@ -82,12 +89,20 @@ async fn a_group_runs_ordinary_handlers_under_one_acquisition_and_is_never_seen_
     let mut readers = Vec::new();
     for _ in 0..2 {
         let (mut c, a, b, done) = (s.conn().await, a.clone(), b.clone(), Arc::clone(&done));
+        let started = Arc::clone(&started);
         readers.push(tokio::spawn(async move {
             let mut n = 0u64;
-            while !done.load(Ordering::SeqCst) {
+            loop {
+                let finished = done.load(Ordering::SeqCst);
                 let (x, y): (String, String) = cmd(&mut c, &["MGET", &a, &b]).await;
                 assert_eq!(x, y, "a group was observed half done");
+                if n == 0 {
+                    started.fetch_add(1, Ordering::SeqCst);
+                }
                 n += 1;
+                if finished {
+                    break;
+                }
             }
             n
         }));
