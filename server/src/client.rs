@@ -78,6 +78,10 @@ pub struct ClientInfo {
     pub resp: AtomicUsize,
     /// Bytes waiting in the query buffer after the last read.
     pub qbuf: AtomicUsize,
+    /// Bytes of the connection's query and reply buffers (their capacity), published
+    /// per batch; their total is what eviction does not count (see
+    /// [`crate::evict`]).
+    pub buffers: AtomicUsize,
     /// Commands run by this client.
     pub commands: AtomicU64,
     /// Set by CLIENT KILL (or shutdown): the connection closes at its next chance.
@@ -124,6 +128,15 @@ pub const UNBLOCK_TIMEOUT: u8 = 2;
 pub const UNBLOCK_ERROR: u8 = 3;
 
 impl ClientInfo {
+    /// Bytes this client holds: its buffers, what others pushed to it and it has not
+    /// taken yet, and its queued transaction (CLIENT LIST `tot-mem`;
+    /// `maxmemory-clients` compares the total).
+    pub fn memory(&self) -> usize {
+        self.buffers.load(Ordering::Relaxed)
+            + self.push_pending.load(Ordering::Relaxed)
+            + self.multi_mem.load(Ordering::Relaxed)
+    }
+
     /// CLIENT UNBLOCK: asks the command this client has parked on keys to end now,
     /// with its timeout reply or (`error`) `-UNBLOCKED`. False when no command of
     /// this client is parked on keys (or one was already asked to end).
@@ -327,7 +340,7 @@ impl ClientInfo {
             self.multi_mem.load(Ordering::Relaxed),
             self.push_count.load(Ordering::Relaxed),
             self.push_pending.load(Ordering::Relaxed),
-            self.push_pending.load(Ordering::Relaxed) + self.multi_mem.load(Ordering::Relaxed),
+            self.memory(),
             cmd,
             self.resp.load(Ordering::Relaxed),
             lib_name,
@@ -406,6 +419,8 @@ pub struct Multi {
     /// A queued command is flagged `write` (EXEC then counts as a write for the
     /// gates: MISCONF, read-only views, CLIENT PAUSE WRITE).
     pub write: bool,
+    /// A queued command is flagged `denyoom` (EXEC is refused over maxmemory).
+    pub denyoom: bool,
     /// A command was refused while queueing: EXEC answers EXECABORT.
     pub aborted: bool,
     /// Bytes the queued commands hold (CLIENT LIST `multi-mem`).
@@ -551,6 +566,7 @@ impl ClientRegistry {
             no_touch: AtomicBool::new(false),
             resp: AtomicUsize::new(2),
             qbuf: AtomicUsize::new(0),
+            buffers: AtomicUsize::new(0),
             commands: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),

@@ -97,7 +97,21 @@ pub struct Config {
     pub active_expire_effort: u32,
     /// Bytes; 0 = no limit.
     pub maxmemory: u64,
+    /// `maxmemory` was given (file, environment, flag or CONFIG SET): no default
+    /// from the cgroup limit then.
+    pub maxmemory_set: bool,
+    /// `maxmemory` is the default taken from the cgroup's limit.
+    pub maxmemory_from_cgroup: bool,
     pub maxmemory_policy: String,
+    /// `maxmemory-samples`: keys sampled per eviction round.
+    pub maxmemory_samples: u32,
+    /// `maxmemory-eviction-tenacity`, 0 to 100.
+    pub maxmemory_eviction_tenacity: u32,
+    /// `maxmemory-clients`: bytes, or a percentage of maxmemory; 0 = no limit.
+    pub maxmemory_clients: ClientsLimit,
+    pub lfu_log_factor: u32,
+    /// Minutes.
+    pub lfu_decay_time: u32,
     /// `client-output-buffer-limit`, canonical: `normal h s t slave h s t pubsub h s
     /// t` (bytes, bytes, seconds; 0 = no limit).
     pub client_output_buffer_limit: String,
@@ -166,7 +180,14 @@ impl Default for Config {
             hz: 10,
             active_expire_effort: 1,
             maxmemory: 0,
+            maxmemory_set: false,
+            maxmemory_from_cgroup: false,
             maxmemory_policy: "noeviction".to_string(),
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            maxmemory_clients: ClientsLimit::Bytes(0),
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             client_output_buffer_limit: DEFAULT_OUTPUT_BUFFER_LIMITS.to_string(),
             notify_keyspace_events: 0,
             save: String::new(),
@@ -222,6 +243,14 @@ impl fmt::Debug for Config {
             .field("active_expire_effort", &self.active_expire_effort)
             .field("maxmemory", &self.maxmemory)
             .field("maxmemory_policy", &self.maxmemory_policy)
+            .field("maxmemory_samples", &self.maxmemory_samples)
+            .field(
+                "maxmemory_eviction_tenacity",
+                &self.maxmemory_eviction_tenacity,
+            )
+            .field("maxmemory_clients", &self.maxmemory_clients)
+            .field("lfu_log_factor", &self.lfu_log_factor)
+            .field("lfu_decay_time", &self.lfu_decay_time)
             .field("notify_keyspace_events", &self.notify_keyspace_events)
             .field("save", &self.save)
             .field("dir", &self.dir)
@@ -518,6 +547,39 @@ const MAXMEMORY_POLICIES: &[&str] = &[
     "allkeys-random",
     "noeviction",
 ];
+
+/// `maxmemory-clients`: bytes, or a percentage of `maxmemory`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientsLimit {
+    Bytes(u64),
+    Percent(u64),
+}
+
+impl ClientsLimit {
+    fn parse(v: &str) -> Result<ClientsLimit, Invalid> {
+        match v.strip_suffix('%') {
+            Some(p) => Ok(ClientsLimit::Percent(int(p, 0, 100)?)),
+            None => Ok(ClientsLimit::Bytes(memory(v, 0, u64::MAX)?)),
+        }
+    }
+
+    /// The limit in bytes under `maxmemory` (a percentage of no limit is none).
+    pub fn bytes(self, maxmemory: u64) -> u64 {
+        match self {
+            ClientsLimit::Bytes(b) => b,
+            ClientsLimit::Percent(p) => maxmemory / 100 * p,
+        }
+    }
+}
+
+impl fmt::Display for ClientsLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientsLimit::Bytes(b) => write!(f, "{b}"),
+            ClientsLimit::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
 
 /// Redis's own limit on a request's element count (`argc` is an `int`).
 const MAX_MULTIBULK: i128 = i32::MAX as i128;
@@ -834,10 +896,12 @@ const PARAMS: &[Param] = &[
         default: "0",
         mutable: true,
         sensitive: false,
-        help: "Memory limit (0 = none); reported only, eviction comes later",
+        help: "Memory limit (0 = none; unset: 80% of the cgroup's memory limit, if any), kept by maxmemory-policy",
         get: |c| c.maxmemory.to_string(),
         set: |c, v| {
             c.maxmemory = memory(v, 0, u64::MAX)?;
+            c.maxmemory_set = true;
+            c.maxmemory_from_cgroup = false;
             Ok(())
         },
     },
@@ -881,6 +945,76 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxmemory_policy.clone(),
         set: |c, v| {
             c.maxmemory_policy = one_of(v, MAXMEMORY_POLICIES)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-samples",
+        env: "SHOAL_MAXMEMORY_SAMPLES",
+        kind: Kind::Int,
+        default: "5",
+        mutable: true,
+        sensitive: false,
+        help: "Keys sampled per eviction round, 1 to 64",
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, v| {
+            c.maxmemory_samples = int(v, 1, 64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-eviction-tenacity",
+        env: "SHOAL_MAXMEMORY_EVICTION_TENACITY",
+        kind: Kind::Int,
+        default: "10",
+        mutable: true,
+        sensitive: false,
+        help: "Time a command may spend evicting before the background thread takes over, 0 to 100 (100 = no limit)",
+        get: |c| c.maxmemory_eviction_tenacity.to_string(),
+        set: |c, v| {
+            c.maxmemory_eviction_tenacity = int(v, 0, 100)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-clients",
+        env: "SHOAL_MAXMEMORY_CLIENTS",
+        kind: Kind::Memory,
+        default: "0",
+        mutable: true,
+        sensitive: false,
+        help: "Client buffers' total limit, bytes or a percentage of maxmemory (0 = none): past it the biggest clients are disconnected",
+        get: |c| c.maxmemory_clients.to_string(),
+        set: |c, v| {
+            c.maxmemory_clients = ClientsLimit::parse(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "lfu-log-factor",
+        env: "SHOAL_LFU_LOG_FACTOR",
+        kind: Kind::Int,
+        default: "10",
+        mutable: true,
+        sensitive: false,
+        help: "How many hits it takes to grow an LFU counter (logarithmic)",
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, v| {
+            c.lfu_log_factor = int(v, 0, i32::MAX.into())?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "lfu-decay-time",
+        env: "SHOAL_LFU_DECAY_TIME",
+        kind: Kind::Int,
+        default: "1",
+        mutable: true,
+        sensitive: false,
+        help: "Minutes idle for an LFU counter to lose one (0 = never)",
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, v| {
+            c.lfu_decay_time = int(v, 0, i32::MAX.into())?;
             Ok(())
         },
     },

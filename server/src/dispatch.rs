@@ -34,7 +34,9 @@ pub static TABLE: LazyLock<CommandTable> =
 ///
 /// 1. authentication: `NOAUTH` until AUTH/HELLO succeeds (ACL's `NOPERM` comes next);
 /// 2. MULTI: commands flagged `no-multi` are refused inside a transaction;
-/// 3. (maxmemory: `OOM` for `denyoom` commands over the limit);
+/// 3. maxmemory: over the limit, keys are evicted first (see [`crate::evict`]); if
+///    nothing could be, `OOM` for `denyoom` commands (and EXEC of a transaction
+///    with one) and for anything queued into a transaction;
 /// 4. persistence: `MISCONF` for writes (and PING) after a failed background save;
 /// 5. a SNAPSHOT READ view: `READONLY` for writes (Redis's read-only replica check);
 /// 6. (subscribe mode: only the pub/sub commands, PING, QUIT and RESET in RESP2);
@@ -59,6 +61,9 @@ pub fn gates(
     let multi = client.multi.as_ref();
     if multi.is_some() && cmd.has(flags::NO_MULTI) {
         return Err(CmdError::msg(error::NOT_IN_MULTI));
+    }
+    if shared.evict.over() {
+        out_of_memory(shared, client, cmd)?;
     }
     // EXEC of a transaction that writes counts as a write (Redis 7.0).
     let write = cmd.has(flags::WRITE) || multi.is_some_and(|m| m.write && cmd.name == "exec");
@@ -85,6 +90,29 @@ pub fn gates(
         return Ok(Gate::Queue);
     }
     Ok(Gate::Run)
+}
+
+/// The maxmemory gate, once memory is over the limit: evict (Redis's
+/// `performEvictions`), then refuse what would grow memory if nothing could be freed.
+#[cold]
+#[inline(never)]
+fn out_of_memory(shared: &Shared, client: &Client, cmd: &Command) -> Result<(), CmdError> {
+    if shared.evict.perform(shared) != crate::evict::Outcome::Fail {
+        return Ok(());
+    }
+    let multi = client.multi.as_ref();
+    let refuse = cmd.has(flags::DENYOOM)
+        || match multi {
+            // Queueing may take any amount of memory: only the transaction's own
+            // ending commands pass, and EXEC only without a `denyoom` command queued.
+            Some(m) if cmd.name == "exec" => m.denyoom,
+            Some(_) => !matches!(cmd.name, "discard" | "quit" | "reset"),
+            None => false,
+        };
+    if refuse {
+        return Err(CmdError::msg(error::OOM));
+    }
+    Ok(())
 }
 
 /// The commands a RESP2 connection may run while it is subscribed.
@@ -250,6 +278,7 @@ fn queue(client: &mut Client, cmd: &Command, args: &Args<'_>) {
         let owned = OwnedArgs::new(args);
         m.bytes += owned.heap_bytes();
         m.write |= cmd.has(flags::WRITE);
+        m.denyoom |= cmd.has(flags::DENYOOM);
         m.queued.push(owned);
         client
             .info

@@ -34,6 +34,8 @@ pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 /// WATCH after MULTI.
 pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 /// A command flagged `no-multi` queued (SAVE, SHUTDOWN...).
+/// A `denyoom` command over maxmemory, when nothing could be evicted.
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 /// EXEC of a transaction in which a command was refused while queueing.
 pub const EXEC_ABORT: &str = "EXECABORT Transaction discarded because of previous errors.";

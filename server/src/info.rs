@@ -209,12 +209,13 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         let c = shared.config.read();
         (c.maxmemory, c.maxmemory_policy.clone())
     };
-    let overhead = table_overhead(shared, shards);
-    let dataset = m.allocated.saturating_sub(overhead);
+    let clients = shared.evict.clients_memory();
+    let overhead = table_overhead(shared, shards) + clients;
+    let dataset = m.used.saturating_sub(overhead);
     let total_system = meminfo_kb("MemTotal:").map_or(0, |kb| kb * 1024);
     out.push_str("# Memory\r\n");
-    field!(out, "used_memory", m.allocated);
-    field!(out, "used_memory_human", bytes_to_human(m.allocated));
+    field!(out, "used_memory", m.used);
+    field!(out, "used_memory_human", bytes_to_human(m.used));
     field!(out, "used_memory_rss", m.rss);
     field!(out, "used_memory_rss_human", bytes_to_human(m.rss));
     field!(out, "used_memory_peak", m.peak);
@@ -222,14 +223,14 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(
         out,
         "used_memory_peak_perc",
-        format!("{:.2}%", percent(m.allocated, m.peak))
+        format!("{:.2}%", percent(m.used, m.peak))
     );
     field!(out, "used_memory_overhead", overhead);
     field!(out, "used_memory_dataset", dataset);
     field!(
         out,
         "used_memory_dataset_perc",
-        format!("{:.2}%", percent(dataset, m.allocated))
+        format!("{:.2}%", percent(dataset, m.used))
     );
     field!(out, "allocator_allocated", m.allocated);
     field!(out, "allocator_active", m.active);
@@ -243,6 +244,8 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", bytes_to_human(maxmemory));
     field!(out, "maxmemory_policy", policy);
+    // Shoal's own: where maxmemory came from (config, cgroup or none).
+    field!(out, "maxmemory_source", shared.evict.source());
     field!(
         out,
         "allocator_frag_ratio",
@@ -272,21 +275,21 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(
         out,
         "mem_fragmentation_ratio",
-        format!("{:.2}", ratio(m.rss, m.allocated))
+        format!("{:.2}", ratio(m.rss, m.used))
     );
-    field!(
-        out,
-        "mem_fragmentation_bytes",
-        m.rss as i64 - m.allocated as i64
-    );
-    field!(out, "mem_not_counted_for_evict", 0);
+    field!(out, "mem_fragmentation_bytes", m.rss as i64 - m.used as i64);
+    field!(out, "mem_not_counted_for_evict", shared.evict.not_counted());
     field!(out, "mem_replication_backlog", 0);
     field!(out, "mem_clients_slaves", 0);
-    field!(out, "mem_clients_normal", 0);
+    field!(out, "mem_clients_normal", clients);
     field!(out, "mem_aof_buffer", 0);
     field!(out, "mem_allocator", allocator_name());
     field!(out, "active_defrag_running", 0);
-    field!(out, "lazyfree_pending_objects", 0);
+    field!(
+        out,
+        "lazyfree_pending_objects",
+        shared.evict.pending_objects()
+    );
     field!(out, "lazyfreed_objects", 0);
     // Shoal's own: named snapshots alive (their memory is part of used_memory).
     field!(out, "snapshots", shared.snapshots.len());
@@ -451,10 +454,16 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         "expire_cycle_cpu_milliseconds",
         get(&s.expire_cycle_usec) / 1000
     );
-    field!(out, "evicted_keys", 0);
-    field!(out, "evicted_clients", 0);
-    field!(out, "total_eviction_exceeded_time", 0);
-    field!(out, "current_eviction_exceeded_time", 0);
+    let ev = &shared.evict;
+    field!(out, "evicted_keys", ev.evicted_keys.load(Ordering::Relaxed));
+    field!(
+        out,
+        "evicted_clients",
+        ev.evicted_clients.load(Ordering::Relaxed)
+    );
+    let (total_exceeded, current_exceeded) = ev.exceeded_times(crate::state::now_ms());
+    field!(out, "total_eviction_exceeded_time", total_exceeded);
+    field!(out, "current_eviction_exceeded_time", current_exceeded);
     field!(out, "keyspace_hits", t.keyspace_hits);
     field!(out, "keyspace_misses", t.keyspace_misses);
     field!(out, "pubsub_channels", shared.pubsub.count(Kind::Channel));

@@ -36,8 +36,10 @@ pub mod config;
 pub mod counters;
 pub mod dispatch;
 pub mod error;
+pub mod evict;
 pub mod fdlimit;
 pub mod info;
+pub mod memory;
 pub mod monitor;
 pub mod net;
 pub mod notify;
@@ -56,10 +58,11 @@ pub mod watch;
 pub use server::{Server, ServerHandle};
 pub use state::Shared;
 
-/// jemalloc is the global allocator of the server (binary, tests and embedders of this
-/// crate alike), so INFO memory and maxmemory read real allocator statistics.
+/// jemalloc, counted, is the global allocator of the server (binary, tests and
+/// embedders of this crate alike): `used_memory` and maxmemory read Shoal's own count
+/// of what it allocated (see [`memory`]); INFO's allocator figures are jemalloc's.
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: memory::Counting = memory::Counting;
 
 /// jemalloc options baked in: the background thread returns freed memory to the OS
 /// without waiting for the next allocation (an idle cache shrinks by itself).

@@ -12,7 +12,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let mut config = config;
+    shoal_server::memory::apply_cgroup_default(&mut config);
     init_logging(&config);
+    if config.maxmemory_from_cgroup {
+        tracing::info!(
+            maxmemory = config.maxmemory,
+            "maxmemory not set: {}% of the cgroup's memory limit",
+            shoal_server::memory::CGROUP_SHARE_PERCENT
+        );
+    }
     let logs_to_file = !config.logfile.is_empty();
     let server = match Server::start_with(config, true) {
         Ok(s) => s,

@@ -97,6 +97,8 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     shared.pubsub.unsubscribe_all(&mut client.subs, &info);
     // The socket closes when `run` returns: CLIENT KILL must not shut it down after.
     info.detach_socket();
+    let buffers = info.buffers.swap(0, Ordering::Relaxed);
+    shared.evict.clients_changed(&shared, -(buffers as isize));
     shared.clients.unregister(id);
 }
 
@@ -228,7 +230,13 @@ async fn serve(
             if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
                 return Ok(reason);
             }
-            publish(client, now, inbuf.len() - len);
+            publish(
+                shared,
+                client,
+                now,
+                inbuf.len() - len,
+                inbuf.capacity() + out.capacity(),
+            );
             let parked = Parking {
                 parser: &mut parser,
                 inbuf: &mut inbuf,
@@ -254,7 +262,13 @@ async fn serve(
             return Ok(reason);
         }
 
-        publish(client, now, inbuf.len());
+        publish(
+            shared,
+            client,
+            now,
+            inbuf.len(),
+            inbuf.capacity() + out.capacity(),
+        );
         if failed {
             return Ok("protocol error");
         }
@@ -273,12 +287,20 @@ async fn serve(
     }
 }
 
-/// Publishes what CLIENT LIST shows of this connection (once per batch).
-fn publish(client: &Client, now: i64, qbuf: usize) {
+/// Publishes what CLIENT LIST shows of this connection (once per batch), and its
+/// buffers' size when it changed (for maxmemory and maxmemory-clients).
+fn publish(shared: &Shared, client: &Client, now: i64, qbuf: usize, buffers: usize) {
     let info = &client.info;
     info.last_ms.store(now, Ordering::Relaxed);
     info.qbuf.store(qbuf, Ordering::Relaxed);
     *info.last_cmd.lock() = client.last_cmd;
+    let old = info.buffers.load(Ordering::Relaxed);
+    if old != buffers {
+        info.buffers.store(buffers, Ordering::Relaxed);
+        shared
+            .evict
+            .clients_changed(shared, buffers as isize - old as isize);
+    }
 }
 
 /// Logs and names the close of a client past `client-query-buffer-limit`.
@@ -433,7 +455,13 @@ impl Parking<'_> {
                                 && matches!(again.on, WaitOn::Keys(_));
                             let deadline = if keep { block.deadline } else { again.deadline };
                             block = Block { deadline, ..again };
-                            publish(client, now, inbuf.len() - len);
+                            publish(
+                                shared,
+                                client,
+                                now,
+                                inbuf.len() - len,
+                                inbuf.capacity() + out.capacity(),
+                            );
                         }
                     }
                 }

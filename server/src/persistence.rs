@@ -903,7 +903,7 @@ fn write_and_rename(
 
 /// The auxiliary fields Redis 7.0 writes (without replication info).
 fn aux_fields() -> Vec<(String, String)> {
-    let used = crate::process::memory_figures().allocated;
+    let used = crate::memory::used();
     vec![
         ("redis-ver".into(), "7.0.15".into()),
         ("redis-bits".into(), (usize::BITS).to_string()),

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Allocator and process memory figures, in bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MemoryFigures {
+    /// `used_memory`: Shoal's own count of the bytes it allocated (see
+    /// [`crate::memory`]).
+    pub used: u64,
     /// Bytes allocated by the program (jemalloc `stats.allocated`).
     pub allocated: u64,
     /// Bytes in active pages (jemalloc `stats.active`).
@@ -15,13 +18,19 @@ pub struct MemoryFigures {
     pub resident: u64,
     /// Resident set size of the process (`/proc/self/status` VmRSS, else `resident`).
     pub rss: u64,
-    /// Highest `allocated` seen by any reading so far.
+    /// Highest `used` seen so far (readings and the eviction thread's ticks).
     pub peak: u64,
 }
 
-/// The peak of `used_memory` over every reading, for the process (jemalloc's
-/// statistics are process-wide, so the peak is too).
+/// The peak of `used_memory` over every reading, for the process (the count is
+/// process-wide, so the peak is too).
 static PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// Notes `used_memory` now for the peak; returns the peak.
+pub fn note_peak() -> u64 {
+    let used = crate::memory::used();
+    PEAK.fetch_max(used, Ordering::Relaxed).max(used)
+}
 
 /// Reads the allocator statistics now (advancing jemalloc's epoch so they are fresh)
 /// and updates the peak.
@@ -32,8 +41,10 @@ pub fn memory_figures() -> MemoryFigures {
     let active = stats::active::read().unwrap_or(0) as u64;
     let resident = stats::resident::read().unwrap_or(0) as u64;
     let rss = proc_status_kb("VmRSS:").map_or(resident, |kb| kb * 1024);
-    let peak = PEAK.fetch_max(allocated, Ordering::Relaxed).max(allocated);
+    let used = crate::memory::used();
+    let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     MemoryFigures {
+        used,
         allocated,
         active,
         resident,

@@ -127,6 +127,7 @@ impl Server {
         );
         let expiry = spawn_expiry_thread(Arc::clone(&shared));
         let save_cron = spawn_save_cron(Arc::clone(&shared))?;
+        let evictor = spawn_eviction_thread(Arc::clone(&shared))?;
         let run_shared = Arc::clone(&shared);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -134,6 +135,8 @@ impl Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("shoal-worker")
+            // A thread's share of the allocation count joins the total as it ends.
+            .on_thread_stop(crate::memory::flush_thread)
             .enable_all()
             .build()?;
         let thread = std::thread::Builder::new()
@@ -157,6 +160,7 @@ impl Server {
                 runtime.shutdown_timeout(Duration::from_secs(2));
                 let _ = expiry.join();
                 let _ = save_cron.join();
+                let _ = evictor.join();
                 run_shared.persistence.on_exit(&run_shared.keyspace);
                 tracing::info!("Shoal is now ready to exit, bye bye...");
             })?;
@@ -456,6 +460,14 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
             }
         })
         .expect("spawn expiry thread")
+}
+
+/// Starts the eviction thread: it carries on evicting when a command's time budget
+/// ran out with memory still over `maxmemory` (see [`crate::evict`]).
+fn spawn_eviction_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("shoal-evict".into())
+        .spawn(move || shared.evict.background(&shared))
 }
 
 /// Starts the save-point thread (persistence's timer: save points, retries); it ends when shutdown is requested.

@@ -188,7 +188,10 @@ impl SnapshotRegistry {
 pub fn free_later<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new()
         .name("shoal-snapfree".into())
-        .spawn(move || drop(value));
+        .spawn(move || {
+            drop(value);
+            crate::memory::flush_thread();
+        });
 }
 
 /// How `SNAPSHOT MERGE` treats keys that exist in both the snapshot and the live

@@ -22,6 +22,7 @@ use crate::client::ClientRegistry;
 pub use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
+use crate::evict::{Evictor, Policy};
 use crate::monitor::Monitors;
 use crate::notify::Notifications;
 use crate::persistence::Persistence;
@@ -142,6 +143,8 @@ pub struct Shared {
     pub pubsub: PubSub,
     /// `notify-keyspace-events`, read by the write hook (see [`crate::notify`]).
     pub notifications: Notifications,
+    /// maxmemory and eviction (see [`crate::evict`]).
+    pub evict: Evictor,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -178,6 +181,7 @@ impl Shared {
             notifications: Notifications::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
+            evict: Evictor::default(),
             shutdown_tx,
         };
         shared.apply_config(config);
@@ -221,6 +225,25 @@ impl Shared {
             crate::config::output_buffer_limit(&c.client_output_buffer_limit, "pubsub");
         self.pubsub.set_limits(hard, soft, secs);
         self.notifications.configure(c.notify_keyspace_events);
+        self.evict.set_source(if c.maxmemory_from_cgroup {
+            "cgroup"
+        } else if c.maxmemory_set {
+            "config"
+        } else {
+            "none"
+        });
+        self.evict.configure(
+            &self.keyspace,
+            &crate::evict::Settings {
+                maxmemory: c.maxmemory,
+                policy: Policy::parse(&c.maxmemory_policy).unwrap_or(Policy::NoEviction),
+                samples: c.maxmemory_samples as usize,
+                tenacity: c.maxmemory_eviction_tenacity,
+                clients_limit: c.maxmemory_clients.bytes(c.maxmemory),
+                lfu_log_factor: c.lfu_log_factor,
+                lfu_decay_time: c.lfu_decay_time,
+            },
+        );
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }

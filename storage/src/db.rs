@@ -20,6 +20,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::entry::Entry;
+use crate::evict::AccessClock;
 use crate::shard::{InUse, Segments, Shard};
 use crate::KeyHasher;
 
@@ -104,7 +105,13 @@ impl Cursor {
 }
 
 impl Db {
-    pub(crate) fn new(index: usize, shards: usize, capacity: usize, hasher: KeyHasher) -> Db {
+    pub(crate) fn new(
+        index: usize,
+        shards: usize,
+        capacity: usize,
+        hasher: KeyHasher,
+        clock: &Arc<AccessClock>,
+    ) -> Db {
         assert!(shards.is_power_of_two() && shards <= 1 << 16);
         let per_shard = capacity.div_ceil(shards);
         let in_use = Arc::new(InUse::new(shards));
@@ -113,8 +120,10 @@ impl Db {
             shards: Shards::Live(
                 (0..shards)
                     .map(|i| {
-                        let shard = Shard::new(per_shard, hasher.clone());
-                        Padded(Mutex::new(shard.with_in_use(Arc::clone(&in_use), i)))
+                        let shard = Shard::new(per_shard, hasher.clone())
+                            .with_in_use(Arc::clone(&in_use), i)
+                            .with_clock(Arc::clone(clock));
+                        Padded(Mutex::new(shard))
                     })
                     .collect(),
             ),
@@ -692,7 +701,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn db(shards: usize) -> Db {
-        Db::new(0, shards, 0, KeyHasher::new())
+        Db::new(0, shards, 0, KeyHasher::new(), &Arc::default())
     }
 
     fn put(db: &Db, k: &str) {

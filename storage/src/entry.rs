@@ -82,6 +82,23 @@ pub enum Object {
     Set(SetValue),
 }
 
+impl Object {
+    /// Number of elements (fields, members, items).
+    pub fn len(&self) -> usize {
+        match self {
+            Object::Hash(h) => h.len(),
+            Object::Zset(z) => z.len(),
+            Object::List(l) => l.len(),
+            Object::Set(s) => s.len(),
+        }
+    }
+
+    /// Whether it has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The type of a value, as `TYPE` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -518,6 +535,23 @@ impl Entry {
         let a = &self.meta().access;
         if a.load(Ordering::Relaxed) == 0 {
             a.store(now_secs, Ordering::Relaxed);
+        }
+    }
+
+    /// The raw access word (seconds of the last access, or an LFU counter and its
+    /// minute: see [`crate::evict::AccessClock`]).
+    #[inline]
+    pub fn access_word(&self) -> u32 {
+        self.access_raw()
+    }
+
+    /// Sets the raw access word (left alone when unchanged, so a read does not dirty
+    /// the cache line).
+    #[inline]
+    pub fn set_access_word(&self, word: u32) {
+        let a = &self.meta().access;
+        if a.load(Ordering::Relaxed) != word {
+            a.store(word, Ordering::Relaxed);
         }
     }
 

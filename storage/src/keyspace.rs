@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use crate::db::{Db, LockEach, ShardGuard, ShardSource};
 use crate::entry::Entry;
+use crate::evict::AccessClock;
 use crate::shard::{entries_in, Segments, Shard};
 use crate::KeyHasher;
 
@@ -81,6 +82,8 @@ pub struct Restored {
 /// All databases. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Keyspace {
     dbs: Box<[Db]>,
+    /// How every live shard records accesses (LRU or LFU).
+    clock: Arc<AccessClock>,
     config: KeyspaceConfig,
     /// Where the next expiry cycle resumes: (database, shard).
     expire_at: Mutex<(usize, usize)>,
@@ -115,18 +118,26 @@ impl Keyspace {
         let hasher = KeyHasher::new();
         let shards = config.resolved_shards();
         let databases = config.databases.max(1);
+        let clock = Arc::new(AccessClock::default());
         let dbs = (0..databases)
             .map(|i| {
                 let cap = if i == 0 { config.capacity } else { 0 };
-                Db::new(i, shards, cap, hasher.clone())
+                Db::new(i, shards, cap, hasher.clone(), &clock)
             })
             .collect();
         Keyspace {
             dbs,
+            clock,
             config,
             expire_at: Mutex::new((0, 0)),
             expired_keys: AtomicU64::new(0),
         }
+    }
+
+    /// How accesses are recorded: LRU times or LFU counters (the server switches it
+    /// with `maxmemory-policy`).
+    pub fn access_clock(&self) -> &AccessClock {
+        &self.clock
     }
 
     /// The configuration it was built with.
@@ -308,6 +319,7 @@ impl Keyspace {
     fn with_dbs(&self, dbs: Vec<Db>) -> Keyspace {
         Keyspace {
             dbs: dbs.into(),
+            clock: Arc::clone(&self.clock),
             config: self.config.clone(),
             expire_at: Mutex::new((0, 0)),
             expired_keys: AtomicU64::new(0),

@@ -21,6 +21,7 @@
 
 pub mod db;
 pub mod entry;
+pub mod evict;
 pub mod glob;
 pub mod hash;
 pub mod keyspace;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::entry::Entry;
+use crate::evict::AccessClock;
 use crate::segment::{Segment, Table};
 use crate::KeyHasher;
 
@@ -121,6 +122,9 @@ pub struct Shard {
     /// A snapshot's shard: lookups never remove expired entries (they are only hidden),
     /// so reading a snapshot never copies its tables.
     read_only: bool,
+    /// How accesses are recorded (LRU time or LFU counter); live shards only (a
+    /// snapshot's shard records none).
+    clock: Option<Arc<AccessClock>>,
 }
 
 /// What a lookup found: a live entry, a key that had expired (removed on the way,
@@ -189,6 +193,7 @@ impl Shard {
             expire_generation: 0,
             pass_min: i64::MAX,
             read_only,
+            clock: None,
         }
     }
 
@@ -196,6 +201,12 @@ impl Shard {
     /// (live shards).
     pub(crate) fn with_in_use(mut self, bits: Arc<InUse>, index: usize) -> Shard {
         self.in_use = Some((bits, index));
+        self
+    }
+
+    /// Attaches the keyspace's access clock (live shards).
+    pub(crate) fn with_clock(mut self, clock: Arc<AccessClock>) -> Shard {
+        self.clock = Some(clock);
         self
     }
 
@@ -382,7 +393,7 @@ impl Shard {
         };
         if touch && !self.read_only {
             // Reading a snapshot does not count as an access of the live key.
-            e.touch(secs(now));
+            self.touch(e, now);
         }
         Found::Live(e)
     }
@@ -421,10 +432,22 @@ impl Shard {
             &mut self.generation,
         ) {
             Some(e) => {
-                e.touch(secs(now));
+                if let Some(clock) = &self.clock {
+                    clock.touch(e, now);
+                } else {
+                    e.touch(secs(now));
+                }
                 Found::Live(e)
             }
             None => Found::Absent,
+        }
+    }
+
+    #[inline]
+    fn touch(&self, e: &Entry, now: i64) {
+        match &self.clock {
+            Some(clock) => clock.touch(e, now),
+            None => e.touch(secs(now)),
         }
     }
 
@@ -460,7 +483,14 @@ impl Shard {
         if let Some((bits, i)) = &self.in_use {
             bits.mark(*i);
         }
-        entry.touch_if_new(secs(now));
+        match &self.clock {
+            Some(clock) if clock.is_lfu() => {
+                // The key it replaces, if any, hands on its counter.
+                let old = self.segs[seg_index(hash, self.segs.len())].find(hash, entry.key());
+                clock.start(&entry, old, now);
+            }
+            _ => entry.touch_if_new(secs(now)),
+        }
         if let Some(t) = entry.expire_at() {
             self.expires += 1;
             self.next_expire = self.next_expire.min(t);
@@ -808,6 +838,41 @@ impl Shard {
             i = 0;
         }
         at
+    }
+}
+
+impl Shard {
+    /// Passes up to `want` entries (expired ones included: they are the best victims)
+    /// to `f`, taken in bucket order from global position `from` on, wrapping around
+    /// once; `volatile` takes only entries with a TTL. Looks at no more than
+    /// `probes` positions. Returns how many it passed. Eviction's sampling: a random
+    /// `from` makes it a random sample of nearby keys, as Redis's `dictGetSomeKeys`.
+    pub fn sample(
+        &self,
+        from: usize,
+        want: usize,
+        volatile: bool,
+        probes: usize,
+        f: &mut dyn FnMut(&Entry),
+    ) -> usize {
+        let buckets = self.num_buckets();
+        if buckets == 0 || want == 0 {
+            return 0;
+        }
+        let (mut taken, mut looked) = (0, 0);
+        let mut visit = |e: Option<&Entry>| {
+            looked += 1;
+            if let Some(e) = e.filter(|e| !volatile || e.expire_at().is_some()) {
+                f(e);
+                taken += 1;
+            }
+            taken < want && looked < probes
+        };
+        let end = self.scan_from(from % buckets, i64::MIN, &mut visit);
+        if end >= buckets && from % buckets > 0 {
+            self.scan_from(0, i64::MIN, &mut visit);
+        }
+        taken
     }
 }
 

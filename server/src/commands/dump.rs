@@ -6,8 +6,8 @@
 //! RESTORE checks in Redis's order: its options (syntax, IDLETIME, FREQ), then the
 //! key (BUSYKEY unless REPLACE), then the TTL, then the payload's footer (version and
 //! checksum), then the value. A TTL already past deletes the key under REPLACE (event
-//! `del`) and stores nothing. FREQ is accepted and ignored: entries keep no access
-//! counter (OBJECT FREQ derives one from the idle time); IDLETIME backdates the
+//! `del`) and stores nothing. FREQ sets the LFU counter under an LFU policy;
+//! IDLETIME backdates the
 //! entry's access time.
 
 use std::sync::atomic::Ordering;
@@ -116,10 +116,17 @@ fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         out.ok();
         return Ok(());
     }
-    let clock = access_clock(now);
-    let idle = idle.map_or(0, |s| u32::try_from(s).unwrap_or(u32::MAX));
-    entry.touch(clock.saturating_sub(idle));
-    let _ = freq;
+    // IDLETIME under an LRU policy, FREQ under an LFU one (Redis's
+    // `objectSetLRUOrLFU`); otherwise the key starts as any new key.
+    let clock = keys.shared().keyspace.access_clock();
+    match (clock.is_lfu(), idle, freq) {
+        (false, Some(idle), _) => {
+            let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+            entry.touch(access_clock(now).saturating_sub(idle).max(1));
+        }
+        (true, _, Some(freq)) => clock.set_frequency(&entry, freq as u32, now),
+        _ => {}
+    }
     let old = keys.set(0, entry, RESTORE, 1);
     drop(keys);
     drop(old);

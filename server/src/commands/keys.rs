@@ -396,21 +396,16 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     })
 }
 
-/// Redis's `LFU_INIT_VAL`: the counter a new key starts with.
-const LFU_INIT_VAL: u32 = 5;
-
-/// FREQ. Entries keep an access time but no access counter, so under an LFU policy
-/// this reports what Redis's counter would be for a key not accessed since it was
-/// created: the initial value, decayed by one per idle minute (`lfu-decay-time` 1).
+/// FREQ: under an LFU policy, the key's logarithmic access counter, decayed for the
+/// minutes it sat idle (see [`shoal_storage::evict`]).
 fn object_freq(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (_, _, lfu) = policy(ctx.shared);
     object_lookup(ctx, args, |e, ctx| {
         if !lfu {
             return Err(CmdError::msg(NO_LFU_FREQ));
         }
-        let idle_minutes = e.idle_secs(access_clock(ctx.now)) / 60;
-        ctx.out
-            .int(i64::from(LFU_INIT_VAL.saturating_sub(idle_minutes)));
+        let clock = ctx.shared.keyspace.access_clock();
+        ctx.out.int(i64::from(clock.frequency(e, ctx.now)));
         Ok(())
     })
 }

@@ -56,8 +56,9 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
             per_db.push((i, db.table_bytes_with(&mut shards) as i64));
         }
     }
-    let overhead = crate::info::table_overhead(ctx.shared, &mut shards);
-    let dataset = m.allocated.saturating_sub(overhead);
+    let clients = ctx.shared.evict.clients_memory();
+    let overhead = crate::info::table_overhead(ctx.shared, &mut shards) + clients;
+    let dataset = m.used.saturating_sub(overhead);
     let pct = |a: u64, b: u64| {
         if b == 0 {
             0.0
@@ -77,11 +78,11 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         out.double(v);
     };
     int(out, "peak.allocated", m.peak);
-    int(out, "total.allocated", m.allocated);
+    int(out, "total.allocated", m.used);
     int(out, "startup.allocated", 0);
     int(out, "replication.backlog", 0);
     int(out, "clients.slaves", 0);
-    int(out, "clients.normal", 0);
+    int(out, "clients.normal", clients);
     int(out, "cluster.links", 0);
     int(out, "aof.buffer", 0);
     int(out, "lua.caches", 0);
@@ -99,11 +100,14 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     int(
         out,
         "keys.bytes-per-key",
-        m.allocated.checked_div(keys).unwrap_or(0),
+        m.used
+            .saturating_sub(overhead)
+            .checked_div(keys)
+            .unwrap_or(0),
     );
     int(out, "dataset.bytes", dataset);
-    dbl(out, "dataset.percentage", pct(dataset, m.allocated));
-    dbl(out, "peak.percentage", pct(m.allocated, m.peak));
+    dbl(out, "dataset.percentage", pct(dataset, m.used));
+    dbl(out, "peak.percentage", pct(m.used, m.peak));
     int(out, "allocator.allocated", m.allocated);
     int(out, "allocator.active", m.active);
     int(out, "allocator.resident", m.resident);
@@ -125,12 +129,8 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     );
     dbl(out, "rss-overhead.ratio", ratio(m.rss, m.resident));
     int(out, "rss-overhead.bytes", m.rss.saturating_sub(m.resident));
-    dbl(out, "fragmentation", ratio(m.rss, m.allocated));
-    int(
-        out,
-        "fragmentation.bytes",
-        m.rss.saturating_sub(m.allocated),
-    );
+    dbl(out, "fragmentation", ratio(m.rss, m.used));
+    int(out, "fragmentation.bytes", m.rss.saturating_sub(m.used));
     Ok(())
 }
 
@@ -138,14 +138,14 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 /// too small to judge, a peak far above current use, high fragmentation).
 fn memory_doctor(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     let m = crate::process::memory_figures();
-    let report = if m.allocated < 5 * 1024 * 1024 {
+    let report = if m.used < 5 * 1024 * 1024 {
         "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.".to_string()
     } else {
         let mut issues = Vec::new();
-        if m.peak as f64 / m.allocated as f64 > 1.5 {
+        if m.peak as f64 / m.used as f64 > 1.5 {
             issues.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n");
         }
-        if m.rss as f64 / m.allocated as f64 > 1.4 {
+        if m.rss as f64 / m.used as f64 > 1.4 {
             issues.push(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc.\n\n");
         }
         if issues.is_empty() {

@@ -31,13 +31,10 @@ fn seed_at(s: &TestServer, db: usize, key: &[u8], value: &[u8], expire_at: Optio
     insert(s, db, Entry::new_str(key, value, expire_at));
 }
 
-/// Inserts an entry. A fresh entry is stamped with the current access time first, as a
-/// write command does (an entry that already has one, see `touch`, keeps it).
+/// Inserts an entry. A fresh entry's access clock starts now, as for a write command
+/// (an entry that already has one, see `touch`, keeps it).
 fn insert(s: &TestServer, db: usize, e: Entry) {
     let now = now_ms();
-    if e.idle_secs((now / 1000) as u32) == (now / 1000) as u32 {
-        e.touch((now / 1000) as u32);
-    }
     let d = s.handle().shared().keyspace.db(db);
     let h = d.hash(e.key());
     d.lock(h).insert(h, e, now);
@@ -778,10 +775,18 @@ async fn object_idletime_and_freq_by_policy() {
     seed(&s, 0, "k", "v", None);
     assert_eq!(err(&mut c, &["OBJECT", "IDLETIME", "k"]).await, lfu_err);
     assert_eq!(int(&mut c, &["OBJECT", "FREQ", "k"]).await, 5);
+    // Counted at 5 three minutes ago: one lost per idle minute (lfu-decay-time 1).
     let old = Entry::new_str(b"old", b"v", None);
-    old.touch((now_ms() / 1000 - 180) as u32);
+    let clock = s.handle().shared().keyspace.access_clock();
+    clock.set_frequency(&old, 5, now_ms() - 180_000);
     insert(&s, 0, old);
     assert_eq!(int(&mut c, &["OBJECT", "FREQ", "old"]).await, 2);
+    // Reads count, logarithmically: 200 GETs take a new key well past 5.
+    for _ in 0..200 {
+        let _: String = cmd(&mut c, &["GET", "k"]).await;
+    }
+    let f = int(&mut c, &["OBJECT", "FREQ", "k"]).await;
+    assert!((8..=20).contains(&f), "{f}");
     assert_eq!(
         cmd::<Value>(&mut c, &["OBJECT", "IDLETIME", "nokey"]).await,
         Value::Nil

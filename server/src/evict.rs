@@ -1,0 +1,609 @@
+//! Keeping within `maxmemory`: the OOM gate's eviction step and the policies.
+//!
+//! **What counts.** `used_memory` is Shoal's own allocation count ([`memory::used`]:
+//! the dataset, what snapshots retain, and everything else the process allocated).
+//! Eviction compares `used_memory` minus what it must not evict data for against
+//! `maxmemory`: client connection buffers (bounded on their own by
+//! `maxmemory-clients`) and values handed to the background freer but not freed yet
+//! (INFO `mem_not_counted_for_evict`).
+//!
+//! **When.** Before a command runs, when `maxmemory` is set, one comparison of two
+//! relaxed loads decides whether memory is over the limit ([`Evictor::over`]). Only
+//! then [`Evictor::perform`] evicts, as Redis's `performEvictions`: keys are freed
+//! one at a time until memory is under the limit again, checking the time every 16
+//! keys; past the `maxmemory-eviction-tenacity` time budget (500 µs at the default
+//! 10) it stops and the eviction thread carries on in the background, so no request
+//! waits longer than that. A command flagged `denyoom` is refused with `-OOM` only
+//! when nothing could be evicted (policy `noeviction`, or no candidate key left).
+//!
+//! **Which keys.** The sampled policies (`*-lru`, `*-lfu`, `volatile-ttl`) keep
+//! Redis's eviction pool: each round samples `maxmemory-samples` keys near a random
+//! bucket of a random shard of every database in use, keeps the 16 best candidates
+//! across rounds, and evicts the best one that still exists. The `*-random`
+//! policies take a random key, databases in turn. The `volatile-*` policies only
+//! consider keys with a TTL.
+//!
+//! **Effects.** An eviction is a change like any other: it goes through the write
+//! hook (`evicted` keyspace notification, WATCH, observers). A value with many
+//! elements is freed on the background freer thread. A key that a snapshot still
+//! holds leaves the live keyspace but its memory stays counted until the snapshot
+//! is dropped: while snapshots retain much, eviction empties the live keyspace and
+//! writes then get `-OOM` (SNAPSHOT LIST shows what each retains).
+
+use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU32, AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use shoal_storage::{Entry, Keyspace};
+
+use crate::access::announce;
+use crate::changes::{event, Change};
+use crate::memory;
+use crate::state::{now_ms, Shared};
+
+/// The `maxmemory-policy` values, in Redis's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Policy {
+    NoEviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl Policy {
+    const ALL: [Policy; 8] = [
+        Policy::NoEviction,
+        Policy::AllkeysLru,
+        Policy::AllkeysLfu,
+        Policy::AllkeysRandom,
+        Policy::VolatileLru,
+        Policy::VolatileLfu,
+        Policy::VolatileRandom,
+        Policy::VolatileTtl,
+    ];
+
+    /// The policy called `name` (Redis's names, case-insensitive).
+    pub fn parse(name: &str) -> Option<Policy> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::NoEviction => "noeviction",
+            Policy::AllkeysLru => "allkeys-lru",
+            Policy::AllkeysLfu => "allkeys-lfu",
+            Policy::AllkeysRandom => "allkeys-random",
+            Policy::VolatileLru => "volatile-lru",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
+        }
+    }
+
+    /// Whether entries keep LFU counters under this policy.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
+    }
+
+    fn volatile(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+
+    fn random(self) -> bool {
+        matches!(self, Policy::AllkeysRandom | Policy::VolatileRandom)
+    }
+
+    fn from_u8(v: u8) -> Policy {
+        Policy::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(Policy::NoEviction)
+    }
+}
+
+/// What [`Evictor::perform`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Memory is within the limit.
+    Ok,
+    /// Keys were freed but memory is still over: the eviction thread goes on.
+    Running,
+    /// Nothing could be freed (noeviction, or no candidate): `denyoom` commands fail.
+    Fail,
+}
+
+/// Size of the eviction pool (Redis's `EVPOOL_SIZE`).
+const POOL_SIZE: usize = 16;
+
+/// A candidate of the eviction pool.
+struct Candidate {
+    /// The higher, the better a victim.
+    score: u64,
+    db: usize,
+    key: Box<[u8]>,
+}
+
+/// A value with more elements than this is freed on the background freer.
+const LAZY_FREE_ELEMENTS: usize = 64;
+
+/// The eviction state shared by the server.
+pub struct Evictor {
+    /// `maxmemory` in bytes (0 = no limit).
+    limit: AtomicU64,
+    policy: AtomicU8,
+    samples: AtomicUsize,
+    tenacity: AtomicU32,
+    /// `maxmemory-clients`, resolved to bytes (0 = no limit).
+    clients_limit: AtomicU64,
+    /// Bytes of client connection buffers (not counted for eviction).
+    clients_mem: AtomicIsize,
+    /// Bytes handed to the background freer, not freed yet.
+    pending_free: Arc<AtomicU64>,
+    pending_objects: Arc<AtomicU64>,
+    pool: Mutex<Vec<Candidate>>,
+    /// The database the random policies take their next key from.
+    next_db: AtomicUsize,
+    /// Keys evicted (INFO `evicted_keys`).
+    pub evicted_keys: AtomicU64,
+    /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
+    pub evicted_clients: AtomicU64,
+    /// Since when (unix ms) memory has been over the limit; 0 = it is not.
+    exceeded_since: AtomicI64,
+    /// Milliseconds spent over the limit, in past episodes.
+    exceeded_total_ms: AtomicU64,
+    /// The background eviction thread has work.
+    wake: (Mutex<bool>, Condvar),
+    /// Values for the freer thread.
+    freer: Mutex<Option<std::sync::mpsc::Sender<(Entry, u64)>>>,
+    /// Where the limit came from (INFO `maxmemory_source`): "config", "cgroup" or
+    /// "none".
+    source: Mutex<&'static str>,
+}
+
+impl Default for Evictor {
+    fn default() -> Self {
+        Evictor {
+            limit: AtomicU64::new(0),
+            policy: AtomicU8::new(Policy::NoEviction as u8),
+            samples: AtomicUsize::new(5),
+            tenacity: AtomicU32::new(10),
+            clients_limit: AtomicU64::new(0),
+            clients_mem: AtomicIsize::new(0),
+            pending_free: Arc::new(AtomicU64::new(0)),
+            pending_objects: Arc::new(AtomicU64::new(0)),
+            pool: Mutex::new(Vec::with_capacity(POOL_SIZE + 1)),
+            next_db: AtomicUsize::new(0),
+            evicted_keys: AtomicU64::new(0),
+            evicted_clients: AtomicU64::new(0),
+            exceeded_since: AtomicI64::new(0),
+            exceeded_total_ms: AtomicU64::new(0),
+            wake: (Mutex::new(false), Condvar::new()),
+            freer: Mutex::new(None),
+            source: Mutex::new("none"),
+        }
+    }
+}
+
+/// The settings eviction follows (from the config).
+pub struct Settings {
+    pub maxmemory: u64,
+    pub policy: Policy,
+    pub samples: usize,
+    pub tenacity: u32,
+    pub clients_limit: u64,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+}
+
+impl Evictor {
+    /// Applies the settings (start-up, CONFIG SET).
+    pub fn configure(&self, keyspace: &Keyspace, s: &Settings) {
+        self.limit.store(s.maxmemory, Ordering::Relaxed);
+        let old = Policy::from_u8(self.policy.swap(s.policy as u8, Ordering::Relaxed));
+        if old != s.policy {
+            // Scores of another policy mean nothing now.
+            self.pool.lock().clear();
+        }
+        self.samples.store(s.samples.max(1), Ordering::Relaxed);
+        self.tenacity.store(s.tenacity, Ordering::Relaxed);
+        self.clients_limit.store(s.clients_limit, Ordering::Relaxed);
+        let clock = keyspace.access_clock();
+        clock.set_lfu(s.policy.is_lfu());
+        clock.set_lfu_params(s.lfu_log_factor, s.lfu_decay_time);
+    }
+
+    /// Records where the limit in force came from.
+    pub fn set_source(&self, source: &'static str) {
+        *self.source.lock() = source;
+    }
+
+    pub fn source(&self) -> &'static str {
+        *self.source.lock()
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy::from_u8(self.policy.load(Ordering::Relaxed))
+    }
+
+    /// Bytes not counted for eviction: client buffers and values waiting to be freed.
+    pub fn not_counted(&self) -> u64 {
+        self.clients_mem.load(Ordering::Relaxed).max(0) as u64
+            + self.pending_free.load(Ordering::Relaxed)
+    }
+
+    /// Client connection buffers, in bytes (INFO `mem_clients_normal`).
+    pub fn clients_memory(&self) -> u64 {
+        self.clients_mem.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Values handed to the background freer and not freed yet (INFO
+    /// `lazyfree_pending_objects`).
+    pub fn pending_objects(&self) -> u64 {
+        self.pending_objects.load(Ordering::Relaxed)
+    }
+
+    /// Memory as eviction counts it now.
+    fn counted(&self, used: u64) -> u64 {
+        used.saturating_sub(self.not_counted())
+    }
+
+    /// Whether memory is over `maxmemory` (always false without a limit): the hot
+    /// path's check, two relaxed loads when a limit is set.
+    #[inline]
+    pub fn over(&self) -> bool {
+        let limit = self.limit.load(Ordering::Relaxed);
+        limit != 0 && memory::used() > limit && self.counted(memory::used()) > limit
+    }
+
+    /// A connection's buffers grew or shrank by `delta` bytes. Past
+    /// `maxmemory-clients`, the biggest clients are disconnected.
+    pub fn clients_changed(&self, shared: &Shared, delta: isize) {
+        let total = self.clients_mem.fetch_add(delta, Ordering::Relaxed) + delta;
+        let limit = self.clients_limit.load(Ordering::Relaxed);
+        if delta > 0 && limit != 0 && total.max(0) as u64 > limit {
+            self.evict_clients(shared, limit);
+        }
+    }
+
+    /// Disconnects clients, those using the most memory first, until the clients'
+    /// total is under `limit` (CLIENT NO-EVICT ones are spared), as Redis 7.0's
+    /// client eviction.
+    #[cold]
+    fn evict_clients(&self, shared: &Shared, limit: u64) {
+        let mut clients: Vec<_> = shared
+            .clients
+            .all()
+            .into_iter()
+            .filter(|c| !c.no_evict.load(Ordering::Relaxed) && !c.killed.load(Ordering::Relaxed))
+            .map(|c| (c.memory(), c))
+            .collect();
+        clients.sort_by_key(|(mem, _)| std::cmp::Reverse(*mem));
+        let mut total = self.clients_memory();
+        for (mem, client) in clients {
+            if total <= limit {
+                break;
+            }
+            tracing::info!(
+                id = client.id,
+                mem,
+                "evicting client over maxmemory-clients"
+            );
+            client.kill();
+            self.evicted_clients.fetch_add(1, Ordering::Relaxed);
+            total = total.saturating_sub(mem as u64);
+        }
+    }
+
+    /// Frees memory until it is under the limit or the time budget is spent (Redis's
+    /// `performEvictions`).
+    pub fn perform(&self, shared: &Shared) -> Outcome {
+        let limit = self.limit();
+        if limit == 0 || shared.persistence.loading() {
+            return Outcome::Ok;
+        }
+        let now = now_ms();
+        if shared.blocking.pause_active(now) != crate::blocking::PauseKind::None {
+            // The dataset stays as it is while clients are paused (Redis 7.0).
+            return Outcome::Ok;
+        }
+        if self.counted(memory::used_here()) <= limit {
+            self.update_exceeded(now, false);
+            return Outcome::Ok;
+        }
+        let policy = self.policy();
+        if policy == Policy::NoEviction {
+            self.update_exceeded(now, true);
+            return Outcome::Fail;
+        }
+        let started = Instant::now();
+        let budget = self.time_budget();
+        let mut freed_keys = 0u64;
+        let outcome = loop {
+            if !self.evict_one(shared, policy, now) {
+                break if freed_keys == 0 {
+                    Outcome::Fail
+                } else {
+                    Outcome::Running
+                };
+            }
+            freed_keys += 1;
+            if self.counted(memory::used_here()) <= limit {
+                break Outcome::Ok;
+            }
+            if freed_keys % 16 == 0 && started.elapsed() > budget {
+                self.wake_background();
+                break Outcome::Running;
+            }
+        };
+        memory::flush_thread();
+        self.update_exceeded(now, outcome != Outcome::Ok);
+        outcome
+    }
+
+    /// Redis's `evictionTimeLimitUs`: 50 µs per point of tenacity up to 10, then
+    /// growing 15% per point; 100 is unlimited.
+    fn time_budget(&self) -> Duration {
+        let t = self.tenacity.load(Ordering::Relaxed);
+        if t <= 10 {
+            Duration::from_micros(50 * u64::from(t.max(1)))
+        } else if t < 100 {
+            Duration::from_micros((500.0 * 1.15f64.powi(t as i32 - 10)) as u64)
+        } else {
+            Duration::MAX
+        }
+    }
+
+    fn update_exceeded(&self, now: i64, over: bool) {
+        let since = self.exceeded_since.load(Ordering::Relaxed);
+        if over && since == 0 {
+            self.exceeded_since.store(now.max(1), Ordering::Relaxed);
+        } else if !over && since != 0 {
+            self.exceeded_since.store(0, Ordering::Relaxed);
+            self.exceeded_total_ms
+                .fetch_add(now.saturating_sub(since).max(0) as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// INFO `total_eviction_exceeded_time` and `current_eviction_exceeded_time`, ms.
+    pub fn exceeded_times(&self, now: i64) -> (u64, u64) {
+        let since = self.exceeded_since.load(Ordering::Relaxed);
+        let current = if since == 0 {
+            0
+        } else {
+            now.saturating_sub(since).max(0) as u64
+        };
+        (
+            self.exceeded_total_ms.load(Ordering::Relaxed) + current,
+            current,
+        )
+    }
+
+    /// Evicts one key; false when no candidate was found.
+    fn evict_one(&self, shared: &Shared, policy: Policy, now: i64) -> bool {
+        let ks = &shared.keyspace;
+        if policy.random() {
+            return self.evict_random(shared, policy.volatile(), now);
+        }
+        for _ in 0..4 {
+            self.populate(ks, policy, now);
+            // The best candidates first; one that is gone is skipped.
+            loop {
+                let Some(c) = self.pool.lock().pop() else {
+                    break;
+                };
+                if self.remove(shared, c.db, &c.key, policy.volatile()) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Samples every database in use into the pool.
+    fn populate(&self, ks: &Keyspace, policy: Policy, now: i64) {
+        let samples = self.samples.load(Ordering::Relaxed);
+        let clock = ks.access_clock();
+        let mut found: Vec<Candidate> = Vec::with_capacity(samples * 2);
+        for dbi in 0..ks.num_dbs() {
+            let db = ks.db(dbi);
+            let n = db.num_shards();
+            // A few random shards until one gives keys (most are in use when memory
+            // is full).
+            for _ in 0..8 {
+                let shard = db.lock_index(rand::random_range(..n));
+                if shard.is_empty() || (policy.volatile() && shard.expires() == 0) {
+                    continue;
+                }
+                let from = rand::random_range(..shard.num_buckets().max(1));
+                let probes = if policy.volatile() {
+                    samples * 64
+                } else {
+                    samples * 8
+                };
+                shard.sample(from, samples, policy.volatile(), probes, &mut |e| {
+                    let score = match policy {
+                        Policy::VolatileTtl => {
+                            u64::MAX - e.expire_at().unwrap_or(i64::MAX).max(0) as u64
+                        }
+                        _ => clock.idleness(e, now),
+                    };
+                    found.push(Candidate {
+                        score,
+                        db: dbi,
+                        key: e.key().into(),
+                    });
+                });
+                break;
+            }
+        }
+        let mut pool = self.pool.lock();
+        for c in found {
+            if pool.iter().any(|p| p.db == c.db && p.key == c.key) {
+                continue;
+            }
+            if pool.len() >= POOL_SIZE && pool[0].score >= c.score {
+                continue;
+            }
+            // Ascending by score: the best victim is last.
+            let at = pool.partition_point(|p| p.score < c.score);
+            pool.insert(at, c);
+            if pool.len() > POOL_SIZE {
+                pool.remove(0);
+            }
+        }
+    }
+
+    fn evict_random(&self, shared: &Shared, volatile: bool, now: i64) -> bool {
+        let ks = &shared.keyspace;
+        let dbs = ks.num_dbs();
+        for _ in 0..dbs {
+            let dbi = self.next_db.fetch_add(1, Ordering::Relaxed) % dbs;
+            let db = ks.db(dbi);
+            let n = db.num_shards();
+            for _ in 0..16 {
+                let key = {
+                    let shard = db.lock_index(rand::random_range(..n));
+                    if shard.is_empty() || (volatile && shard.expires() == 0) {
+                        continue;
+                    }
+                    let from = rand::random_range(..shard.num_buckets().max(1));
+                    let mut key = None;
+                    shard.sample(from, 1, volatile, 4096, &mut |e| {
+                        key = Some(Box::<[u8]>::from(e.key()));
+                    });
+                    key
+                };
+                if let Some(key) = key {
+                    if self.remove(shared, dbi, &key, volatile) {
+                        return true;
+                    }
+                }
+            }
+        }
+        let _ = now;
+        false
+    }
+
+    /// Removes `key` from database `db` if it is still there (with a TTL, for a
+    /// volatile policy), announcing the eviction; true if it was removed.
+    fn remove(&self, shared: &Shared, db: usize, key: &[u8], volatile: bool) -> bool {
+        let d = shared.keyspace.db(db);
+        let h = d.hash(key);
+        let gone = {
+            let mut shard = d.lock(h);
+            match shard.peek_any(h, key) {
+                Some(e) if !volatile || e.expire_at().is_some() => {}
+                _ => return false,
+            }
+            // Expired or not, it goes (an expired key is the cheapest victim).
+            let gone = shard.take(h, key, i64::MIN).live();
+            if gone.is_some() {
+                announce(shared, Change::key(db, key, event::EVICTED));
+            }
+            gone
+        };
+        let Some(entry) = gone else {
+            return false;
+        };
+        self.evicted_keys.fetch_add(1, Ordering::Relaxed);
+        self.free(entry);
+        true
+    }
+
+    /// Drops an evicted entry: here if small, on the freer thread if it has many
+    /// elements (its bytes then stay out of the eviction count until freed).
+    fn free(&self, entry: Entry) {
+        let elements = entry.object().map_or(0, |o| o.len());
+        if elements <= LAZY_FREE_ELEMENTS || entry.ref_count() > 1 {
+            drop(entry);
+            return;
+        }
+        let bytes = entry.heap_size() as u64;
+        let mut freer = self.freer.lock();
+        if freer.is_none() {
+            *freer = spawn_freer(&self.pending_free, &self.pending_objects);
+        }
+        self.pending_free.fetch_add(bytes, Ordering::Relaxed);
+        self.pending_objects.fetch_add(1, Ordering::Relaxed);
+        let sent = match freer.as_ref() {
+            Some(tx) => tx.send((entry, bytes)).map_err(|e| e.0 .0),
+            None => Err(entry),
+        };
+        if let Err(entry) = sent {
+            self.pending_free.fetch_sub(bytes, Ordering::Relaxed);
+            self.pending_objects.fetch_sub(1, Ordering::Relaxed);
+            drop(entry);
+        }
+    }
+
+    fn wake_background(&self) {
+        let (lock, cv) = &self.wake;
+        *lock.lock() = true;
+        cv.notify_one();
+    }
+
+    /// The eviction thread: carries on evicting, in steps of the same time budget,
+    /// while memory stays over the limit after a request's step ran out of time.
+    pub fn background(&self, shared: &Shared) {
+        let (lock, cv) = &self.wake;
+        while !shared.shutting_down() {
+            // The peak of used_memory is noted at least ten times a second.
+            crate::process::note_peak();
+            {
+                let mut pending = lock.lock();
+                if !*pending {
+                    cv.wait_for(&mut pending, Duration::from_millis(100));
+                }
+                *pending = false;
+            }
+            while !shared.shutting_down() && self.over() {
+                match self.perform(shared) {
+                    Outcome::Running => std::thread::yield_now(),
+                    Outcome::Ok | Outcome::Fail => break,
+                }
+            }
+        }
+        memory::flush_thread();
+    }
+}
+
+/// Starts the freer thread: it drops what it is sent, then takes the bytes off the
+/// pending count. It ends when the evictor (the sender) is dropped.
+fn spawn_freer(
+    pending: &Arc<AtomicU64>,
+    objects: &Arc<AtomicU64>,
+) -> Option<std::sync::mpsc::Sender<(Entry, u64)>> {
+    let (tx, rx) = std::sync::mpsc::channel::<(Entry, u64)>();
+    let (pending, objects) = (Arc::clone(pending), Arc::clone(objects));
+    std::thread::Builder::new()
+        .name("shoal-evictfree".into())
+        .spawn(move || {
+            while let Ok((entry, bytes)) = rx.recv() {
+                drop(entry);
+                memory::flush_thread();
+                pending.fetch_sub(bytes, Ordering::Relaxed);
+                objects.fetch_sub(1, Ordering::Relaxed);
+            }
+        })
+        .ok()?;
+    Some(tx)
+}

@@ -1,0 +1,218 @@
+//! What eviction needs from the keyspace: the meaning of each entry's access clock,
+//! and samples of entries to choose victims from.
+//!
+//! Every entry carries one 32-bit access word (see [`crate::entry`]). Like Redis's
+//! `lru` field it means one of two things, chosen by the keyspace's [`AccessClock`]
+//! (the server follows `maxmemory-policy`):
+//! - **LRU** (the default): the unix second of the last access; `OBJECT IDLETIME` and
+//!   the LRU policies read the idle time from it.
+//! - **LFU**: Redis's logarithmic frequency counter: the low 8 bits count accesses
+//!   on a logarithmic scale (`lfu-log-factor`), the next 16 bits are the minute of the
+//!   last decrement, and the counter loses one per `lfu-decay-time` minutes idle. A
+//!   new key starts at 5, as in Redis, so it is not evicted before it had a chance.
+//!
+//! Switching between the two at run time leaves the words of existing keys to be
+//! reinterpreted, as Redis does ("will take some time to adjust").
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use crate::entry::Entry;
+use crate::shard::secs;
+
+/// A new key's LFU counter (Redis's `LFU_INIT_VAL`).
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// How entries' access words are kept, shared by every live shard of a keyspace.
+#[derive(Debug)]
+pub struct AccessClock {
+    lfu: AtomicBool,
+    log_factor: AtomicU32,
+    decay_minutes: AtomicU32,
+}
+
+impl Default for AccessClock {
+    fn default() -> Self {
+        AccessClock {
+            lfu: AtomicBool::new(false),
+            log_factor: AtomicU32::new(10),
+            decay_minutes: AtomicU32::new(1),
+        }
+    }
+}
+
+impl AccessClock {
+    /// Keeps LFU counters (`true`) or last-access times (`false`) from now on.
+    pub fn set_lfu(&self, lfu: bool) {
+        self.lfu.store(lfu, Ordering::Relaxed);
+    }
+
+    /// Whether the words are LFU counters.
+    #[inline]
+    pub fn is_lfu(&self) -> bool {
+        self.lfu.load(Ordering::Relaxed)
+    }
+
+    /// `lfu-log-factor` and `lfu-decay-time` (minutes; 0 = never decay).
+    pub fn set_lfu_params(&self, log_factor: u32, decay_minutes: u32) {
+        self.log_factor.store(log_factor, Ordering::Relaxed);
+        self.decay_minutes.store(decay_minutes, Ordering::Relaxed);
+    }
+
+    /// Records an access to `e` at `now_ms`.
+    #[inline]
+    pub fn touch(&self, e: &Entry, now_ms: i64) {
+        if !self.is_lfu() {
+            e.touch(secs(now_ms));
+        } else {
+            let counter = self.decayed(e.access_word(), now_ms);
+            e.set_access_word(lfu_word(now_ms, self.log_incr(counter)));
+        }
+    }
+
+    /// Starts the clock of an entry being stored at `now_ms` unless it has one (a
+    /// copy keeps its original's). Under LFU a key that replaces `old` inherits its
+    /// counter, incremented for this access (as Redis's overwrite does).
+    #[inline]
+    pub fn start(&self, e: &Entry, old: Option<&Entry>, now_ms: i64) {
+        if !self.is_lfu() {
+            e.touch_if_new(secs(now_ms));
+        } else if e.access_word() == 0 {
+            let counter = match old {
+                Some(o) => self.log_incr(self.decayed(o.access_word(), now_ms)),
+                None => LFU_INIT_VAL,
+            };
+            e.set_access_word(lfu_word(now_ms, counter));
+        }
+    }
+
+    /// The LFU counter of `e` at `now_ms`, decayed for the time it sat idle (OBJECT
+    /// FREQ; Redis's `LFUDecrAndReturn`). Meaningful under LFU only.
+    pub fn frequency(&self, e: &Entry, now_ms: i64) -> u32 {
+        self.decayed(e.access_word(), now_ms)
+    }
+
+    /// Sets the LFU counter of `e` (RESTORE ... FREQ), as of `now_ms`.
+    pub fn set_frequency(&self, e: &Entry, counter: u32, now_ms: i64) {
+        e.set_access_word(lfu_word(now_ms, counter));
+    }
+
+    /// How good a victim `e` is under this clock at `now_ms`: the higher, the sooner
+    /// it goes (LRU: seconds idle; LFU: 255 minus the decayed counter).
+    pub fn idleness(&self, e: &Entry, now_ms: i64) -> u64 {
+        if self.is_lfu() {
+            u64::from(255 - self.frequency(e, now_ms).min(255))
+        } else {
+            u64::from(e.idle_secs(secs(now_ms)))
+        }
+    }
+
+    fn decayed(&self, word: u32, now_ms: i64) -> u32 {
+        let counter = word & 0xff;
+        let last = (word >> 8) & 0xffff;
+        let decay = self.decay_minutes.load(Ordering::Relaxed);
+        if decay == 0 {
+            return counter;
+        }
+        let now = minutes(now_ms);
+        let elapsed = if now >= last {
+            now - last
+        } else {
+            65535 - last + now
+        };
+        counter.saturating_sub(elapsed / decay)
+    }
+
+    /// Redis's `LFULogIncr`: one more access, counted with a probability that falls
+    /// as the counter grows.
+    fn log_incr(&self, counter: u32) -> u32 {
+        if counter >= 255 {
+            return 255;
+        }
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        let p = 1.0 / (base * f64::from(self.log_factor.load(Ordering::Relaxed)) + 1.0);
+        if random_unit() < p {
+            counter + 1
+        } else {
+            counter
+        }
+    }
+}
+
+/// Minutes of the LFU clock (16 bits, wrapping, as Redis's `LFUGetTimeInMinutes`).
+fn minutes(now_ms: i64) -> u32 {
+    ((now_ms / 60_000) as u32) & 0xffff
+}
+
+fn lfu_word(now_ms: i64, counter: u32) -> u32 {
+    (minutes(now_ms) << 8) | counter.min(255)
+}
+
+/// A uniform number in [0, 1) from a per-thread xorshift generator.
+fn random_unit() -> f64 {
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            // Seeded from this thread's stack address and the time: distinct per thread.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64);
+            x = (t ^ (&x as *const u64 as u64)) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry::new_str(b"k", b"v", None)
+    }
+
+    #[test]
+    fn lru_words_are_seconds_of_last_access() {
+        let clock = AccessClock::default();
+        let e = entry();
+        clock.start(&e, None, 10_000);
+        assert_eq!(clock.idleness(&e, 15_000), 5);
+        clock.touch(&e, 20_000);
+        assert_eq!(clock.idleness(&e, 20_500), 0);
+    }
+
+    #[test]
+    fn lfu_counters_start_at_five_grow_logarithmically_and_decay() {
+        let clock = AccessClock::default();
+        clock.set_lfu(true);
+        let now = 1_000 * 60_000;
+        let e = entry();
+        clock.start(&e, None, now);
+        assert_eq!(clock.frequency(&e, now), LFU_INIT_VAL);
+        // With log factor 10, 100 hits bring the counter to about 10 (Redis's table:
+        // 100 hits -> 10, 1000 -> 18 for factor 10), never past 255.
+        for _ in 0..100 {
+            clock.touch(&e, now);
+        }
+        let f = clock.frequency(&e, now);
+        assert!((7..=14).contains(&f), "{f}");
+        // One per minute idle (lfu-decay-time 1).
+        assert_eq!(clock.frequency(&e, now + 3 * 60_000), f - 3);
+        assert_eq!(clock.frequency(&e, now + 600 * 60_000), 0);
+        assert_eq!(clock.idleness(&e, now), u64::from(255 - f));
+        // A replacement inherits the counter (plus this access, maybe).
+        let n = entry();
+        clock.start(&n, Some(&e), now);
+        assert!((f..=f + 1).contains(&clock.frequency(&n, now)));
+        // No decay at lfu-decay-time 0.
+        clock.set_lfu_params(10, 0);
+        assert_eq!(clock.frequency(&e, now + 600 * 60_000), f);
+    }
+}
