@@ -261,7 +261,13 @@ impl Evictor {
         self.pending_objects.load(Ordering::Relaxed)
     }
 
-    /// Memory as eviction counts it now.
+    /// `used_memory` as INFO reports it and eviction compares with `maxmemory`: what
+    /// the process allocated less client buffers and values waiting to be freed.
+    pub fn used_memory(&self) -> u64 {
+        self.counted(memory::used())
+    }
+
+    /// Memory as eviction counts it, of a `memory::used` figure.
     fn counted(&self, used: u64) -> u64 {
         used.saturating_sub(self.not_counted())
     }
@@ -422,52 +428,46 @@ impl Evictor {
     fn populate(&self, ks: &Keyspace, policy: Policy, now: i64) {
         let samples = self.samples.load(Ordering::Relaxed);
         let clock = ks.access_clock();
-        let mut found: Vec<Candidate> = Vec::with_capacity(samples * 2);
+        let probes = if policy.volatile() {
+            samples * 64
+        } else {
+            samples * 8
+        };
         for dbi in 0..ks.num_dbs() {
             let db = ks.db(dbi);
+            if !db.may_hold_keys() {
+                continue;
+            }
             let n = db.num_shards();
-            // A few random shards until one gives keys (most are in use when memory
-            // is full).
-            for _ in 0..8 {
-                let shard = db.lock_index(rand::random_range(..n));
+            // From a random shard on, the first that gives candidates (most do when
+            // memory is full); a database without any is passed over whole.
+            let start = rand::random_range(..n);
+            for k in 0..n {
+                let shard = db.lock_index((start + k) % n);
                 if shard.is_empty() || (policy.volatile() && shard.expires() == 0) {
                     continue;
                 }
-                let from = rand::random_range(..shard.num_buckets().max(1));
-                let probes = if policy.volatile() {
-                    samples * 64
-                } else {
-                    samples * 8
-                };
-                shard.sample(from, samples, policy.volatile(), probes, &mut |e| {
+                // The pool is taken under the shard's lock (never the other way
+                // round): a key is copied only if it makes it into the pool.
+                let mut pool = self.pool.lock();
+                let mut visit = |e: &Entry| {
                     let score = match policy {
                         Policy::VolatileTtl => {
                             u64::MAX - e.expire_at().unwrap_or(i64::MAX).max(0) as u64
                         }
                         _ => clock.idleness(e, now),
                     };
-                    found.push(Candidate {
-                        score,
-                        db: dbi,
-                        key: e.key().into(),
-                    });
-                });
-                break;
-            }
-        }
-        let mut pool = self.pool.lock();
-        for c in found {
-            if pool.iter().any(|p| p.db == c.db && p.key == c.key) {
-                continue;
-            }
-            if pool.len() >= POOL_SIZE && pool[0].score >= c.score {
-                continue;
-            }
-            // Ascending by score: the best victim is last.
-            let at = pool.partition_point(|p| p.score < c.score);
-            pool.insert(at, c);
-            if pool.len() > POOL_SIZE {
-                pool.remove(0);
+                    offer(&mut pool, score, dbi, e.key());
+                };
+                let r = rand::random();
+                let mut got = shard.sample(r, samples, policy.volatile(), probes, &mut visit);
+                if got == 0 {
+                    // Its few keys are far from the random spot: look at all of it.
+                    got = shard.sample(r, samples, policy.volatile(), usize::MAX, &mut visit);
+                }
+                if got > 0 {
+                    break;
+                }
             }
         }
     }
@@ -478,16 +478,19 @@ impl Evictor {
         for _ in 0..dbs {
             let dbi = self.next_db.fetch_add(1, Ordering::Relaxed) % dbs;
             let db = ks.db(dbi);
+            if !db.may_hold_keys() {
+                continue;
+            }
             let n = db.num_shards();
-            for _ in 0..16 {
+            let start = rand::random_range(..n);
+            for k in 0..n {
                 let key = {
-                    let shard = db.lock_index(rand::random_range(..n));
+                    let shard = db.lock_index((start + k) % n);
                     if shard.is_empty() || (volatile && shard.expires() == 0) {
                         continue;
                     }
-                    let from = rand::random_range(..shard.num_buckets().max(1));
                     let mut key = None;
-                    shard.sample(from, 1, volatile, 4096, &mut |e| {
+                    shard.sample(rand::random(), 1, volatile, usize::MAX, &mut |e| {
                         key = Some(Box::<[u8]>::from(e.key()));
                     });
                     key
@@ -555,6 +558,14 @@ impl Evictor {
         }
     }
 
+    /// Has the eviction thread evict now if memory is over the limit (a lowered
+    /// `maxmemory` takes effect without waiting for the next write).
+    pub fn kick(&self) {
+        if self.over() {
+            self.wake_background();
+        }
+    }
+
     fn wake_background(&self) {
         let (lock, cv) = &self.wake;
         *lock.lock() = true;
@@ -567,7 +578,7 @@ impl Evictor {
         let (lock, cv) = &self.wake;
         while !shared.shutting_down() {
             // The peak of used_memory is noted at least ten times a second.
-            crate::process::note_peak();
+            crate::process::note_peak(self.used_memory());
             {
                 let mut pending = lock.lock();
                 if !*pending {
@@ -583,6 +594,32 @@ impl Evictor {
             }
         }
         memory::flush_thread();
+    }
+}
+
+/// Puts a candidate into the pool (ascending by score, at most [`POOL_SIZE`]) if it
+/// is better than the worst there, or the pool has room.
+fn offer(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &[u8]) {
+    if pool.len() >= POOL_SIZE && pool[0].score >= score {
+        return;
+    }
+    if let Some(i) = pool.iter().position(|p| p.db == db && *p.key == *key) {
+        if pool[i].score == score {
+            return;
+        }
+        pool.remove(i);
+    }
+    let at = pool.partition_point(|p| p.score < score);
+    pool.insert(
+        at,
+        Candidate {
+            score,
+            db,
+            key: key.into(),
+        },
+    );
+    if pool.len() > POOL_SIZE {
+        pool.remove(0);
     }
 }
 

@@ -204,7 +204,7 @@ pub fn table_overhead(shared: &Shared, shards: &mut Shards<'_, '_>) -> u64 {
 }
 
 fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
-    let m = memory_figures();
+    let m = memory_figures(shared.evict.used_memory());
     let (maxmemory, policy) = {
         let c = shared.config.read();
         (c.maxmemory, c.maxmemory_policy.clone())
@@ -638,7 +638,7 @@ mod tests {
 
     #[test]
     fn memory_is_measured() {
-        let m = memory_figures();
+        let m = memory_figures(shared.evict.used_memory());
         assert!(m.allocated > 0 && m.peak >= m.allocated);
         assert!(allocator_name().starts_with("jemalloc-5"));
     }

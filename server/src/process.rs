@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Allocator and process memory figures, in bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MemoryFigures {
-    /// `used_memory`: Shoal's own count of the bytes it allocated (see
-    /// [`crate::memory`]).
+    /// `used_memory`: Shoal's own count of the bytes it allocated, less client
+    /// buffers (see [`crate::evict::Evictor::used_memory`]).
     pub used: u64,
     /// Bytes allocated by the program (jemalloc `stats.allocated`).
     pub allocated: u64,
@@ -26,23 +26,21 @@ pub struct MemoryFigures {
 /// process-wide, so the peak is too).
 static PEAK: AtomicU64 = AtomicU64::new(0);
 
-/// Notes `used_memory` now for the peak; returns the peak.
-pub fn note_peak() -> u64 {
-    let used = crate::memory::used();
+/// Notes `used_memory` (`used`) for the peak; returns the peak.
+pub fn note_peak(used: u64) -> u64 {
     PEAK.fetch_max(used, Ordering::Relaxed).max(used)
 }
 
 /// Reads the allocator statistics now (advancing jemalloc's epoch so they are fresh)
-/// and updates the peak.
-pub fn memory_figures() -> MemoryFigures {
+/// and updates the peak with `used` (`used_memory`).
+pub fn memory_figures(used: u64) -> MemoryFigures {
     use tikv_jemalloc_ctl::{epoch, stats};
     let _ = epoch::advance();
     let allocated = stats::allocated::read().unwrap_or(0) as u64;
     let active = stats::active::read().unwrap_or(0) as u64;
     let resident = stats::resident::read().unwrap_or(0) as u64;
     let rss = proc_status_kb("VmRSS:").map_or(resident, |kb| kb * 1024);
-    let used = crate::memory::used();
-    let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
+    let peak = note_peak(used);
     MemoryFigures {
         used,
         allocated,

@@ -244,6 +244,7 @@ impl Shared {
                 lfu_decay_time: c.lfu_decay_time,
             },
         );
+        self.evict.kick();
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }

@@ -196,6 +196,12 @@ impl Db {
         }
     }
 
+    /// Whether the database may hold keys (no lock taken; `false` is certain, `true`
+    /// may be stale): eviction skips the databases that hold none.
+    pub fn may_hold_keys(&self) -> bool {
+        self.in_use()
+    }
+
     /// Marks every shard unused; the caller holds every shard, all empty.
     pub(crate) fn clear_in_use(&self) {
         self.in_use.clear();

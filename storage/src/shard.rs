@@ -843,34 +843,46 @@ impl Shard {
 
 impl Shard {
     /// Passes up to `want` entries (expired ones included: they are the best victims)
-    /// to `f`, taken in bucket order from global position `from` on, wrapping around
-    /// once; `volatile` takes only entries with a TTL. Looks at no more than
-    /// `probes` positions. Returns how many it passed. Eviction's sampling: a random
-    /// `from` makes it a random sample of nearby keys, as Redis's `dictGetSomeKeys`.
+    /// to `f`, taken in bucket order from a random spot on (`rand` picks the segment
+    /// and the bucket), going on into the next segments; `volatile` takes only entries
+    /// with a TTL. Looks at no more than `probes` positions. Returns how many it
+    /// passed. Eviction's sampling, as Redis's `dictGetSomeKeys`.
     pub fn sample(
         &self,
-        from: usize,
+        rand: u64,
         want: usize,
         volatile: bool,
         probes: usize,
         f: &mut dyn FnMut(&Entry),
     ) -> usize {
-        let buckets = self.num_buckets();
-        if buckets == 0 || want == 0 {
+        let nsegs = self.segs.len();
+        if want == 0 || self.is_empty() {
             return 0;
         }
+        let mut s = (rand as usize) % nsegs;
+        let mut i = ((rand >> 32) as usize) % self.segs[s].positions();
+        // At most one lap of the shard.
+        let probes = probes.min(self.num_buckets());
         let (mut taken, mut looked) = (0, 0);
-        let mut visit = |e: Option<&Entry>| {
-            looked += 1;
-            if let Some(e) = e.filter(|e| !volatile || e.expire_at().is_some()) {
-                f(e);
-                taken += 1;
+        let wanted = |e: &&Entry| !volatile || e.expire_at().is_some();
+        while taken < want && looked < probes {
+            let seg = &self.segs[s];
+            let last = seg.positions() - 1;
+            if i < last {
+                if let Some(e) = seg.bucket(i).filter(wanted) {
+                    f(e);
+                    taken += 1;
+                }
+                i += 1;
+            } else {
+                for e in seg.overlay_entries().filter(wanted) {
+                    f(e);
+                    taken += 1;
+                }
+                s = (s + 1) % nsegs;
+                i = 0;
             }
-            taken < want && looked < probes
-        };
-        let end = self.scan_from(from % buckets, i64::MIN, &mut visit);
-        if end >= buckets && from % buckets > 0 {
-            self.scan_from(0, i64::MIN, &mut visit);
+            looked += 1;
         }
         taken
     }
@@ -994,6 +1006,34 @@ mod tests {
         };
         assert_eq!(seen(&snap), Some(b"1".to_vec()));
         assert_eq!(seen(&s), Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn samples_are_bounded_filtered_and_find_sparse_keys() {
+        let (mut s, h) = shard();
+        for i in 0..2000 {
+            let k = format!("k{i}");
+            let ttl = (i % 500 == 0).then_some(1_000_000);
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", ttl),
+                0,
+            );
+        }
+        let mut seen = Vec::new();
+        let got = s.sample(12345, 5, false, 40, &mut |e| seen.push(e.key().to_vec()));
+        assert_eq!(got, 5);
+        assert_eq!(seen.len(), 5);
+        // Only 4 keys have a TTL: a full lap finds them wherever it starts.
+        for r in [0u64, 7, 1 << 40, u64::MAX] {
+            let mut vol = Vec::new();
+            s.sample(r, 10, true, usize::MAX, &mut |e| vol.push(e.expire_at()));
+            assert_eq!(vol.len(), 4);
+            assert!(vol.iter().all(Option::is_some));
+        }
+        // Nothing to find: one lap, then it stops.
+        let (empty, _) = shard();
+        assert_eq!(empty.sample(1, 5, false, usize::MAX, &mut |_| {}), 0);
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// MEMORY STATS: Redis's field names, from jemalloc and the keyspace.
 fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    let m = crate::process::memory_figures();
+    let m = crate::process::memory_figures(ctx.shared.evict.used_memory());
     let ks = &ctx.shared.keyspace;
     let mut shards = Shards::of(&mut ctx.held);
     let mut per_db = Vec::new();
@@ -137,7 +137,7 @@ fn memory_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
 /// MEMORY DOCTOR: Redis's verdicts for the checks that apply to Shoal (an instance
 /// too small to judge, a peak far above current use, high fragmentation).
 fn memory_doctor(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    let m = crate::process::memory_figures();
+    let m = crate::process::memory_figures(ctx.shared.evict.used_memory());
     let report = if m.used < 5 * 1024 * 1024 {
         "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.".to_string()
     } else {

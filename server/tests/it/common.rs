@@ -151,6 +151,20 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// A raw connection to a local port.
+    pub async fn connect(port: u16) -> Raw {
+        Raw {
+            stream: TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("raw connect"),
+        }
+    }
+
+    /// Sends bytes, telling a connection the server closed.
+    pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
     /// Sends bytes as they are.
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("send");
@@ -331,6 +345,15 @@ impl Proc {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("shoal did not start on port {}", self.port);
+    }
+
+    /// A client connection to it.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
     }
 
     pub fn cli(&self, args: &[&str]) -> String {

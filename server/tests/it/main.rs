@@ -12,6 +12,7 @@ mod command_docs;
 mod connection;
 mod counters;
 mod dump;
+mod eviction;
 mod hardening;
 mod hashes;
 mod keys;
