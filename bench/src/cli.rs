@@ -54,6 +54,12 @@ pub struct Args {
     #[arg(long, default_value_t = 32)]
     pub value_size: usize,
 
+    /// SET value sizes spread evenly over MIN-MAX bytes (memtier's name), e.g.
+    /// 32-4096: 64 sizes from MIN to MAX, taken in turn (uniformly mixed). Overrides
+    /// --value-size for the SET/GET mix.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub data_size_range: Option<SizeRange>,
+
     /// Length of the measured phase in seconds [default: 10, unless --requests is given].
     /// With --requests too, the run ends at whichever limit comes first.
     #[arg(long, short = 'd')]
@@ -141,6 +147,49 @@ pub enum KeyPattern {
     /// (memtier's `S`): with --requests N every key is written exactly once.
     #[value(alias = "S", alias = "sequential")]
     Seq,
+}
+
+/// `--data-size-range`: value sizes from `min` to `max` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeRange {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl SizeRange {
+    /// How many distinct sizes the range is spread over.
+    pub const STEPS: usize = 64;
+
+    /// The sizes, evenly spaced from `min` to `max` (both included).
+    pub fn sizes(self) -> Vec<usize> {
+        let span = self.max - self.min;
+        (0..Self::STEPS)
+            .map(|i| self.min + span * i / (Self::STEPS - 1))
+            .collect()
+    }
+}
+
+impl FromStr for SizeRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected MIN-MAX, e.g. 32-4096, got {s:?}"))?;
+        let parse = |x: &str| {
+            x.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("bad size {x:?}: {e}"))
+        };
+        let range = SizeRange {
+            min: parse(a)?,
+            max: parse(b)?,
+        };
+        if range.min > range.max || range.max > 512 << 20 {
+            return Err(format!("bad size range {s:?}"));
+        }
+        Ok(range)
+    }
 }
 
 /// A SET:GET ratio.

@@ -92,15 +92,24 @@ impl Workload {
                 })
                 .collect()
         } else {
-            let set = Arc::new(Template::new(
-                &[b"SET", b"__key__", b"__data__"],
-                &value,
-                Kind::Set,
-            ));
+            let sizes = args
+                .data_size_range
+                .map_or_else(|| vec![args.value_size], |r| r.sizes());
             let get = Arc::new(Template::new(&[b"GET", b"__key__"], &value, Kind::Get));
             let mut cycle = Vec::new();
-            cycle.extend(std::iter::repeat_n(set, args.ratio.sets as usize));
-            cycle.extend(std::iter::repeat_n(get, args.ratio.gets as usize));
+            // One SET:GET cycle per value size: the sizes come in turn.
+            for size in sizes {
+                let set = Arc::new(Template::new(
+                    &[b"SET", b"__key__", b"__data__"],
+                    &vec![b'x'; size],
+                    Kind::Set,
+                ));
+                cycle.extend(std::iter::repeat_n(set, args.ratio.sets as usize));
+                cycle.extend(std::iter::repeat_n(
+                    Arc::clone(&get),
+                    args.ratio.gets as usize,
+                ));
+            }
             cycle
         };
         Workload {

@@ -97,9 +97,6 @@ pub struct Config {
     pub active_expire_effort: u32,
     /// Bytes; 0 = no limit.
     pub maxmemory: u64,
-    /// `maxmemory` was given (file, environment, flag or CONFIG SET): no default
-    /// from the cgroup limit then.
-    pub maxmemory_set: bool,
     /// `maxmemory` is the default taken from the cgroup's limit.
     pub maxmemory_from_cgroup: bool,
     pub maxmemory_policy: String,
@@ -180,7 +177,6 @@ impl Default for Config {
             hz: 10,
             active_expire_effort: 1,
             maxmemory: 0,
-            maxmemory_set: false,
             maxmemory_from_cgroup: false,
             maxmemory_policy: "noeviction".to_string(),
             maxmemory_samples: 5,
@@ -900,7 +896,6 @@ const PARAMS: &[Param] = &[
         get: |c| c.maxmemory.to_string(),
         set: |c, v| {
             c.maxmemory = memory(v, 0, u64::MAX)?;
-            c.maxmemory_set = true;
             c.maxmemory_from_cgroup = false;
             Ok(())
         },

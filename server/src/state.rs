@@ -227,7 +227,7 @@ impl Shared {
         self.notifications.configure(c.notify_keyspace_events);
         self.evict.set_source(if c.maxmemory_from_cgroup {
             "cgroup"
-        } else if c.maxmemory_set {
+        } else if c.maxmemory != 0 {
             "config"
         } else {
             "none"
