@@ -22,7 +22,9 @@
 //! patterns, delivery), [`notify`] (keyspace notifications), [`counters`], [`config`],
 //! [`error`] (Redis error texts), [`num`] (Redis number rules), [`slowlog`],
 //! [`snapshots`] (the named snapshot registry), [`security`] (protected mode,
-//! cross-protocol requests, failed AUTH accounting), [`persistence`].
+//! cross-protocol requests, failed AUTH accounting), [`persistence`], [`metrics`]
+//! (Prometheus text, health), [`logging`] (log format and level), [`http`] (`GET /metrics` and `/healthz` on the RESP port
+//! and the `metrics-port`).
 
 pub mod access;
 pub mod blocking;
@@ -37,7 +39,10 @@ pub mod counters;
 pub mod dispatch;
 pub mod error;
 pub mod fdlimit;
+pub mod http;
 pub mod info;
+pub mod logging;
+pub mod metrics;
 pub mod monitor;
 pub mod net;
 pub mod notify;

@@ -142,6 +142,10 @@ pub struct Shared {
     pub pubsub: PubSub,
     /// `notify-keyspace-events`, read by the write hook (see [`crate::notify`]).
     pub notifications: Notifications,
+    /// A signalled shutdown is under way (saving, draining): `/healthz` answers 503.
+    stopping: AtomicBool,
+    /// When the signalled shutdown began.
+    stopping_since: parking_lot::Mutex<Option<Instant>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -178,6 +182,8 @@ impl Shared {
             notifications: Notifications::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
+            stopping: AtomicBool::new(false),
+            stopping_since: parking_lot::Mutex::new(None),
             shutdown_tx,
         };
         shared.apply_config(config);
@@ -221,6 +227,7 @@ impl Shared {
             crate::config::output_buffer_limit(&c.client_output_buffer_limit, "pubsub");
         self.pubsub.set_limits(hard, soft, secs);
         self.notifications.configure(c.notify_keyspace_events);
+        crate::logging::set_level(c.tracing_filter());
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }
@@ -242,6 +249,29 @@ impl Shared {
     /// Whether shutdown was requested.
     pub fn shutting_down(&self) -> bool {
         *self.shutdown_tx.borrow()
+    }
+
+    /// Whether a signalled shutdown is under way (saving or draining).
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// A signal asked the server to stop: from now until [`Shared::end_stopping`]
+    /// (a failed final save) `/healthz` answers 503.
+    pub fn begin_stopping(&self) {
+        *self.stopping_since.lock() = Some(Instant::now());
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// The final save failed: the server goes on serving.
+    pub fn end_stopping(&self) {
+        self.stopping.store(false, Ordering::Relaxed);
+        *self.stopping_since.lock() = None;
+    }
+
+    /// When the signalled shutdown began, if one is under way.
+    pub fn stopping_since(&self) -> Option<Instant> {
+        *self.stopping_since.lock()
     }
 
     /// A receiver that resolves when shutdown is requested.
