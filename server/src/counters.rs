@@ -64,6 +64,34 @@ pub fn latency_bucket_bound_us(b: usize) -> Option<u64> {
     (b + 1 < LATENCY_BUCKETS).then(|| 1u64 << b)
 }
 
+/// The `p`th percentile (0-100) of a histogram's calls, microseconds: the bucket
+/// holding that rank, interpolated linearly within it (a bucket spans a factor of 2;
+/// Redis's HDR histogram is finer). `None` without calls.
+pub fn latency_percentile_us(hist: &[u64; LATENCY_BUCKETS], p: f64) -> Option<f64> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut before = 0u64;
+    for (b, &n) in hist.iter().enumerate() {
+        if n > 0 && before + n >= rank {
+            let low = if b == 0 {
+                0.0
+            } else {
+                (1u64 << (b - 1)) as f64
+            };
+            let Some(high) = latency_bucket_bound_us(b) else {
+                return Some(low);
+            };
+            let within = (rank - before) as f64 / n as f64;
+            return Some(low + (high as f64 - low) * within);
+        }
+        before += n;
+    }
+    None
+}
+
 /// Counters of one command in one slot.
 #[derive(Default)]
 struct CommandSlot {
@@ -577,6 +605,11 @@ mod tests {
         assert_eq!(latency_bucket(u64::MAX), LATENCY_BUCKETS - 1);
         assert_eq!(latency_bucket_bound_us(10), Some(1024));
         assert_eq!(latency_bucket_bound_us(LATENCY_BUCKETS - 1), None);
+        let mut h = [0u64; LATENCY_BUCKETS];
+        h[3] = 10; // (4, 8] us
+        assert_eq!(latency_percentile_us(&h, 50.0), Some(6.0));
+        assert_eq!(latency_percentile_us(&h, 100.0), Some(8.0));
+        assert_eq!(latency_percentile_us(&[0; LATENCY_BUCKETS], 50.0), None);
         let c = Counters::new(2);
         for ns in [500, 1_500, 1_500, 3_000_000] {
             c.local().command(1, ns, false, &Tally::default());

@@ -232,6 +232,12 @@ pub fn execute(
         ctx.out.error(&e.message());
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
+    let event = if cmd.has(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    shared.latency.maybe_record(event, now / 1000, usec / 1000);
     Outcome::Done
 }
 

@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -76,6 +77,7 @@ pub fn render(
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => commandstats(&mut out, shared, table),
             "errorstats" => out.push_str("# Errorstats\r\n"),
+            "latencystats" => latencystats(&mut out, shared, table),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(shared, &mut out, shards),
             _ => {}
@@ -543,6 +545,35 @@ fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {
             "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
             cmd.name
         );
+    }
+}
+
+/// `latency_percentiles_usec_<cmd>:p50=...,p99=...` per command called, with the
+/// percentiles of `latency-tracking-info-percentiles` (none while `latency-tracking`
+/// is off), from the commands' power-of-two histograms.
+fn latencystats(out: &mut String, shared: &Shared, table: &CommandTable) {
+    out.push_str("# Latencystats\r\n");
+    let (tracking, percentiles) = {
+        let c = shared.config.read();
+        (
+            c.latency_tracking,
+            crate::config::percentile_list(&c.latency_tracking_info_percentiles),
+        )
+    };
+    if !tracking {
+        return;
+    }
+    for (cmd, hist) in table.commands.iter().zip(shared.counters.latency()) {
+        if hist.iter().all(|&n| n == 0) {
+            continue;
+        }
+        let _ = write!(out, "latency_percentiles_usec_{}:", cmd.name);
+        for (i, p) in percentiles.iter().enumerate() {
+            let v = crate::counters::latency_percentile_us(&hist, *p).unwrap_or(0.0);
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(out, "{sep}p{p}={v:.3}");
+        }
+        out.push_str("\r\n");
     }
 }
 

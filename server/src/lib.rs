@@ -23,7 +23,7 @@
 //! [`error`] (Redis error texts), [`num`] (Redis number rules), [`slowlog`],
 //! [`snapshots`] (the named snapshot registry), [`security`] (protected mode,
 //! cross-protocol requests, failed AUTH accounting), [`persistence`], [`metrics`]
-//! (Prometheus text, health), [`logging`] (log format and level), [`http`] (`GET /metrics` and `/healthz` on the RESP port
+//! (Prometheus text, health), [`latency`] (the latency monitor), [`logging`] (log format and level), [`http`] (`GET /metrics` and `/healthz` on the RESP port
 //! and the `metrics-port`).
 
 pub mod access;
@@ -41,6 +41,7 @@ pub mod error;
 pub mod fdlimit;
 pub mod http;
 pub mod info;
+pub mod latency;
 pub mod logging;
 pub mod metrics;
 pub mod monitor;

@@ -562,6 +562,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
                             announce(&shared, Change::key(db, e.key(), EXPIRED))
                         });
                 let spent = start.elapsed();
+                shared.latency.maybe_record(
+                    "expire-cycle",
+                    now_ms() / 1000,
+                    spent.as_millis() as u64,
+                );
                 shared
                     .stats
                     .expire_cycle_usec

@@ -22,6 +22,7 @@ use crate::client::ClientRegistry;
 pub use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
+use crate::latency::LatencyMonitor;
 use crate::monitor::Monitors;
 use crate::notify::Notifications;
 use crate::persistence::Persistence;
@@ -118,6 +119,8 @@ pub struct Shared {
     pub monitors: Monitors,
     /// The slow log.
     pub slowlog: SlowLog,
+    /// The latency monitor (LATENCY LATEST/HISTORY/DOCTOR).
+    pub latency: LatencyMonitor,
     /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF, LASTSAVE (see
     /// [`crate::persistence`]).
     pub persistence: Persistence,
@@ -171,6 +174,7 @@ impl Shared {
             blocking: Blocking::default(),
             monitors: Monitors::default(),
             slowlog: SlowLog::default(),
+            latency: LatencyMonitor::default(),
             persistence: Persistence::new(started_ms / 1000, counters),
             started: Instant::now(),
             started_ms,
@@ -228,6 +232,7 @@ impl Shared {
         self.pubsub.set_limits(hard, soft, secs);
         self.notifications.configure(c.notify_keyspace_events);
         crate::logging::set_level(c.tracing_filter());
+        self.latency.configure(c.latency_monitor_threshold);
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }

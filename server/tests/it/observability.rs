@@ -521,3 +521,126 @@ fn shutdown_timeout_bounds_the_drain_and_a_second_signal_exits_at_once() {
         p.log_text()
     );
 }
+
+#[tokio::test]
+async fn latency_monitor_and_histograms() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    assert_eq!(
+        cmd::<String>(&mut c, &["LATENCY", "DOCTOR"]).await,
+        "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n"
+    );
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "1"]).await;
+    let empty: Vec<redis::Value> = cmd(&mut c, &["LATENCY", "LATEST"]).await;
+    assert!(empty.is_empty());
+    // A command that takes over a millisecond: KEYS over many keys.
+    let mut pipe = redis::pipe();
+    for i in 0..50_000 {
+        pipe.cmd("SET").arg(format!("key:{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query_async(&mut c).await.unwrap();
+    let mut slow = false;
+    for _ in 0..20 {
+        let _: Vec<String> = cmd(&mut c, &["KEYS", "*9*9*"]).await;
+        let latest: Vec<(String, i64, i64, i64)> = cmd(&mut c, &["LATENCY", "LATEST"]).await;
+        if let Some((event, time, ms, max)) = latest.into_iter().find(|l| l.0 == "command") {
+            assert_eq!(event, "command");
+            assert!(time > 1_600_000_000 && ms >= 1 && max >= ms);
+            slow = true;
+            break;
+        }
+    }
+    assert!(slow, "no KEYS call over 1 ms was recorded");
+    let history: Vec<(i64, i64)> = cmd(&mut c, &["LATENCY", "HISTORY", "command"]).await;
+    assert!(!history.is_empty() && history.iter().all(|(_, ms)| *ms >= 1));
+    let doctor: String = cmd(&mut c, &["LATENCY", "DOCTOR"]).await;
+    assert!(doctor.contains("1. command: "), "{doctor}");
+    assert_eq!(cmd::<i64>(&mut c, &["LATENCY", "RESET", "nope"]).await, 0);
+    assert!(cmd::<i64>(&mut c, &["LATENCY", "RESET"]).await >= 1);
+    let empty: Vec<(i64, i64)> = cmd(&mut c, &["LATENCY", "HISTORY", "command"]).await;
+    assert!(empty.is_empty());
+
+    // HISTOGRAM: calls and cumulative power-of-two buckets.
+    let h: HashMap<String, HashMap<String, redis::Value>> =
+        cmd(&mut c, &["LATENCY", "HISTOGRAM", "set", "nosuchcommand"]).await;
+    assert_eq!(h.len(), 1);
+    let set = &h["set"];
+    assert_eq!(set["calls"], redis::Value::Int(50_000));
+    let buckets: HashMap<i64, i64> =
+        redis::FromRedisValue::from_redis_value(set["histogram_usec"].clone()).unwrap();
+    let mut sorted: Vec<_> = buckets.into_iter().collect();
+    sorted.sort();
+    assert!(sorted.iter().all(|(b, _)| (*b as u64).is_power_of_two()));
+    assert!(sorted.windows(2).all(|w| w[0].1 < w[1].1));
+    assert_eq!(sorted.last().unwrap().1, 50_000);
+
+    // INFO latencystats, with the configured percentiles.
+    let info: String = cmd(&mut c, &["INFO", "latencystats"]).await;
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("latency_percentiles_usec_set:"))
+        .unwrap_or_else(|| panic!("{info}"));
+    assert!(line.contains("p50=") && line.contains(",p99=") && line.contains(",p99.9="));
+    let _: () = cmd(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "0.0 50.0 100.0",
+        ],
+    )
+    .await;
+    let got: Vec<String> = cmd(
+        &mut c,
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    )
+    .await;
+    assert_eq!(got[1], "0 50 100");
+    let info: String = cmd(&mut c, &["INFO", "latencystats"]).await;
+    assert!(info.contains("latency_percentiles_usec_set:p0="), "{info}");
+    assert!(err(
+        &mut c,
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "101"]
+    )
+    .await
+    .contains("latency-tracking-info-percentiles"));
+    // Not part of the default INFO, as in Redis.
+    let info: String = cmd(&mut c, &["INFO"]).await;
+    assert!(!info.contains("# Latencystats"));
+}
+
+#[tokio::test]
+async fn config_set_of_several_parameters_is_all_or_nothing() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let _: () = cmd(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "latency-monitor-threshold",
+            "5",
+            "shutdown-timeout",
+            "3",
+        ],
+    )
+    .await;
+    let e = err(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "latency-monitor-threshold",
+            "7",
+            "shutdown-timeout",
+            "x",
+        ],
+    )
+    .await;
+    assert!(e.contains("shutdown-timeout"), "{e}");
+    let got: Vec<String> = cmd(&mut c, &["CONFIG", "GET", "latency-monitor-threshold"]).await;
+    assert_eq!(got[1], "5", "the first pair was rolled back");
+    let e = err(&mut c, &["CONFIG", "SET", "metrics-port", "9999"]).await;
+    assert!(e.contains("can't set immutable config"), "{e}");
+}
