@@ -168,6 +168,13 @@ impl ClientInfo {
     /// The waking half of [`ClientInfo::kill`] (`killed` already set).
     fn wake_and_shut(&self) {
         self.kill_notify.notify_one();
+        self.shut_reading();
+    }
+
+    /// Shuts the socket's reading side down without killing the connection: it
+    /// sees the end of its input, finishes what it had read, writes its replies and
+    /// closes (a graceful shutdown's drain).
+    pub fn shut_reading(&self) {
         let socket = self.socket.lock();
         if let Some(fd) = *socket {
             // SAFETY: `fd` is this connection's socket and still open: the connection
@@ -614,6 +621,14 @@ impl ClientRegistry {
     pub fn kill_all(&self) {
         for c in self.clients.lock().values() {
             c.kill();
+        }
+    }
+
+    /// [`ClientInfo::shut_reading`] for every client: each ends once it has answered
+    /// what it had read.
+    pub fn shut_reading_all(&self) {
+        for c in self.clients.lock().values() {
+            c.shut_reading();
         }
     }
 }

@@ -1489,6 +1489,28 @@ pub const SLOWLOG_RESET: &Schema = &Schema::NONE;
 /// `SLOWLOG HELP`
 pub const SLOWLOG_HELP: &Schema = &Schema::NONE;
 
+/// `LATENCY`
+pub const LATENCY: &Schema = &Schema::NONE;
+
+/// `LATENCY DOCTOR`
+pub const LATENCY_DOCTOR: &Schema = &Schema::NONE;
+
+/// `LATENCY HISTOGRAM [command [command ...]]`
+pub const LATENCY_HISTOGRAM: &Schema =
+    &Schema::new(&[Arg::string("command").optional().multiple()]);
+
+/// `LATENCY HISTORY event`
+pub const LATENCY_HISTORY: &Schema = &Schema::new(&[Arg::string("event")]);
+
+/// `LATENCY LATEST`
+pub const LATENCY_LATEST: &Schema = &Schema::NONE;
+
+/// `LATENCY RESET [event [event ...]]`
+pub const LATENCY_RESET: &Schema = &Schema::new(&[Arg::string("event").optional().multiple()]);
+
+/// `LATENCY HELP`
+pub const LATENCY_HELP: &Schema = &Schema::NONE;
+
 /// `MEMORY`
 pub const MEMORY: &Schema = &Schema::NONE;
 

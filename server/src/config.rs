@@ -78,6 +78,20 @@ pub struct Config {
     pub shutdown_on_sigterm: String,
     /// Same for SIGINT.
     pub shutdown_on_sigint: String,
+    /// Seconds a signalled shutdown waits for connections to finish what they were
+    /// running (Redis's `shutdown-timeout`, which waits for replicas).
+    pub shutdown_timeout: u64,
+    /// Port of the HTTP listener for `/metrics` and `/healthz`; 0 = none.
+    pub metrics_port: u16,
+    /// `human` (default) or `json`: how log lines are written.
+    pub log_format: String,
+    /// Milliseconds; commands and events slower than this are recorded for LATENCY
+    /// (0 = off).
+    pub latency_monitor_threshold: u64,
+    /// Whether per-command latency histograms are kept (INFO latencystats).
+    pub latency_tracking: bool,
+    /// Percentiles INFO latencystats shows, canonical (`50 99 99.9`).
+    pub latency_tracking_info_percentiles: String,
     /// Idle seconds before a client is closed; 0 = never.
     pub timeout: u64,
     /// Seconds; 0 = no keepalive.
@@ -166,6 +180,12 @@ impl Default for Config {
             enable_protected_configs: "no".to_string(),
             shutdown_on_sigterm: "default".to_string(),
             shutdown_on_sigint: "default".to_string(),
+            shutdown_timeout: 10,
+            metrics_port: 0,
+            log_format: "human".to_string(),
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: "50 99 99.9".to_string(),
             timeout: 0,
             tcp_keepalive: 300,
             requirepass: String::new(),
@@ -227,6 +247,15 @@ impl fmt::Debug for Config {
             .field("enable_protected_configs", &self.enable_protected_configs)
             .field("shutdown_on_sigterm", &self.shutdown_on_sigterm)
             .field("shutdown_on_sigint", &self.shutdown_on_sigint)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("metrics_port", &self.metrics_port)
+            .field("log_format", &self.log_format)
+            .field("latency_monitor_threshold", &self.latency_monitor_threshold)
+            .field("latency_tracking", &self.latency_tracking)
+            .field(
+                "latency_tracking_info_percentiles",
+                &self.latency_tracking_info_percentiles,
+            )
             .field("timeout", &self.timeout)
             .field("tcp_keepalive", &self.tcp_keepalive)
             .field("requirepass", &requirepass)
@@ -523,6 +552,9 @@ const LOGLEVELS: &[&str] = &[
     "debug", "verbose", "notice", "warning", "nothing", "trace", "info", "warn", "error",
 ];
 
+/// `log-format` values.
+const LOG_FORMATS: &[&str] = &["human", "json"];
+
 /// `enable-protected-configs` values (Redis's `protected_action_enum`).
 const PROTECTED_ACTIONS: &[&str] = &["no", "yes", "local"];
 
@@ -739,6 +771,90 @@ const PARAMS: &[Param] = &[
         get: |c| c.shutdown_on_sigint.clone(),
         set: |c, v| {
             c.shutdown_on_sigint = shutdown_flags(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "shutdown-timeout",
+        env: "SHOAL_SHUTDOWN_TIMEOUT",
+        kind: Kind::Int,
+        default: "10",
+        mutable: true,
+        sensitive: false,
+        help: "Seconds SIGTERM/SIGINT wait for connections to finish their commands before exiting",
+        get: |c| c.shutdown_timeout.to_string(),
+        set: |c, v| {
+            c.shutdown_timeout = int(v, 0, INT_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "metrics-port",
+        env: "SHOAL_METRICS_PORT",
+        kind: Kind::Int,
+        default: "0",
+        mutable: false,
+        sensitive: false,
+        help: "HTTP port serving /metrics (Prometheus) and /healthz on the bind addresses, without authentication (0 = none; the RESP port serves both too)",
+        get: |c| c.metrics_port.to_string(),
+        set: |c, v| {
+            c.metrics_port = int(v, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "log-format",
+        env: "SHOAL_LOG_FORMAT",
+        kind: Kind::Enum,
+        default: "human",
+        mutable: false,
+        sensitive: false,
+        help: "Log lines as human-readable text or as one JSON object per line: human or json",
+        get: |c| c.log_format.clone(),
+        set: |c, v| {
+            c.log_format = one_of(v, LOG_FORMATS)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-monitor-threshold",
+        env: "SHOAL_LATENCY_MONITOR_THRESHOLD",
+        kind: Kind::Int,
+        default: "0",
+        mutable: true,
+        sensitive: false,
+        help: "Milliseconds: commands slower than this are recorded for LATENCY LATEST/HISTORY (0 = off)",
+        get: |c| c.latency_monitor_threshold.to_string(),
+        set: |c, v| {
+            c.latency_monitor_threshold = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-tracking",
+        env: "SHOAL_LATENCY_TRACKING",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        sensitive: false,
+        help: "Show per-command latency percentiles in INFO latencystats",
+        get: |c| yes_no_str(c.latency_tracking),
+        set: |c, v| {
+            c.latency_tracking = yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-tracking-info-percentiles",
+        env: "SHOAL_LATENCY_TRACKING_INFO_PERCENTILES",
+        kind: Kind::Str,
+        default: "50 99 99.9",
+        mutable: true,
+        sensitive: false,
+        help: "Percentiles INFO latencystats shows, space-separated, each 0 to 100",
+        get: |c| c.latency_tracking_info_percentiles.clone(),
+        set: |c, v| {
+            c.latency_tracking_info_percentiles = percentiles(v)?;
             Ok(())
         },
     },
@@ -1472,6 +1588,27 @@ fn one_of(v: &str, names: &'static [&'static str]) -> Result<&'static str, Inval
         .copied()
         .find(|n| n.eq_ignore_ascii_case(v))
         .ok_or(Invalid::OneOf(names))
+}
+
+/// `latency-tracking-info-percentiles`: numbers from 0 to 100, space-separated
+/// (none allowed), written back as Redis writes them (`%f` trimmed: `99.9`).
+fn percentiles(v: &str) -> Result<String, Invalid> {
+    let mut out = Vec::new();
+    for w in v.split_whitespace() {
+        match w.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => out.push(format!("{p}")),
+            _ => return Err(Invalid::Other(config_reason::PERCENTILES)),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// The percentiles of a canonical `latency-tracking-info-percentiles` value.
+pub fn percentile_list(canonical: &str) -> Vec<f64> {
+    canonical
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect()
 }
 
 /// A multi-flag value of `shutdown-on-sig*`: `default` or any of `save`/`nosave`,

@@ -43,6 +43,55 @@ const NET_INPUT: usize = 6;
 const NET_OUTPUT: usize = 7;
 const FIXED: usize = 8;
 
+/// Latency histogram buckets per command: bucket `b` (`b` < [`LATENCY_BUCKETS`] - 1)
+/// counts calls that took at most 2^`b` microseconds (and more than 2^(`b`-1)); the
+/// last bucket counts the rest. Redis's LATENCY HISTOGRAM reports the same
+/// power-of-two microsecond buckets.
+pub const LATENCY_BUCKETS: usize = 26;
+
+/// The histogram bucket of a call that took `ns` nanoseconds.
+#[inline]
+pub fn latency_bucket(ns: u64) -> usize {
+    let us = ns.div_ceil(1000);
+    if us <= 1 {
+        return 0;
+    }
+    ((64 - (us - 1).leading_zeros()) as usize).min(LATENCY_BUCKETS - 1)
+}
+
+/// The upper bound of histogram bucket `b`, microseconds (`None` for the last one).
+pub fn latency_bucket_bound_us(b: usize) -> Option<u64> {
+    (b + 1 < LATENCY_BUCKETS).then(|| 1u64 << b)
+}
+
+/// The `p`th percentile (0-100) of a histogram's calls, microseconds: the bucket
+/// holding that rank, interpolated linearly within it (a bucket spans a factor of 2;
+/// Redis's HDR histogram is finer). `None` without calls.
+pub fn latency_percentile_us(hist: &[u64; LATENCY_BUCKETS], p: f64) -> Option<f64> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut before = 0u64;
+    for (b, &n) in hist.iter().enumerate() {
+        if n > 0 && before + n >= rank {
+            let low = if b == 0 {
+                0.0
+            } else {
+                (1u64 << (b - 1)) as f64
+            };
+            let Some(high) = latency_bucket_bound_us(b) else {
+                return Some(low);
+            };
+            let within = (rank - before) as f64 / n as f64;
+            return Some(low + (high as f64 - low) * within);
+        }
+        before += n;
+    }
+    None
+}
+
 /// Counters of one command in one slot.
 #[derive(Default)]
 struct CommandSlot {
@@ -63,6 +112,8 @@ struct CommandBlock([CommandSlot; 4]);
 struct Slot {
     fixed: [AtomicU64; FIXED],
     commands: Box<[CommandBlock]>,
+    /// Each command's latency histogram (see [`LATENCY_BUCKETS`]).
+    latency: Box<[[AtomicU64; LATENCY_BUCKETS]]>,
 }
 
 impl Slot {
@@ -72,6 +123,7 @@ impl Slot {
             commands: (0..commands.div_ceil(4))
                 .map(|_| CommandBlock::default())
                 .collect(),
+            latency: (0..commands).map(|_| Default::default()).collect(),
         }
     }
 
@@ -202,6 +254,7 @@ pub struct CommandTotals {
 struct Sums {
     fixed: [u64; FIXED],
     commands: Vec<CommandTotals>,
+    latency: Vec<[u64; LATENCY_BUCKETS]>,
 }
 
 /// A server's counters: one slot per thread that counted something for it.
@@ -221,6 +274,7 @@ impl Counters {
             baseline: Mutex::new(Sums {
                 fixed: [0; FIXED],
                 commands: vec![CommandTotals::default(); commands],
+                latency: vec![[0; LATENCY_BUCKETS]; commands],
             }),
         }
     }
@@ -241,6 +295,7 @@ impl Counters {
         let mut s = Sums {
             fixed: [0; FIXED],
             commands: vec![CommandTotals::default(); self.commands],
+            latency: vec![[0; LATENCY_BUCKETS]; self.commands],
         };
         for slot in self.slots.iter().filter_map(OnceLock::get) {
             for (sum, c) in s.fixed.iter_mut().zip(&slot.fixed) {
@@ -252,6 +307,11 @@ impl Counters {
                 sum.usec += c.usec.load(Ordering::Relaxed);
                 sum.rejected += c.rejected.load(Ordering::Relaxed);
                 sum.failed += c.failed.load(Ordering::Relaxed);
+            }
+            for (sum, h) in s.latency.iter_mut().zip(slot.latency.iter()) {
+                for (b, c) in sum.iter_mut().zip(h) {
+                    *b += c.load(Ordering::Relaxed);
+                }
             }
         }
         s
@@ -298,6 +358,19 @@ impl Counters {
             s.usec = s.usec.saturating_sub(b.usec);
             s.rejected = s.rejected.saturating_sub(b.rejected);
             s.failed = s.failed.saturating_sub(b.failed);
+        }
+        sums
+    }
+
+    /// Every command's latency histogram, in table order, since start or the last
+    /// reset (bucket counts, not cumulative; see [`LATENCY_BUCKETS`]).
+    pub fn latency(&self) -> Vec<[u64; LATENCY_BUCKETS]> {
+        let base = self.baseline();
+        let mut sums = self.sums().latency;
+        for (s, b) in sums.iter_mut().zip(&base.latency) {
+            for (x, y) in s.iter_mut().zip(b) {
+                *x = x.saturating_sub(*y);
+            }
         }
         sums
     }
@@ -353,15 +426,15 @@ impl Local<'_> {
         }
     }
 
-    /// A command of table row `idx` ran for `usec` microseconds, `failed` or not,
+    /// A command of table row `idx` ran for `ns` nanoseconds, `failed` or not,
     /// making `dirty` changes to the dataset.
     #[inline]
-    pub fn command(&self, idx: usize, usec: u64, failed: bool, tally: &Tally) {
+    pub fn command(&self, idx: usize, ns: u64, failed: bool, tally: &Tally) {
         // One branch on the slot's kind for the whole update.
         if self.exclusive {
-            self.command_with(plain_add, idx, usec, failed, tally);
+            self.command_with(plain_add, idx, ns, failed, tally);
         } else {
-            self.command_with(atomic_add, idx, usec, failed, tally);
+            self.command_with(atomic_add, idx, ns, failed, tally);
         }
     }
 
@@ -394,14 +467,15 @@ impl Local<'_> {
         &self,
         add: fn(&AtomicU64, u64),
         idx: usize,
-        usec: u64,
+        ns: u64,
         failed: bool,
         tally: &Tally,
     ) {
         let c = self.slot.command(idx);
         let f = &self.slot.fixed;
         add(&c.calls, 1);
-        add(&c.usec, usec);
+        add(&c.usec, ns / 1000);
+        add(&self.slot.latency[idx][latency_bucket(ns)], 1);
         add(&f[COMMANDS], 1);
         if failed {
             add(&c.failed, 1);
@@ -461,7 +535,7 @@ mod tests {
                         let l = c.local();
                         l.command(
                             t % 3,
-                            2,
+                            2_000,
                             n % 2 == 0,
                             &Tally {
                                 dirty: 1,
@@ -521,6 +595,36 @@ mod tests {
     }
 
     #[test]
+    fn latency_buckets_are_powers_of_two_microseconds() {
+        assert_eq!(latency_bucket(0), 0);
+        assert_eq!(latency_bucket(1_000), 0);
+        assert_eq!(latency_bucket(1_001), 1);
+        assert_eq!(latency_bucket(2_000), 1);
+        assert_eq!(latency_bucket(2_001), 2);
+        assert_eq!(latency_bucket(1_024_000), 10);
+        assert_eq!(latency_bucket(u64::MAX), LATENCY_BUCKETS - 1);
+        assert_eq!(latency_bucket_bound_us(10), Some(1024));
+        assert_eq!(latency_bucket_bound_us(LATENCY_BUCKETS - 1), None);
+        let mut h = [0u64; LATENCY_BUCKETS];
+        h[3] = 10; // (4, 8] us
+        assert_eq!(latency_percentile_us(&h, 50.0), Some(6.0));
+        assert_eq!(latency_percentile_us(&h, 100.0), Some(8.0));
+        assert_eq!(latency_percentile_us(&[0; LATENCY_BUCKETS], 50.0), None);
+        let c = Counters::new(2);
+        for ns in [500, 1_500, 1_500, 3_000_000] {
+            c.local().command(1, ns, false, &Tally::default());
+        }
+        let h = c.latency();
+        assert_eq!(
+            (h[1][0], h[1][1], h[1][latency_bucket(3_000_000)]),
+            (1, 2, 1)
+        );
+        assert_eq!(h[0].iter().sum::<u64>(), 0);
+        c.reset();
+        assert!(c.latency()[1].iter().all(|&n| n == 0));
+    }
+
+    #[test]
     fn servers_keep_separate_counts() {
         let (a, b) = (Counters::new(2), Counters::new(2));
         a.local().command(
@@ -550,7 +654,7 @@ mod tests {
         let l = c.local();
         l.command(
             2,
-            5,
+            5_000,
             true,
             &Tally {
                 dirty: 0,

@@ -238,7 +238,8 @@ pub fn execute(
         None => &shared.keyspace,
     };
     let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, None);
-    let (result, usec) = call(&mut ctx, cmd, args);
+    let (result, ns) = call(&mut ctx, cmd, args);
+    let usec = ns / 1000;
     // The changes it made, for persistence's save points (Redis's `server.dirty`, as
     // the handler counted them; a failed command may have counted some before
     // failing, as in Redis), and its keyspace hits and misses.
@@ -254,11 +255,17 @@ pub fn execute(
     shared
         .counters
         .local()
-        .command(idx, usec, result.is_err(), &tally);
+        .command(idx, ns, result.is_err(), &tally);
     if let Err(e) = result {
         ctx.out.error(&e.message());
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
+    let event = if cmd.has(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    shared.latency.maybe_record(event, now / 1000, usec / 1000);
     Outcome::Done
 }
 
@@ -291,14 +298,14 @@ fn queue(client: &mut Client, cmd: &Command, args: &Args<'_>) {
     }
 }
 
-/// Runs `cmd`'s handler, timed (microseconds), then shows the command to MONITOR
+/// Runs `cmd`'s handler, timed (nanoseconds), then shows the command to MONITOR
 /// once it ran (in the database it left selected), unless it is administrative or
 /// was already shown when it first parked (Redis's `call`).
 #[inline(always)]
 fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
     let started = mono_ns();
     let result = (cmd.handler)(ctx, args);
-    let usec = mono_ns().saturating_sub(started) / 1000;
+    let ns = mono_ns().saturating_sub(started);
     let shared = ctx.shared;
     if shared.monitors.active()
         && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN)
@@ -308,7 +315,7 @@ fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
             .monitors
             .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
     }
-    (result, usec)
+    (result, ns)
 }
 
 /// The shards a command of a group needs, decided before the group locks anything.
@@ -500,7 +507,7 @@ pub fn run_group<'a>(
                 continue;
             }
         };
-        let (result, usec) = call(ctx, cmd, args);
+        let (result, ns) = call(ctx, cmd, args);
         if let Some(block) = ctx.client.parked.take() {
             if result.is_ok() {
                 block.reply_timeout(ctx.out);
@@ -511,7 +518,7 @@ pub fn run_group<'a>(
         shared
             .counters
             .local()
-            .command(idx, usec, result.is_err(), &tally);
+            .command(idx, ns, result.is_err(), &tally);
         if let Err(e) = result {
             ctx.out.error(&e.message());
         }

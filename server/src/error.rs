@@ -602,6 +602,10 @@ pub mod config_reason {
         "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
     /// A boolean parameter got something else.
     pub const NOT_YES_NO: &str = "argument must be 'yes' or 'no'";
+    /// `latency-tracking-info-percentiles` with something other than numbers from 0
+    /// to 100.
+    pub const PERCENTILES: &str =
+        "latency-tracking-info-percentiles must be a space separated list of numbers between 0 and 100";
 
     /// A number outside the parameter's range.
     pub fn out_of_range(min: i128, max: i128) -> String {

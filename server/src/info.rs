@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -76,6 +77,7 @@ pub fn render(
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => commandstats(&mut out, shared, table),
             "errorstats" => out.push_str("# Errorstats\r\n"),
+            "latencystats" => latencystats(&mut out, shared, table),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(shared, &mut out, shards),
             _ => {}
@@ -455,7 +457,7 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         get(&s.expire_cycle_usec) / 1000
     );
     let ev = &shared.evict;
-    field!(out, "evicted_keys", ev.evicted_keys.load(Ordering::Relaxed));
+    field!(out, "evicted_keys", evicted_keys(shared));
     field!(
         out,
         "evicted_clients",
@@ -505,6 +507,12 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "acl_access_denied_channel", 0);
 }
 
+/// Keys evicted for maxmemory since start (INFO `evicted_keys`, metrics
+/// `redis_evicted_keys_total`).
+pub fn evicted_keys(shared: &Shared) -> u64 {
+    shared.evict.evicted_keys.load(Ordering::Relaxed)
+}
+
 fn replication(shared: &Shared, out: &mut String) {
     out.push_str("# Replication\r\n");
     field!(out, "role", "master");
@@ -546,6 +554,35 @@ fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {
             "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
             cmd.name
         );
+    }
+}
+
+/// `latency_percentiles_usec_<cmd>:p50=...,p99=...` per command called, with the
+/// percentiles of `latency-tracking-info-percentiles` (none while `latency-tracking`
+/// is off), from the commands' power-of-two histograms.
+fn latencystats(out: &mut String, shared: &Shared, table: &CommandTable) {
+    out.push_str("# Latencystats\r\n");
+    let (tracking, percentiles) = {
+        let c = shared.config.read();
+        (
+            c.latency_tracking,
+            crate::config::percentile_list(&c.latency_tracking_info_percentiles),
+        )
+    };
+    if !tracking {
+        return;
+    }
+    for (cmd, hist) in table.commands.iter().zip(shared.counters.latency()) {
+        if hist.iter().all(|&n| n == 0) {
+            continue;
+        }
+        let _ = write!(out, "latency_percentiles_usec_{}:", cmd.name);
+        for (i, p) in percentiles.iter().enumerate() {
+            let v = crate::counters::latency_percentile_us(&hist, *p).unwrap_or(0.0);
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(out, "{sep}p{p}={v:.3}");
+        }
+        out.push_str("\r\n");
     }
 }
 

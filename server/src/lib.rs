@@ -22,7 +22,9 @@
 //! patterns, delivery), [`notify`] (keyspace notifications), [`counters`], [`config`],
 //! [`error`] (Redis error texts), [`num`] (Redis number rules), [`slowlog`],
 //! [`snapshots`] (the named snapshot registry), [`security`] (protected mode,
-//! cross-protocol requests, failed AUTH accounting), [`persistence`].
+//! cross-protocol requests, failed AUTH accounting), [`persistence`], [`metrics`]
+//! (Prometheus text, health), [`latency`] (the latency monitor), [`logging`] (log format and level), [`http`] (`GET /metrics` and `/healthz` on the RESP port
+//! and the `metrics-port`).
 
 pub mod access;
 pub mod blocking;
@@ -38,8 +40,12 @@ pub mod dispatch;
 pub mod error;
 pub mod evict;
 pub mod fdlimit;
+pub mod http;
 pub mod info;
+pub mod latency;
+pub mod logging;
 pub mod memory;
+pub mod metrics;
 pub mod monitor;
 pub mod net;
 pub mod notify;

@@ -14,7 +14,10 @@ fn main() {
     };
     let mut config = config;
     shoal_server::memory::apply_cgroup_default(&mut config);
-    init_logging(&config);
+    if let Err(e) = shoal_server::logging::init(&config) {
+        eprintln!("shoal: {e}");
+        std::process::exit(1);
+    }
     if config.maxmemory_from_cgroup {
         tracing::info!(
             maxmemory = config.maxmemory,
@@ -35,31 +38,4 @@ fn main() {
         }
     };
     server.wait();
-}
-
-fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SHOAL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(config.tracing_filter()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    if config.logfile.is_empty() {
-        builder.with_writer(std::io::stderr).init();
-    } else {
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&config.logfile)
-        {
-            Ok(file) => builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init(),
-            Err(e) => {
-                eprintln!("shoal: cannot open logfile '{}': {e}", config.logfile);
-                std::process::exit(1);
-            }
-        }
-    }
 }

@@ -32,6 +32,7 @@ use crate::client::{
 };
 use crate::dispatch::{self, Outcome};
 use crate::error;
+use crate::http;
 use crate::security;
 use crate::state::{now_ms, Shared};
 
@@ -86,7 +87,10 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     tracing::debug!(id, %addr, "client connected");
     info.attach_socket(std::os::fd::AsRawFd::as_raw_fd(&socket));
     let mut client = Client::new(Arc::clone(&info), !shared.auth_required());
-    match serve(&shared, &mut socket, &mut client, &mut pushes).await {
+    // Accepted while a signalled shutdown drains or saves: HTTP is answered
+    // (`/healthz` says 503), commands are not run.
+    let late = shared.stopping();
+    match serve(&shared, &mut socket, &mut client, &mut pushes, late).await {
         Ok(reason) => tracing::debug!(id, %addr, reason, "client closed"),
         Err(e) => tracing::debug!(id, %addr, error = %e, "client connection error"),
     }
@@ -107,6 +111,7 @@ async fn serve(
     socket: &mut TcpStream,
     client: &mut Client,
     pushes: &mut PushReceiver,
+    late: bool,
 ) -> io::Result<&'static str> {
     let mut inbuf = BytesMut::with_capacity(READ_BUF);
     let mut out = ReplyBuf::with_capacity(Proto::Resp2, READ_BUF);
@@ -176,6 +181,17 @@ async fn serve(
                     if args.is_empty() {
                         pos += used;
                         continue;
+                    }
+                    if first_command {
+                        // `GET /metrics HTTP/1.1` or `GET /healthz ...` as the first
+                        // command: this connection is an HTTP request (http.rs).
+                        if let Some(route) = http::route(&args) {
+                            let rest = inbuf.split_off(pos + used);
+                            return http::serve_resp_port(shared, socket, route, &rest).await;
+                        }
+                        if late {
+                            return Ok("server shutting down");
+                        }
                     }
                     if security::is_cross_protocol(&args, first_command) {
                         // Nothing more runs and nothing is answered, as Redis.

@@ -27,10 +27,25 @@
 //! Where `SCHED_IDLE` is not available the helper does not start and the save paces
 //! itself by time alone: [`Pacer::PAUSE`] times each slice, shrinking as memory grows.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
+
+/// Nanoseconds background saves spent waiting between slices, process-wide
+/// (metrics: `shoal_save_paced_seconds_total`).
+static PACED_NS: AtomicU64 = AtomicU64::new(0);
+/// Waits between slices, process-wide (`shoal_save_pauses_total`).
+static PACES: AtomicU64 = AtomicU64::new(0);
+
+/// How long background saves have waited for the CPU in all (seconds), and how many
+/// times they waited, since the process started.
+pub fn paced_totals() -> (f64, u64) {
+    (
+        PACED_NS.load(Ordering::Relaxed) as f64 / 1e9,
+        PACES.load(Ordering::Relaxed),
+    )
+}
 
 /// Paces the thread that created it; see the module docs. Not `Sync`: it belongs to
 /// the save's thread.
@@ -116,7 +131,13 @@ impl Pacer {
             }
             None => std::thread::sleep(limit),
         }
-        st.slice_start = Instant::now();
+        let resumed = Instant::now();
+        PACED_NS.fetch_add(
+            resumed.duration_since(now).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        PACES.fetch_add(1, Ordering::Relaxed);
+        st.slice_start = resumed;
         self.state.set(st);
     }
 

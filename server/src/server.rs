@@ -28,12 +28,18 @@ use crate::state::{now_ms, Shared};
 pub struct ServerHandle {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    metrics_addrs: Vec<SocketAddr>,
 }
 
 impl ServerHandle {
     /// The first address the server listens on (the ephemeral port resolved).
     pub fn addr(&self) -> SocketAddr {
         self.shared.addrs[0]
+    }
+
+    /// The addresses of the `metrics-port` listener (empty when it is off).
+    pub fn metrics_addrs(&self) -> &[SocketAddr] {
+        &self.metrics_addrs
     }
 
     /// The shared state (for embedding: direct keyspace access, stats).
@@ -93,8 +99,17 @@ impl Server {
         // Bind synchronously so that errors reach the caller before anything runs;
         // the runtime is built on the server's own thread, so starting a server from
         // inside another tokio runtime (tests, embedders) works.
-        let listeners = bind_all(&config)?;
+        let listeners = bind_all(&config, config.port)?;
         let addrs = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<io::Result<Vec<_>>>()?;
+        let metrics_listeners = if config.metrics_port == 0 {
+            Vec::new()
+        } else {
+            bind_all(&config, config.metrics_port)?
+        };
+        let metrics_addrs = metrics_listeners
             .iter()
             .map(|l| l.local_addr())
             .collect::<io::Result<Vec<_>>>()?;
@@ -114,9 +129,17 @@ impl Server {
         }
         tracing::info!(
             addrs = ?addrs,
+            metrics_addrs = ?metrics_addrs,
+            config_file = %config
+                .config_file
+                .as_ref()
+                .map_or_else(|| "none (defaults, environment, flags)".to_string(), |p| p.display().to_string()),
+            maxmemory = config.maxmemory,
+            maxmemory_policy = %config.maxmemory_policy,
             shards = shared.keyspace.db(0).num_shards(),
             databases = shared.keyspace.num_dbs(),
             capacity = config.capacity,
+            pid = std::process::id(),
             "Shoal {} ready to accept connections",
             env!("CARGO_PKG_VERSION")
         );
@@ -153,7 +176,17 @@ impl Server {
                             }
                         })
                         .collect();
-                    serve(Arc::clone(&run_shared), listeners, handle_signals).await
+                    let metrics_listeners = metrics_listeners
+                        .into_iter()
+                        .filter_map(|l| TcpListener::from_std(l).ok())
+                        .collect();
+                    serve(
+                        Arc::clone(&run_shared),
+                        listeners,
+                        metrics_listeners,
+                        handle_signals,
+                    )
+                    .await
                 });
                 // Connections were told to close; give them a moment, then drop the
                 // runtime (which cancels anything left).
@@ -186,11 +219,13 @@ impl Server {
         Ok(ServerHandle {
             shared,
             thread: Some(thread),
+            metrics_addrs,
         })
     }
 }
 
-fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
+/// Listeners on every `bind` address at `port`.
+fn bind_all(config: &Config, port: u16) -> io::Result<Vec<std::net::TcpListener>> {
     use std::net::ToSocketAddrs;
     let backlog = i32::try_from(config.tcp_backlog).unwrap_or(i32::MAX);
     check_somaxconn(backlog);
@@ -201,9 +236,9 @@ fn bind_all(config: &Config) -> io::Result<Vec<std::net::TcpListener>> {
             continue;
         }
         let addr = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{}", config.port)
+            format!("[{host}]:{port}")
         } else {
-            format!("{host}:{}", config.port)
+            format!("{host}:{port}")
         };
         let sockaddr = addr
             .to_socket_addrs()
@@ -256,9 +291,17 @@ fn check_somaxconn(backlog: i32) {
     }
 }
 
-async fn serve(shared: Arc<Shared>, listeners: Vec<TcpListener>, handle_signals: bool) {
+async fn serve(
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+    metrics_listeners: Vec<TcpListener>,
+    handle_signals: bool,
+) {
     for listener in listeners {
         tokio::spawn(accept_loop(Arc::clone(&shared), listener));
+    }
+    for listener in metrics_listeners {
+        tokio::spawn(metrics_accept_loop(Arc::clone(&shared), listener));
     }
     let mut stop = shared.shutdown_signal();
     if handle_signals {
@@ -273,6 +316,60 @@ async fn serve(shared: Arc<Shared>, listeners: Vec<TcpListener>, handle_signals:
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A signalled shutdown's drain: every connection's reading side is shut, so each
+/// finishes the commands it had read (a whole pipeline already sent), writes their
+/// replies and closes. Connections accepted meanwhile run nothing (see `net::run`).
+/// Those still open when `shutdown-timeout` runs out are killed.
+async fn drain(shared: &Shared) {
+    let timeout = Duration::from_secs(shared.config.read().shutdown_timeout);
+    let deadline = Instant::now() + timeout;
+    let connected = shared.clients.connected();
+    if connected > 0 {
+        tracing::info!(
+            clients = connected,
+            timeout_secs = timeout.as_secs(),
+            "Waiting for client connections to finish their commands..."
+        );
+    }
+    loop {
+        // Again each time: connections accepted during the drain end too.
+        shared.clients.shut_reading_all();
+        if shared.clients.connected() == 0 || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left = shared.clients.connected();
+    if left > 0 {
+        tracing::warn!(
+            clients = left,
+            "shutdown-timeout reached: closing the clients still connected"
+        );
+        shared.clients.kill_all();
+    }
+}
+
+/// Accepts `metrics-port` connections until shutdown; each is one HTTP request.
+async fn metrics_accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut stop = shared.shutdown_signal();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => {
+                    tokio::spawn(crate::http::serve_metrics_port(Arc::clone(&shared), socket));
+                }
+                Err(e) => {
+                    if shared.security_log.accept_error.allow(now_ms()) {
+                        tracing::warn!(error = %e, "Accepting metrics connection failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = wait_shutdown(&mut stop) => return,
+        }
     }
 }
 
@@ -291,6 +388,8 @@ pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
 /// SIGTERM and SIGINT shut the server down as `shutdown-on-sigterm` /
 /// `shutdown-on-sigint` say, exactly as SHUTDOWN with those flags would: when the
 /// final save fails (and `force` is not set) the server logs why and keeps serving.
+/// A signal that arrives while a shutdown is under way (saving, or waiting for
+/// connections to finish) ends the process at once, with status 1.
 async fn handle_signals_loop(shared: Arc<Shared>) {
     #[cfg(unix)]
     {
@@ -307,8 +406,19 @@ async fn handle_signals_loop(shared: Arc<Shared>) {
                 _ = term.recv() => ("SIGTERM", true),
                 _ = int.recv() => ("SIGINT", false),
             };
-            if shutdown_on_signal(&shared, name, sigterm).await {
-                return;
+            let attempt = shutdown_on_signal(&shared, name, sigterm);
+            tokio::pin!(attempt);
+            let stopping = tokio::select! {
+                done = &mut attempt => done,
+                _ = term.recv() => exit_now("SIGTERM"),
+                _ = int.recv() => exit_now("SIGINT"),
+            };
+            if stopping {
+                // Connections are draining: another signal cuts it short.
+                tokio::select! {
+                    _ = term.recv() => exit_now("SIGTERM"),
+                    _ = int.recv() => exit_now("SIGINT"),
+                }
             }
         }
     }
@@ -318,12 +428,22 @@ async fn handle_signals_loop(shared: Arc<Shared>) {
             return;
         }
         if shutdown_on_signal(&shared, "SIGINT", false).await {
-            return;
+            let _ = tokio::signal::ctrl_c().await;
+            exit_now("SIGINT");
         }
     }
 }
 
+/// A second signal during a shutdown: exit now, without saving or waiting.
+fn exit_now(name: &str) -> ! {
+    tracing::warn!("Received {name} during shutdown: exiting now without waiting for anything.");
+    std::process::exit(1)
+}
+
 /// One shutdown attempt for a signal; `true` when the server is now stopping.
+/// From the signal on `/healthz` answers 503 and new connections run nothing; the
+/// connections drain (each finishes what it had read, up to `shutdown-timeout`),
+/// then the final save runs, so it holds every write a client saw acknowledged.
 async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> bool {
     let setting = {
         let c = shared.config.read();
@@ -338,6 +458,8 @@ async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> 
     } else {
         tracing::warn!("Received {name} scheduling shutdown...");
     }
+    shared.begin_stopping();
+    drain(shared).await;
     let flags = persistence::ShutdownFlags::from_config(&setting);
     let s = Arc::clone(shared);
     let saved =
@@ -345,7 +467,7 @@ async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> 
     match saved {
         Ok(Ok(())) => {
             shared.request_shutdown();
-            true
+            return true;
         }
         Ok(Err(e)) => {
             tracing::warn!(
@@ -353,13 +475,14 @@ async fn shutdown_on_signal(shared: &Arc<Shared>, name: &str, sigterm: bool) -> 
                 "Errors trying to shut down the server. Check the logs for more information. Still serving; send the signal again once the cause is fixed, or set shutdown-on-{} to include force.",
                 if sigterm { "sigterm" } else { "sigint" }
             );
-            false
         }
         Err(e) => {
             tracing::error!(error = %e, "shutdown save task failed; still serving");
-            false
         }
     }
+    // Still serving: new connections run commands again, /healthz answers 200.
+    shared.end_stopping();
+    false
 }
 
 /// Accepts connections until shutdown. When the process runs out of descriptors,
@@ -443,6 +566,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
                             announce(&shared, Change::key(db, e.key(), EXPIRED))
                         });
                 let spent = start.elapsed();
+                shared.latency.maybe_record(
+                    "expire-cycle",
+                    now_ms() / 1000,
+                    spent.as_millis() as u64,
+                );
                 shared
                     .stats
                     .expire_cycle_usec

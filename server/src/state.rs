@@ -23,6 +23,7 @@ pub use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::evict::{Evictor, Policy};
+use crate::latency::LatencyMonitor;
 use crate::monitor::Monitors;
 use crate::notify::Notifications;
 use crate::persistence::Persistence;
@@ -119,6 +120,8 @@ pub struct Shared {
     pub monitors: Monitors,
     /// The slow log.
     pub slowlog: SlowLog,
+    /// The latency monitor (LATENCY LATEST/HISTORY/DOCTOR).
+    pub latency: LatencyMonitor,
     /// RDB persistence: SAVE/BGSAVE, save points, loading, MISCONF, LASTSAVE (see
     /// [`crate::persistence`]).
     pub persistence: Persistence,
@@ -145,6 +148,10 @@ pub struct Shared {
     pub notifications: Notifications,
     /// maxmemory and eviction (see [`crate::evict`]).
     pub evict: Evictor,
+    /// A signalled shutdown is under way (saving, draining): `/healthz` answers 503.
+    stopping: AtomicBool,
+    /// When the signalled shutdown began.
+    stopping_since: parking_lot::Mutex<Option<Instant>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -170,6 +177,7 @@ impl Shared {
             blocking: Blocking::default(),
             monitors: Monitors::default(),
             slowlog: SlowLog::default(),
+            latency: LatencyMonitor::default(),
             persistence: Persistence::new(started_ms / 1000, counters),
             started: Instant::now(),
             started_ms,
@@ -182,6 +190,8 @@ impl Shared {
             security_log: SecurityLog::default(),
             observers: Observers::default(),
             evict: Evictor::default(),
+            stopping: AtomicBool::new(false),
+            stopping_since: parking_lot::Mutex::new(None),
             shutdown_tx,
         };
         shared.apply_config(config);
@@ -245,6 +255,8 @@ impl Shared {
             },
         );
         self.evict.kick();
+        crate::logging::set_level(c.tracing_filter());
+        self.latency.configure(c.latency_monitor_threshold);
         l.epoch.fetch_add(1, Ordering::Release);
         self.persistence.configure(c);
     }
@@ -266,6 +278,29 @@ impl Shared {
     /// Whether shutdown was requested.
     pub fn shutting_down(&self) -> bool {
         *self.shutdown_tx.borrow()
+    }
+
+    /// Whether a signalled shutdown is under way (saving or draining).
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// A signal asked the server to stop: from now until [`Shared::end_stopping`]
+    /// (a failed final save) `/healthz` answers 503.
+    pub fn begin_stopping(&self) {
+        *self.stopping_since.lock() = Some(Instant::now());
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// The final save failed: the server goes on serving.
+    pub fn end_stopping(&self) {
+        self.stopping.store(false, Ordering::Relaxed);
+        *self.stopping_since.lock() = None;
+    }
+
+    /// When the signalled shutdown began, if one is under way.
+    pub fn stopping_since(&self) -> Option<Instant> {
+        *self.stopping_since.lock()
     }
 
     /// A receiver that resolves when shutdown is requested.

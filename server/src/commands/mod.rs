@@ -9,6 +9,7 @@ pub mod dump;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod memory;
 pub mod merge;
@@ -46,6 +47,7 @@ pub const FAMILIES: &[&[Command]] = &[
     databases::COMMANDS,
     shutdown::COMMANDS,
     slowlog_commands::COMMANDS,
+    latency::COMMANDS,
     memory::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,

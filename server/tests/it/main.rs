@@ -20,6 +20,7 @@ mod lists;
 mod load;
 mod merge;
 mod notifications;
+mod observability;
 mod persistence;
 mod protocol;
 mod pubsub;
