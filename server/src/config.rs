@@ -574,6 +574,7 @@ const MAXMEMORY_POLICIES: &[&str] = &[
     "allkeys-lfu",
     "allkeys-random",
     "noeviction",
+    "allkeys-tinylfu",
 ];
 
 /// `maxmemory-clients`: bytes, or a percentage of `maxmemory`.

@@ -55,10 +55,12 @@ pub enum Policy {
     VolatileLfu,
     VolatileRandom,
     VolatileTtl,
+    /// Shoal's own: sampled eviction scored by a TinyLFU frequency sketch.
+    AllkeysTinyLfu,
 }
 
 impl Policy {
-    const ALL: [Policy; 8] = [
+    const ALL: [Policy; 9] = [
         Policy::NoEviction,
         Policy::AllkeysLru,
         Policy::AllkeysLfu,
@@ -67,6 +69,7 @@ impl Policy {
         Policy::VolatileLfu,
         Policy::VolatileRandom,
         Policy::VolatileTtl,
+        Policy::AllkeysTinyLfu,
     ];
 
     /// The policy called `name` (Redis's names, case-insensitive).
@@ -86,6 +89,7 @@ impl Policy {
             Policy::VolatileLfu => "volatile-lfu",
             Policy::VolatileRandom => "volatile-random",
             Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllkeysTinyLfu => "allkeys-tinylfu",
         }
     }
 
@@ -224,6 +228,7 @@ impl Evictor {
         self.clients_limit.store(s.clients_limit, Ordering::Relaxed);
         let clock = keyspace.access_clock();
         clock.set_lfu(s.policy.is_lfu());
+        clock.set_tinylfu(s.policy == Policy::AllkeysTinyLfu);
         clock.set_lfu_params(s.lfu_log_factor, s.lfu_decay_time);
     }
 
@@ -409,6 +414,9 @@ impl Evictor {
         if policy.random() {
             return self.evict_random(shared, policy.volatile(), now);
         }
+        if policy == Policy::AllkeysTinyLfu {
+            return self.evict_tinylfu(shared, now);
+        }
         for _ in 0..4 {
             self.populate(ks, policy, now);
             // The best candidates first; one that is gone is skipped.
@@ -450,10 +458,16 @@ impl Evictor {
                 // The pool is taken under the shard's lock (never the other way
                 // round): a key is copied only if it makes it into the pool.
                 let mut pool = self.pool.lock();
+                let sketched = &*shard;
                 let mut visit = |e: &Entry| {
                     let score = match policy {
                         Policy::VolatileTtl => {
                             u64::MAX - e.expire_at().unwrap_or(i64::MAX).max(0) as u64
+                        }
+                        // The least asked-for first; among equals, the longest idle.
+                        Policy::AllkeysTinyLfu => {
+                            (u64::from(15 - sketched.frequency(e.key()).min(15)) << 32)
+                                | clock.idleness(e, now).min(u64::from(u32::MAX))
                         }
                         _ => clock.idleness(e, now),
                     };
@@ -470,6 +484,37 @@ impl Evictor {
                 }
             }
         }
+    }
+
+    /// `allkeys-tinylfu`: the oldest new key of a shard's window against the
+    /// sampled victim of the rest, by the frequency sketch (TinyLFU's admission
+    /// test): the less asked-for of the two goes; a new key that wins joins the rest.
+    fn evict_tinylfu(&self, shared: &Shared, now: i64) -> bool {
+        let ks = &shared.keyspace;
+        for _ in 0..4 {
+            self.populate(ks, Policy::AllkeysTinyLfu, now);
+            let victim_freq = self
+                .pool
+                .lock()
+                .last()
+                .map(|c| 15 - (c.score >> 32).min(15) as u32);
+            if let Some((db, newcomer, freq)) = window_candidate(ks) {
+                if victim_freq.is_none_or(|v| freq <= v)
+                    && self.remove(shared, db, newcomer.key(), false)
+                {
+                    return true;
+                }
+            }
+            loop {
+                let Some(c) = self.pool.lock().pop() else {
+                    break;
+                };
+                if self.remove(shared, c.db, &c.key, false) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     fn evict_random(&self, shared: &Shared, volatile: bool, now: i64) -> bool {
@@ -595,6 +640,29 @@ impl Evictor {
         }
         memory::flush_thread();
     }
+}
+
+/// The oldest new key of the window of some shard (from a random one on), taken
+/// out of the window: `(db, entry, frequency)`.
+fn window_candidate(ks: &Keyspace) -> Option<(usize, Entry, u32)> {
+    for dbi in 0..ks.num_dbs() {
+        let db = ks.db(dbi);
+        if !db.may_hold_keys() {
+            continue;
+        }
+        let n = db.num_shards();
+        let start = rand::random_range(..n);
+        for k in 0..n {
+            let mut shard = db.lock_index((start + k) % n);
+            if shard.window_len() == 0 {
+                continue;
+            }
+            if let Some((e, freq)) = shard.window_pop() {
+                return Some((dbi, e, freq));
+            }
+        }
+    }
+    None
 }
 
 /// Puts a candidate into the pool (ascending by score, at most [`POOL_SIZE`]) if it

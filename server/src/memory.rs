@@ -27,6 +27,19 @@ thread_local! {
     /// This thread's allocations not yet folded into [`USED`] (const-initialised and
     /// without a destructor: usable at any time, even while the thread exits).
     static LOCAL: Cell<isize> = const { Cell::new(0) };
+    /// Whether this thread's [`FOLD_AT_EXIT`] is registered.
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// Folds the thread's counter in when the thread ends, whoever started it (an
+    /// embedder's thread pool, a test harness): no thread leaves its share behind.
+    static FOLD_AT_EXIT: FoldAtExit = const { FoldAtExit };
+}
+
+struct FoldAtExit;
+
+impl Drop for FoldAtExit {
+    fn drop(&mut self) {
+        flush_thread();
+    }
 }
 
 /// The global allocator: jemalloc, counted.
@@ -73,6 +86,21 @@ fn add(delta: isize) {
             local.set(v);
         }
     });
+    if !REGISTERED.with(Cell::get) {
+        register_fold_at_exit();
+    }
+}
+
+/// Registers this thread's [`FOLD_AT_EXIT`] (once per thread). Registering may
+/// allocate (through jemalloc's unprefixed `calloc`, which is not this allocator),
+/// and is marked done first so that an allocation made meanwhile does not recurse.
+#[cold]
+#[inline(never)]
+fn register_fold_at_exit() {
+    REGISTERED.with(|r| r.set(true));
+    // Touching the thread-local registers its destructor; it is unusable only while
+    // the thread is already exiting, and then there is nothing left to register.
+    let _ = FOLD_AT_EXIT.try_with(|_| ());
 }
 
 // SAFETY: every method forwards to jemalloc's own GlobalAlloc implementation with the

@@ -27,6 +27,7 @@ pub const LFU_INIT_VAL: u32 = 5;
 #[derive(Debug)]
 pub struct AccessClock {
     lfu: AtomicBool,
+    tinylfu: AtomicBool,
     log_factor: AtomicU32,
     decay_minutes: AtomicU32,
 }
@@ -35,6 +36,7 @@ impl Default for AccessClock {
     fn default() -> Self {
         AccessClock {
             lfu: AtomicBool::new(false),
+            tinylfu: AtomicBool::new(false),
             log_factor: AtomicU32::new(10),
             decay_minutes: AtomicU32::new(1),
         }
@@ -51,6 +53,18 @@ impl AccessClock {
     #[inline]
     pub fn is_lfu(&self) -> bool {
         self.lfu.load(Ordering::Relaxed)
+    }
+
+    /// Counts every lookup in each shard's frequency sketch (the `allkeys-tinylfu`
+    /// policy; the words stay LRU times).
+    pub fn set_tinylfu(&self, on: bool) {
+        self.tinylfu.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether lookups are counted in the shards' frequency sketches.
+    #[inline]
+    pub fn is_tinylfu(&self) -> bool {
+        self.tinylfu.load(Ordering::Relaxed)
     }
 
     /// `lfu-log-factor` and `lfu-decay-time` (minutes; 0 = never decay).

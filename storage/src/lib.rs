@@ -32,6 +32,7 @@ pub mod rdb;
 pub mod segment;
 pub mod set;
 pub mod shard;
+pub mod sketch;
 pub mod zset;
 
 pub use db::{Db, GroupScope, HeldShards, LiveShard, LockEach, Locked, ShardGuard, ShardSource};

@@ -219,14 +219,19 @@ impl Segment {
     /// Where the entry for `key` is (expired or not).
     #[inline]
     pub(crate) fn locate(&self, hash: u64, key: &[u8]) -> Option<Loc> {
-        let eq = |e: &Entry| e.key() == key;
+        self.locate_by(hash, |e: &Entry| e.key() == key)
+    }
+
+    /// Where the entry `eq` accepts among those of hash `hash` is.
+    #[inline]
+    fn locate_by(&self, hash: u64, eq: impl Fn(&Entry) -> bool) -> Option<Loc> {
         match &self.overlay {
-            None => self.base.find_bucket_index(hash, eq).map(Loc::Base),
+            None => self.base.find_bucket_index(hash, &eq).map(Loc::Base),
             Some(o) => {
-                if let Some(i) = o.slots.find_bucket_index(hash, eq) {
+                if let Some(i) = o.slots.find_bucket_index(hash, &eq) {
                     return Some(Loc::Overlay(i));
                 }
-                let i = self.base.find_bucket_index(hash, eq)?;
+                let i = self.base.find_bucket_index(hash, &eq)?;
                 (!o.is_hidden(i)).then_some(Loc::Base(i))
             }
         }
@@ -245,6 +250,12 @@ impl Segment {
     #[inline]
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
         self.at(self.locate(hash, key)?)
+    }
+
+    /// An entry whose key hashes to `hash` (expired or not), when only the hash is
+    /// known (eviction's window of new keys).
+    pub fn find_hashed(&self, hash: u64, hasher: &KeyHasher) -> Option<&Entry> {
+        self.at(self.locate_by(hash, |e: &Entry| hasher.hash(e.key()) == hash)?)
     }
 
     /// The table, when it is this segment's alone and no overlay is pending: the fast

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::entry::Entry;
 use crate::evict::AccessClock;
 use crate::segment::{Segment, Table};
+use crate::sketch::FrequencySketch;
 use crate::KeyHasher;
 
 /// A shard's segments, in segment order.
@@ -125,6 +126,15 @@ pub struct Shard {
     /// How accesses are recorded (LRU time or LFU counter); live shards only (a
     /// snapshot's shard records none).
     clock: Option<Arc<AccessClock>>,
+    /// How often each key was looked up lately (evicted and missing keys included),
+    /// while the clock asks for it (`allkeys-tinylfu`); built on first use.
+    sketch: Option<Box<FrequencySketch>>,
+    /// Lookups counted since the sketch's size was last checked.
+    sketch_checks: u32,
+    /// The hashes of keys added lately, oldest first (`allkeys-tinylfu`: eviction
+    /// judges each against the sampled victim before it joins the rest), at most
+    /// about a tenth of the shard's keys.
+    window: std::collections::VecDeque<u64>,
 }
 
 /// What a lookup found: a live entry, a key that had expired (removed on the way,
@@ -194,6 +204,9 @@ impl Shard {
             pass_min: i64::MAX,
             read_only,
             clock: None,
+            sketch: None,
+            sketch_checks: 0,
+            window: std::collections::VecDeque::new(),
         }
     }
 
@@ -374,6 +387,9 @@ impl Shard {
     /// records the access for `OBJECT IDLETIME` (never on a snapshot's shard).
     #[inline]
     pub fn find(&mut self, hash: u64, key: &[u8], now: i64, touch: bool) -> Found<&Entry> {
+        if touch {
+            self.count_lookup(hash);
+        }
         let s = seg_index(hash, self.segs.len());
         let Some(loc) = self.segs[s].locate(hash, key) else {
             return Found::Absent;
@@ -411,6 +427,7 @@ impl Shard {
     /// [`Shard::get_mut`], telling a key that just expired from an absent one (as
     /// [`Shard::find`]).
     pub fn find_mut(&mut self, hash: u64, key: &[u8], now: i64) -> Found<&mut Entry> {
+        self.count_lookup(hash);
         let s = seg_index(hash, self.segs.len());
         let Some(loc) = self.segs[s].locate(hash, key) else {
             return Found::Absent;
@@ -441,6 +458,75 @@ impl Shard {
             }
             None => Found::Absent,
         }
+    }
+
+    /// Counts a lookup of `hash` in the frequency sketch, when the clock keeps one.
+    #[inline]
+    fn count_lookup(&mut self, hash: u64) {
+        if self.clock.as_ref().is_some_and(|c| c.is_tinylfu()) {
+            self.count_in_sketch(hash);
+        }
+    }
+
+    #[cold]
+    fn count_in_sketch(&mut self, hash: u64) {
+        self.sketch_checks = self.sketch_checks.wrapping_add(1);
+        let resize = match &self.sketch {
+            None => true,
+            // Sized again (forgetting) once the shard holds twice what it was for.
+            Some(s) => self.sketch_checks % 4096 == 0 && self.len() > 2 * s.capacity(),
+        };
+        if resize {
+            let keys = self.len().max(self.min_capacity * self.segs.len());
+            self.sketch = Some(Box::new(FrequencySketch::new(keys)));
+        }
+        if let Some(s) = self.sketch.as_mut() {
+            s.increment(hash);
+        }
+    }
+
+    /// Puts a new key's hash at the back of the window; past its bound the oldest
+    /// leaves it (joining the other keys unjudged: memory was not short).
+    #[cold]
+    fn enter_window(&mut self, hash: u64) {
+        self.window.push_back(hash);
+        if self.window.len() > 64 && self.window.len() % 64 == 0 {
+            let bound = (self.len() / 10).max(64);
+            while self.window.len() > bound {
+                self.window.pop_front();
+            }
+        }
+    }
+
+    /// The oldest key of the window still present, taken out of the window, with
+    /// its frequency estimate (keys removed since are skipped).
+    pub fn window_pop(&mut self) -> Option<(Entry, u32)> {
+        while let Some(hash) = self.window.pop_front() {
+            let s = seg_index(hash, self.segs.len());
+            if let Some(e) = self.segs[s].find_hashed(hash, &self.hasher) {
+                let freq = self.sketch.as_ref().map_or(0, |sk| sk.estimate(hash));
+                return Some((e.clone(), freq));
+            }
+        }
+        None
+    }
+
+    /// Keys in the window.
+    pub fn window_len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// The frequency sketch's estimate of how often `key` was looked up lately (0
+    /// without a sketch).
+    pub fn frequency(&self, key: &[u8]) -> u32 {
+        self.sketch
+            .as_ref()
+            .map_or(0, |s| s.estimate(self.hasher.hash(key)))
+    }
+
+    /// Bytes of the frequency sketch.
+    pub fn sketch_bytes(&self) -> usize {
+        self.sketch.as_ref().map_or(0, |s| s.heap_size())
     }
 
     #[inline]
@@ -510,6 +596,9 @@ impl Shard {
             &self.hasher,
             &mut self.generation,
         ) else {
+            if self.clock.as_ref().is_some_and(|c| c.is_tinylfu()) {
+                self.enter_window(hash);
+            }
             return Found::Absent;
         };
         self.uncount(&old);
