@@ -1098,6 +1098,33 @@ mod tests {
     }
 
     #[test]
+    fn the_window_gives_new_keys_oldest_first_and_skips_removed_ones() {
+        let h = KeyHasher::new();
+        let clock = Arc::new(AccessClock::default());
+        clock.set_tinylfu(true);
+        let mut s = Shard::new(0, h.clone()).with_clock(clock);
+        for i in 0..5 {
+            let k = format!("k{i}");
+            s.insert(h.hash(k.as_bytes()), Entry::new_str(k.as_bytes(), b"v", None), 0);
+        }
+        // A replacement is not new; a lookup is counted in the sketch.
+        s.insert(h.hash(b"k0"), Entry::new_str(b"k0", b"w", None), 0);
+        for _ in 0..3 {
+            s.get(h.hash(b"k2"), b"k2", 0);
+        }
+        s.remove(h.hash(b"k1"), b"k1", 0);
+        assert_eq!(s.window_len(), 5);
+        let (e, f) = s.window_pop().unwrap();
+        assert_eq!((e.key(), f), (&b"k0"[..], 0));
+        let (e, f) = s.window_pop().unwrap();
+        assert_eq!((e.key(), f), (&b"k2"[..], 3));
+        assert_eq!(s.frequency(b"k2"), 3);
+        assert_eq!(s.window_pop().unwrap().0.key(), b"k3");
+        assert_eq!(s.window_pop().unwrap().0.key(), b"k4");
+        assert!(s.window_pop().is_none());
+    }
+
+    #[test]
     fn samples_are_bounded_filtered_and_find_sparse_keys() {
         let (mut s, h) = shard();
         for i in 0..2000 {

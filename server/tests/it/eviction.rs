@@ -314,3 +314,42 @@ async fn maxmemory_clients_disconnects_the_biggest_client_first() {
     assert_eq!(pong, "PONG");
     assert!(num(&mut c, "mem_clients_normal").await < 4 << 20);
 }
+
+#[tokio::test]
+async fn allkeys_tinylfu_keeps_popular_keys_through_a_flood_of_one_time_keys() {
+    let (_p, mut c, limit) =
+        server_with_headroom(6 << 20, &["--maxmemory-policy", "allkeys-tinylfu"]).await;
+    fill(&mut c, "hot", 0..400, 200, None).await;
+    // Popular: read a few times each.
+    for _ in 0..4 {
+        let mut mget = redis::cmd("MGET");
+        for i in 0..400 {
+            mget.arg(format!("hot:{i}"));
+        }
+        let _: Vec<Option<String>> = mget.query_async(&mut c).await.unwrap();
+    }
+    // A flood of keys asked for once each, cache-aside (a GET that misses, then a SET),
+    // several times what fits, as a scan of a big table would.
+    for round in 0..12 {
+        let range = round * 4000..(round + 1) * 4000;
+        let mut gets = redis::pipe();
+        for i in range.clone() {
+            gets.cmd("GET").arg(format!("scan:{i}"));
+        }
+        let _: Vec<Option<String>> = gets.query_async(&mut c).await.unwrap();
+        let replies = fill(&mut c, "scan", range, 200, None).await;
+        assert_eq!(ooms(&replies), 0);
+        assert!(num(&mut c, "used_memory").await <= limit + limit / 100);
+    }
+    assert!(num(&mut c, "evicted_keys").await > 10_000);
+    let mut exists = redis::cmd("EXISTS");
+    for i in 0..400 {
+        exists.arg(format!("hot:{i}"));
+    }
+    let hot: i64 = exists.query_async(&mut c).await.unwrap();
+    assert!(hot >= 390, "only {hot} of 400 popular keys left");
+    // Its name is Shoal's own, accepted by CONFIG SET like Redis's.
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]).await;
+    let _: () = cmd(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-tinylfu"]).await;
+    assert_eq!(info_field(&mut c, "maxmemory_policy").await, "allkeys-tinylfu");
+}
