@@ -477,6 +477,8 @@ impl Shard {
             Some(s) => self.sketch_checks % 4096 == 0 && self.len() > 2 * s.capacity(),
         };
         if resize {
+            // For the keys the shard was preallocated for (config `capacity`), or
+            // more: as a cache's sketch is sized for its maximum.
             let keys = self.len().max(self.min_capacity * self.segs.len());
             self.sketch = Some(Box::new(FrequencySketch::new(keys)));
         }
