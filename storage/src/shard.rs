@@ -1107,7 +1107,11 @@ mod tests {
         let mut s = Shard::new(0, h.clone()).with_clock(clock);
         for i in 0..5 {
             let k = format!("k{i}");
-            s.insert(h.hash(k.as_bytes()), Entry::new_str(k.as_bytes(), b"v", None), 0);
+            s.insert(
+                h.hash(k.as_bytes()),
+                Entry::new_str(k.as_bytes(), b"v", None),
+                0,
+            );
         }
         // A replacement is not new; a lookup is counted in the sketch.
         s.insert(h.hash(b"k0"), Entry::new_str(b"k0", b"w", None), 0);

@@ -349,7 +349,44 @@ async fn allkeys_tinylfu_keeps_popular_keys_through_a_flood_of_one_time_keys() {
     let hot: i64 = exists.query_async(&mut c).await.unwrap();
     assert!(hot >= 390, "only {hot} of 400 popular keys left");
     // Its name is Shoal's own, accepted by CONFIG SET like Redis's.
-    let _: () = cmd(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]).await;
-    let _: () = cmd(&mut c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-tinylfu"]).await;
-    assert_eq!(info_field(&mut c, "maxmemory_policy").await, "allkeys-tinylfu");
+    let _: () = cmd(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    )
+    .await;
+    let _: () = cmd(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-tinylfu"],
+    )
+    .await;
+    assert_eq!(
+        info_field(&mut c, "maxmemory_policy").await,
+        "allkeys-tinylfu"
+    );
+}
+
+#[tokio::test]
+async fn what_a_snapshot_retains_stays_counted_until_it_is_dropped() {
+    let (_p, mut c, limit) =
+        server_with_headroom(6 << 20, &["--maxmemory-policy", "allkeys-lru"]).await;
+    fill(&mut c, "old", 0..15_000, 200, None).await;
+    let _: String = cmd(&mut c, &["SNAPSHOT", "CREATE", "keep"]).await;
+    // Evicting the old keys frees nothing while the snapshot holds them: they leave
+    // the live keyspace, and the new keys get only the room the snapshot leaves.
+    let replies = fill(&mut c, "new", 0..40_000, 200, None).await;
+    assert_eq!(ooms(&replies), 0);
+    assert!(num(&mut c, "used_memory").await <= limit + limit / 100);
+    let old_left: i64 = cmd(&mut c, &["EXISTS", "old:1", "old:2", "old:3"]).await;
+    assert_eq!(old_left, 0);
+    let with_snapshot: i64 = cmd(&mut c, &["DBSIZE"]).await;
+    // Dropped (freed in the background): the room comes back.
+    let _: () = cmd(&mut c, &["SNAPSHOT", "DROP", "keep"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replies = fill(&mut c, "more", 0..40_000, 200, None).await;
+    assert_eq!(ooms(&replies), 0);
+    let without: i64 = cmd(&mut c, &["DBSIZE"]).await;
+    assert!(
+        without > 2 * with_snapshot,
+        "{with_snapshot} keys with the snapshot, {without} after it"
+    );
 }
