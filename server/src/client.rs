@@ -387,6 +387,8 @@ pub struct Client {
     /// dispatch does not feed it to MONITOR again (Redis shows a blocked command once,
     /// when it first runs). The connection clears it once the command is done.
     pub reprocessing: bool,
+    /// This client runs a script now: the commands it calls pass the BUSY gate.
+    pub in_script: bool,
     /// Set by [`crate::command::Ctx::block`]: the handler asks to park its command
     /// (taken by dispatch as it returns).
     pub parked: Option<crate::blocking::Block>,
@@ -439,6 +441,7 @@ impl Client {
             penalty: None,
             monitor: false,
             reprocessing: false,
+            in_script: false,
             parked: None,
             multi: None,
             watching: None,

@@ -873,7 +873,33 @@ pub struct CommandTable {
     /// Runs a group of commands atomically (dispatch's `run_group`; EXEC calls it
     /// through here, as the families sit below dispatch).
     pub run_group: GroupRunner,
+    /// Runs one command of a script (dispatch's `script_call`).
+    pub script_call: ScriptCaller,
 }
+
+/// How a script's `redis.call` failed before or instead of running its command.
+#[derive(Debug)]
+pub enum CallError {
+    /// A refusal: the error text (with its code).
+    Refused(String),
+    /// The command needs a shard another client holds and the script has changed
+    /// nothing yet: the caller releases its locks and runs the script again with
+    /// every shard held.
+    Retry,
+}
+
+/// Dispatch's `script_call`: runs one command of a script under the script's held
+/// shards (`ctx.held`), extending them as needed; arguments: the command, the
+/// script is read-only, it may still be rerun, it ran a write (set), its changes
+/// (added to).
+pub type ScriptCaller = for<'a, 'b, 'c> fn(
+    &'b mut Ctx<'a>,
+    &'c Args<'c>,
+    bool,
+    bool,
+    &'c mut bool,
+    &'c mut u64,
+) -> Result<(), CallError>;
 
 /// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
 /// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the
@@ -901,7 +927,11 @@ fn name_hash(name: &[u8]) -> u32 {
 impl CommandTable {
     /// Assembles the table from the families' row slices. Panics on a duplicate name
     /// (a bug caught by the first test that builds it).
-    pub fn build(families: &[&'static [Command]], run_group: GroupRunner) -> CommandTable {
+    pub fn build(
+        families: &[&'static [Command]],
+        run_group: GroupRunner,
+        script_call: ScriptCaller,
+    ) -> CommandTable {
         let mut commands = Vec::new();
         for family in families {
             commands.extend(family.iter());
@@ -922,6 +952,7 @@ impl CommandTable {
             commands,
             slots,
             run_group,
+            script_call,
         }
     }
 
