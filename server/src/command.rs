@@ -888,18 +888,27 @@ pub enum CallError {
     Retry,
 }
 
+/// What dispatch's `script_call` needs of the script running and tells it back.
+#[derive(Debug, Default)]
+pub struct ScriptCall {
+    /// Write commands are refused (EVAL_RO, `no-writes`).
+    pub read_only: bool,
+    /// The script may still be rerun (it changed nothing and holds its own locks).
+    pub may_retry: bool,
+    /// The shards of its declared keys (sorted).
+    pub declared: Vec<(usize, usize)>,
+    /// Set: it ran a write command (SCRIPT KILL refuses then).
+    pub wrote: bool,
+    /// Added to: the changes its commands made.
+    pub dirty: u64,
+    /// Set: one of its commands reached a shard outside `declared`.
+    pub outside: bool,
+}
+
 /// Dispatch's `script_call`: runs one command of a script under the script's held
-/// shards (`ctx.held`), extending them as needed; arguments: the command, the
-/// script is read-only, it may still be rerun, it ran a write (set), its changes
-/// (added to).
-pub type ScriptCaller = for<'a, 'b, 'c> fn(
-    &'b mut Ctx<'a>,
-    &'c Args<'c>,
-    bool,
-    bool,
-    &'c mut bool,
-    &'c mut u64,
-) -> Result<(), CallError>;
+/// shards (`ctx.held`), extending them as needed.
+pub type ScriptCaller =
+    for<'a, 'b, 'c> fn(&'b mut Ctx<'a>, &'c Args<'c>, &'c mut ScriptCall) -> Result<(), CallError>;
 
 /// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
 /// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the

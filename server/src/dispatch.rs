@@ -18,7 +18,7 @@ use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::clock::mono_ns;
-use crate::command::{flags, full_name, CallError, Command, CommandTable, Ctx, Scope};
+use crate::command::{flags, full_name, CallError, Command, CommandTable, Ctx, Scope, ScriptCall};
 use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
 use crate::state::Shared;
@@ -521,15 +521,13 @@ pub const SCRIPT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_mill
 /// held yet is tried without waiting; if that fails and `may_retry` (the script
 /// changed nothing yet), [`CallError::Retry`]; otherwise a shard after every held
 /// one is waited for (ascending order cannot deadlock), one before them for
-/// [`SCRIPT_LOCK_WAIT`] at most. `wrote` is set when a write command runs
-/// (SCRIPT KILL refuses then); the changes it made are added to `*dirty`.
+/// [`SCRIPT_LOCK_WAIT`] at most. `sc.wrote` is set when a write command runs
+/// (SCRIPT KILL refuses then), `sc.outside` when the command reaches a shard outside
+/// the declared keys'; the changes it made are added to `sc.dirty`.
 pub fn script_call(
     ctx: &mut Ctx<'_>,
     args: &Args<'_>,
-    read_only: bool,
-    may_retry: bool,
-    wrote: &mut bool,
-    dirty: &mut u64,
+    sc: &mut ScriptCall,
 ) -> Result<(), CallError> {
     let table = ctx.table;
     let shared = ctx.shared;
@@ -546,7 +544,7 @@ pub fn script_call(
     if cmd.has(flags::NOSCRIPT) || container.has(flags::NOSCRIPT) {
         return Err(refused(error::SCRIPT_NOSCRIPT_COMMAND));
     }
-    if read_only && cmd.has(flags::WRITE) {
+    if sc.read_only && cmd.has(flags::WRITE) {
         return Err(refused(error::SCRIPT_WRITE_IN_READONLY));
     }
     if let Err(e) = gates(shared, ctx.client, container, cmd, ctx.now) {
@@ -555,7 +553,7 @@ pub fn script_call(
         ));
     }
     if cmd.has(flags::WRITE) {
-        *wrote = true;
+        sc.wrote = true;
     }
     let mut db = ctx.client.db;
     let fp = footprint(shared, table, idx, cmd, args, &mut db)
@@ -573,7 +571,13 @@ pub fn script_call(
     }
     wanted.sort_unstable();
     wanted.dedup();
-    take_shards(ctx, &wanted, may_retry)?;
+    if wanted
+        .iter()
+        .any(|id| sc.declared.binary_search(id).is_err())
+    {
+        sc.outside = true;
+    }
+    take_shards(ctx, &wanted, sc.may_retry && sc.dirty == 0)?;
     let (result, usec) = call(ctx, cmd, args);
     if let Some(block) = ctx.client.parked.take() {
         if result.is_ok() {
@@ -581,7 +585,7 @@ pub fn script_call(
         }
     }
     let mut tally = std::mem::take(&mut ctx.tally);
-    *dirty += std::mem::take(&mut tally.dirty);
+    sc.dirty += std::mem::take(&mut tally.dirty);
     shared
         .counters
         .local()

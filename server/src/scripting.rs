@@ -33,7 +33,7 @@ use mlua::{ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLi
 use shoal_protocol::{OwnedArgs, Proto, ReplyBuf};
 
 use crate::access::Held;
-use crate::command::{CallError, Ctx};
+use crate::command::{CallError, Ctx, ScriptCall};
 use crate::error::{CmdError, CmdResult};
 use crate::scripts::{Running, Script, Sha};
 
@@ -618,7 +618,9 @@ pub fn run_eval(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
         let f = eng.function(inv.script, generation)?;
         let run = Arc::new(Running::new(true));
         let in_group = ctx.held.is_some();
-        let mut everything = inv.script.undeclared.load(Ordering::Relaxed);
+        // A script's first run holds every shard: what it touches is unknown yet.
+        let mut everything = !inv.script.ran.load(Ordering::Relaxed)
+            || inv.script.undeclared.load(Ordering::Relaxed);
         let saved_db = ctx.client.db;
         ctx.client.in_script = true;
         let attempt = loop {
@@ -658,6 +660,19 @@ pub fn run_eval(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
     })
 }
 
+/// The shards of a script's declared keys, sorted.
+fn declared_shards(ctx: &Ctx<'_>, keys: &[&[u8]]) -> Vec<(usize, usize)> {
+    let dbi = ctx.client.db;
+    let db = ctx.keyspace.db(dbi);
+    let mut v: Vec<(usize, usize)> = keys
+        .iter()
+        .map(|k| (dbi, db.shard_index(db.hash(k))))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The shards a script starts with: its declared keys' (in the client's database),
 /// or every shard of every database.
 fn lock_for<'a>(ctx: &Ctx<'a>, keys: &[&[u8]], everything: bool) -> Held<'a> {
@@ -692,10 +707,12 @@ impl Engine {
         self.slot.raw_set("killed", Value::Nil)?;
         self.set_hook(ctx, run)?;
         let mut state = CallState {
-            read_only: inv.read_only,
-            may_retry,
-            wrote: false,
-            dirty: 0,
+            call: ScriptCall {
+                read_only: inv.read_only,
+                may_retry,
+                declared: declared_shards(ctx, inv.keys),
+                ..ScriptCall::default()
+            },
             retry: false,
         };
         let slot = self.slot.clone();
@@ -712,9 +729,14 @@ impl Engine {
         });
         lua.remove_hook();
         let (ok, value) = result?;
-        ctx.tally.dirty += state.dirty;
+        ctx.tally.dirty += state.call.dirty;
         if state.retry {
             return Ok(Attempt::Retry);
+        }
+        let script = inv.script;
+        script.ran.store(true, Ordering::Relaxed);
+        if state.call.outside {
+            script.undeclared.store(true, Ordering::Relaxed);
         }
         let resp: u8 = self.slot.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
         let killed = run.kill.load(Ordering::Relaxed);
@@ -796,10 +818,7 @@ fn strings_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
 
 /// What `redis.call` keeps across the calls of one script run.
 struct CallState {
-    read_only: bool,
-    may_retry: bool,
-    wrote: bool,
-    dirty: u64,
+    call: ScriptCall,
     retry: bool,
 }
 
@@ -844,17 +863,9 @@ fn redis_call(
     let saved = ctx.out.proto;
     ctx.out.proto = resp;
     let script_call = ctx.table.script_call;
-    let may_retry = state.may_retry && state.dirty == 0;
-    let outcome = script_call(
-        ctx,
-        &a,
-        state.read_only,
-        may_retry,
-        &mut state.wrote,
-        &mut state.dirty,
-    );
+    let outcome = script_call(ctx, &a, &mut state.call);
     ctx.out.proto = saved;
-    if state.wrote {
+    if state.call.wrote {
         run.wrote.store(true, Ordering::Relaxed);
     }
     let result = match outcome {

@@ -57,6 +57,9 @@ pub struct Script {
     /// It reached keys it did not declare while another client held their shards:
     /// later runs lock every shard first.
     pub undeclared: AtomicBool,
+    /// It ran to the end once (its first run holds every shard: until then, what it
+    /// touches is unknown).
+    pub ran: AtomicBool,
 }
 
 /// The SHA1 of `body` as Redis prints it.
@@ -192,6 +195,7 @@ impl Scripts {
             body: body.into(),
             flags,
             undeclared: AtomicBool::new(false),
+            ran: AtomicBool::new(false),
         });
         c.bytes += body.len() + 40;
         let slot = eval.then_some(tick);

@@ -6,6 +6,7 @@ use shoal_protocol::Args;
 
 use super::common::{container, help};
 use crate::command::{flags::*, Command, Ctx, Scope};
+use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
 use crate::scripting::{check_compiles, run_eval, Invocation};
@@ -43,6 +44,7 @@ fn load(ctx: &mut Ctx<'_>, body: &[u8], eval: bool) -> Result<std::sync::Arc<Scr
         body: body.into(),
         flags,
         undeclared: Default::default(),
+        ran: Default::default(),
     };
     check_compiles(&probe, scripts.generation())?;
     Ok(scripts.add(sha, body, flags, eval))
@@ -174,7 +176,8 @@ const SCRIPT_SUBS: &[Command] = &[
             "2.6.0",
         )
         .complexity("O(N) with N being the length in bytes of the script body.")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::SCRIPT_LOAD),
     Command::new("exists", -3, NOSCRIPT, (0, 0, 0), script_exists)
         .doc(
             "scripting",
@@ -182,7 +185,8 @@ const SCRIPT_SUBS: &[Command] = &[
             "2.6.0",
         )
         .complexity("O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::SCRIPT_EXISTS),
     Command::new("flush", -2, NOSCRIPT, (0, 0, 0), script_flush)
         .doc(
             "scripting",
@@ -190,11 +194,13 @@ const SCRIPT_SUBS: &[Command] = &[
             "2.6.0",
         )
         .complexity("O(N) with N being the number of scripts in cache")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::SCRIPT_FLUSH),
     Command::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), script_kill)
         .doc("scripting", "Kill the script currently in execution.", "2.6.0")
         .complexity("O(1)")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::SCRIPT_KILL),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), script_help)
         .doc(
             "scripting",
@@ -202,7 +208,8 @@ const SCRIPT_SUBS: &[Command] = &[
             "5.0.0",
         )
         .complexity("O(1)")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::SCRIPT_HELP),
 ];
 
 /// This family's commands.
@@ -212,7 +219,8 @@ pub const COMMANDS: &[Command] = &[
         .scope(Scope::All)
         .doc("scripting", "Execute a Lua script server side", "2.6.0")
         .complexity("Depends on the script that is executed.")
-        .acl(SCRIPTING),
+        .acl(SCRIPTING)
+        .schema(command_args::EVAL),
     Command::new(
         "evalsha",
         -3,
@@ -224,7 +232,8 @@ pub const COMMANDS: &[Command] = &[
     .scope(Scope::All)
     .doc("scripting", "Execute a Lua script server side", "2.6.0")
     .complexity("Depends on the script that is executed.")
-    .acl(SCRIPTING),
+    .acl(SCRIPTING)
+    .schema(command_args::EVALSHA),
     Command::new(
         "eval_ro",
         -3,
@@ -240,7 +249,8 @@ pub const COMMANDS: &[Command] = &[
         "7.0.0",
     )
     .complexity("Depends on the script that is executed.")
-    .acl(SCRIPTING),
+    .acl(SCRIPTING)
+    .schema(command_args::EVAL_RO),
     Command::new(
         "evalsha_ro",
         -3,
@@ -256,7 +266,8 @@ pub const COMMANDS: &[Command] = &[
         "7.0.0",
     )
     .complexity("Depends on the script that is executed.")
-    .acl(SCRIPTING),
+    .acl(SCRIPTING)
+    .schema(command_args::EVALSHA_RO),
     Command::new("script", -2, 0, (0, 0, 0), container)
         .doc(
             "scripting",
@@ -265,5 +276,6 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("Depends on subcommand.")
         .acl(&["slow"])
-        .subs(SCRIPT_SUBS),
+        .subs(SCRIPT_SUBS)
+        .schema(command_args::SCRIPT),
 ];

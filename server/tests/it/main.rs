@@ -23,6 +23,7 @@ mod persistence;
 mod protocol;
 mod pubsub;
 mod resp3;
+mod scripting;
 mod security;
 mod server_cmds;
 mod sets;
