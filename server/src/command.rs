@@ -1044,7 +1044,7 @@ mod tests {
             Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
         ];
-        let t = CommandTable::build(&[ROWS], |_, _, _, _| false);
+        let t = CommandTable::build(&[ROWS], |_, _, _, _| false, |_, _, _| Ok(()));
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));

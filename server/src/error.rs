@@ -164,6 +164,33 @@ pub const SCRIPT_LOCK_TIMEOUT: &str = "ERR Script attempted to access a key held
 /// A running script stopped by SCRIPT KILL / FUNCTION KILL.
 pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
+/// redis.call outside a script run (a library's load).
+pub const SCRIPT_OUTSIDE_RUN: &str =
+    "ERR redis.call/pcall can only be called inside a script invocation";
+/// A script started while this thread runs one (cannot happen: EVAL is `noscript`).
+pub const SCRIPT_NESTED: &str = "ERR scripts do not nest";
+/// redis.call after the run was found to need a rerun with every shard held.
+pub const SCRIPT_RERUN_PENDING: &str = "ERR script rerun pending";
+/// A script's error whose value says nothing.
+pub const SCRIPT_EXECUTION_FAILURE: &str = "ERR execution failure";
+/// A script's reply nested too deep.
+pub const SCRIPT_STACK_LIMIT: &str = "ERR reached lua stack limit";
+
+/// `text` with the generic error code (Redis's `luaPushError` of a plain message).
+pub fn err_code(text: impl std::fmt::Display) -> String {
+    format!("ERR {text}")
+}
+
+/// A script that does not compile.
+pub fn script_compile_error(msg: &str) -> CmdError {
+    CmdError::Other(format!("ERR Error compiling script (new function): {msg}").into())
+}
+
+/// A script whose error is not a table (Redis's `luaCallFunction`).
+pub fn script_run_failure(name: &str) -> String {
+    format!("ERR Error running script {name}, execution failure")
+}
+
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {

@@ -334,7 +334,7 @@ struct Engine {
 
 /// Maps an mlua error (only the sandbox's own setup can fail) to a command error.
 fn lua_err(e: mlua::Error) -> CmdError {
-    CmdError::Other(format!("ERR {e}").into())
+    CmdError::Other(crate::error::err_code(e).into())
 }
 
 impl Engine {
@@ -371,9 +371,7 @@ impl Engine {
         let slot2 = slot.clone();
         let rcall = lua.create_function(move |lua, args: MultiValue| {
             let Some(call) = slot2.raw_get::<Option<Function>>("call")? else {
-                return Err(raised(
-                    "ERR redis.call/pcall can only be called inside a script invocation",
-                ));
+                return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
             };
             let (v, is_err): (Value, bool) = call.call(args)?;
             if is_err {
@@ -446,7 +444,7 @@ impl Engine {
 fn compile(lua: &Lua, env: &Table, body: &[u8]) -> Result<Function, CmdError> {
     let skip = match crate::scripts::parse_shebang(body) {
         Ok((_, len)) => len,
-        Err(e) => return Err(CmdError::Other(format!("ERR {e}").into())),
+        Err(e) => return Err(CmdError::Other(crate::error::err_code(e).into())),
     };
     lua.load(&body[skip..])
         .set_name("@user_script")
@@ -458,7 +456,7 @@ fn compile(lua: &Lua, env: &Table, body: &[u8]) -> Result<Function, CmdError> {
                 mlua::Error::SyntaxError { message, .. } => message.clone(),
                 other => other.to_string(),
             };
-            CmdError::Other(format!("ERR Error compiling script (new function): {msg}").into())
+            crate::error::script_compile_error(&msg)
         })
 }
 
@@ -470,7 +468,7 @@ pub fn check_compiles(script: &Script, generation: u64) -> CmdResult {
 fn with_engine<R>(f: impl FnOnce(&mut Engine) -> Result<R, CmdError>) -> Result<R, CmdError> {
     ENGINE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
-            return Err(CmdError::msg("ERR scripts do not nest"));
+            return Err(CmdError::msg(crate::error::SCRIPT_NESTED));
         };
         if slot.is_none() {
             *slot = Some(Engine::new().map_err(lua_err)?);
@@ -503,7 +501,7 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
                 other => other.type_name().to_string(),
             };
             let t = lua.create_table()?;
-            t.raw_set("err", format!("ERR {text}"))?;
+            t.raw_set("err", crate::error::err_code(text))?;
             t
         }
     };
@@ -759,9 +757,7 @@ impl Engine {
                 if run.kill.load(Ordering::Relaxed) {
                     slot.raw_set("killed", true)?;
                     tracing::warn!("Lua script killed by user with SCRIPT KILL.");
-                    return Err(mlua::Error::runtime(
-                        crate::error::SCRIPT_KILLED.trim_start_matches("ERR "),
-                    ));
+                    return Err(mlua::Error::runtime(crate::error::SCRIPT_KILLED));
                 }
                 if threshold > 0
                     && !run.registered.load(Ordering::Relaxed)
@@ -784,16 +780,14 @@ impl Engine {
 /// (`script: <name>, on <source>:<line>.`), as Redis's `luaCallFunction` writes it.
 fn failure_text(value: &Value, name: &str, killed: bool) -> mlua::Result<String> {
     let Value::Table(t) = value else {
-        return Ok(format!(
-            "ERR Error running script {name}, execution failure"
-        ));
+        return Ok(crate::error::script_run_failure(name));
     };
     let msg = if killed {
         crate::error::SCRIPT_KILLED.to_string()
     } else {
         match t.raw_get::<Value>("err")? {
             Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
-            _ => "ERR execution failure".to_string(),
+            _ => crate::error::SCRIPT_EXECUTION_FAILURE.to_string(),
         }
     };
     let source: Option<mlua::String> = t.raw_get("source")?;
@@ -839,7 +833,7 @@ fn redis_call(
         Ok((Value::Table(t), true))
     };
     if state.retry {
-        return err("ERR script rerun pending");
+        return err(crate::error::SCRIPT_RERUN_PENDING);
     }
     if args.is_empty() {
         return err(crate::error::SCRIPT_NO_ARGS);
@@ -877,7 +871,7 @@ fn redis_call(
         }
         Err(CallError::Retry) => {
             state.retry = true;
-            err("ERR script rerun pending")
+            err(crate::error::SCRIPT_RERUN_PENDING)
         }
         Err(CallError::Refused(text)) => err(&text),
     };
@@ -955,7 +949,7 @@ fn parse_reply(lua: &Lua, bytes: &[u8], pos: &mut usize) -> mlua::Result<Value> 
             let text = if text.contains(' ') {
                 text.to_string()
             } else {
-                format!("ERR {text}")
+                crate::error::err_code(text)
             };
             table1("err", Value::String(lua.create_string(text)?))
         }
@@ -1046,7 +1040,7 @@ fn crlf_to_spaces(b: &[u8]) -> Vec<u8> {
 /// is the script's protocol (`redis.setresp`), which decides how booleans go.
 fn write_reply(out: &mut ReplyBuf, v: &Value, resp: u8, depth: usize) {
     if depth > MAX_DEPTH {
-        out.error(b"ERR reached lua stack limit");
+        out.error(crate::error::SCRIPT_STACK_LIMIT.as_bytes());
         return;
     }
     match v {

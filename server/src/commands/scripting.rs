@@ -38,7 +38,7 @@ fn load(ctx: &mut Ctx<'_>, body: &[u8], eval: bool) -> Result<std::sync::Arc<Scr
         }
         return Ok(s);
     }
-    let (flags, _) = parse_shebang(body).map_err(|e| CmdError::Other(format!("ERR {e}").into()))?;
+    let (flags, _) = parse_shebang(body).map_err(|e| CmdError::Other(error::err_code(e).into()))?;
     let probe = Script {
         sha,
         body: body.into(),
