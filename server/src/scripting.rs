@@ -610,6 +610,20 @@ enum Attempt {
 /// shard held by another client before it changed anything is rerun with every
 /// shard held (see ARCHITECTURE.md, "Scripts and locks").
 pub fn run_eval(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
+    // A script may run long: hand this worker's queued tasks to another thread
+    // first (tokio's `block_in_place`), so that no connection waits behind it on
+    // this worker (SCRIPT KILL, BUSY replies, accepts). Not on a current-thread
+    // runtime (tests, embedders), where it is not allowed.
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(|| run_eval_here(ctx, inv))
+    } else {
+        run_eval_here(ctx, inv)
+    }
+}
+
+fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
     let shared = ctx.shared;
     let generation = shared.scripts.generation();
     with_engine(|eng| {
