@@ -201,6 +201,20 @@ impl OwnedArgs {
         OwnedArgs { buf, spans }
     }
 
+    /// Builds arguments from owned parts (a script's `redis.call`).
+    pub fn from_parts<'p>(parts: impl IntoIterator<Item = &'p [u8]>) -> OwnedArgs {
+        let mut out = OwnedArgs::default();
+        for a in parts {
+            let start = out.buf.len();
+            out.buf.extend_from_slice(a);
+            out.spans.push(Span {
+                start,
+                end: out.buf.len(),
+            });
+        }
+        out
+    }
+
     /// The arguments, borrowed.
     #[inline]
     pub fn args(&self) -> Args<'_> {

@@ -134,6 +134,40 @@ impl<'a> Held<'a> {
         Held { guards }
     }
 
+    /// Adds shard `id` to the held set (kept in lock order) if `how` acquires it;
+    /// `true` if it is held afterwards. For scripts, which may reach keys they did
+    /// not declare (see ARCHITECTURE.md, "Scripts and locks").
+    pub fn acquire(&mut self, keyspace: &'a Keyspace, id: ShardId, how: Acquire) -> bool {
+        let pos = match self.guards.binary_search_by_key(&id, |(i, _)| *i) {
+            Ok(_) => return true,
+            Err(pos) => pos,
+        };
+        let db = keyspace.db(id.0);
+        let guard = match how {
+            Acquire::Try => db.try_lock_index(id.1, None),
+            Acquire::Within(d) => db.try_lock_index(id.1, Some(d)),
+            Acquire::Above => {
+                debug_assert!(
+                    pos == self.guards.len(),
+                    "blocking only above every held shard"
+                );
+                Some(db.lock_index_above(id.1))
+            }
+        };
+        match guard {
+            Some(g) => {
+                self.guards.insert(pos, (id, g));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The last shard held in the global lock order.
+    pub fn highest(&self) -> Option<ShardId> {
+        self.guards.last().map(|(id, _)| *id)
+    }
+
     /// Whether every shard of database `db` is held.
     pub fn holds_db(&self, keyspace: &Keyspace, db: usize) -> bool {
         let n = keyspace.db(db).num_shards();
@@ -159,6 +193,17 @@ impl<'a> Held<'a> {
             Err(_) => panic!("shard {id:?} used without being locked: declare the key first"),
         }
     }
+}
+
+/// How [`Held::acquire`] takes a shard it does not hold yet.
+#[derive(Clone, Copy, Debug)]
+pub enum Acquire {
+    /// Only if it is free now.
+    Try,
+    /// Waiting at most this long.
+    Within(std::time::Duration),
+    /// Blocking: the shard comes after every held one in the global order.
+    Above,
 }
 
 /// A group's held shards as storage's [`ShardSource`]: whole-database operations

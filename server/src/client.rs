@@ -407,6 +407,11 @@ pub struct Client {
     /// dispatch does not feed it to MONITOR again (Redis shows a blocked command once,
     /// when it first runs). The connection clears it once the command is done.
     pub reprocessing: bool,
+    /// This client runs a script now: the commands it calls pass the BUSY gate.
+    pub in_script: bool,
+    /// The running script has the `allow-oom` flag: its `denyoom` commands run over
+    /// maxmemory.
+    pub script_allow_oom: bool,
     /// Set by [`crate::command::Ctx::block`]: the handler asks to park its command
     /// (taken by dispatch as it returns).
     pub parked: Option<crate::blocking::Block>,
@@ -461,6 +466,8 @@ impl Client {
             penalty: None,
             monitor: false,
             reprocessing: false,
+            in_script: false,
+            script_allow_oom: false,
             parked: None,
             multi: None,
             watching: None,

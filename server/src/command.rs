@@ -873,7 +873,42 @@ pub struct CommandTable {
     /// Runs a group of commands atomically (dispatch's `run_group`; EXEC calls it
     /// through here, as the families sit below dispatch).
     pub run_group: GroupRunner,
+    /// Runs one command of a script (dispatch's `script_call`).
+    pub script_call: ScriptCaller,
 }
+
+/// How a script's `redis.call` failed before or instead of running its command.
+#[derive(Debug)]
+pub enum CallError {
+    /// A refusal: the error text (with its code).
+    Refused(String),
+    /// The command needs a shard another client holds and the script has changed
+    /// nothing yet: the caller releases its locks and runs the script again with
+    /// every shard held.
+    Retry,
+}
+
+/// What dispatch's `script_call` needs of the script running and tells it back.
+#[derive(Debug, Default)]
+pub struct ScriptCall {
+    /// Write commands are refused (EVAL_RO, `no-writes`).
+    pub read_only: bool,
+    /// The script may still be rerun (it changed nothing and holds its own locks).
+    pub may_retry: bool,
+    /// The shards of its declared keys (sorted).
+    pub declared: Vec<(usize, usize)>,
+    /// Set: it ran a write command (SCRIPT KILL refuses then).
+    pub wrote: bool,
+    /// Added to: the changes its commands made.
+    pub dirty: u64,
+    /// Set: one of its commands reached a shard outside `declared`.
+    pub outside: bool,
+}
+
+/// Dispatch's `script_call`: runs one command of a script under the script's held
+/// shards (`ctx.held`), extending them as needed.
+pub type ScriptCaller =
+    for<'a, 'b, 'c> fn(&'b mut Ctx<'a>, &'c Args<'c>, &'c mut ScriptCall) -> Result<(), CallError>;
 
 /// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
 /// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the
@@ -901,7 +936,11 @@ fn name_hash(name: &[u8]) -> u32 {
 impl CommandTable {
     /// Assembles the table from the families' row slices. Panics on a duplicate name
     /// (a bug caught by the first test that builds it).
-    pub fn build(families: &[&'static [Command]], run_group: GroupRunner) -> CommandTable {
+    pub fn build(
+        families: &[&'static [Command]],
+        run_group: GroupRunner,
+        script_call: ScriptCaller,
+    ) -> CommandTable {
         let mut commands = Vec::new();
         for family in families {
             commands.extend(family.iter());
@@ -922,6 +961,7 @@ impl CommandTable {
             commands,
             slots,
             run_group,
+            script_call,
         }
     }
 
@@ -1004,7 +1044,7 @@ mod tests {
             Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
         ];
-        let t = CommandTable::build(&[ROWS], |_, _, _, _| false);
+        let t = CommandTable::build(&[ROWS], |_, _, _, _| false, |_, _, _| Ok(()));
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));

@@ -1598,6 +1598,68 @@ pub const PUBSUB_SHARDNUMSUB: &Schema =
 /// `PUBSUB HELP`
 pub const PUBSUB_HELP: &Schema = &Schema::NONE;
 
+/// `EVAL script numkeys [key [key ...]] [arg [arg ...]]`
+pub const EVAL: &Schema = &Schema::new(&[
+    Arg::string("script"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]`
+pub const EVALSHA: &Schema = &Schema::new(&[
+    Arg::string("sha1"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]`
+pub const EVAL_RO: &Schema = &Schema::new(&[
+    Arg::string("script"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]`
+pub const EVALSHA_RO: &Schema = &Schema::new(&[
+    Arg::string("sha1"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `SCRIPT`
+pub const SCRIPT: &Schema = &Schema::NONE;
+
+/// `SCRIPT LOAD script`
+pub const SCRIPT_LOAD: &Schema = &Schema::new(&[Arg::string("script")]);
+
+/// `SCRIPT EXISTS sha1 [sha1 ...]`
+pub const SCRIPT_EXISTS: &Schema = &Schema::new(&[Arg::string("sha1").multiple()]);
+
+/// `SCRIPT FLUSH [ASYNC|SYNC]`
+pub const SCRIPT_FLUSH: &Schema = &Schema::new(&[Arg::oneof(
+    "async",
+    &[
+        Arg::pure_token("async", "ASYNC"),
+        Arg::pure_token("sync", "SYNC"),
+    ],
+)
+.since("6.2.0")
+.optional()])
+.history(&[(
+    "6.2.0",
+    "Added the `ASYNC` and `SYNC` flushing mode modifiers.",
+)]);
+
+/// `SCRIPT KILL`
+pub const SCRIPT_KILL: &Schema = &Schema::NONE;
+
+/// `SCRIPT HELP`
+pub const SCRIPT_HELP: &Schema = &Schema::NONE;
+
 // @hand-written: schemas of commands Redis 7.0.15 does not have. Kept by the generator.
 
 // CLIENT NO-TOUCH and CLIENT SETINFO came with Redis 7.2: their schemas as 7.2 has them.

@@ -141,6 +141,9 @@ pub struct Config {
     pub rdbchecksum: bool,
     /// Microseconds; negative = off, 0 = log everything.
     pub slowlog_log_slower_than: i64,
+    /// Milliseconds a script may run before other clients get BUSY (0 = never);
+    /// alias `lua-time-limit`.
+    pub busy_reply_threshold: i64,
     pub slowlog_max_len: u64,
     /// Most named snapshots (SNAPSHOT CREATE); 0 = none allowed.
     pub maxsnapshots: u64,
@@ -213,6 +216,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             slowlog_log_slower_than: 10_000,
+            busy_reply_threshold: 5000,
             slowlog_max_len: 128,
             maxsnapshots: 16,
             zset_max_listpack_entries: 128,
@@ -292,6 +296,7 @@ impl fmt::Debug for Config {
             .field("rdbcompression", &self.rdbcompression)
             .field("rdbchecksum", &self.rdbchecksum)
             .field("slowlog_log_slower_than", &self.slowlog_log_slower_than)
+            .field("busy_reply_threshold", &self.busy_reply_threshold)
             .field("slowlog_max_len", &self.slowlog_max_len)
             .field("maxsnapshots", &self.maxsnapshots)
             .field("config_file", &self.config_file)
@@ -1266,6 +1271,34 @@ const PARAMS: &[Param] = &[
         get: |c| c.slowlog_log_slower_than.to_string(),
         set: |c, v| {
             c.slowlog_log_slower_than = int(v, -1, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "busy-reply-threshold",
+        env: "SHOAL_BUSY_REPLY_THRESHOLD",
+        kind: Kind::Int,
+        default: "5000",
+        mutable: true,
+        sensitive: false,
+        help: "Milliseconds a script or function runs before other clients get BUSY (0 = never)",
+        get: |c| c.busy_reply_threshold.to_string(),
+        set: |c, v| {
+            c.busy_reply_threshold = int(v, 0, LONG_MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "lua-time-limit",
+        env: "SHOAL_LUA_TIME_LIMIT",
+        kind: Kind::Int,
+        default: "5000",
+        mutable: true,
+        sensitive: false,
+        help: "Alias of busy-reply-threshold",
+        get: |c| c.busy_reply_threshold.to_string(),
+        set: |c, v| {
+            c.busy_reply_threshold = int(v, 0, LONG_MAX)?;
             Ok(())
         },
     },

@@ -18,14 +18,14 @@ use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
 use crate::clock::mono_ns;
-use crate::command::{flags, full_name, Command, CommandTable, Ctx, Scope};
+use crate::command::{flags, full_name, CallError, Command, CommandTable, Ctx, Scope, ScriptCall};
 use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
 use crate::state::Shared;
 
 /// The process-wide command table, assembled from every family's rows.
 pub static TABLE: LazyLock<CommandTable> =
-    LazyLock::new(|| CommandTable::build(commands::FAMILIES, run_group));
+    LazyLock::new(|| CommandTable::build(commands::FAMILIES, run_group, script_call));
 
 /// The gates, in the order Redis's `processCommand` checks them; the first that
 /// refuses decides the reply. Resolution (unknown command, unknown subcommand,
@@ -40,7 +40,9 @@ pub static TABLE: LazyLock<CommandTable> =
 /// 4. persistence: `MISCONF` for writes (and PING) after a failed background save;
 /// 5. a SNAPSHOT READ view: `READONLY` for writes (Redis's read-only replica check);
 /// 6. (subscribe mode: only the pub/sub commands, PING, QUIT and RESET in RESP2);
-/// 7. loading: `LOADING` for commands without the `loading` flag;
+/// 7. loading: `LOADING` for commands without the `loading` flag; then, while another
+///    client's script runs past `busy-reply-threshold`, `BUSY` for commands without
+///    the `allow-busy` flag (one relaxed load otherwise);
 /// 8. a MONITOR client (a replica to Redis) may not touch the keyspace: commands
 ///    flagged `write` or `readonly` get `Replica can't interact with the keyspace`;
 /// 9. CLIENT PAUSE: the command parks until the pause ends (every command in `ALL`
@@ -63,7 +65,14 @@ pub fn gates(
         return Err(CmdError::msg(error::NOT_IN_MULTI));
     }
     if shared.evict.over() {
-        out_of_memory(shared, client, cmd)?;
+        if !client.in_script {
+            out_of_memory(shared, client, cmd)?;
+        } else if cmd.has(flags::DENYOOM) && !client.script_allow_oom {
+            // A script holds its shards: it never evicts (that would lock them
+            // again); its commands that grow memory are refused, as Redis's
+            // `scriptVerifyOOM` does. The script's EVAL evicted before it ran.
+            return Err(CmdError::msg(error::OOM));
+        }
     }
     // EXEC of a transaction that writes counts as a write (Redis 7.0).
     let write = cmd.has(flags::WRITE) || multi.is_some_and(|m| m.write && cmd.name == "exec");
@@ -79,6 +88,9 @@ pub fn gates(
     }
     if persistence.loading() && !cmd.has(flags::LOADING) {
         return Err(CmdError::Loading);
+    }
+    if shared.scripts.busy() && !cmd.has(flags::ALLOW_BUSY) && !client.in_script {
+        return Err(busy(shared));
     }
     if client.monitor && cmd.has(flags::WRITE | flags::READONLY) {
         return Err(CmdError::ReplicaKeyspace);
@@ -113,6 +125,16 @@ fn out_of_memory(shared: &Shared, client: &Client, cmd: &Command) -> Result<(), 
         return Err(CmdError::msg(error::OOM));
     }
     Ok(())
+}
+
+/// The BUSY error for the kind of script running long.
+#[cold]
+fn busy(shared: &Shared) -> CmdError {
+    CmdError::msg(if shared.scripts.busy_is_eval() {
+        error::BUSY_EVAL
+    } else {
+        error::BUSY_FUNCTION
+    })
 }
 
 /// The commands a RESP2 connection may run while it is subscribed.
@@ -528,6 +550,124 @@ pub fn run_group<'a>(
     ctx.held = outer;
     ctx.tally.dirty += dirty;
     true
+}
+
+/// How long a script that already wrote waits for a shard below the ones it holds
+/// before the command fails (blocking there could deadlock with an ascending locker).
+pub const SCRIPT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs one command for a script (`redis.call`): `ctx.held` holds the script's
+/// shards. Its reply (or the command's own error) is written to `ctx.out`, in
+/// `ctx.out.proto`. Checks as Redis's `scriptCall`: the command exists with a
+/// valid arity, is allowed in scripts (`noscript`), is not a write in a read-only
+/// script, passes the gates; then its footprint's shards are taken: each shard not
+/// held yet is tried without waiting; if that fails and `may_retry` (the script
+/// changed nothing yet), [`CallError::Retry`]; otherwise a shard after every held
+/// one is waited for (ascending order cannot deadlock), one before them for
+/// [`SCRIPT_LOCK_WAIT`] at most. `sc.wrote` is set when a write command runs
+/// (SCRIPT KILL refuses then), `sc.outside` when the command reaches a shard outside
+/// the declared keys'; the changes it made are added to `sc.dirty`.
+pub fn script_call(
+    ctx: &mut Ctx<'_>,
+    args: &Args<'_>,
+    sc: &mut ScriptCall,
+) -> Result<(), CallError> {
+    let table = ctx.table;
+    let shared = ctx.shared;
+    let refused = |text: &str| CallError::Refused(text.to_string());
+    let Some(_) = table.find(&args[0]) else {
+        return Err(refused(error::SCRIPT_UNKNOWN_COMMAND));
+    };
+    let (idx, cmd) = match table.resolve(args) {
+        Ok(found) => found,
+        Err(CmdError::WrongArity(_)) => return Err(refused(error::SCRIPT_WRONG_ARGS)),
+        Err(_) => return Err(refused(error::SCRIPT_UNKNOWN_COMMAND)),
+    };
+    let container = table.get(idx);
+    if cmd.has(flags::NOSCRIPT) || container.has(flags::NOSCRIPT) {
+        return Err(refused(error::SCRIPT_NOSCRIPT_COMMAND));
+    }
+    if sc.read_only && cmd.has(flags::WRITE) {
+        return Err(refused(error::SCRIPT_WRITE_IN_READONLY));
+    }
+    if let Err(e) = gates(shared, ctx.client, container, cmd, ctx.now) {
+        return Err(CallError::Refused(
+            String::from_utf8_lossy(&e.message()).into_owned(),
+        ));
+    }
+    if cmd.has(flags::WRITE) {
+        sc.wrote = true;
+    }
+    let mut db = ctx.client.db;
+    let fp = footprint(shared, table, idx, cmd, args, &mut db)
+        .map_err(|e| CallError::Refused(String::from_utf8_lossy(&e.message()).into_owned()))?;
+    let mut plan = Plan::default();
+    plan.add(ctx.keyspace, fp);
+    let mut wanted = plan.shards;
+    let whole: Vec<usize> = if plan.all {
+        (0..ctx.keyspace.num_dbs()).collect()
+    } else {
+        plan.dbs
+    };
+    for d in whole {
+        wanted.extend((0..ctx.keyspace.db(d).num_shards()).map(|i| (d, i)));
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted
+        .iter()
+        .any(|id| sc.declared.binary_search(id).is_err())
+    {
+        sc.outside = true;
+    }
+    take_shards(ctx, &wanted, sc.may_retry && sc.dirty == 0)?;
+    let (result, usec) = call(ctx, cmd, args);
+    if let Some(block) = ctx.client.parked.take() {
+        if result.is_ok() {
+            block.reply_timeout(ctx.out);
+        }
+    }
+    let mut tally = std::mem::take(&mut ctx.tally);
+    sc.dirty += std::mem::take(&mut tally.dirty);
+    shared
+        .counters
+        .local()
+        .command(idx, usec, result.is_err(), &tally);
+    if let Err(e) = result {
+        ctx.out.error(&e.message());
+    }
+    Ok(())
+}
+
+/// Makes the script's held set cover `wanted` (sorted): see [`script_call`].
+fn take_shards(
+    ctx: &mut Ctx<'_>,
+    wanted: &[(usize, usize)],
+    may_retry: bool,
+) -> Result<(), CallError> {
+    use crate::access::Acquire;
+    let keyspace = ctx.keyspace;
+    let Some(held) = ctx.held.as_mut() else {
+        return Ok(());
+    };
+    for &id in wanted {
+        if held.holds(id) || held.acquire(keyspace, id, Acquire::Try) {
+            continue;
+        }
+        if may_retry {
+            return Err(CallError::Retry);
+        }
+        let above = held.highest().is_none_or(|h| id > h);
+        let how = if above {
+            Acquire::Above
+        } else {
+            Acquire::Within(SCRIPT_LOCK_WAIT)
+        };
+        if !held.acquire(keyspace, id, how) {
+            return Err(CallError::Refused(error::SCRIPT_LOCK_TIMEOUT.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// [`run_group`] for a caller outside any command (tests): runs `group` for `client`

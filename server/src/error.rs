@@ -124,6 +124,75 @@ pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
 /// SORT (numeric) of an element or BY value that is not a number.
 pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
+/// EVALSHA of a script not in the cache.
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+/// Another client's EVAL script runs past `busy-reply-threshold`.
+pub const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// Another client's function runs past `busy-reply-threshold`.
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+/// SCRIPT KILL / FUNCTION KILL with nothing running long.
+pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+/// SCRIPT KILL / FUNCTION KILL of a script that already wrote.
+pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// EVAL/FCALL numkeys above the arguments given.
+pub const SCRIPT_NUMKEYS_OVER: &str = "ERR Number of keys can't be greater than number of args";
+/// EVAL/FCALL numkeys below 0.
+pub const SCRIPT_NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
+/// A script with the write flag run with EVAL_RO/EVALSHA_RO/FCALL_RO.
+pub const SCRIPT_WRITE_IN_RO: &str =
+    "ERR Can not execute a script with write flag using *_ro command.";
+/// A writable script while saving fails.
+pub const SCRIPT_MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
+/// SCRIPT FLUSH with another mode.
+pub const SCRIPT_FLUSH_MODE: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+/// Inside a script: a command that does not exist.
+pub const SCRIPT_UNKNOWN_COMMAND: &str = "ERR Unknown Redis command called from script";
+/// Inside a script: a command with the wrong number of arguments.
+pub const SCRIPT_WRONG_ARGS: &str = "ERR Wrong number of args calling Redis command from script";
+/// Inside a script: a command flagged `noscript`.
+pub const SCRIPT_NOSCRIPT_COMMAND: &str = "ERR This Redis command is not allowed from script";
+/// Inside a read-only script (EVAL_RO, `no-writes`): a write command.
+pub const SCRIPT_WRITE_IN_READONLY: &str =
+    "ERR Write commands are not allowed from read-only scripts.";
+/// Inside a script: redis.call/pcall without arguments.
+pub const SCRIPT_NO_ARGS: &str = "ERR Please specify at least one argument for this redis lib call";
+/// Inside a script: an argument that is not a string or a number.
+pub const SCRIPT_ARG_TYPE: &str = "ERR Lua redis lib command arguments must be strings or integers";
+/// Inside a script that already wrote: a key in a shard another client has held
+/// past the wait (Shoal only: the script may not block there, see ARCHITECTURE.md).
+pub const SCRIPT_LOCK_TIMEOUT: &str = "ERR Script attempted to access a key held by another client after writing; declare every key the script uses in KEYS";
+/// A running script stopped by SCRIPT KILL / FUNCTION KILL.
+pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// redis.call outside a script run (a library's load).
+pub const SCRIPT_OUTSIDE_RUN: &str =
+    "ERR redis.call/pcall can only be called inside a script invocation";
+/// A script started while this thread runs one (cannot happen: EVAL is `noscript`).
+pub const SCRIPT_NESTED: &str = "ERR scripts do not nest";
+/// redis.call after the run was found to need a rerun with every shard held.
+pub const SCRIPT_RERUN_PENDING: &str = "ERR script rerun pending";
+/// A script's error whose value says nothing.
+pub const SCRIPT_EXECUTION_FAILURE: &str = "ERR execution failure";
+/// A script's reply nested too deep.
+pub const SCRIPT_STACK_LIMIT: &str = "ERR reached lua stack limit";
+
+/// `text` with the generic error code (Redis's `luaPushError` of a plain message).
+pub fn err_code(text: impl std::fmt::Display) -> String {
+    format!("ERR {text}")
+}
+
+/// A script that does not compile.
+pub fn script_compile_error(msg: &str) -> CmdError {
+    CmdError::Other(format!("ERR Error compiling script (new function): {msg}").into())
+}
+
+/// A script whose error is not a table (Redis's `luaCallFunction`).
+pub fn script_run_failure(name: &str) -> String {
+    format!("ERR Error running script {name}, execution failure")
+}
+
 /// Why a command failed. Rendered with Redis 7's wording by [`CmdError::message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {

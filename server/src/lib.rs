@@ -54,6 +54,8 @@ mod pacer;
 pub mod persistence;
 pub mod process;
 pub mod pubsub;
+pub mod scripting;
+pub mod scripts;
 pub mod security;
 pub mod server;
 pub mod slowlog;

@@ -28,6 +28,7 @@ use crate::monitor::Monitors;
 use crate::notify::Notifications;
 use crate::persistence::Persistence;
 use crate::pubsub::PubSub;
+use crate::scripts::Scripts;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
 use crate::snapshots::SnapshotRegistry;
@@ -96,6 +97,8 @@ pub struct LiveConfig {
     pub zset_max_listpack_value: AtomicUsize,
     /// set-max-intset-entries.
     pub set_max_intset_entries: AtomicUsize,
+    /// busy-reply-threshold, milliseconds (0 = never busy).
+    pub busy_reply_threshold: AtomicU64,
 }
 
 /// State shared by every connection and background task.
@@ -152,6 +155,8 @@ pub struct Shared {
     stopping: AtomicBool,
     /// When the signalled shutdown began.
     stopping_since: parking_lot::Mutex<Option<Instant>>,
+    /// The script cache and the scripts running now (see [`crate::scripts`]).
+    pub scripts: Scripts,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -192,6 +197,7 @@ impl Shared {
             evict: Evictor::default(),
             stopping: AtomicBool::new(false),
             stopping_since: parking_lot::Mutex::new(None),
+            scripts: Scripts::default(),
             shutdown_tx,
         };
         shared.apply_config(config);
@@ -229,6 +235,10 @@ impl Shared {
             .store(clamp(c.zset_max_listpack_value), Ordering::Relaxed);
         l.set_max_intset_entries
             .store(clamp(c.set_max_intset_entries), Ordering::Relaxed);
+        l.busy_reply_threshold.store(
+            u64::try_from(c.busy_reply_threshold).unwrap_or(0),
+            Ordering::Relaxed,
+        );
         self.slowlog
             .configure(c.slowlog_log_slower_than, c.slowlog_max_len);
         let (hard, soft, secs) =

@@ -290,6 +290,37 @@ impl Db {
         }
     }
 
+    /// Tries to lock shard number `index` of a live database without blocking
+    /// indefinitely: at once (`wait` is `None`) or within `wait`. Unlike
+    /// [`Db::lock_index`] it may be called by a thread that holds a group's locks (a
+    /// script reaching a key it did not declare): it cannot deadlock, it gives up. A
+    /// snapshot's shard is always available (a view).
+    pub fn try_lock_index(
+        &self,
+        index: usize,
+        wait: Option<std::time::Duration>,
+    ) -> Option<ShardGuard<'_>> {
+        match &self.shards {
+            Shards::Live(s) => match wait {
+                None => s[index].0.try_lock(),
+                Some(d) => s[index].0.try_lock_for(d),
+            }
+            .map(ShardGuard::Locked),
+            Shards::Frozen(s) => Some(ShardGuard::View(Box::new(s[index].snapshot()))),
+        }
+    }
+
+    /// Locks shard number `index`, blocking, for a thread that holds a group's
+    /// locks on shards that all come before this one in the global lock order (a
+    /// script extending its locks upwards): acquiring in ascending order cannot
+    /// deadlock with any other locker, so the group check does not apply.
+    pub fn lock_index_above(&self, index: usize) -> ShardGuard<'_> {
+        match &self.shards {
+            Shards::Live(s) => ShardGuard::Locked(s[index].0.lock()),
+            Shards::Frozen(s) => ShardGuard::View(Box::new(s[index].snapshot())),
+        }
+    }
+
     /// Locks every shard owning one of `hashes`, in ascending shard order, so that a
     /// multi-key command (MSET, DEL, RENAME...) acts atomically on all its keys.
     pub fn lock_many(&self, hashes: impl IntoIterator<Item = u64>) -> Locked<'_> {

@@ -15,6 +15,7 @@ pub mod memory;
 pub mod merge;
 pub mod pubsub;
 pub mod saving;
+pub mod scripting;
 pub mod sets;
 pub mod shutdown;
 pub mod slowlog_commands;
@@ -51,4 +52,5 @@ pub const FAMILIES: &[&[Command]] = &[
     memory::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    scripting::COMMANDS,
 ];

@@ -25,6 +25,7 @@ mod persistence;
 mod protocol;
 mod pubsub;
 mod resp3;
+mod scripting;
 mod security;
 mod server_cmds;
 mod sets;

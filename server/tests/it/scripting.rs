@@ -1,0 +1,1023 @@
+//! Lua scripting over TCP: EVAL/EVALSHA/EVAL_RO and SCRIPT, the redis.* API and
+//! Redis 7.0's reply conversions (RESP2 and RESP3), every error text, the sandbox,
+//! BUSY and SCRIPT KILL, atomicity against concurrent clients with declared and
+//! undeclared keys, and the scripts real libraries ship (redis-py's Lock, a rate
+//! limiter, a job queue) run unchanged through the `redis` crate's `Script`.
+
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::common::*;
+
+async fn eval<T: redis::FromRedisValue>(
+    c: &mut redis::aio::MultiplexedConnection,
+    script: &str,
+    keys: &[&str],
+    argv: &[&str],
+) -> redis::RedisResult<T> {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(script).arg(keys.len()).arg(keys).arg(argv);
+    cmd.query_async(c).await
+}
+
+async fn eval_err(c: &mut redis::aio::MultiplexedConnection, script: &str) -> String {
+    match eval::<Value>(c, script, &[], &[]).await {
+        Ok(v) => panic!("{script} should fail, got {v:?}"),
+        Err(e) => error_text(&e),
+    }
+}
+
+#[tokio::test]
+async fn conversions_lua_to_resp2() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let mut raw = s.raw().await;
+    let cases: &[(&str, &[u8])] = &[
+        ("return 1", b":1\r\n"),
+        ("return 3.99", b":3\r\n"),
+        ("return -3.99", b":-3\r\n"),
+        ("return 'x'", b"$1\r\nx\r\n"),
+        ("return true", b":1\r\n"),
+        ("return false", b"$-1\r\n"),
+        ("return nil", b"$-1\r\n"),
+        (
+            "return {1, 'a', {2}, false}",
+            b"*4\r\n:1\r\n$1\r\na\r\n*1\r\n:2\r\n$-1\r\n",
+        ),
+        // An array stops at its first nil.
+        ("return {1, nil, 3}", b"*1\r\n:1\r\n"),
+        ("return {ok='FINE'}", b"+FINE\r\n"),
+        ("return {err='MY_CODE broke'}", b"-MY_CODE broke\r\n"),
+        ("return redis.status_reply('A\\r\\nB')", b"+A  B\r\n"),
+        (
+            "return redis.error_reply('MY_ERR custom msg')",
+            b"-MY_ERR custom msg\r\n",
+        ),
+        ("return redis.error_reply('-X')", b"-ERR X\r\n"),
+        (
+            "return redis.error_reply(1)",
+            b"-ERR wrong number or type of arguments\r\n",
+        ),
+        ("return {double=3.5}", b"$3\r\n3.5\r\n"),
+        ("return {map={a=1}}", b"*2\r\n$1\r\na\r\n:1\r\n"),
+        ("return {set={x=true}}", b"*1\r\n$1\r\nx\r\n"),
+        ("return {big_number='123'}", b"$3\r\n123\r\n"),
+        (
+            "return redis.sha1hex('')",
+            b"$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n",
+        ),
+        ("return redis.REDIS_VERSION", b"$6\r\n7.0.15\r\n"),
+        ("return redis.REDIS_VERSION_NUM", b":458767\r\n"),
+        ("return redis.replicate_commands()", b":1\r\n"),
+        ("return redis.breakpoint()", b"$-1\r\n"),
+    ];
+    for (script, want) in cases {
+        raw.roundtrip(&[b"EVAL", script.as_bytes(), b"0"], want)
+            .await;
+    }
+    // Redis replies converted to Lua and back.
+    cmd::<()>(&mut c, &["RPUSH", "l", "a", "b"]).await;
+    cmd::<()>(&mut c, &["SET", "s", "v"]).await;
+    let cases: &[(&str, &[u8])] = &[
+        (
+            "return redis.call('lrange', 'l', 0, -1)",
+            b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+        ("return redis.call('get', 'nokey')", b"$-1\r\n"),
+        (
+            "return type(redis.call('get', 'nokey'))",
+            b"$7\r\nboolean\r\n",
+        ),
+        ("return redis.call('set', 'k', 'v')", b"+OK\r\n"),
+        ("return redis.call('set', 'k', 'v')['ok']", b"$2\r\nOK\r\n"),
+        ("return redis.call('strlen', 's') + 1", b":2\r\n"),
+        ("return type(redis.pcall('incr', 'l'))", b"$5\r\ntable\r\n"),
+        (
+            "return redis.pcall('incr', 'l')['err']",
+            b"$65\r\nWRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ),
+        // Numbers given to redis.call are formatted with %.17g.
+        (
+            "redis.call('set', 'n', 0.1) return redis.call('get', 'n')",
+            b"$19\r\n0.10000000000000001\r\n",
+        ),
+        (
+            "redis.call('set', 'n', 10) return redis.call('get', 'n')",
+            b"$2\r\n10\r\n",
+        ),
+    ];
+    for (script, want) in cases {
+        raw.roundtrip(&[b"EVAL", script.as_bytes(), b"0"], want)
+            .await;
+    }
+    // KEYS and ARGV.
+    let v: Vec<String> = eval(
+        &mut c,
+        "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}",
+        &["a", "b"],
+        &["x", "y"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, ["a", "b", "x", "2"]);
+}
+
+#[tokio::test]
+async fn conversions_resp3() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    cmd::<()>(&mut c, &["HSET", "h", "f", "v"]).await;
+    cmd::<()>(&mut c, &["SADD", "st", "m"]).await;
+    let mut raw = s.raw3().await;
+    let cases: &[(&str, &[u8])] = &[
+        ("return true", b":1\r\n"),
+        ("return false", b"_\r\n"),
+        ("redis.setresp(3) return true", b"#t\r\n"),
+        ("redis.setresp(3) return false", b"#f\r\n"),
+        ("return {double=3.5}", b",3.5\r\n"),
+        ("return {map={a=1}}", b"%1\r\n$1\r\na\r\n:1\r\n"),
+        ("return {set={x=true}}", b"~1\r\n$1\r\nx\r\n"),
+        ("return {big_number='123'}", b"(123\r\n"),
+        (
+            "redis.setresp(3) return redis.call('hgetall', 'h')",
+            b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n",
+        ),
+        (
+            "redis.setresp(3) return redis.call('hgetall', 'h')['map']['f']",
+            b"$1\r\nv\r\n",
+        ),
+        (
+            "redis.setresp(3) return redis.call('smembers', 'st')['set']['m']",
+            b"#t\r\n",
+        ),
+        (
+            "redis.setresp(3) return redis.call('get', 'none') == nil",
+            b"#t\r\n",
+        ),
+        (
+            "return redis.call('hgetall', 'h')",
+            b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+        ),
+        (
+            "redis.setresp(4)",
+            b"-ERR RESP version must be 2 or 3. script: ",
+        ),
+    ];
+    for (script, want) in cases {
+        raw.cmd(&[b"EVAL", script.as_bytes(), b"0"]).await;
+        let got = raw.read_exact_or_eof(want.len()).await;
+        assert_eq!(got, *want, "{script}: {}", String::from_utf8_lossy(&got));
+        if want.starts_with(b"-") {
+            // The rest of the error line.
+            let mut rest = Vec::new();
+            while !rest.ends_with(b"\r\n") {
+                rest.extend(raw.read_exact_or_eof(1).await);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn error_texts() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let sha_of = |script: &str| {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(script.as_bytes());
+        h.digest().to_string()
+    };
+    let cases: &[(&str, &str)] = &[
+        (
+            "return redis.call('nosuch')",
+            "ERR Unknown Redis command called from script",
+        ),
+        (
+            "return redis.call('get')",
+            "ERR Wrong number of args calling Redis command from script",
+        ),
+        (
+            "return redis.call()",
+            "ERR Please specify at least one argument for this redis lib call",
+        ),
+        (
+            "return redis.call('get', {})",
+            "ERR Lua redis lib command arguments must be strings or integers",
+        ),
+        (
+            "return redis.call('blpop', 'l', 0)",
+            "ERR This Redis command is not allowed from script",
+        ),
+        (
+            "return redis.call('eval', 'return 1', 0)",
+            "ERR This Redis command is not allowed from script",
+        ),
+        ("error('boom')", "ERR user_script:1: boom"),
+        ("error({err='CODE custom'})", "CODE custom"),
+        (
+            "return a",
+            "ERR Script attempted to access nonexistent global variable 'a'",
+        ),
+    ];
+    for (script, want) in cases {
+        let got = eval_err(&mut c, script).await;
+        assert_eq!(
+            got,
+            format!("{want} script: {}, on @user_script:1.", sha_of(script))
+        );
+    }
+    cmd::<()>(&mut c, &["SET", "str", "x"]).await;
+    let got = eval_err(&mut c, "return redis.call('lpush', 'str', 'a')").await;
+    assert!(
+        got.starts_with(
+            "WRONGTYPE Operation against a key holding the wrong kind of value script: "
+        ),
+        "{got}"
+    );
+    // pcall gives the error text (Redis 7's backwards-compatible pcall).
+    let v: String = eval(
+        &mut c,
+        "local ok, e = pcall(redis.call, 'nosuch') return e",
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, "ERR Unknown Redis command called from script");
+    let v: String = eval(
+        &mut c,
+        "local ok, e = pcall(error, {err='X y'}) return e",
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, "X y");
+    // Compile errors, numkeys, NOSCRIPT.
+    assert_eq!(
+        eval_err(&mut c, "syntax error here").await,
+        "ERR Error compiling script (new function): user_script:1: '=' expected near 'error'"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "return 1", "2", "a"]).await,
+        "ERR Number of keys can't be greater than number of args"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "return 1", "-1"]).await,
+        "ERR Number of keys can't be negative"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "return 1", "x"]).await,
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        err(
+            &mut c,
+            &["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"]
+        )
+        .await,
+        "NOSCRIPT No matching script. Please use EVAL."
+    );
+    assert_eq!(
+        err(&mut c, &["EVALSHA", "short", "0"]).await,
+        "NOSCRIPT No matching script. Please use EVAL."
+    );
+    // Read-only scripts.
+    let got = err(
+        &mut c,
+        &["EVAL_RO", "return redis.call('set', 'a', 'b')", "0"],
+    )
+    .await;
+    assert!(
+        got.starts_with("ERR Write commands are not allowed from read-only scripts. script: "),
+        "{got}"
+    );
+    let got = err(
+        &mut c,
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')",
+            "0",
+        ],
+    )
+    .await;
+    assert!(
+        got.starts_with("ERR Write commands are not allowed from read-only scripts. script: "),
+        "{got}"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL_RO", "#!lua\nreturn 1", "0"]).await,
+        "ERR Can not execute a script with write flag using *_ro command."
+    );
+    let v: i64 = cmd(
+        &mut c,
+        &[
+            "EVAL_RO",
+            "#!lua flags=no-writes\nreturn redis.call('exists', KEYS[1])",
+            "1",
+            "str",
+        ],
+    )
+    .await;
+    assert_eq!(v, 1);
+    // Shebang errors.
+    assert_eq!(
+        err(&mut c, &["EVAL", "#!lua flags=bogus\nreturn 1", "0"]).await,
+        "ERR Unexpected flag in script shebang: bogus"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "#!python\nreturn 1", "0"]).await,
+        "ERR Unexpected engine in script shebang: python"
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "#!lua foo=bar\nreturn 1", "0"]).await,
+        "ERR Unknown lua shebang option: foo=bar"
+    );
+    // The shebang line is skipped, its line kept: errors name the right line.
+    let got = err(&mut c, &["EVAL", "#!lua\nerror('x')", "0"]).await;
+    assert!(got.starts_with("ERR user_script:2: x script: "), "{got}");
+    // redis.* argument errors.
+    let got = eval_err(&mut c, "redis.log(1)").await;
+    assert!(
+        got.starts_with("ERR redis.log() requires two arguments or more."),
+        "{got}"
+    );
+    let got = eval_err(&mut c, "redis.set_repl(9)").await;
+    assert!(got.starts_with("ERR Invalid replication flags."), "{got}");
+    let v: Value = eval(&mut c, "redis.log(redis.LOG_WARNING, 'from a script') redis.set_repl(redis.REPL_ALL) redis.debug('x')", &[], &[]).await.unwrap();
+    assert_eq!(v, Value::Nil);
+}
+
+#[tokio::test]
+async fn sandbox() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    for name in [
+        "os", "io", "loadfile", "dofile", "require", "print", "debug", "module", "package",
+    ] {
+        let got = eval_err(&mut c, &format!("return {name}")).await;
+        assert!(
+            got.starts_with(&format!(
+                "ERR Script attempted to access nonexistent global variable '{name}'"
+            )),
+            "{name}: {got}"
+        );
+    }
+    for script in [
+        "a = 5",
+        "redis = 1",
+        "_G = {}",
+        "redis.call = function() return 1 end",
+        "string.upper = nil",
+        "math.random = nil",
+        "setmetatable(_G, {})",
+        "rawset(_G, 'x', 1)",
+        "rawset(redis, 'call', 1)",
+        "local g = getmetatable(_G) g.__index = {}",
+        "getfenv(0).x = 1",
+        "setfenv(0, {})",
+    ] {
+        let got = eval_err(&mut c, script).await;
+        assert!(
+            got.contains("Attempt to modify a readonly table"),
+            "{script}: {got}"
+        );
+    }
+    // Bytecode is refused; source loads, in the sandbox.
+    let got = eval_err(
+        &mut c,
+        "return loadstring(string.dump(function() return 1 end))()",
+    )
+    .await;
+    assert!(got.contains("attempt to call a nil value"), "{got}");
+    let v: i64 = eval(
+        &mut c,
+        "return loadstring('return redis.call(\"exists\", \"x\") + 7')()",
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, 7);
+    let got = eval_err(&mut c, "return loadstring('return os')()").await;
+    assert!(got.contains("nonexistent global variable 'os'"), "{got}");
+    // Nothing leaks between scripts.
+    let _ = eval::<Value>(&mut c, "pcall(function() x = 1 end)", &[], &[]).await;
+    let got = eval_err(&mut c, "return x").await;
+    assert!(got.contains("nonexistent global variable 'x'"), "{got}");
+    // Redis's math.random: integers in range, reseedable, deterministic for a seed.
+    let v: Vec<i64> = eval(
+        &mut c,
+        "math.randomseed(42) local a = {} for i = 1, 5 do a[i] = math.random(100) end return a",
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    let w: Vec<i64> = eval(
+        &mut c,
+        "math.randomseed(42) local a = {} for i = 1, 5 do a[i] = math.random(100) end return a",
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, w);
+    assert!(v.iter().all(|x| (1..=100).contains(x)), "{v:?}");
+    // Libraries that are there.
+    let v: Vec<String> = eval(&mut c, "return {string.format('%05d', 42), table.concat({'a','b'}, ','), tostring(math.floor(2.5)), type(coroutine.create(function() end))}", &[], &[]).await.unwrap();
+    assert_eq!(v, ["00042", "a,b", "2", "thread"]);
+}
+
+#[tokio::test]
+async fn script_cache_commands() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let sha: String = cmd(&mut c, &["SCRIPT", "LOAD", "return 'loaded'"]).await;
+    assert_eq!(sha.len(), 40);
+    let v: String = cmd(&mut c, &["EVALSHA", &sha, "0"]).await;
+    assert_eq!(v, "loaded");
+    let v: String = cmd(&mut c, &["EVALSHA", &sha.to_uppercase(), "0"]).await;
+    assert_eq!(v, "loaded");
+    let e: Vec<i64> = cmd(
+        &mut c,
+        &[
+            "SCRIPT",
+            "EXISTS",
+            &sha,
+            "ffffffffffffffffffffffffffffffffffffffff",
+        ],
+    )
+    .await;
+    assert_eq!(e, [1, 0]);
+    // EVAL caches the script too.
+    let _: i64 = cmd(&mut c, &["EVAL", "return 5", "0"]).await;
+    let sha5 = {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"return 5");
+        h.digest().to_string()
+    };
+    let v: i64 = cmd(&mut c, &["EVALSHA", &sha5, "0"]).await;
+    assert_eq!(v, 5);
+    assert_eq!(
+        err(&mut c, &["SCRIPT", "LOAD", "x x"]).await,
+        "ERR Error compiling script (new function): user_script:1: '=' expected near 'x'"
+    );
+    assert_eq!(
+        err(&mut c, &["SCRIPT", "FLUSH", "LATER"]).await,
+        "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+    );
+    let _: () = cmd(&mut c, &["SCRIPT", "FLUSH", "ASYNC"]).await;
+    let e: Vec<i64> = cmd(&mut c, &["SCRIPT", "EXISTS", &sha, &sha5]).await;
+    assert_eq!(e, [0, 0]);
+    assert_eq!(
+        err(&mut c, &["EVALSHA", &sha, "0"]).await,
+        "NOSCRIPT No matching script. Please use EVAL."
+    );
+    assert_eq!(
+        err(&mut c, &["SCRIPT", "KILL"]).await,
+        "NOTBUSY No scripts in execution right now."
+    );
+    let help: Vec<String> = cmd(&mut c, &["SCRIPT", "HELP"]).await;
+    assert!(help[0].starts_with("SCRIPT <subcommand>"), "{help:?}");
+    // EVAL scripts are bounded (500, least recently used first); SCRIPT LOAD ones stay.
+    let kept: String = cmd(&mut c, &["SCRIPT", "LOAD", "return 'kept'"]).await;
+    for i in 0..520 {
+        let _: i64 = cmd(&mut c, &["EVAL", &format!("return {i}"), "0"]).await;
+    }
+    let first = {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"return 0");
+        h.digest().to_string()
+    };
+    let last = {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"return 519");
+        h.digest().to_string()
+    };
+    let e: Vec<i64> = cmd(&mut c, &["SCRIPT", "EXISTS", &first, &last, &kept]).await;
+    assert_eq!(e, [0, 1, 1]);
+}
+
+/// Scripts run atomically: concurrent scripts move one unit at a time between two
+/// keys declared in KEYS (in different shards), and readers never see the sum
+/// change; the same with keys the scripts do not declare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn atomic_with_declared_and_undeclared_keys() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let declared =
+        "local a = redis.call('decr', KEYS[1]) local b = redis.call('incr', KEYS[2]) return a + b";
+    let undeclared =
+        "local a = redis.call('decr', 'u1') local b = redis.call('incr', 'u2') return a + b";
+    for (keys, script) in [(vec!["d1", "d2"], declared), (vec![], undeclared)] {
+        let names: Vec<String> = if keys.is_empty() {
+            vec!["u1".into(), "u2".into()]
+        } else {
+            keys.iter().map(|k| k.to_string()).collect()
+        };
+        cmd::<()>(&mut c, &["MSET", &names[0], "1000", &names[1], "0"]).await;
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let mut w = s.conn().await;
+            let keys = keys.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..200 {
+                    let sum: i64 = eval(&mut w, script, &keys, &[]).await.unwrap();
+                    assert_eq!(sum, 1000);
+                }
+            }));
+        }
+        let mut r = s.conn().await;
+        let n0 = names[0].clone();
+        let n1 = names[1].clone();
+        let reader = tokio::spawn(async move {
+            let mut checks = 0;
+            loop {
+                let v: Vec<i64> = cmd(&mut r, &["MGET", &n0, &n1]).await;
+                assert_eq!(v[0] + v[1], 1000, "{v:?}");
+                checks += 1;
+                if v[1] == 800 {
+                    return checks;
+                }
+            }
+        });
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert!(reader.await.unwrap() >= 1);
+        let v: Vec<i64> = cmd(&mut c, &["MGET", &names[0], &names[1]]).await;
+        assert_eq!(v, [200, 800]);
+    }
+}
+
+/// Inside MULTI, EVAL runs as one of the group's commands.
+#[tokio::test]
+async fn eval_in_multi() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let v: Vec<Value> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("m")
+        .arg("1")
+        .cmd("EVAL")
+        .arg("return redis.call('incr', 'm') + redis.call('incr', 'other')")
+        .arg(0)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(v, [Value::Okay, Value::Int(3)]);
+}
+
+/// Past busy-reply-threshold, other clients get BUSY; SCRIPT KILL stops a script
+/// that has not written, and refuses one that has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn busy_and_script_kill() {
+    let s = TestServer::with(|c| c.busy_reply_threshold = 100);
+    let mut a = s.conn().await;
+    // Run once quickly, so that the long run holds only its declared key's shard
+    // (a first run holds every shard, and a command already waiting for a shard
+    // the script holds waits inside the lock until the script ends).
+    let spin = "local n = 0 while n < tonumber(ARGV[1]) do n = n + 1 end return n";
+    let _: i64 = eval(&mut a, spin, &["spin"], &["1"]).await.unwrap();
+    let looping =
+        tokio::spawn(async move { eval::<Value>(&mut a, spin, &["spin"], &["400000000"]).await });
+    let mut b = s.conn().await;
+    let mut busy = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match try_cmd::<Value>(&mut b, &["PING"]).await {
+            Err(e) => {
+                busy = error_text(&e);
+                break;
+            }
+            Ok(_) => continue,
+        }
+    }
+    assert_eq!(
+        busy,
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    let _: () = cmd(&mut b, &["SCRIPT", "KILL"]).await;
+    let got = looping.await.unwrap().unwrap_err();
+    assert!(
+        error_text(&got).starts_with("ERR Script killed by user with SCRIPT KILL... script: "),
+        "{got}"
+    );
+    let v: String = cmd(&mut b, &["PING"]).await;
+    assert_eq!(v, "PONG");
+    // A script that wrote cannot be killed; it ends by itself here.
+    let mut a = s.conn().await;
+    let writer = tokio::spawn(async move {
+        eval::<i64>(
+            &mut a,
+            "redis.call('set', 'w', 1) local n = 0 for i = 1, 200000000 do n = n + 1 end return 1",
+            &[],
+            &[],
+        )
+        .await
+    });
+    let mut refused = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Err(e) = try_cmd::<Value>(&mut b, &["SCRIPT", "KILL"]).await {
+            let t = error_text(&e);
+            if t.starts_with("UNKILLABLE") {
+                refused = t;
+                break;
+            }
+        }
+    }
+    assert_eq!(refused, "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+    // The script ends by itself (its client may give up waiting first).
+    let _ = writer.await;
+    for _ in 0..600 {
+        if try_cmd::<String>(&mut b, &["PING"]).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v: String = cmd(&mut b, &["GET", "w"]).await;
+    assert_eq!(v, "1");
+}
+
+// redis-py's `Lock` scripts (redis/lock.py), as the library sends them.
+const LUA_RELEASE_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        redis.call('del', KEYS[1])
+        return 1
+    ";
+const LUA_EXTEND_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        local expiration = redis.call('pttl', KEYS[1])
+        if not expiration then
+            expiration = 0
+        end
+        if expiration < 0 then
+            return 0
+        end
+
+        local newttl = ARGV[2]
+        if ARGV[3] == \"0\" then
+            newttl = ARGV[2] + expiration
+        end
+        redis.call('pexpire', KEYS[1], newttl)
+        return 1
+    ";
+const LUA_REACQUIRE_SCRIPT: &str = "
+        local token = redis.call('get', KEYS[1])
+        if not token or token ~= ARGV[1] then
+            return 0
+        end
+        redis.call('pexpire', KEYS[1], ARGV[2])
+        return 1
+    ";
+
+#[tokio::test]
+async fn redis_py_lock_scripts() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let release = redis::Script::new(LUA_RELEASE_SCRIPT);
+    let extend = redis::Script::new(LUA_EXTEND_SCRIPT);
+    let reacquire = redis::Script::new(LUA_REACQUIRE_SCRIPT);
+    // acquire: SET NX PX, as redis-py does.
+    let ok: Option<String> = cmd(&mut c, &["SET", "lock:a", "tok1", "NX", "PX", "10000"]).await;
+    assert_eq!(ok.as_deref(), Some("OK"));
+    let again: Option<String> = cmd(&mut c, &["SET", "lock:a", "tok2", "NX", "PX", "10000"]).await;
+    assert_eq!(again, None);
+    // extend by 5 s (added) and to 60 s (replaced).
+    let r: i64 = extend
+        .key("lock:a")
+        .arg("tok1")
+        .arg(5000)
+        .arg("0")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 1);
+    let ttl: i64 = cmd(&mut c, &["PTTL", "lock:a"]).await;
+    assert!(ttl > 10000 && ttl <= 15000, "{ttl}");
+    let r: i64 = extend
+        .key("lock:a")
+        .arg("tok1")
+        .arg(60000)
+        .arg("1")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 1);
+    let ttl: i64 = cmd(&mut c, &["PTTL", "lock:a"]).await;
+    assert!(ttl > 15000 && ttl <= 60000, "{ttl}");
+    // reacquire resets the TTL.
+    let r: i64 = reacquire
+        .key("lock:a")
+        .arg("tok1")
+        .arg(2000)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 1);
+    let ttl: i64 = cmd(&mut c, &["PTTL", "lock:a"]).await;
+    assert!(ttl > 0 && ttl <= 2000, "{ttl}");
+    // Someone else's token changes nothing.
+    for r in [
+        extend
+            .key("lock:a")
+            .arg("tok2")
+            .arg(5000)
+            .arg("0")
+            .invoke_async::<i64>(&mut c)
+            .await
+            .unwrap(),
+        reacquire
+            .key("lock:a")
+            .arg("tok2")
+            .arg(5000)
+            .invoke_async::<i64>(&mut c)
+            .await
+            .unwrap(),
+        release
+            .key("lock:a")
+            .arg("tok2")
+            .invoke_async::<i64>(&mut c)
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r, 0);
+    }
+    // release.
+    let r: i64 = release
+        .key("lock:a")
+        .arg("tok1")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 1);
+    let v: Value = cmd(&mut c, &["GET", "lock:a"]).await;
+    assert_eq!(v, Value::Nil);
+    // A stolen lock: it expired and another client took it.
+    let _: () = cmd(&mut c, &["SET", "lock:b", "mine", "PX", "10000"]).await;
+    let _: () = cmd(&mut c, &["SET", "lock:b", "thief"]).await;
+    let r: i64 = release
+        .key("lock:b")
+        .arg("mine")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 0);
+    let r: i64 = extend
+        .key("lock:b")
+        .arg("mine")
+        .arg(1000)
+        .arg("0")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 0);
+    let v: String = cmd(&mut c, &["GET", "lock:b"]).await;
+    assert_eq!(v, "thief");
+    // An expired lock cannot be extended (no TTL left: pttl -2).
+    let r: i64 = extend
+        .key("lock:none")
+        .arg("mine")
+        .arg(1000)
+        .arg("0")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, 0);
+}
+
+/// A sliding-window rate limiter (sorted set of request times) and a token bucket
+/// (a hash), as rate-limiting libraries write them.
+#[tokio::test]
+async fn rate_limiters() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let window = redis::Script::new(
+        "local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+         redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+         local count = redis.call('ZCARD', key)
+         if count < limit then
+             redis.call('ZADD', key, now, ARGV[4])
+             redis.call('PEXPIRE', key, window)
+             return {1, limit - count - 1}
+         end
+         return {0, 0}",
+    );
+    let mut allowed = 0;
+    for i in 0..15 {
+        let r: Vec<i64> = window
+            .key("rl:w")
+            .arg(1000 + i)
+            .arg(100)
+            .arg(10)
+            .arg(format!("req{i}"))
+            .invoke_async(&mut c)
+            .await
+            .unwrap();
+        allowed += r[0];
+    }
+    assert_eq!(allowed, 10);
+    // The window slides: 200 ms later, the old requests are gone.
+    let r: Vec<i64> = window
+        .key("rl:w")
+        .arg(1300)
+        .arg(100)
+        .arg(10)
+        .arg("late")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r, [1, 9]);
+    let bucket = redis::Script::new(
+        "local tokens_key = KEYS[1]
+         local rate, capacity, now, requested = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+         local state = redis.call('HMGET', tokens_key, 'tokens', 'ts')
+         local tokens = tonumber(state[1]) or capacity
+         local ts = tonumber(state[2]) or now
+         tokens = math.min(capacity, tokens + (now - ts) * rate)
+         local ok = tokens >= requested
+         if ok then tokens = tokens - requested end
+         redis.call('HSET', tokens_key, 'tokens', tokens, 'ts', now)
+         redis.call('EXPIRE', tokens_key, 60)
+         return {ok and 1 or 0, tostring(tokens)}",
+    );
+    let mut granted = 0;
+    for _ in 0..8 {
+        let (ok, _): (i64, String) = bucket
+            .key("rl:b")
+            .arg(1)
+            .arg(5)
+            .arg(100)
+            .arg(1)
+            .invoke_async(&mut c)
+            .await
+            .unwrap();
+        granted += ok;
+    }
+    assert_eq!(granted, 5);
+    // Three seconds later, three tokens more.
+    let (ok, left): (i64, String) = bucket
+        .key("rl:b")
+        .arg(1)
+        .arg(5)
+        .arg(103)
+        .arg(3)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!((ok, left.as_str()), (1, "0"));
+}
+
+/// A job queue in the style of BullMQ/Sidekiq: jobs move from a waiting list to a
+/// sorted set of active jobs (by deadline) with their data in a hash, and back.
+#[tokio::test]
+async fn job_queue_scripts() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let add = redis::Script::new(
+        "local id = redis.call('INCR', KEYS[3])
+         redis.call('HSET', KEYS[2], id, ARGV[1])
+         redis.call('LPUSH', KEYS[1], id)
+         return id",
+    );
+    let take = redis::Script::new(
+        "local id = redis.call('RPOP', KEYS[1])
+         if not id then return false end
+         redis.call('ZADD', KEYS[2], ARGV[1], id)
+         return {id, redis.call('HGET', KEYS[3], id)}",
+    );
+    let requeue_expired = redis::Script::new(
+        "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+         for _, id in ipairs(ids) do
+             redis.call('ZREM', KEYS[1], id)
+             redis.call('RPUSH', KEYS[2], id)
+         end
+         return #ids",
+    );
+    let finish = redis::Script::new(
+        "if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return redis.error_reply('NOTACTIVE job ' .. ARGV[1]) end
+         redis.call('HDEL', KEYS[2], ARGV[1])
+         return redis.status_reply('DONE')",
+    );
+    let keys = ["q:wait", "q:active", "q:data", "q:id"];
+    for job in ["a", "b", "c"] {
+        let _: i64 = add
+            .key(keys[0])
+            .key(keys[2])
+            .key(keys[3])
+            .arg(job)
+            .invoke_async(&mut c)
+            .await
+            .unwrap();
+    }
+    let (id, data): (String, String) = take
+        .key(keys[0])
+        .key(keys[1])
+        .key(keys[2])
+        .arg(100)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!((id.as_str(), data.as_str()), ("1", "a"));
+    let (id2, _): (String, String) = take
+        .key(keys[0])
+        .key(keys[1])
+        .key(keys[2])
+        .arg(200)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(id2, "2");
+    // Job 1's deadline passed: back to the waiting list's head.
+    let n: i64 = requeue_expired
+        .key(keys[1])
+        .key(keys[0])
+        .arg(150)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let (id, _): (String, String) = take
+        .key(keys[0])
+        .key(keys[1])
+        .key(keys[2])
+        .arg(300)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(id, "1");
+    let done: String = finish
+        .key(keys[1])
+        .key(keys[2])
+        .arg("2")
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(done, "DONE");
+    let e = finish
+        .key(keys[1])
+        .key(keys[2])
+        .arg("2")
+        .invoke_async::<String>(&mut c)
+        .await
+        .unwrap_err();
+    assert_eq!(error_text(&e), "NOTACTIVE job 2");
+    let data: Vec<String> = cmd(&mut c, &["HKEYS", "q:data"]).await;
+    assert_eq!(data, ["1", "3"]);
+    let (id, _): (String, String) = take
+        .key(keys[0])
+        .key(keys[1])
+        .key(keys[2])
+        .arg(400)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(id, "3");
+    let nothing: Value = take
+        .key(keys[0])
+        .key(keys[1])
+        .key(keys[2])
+        .arg(500)
+        .invoke_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(nothing, Value::Nil);
+}
+
+/// Writes in scripts go through the write hook: WATCH sees them, and a client
+/// blocked on a list is served by a script's push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_writes_reach_watch_and_blocked_clients() {
+    let s = TestServer::start();
+    let mut c = s.conn().await;
+    let mut w = s.conn().await;
+    let _: () = cmd(&mut w, &["WATCH", "wk"]).await;
+    let _: i64 = eval(&mut c, "return redis.call('incr', KEYS[1])", &["wk"], &[])
+        .await
+        .unwrap();
+    let r: Value = redis::pipe()
+        .atomic()
+        .cmd("GET")
+        .arg("wk")
+        .query_async(&mut w)
+        .await
+        .unwrap();
+    assert_eq!(r, Value::Nil, "EXEC must fail: the watched key changed");
+    let mut b = s.conn().await;
+    let blocked =
+        tokio::spawn(async move { cmd::<Vec<String>>(&mut b, &["BLPOP", "bl", "5"]).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _: i64 = eval(&mut c, "return redis.call('rpush', 'bl', 'job')", &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(blocked.await.unwrap(), ["bl", "job"]);
+}
