@@ -2258,7 +2258,7 @@ mod tests {
             load_err(&["--config="], &[("SHOAL_MAXMEMORY_POLICY", "lru")]),
             "invalid value for 'maxmemory-policy' (from SHOAL_MAXMEMORY_POLICY): 'lru' is not \
              one of volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, \
-             allkeys-lfu, allkeys-random, noeviction"
+             allkeys-lfu, allkeys-random, noeviction, allkeys-tinylfu"
         );
         assert_eq!(
             load_err(&["--config=", "--appendonly", "yes"], &[]),
@@ -2487,7 +2487,7 @@ mod tests {
         );
         assert_eq!(
             set_err("maxmemory-policy", "nosuchpolicy"),
-            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, allkeys-tinylfu"
         );
         assert_eq!(
             set_err("appendonly", "maybe"),
