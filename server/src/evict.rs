@@ -417,8 +417,13 @@ impl Evictor {
         if policy == Policy::AllkeysTinyLfu {
             return self.evict_tinylfu(shared, now);
         }
-        for _ in 0..4 {
-            self.populate(ks, policy, now);
+        // Candidates may vanish before they are taken (deleted, or evicted by another
+        // thread): sample again, until a round finds none at all.
+        for _ in 0..64 {
+            let sampled = self.populate(ks, policy, now);
+            if sampled == 0 && self.pool.lock().is_empty() {
+                return false;
+            }
             // The best candidates first; one that is gone is skipped.
             loop {
                 let Some(c) = self.pool.lock().pop() else {
@@ -432,8 +437,10 @@ impl Evictor {
         false
     }
 
-    /// Samples every database in use into the pool.
-    fn populate(&self, ks: &Keyspace, policy: Policy, now: i64) {
+    /// Samples every database in use into the pool; returns how many keys it looked
+    /// at.
+    fn populate(&self, ks: &Keyspace, policy: Policy, now: i64) -> usize {
+        let mut total = 0;
         let samples = self.samples.load(Ordering::Relaxed);
         let clock = ks.access_clock();
         let probes = if policy.volatile() {
@@ -480,10 +487,12 @@ impl Evictor {
                     got = shard.sample(r, samples, policy.volatile(), usize::MAX, &mut visit);
                 }
                 if got > 0 {
+                    total += got;
                     break;
                 }
             }
         }
+        total
     }
 
     /// `allkeys-tinylfu`: the oldest new key of a shard's window against the
@@ -491,8 +500,8 @@ impl Evictor {
     /// test): the less asked-for of the two goes; a new key that wins joins the rest.
     fn evict_tinylfu(&self, shared: &Shared, now: i64) -> bool {
         let ks = &shared.keyspace;
-        for _ in 0..4 {
-            self.populate(ks, Policy::AllkeysTinyLfu, now);
+        for _ in 0..64 {
+            let sampled = self.populate(ks, Policy::AllkeysTinyLfu, now);
             let victim_freq = self
                 .pool
                 .lock()
@@ -505,13 +514,18 @@ impl Evictor {
                     return true;
                 }
             }
+            let mut any = false;
             loop {
                 let Some(c) = self.pool.lock().pop() else {
                     break;
                 };
+                any = true;
                 if self.remove(shared, c.db, &c.key, false) {
                     return true;
                 }
+            }
+            if sampled == 0 && !any {
+                return false;
             }
         }
         false
@@ -520,8 +534,10 @@ impl Evictor {
     fn evict_random(&self, shared: &Shared, volatile: bool, now: i64) -> bool {
         let ks = &shared.keyspace;
         let dbs = ks.num_dbs();
-        for _ in 0..dbs {
-            let dbi = self.next_db.fetch_add(1, Ordering::Relaxed) % dbs;
+        // Databases in turn from one call to the next; each once in a call.
+        let first = self.next_db.fetch_add(1, Ordering::Relaxed);
+        for k in 0..dbs {
+            let dbi = (first + k) % dbs;
             let db = ks.db(dbi);
             if !db.may_hold_keys() {
                 continue;
