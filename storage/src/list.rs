@@ -3,18 +3,19 @@
 //! Like Redis's quicklist, a list is a deque of *chunks*, each a packed run of up to
 //! [`CHUNK_MAX_ITEMS`] elements and about [`CHUNK_MAX_BYTES`] bytes (an element larger
 //! than that sits alone in its chunk). A chunk is two buffers: the elements' bytes back
-//! to back, and the end offset of each element (`u32`), so an element costs its bytes
-//! plus 4, with no allocation of its own; a chunk's fixed cost (two `Vec`s behind an
-//! `Arc`, about 80 bytes) is shared by up to 128 elements.
+//! to back, and the end offset of each element (`u16` while the chunk's bytes fit, else
+//! `u32`), so an element costs its bytes plus 2, with no allocation of its own; a
+//! chunk's fixed cost (two `Vec`s behind an `Arc`, about 80 bytes) is shared by up to
+//! 256 elements, and a chunk that filled up gives back its buffers' spare capacity.
 //!
 //! Copy-on-write at two levels: the list sits in an [`crate::Entry`] behind an `Arc`
 //! (as hashes do), and each chunk is an `Arc` of its own. The first write to a list a
 //! snapshot shares copies the deque of chunk pointers (8 bytes and a reference count
-//! per chunk: O(len / 128)) and then only the chunk it changes (at most ~4 KiB); every
+//! per chunk: O(len / 256)) and then only the chunk it changes (at most ~4 KiB); every
 //! later write copies at most the chunks it touches that the snapshot still shares.
 //!
 //! Costs: push/pop at either end O(1) (a pop or push at the front moves the bytes of
-//! one chunk: bounded); index lookups walk chunks from the nearer end (O(len / 128));
+//! one chunk: bounded); index lookups walk chunks from the nearer end (O(len / 256));
 //! insertion and removal in the middle move one chunk's bytes.
 
 use std::collections::VecDeque;
@@ -22,7 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Most elements a chunk holds.
-pub const CHUNK_MAX_ITEMS: usize = 128;
+pub const CHUNK_MAX_ITEMS: usize = 256;
 /// Bytes of elements past which a chunk takes no more (an element larger than this
 /// gets a chunk of its own).
 pub const CHUNK_MAX_BYTES: usize = 4096;
@@ -31,11 +32,132 @@ pub const CHUNK_MAX_BYTES: usize = 4096;
 /// longer ones before they reach the list.
 pub const MAX_ELEMENT: usize = u32::MAX as usize;
 
+/// Where each element of a chunk ends: `u16`s while the chunk's bytes fit in them
+/// (every chunk of small elements), `u32`s once they do not (a chunk holding an
+/// element of 64 KiB or more).
+#[derive(Clone, PartialEq, Eq)]
+enum Ends {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Narrow(Vec::new())
+    }
+}
+
+impl Ends {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Ends::Narrow(v) => v.len(),
+            Ends::Wide(v) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Ends::Narrow(v) => v[i] as usize,
+            Ends::Wide(v) => v[i] as usize,
+        }
+    }
+
+    /// Makes room for offsets up to `max` (checked against 4 GiB first).
+    fn allow(&mut self, max: usize) {
+        offset(max);
+        if let Ends::Narrow(v) = self {
+            if max > u16::MAX as usize {
+                *self = Ends::Wide(v.iter().map(|&x| u32::from(x)).collect());
+            }
+        }
+    }
+
+    /// Adds `delta` to every offset from `from` on (offsets stay within what
+    /// `allow` admitted).
+    fn shift(&mut self, from: usize, delta: isize) {
+        match self {
+            Ends::Narrow(v) => v[from..]
+                .iter_mut()
+                .for_each(|x| *x = (*x as isize + delta) as u16),
+            Ends::Wide(v) => v[from..]
+                .iter_mut()
+                .for_each(|x| *x = (*x as isize + delta) as u32),
+        }
+    }
+
+    fn push(&mut self, end: usize) {
+        self.allow(end);
+        match self {
+            Ends::Narrow(v) => v.push(end as u16),
+            Ends::Wide(v) => v.push(end as u32),
+        }
+    }
+
+    fn insert(&mut self, i: usize, end: usize) {
+        self.allow(end);
+        match self {
+            Ends::Narrow(v) => v.insert(i, end as u16),
+            Ends::Wide(v) => v.insert(i, end as u32),
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        match self {
+            Ends::Narrow(v) => drop(v.remove(i)),
+            Ends::Wide(v) => drop(v.remove(i)),
+        }
+    }
+
+    fn drain_front(&mut self, n: usize) {
+        match self {
+            Ends::Narrow(v) => drop(v.drain(..n)),
+            Ends::Wide(v) => drop(v.drain(..n)),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Ends::Narrow(v) => v.truncate(n),
+            Ends::Wide(v) => v.truncate(n),
+        }
+    }
+
+    /// The offsets from `at` on, less `cut`, taken out (narrow when they fit).
+    fn split_off(&mut self, at: usize, cut: usize) -> Ends {
+        let tail: Vec<usize> = (at..self.len()).map(|i| self.get(i) - cut).collect();
+        self.truncate(at);
+        let mut out = Ends::default();
+        if let Some(&max) = tail.last() {
+            out.allow(max);
+        }
+        for end in tail {
+            out.push(end);
+        }
+        out
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Ends::Narrow(v) => v.shrink_to_fit(),
+            Ends::Wide(v) => v.shrink_to_fit(),
+        }
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        match self {
+            Ends::Narrow(v) => v.capacity() * 2,
+            Ends::Wide(v) => v.capacity() * 4,
+        }
+    }
+}
+
 /// A run of elements: their bytes back to back, and where each one ends.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Chunk {
     data: Vec<u8>,
-    ends: Vec<u32>,
+    ends: Ends,
 }
 
 fn offset(n: usize) -> u32 {
@@ -46,7 +168,7 @@ impl Chunk {
     fn with(item: &[u8]) -> Chunk {
         let mut c = Chunk {
             data: Vec::with_capacity(item.len().max(32)),
-            ends: Vec::with_capacity(4),
+            ends: Ends::Narrow(Vec::with_capacity(4)),
         };
         c.push(item);
         c
@@ -62,19 +184,18 @@ impl Chunk {
         if i == 0 {
             0
         } else {
-            self.ends[i - 1] as usize
+            self.ends.get(i - 1)
         }
     }
 
     #[inline]
     fn get(&self, i: usize) -> &[u8] {
-        &self.data[self.start(i)..self.ends[i] as usize]
+        &self.data[self.start(i)..self.ends.get(i)]
     }
 
     /// Whether `n` more bytes of one element may join this chunk.
     fn fits(&self, n: usize) -> bool {
-        self.ends.is_empty()
-            || (self.ends.len() < CHUNK_MAX_ITEMS && self.data.len() + n <= CHUNK_MAX_BYTES)
+        self.len() == 0 || (self.len() < CHUNK_MAX_ITEMS && self.data.len() + n <= CHUNK_MAX_BYTES)
     }
 
     /// Whether the chunk outgrew its limits (after an insertion or a replacement).
@@ -82,45 +203,37 @@ impl Chunk {
         self.len() > CHUNK_MAX_ITEMS || (self.len() > 1 && self.data.len() > 2 * CHUNK_MAX_BYTES)
     }
 
-    // Offsets are computed (and checked) before anything changes, so a chunk past
-    // 4 GiB (an element that large needs `proto-max-bulk-len` raised past it) panics
-    // with the chunk intact.
+    // Offsets are computed (and checked, `Ends::allow`) before anything changes, so a
+    // chunk past 4 GiB (an element that large needs `proto-max-bulk-len` raised past
+    // it) panics with the chunk intact.
     fn push(&mut self, item: &[u8]) {
-        let end = offset(self.data.len() + item.len());
+        let end = self.data.len() + item.len();
+        self.ends.allow(end);
         self.data.extend_from_slice(item);
         self.ends.push(end);
     }
 
     fn insert(&mut self, i: usize, item: &[u8]) {
         let at = self.start(i);
-        let n = offset(item.len());
-        offset(self.data.len() + item.len());
+        self.ends.allow(self.data.len() + item.len());
         self.data.splice(at..at, item.iter().copied());
-        for e in &mut self.ends[i..] {
-            *e += n;
-        }
-        self.ends.insert(i, offset(at + item.len()));
+        self.ends.shift(i, item.len() as isize);
+        self.ends.insert(i, at + item.len());
     }
 
     fn remove(&mut self, i: usize) -> Vec<u8> {
-        let (s, e) = (self.start(i), self.ends[i] as usize);
+        let (s, e) = (self.start(i), self.ends.get(i));
         let item: Vec<u8> = self.data.drain(s..e).collect();
         self.ends.remove(i);
-        let n = offset(e - s);
-        for x in &mut self.ends[i..] {
-            *x -= n;
-        }
+        self.ends.shift(i, -((e - s) as isize));
         item
     }
 
     fn set(&mut self, i: usize, item: &[u8]) {
-        let (s, e) = (self.start(i), self.ends[i] as usize);
-        let (old, new) = (offset(e - s), offset(item.len()));
-        offset(self.data.len() - (e - s) + item.len());
+        let (s, e) = (self.start(i), self.ends.get(i));
+        self.ends.allow(self.data.len() - (e - s) + item.len());
         self.data.splice(s..e, item.iter().copied());
-        for x in &mut self.ends[i..] {
-            *x = *x - old + new;
-        }
+        self.ends.shift(i, item.len() as isize - (e - s) as isize);
     }
 
     /// Removes the first `n` elements.
@@ -128,12 +241,10 @@ impl Chunk {
         if n == 0 {
             return;
         }
-        let cut = self.ends[n - 1];
-        self.data.drain(..cut as usize);
-        self.ends.drain(..n);
-        for x in &mut self.ends {
-            *x -= cut;
-        }
+        let cut = self.ends.get(n - 1);
+        self.data.drain(..cut);
+        self.ends.drain_front(n);
+        self.ends.shift(0, -(cut as isize));
     }
 
     /// Keeps the first `n` elements.
@@ -146,25 +257,28 @@ impl Chunk {
     fn split_off(&mut self, at: usize) -> Chunk {
         let off = self.start(at);
         let data = self.data.split_off(off);
-        let cut = offset(off);
-        let ends = self
-            .ends
-            .split_off(at)
-            .into_iter()
-            .map(|e| e - cut)
-            .collect();
+        let ends = self.ends.split_off(at, off);
         Chunk { data, ends }
     }
 
     fn append(&mut self, other: &Chunk) {
-        let base = offset(self.data.len());
+        let base = self.data.len();
+        self.ends.allow(base + other.data.len());
         self.data.extend_from_slice(&other.data);
-        self.ends.extend(other.ends.iter().map(|e| e + base));
+        for i in 0..other.len() {
+            self.ends.push(base + other.ends.get(i));
+        }
+    }
+
+    /// Gives back the buffers' unused capacity.
+    fn trim(&mut self) {
+        self.data.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
 
     fn heap_size(&self) -> usize {
         // The Arc's counts and the two Vec headers, then the buffers.
-        16 + 48 + self.data.capacity() + self.ends.capacity() * 4
+        16 + 48 + self.data.capacity() + self.ends.capacity_bytes()
     }
 }
 
@@ -208,7 +322,15 @@ impl ListValue {
     pub fn push_back(&mut self, item: &[u8]) {
         match self.chunks.back_mut() {
             Some(c) if c.fits(item.len()) => Arc::make_mut(c).push(item),
-            _ => self.chunks.push_back(Arc::new(Chunk::with(item))),
+            last => {
+                // The end chunk is full: it takes nothing more at this end, so its
+                // buffers lose the slack their growth left (a copy of <= 4 KiB once per
+                // chunk; a chunk a snapshot shares is left as it is).
+                if let Some(full) = last.and_then(Arc::get_mut) {
+                    full.trim();
+                }
+                self.chunks.push_back(Arc::new(Chunk::with(item)))
+            }
         }
         self.len += 1;
     }
@@ -217,7 +339,12 @@ impl ListValue {
     pub fn push_front(&mut self, item: &[u8]) {
         match self.chunks.front_mut() {
             Some(c) if c.fits(item.len()) => Arc::make_mut(c).insert(0, item),
-            _ => self.chunks.push_front(Arc::new(Chunk::with(item))),
+            first => {
+                if let Some(full) = first.and_then(Arc::get_mut) {
+                    full.trim();
+                }
+                self.chunks.push_front(Arc::new(Chunk::with(item)))
+            }
         }
         self.len += 1;
     }
@@ -598,6 +725,51 @@ mod tests {
         assert_eq!(back, want_back);
         assert_eq!(l.chunks.iter().map(|c| c.len()).sum::<usize>(), l.len());
         assert!(l.chunks.iter().all(|c| c.len() > 0), "no empty chunk");
+    }
+
+    #[test]
+    fn chunks_switch_to_wide_offsets_for_elements_of_64_kib_and_more() {
+        let mut l = ListValue::new();
+        let mut model = VecDeque::new();
+        for i in 0..300u32 {
+            let item = i.to_string().into_bytes();
+            l.push_back(&item);
+            model.push_back(item);
+        }
+        assert!(l.chunks.iter().all(|c| matches!(c.ends, Ends::Narrow(_))));
+        // Replace, insert and push elements past u16 offsets, in and between chunks.
+        let big = |n: usize, b: u8| vec![b; n];
+        assert!(l.set(10, &big(70_000, b'a')));
+        model[10] = big(70_000, b'a');
+        check(&l, &model);
+        l.insert(5, &big(100_000, b'b'));
+        model.insert(5, big(100_000, b'b'));
+        check(&l, &model);
+        l.insert(200, &big(65_536, b'c'));
+        model.insert(200, big(65_536, b'c'));
+        l.push_front(&big(66_000, b'd'));
+        model.push_front(big(66_000, b'd'));
+        l.push_back(&big(80_000, b'e'));
+        model.push_back(big(80_000, b'e'));
+        check(&l, &model);
+        assert!(l.chunks.iter().any(|c| matches!(c.ends, Ends::Wide(_))));
+        assert_eq!(l.remove(6), model.remove(6));
+        assert!(l.set(11, b"small"));
+        model[11] = b"small".to_vec();
+        for _ in 0..50 {
+            assert_eq!(l.pop_front(), model.pop_front());
+            assert_eq!(l.pop_back(), model.pop_back());
+        }
+        check(&l, &model);
+        // Small elements again cost 2 bytes of offset each.
+        let mut small = ListValue::new();
+        for i in 0..1000u32 {
+            small.push_back(&i.to_be_bytes());
+        }
+        assert!(small
+            .chunks
+            .iter()
+            .all(|c| matches!(c.ends, Ends::Narrow(_))));
     }
 
     #[test]
