@@ -560,6 +560,12 @@ impl Entry {
         now_secs.saturating_sub(self.access_raw())
     }
 
+    /// Bytes of the entry's own block (reference count, header, key, string bytes and
+    /// expiry), before the allocator's rounding.
+    pub fn block_size(&self) -> usize {
+        std::mem::size_of::<usize>() * 2 + std::mem::size_of::<Meta>() + self.payload().len()
+    }
+
     /// Bytes of heap this entry occupies (approximately: the payload and header, not
     /// the allocator's rounding).
     pub fn heap_size(&self) -> usize {

@@ -35,7 +35,13 @@ fn memory_usage(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let (mut keys, out) = ctx.keys(&[&args[2]]);
     match keys.lookup(0, Lookup::PROBE) {
-        Some(e) => out.int((e.heap_size() + SLOT_BYTES) as i64),
+        // The entry's block as the allocator rounds it, what its value holds beyond
+        // (nested values: their own estimate), and its table slot.
+        Some(e) => {
+            let block = crate::memory::size_class(e.block_size());
+            let nested = e.heap_size() - e.block_size();
+            out.int((block + nested + SLOT_BYTES) as i64)
+        }
         None => out.null(),
     }
     Ok(())

@@ -1224,7 +1224,9 @@ async fn memory_commands() {
     let small: i64 = cmd(&mut c, &["MEMORY", "USAGE", "small"]).await;
     let big: i64 = cmd(&mut c, &["MEMORY", "USAGE", "big", "SAMPLES", "0"]).await;
     assert!(small > "small".len() as i64 + 1, "{small}");
-    assert!((10_000..10_200).contains(&big), "{big}");
+    // The block as jemalloc rounds it (10,240 for ~10,040 bytes, as Redis reports
+    // an sds's usable size), plus the table slot.
+    assert!((10_240..10_300).contains(&big), "{big}");
     let missing: Value = cmd(&mut c, &["MEMORY", "USAGE", "nope"]).await;
     assert_eq!(missing, Value::Nil);
     put(&s, 1, "elsewhere", "v", None);
