@@ -36,89 +36,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
+pub use shoal_storage::evict::Policy;
+use shoal_storage::evict::Victims;
 use shoal_storage::{Entry, Keyspace};
 
 use crate::access::announce;
 use crate::changes::{event, Change};
 use crate::memory;
 use crate::state::{now_ms, Shared};
-
-/// The `maxmemory-policy` values, in Redis's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Policy {
-    NoEviction,
-    AllkeysLru,
-    AllkeysLfu,
-    AllkeysRandom,
-    VolatileLru,
-    VolatileLfu,
-    VolatileRandom,
-    VolatileTtl,
-    /// Shoal's own: sampled eviction scored by a TinyLFU frequency sketch.
-    AllkeysTinyLfu,
-}
-
-impl Policy {
-    const ALL: [Policy; 9] = [
-        Policy::NoEviction,
-        Policy::AllkeysLru,
-        Policy::AllkeysLfu,
-        Policy::AllkeysRandom,
-        Policy::VolatileLru,
-        Policy::VolatileLfu,
-        Policy::VolatileRandom,
-        Policy::VolatileTtl,
-        Policy::AllkeysTinyLfu,
-    ];
-
-    /// The policy called `name` (Redis's names, case-insensitive).
-    pub fn parse(name: &str) -> Option<Policy> {
-        Policy::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(name))
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Policy::NoEviction => "noeviction",
-            Policy::AllkeysLru => "allkeys-lru",
-            Policy::AllkeysLfu => "allkeys-lfu",
-            Policy::AllkeysRandom => "allkeys-random",
-            Policy::VolatileLru => "volatile-lru",
-            Policy::VolatileLfu => "volatile-lfu",
-            Policy::VolatileRandom => "volatile-random",
-            Policy::VolatileTtl => "volatile-ttl",
-            Policy::AllkeysTinyLfu => "allkeys-tinylfu",
-        }
-    }
-
-    /// Whether entries keep LFU counters under this policy.
-    pub fn is_lfu(self) -> bool {
-        matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
-    }
-
-    fn volatile(self) -> bool {
-        matches!(
-            self,
-            Policy::VolatileLru
-                | Policy::VolatileLfu
-                | Policy::VolatileRandom
-                | Policy::VolatileTtl
-        )
-    }
-
-    fn random(self) -> bool {
-        matches!(self, Policy::AllkeysRandom | Policy::VolatileRandom)
-    }
-
-    fn from_u8(v: u8) -> Policy {
-        Policy::ALL
-            .get(usize::from(v))
-            .copied()
-            .unwrap_or(Policy::NoEviction)
-    }
-}
 
 /// What [`Evictor::perform`] achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,17 +54,6 @@ pub enum Outcome {
     Running,
     /// Nothing could be freed (noeviction, or no candidate): `denyoom` commands fail.
     Fail,
-}
-
-/// Size of the eviction pool (Redis's `EVPOOL_SIZE`).
-const POOL_SIZE: usize = 16;
-
-/// A candidate of the eviction pool.
-struct Candidate {
-    /// The higher, the better a victim.
-    score: u64,
-    db: usize,
-    key: Box<[u8]>,
 }
 
 /// A value with more elements than this is freed on the background freer.
@@ -159,9 +73,9 @@ pub struct Evictor {
     /// Bytes handed to the background freer, not freed yet.
     pending_free: Arc<AtomicU64>,
     pending_objects: Arc<AtomicU64>,
-    pool: Mutex<Vec<Candidate>>,
-    /// The database the random policies take their next key from.
-    next_db: AtomicUsize,
+    /// The eviction pool and the random policies' turn (see
+    /// [`shoal_storage::evict::Victims`]).
+    victims: Victims,
     /// Keys evicted (INFO `evicted_keys`).
     pub evicted_keys: AtomicU64,
     /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
@@ -190,8 +104,7 @@ impl Default for Evictor {
             clients_mem: AtomicIsize::new(0),
             pending_free: Arc::new(AtomicU64::new(0)),
             pending_objects: Arc::new(AtomicU64::new(0)),
-            pool: Mutex::new(Vec::with_capacity(POOL_SIZE + 1)),
-            next_db: AtomicUsize::new(0),
+            victims: Victims::default(),
             evicted_keys: AtomicU64::new(0),
             evicted_clients: AtomicU64::new(0),
             exceeded_since: AtomicI64::new(0),
@@ -221,7 +134,7 @@ impl Evictor {
         let old = Policy::from_u8(self.policy.swap(s.policy as u8, Ordering::Relaxed));
         if old != s.policy {
             // Scores of another policy mean nothing now.
-            self.pool.lock().clear();
+            self.victims.clear();
         }
         self.samples.store(s.samples.max(1), Ordering::Relaxed);
         self.tenacity.store(s.tenacity, Ordering::Relaxed);
@@ -410,161 +323,14 @@ impl Evictor {
 
     /// Evicts one key; false when no candidate was found.
     fn evict_one(&self, shared: &Shared, policy: Policy, now: i64) -> bool {
-        let ks = &shared.keyspace;
-        if policy.random() {
-            return self.evict_random(shared, policy.volatile(), now);
-        }
-        if policy == Policy::AllkeysTinyLfu {
-            return self.evict_tinylfu(shared, now);
-        }
-        // Candidates may vanish before they are taken (deleted, or evicted by another
-        // thread): sample again, until a round finds none at all.
-        for _ in 0..64 {
-            let sampled = self.populate(ks, policy, now);
-            if sampled == 0 && self.pool.lock().is_empty() {
-                return false;
-            }
-            // The best candidates first; one that is gone is skipped.
-            loop {
-                let Some(c) = self.pool.lock().pop() else {
-                    break;
-                };
-                if self.remove(shared, c.db, &c.key, policy.volatile()) {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-
-    /// Samples every database in use into the pool; returns how many keys it looked
-    /// at.
-    fn populate(&self, ks: &Keyspace, policy: Policy, now: i64) -> usize {
-        let mut total = 0;
         let samples = self.samples.load(Ordering::Relaxed);
-        let clock = ks.access_clock();
-        let probes = if policy.volatile() {
-            samples * 64
-        } else {
-            samples * 8
-        };
-        for dbi in 0..ks.num_dbs() {
-            let db = ks.db(dbi);
-            if !db.may_hold_keys() {
-                continue;
-            }
-            let n = db.num_shards();
-            // From a random shard on, the first that gives candidates (most do when
-            // memory is full); a database without any is passed over whole.
-            let start = rand::random_range(..n);
-            for k in 0..n {
-                let shard = db.lock_index((start + k) % n);
-                if shard.is_empty() || (policy.volatile() && shard.expires() == 0) {
-                    continue;
-                }
-                // The pool is taken under the shard's lock (never the other way
-                // round): a key is copied only if it makes it into the pool.
-                let mut pool = self.pool.lock();
-                let sketched = &*shard;
-                let mut visit = |e: &Entry| {
-                    let score = match policy {
-                        Policy::VolatileTtl => {
-                            u64::MAX - e.expire_at().unwrap_or(i64::MAX).max(0) as u64
-                        }
-                        // The least asked-for first; among equals, the longest idle.
-                        Policy::AllkeysTinyLfu => {
-                            (u64::from(15 - sketched.frequency(e.key()).min(15)) << 32)
-                                | clock.idleness(e, now).min(u64::from(u32::MAX))
-                        }
-                        _ => clock.idleness(e, now),
-                    };
-                    offer(&mut pool, score, dbi, e.key());
-                };
-                let r = rand::random();
-                let mut got = shard.sample(r, samples, policy.volatile(), probes, &mut visit);
-                if got == 0 {
-                    // Its few keys are far from the random spot: look at all of it.
-                    got = shard.sample(r, samples, policy.volatile(), usize::MAX, &mut visit);
-                }
-                if got > 0 {
-                    total += got;
-                    break;
-                }
-            }
-        }
-        total
-    }
-
-    /// `allkeys-tinylfu`: the oldest new key of a shard's window against the
-    /// sampled victim of the rest, by the frequency sketch (TinyLFU's admission
-    /// test): the less asked-for of the two goes; a new key that wins joins the rest.
-    fn evict_tinylfu(&self, shared: &Shared, now: i64) -> bool {
-        let ks = &shared.keyspace;
-        for _ in 0..64 {
-            let sampled = self.populate(ks, Policy::AllkeysTinyLfu, now);
-            let victim_freq = self
-                .pool
-                .lock()
-                .last()
-                .map(|c| 15 - (c.score >> 32).min(15) as u32);
-            if let Some((db, newcomer, freq)) = window_candidate(ks) {
-                if victim_freq.is_none_or(|v| freq <= v)
-                    && self.remove(shared, db, newcomer.key(), false)
-                {
-                    return true;
-                }
-            }
-            let mut any = false;
-            loop {
-                let Some(c) = self.pool.lock().pop() else {
-                    break;
-                };
-                any = true;
-                if self.remove(shared, c.db, &c.key, false) {
-                    return true;
-                }
-            }
-            if sampled == 0 && !any {
-                return false;
-            }
-        }
-        false
-    }
-
-    fn evict_random(&self, shared: &Shared, volatile: bool, now: i64) -> bool {
-        let ks = &shared.keyspace;
-        let dbs = ks.num_dbs();
-        // Databases in turn from one call to the next; each once in a call.
-        let first = self.next_db.fetch_add(1, Ordering::Relaxed);
-        for k in 0..dbs {
-            let dbi = (first + k) % dbs;
-            let db = ks.db(dbi);
-            if !db.may_hold_keys() {
-                continue;
-            }
-            let n = db.num_shards();
-            let start = rand::random_range(..n);
-            for k in 0..n {
-                let key = {
-                    let shard = db.lock_index((start + k) % n);
-                    if shard.is_empty() || (volatile && shard.expires() == 0) {
-                        continue;
-                    }
-                    let mut key = None;
-                    shard.sample(rand::random(), 1, volatile, usize::MAX, &mut |e| {
-                        key = Some(Box::<[u8]>::from(e.key()));
-                    });
-                    key
-                };
-                if let Some(key) = key {
-                    if self.remove(shared, dbi, &key, volatile) {
-                        return true;
-                    }
-                }
-            }
-        }
-        let _ = now;
-        false
+        self.victims.evict_one(
+            &shared.keyspace,
+            policy,
+            samples,
+            now,
+            &mut |db, key, volatile| self.remove(shared, db, key, volatile),
+        )
     }
 
     /// Removes `key` from database `db` if it is still there (with a TTL, for a
@@ -655,55 +421,6 @@ impl Evictor {
             }
         }
         memory::flush_thread();
-    }
-}
-
-/// The oldest new key of the window of some shard (from a random one on), taken
-/// out of the window: `(db, entry, frequency)`.
-fn window_candidate(ks: &Keyspace) -> Option<(usize, Entry, u32)> {
-    for dbi in 0..ks.num_dbs() {
-        let db = ks.db(dbi);
-        if !db.may_hold_keys() {
-            continue;
-        }
-        let n = db.num_shards();
-        let start = rand::random_range(..n);
-        for k in 0..n {
-            let mut shard = db.lock_index((start + k) % n);
-            if shard.window_len() == 0 {
-                continue;
-            }
-            if let Some((e, freq)) = shard.window_pop() {
-                return Some((dbi, e, freq));
-            }
-        }
-    }
-    None
-}
-
-/// Puts a candidate into the pool (ascending by score, at most [`POOL_SIZE`]) if it
-/// is better than the worst there, or the pool has room.
-fn offer(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &[u8]) {
-    if pool.len() >= POOL_SIZE && pool[0].score >= score {
-        return;
-    }
-    if let Some(i) = pool.iter().position(|p| p.db == db && *p.key == *key) {
-        if pool[i].score == score {
-            return;
-        }
-        pool.remove(i);
-    }
-    let at = pool.partition_point(|p| p.score < score);
-    pool.insert(
-        at,
-        Candidate {
-            score,
-            db,
-            key: key.into(),
-        },
-    );
-    if pool.len() > POOL_SIZE {
-        pool.remove(0);
     }
 }
 

@@ -15,9 +15,12 @@
 //! reinterpreted, as Redis does ("will take some time to adjust").
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
 
 use crate::entry::Entry;
+use crate::keyspace::Keyspace;
 use crate::shard::secs;
 
 /// A new key's LFU counter (Redis's `LFU_INIT_VAL`).
@@ -160,6 +163,331 @@ fn minutes(now_ms: i64) -> u32 {
 
 fn lfu_word(now_ms: i64, counter: u32) -> u32 {
     (minutes(now_ms) << 8) | counter.min(255)
+}
+
+/// The `maxmemory-policy` values, in Redis's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+#[allow(missing_docs)]
+pub enum Policy {
+    NoEviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    /// Shoal's own: sampled eviction scored by a TinyLFU frequency sketch.
+    AllkeysTinyLfu,
+}
+
+impl Policy {
+    const ALL: [Policy; 9] = [
+        Policy::NoEviction,
+        Policy::AllkeysLru,
+        Policy::AllkeysLfu,
+        Policy::AllkeysRandom,
+        Policy::VolatileLru,
+        Policy::VolatileLfu,
+        Policy::VolatileRandom,
+        Policy::VolatileTtl,
+        Policy::AllkeysTinyLfu,
+    ];
+
+    /// The policy called `name` (Redis's names, case-insensitive).
+    pub fn parse(name: &str) -> Option<Policy> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Its name in CONFIG (Redis's, and Shoal's `allkeys-tinylfu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::NoEviction => "noeviction",
+            Policy::AllkeysLru => "allkeys-lru",
+            Policy::AllkeysLfu => "allkeys-lfu",
+            Policy::AllkeysRandom => "allkeys-random",
+            Policy::VolatileLru => "volatile-lru",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllkeysTinyLfu => "allkeys-tinylfu",
+        }
+    }
+
+    /// Whether entries keep LFU counters under this policy.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
+    }
+
+    /// Whether only keys with a TTL may be evicted.
+    pub fn volatile(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+
+    /// Whether victims are random keys.
+    pub fn random(self) -> bool {
+        matches!(self, Policy::AllkeysRandom | Policy::VolatileRandom)
+    }
+
+    /// The policy of a `policy as u8`.
+    pub fn from_u8(v: u8) -> Policy {
+        Policy::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(Policy::NoEviction)
+    }
+}
+
+/// Size of the eviction pool (Redis's `EVPOOL_SIZE`).
+const POOL_SIZE: usize = 16;
+
+/// A candidate of the eviction pool.
+struct Candidate {
+    /// The higher, the better a victim.
+    score: u64,
+    db: usize,
+    key: Box<[u8]>,
+}
+
+/// How a caller removes the key eviction chose: `(db, key, volatile)`, true if it
+/// was still there (and had a TTL, when `volatile`) and is gone now.
+pub type Remove<'a> = &'a mut dyn FnMut(usize, &[u8], bool) -> bool;
+
+/// Chooses victims as Redis's `performEvictions` does (see the server's
+/// `evict.rs` for when): the eviction pool of the sampled policies, the random
+/// policies' turn over the databases, and `allkeys-tinylfu`'s admission test of new
+/// keys. The caller removes the keys it is given (announcing them, counting memory).
+#[derive(Default)]
+pub struct Victims {
+    pool: Mutex<Vec<Candidate>>,
+    /// The database the random policies take their next key from.
+    next_db: AtomicUsize,
+}
+
+impl Victims {
+    /// Forgets the pool (its scores mean nothing under another policy).
+    pub fn clear(&self) {
+        self.pool.lock().clear();
+    }
+
+    /// Evicts one key under `policy`, sampling `samples` keys per round: `remove(db,
+    /// key, volatile)` removes the chosen key if it is still there (with a TTL when
+    /// `volatile`) and says whether it did. False when no candidate was found.
+    pub fn evict_one(
+        &self,
+        ks: &Keyspace,
+        policy: Policy,
+        samples: usize,
+        now: i64,
+        remove: Remove<'_>,
+    ) -> bool {
+        if policy.random() {
+            return self.evict_random(ks, policy.volatile(), remove);
+        }
+        if policy == Policy::AllkeysTinyLfu {
+            return self.evict_tinylfu(ks, samples, now, remove);
+        }
+        // Candidates may vanish before they are taken (deleted, or evicted by another
+        // thread): sample again, until a round finds none at all.
+        for _ in 0..64 {
+            let sampled = self.populate(ks, policy, samples, now);
+            if sampled == 0 && self.pool.lock().is_empty() {
+                return false;
+            }
+            // The best candidates first; one that is gone is skipped.
+            loop {
+                let Some(c) = self.pool.lock().pop() else {
+                    break;
+                };
+                if remove(c.db, &c.key, policy.volatile()) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Samples every database in use into the pool; returns how many keys it looked
+    /// at.
+    fn populate(&self, ks: &Keyspace, policy: Policy, samples: usize, now: i64) -> usize {
+        let mut total = 0;
+        let clock = ks.access_clock();
+        let probes = if policy.volatile() {
+            samples * 64
+        } else {
+            samples * 8
+        };
+        for dbi in 0..ks.num_dbs() {
+            let db = ks.db(dbi);
+            if !db.may_hold_keys() {
+                continue;
+            }
+            let n = db.num_shards();
+            // From a random shard on, the first that gives candidates (most do when
+            // memory is full); a database without any is passed over whole.
+            let start = rand::random_range(..n);
+            for k in 0..n {
+                let shard = db.lock_index((start + k) % n);
+                if shard.is_empty() || (policy.volatile() && shard.expires() == 0) {
+                    continue;
+                }
+                // The pool is taken under the shard's lock (never the other way
+                // round): a key is copied only if it makes it into the pool.
+                let mut pool = self.pool.lock();
+                let sketched = &*shard;
+                let mut visit = |e: &Entry| {
+                    let score = match policy {
+                        Policy::VolatileTtl => {
+                            u64::MAX - e.expire_at().unwrap_or(i64::MAX).max(0) as u64
+                        }
+                        // The least asked-for first; among equals, the longest idle.
+                        Policy::AllkeysTinyLfu => {
+                            (u64::from(15 - sketched.frequency(e.key()).min(15)) << 32)
+                                | clock.idleness(e, now).min(u64::from(u32::MAX))
+                        }
+                        _ => clock.idleness(e, now),
+                    };
+                    offer(&mut pool, score, dbi, e.key());
+                };
+                let r = rand::random();
+                let mut got = shard.sample(r, samples, policy.volatile(), probes, &mut visit);
+                if got == 0 {
+                    // Its few keys are far from the random spot: look at all of it.
+                    got = shard.sample(r, samples, policy.volatile(), usize::MAX, &mut visit);
+                }
+                if got > 0 {
+                    total += got;
+                    break;
+                }
+            }
+        }
+        total
+    }
+
+    /// `allkeys-tinylfu`: the oldest new key of a shard's window against the
+    /// sampled victim of the rest, by the frequency sketch (TinyLFU's admission
+    /// test): the less asked-for of the two goes; a new key that wins joins the rest.
+    fn evict_tinylfu(&self, ks: &Keyspace, samples: usize, now: i64, remove: Remove<'_>) -> bool {
+        for _ in 0..64 {
+            let sampled = self.populate(ks, Policy::AllkeysTinyLfu, samples, now);
+            let victim_freq = self
+                .pool
+                .lock()
+                .last()
+                .map(|c| 15 - (c.score >> 32).min(15) as u32);
+            if let Some((db, newcomer, freq)) = window_candidate(ks) {
+                if victim_freq.is_none_or(|v| freq <= v) && remove(db, newcomer.key(), false) {
+                    return true;
+                }
+            }
+            let mut any = false;
+            loop {
+                let Some(c) = self.pool.lock().pop() else {
+                    break;
+                };
+                any = true;
+                if remove(c.db, &c.key, false) {
+                    return true;
+                }
+            }
+            if sampled == 0 && !any {
+                return false;
+            }
+        }
+        false
+    }
+
+    fn evict_random(&self, ks: &Keyspace, volatile: bool, remove: Remove<'_>) -> bool {
+        let dbs = ks.num_dbs();
+        // Databases in turn from one call to the next; each once in a call.
+        let first = self.next_db.fetch_add(1, Ordering::Relaxed);
+        for k in 0..dbs {
+            let dbi = (first + k) % dbs;
+            let db = ks.db(dbi);
+            if !db.may_hold_keys() {
+                continue;
+            }
+            let n = db.num_shards();
+            let start = rand::random_range(..n);
+            for k in 0..n {
+                let key = {
+                    let shard = db.lock_index((start + k) % n);
+                    if shard.is_empty() || (volatile && shard.expires() == 0) {
+                        continue;
+                    }
+                    let mut key = None;
+                    shard.sample(rand::random(), 1, volatile, usize::MAX, &mut |e| {
+                        key = Some(Box::<[u8]>::from(e.key()));
+                    });
+                    key
+                };
+                if let Some(key) = key {
+                    if remove(dbi, &key, volatile) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The oldest new key of the window of some shard (from a random one on), taken
+/// out of the window: `(db, entry, frequency)`.
+fn window_candidate(ks: &Keyspace) -> Option<(usize, Entry, u32)> {
+    for dbi in 0..ks.num_dbs() {
+        let db = ks.db(dbi);
+        if !db.may_hold_keys() {
+            continue;
+        }
+        let n = db.num_shards();
+        let start = rand::random_range(..n);
+        for k in 0..n {
+            let mut shard = db.lock_index((start + k) % n);
+            if shard.window_len() == 0 {
+                continue;
+            }
+            if let Some((e, freq)) = shard.window_pop() {
+                return Some((dbi, e, freq));
+            }
+        }
+    }
+    None
+}
+
+/// Puts a candidate into the pool (ascending by score, at most [`POOL_SIZE`]) if it
+/// is better than the worst there, or the pool has room.
+fn offer(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &[u8]) {
+    if pool.len() >= POOL_SIZE && pool[0].score >= score {
+        return;
+    }
+    if let Some(i) = pool.iter().position(|p| p.db == db && *p.key == *key) {
+        if pool[i].score == score {
+            return;
+        }
+        pool.remove(i);
+    }
+    let at = pool.partition_point(|p| p.score < score);
+    pool.insert(
+        at,
+        Candidate {
+            score,
+            db,
+            key: key.into(),
+        },
+    );
+    if pool.len() > POOL_SIZE {
+        pool.remove(0);
+    }
 }
 
 /// A uniform number in [0, 1) from a per-thread xorshift generator.
