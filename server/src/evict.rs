@@ -263,10 +263,13 @@ impl Evictor {
         let mut freed_keys = 0u64;
         let outcome = loop {
             if !self.evict_one(shared, policy, now) {
-                break if freed_keys == 0 {
-                    Outcome::Fail
-                } else {
+                break if freed_keys > 0 {
                     Outcome::Running
+                } else if self.counted(memory::used_here()) <= limit {
+                    // The eviction thread (or another command) freed enough meanwhile.
+                    Outcome::Ok
+                } else {
+                    Outcome::Fail
                 };
             }
             freed_keys += 1;
