@@ -19,6 +19,7 @@
 //! Merges of maps ([`merge`]: [`Db::hmerge`], [`Db::hmerge_values`], [`Db::mmerge`])
 //! are atomic across every shard they touch and validated before they apply.
 
+pub mod cache;
 pub mod db;
 pub mod entry;
 pub mod evict;
