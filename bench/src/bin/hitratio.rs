@@ -17,9 +17,13 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
+#[path = "../zipf.rs"]
+mod zipf;
+
 use clap::{Parser, ValueEnum};
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+use zipf::Zipf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Pattern {
@@ -68,31 +72,6 @@ struct Args {
     json: bool,
 }
 
-/// Zipf sampling by inverse CDF over ranks 1..=n.
-struct Zipf {
-    cdf: Vec<f64>,
-}
-
-impl Zipf {
-    fn new(n: usize, s: f64) -> Zipf {
-        let mut cdf = Vec::with_capacity(n);
-        let mut total = 0.0;
-        for k in 1..=n {
-            total += 1.0 / (k as f64).powf(s);
-            cdf.push(total);
-        }
-        for c in cdf.iter_mut() {
-            *c /= total;
-        }
-        Zipf { cdf }
-    }
-
-    fn sample(&self, rng: &mut SmallRng) -> usize {
-        let u: f64 = rng.random();
-        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
-    }
-}
-
 /// The request sequence: (key number, scored).
 struct Sequence {
     args: Args,
@@ -129,9 +108,7 @@ impl Sequence {
 
     fn draw(&mut self) -> usize {
         let zipf = self.zipf.as_ref().expect("zipf table");
-        // Ranks are spread over the key names so that popularity is not ordered by name.
-        let rank = zipf.sample(&mut self.rng);
-        (rank.wrapping_mul(2_654_435_761)) % self.args.keys
+        zipf::spread(zipf.sample(&mut self.rng), self.args.keys)
     }
 }
 
