@@ -532,19 +532,25 @@ impl Tracking {
         if !self.active() {
             return;
         }
-        let mut all: Vec<Arc<ClientInfo>> = self.trackers.read().values().cloned().collect();
-        all.sort_by_key(|c| c.id);
-        for c in &all {
-            self.deliver(clients, c, &Payload::All);
-        }
+        // The table is emptied first: a key remembered meanwhile either goes with
+        // it (and the null that follows drops its cached value) or stays tracked.
         for shard in self.table.iter() {
             let old = std::mem::take(&mut *shard.lock());
             let items: usize = old.iter().map(|s| s.ids.len()).sum();
             self.keys.fetch_sub(old.len(), Ordering::Relaxed);
             self.items.fetch_sub(items, Ordering::Relaxed);
+            for slot in old {
+                for id in slot.ids {
+                    if let Some(c) = self.trackers.read().get(&id) {
+                        c.tracking_items.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+            }
         }
+        let mut all: Vec<Arc<ClientInfo>> = self.trackers.read().values().cloned().collect();
+        all.sort_by_key(|c| c.id);
         for c in &all {
-            c.tracking_items.store(0, Ordering::Relaxed);
+            self.deliver(clients, c, &Payload::All);
         }
     }
 
