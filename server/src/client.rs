@@ -496,7 +496,13 @@ impl TrackingState {
     /// Whether a read command's keys are remembered now (Redis's OPTIN/OPTOUT and
     /// CACHING rules; never in BCAST mode).
     pub fn remembers(&self) -> bool {
-        !self.bcast && !(self.optin && !self.caching) && !(self.optout && self.caching)
+        if self.bcast {
+            return false;
+        }
+        if self.optin {
+            return self.caching;
+        }
+        !(self.optout && self.caching)
     }
 }
 

@@ -55,7 +55,10 @@ fn normalize(reply: &[u8], ids: &[u64]) -> String {
 /// connection still open ends with PING, so that a push nobody expected shows.
 fn play(addr: SocketAddr, conns: usize, steps: &[S]) -> Vec<String> {
     let mut w: Vec<Option<Wire>> = (0..conns).map(|_| Some(Wire::connect(addr))).collect();
-    let ids: Vec<u64> = w.iter_mut().map(|c| client_id(c.as_mut().unwrap())).collect();
+    let ids: Vec<u64> = w
+        .iter_mut()
+        .map(|c| client_id(c.as_mut().unwrap()))
+        .collect();
     let fill = |text: &str| -> String {
         let mut t = text.to_string();
         for (n, id) in ids.iter().enumerate().rev() {
@@ -117,11 +120,7 @@ fn play(addr: SocketAddr, conns: usize, steps: &[S]) -> Vec<String> {
 /// Plays `steps` on Shoal and on redis-server 7.0 and asserts equal transcripts.
 fn same_as_redis(conns: usize, steps: &[S]) -> Vec<String> {
     let redis = RedisServer::start();
-    let expected = play(
-        SocketAddr::from(([127, 0, 0, 1], redis.port)),
-        conns,
-        steps,
-    );
+    let expected = play(SocketAddr::from(([127, 0, 0, 1], redis.port)), conns, steps);
     let shoal = TestServer::start();
     let got = play(shoal.addr, conns, steps);
     for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
@@ -447,7 +446,9 @@ fn info_counts_and_memory_is_given_back() {
     assert_eq!(stat(&mut admin, "tracking_total_keys"), 0);
     assert_eq!(stat(&mut admin, "tracking_total_items"), 0);
     // Prefixes are counted, shared ones once, and given back.
-    t.call(&["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "b"]);
+    t.call(&[
+        "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "b",
+    ]);
     admin.call(&["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a"]);
     assert_eq!(stat(&mut admin, "tracking_total_prefixes"), 2);
     t.call(&["RESET"]);
@@ -514,7 +515,11 @@ fn the_table_keeps_within_its_max_keys() {
         if f == b"+PONG\r\n" {
             break;
         }
-        assert!(show(&f).starts_with(">2 $10 invalidate *1 "), "{}", show(&f));
+        assert!(
+            show(&f).starts_with(">2 $10 invalidate *1 "),
+            "{}",
+            show(&f)
+        );
         pushes += 1;
     }
     assert_eq!(pushes, 41);
@@ -639,4 +644,32 @@ fn a_near_cache_sees_every_change() {
         }
     }
     assert!(invalidations > 100, "only {invalidations} invalidations");
+}
+
+/// A tracked key that expires, whether the expiry cycle or the tracking client's own
+/// read notices it first: the client is told, and stays tracked for the key it just
+/// read (its own lookup taking the key out of the table must not drop the read
+/// that follows).
+#[test]
+fn a_read_that_finds_its_key_expired_stays_tracked() {
+    let s = TestServer::start();
+    let mut t = Wire::connect(s.addr);
+    let mut w = Wire::connect(s.addr);
+    t.call(&["HELLO", "3"]);
+    t.call(&["CLIENT", "TRACKING", "ON"]);
+    for round in 0..5 {
+        let key = format!("lz{round}");
+        w.call(&["SET", &key, "1", "PX", "100"]);
+        assert_eq!(show(&t.call(&["GET", &key])), "$1 1 ");
+        std::thread::sleep(Duration::from_millis(150));
+        t.send(&["GET", &key]);
+        let frames = [show(&t.reply()), show(&t.reply())];
+        let push = format!(">2 $10 invalidate *1 $3 {key} ");
+        assert!(
+            frames.contains(&"_ ".to_string()) && frames.contains(&push),
+            "{frames:?}"
+        );
+        w.call(&["SET", &key, "2"]);
+        assert_eq!(show(&t.reply()), push);
+    }
 }
