@@ -362,9 +362,10 @@ impl Tracking {
                     self.keys.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            drop(t);
+            // Counted under the lock: whoever takes the slot out subtracts after.
             self.items.fetch_add(1, Ordering::Relaxed);
             info.tracking_items.fetch_add(1, Ordering::Relaxed);
+            drop(t);
             st.hashes.push(hash);
         }
         self.limit(clients);

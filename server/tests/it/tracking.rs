@@ -673,3 +673,24 @@ fn a_read_that_finds_its_key_expired_stays_tracked() {
         assert_eq!(show(&t.reply()), push);
     }
 }
+
+/// Shoal's own sources of change reach caches too: a key SNAPSHOT MERGE writes is
+/// invalidated, SNAPSHOT RESTORE (every key may change) sends a null.
+#[test]
+fn snapshot_merge_and_restore_invalidate() {
+    let s = TestServer::start();
+    let mut t = Wire::connect(s.addr);
+    let mut w = Wire::connect(s.addr);
+    t.call(&["HELLO", "3"]);
+    t.call(&["CLIENT", "TRACKING", "ON"]);
+    w.call(&["SET", "k", "old"]);
+    w.call(&["SNAPSHOT", "CREATE", "s"]);
+    w.call(&["SET", "k", "new"]);
+    assert_eq!(show(&t.call(&["GET", "k"])), "$3 new ");
+    assert_eq!(show(&w.call(&["SNAPSHOT", "MERGE", "s", "REPLACE"])), ":1 ");
+    assert_eq!(show(&t.reply()), ">2 $10 invalidate *1 $1 k ");
+    assert_eq!(show(&t.call(&["GET", "k"])), "$3 old ");
+    assert_eq!(show(&w.call(&["SNAPSHOT", "RESTORE", "s"])), "+OK ");
+    assert_eq!(show(&t.reply()), ">2 $10 invalidate _ ");
+    assert_eq!(show(&t.call(&["PING"])), "+PONG ");
+}
