@@ -169,6 +169,13 @@ fn default_mode_matches_redis() {
             C(0, "EXISTS e"),
             C(1, "INCR e"),
             R(0),
+            // A script's reads count for its caller; EVAL_RO itself has no keys of
+            // its own to remember beyond them.
+            C(0, "EVAL return(redis.call('GET',KEYS[1])) 1 sk"),
+            C(0, "EVAL_RO return(redis.call('EXISTS',KEYS[1])) 1 sk2"),
+            C(1, "MSET sk 1 sk2 2"),
+            R(0),
+            R(0),
             // Expiry is a change.
             C(1, "SET ex 1 PX 300"),
             C(0, "GET ex"),
