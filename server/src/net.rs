@@ -169,6 +169,12 @@ async fn serve(
             if inbuf.len() > query_limit {
                 return Ok(query_limit_reached(client, inbuf.len()));
             }
+            if client.tracking_used {
+                // Invalidations queued before these commands arrived go before
+                // their replies, as Redis writes them at once (the select may have
+                // taken the read first).
+                take_queued_pushes(&info, &mut out, pushes);
+            }
         }
 
         let now = now_ms();
