@@ -182,7 +182,17 @@ impl Tracking {
 
     /// `tracking-table-max-keys` and the output-buffer limits invalidations are
     /// pushed under (`normal` class, `pubsub` class for a subscribed RESP2 target).
+    /// A class without a hard limit (Redis's default for `normal`) still gets
+    /// [`crate::monitor::PUSH_LIMIT`]: a client that never reads its invalidations
+    /// is closed rather than grow the server's memory.
     pub fn configure(&self, max_keys: usize, normal: PushLimits, pubsub: PushLimits) {
+        let capped = |mut l: PushLimits| {
+            if l.hard == 0 {
+                l.hard = crate::monitor::PUSH_LIMIT as u64;
+            }
+            l
+        };
+        let (normal, pubsub) = (capped(normal), capped(pubsub));
         self.max_keys.store(max_keys, Ordering::Relaxed);
         *self.limits.write() = (normal, pubsub);
     }

@@ -701,3 +701,46 @@ fn snapshot_merge_and_restore_invalidate() {
     assert_eq!(show(&t.reply()), ">2 $10 invalidate _ ");
     assert_eq!(show(&t.call(&["PING"])), "+PONG ");
 }
+
+/// A tracking client that never reads its invalidations is closed at the `normal`
+/// class's hard limit instead of growing the server's memory.
+#[test]
+fn a_client_that_does_not_read_its_invalidations_is_closed() {
+    let s = TestServer::start();
+    let mut admin = Wire::connect(s.addr);
+    admin.call(&[
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "normal 1mb 0 0",
+    ]);
+    let mut t = Wire::connect(s.addr);
+    t.call(&["HELLO", "3"]);
+    t.call(&["CLIENT", "TRACKING", "ON"]);
+    let t_id = client_id(&mut t);
+    let keys: Vec<String> = (0..1500)
+        .map(|i| format!("{i:05}{}", "k".repeat(10_000)))
+        .collect();
+    for chunk in keys.chunks(100) {
+        let mut mget = vec!["MGET"];
+        mget.extend(chunk.iter().map(String::as_str));
+        t.call(&mget);
+    }
+    // 15 MB of invalidations, never read.
+    for chunk in keys.chunks(100) {
+        let mut mset = vec!["MSET"];
+        for k in chunk {
+            mset.push(k);
+            mset.push("v");
+        }
+        admin.call(&mset);
+    }
+    let gone = format!("id={t_id} ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while show(&admin.call(&["CLIENT", "LIST"])).contains(&gone) {
+        assert!(Instant::now() < deadline, "the client was not closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stat(&mut admin, "tracking_clients"), 0);
+    assert_eq!(stat(&mut admin, "tracking_total_items"), 0);
+}
