@@ -809,8 +809,9 @@ pub fn access_clock(now_ms: i64) -> u32 {
 /// this tells everything that reacts to changes: the observers registered on
 /// `Shared::observers` (tests, embedders) and the clients blocked on the key (one
 /// relaxed load when none is), the watched keys, and keyspace notifications
-/// ([`crate::notify`]: one relaxed load when `notify-keyspace-events` is off).
-/// Client-side caching invalidations attach here. Runs with the changed key's shard
+/// ([`crate::notify`]: one relaxed load when `notify-keyspace-events` is off), and
+/// client-side caching ([`crate::tracking`]: one relaxed load when nobody tracks).
+/// Runs with the changed key's shard
 /// locked: nothing called from here may lock a shard.
 #[inline(always)]
 pub fn announce(shared: &Shared, change: Change<'_>) {
@@ -824,6 +825,9 @@ pub fn announce(shared: &Shared, change: Change<'_>) {
     }
     if shared.watches.active() {
         shared.watches.touch(&change);
+    }
+    if shared.tracking.active() {
+        shared.tracking.changed(&shared.clients, &change);
     }
     if shared.blocking.has_waiters() {
         match change {

@@ -106,6 +106,13 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Bytes the queued commands hold (CLIENT LIST `multi-mem=`).
     pub multi_mem: AtomicUsize,
+    /// Client-side caching state others read: the `TRACK_*` bits (CLIENT LIST flags
+    /// `t`, `R`, `B`; what invalidations this client gets).
+    pub tracking: AtomicU8,
+    /// CLIENT TRACKING ... REDIRECT: the client id invalidations go to (0 = none).
+    pub tracking_redirect: AtomicU64,
+    /// Keys of the tracking table that name this client (see `crate::tracking`).
+    pub tracking_items: AtomicUsize,
     /// Messages pushed to this connection by others, taken by its loop while it is
     /// idle or parked.
     push_tx: mpsc::UnboundedSender<Bytes>,
@@ -116,6 +123,15 @@ pub struct ClientInfo {
     /// The connection's socket while it is open (see [`ClientInfo::kill`]).
     socket: Mutex<Option<std::os::fd::RawFd>>,
 }
+
+/// [`ClientInfo::tracking`]: CLIENT TRACKING is on (flag `t`).
+pub const TRACK_ON: u8 = 1;
+/// Broadcast mode (flag `B`).
+pub const TRACK_BCAST: u8 = 2;
+/// NOLOOP: no invalidation for the client's own changes.
+pub const TRACK_NOLOOP: u8 = 4;
+/// The client redirected to has gone (flag `R`).
+pub const TRACK_BROKEN: u8 = 8;
 
 /// [`ClientInfo::unblock`]: no command parked on keys (idle, running, or paused by
 /// CLIENT PAUSE, which CLIENT UNBLOCK leaves alone).
@@ -267,6 +283,27 @@ impl ClientInfo {
         self.resp.load(Ordering::Relaxed) != 3
     }
 
+    /// Whether the connection is subscribed to anything (Redis's `CLIENT_PUBSUB`).
+    pub fn subscribed(&self) -> bool {
+        self.subs.iter().any(|n| n.load(Ordering::Relaxed) > 0)
+    }
+
+    /// The `TRACK_*` bits now.
+    #[inline]
+    pub fn tracking_flags(&self) -> u8 {
+        self.tracking.load(Ordering::Relaxed)
+    }
+
+    /// CLIENT GETREDIR / TRACKINGINFO / LIST's `redir`: the redirect id while
+    /// tracking is on (0 without REDIRECT), else -1.
+    pub fn redirect_shown(&self) -> i64 {
+        if self.tracking_flags() & TRACK_ON != 0 {
+            self.tracking_redirect.load(Ordering::Relaxed) as i64
+        } else {
+            -1
+        }
+    }
+
     /// Publishes the subscription counts (CLIENT LIST).
     pub fn set_subscriptions(&self, subs: &Subscriptions) {
         self.subs[0].store(subs.channels.len(), Ordering::Relaxed);
@@ -320,6 +357,12 @@ impl ClientInfo {
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        let tracking = self.tracking_flags();
+        for (bit, letter) in [(TRACK_ON, 't'), (TRACK_BROKEN, 'R'), (TRACK_BCAST, 'B')] {
+            if tracking & bit != 0 {
+                flags.push(letter);
+            }
+        }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
@@ -330,7 +373,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -349,6 +392,7 @@ impl ClientInfo {
             self.push_pending.load(Ordering::Relaxed),
             self.memory(),
             cmd,
+            self.redirect_shown(),
             self.resp.load(Ordering::Relaxed),
             lib_name,
             lib_ver,
@@ -421,6 +465,45 @@ pub struct Client {
     pub watching: Option<Watching>,
     /// Pub/sub subscriptions.
     pub subs: Subscriptions,
+    /// CLIENT TRACKING is on: this connection's side of it (`None` when off).
+    pub tracking: Option<Box<TrackingState>>,
+    /// Tracking was on at some point: the connection polls its push queue (pending
+    /// invalidations are delivered even after OFF) and takes pushes after each
+    /// command, so that an invalidation of its own write follows that write's reply.
+    pub tracking_used: bool,
+}
+
+/// The connection's own side of CLIENT TRACKING (what only it reads).
+#[derive(Default)]
+pub struct TrackingState {
+    /// BCAST mode (no key is remembered).
+    pub bcast: bool,
+    /// OPTIN: only the keys of a command after CLIENT CACHING YES are remembered.
+    pub optin: bool,
+    /// OPTOUT: the keys of a command after CLIENT CACHING NO are not remembered.
+    pub optout: bool,
+    /// CLIENT CACHING YES/NO was given for the next command (or transaction).
+    pub caching: bool,
+    /// The prefixes registered in BCAST mode, sorted.
+    pub prefixes: Vec<Box<[u8]>>,
+    /// The hashes of the keys this client was added to in the tracking table
+    /// (possibly stale: invalidations remove entries without telling the client),
+    /// so that turning tracking off frees its entries without a walk of the table.
+    pub hashes: Vec<u64>,
+}
+
+impl TrackingState {
+    /// Whether a read command's keys are remembered now (Redis's OPTIN/OPTOUT and
+    /// CACHING rules; never in BCAST mode).
+    pub fn remembers(&self) -> bool {
+        if self.bcast {
+            return false;
+        }
+        if self.optin {
+            return self.caching;
+        }
+        !(self.optout && self.caching)
+    }
 }
 
 /// A transaction being queued (between MULTI and EXEC/DISCARD).
@@ -472,6 +555,8 @@ impl Client {
             multi: None,
             watching: None,
             subs: Subscriptions::default(),
+            tracking: None,
+            tracking_used: false,
         }
     }
 
@@ -527,12 +612,13 @@ impl Client {
         self.info.no_touch.store(on, Ordering::Relaxed);
     }
 
-    /// Whether others may push messages to this connection now (MONITOR; later
-    /// subscribers and tracking clients): the connection loop polls its push queue
-    /// only then, so an ordinary connection pays nothing for it.
+    /// Whether others may push messages to this connection now (MONITOR,
+    /// subscribers, tracking clients, and any RESP3 connection, which another
+    /// tracking client may name as its REDIRECT target): the connection loop polls
+    /// its push queue only then, so an ordinary RESP2 connection pays nothing for it.
     #[inline]
     pub fn accepts_pushes(&self) -> bool {
-        self.monitor || self.subs.any()
+        self.monitor || self.subs.any() || self.tracking_used || !self.info.resp_is_2()
     }
 
     /// Switches database (SELECT), keeping the shared view in step.
@@ -592,6 +678,9 @@ impl ClientRegistry {
             soft_since_ms: AtomicI64::new(0),
             multi: AtomicI64::new(-1),
             multi_mem: AtomicUsize::new(0),
+            tracking: AtomicU8::new(0),
+            tracking_redirect: AtomicU64::new(0),
+            tracking_items: AtomicUsize::new(0),
             push_tx,
             push_pending: AtomicUsize::new(0),
             push_count: AtomicUsize::new(0),

@@ -206,6 +206,36 @@ pub const CLIENT_NO_EVICT: &Schema = &Schema::new(&[Arg::oneof(
     &[Arg::pure_token("on", "ON"), Arg::pure_token("off", "OFF")],
 )]);
 
+/// `CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
+pub const CLIENT_TRACKING: &Schema = &Schema::new(&[
+    Arg::oneof(
+        "status",
+        &[Arg::pure_token("on", "ON"), Arg::pure_token("off", "OFF")],
+    ),
+    Arg::integer("client-id").token("REDIRECT").optional(),
+    Arg::string("prefix")
+        .token("PREFIX")
+        .optional()
+        .multiple()
+        .multiple_token(),
+    Arg::pure_token("bcast", "BCAST").optional(),
+    Arg::pure_token("optin", "OPTIN").optional(),
+    Arg::pure_token("optout", "OPTOUT").optional(),
+    Arg::pure_token("noloop", "NOLOOP").optional(),
+]);
+
+/// `CLIENT CACHING YES|NO`
+pub const CLIENT_CACHING: &Schema = &Schema::new(&[Arg::oneof(
+    "mode",
+    &[Arg::pure_token("yes", "YES"), Arg::pure_token("no", "NO")],
+)]);
+
+/// `CLIENT GETREDIR`
+pub const CLIENT_GETREDIR: &Schema = &Schema::NONE;
+
+/// `CLIENT TRACKINGINFO`
+pub const CLIENT_TRACKINGINFO: &Schema = &Schema::NONE;
+
 /// `CLIENT HELP`
 pub const CLIENT_HELP: &Schema = &Schema::NONE;
 

@@ -129,6 +129,9 @@ pub struct Config {
     /// `notify-keyspace-events` flags (`crate::notify::class` bits; 0 = off). Kept as
     /// bits, not as the canonical string: Redis's string drops `n` next to `A`.
     pub notify_keyspace_events: u32,
+    /// `tracking-table-max-keys`: keys the client-side caching table may hold (0 =
+    /// no limit).
+    pub tracking_table_max_keys: u64,
     /// `"seconds changes ..."` pairs, normalised to single spaces; empty = none.
     pub save: String,
     pub dir: String,
@@ -209,6 +212,7 @@ impl Default for Config {
             lfu_decay_time: 1,
             client_output_buffer_limit: DEFAULT_OUTPUT_BUFFER_LIMITS.to_string(),
             notify_keyspace_events: 0,
+            tracking_table_max_keys: 1_000_000,
             save: String::new(),
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
@@ -281,6 +285,7 @@ impl fmt::Debug for Config {
             .field("lfu_log_factor", &self.lfu_log_factor)
             .field("lfu_decay_time", &self.lfu_decay_time)
             .field("notify_keyspace_events", &self.notify_keyspace_events)
+            .field("tracking_table_max_keys", &self.tracking_table_max_keys)
             .field("save", &self.save)
             .field("dir", &self.dir)
             .field("dbfilename", &self.dbfilename)
@@ -1048,6 +1053,20 @@ const PARAMS: &[Param] = &[
         set: |c, v| {
             c.notify_keyspace_events = crate::notify::parse_flags(v)
                 .ok_or(Invalid::Other(config_reason::NOTIFY_FLAGS_INVALID))?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "tracking-table-max-keys",
+        env: "SHOAL_TRACKING_TABLE_MAX_KEYS",
+        kind: Kind::Int,
+        default: "1000000",
+        mutable: true,
+        sensitive: false,
+        help: "Keys the client-side caching (CLIENT TRACKING) table may remember; past it, keys are forgotten with an invalidation (0 = no limit)",
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, v| {
+            c.tracking_table_max_keys = int(v, 0, i64::MAX.into())?;
             Ok(())
         },
     },

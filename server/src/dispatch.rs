@@ -206,7 +206,35 @@ fn reject(shared: &Shared, out: &mut ReplyBuf, idx: Option<usize>, e: &CmdError)
 
 /// Runs one command for `client`, its reply (or error) going to `out`, unless it
 /// parks ([`Outcome::Park`]).
+#[inline]
 pub fn execute(
+    shared: &Shared,
+    client: &mut Client,
+    out: &mut ReplyBuf,
+    now: i64,
+    args: &Args<'_>,
+) -> Outcome {
+    let outcome = execute_one(shared, client, out, now, args);
+    if client.tracking.is_some() {
+        caching_done(client, args);
+    }
+    outcome
+}
+
+/// CLIENT CACHING applies to the command after it (or to the transaction after
+/// it): any other command, outside MULTI, clears it (Redis's `resetClient`; a
+/// CLIENT subcommand leaves it).
+#[cold]
+fn caching_done(client: &mut Client, args: &Args<'_>) {
+    let in_multi = client.multi.is_some();
+    if let Some(st) = client.tracking.as_deref_mut() {
+        if st.caching && !in_multi && !args[0].eq_ignore_ascii_case(b"client") {
+            st.caching = false;
+        }
+    }
+}
+
+fn execute_one(
     shared: &Shared,
     client: &mut Client,
     out: &mut ReplyBuf,
@@ -323,12 +351,31 @@ fn queue(client: &mut Client, cmd: &Command, args: &Args<'_>) {
 /// Runs `cmd`'s handler, timed (nanoseconds), then shows the command to MONITOR
 /// once it ran (in the database it left selected), unless it is administrative or
 /// was already shown when it first parked (Redis's `call`).
+///
+/// While someone tracks keys (client-side caching), the command runs in a tracking
+/// scope (it is the origin of its changes, for NOLOOP; BCAST invalidations are
+/// gathered until the outermost command ends), and a read command of a tracking
+/// client remembers its keys before it runs, so that a write between the read and
+/// the reply still invalidates it (see [`track_keys`]).
 #[inline(always)]
 fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
+    let shared = ctx.shared;
+    let scope = shared
+        .tracking
+        .active()
+        .then(|| shared.tracking.scope(&shared.clients, ctx.client.info.id));
+    let tracks = ctx.client.tracking.is_some() && cmd.has(flags::READONLY);
+    if tracks {
+        track_keys(ctx, cmd, args);
+    }
     let started = mono_ns();
     let result = (cmd.handler)(ctx, args);
     let ns = mono_ns().saturating_sub(started);
-    let shared = ctx.shared;
+    if tracks && scope.as_ref().is_some_and(|s| s.take_self_removed()) {
+        // Its own read removed a key it tracks (a lazy expiry): remembered again.
+        track_keys(ctx, cmd, args);
+    }
+    drop(scope);
     if shared.monitors.active()
         && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN)
         && !ctx.client.reprocessing
@@ -338,6 +385,35 @@ fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
             .feed(ctx.client.db, &ctx.client.info.addr, args.iter());
     }
     (result, ns)
+}
+
+/// Remembers the keys of read command `cmd` for the calling tracking client, unless
+/// its OPTIN/OPTOUT mode and CLIENT CACHING say otherwise (Redis's
+/// `trackingRememberKeys`; read-only scripts are not, only the commands they run).
+#[cold]
+#[inline(never)]
+fn track_keys(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) {
+    if matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        return;
+    }
+    let shared = ctx.shared;
+    let client = &mut *ctx.client;
+    let Some(st) = client.tracking.as_deref_mut() else {
+        return;
+    };
+    if !st.remembers() {
+        return;
+    }
+    let argv: Vec<&[u8]> = args.iter().collect();
+    let Some(pos) = cmd.key_positions(&argv) else {
+        return;
+    };
+    shared.tracking.remember(
+        &shared.clients,
+        &client.info,
+        st,
+        pos.iter().filter_map(|&i| argv.get(i).copied()),
+    );
 }
 
 /// The shards a command of a group needs, decided before the group locks anything.

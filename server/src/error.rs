@@ -412,6 +412,28 @@ impl CmdError {
         )
     }
 
+    /// `ERR Prefix '<p>' overlaps with an existing prefix '<q>'. Prefixes for a
+    /// single client must not overlap.` (`existing`), or `... with another provided
+    /// prefix '<q>'. ...`: the prefixes as C strings (up to a NUL), as Redis's `%s`.
+    pub fn prefix_overlap(p: &[u8], q: &[u8], existing: bool) -> CmdError {
+        let cut = |b: &[u8]| -> Vec<u8> {
+            b.iter()
+                .take_while(|&&c| c != 0)
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+                .collect()
+        };
+        let mut text = b"ERR Prefix '".to_vec();
+        text.extend_from_slice(&cut(p));
+        text.extend_from_slice(if existing {
+            b"' overlaps with an existing prefix '"
+        } else {
+            b"' overlaps with another provided prefix '"
+        });
+        text.extend_from_slice(&cut(q));
+        text.extend_from_slice(b"'. Prefixes for a single client must not overlap.");
+        CmdError::Quoting(text)
+    }
+
     /// `ERR snapshot name must not be empty`
     pub fn snapshot_name_empty() -> CmdError {
         CmdError::msg("ERR snapshot name must not be empty")
@@ -533,6 +555,31 @@ pub const NO_SUCH_CLIENT: &str = "ERR No such client";
 pub const UNBLOCK_REASON_INVALID: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
 /// The reply of a blocked command that CLIENT UNBLOCK ... ERROR ended.
 pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+/// CLIENT TRACKING with two REDIRECT options.
+pub const TRACKING_ONE_REDIRECT: &str = "ERR A client can only redirect to a single other client";
+/// CLIENT TRACKING ... REDIRECT to an id no connected client has.
+pub const TRACKING_REDIRECT_MISSING: &str = "ERR The client ID you want redirect to does not exist";
+/// CLIENT TRACKING ON ... PREFIX without BCAST.
+pub const TRACKING_PREFIX_NEEDS_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+/// CLIENT TRACKING ON switching BCAST on or off while tracking.
+pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling \
+tracking for this client, and then re-enabling it with a different mode.";
+/// CLIENT TRACKING ON BCAST with OPTIN or OPTOUT.
+pub const TRACKING_OPT_BCAST: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+/// CLIENT TRACKING ON OPTIN OPTOUT.
+pub const TRACKING_OPTIN_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+/// CLIENT TRACKING ON switching between OPTIN and OPTOUT while tracking.
+pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling \
+tracking for this client, and then re-enabling it with a different mode.";
+/// CLIENT CACHING while tracking is off.
+pub const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client \
+is in tracking mode with OPTIN or OPTOUT mode enabled";
+/// CLIENT CACHING YES outside OPTIN mode.
+pub const CACHING_YES_NOT_OPTIN: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+/// CLIENT CACHING NO outside OPTOUT mode.
+pub const CACHING_NO_NOT_OPTOUT: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
 /// CLIENT PAUSE with a mode other than WRITE or ALL.
 pub const PAUSE_MODE_INVALID: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
 /// CLIENT PAUSE with a timeout that is not an integer.

@@ -191,7 +191,7 @@ fn clients(shared: &Shared, out: &mut String) {
     field!(out, "client_recent_max_input_buffer", 0);
     field!(out, "client_recent_max_output_buffer", 0);
     field!(out, "blocked_clients", shared.blocking.parked());
-    field!(out, "tracking_clients", 0);
+    field!(out, "tracking_clients", shared.tracking.stats().0);
     field!(out, "clients_in_timeout_table", 0);
     // Redis 7.2's field (7.0 lacks it): keys clients are blocked on.
     field!(out, "total_blocking_keys", shared.blocking.blocking_keys());
@@ -485,9 +485,10 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "active_defrag_key_misses", 0);
     field!(out, "total_active_defrag_time", 0);
     field!(out, "current_active_defrag_time", 0);
-    field!(out, "tracking_total_keys", 0);
-    field!(out, "tracking_total_items", 0);
-    field!(out, "tracking_total_prefixes", 0);
+    let (_, keys, items, prefixes) = shared.tracking.stats();
+    field!(out, "tracking_total_keys", keys);
+    field!(out, "tracking_total_items", items);
+    field!(out, "tracking_total_prefixes", prefixes);
     field!(out, "unexpected_error_replies", 0);
     // Redis counts every error reply: refused commands and failed ones.
     field!(

@@ -19,7 +19,8 @@
 //! locks, the write hook), [`changes`], [`commands`] (one file per command family),
 //! [`client`] (per-connection state and the client registry), [`blocking`] (parked
 //! commands, CLIENT PAUSE), [`monitor`], [`watch`] (WATCH), [`pubsub`] (channels,
-//! patterns, delivery), [`notify`] (keyspace notifications), [`counters`], [`config`],
+//! patterns, delivery), [`notify`] (keyspace notifications), [`tracking`] (client-side
+//! caching), [`counters`], [`config`],
 //! [`error`] (Redis error texts), [`num`] (Redis number rules), [`slowlog`],
 //! [`snapshots`] (the named snapshot registry), [`security`] (protected mode,
 //! cross-protocol requests, failed AUTH accounting), [`persistence`], [`metrics`]
@@ -61,6 +62,7 @@ pub mod server;
 pub mod slowlog;
 pub mod snapshots;
 pub mod state;
+pub mod tracking;
 pub mod watch;
 
 pub use server::{Server, ServerHandle};

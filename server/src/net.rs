@@ -99,6 +99,7 @@ pub async fn run(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     }
     client.unwatch_all(&shared.watches);
     shared.pubsub.unsubscribe_all(&mut client.subs, &info);
+    shared.tracking.disable(&info, &mut client.tracking);
     // The socket closes when `run` returns: CLIENT KILL must not shut it down after.
     info.detach_socket();
     let buffers = info.buffers.swap(0, Ordering::Relaxed);
@@ -168,6 +169,12 @@ async fn serve(
             if inbuf.len() > query_limit {
                 return Ok(query_limit_reached(client, inbuf.len()));
             }
+            if client.tracking_used {
+                // Invalidations queued before these commands arrived go before
+                // their replies, as Redis writes them at once (the select may have
+                // taken the read first).
+                take_queued_pushes(&info, &mut out, pushes);
+            }
         }
 
         let now = now_ms();
@@ -214,6 +221,11 @@ async fn serve(
                     parser.set_authenticated(client.authenticated);
                     if client.take_reply_dropped() {
                         out.truncate(mark);
+                    }
+                    if client.tracking_used {
+                        // Invalidations of the keys this command changed follow its
+                        // reply, before the next command's (Redis).
+                        take_queued_pushes(&info, &mut out, pushes);
                     }
                     if client.close_after_reply {
                         break;
@@ -345,6 +357,14 @@ fn take_pushes(info: &ClientInfo, out: &mut ReplyBuf, first: Bytes, pushes: &mut
         }
     }
     info.pushes_taken(taken, messages);
+}
+
+/// Moves whatever is queued in the push queue into the output buffer (a tracking
+/// client's invalidations, after each of its commands).
+fn take_queued_pushes(info: &ClientInfo, out: &mut ReplyBuf, pushes: &mut PushReceiver) {
+    if let Ok(first) = pushes.try_recv() {
+        take_pushes(info, out, first, pushes);
+    }
 }
 
 /// Why a parked command stopped waiting.

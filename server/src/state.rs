@@ -32,6 +32,7 @@ use crate::scripts::Scripts;
 use crate::security::SecurityLog;
 use crate::slowlog::SlowLog;
 use crate::snapshots::SnapshotRegistry;
+use crate::tracking::Tracking;
 use crate::watch::Watches;
 
 /// Server-wide counters of rare events (INFO stats). What every command counts is in
@@ -149,6 +150,9 @@ pub struct Shared {
     pub pubsub: PubSub,
     /// `notify-keyspace-events`, read by the write hook (see [`crate::notify`]).
     pub notifications: Notifications,
+    /// Client-side caching: the tracking table and prefixes (see
+    /// [`crate::tracking`]).
+    pub tracking: Tracking,
     /// maxmemory and eviction (see [`crate::evict`]).
     pub evict: Evictor,
     /// A signalled shutdown is under way (saving, draining): `/healthz` answers 503.
@@ -192,6 +196,7 @@ impl Shared {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             notifications: Notifications::default(),
+            tracking: Tracking::default(),
             security_log: SecurityLog::default(),
             observers: Observers::default(),
             evict: Evictor::default(),
@@ -244,6 +249,20 @@ impl Shared {
         let (hard, soft, secs) =
             crate::config::output_buffer_limit(&c.client_output_buffer_limit, "pubsub");
         self.pubsub.set_limits(hard, soft, secs);
+        let class = |name: &str| {
+            let (hard, soft, soft_secs) =
+                crate::config::output_buffer_limit(&c.client_output_buffer_limit, name);
+            crate::client::PushLimits {
+                hard,
+                soft,
+                soft_secs,
+            }
+        };
+        self.tracking.configure(
+            usize::try_from(c.tracking_table_max_keys).unwrap_or(usize::MAX),
+            class("normal"),
+            class("pubsub"),
+        );
         self.notifications.configure(c.notify_keyspace_events);
         self.evict.set_source(if c.maxmemory_from_cgroup {
             "cgroup"

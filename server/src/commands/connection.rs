@@ -15,11 +15,12 @@ use std::sync::Arc;
 use shoal_protocol::{Args, Proto};
 
 use crate::blocking::PauseKind;
-use crate::client::ClientInfo;
+use crate::client::{ClientInfo, TRACK_BCAST, TRACK_BROKEN, TRACK_NOLOOP, TRACK_ON};
 use crate::command::{flags::*, Command, Ctx};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
+use crate::tracking::{overlaps, TrackOptions};
 
 /// The Redis version Shoal reports (HELLO, INFO): clients gate features on it, so it
 /// names the Redis release whose behaviour Shoal reproduces.
@@ -221,7 +222,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 /// RESET: the connection as if new, except for its id, address and library info
 /// (which still describe the client behind it): RESP2, db 0, no name, replies on,
-/// NO-EVICT/NO-TOUCH off, out of MONITOR mode, unauthenticated when a password is
+/// NO-EVICT/NO-TOUCH off, out of MONITOR mode, tracking off, unauthenticated when a password is
 /// required.
 fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     if ctx.client.monitor {
@@ -233,6 +234,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     ctx.shared
         .pubsub
         .unsubscribe_all(&mut ctx.client.subs, &ctx.client.info);
+    ctx.shared
+        .tracking
+        .disable(&ctx.client.info, &mut ctx.client.tracking);
     ctx.client.select(0);
     set_proto(ctx, 2);
     ctx.client.authenticated = !ctx.shared.auth_required();
@@ -603,8 +607,182 @@ fn client_unpause(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT]
+/// [NOLOOP]: client-side caching (see `crate::tracking`). Options are parsed (and
+/// REDIRECT's client looked up) before ON/OFF is read, then checked in Redis's
+/// order, with its texts.
+fn client_tracking(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let mut redirect: u64 = 0;
+    let mut opts = TrackOptions::default();
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut j = 3;
+    while j < args.len() {
+        let a = &args[j];
+        let more = j + 1 < args.len();
+        if a.eq_ignore_ascii_case(b"REDIRECT") && more {
+            j += 1;
+            if redirect != 0 {
+                return Err(CmdError::msg(error::TRACKING_ONE_REDIRECT));
+            }
+            let id = parse_i64(&args[j]).ok_or(CmdError::NotInteger)?;
+            // Redis looks the id up as an unsigned number: 0 and negatives are
+            // nobody's.
+            let id = id as u64;
+            if ctx.shared.clients.get(id).is_none() {
+                return Err(CmdError::msg(error::TRACKING_REDIRECT_MISSING));
+            }
+            redirect = id;
+        } else if a.eq_ignore_ascii_case(b"BCAST") {
+            opts.bcast = true;
+        } else if a.eq_ignore_ascii_case(b"OPTIN") {
+            opts.optin = true;
+        } else if a.eq_ignore_ascii_case(b"OPTOUT") {
+            opts.optout = true;
+        } else if a.eq_ignore_ascii_case(b"NOLOOP") {
+            opts.noloop = true;
+        } else if a.eq_ignore_ascii_case(b"PREFIX") && more {
+            j += 1;
+            prefixes.push(&args[j]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let mode = &args[2];
+    let shared = ctx.shared;
+    if mode.eq_ignore_ascii_case(b"ON") {
+        if !opts.bcast && !prefixes.is_empty() {
+            return Err(CmdError::msg(error::TRACKING_PREFIX_NEEDS_BCAST));
+        }
+        let flags = ctx.client.info.tracking_flags();
+        if flags & TRACK_ON != 0 && (flags & TRACK_BCAST != 0) != opts.bcast {
+            return Err(CmdError::msg(error::TRACKING_BCAST_SWITCH));
+        }
+        if opts.bcast && (opts.optin || opts.optout) {
+            return Err(CmdError::msg(error::TRACKING_OPT_BCAST));
+        }
+        if opts.optin && opts.optout {
+            return Err(CmdError::msg(error::TRACKING_OPTIN_OPTOUT));
+        }
+        let st = ctx.client.tracking.as_deref();
+        let (was_in, was_out) = st.map_or((false, false), |s| (s.optin, s.optout));
+        if (opts.optin && was_out) || (opts.optout && was_in) {
+            return Err(CmdError::msg(error::TRACKING_OPT_SWITCH));
+        }
+        if opts.bcast {
+            let existing: &[Box<[u8]>] = st.map_or(&[], |s| &s.prefixes);
+            for (i, p) in prefixes.iter().enumerate() {
+                if let Some(q) = existing.iter().find(|q| overlaps(q, p)) {
+                    return Err(CmdError::prefix_overlap(p, q, true));
+                }
+                if let Some(q) = prefixes[i + 1..].iter().find(|q| overlaps(p, q)) {
+                    return Err(CmdError::prefix_overlap(p, q, false));
+                }
+            }
+        }
+        shared.tracking.enable(
+            &ctx.client.info,
+            &mut ctx.client.tracking,
+            redirect,
+            opts,
+            &prefixes,
+        );
+        ctx.client.tracking_used = true;
+    } else if mode.eq_ignore_ascii_case(b"OFF") {
+        shared
+            .tracking
+            .disable(&ctx.client.info, &mut ctx.client.tracking);
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT CACHING YES|NO: in OPTIN mode, remember the keys of the next command (or
+/// transaction); in OPTOUT mode, do not.
+fn client_caching(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
+    let Some(st) = ctx.client.tracking.as_deref_mut() else {
+        return Err(CmdError::msg(error::CACHING_NOT_TRACKING));
+    };
+    let opt = &args[2];
+    if opt.eq_ignore_ascii_case(b"YES") {
+        if !st.optin {
+            return Err(CmdError::msg(error::CACHING_YES_NOT_OPTIN));
+        }
+    } else if opt.eq_ignore_ascii_case(b"NO") {
+        if !st.optout {
+            return Err(CmdError::msg(error::CACHING_NO_NOT_OPTOUT));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    st.caching = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT GETREDIR: the client invalidations are redirected to (0: none), -1 when
+/// tracking is off.
+fn client_getredir(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.client.info.redirect_shown());
+    Ok(())
+}
+
+/// CLIENT TRACKINGINFO: a map of `flags` (a set), `redirect` and `prefixes`.
+fn client_trackinginfo(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
+    let info = &ctx.client.info;
+    let bits = info.tracking_flags();
+    let st = ctx.client.tracking.as_deref();
+    let mut names: Vec<&[u8]> = vec![if bits & TRACK_ON != 0 { b"on" } else { b"off" }];
+    if bits & TRACK_BCAST != 0 {
+        names.push(b"bcast");
+    }
+    if let Some(st) = st {
+        if st.optin {
+            names.push(b"optin");
+            if st.caching {
+                names.push(b"caching-yes");
+            }
+        }
+        if st.optout {
+            names.push(b"optout");
+            if st.caching {
+                names.push(b"caching-no");
+            }
+        }
+    }
+    if bits & TRACK_NOLOOP != 0 {
+        names.push(b"noloop");
+    }
+    if bits & TRACK_BROKEN != 0 {
+        names.push(b"broken_redirect");
+    }
+    let redirect = info.redirect_shown();
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(names.len());
+    for n in names {
+        out.bulk(n);
+    }
+    out.bulk(b"redirect");
+    out.int(redirect);
+    out.bulk(b"prefixes");
+    let prefixes: &[Box<[u8]>] = st.map_or(&[], |s| &s.prefixes);
+    out.array(prefixes.len());
+    for p in prefixes {
+        out.bulk(p);
+    }
+    Ok(())
+}
+
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -643,6 +821,11 @@ const CLIENT_HELP: &[&str] = &[
     "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
@@ -833,6 +1016,63 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     )
     .acl(CLIENT_ACL)
     .schema(command_args::CLIENT_SETINFO),
+    Command::new(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_tracking,
+    )
+    .doc(
+        "connection",
+        "Enable or disable server assisted client side caching support",
+        "6.0.0",
+    )
+    .complexity("O(1). Some options may introduce additional complexity.")
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_TRACKING),
+    Command::new(
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_caching,
+    )
+    .doc(
+        "connection",
+        "Instruct the server about tracking or not keys in the next request",
+        "6.0.0",
+    )
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_CACHING),
+    Command::new(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_getredir,
+    )
+    .doc(
+        "connection",
+        "Get tracking notifications redirection client ID if any",
+        "6.0.0",
+    )
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_GETREDIR),
+    Command::new(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        client_trackinginfo,
+    )
+    .doc(
+        "connection",
+        "Return information about server assisted client side caching for the current connection",
+        "6.2.0",
+    )
+    .acl(CLIENT_ACL)
+    .schema(command_args::CLIENT_TRACKINGINFO),
     Command::new("help", 2, LOADING | STALE, (0, 0, 0), client_help)
         .doc(
             "connection",

@@ -81,6 +81,8 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         let db = ctx.client.db;
         announce(ctx.shared, Change::Db { db, event: FLUSHED });
     }
+    // Client-side caches drop everything, even for an empty database (Redis).
+    ctx.shared.tracking.flushed(&ctx.shared.clients);
     free_tables(tables, lazy);
     ctx.out.ok();
     Ok(())
@@ -107,6 +109,9 @@ fn flushall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             announce(ctx.shared, Change::Db { db, event: FLUSHED });
         }
     }
+    // One null invalidation to every tracking client (Redis's
+    // `trackingInvalidateKeysOnFlush`).
+    ctx.shared.tracking.flushed(&ctx.shared.clients);
     free_tables(tables, lazy);
     // A successful save resets the counter, this command's changes included (Redis
     // 7.0 reports 0 changes after it): they must be in the counter before it.

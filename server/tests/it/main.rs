@@ -33,5 +33,6 @@ mod snapshot;
 mod sort;
 mod spine;
 mod strings;
+mod tracking;
 mod transactions;
 mod zsets;
