@@ -1660,6 +1660,19 @@ pub const SCRIPT_KILL: &Schema = &Schema::NONE;
 /// `SCRIPT HELP`
 pub const SCRIPT_HELP: &Schema = &Schema::NONE;
 
+pub const FCALL: &Schema = &Schema::NONE;
+pub const FCALL_RO: &Schema = &Schema::NONE;
+pub const FUNCTION: &Schema = &Schema::NONE;
+pub const FUNCTION_LOAD: &Schema = &Schema::NONE;
+pub const FUNCTION_DELETE: &Schema = &Schema::NONE;
+pub const FUNCTION_FLUSH: &Schema = &Schema::NONE;
+pub const FUNCTION_LIST: &Schema = &Schema::NONE;
+pub const FUNCTION_DUMP: &Schema = &Schema::NONE;
+pub const FUNCTION_RESTORE: &Schema = &Schema::NONE;
+pub const FUNCTION_STATS: &Schema = &Schema::NONE;
+pub const FUNCTION_KILL: &Schema = &Schema::NONE;
+pub const FUNCTION_HELP: &Schema = &Schema::NONE;
+
 // @hand-written: schemas of commands Redis 7.0.15 does not have. Kept by the generator.
 
 // CLIENT NO-TOUCH and CLIENT SETINFO came with Redis 7.2: their schemas as 7.2 has them.

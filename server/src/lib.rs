@@ -40,6 +40,7 @@ pub mod dispatch;
 pub mod error;
 pub mod evict;
 pub mod fdlimit;
+pub mod functions;
 pub mod http;
 pub mod info;
 pub mod latency;

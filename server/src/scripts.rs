@@ -105,6 +105,8 @@ pub struct Running {
     pub eval: bool,
     /// Registered in [`Scripts`] (past the threshold).
     pub registered: AtomicBool,
+    /// A function's name and the command that called it (FUNCTION STATS).
+    pub function: Option<(String, Vec<Vec<u8>>)>,
 }
 
 impl Running {
@@ -116,6 +118,18 @@ impl Running {
             wrote: AtomicBool::new(false),
             eval,
             registered: AtomicBool::new(false),
+            function: None,
+        }
+    }
+
+    /// The state of function `name` called by `command`, starting now.
+    pub fn function(name: &str, command: &[&[u8]]) -> Running {
+        Running {
+            function: Some((
+                name.to_string(),
+                command.iter().map(|a| a.to_vec()).collect(),
+            )),
+            ..Running::new(false)
         }
     }
 }
@@ -251,6 +265,23 @@ impl Scripts {
     /// Whether the busy script is an EVAL script (else a function), for BUSY's text.
     pub fn busy_is_eval(&self) -> bool {
         self.busy.running.lock().first().is_none_or(|r| r.eval)
+    }
+
+    /// The busy function, if one is (FUNCTION STATS): its name, calling command and
+    /// how long it has run (ms); `Err` if the busy one is an EVAL script.
+    pub fn busy_function(&self) -> Result<Option<(String, Vec<Vec<u8>>, u64)>, ()> {
+        let r = self.busy.running.lock();
+        let Some(run) = r.first() else {
+            return Ok(None);
+        };
+        match &run.function {
+            None => Err(()),
+            Some((name, cmd)) => Ok(Some((
+                name.clone(),
+                cmd.clone(),
+                run.started.elapsed().as_millis() as u64,
+            ))),
+        }
     }
 
     /// `run` ended: unregisters it if it was busy.
