@@ -551,7 +551,10 @@ fn unsupported_types_are_refused_by_name() {
     assert!(text.contains("does not store streams"), "{text}");
     assert_eq!(e.offset, 9 + 2 + 1 + 5 + 2);
 
-    for (op, word) in [(OP_FUNCTION2, "functions"), (OP_MODULE_AUX, "modules")] {
+    for (op, word) in [
+        (OP_FUNCTION_PRE_GA, "release candidates"),
+        (OP_MODULE_AUX, "modules"),
+    ] {
         let file = craft(|w| w.byte(op).unwrap());
         let e = load_err(&file);
         assert!(e.to_string().contains(word), "{e}");
