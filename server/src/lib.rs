@@ -45,6 +45,7 @@ pub mod http;
 pub mod info;
 pub mod latency;
 pub mod logging;
+pub mod lualibs;
 pub mod memory;
 pub mod metrics;
 pub mod monitor;

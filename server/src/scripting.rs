@@ -466,7 +466,9 @@ impl Engine {
         let slot = lua.create_table()?;
         slot.raw_set("version", REDIS_VERSION)?;
         slot.raw_set("version_num", REDIS_VERSION_NUM)?;
-        slot.raw_set("libs", lua.create_table()?)?;
+        let libs = lua.create_table()?;
+        crate::lualibs::register(&lua, &libs)?;
+        slot.raw_set("libs", libs)?;
         let sha1 = lua.create_function(|lua, s: mlua::String| {
             let hex = crate::scripts::sha1_hex(&s.as_bytes());
             lua.create_string(hex)

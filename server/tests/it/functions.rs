@@ -29,7 +29,12 @@ redis.register_function{function_name='sneaky', callback=function(keys, args)
 
 /// Sends the same commands to Shoal and to redis-server 7.0 and asserts the replies
 /// are the same bytes; `resp3` says HELLO 3 first.
-fn same_as_redis(shoal: &TestServer, redis: &RedisServer, resp3: bool, commands: &[&[&str]]) {
+pub(crate) fn same_as_redis(
+    shoal: &TestServer,
+    redis: &RedisServer,
+    resp3: bool,
+    commands: &[&[&str]],
+) {
     let mut s = Wire::connect(shoal.addr);
     let mut r = Wire::connect(("127.0.0.1", redis.port));
     if resp3 {
