@@ -315,6 +315,28 @@ impl Functions {
             .collect()
     }
 
+    /// Bytes of the libraries' code, names and descriptions (INFO
+    /// `used_memory_functions`).
+    pub fn bytes(&self) -> usize {
+        let r = self.registry.read();
+        r.libraries
+            .values()
+            .map(|l| {
+                std::mem::size_of::<Library>()
+                    + l.code.len()
+                    + l.name.len()
+                    + l.functions
+                        .iter()
+                        .map(|f| {
+                            std::mem::size_of::<FunctionInfo>()
+                                + 2 * f.name.len()
+                                + f.desc.as_ref().map_or(0, Vec::len)
+                        })
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Libraries and functions (FUNCTION STATS, INFO).
     pub fn counts(&self) -> (usize, usize) {
         let r = self.registry.read();

@@ -25,7 +25,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -448,6 +448,10 @@ struct Engine {
     libs: HashMap<u64, HashMap<String, Function>>,
     /// The functions generation `libs` was last checked against.
     libs_generation: u64,
+    /// The memory each library's code took when it ran here, by id.
+    lib_bytes: HashMap<u64, usize>,
+    /// What [`Engine::report_memory`] last published: (all, functions).
+    reported: (usize, usize),
 }
 
 /// Maps an mlua error (only the sandbox's own setup can fail) to a command error.
@@ -549,6 +553,8 @@ impl Engine {
             pcall,
             libs: HashMap::new(),
             libs_generation: 0,
+            lib_bytes: HashMap::new(),
+            reported: (0, 0),
         })
     }
 
@@ -649,12 +655,16 @@ impl Engine {
         if self.libs_generation != generation {
             let live = functions.live_ids();
             self.libs.retain(|id, _| live.contains(id));
+            self.lib_bytes.retain(|id, _| live.contains(id));
             self.libs_generation = generation;
         }
         if !self.libs.contains_key(&lib.id) {
+            let before = self.lua.used_memory();
             let fns = self
                 .run_library(&lib.code, lib.body_at, false)
                 .map_err(|e| CmdError::Other(crate::error::err_code(e).into()))?;
+            let took = self.lua.used_memory().saturating_sub(before);
+            self.lib_bytes.insert(lib.id, took);
             let fns = fns.into_iter().map(|(r, f)| (r.name, f)).collect();
             self.libs.insert(lib.id, fns);
         }
@@ -741,12 +751,21 @@ pub fn create_library(
         return Err(format!("Library '{}' already exists", meta.name));
     }
     let id = functions.new_id();
-    let result = with_engine(|eng| Ok(eng.run_library(code, meta.body_at, timeout)));
+    let result = with_engine(|eng| {
+        let before = eng.lua.used_memory();
+        let r = eng.run_library(code, meta.body_at, timeout);
+        if r.is_ok() {
+            let took = eng.lua.used_memory().saturating_sub(before);
+            eng.lib_bytes.insert(id, took);
+        }
+        Ok(r)
+    });
     let fns = match result {
         Ok(r) => r?,
         Err(e) => return Err(String::from_utf8_lossy(&e.message()).into_owned()),
     };
     if fns.is_empty() {
+        forget_library(id);
         return Err("No functions registered".to_string());
     }
     let mut compiled = HashMap::new();
@@ -779,6 +798,7 @@ pub fn create_library(
 pub fn forget_library(id: u64) {
     let _ = with_engine(|eng| {
         eng.libs.remove(&id);
+        eng.lib_bytes.remove(&id);
         Ok(())
     });
 }
@@ -818,8 +838,48 @@ fn with_engine<R>(f: impl FnOnce(&mut Engine) -> Result<R, CmdError>) -> Result<
             *slot = Some(Engine::new().map_err(lua_err)?);
         }
         let eng = slot.as_mut().expect("engine just created");
-        f(eng)
+        let r = f(eng);
+        eng.report_memory();
+        r
     })
+}
+
+/// Bytes every thread's interpreter holds, and the part of it the function
+/// libraries took when their code ran (INFO `used_memory_vm_*`).
+static VM_BYTES: AtomicUsize = AtomicUsize::new(0);
+static VM_FUNCTION_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The interpreters' memory: (EVAL part, functions part), bytes.
+pub fn vm_memory() -> (usize, usize) {
+    let total = VM_BYTES.load(Ordering::Relaxed);
+    let functions = VM_FUNCTION_BYTES.load(Ordering::Relaxed).min(total);
+    (total - functions, functions)
+}
+
+fn adjust(counter: &AtomicUsize, old: usize, new: usize) {
+    if new >= old {
+        counter.fetch_add(new - old, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(old - new, Ordering::Relaxed);
+    }
+}
+
+impl Engine {
+    /// Publishes this interpreter's memory to [`vm_memory`].
+    fn report_memory(&mut self) {
+        let now = self.lua.used_memory();
+        adjust(&VM_BYTES, self.reported.0, now);
+        let fns: usize = self.lib_bytes.values().sum();
+        adjust(&VM_FUNCTION_BYTES, self.reported.1, fns);
+        self.reported = (now, fns);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        adjust(&VM_BYTES, self.reported.0, 0);
+        adjust(&VM_FUNCTION_BYTES, self.reported.1, 0);
+    }
 }
 
 /// The message handler scripts run under (Redis's `__redis__err__handler`): the

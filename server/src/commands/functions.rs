@@ -411,7 +411,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "fcall",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS,
         (0, 0, 0),
         fcall,
     )
@@ -424,7 +424,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "fcall_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY,
         (0, 0, 0),
         fcall_ro,
     )

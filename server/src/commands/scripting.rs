@@ -222,17 +222,23 @@ const SCRIPT_SUBS: &[Command] = &[
 
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
-    Command::new("eval", -3, NOSCRIPT | SKIP_MONITOR | STALE, (0, 0, 0), eval)
-        .keynum(2, 1, 1)
-        .scope(Scope::All)
-        .doc("scripting", "Execute a Lua script server side", "2.6.0")
-        .complexity("Depends on the script that is executed.")
-        .acl(SCRIPTING)
-        .schema(command_args::EVAL),
+    Command::new(
+        "eval",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS,
+        (0, 0, 0),
+        eval,
+    )
+    .keynum(2, 1, 1)
+    .scope(Scope::All)
+    .doc("scripting", "Execute a Lua script server side", "2.6.0")
+    .complexity("Depends on the script that is executed.")
+    .acl(SCRIPTING)
+    .schema(command_args::EVAL),
     Command::new(
         "evalsha",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS,
         (0, 0, 0),
         evalsha,
     )
@@ -245,7 +251,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "eval_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY,
         (0, 0, 0),
         eval_ro,
     )
@@ -262,7 +268,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "evalsha_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY,
         (0, 0, 0),
         evalsha_ro,
     )

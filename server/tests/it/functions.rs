@@ -461,3 +461,106 @@ end)";
         .unwrap();
     assert_eq!(v, [Value::Int(801)]);
 }
+
+/// COMMAND INFO, GETKEYS and GETKEYSANDFLAGS of the script and function commands
+/// (`movablekeys`, `no_mandatory_keys`, their key specs' notes) as Redis's.
+#[tokio::test]
+async fn command_introspection_matches_redis() {
+    let shoal = TestServer::start();
+    let redis = RedisServer::start();
+    for resp3 in [false, true] {
+        same_as_redis(
+            &shoal,
+            &redis,
+            resp3,
+            &[
+                &[
+                    "COMMAND",
+                    "INFO",
+                    "eval",
+                    "evalsha",
+                    "eval_ro",
+                    "evalsha_ro",
+                ],
+                &["COMMAND", "INFO", "fcall", "fcall_ro"],
+                &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"],
+                &["COMMAND", "GETKEYS", "EVAL", "return 1", "0", "a"],
+                &["COMMAND", "GETKEYS", "FCALL", "f", "1", "a", "b"],
+                &["COMMAND", "GETKEYS", "FCALL_RO", "f", "0"],
+                &["COMMAND", "GETKEYS", "FCALL", "f", "3", "a"],
+                &["COMMAND", "GETKEYSANDFLAGS", "FCALL", "f", "1", "a", "b"],
+                &["COMMAND", "GETKEYSANDFLAGS", "FCALL_RO", "f", "2", "a", "b"],
+                &["COMMAND", "GETKEYSANDFLAGS", "EVALSHA_RO", "x", "1", "a"],
+            ],
+        );
+    }
+}
+
+/// INFO's script and function fields, in Redis 7.0's order, with their counts.
+#[tokio::test]
+async fn info_memory_script_fields() {
+    let shoal = TestServer::start();
+    let (_redis, mut r) = RedisServer::with_conn().await;
+    let mut c = shoal.conn().await;
+    let names = |info: &str| -> Vec<String> {
+        info.lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .filter(|k| {
+                k.starts_with("used_memory_lua")
+                    || k.starts_with("used_memory_vm")
+                    || k.starts_with("used_memory_scripts")
+                    || k.starts_with("used_memory_functions")
+                    || k.starts_with("number_of_")
+            })
+            .collect()
+    };
+    let theirs: String = cmd(&mut r, &["INFO", "memory"]).await;
+    let ours: String = cmd(&mut shoal.conn().await, &["INFO", "memory"]).await;
+    assert_eq!(names(&ours), names(&theirs));
+    assert_eq!(names(&ours).len(), 13);
+    let _: Value = cmd(&mut c, &["EVAL", "return 1", "0"]).await;
+    let _: String = cmd(&mut c, &["SCRIPT", "LOAD", "return 2"]).await;
+    let _: String = cmd(&mut c, &["FUNCTION", "LOAD", LIB]).await;
+    let two = "#!lua name=two\nredis.register_function('f2', function() return 2 end)";
+    let _: String = cmd(&mut c, &["FUNCTION", "LOAD", two]).await;
+    let _: i64 = cmd(&mut c, &["FCALL", "f2", "0"]).await;
+    let field = |info: &str, name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let info: String = cmd(&mut c, &["INFO", "memory"]).await;
+    assert_eq!(field(&info, "number_of_cached_scripts"), 2);
+    assert_eq!(field(&info, "number_of_libraries"), 2);
+    assert_eq!(field(&info, "number_of_functions"), 9);
+    assert!(field(&info, "used_memory_scripts_eval") >= "return 1return 2".len() as u64);
+    assert!(field(&info, "used_memory_functions") >= (LIB.len() + two.len()) as u64);
+    assert_eq!(
+        field(&info, "used_memory_scripts"),
+        field(&info, "used_memory_scripts_eval") + field(&info, "used_memory_functions")
+    );
+    assert!(field(&info, "used_memory_vm_eval") > 0);
+    assert!(field(&info, "used_memory_vm_functions") > 0);
+    assert_eq!(
+        field(&info, "used_memory_vm_total"),
+        field(&info, "used_memory_vm_eval") + field(&info, "used_memory_vm_functions")
+    );
+    assert_eq!(
+        field(&info, "used_memory_lua"),
+        field(&info, "used_memory_vm_eval")
+    );
+    let _: () = cmd(&mut c, &["SCRIPT", "FLUSH"]).await;
+    let _: () = cmd(&mut c, &["FUNCTION", "FLUSH"]).await;
+    let info: String = cmd(&mut c, &["INFO", "memory"]).await;
+    for name in [
+        "number_of_cached_scripts",
+        "number_of_libraries",
+        "number_of_functions",
+        "used_memory_scripts",
+    ] {
+        assert_eq!(field(&info, name), 0, "{name}");
+    }
+}
