@@ -198,7 +198,7 @@ impl Functions {
         self.registry.read().libraries.contains_key(name)
     }
 
-    /// The library with id `id`, if still registered under its name.
+    /// The ids of the libraries registered now.
     pub fn live_ids(&self) -> HashSet<u64> {
         self.registry
             .read()
