@@ -731,8 +731,8 @@ fn load_error_text(v: &Value) -> String {
 
 /// Creates library `code` (FUNCTION LOAD, RESTORE, a dump's): parses its first
 /// line, checks its name and engine, runs its code on this thread to learn its
-/// functions (kept compiled here). `exists`: whether a library of that name is
-/// there already (checked before its code runs, as Redis); `timeout`: FUNCTION
+/// functions (kept compiled here). Without `replace`, a library of that name
+/// already there is refused before its code runs, as Redis; `timeout`: FUNCTION
 /// LOAD's. `Err` is Redis's text, without `ERR `.
 pub fn create_library(
     functions: &Functions,

@@ -140,6 +140,8 @@ async fn load_errors_match_redis() {
         "redis.register_function('taken', function() return 1 end)",
         "redis.register_function('TAKEN', function() return 1 end)",
         "redis.register_function(42, function() return 1 end)",
+        // Stopped after 500 ms.
+        "while true do end",
     ];
     let mut commands: Vec<Vec<String>> = vec![
         vec!["FUNCTION".into(), "FLUSH".into()],
