@@ -134,6 +134,24 @@ impl Running {
     }
 }
 
+/// What runs past the busy threshold (FUNCTION STATS).
+#[derive(Debug)]
+pub enum BusyNow {
+    /// Nothing.
+    Nothing,
+    /// An EVAL script.
+    Eval,
+    /// A function.
+    Function {
+        /// Its name.
+        name: String,
+        /// The command that called it.
+        command: Vec<Vec<u8>>,
+        /// How long it has run, ms.
+        ms: u64,
+    },
+}
+
 /// What SCRIPT KILL / FUNCTION KILL found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Kill {
@@ -267,20 +285,19 @@ impl Scripts {
         self.busy.running.lock().first().is_none_or(|r| r.eval)
     }
 
-    /// The busy function, if one is (FUNCTION STATS): its name, calling command and
-    /// how long it has run (ms); `Err` if the busy one is an EVAL script.
-    pub fn busy_function(&self) -> Result<Option<(String, Vec<Vec<u8>>, u64)>, ()> {
+    /// What runs past the busy threshold now (FUNCTION STATS).
+    pub fn busy_now(&self) -> BusyNow {
         let r = self.busy.running.lock();
-        let Some(run) = r.first() else {
-            return Ok(None);
-        };
-        match &run.function {
-            None => Err(()),
-            Some((name, cmd)) => Ok(Some((
-                name.clone(),
-                cmd.clone(),
-                run.started.elapsed().as_millis() as u64,
-            ))),
+        match r.first() {
+            None => BusyNow::Nothing,
+            Some(run) => match &run.function {
+                None => BusyNow::Eval,
+                Some((name, command)) => BusyNow::Function {
+                    name: name.clone(),
+                    command: command.clone(),
+                    ms: run.started.elapsed().as_millis() as u64,
+                },
+            },
         }
     }
 

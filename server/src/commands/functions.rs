@@ -14,6 +14,7 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::functions::{FunctionInfo, RestorePolicy};
 use crate::num::parse_i64;
 use crate::scripting::{create_library, forget_library, run_eval, Invocation, Target};
+use crate::scripts::BusyNow;
 
 fn err(text: String) -> CmdError {
     CmdError::Other(format!("ERR {text}").into())
@@ -229,18 +230,16 @@ fn function_restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 }
 
 fn function_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
-    let running = ctx
-        .shared
-        .scripts
-        .busy_function()
-        .map_err(|()| CmdError::msg(error::BUSY_EVAL))?;
+    let running = ctx.shared.scripts.busy_now();
+    if let BusyNow::Eval = running {
+        return Err(CmdError::msg(error::BUSY_EVAL));
+    }
     let (libraries, functions) = ctx.shared.functions.counts();
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk_str("running_script");
     match running {
-        None => out.null(),
-        Some((name, command, ms)) => {
+        BusyNow::Function { name, command, ms } => {
             out.map(3);
             out.bulk_str("name");
             out.bulk_str(&name);
@@ -252,6 +251,7 @@ fn function_stats(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
             out.bulk_str("duration_ms");
             out.int(ms as i64);
         }
+        _ => out.null(),
     }
     out.bulk_str("engines");
     out.map(1);
