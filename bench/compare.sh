@@ -23,7 +23,9 @@
 #   ROUNDS [3]            rounds; each runs every workload on both servers
 #   DURATION [10]         seconds measured per a/b/c run
 #   WORKLOADS ["a b c mem"]  (also: tx, MULTI/SET/INCR/EXEC transactions; l1 l16 s1
-#                         s16 z1 z16, list/set/zset write+read pairs at pipeline 1, 16)
+#                         s16 z1 z16, list/set/zset write+read pairs at pipeline 1, 16;
+#                         e1 e16, EVALSHA of a script doing INCR + EXPIRE on one key,
+#                         SCRIPT LOADed with redis-cli before each run)
 #   SHOAL_PORT [16379], REDIS_PORT [16380]   must be free
 #   SHOAL_BIN [$CARGO_TARGET_DIR or <repo>/target, then /release/shoal]
 #   SHOAL_ARGS [""]       extra flags for shoal (e.g. "--capacity 1000000"); shoal is
@@ -61,12 +63,15 @@ RAW=$RESULTS_DIR/compare-$STAMP.jsonl
 # Common load flags: 50 connections, 32-byte values, 100,000 keys, prefilled.
 ABC_FLAGS=(--connections 50 --value-size 32 --keyspace 100000 --key-prefix memtier- --prefill)
 MEM_KEYS=1000000
+# Workloads e1/e16: a small script, as rate limiters and counters run it.
+EVAL_SCRIPT="local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 60) return n"
+EVAL_SHA=$(printf '%s' "$EVAL_SCRIPT" | sha1sum | cut -d' ' -f1)
 
 # ---------------------------------------------------------------- preconditions
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds)"
 for w in $WORKLOADS; do
-    case $w in a | b | c | tx | l1 | l16 | s1 | s16 | z1 | z16 | mem) ;; *) die "unknown workload '$w' (a, b, c, tx, l1, l16, s1, s16, z1, z16, mem)" ;; esac
+    case $w in a | b | c | tx | l1 | l16 | s1 | s16 | z1 | z16 | e1 | e16 | mem) ;; *) die "unknown workload '$w' (a, b, c, tx, l1, l16, s1, s16, z1, z16, e1, e16, mem)" ;; esac
 done
 require_redis
 pin_cpus compare.sh
@@ -142,10 +147,19 @@ run_abc() {
         l1 | l16) flags=(--command "LPUSH list:1 __data__; RPOP list:1" --pipeline "${w#l}") ;;
         s1 | s16) flags=(--command "SADD set:1 __key__; SISMEMBER set:1 __key__" --pipeline "${w#s}") ;;
         z1 | z16) flags=(--command "ZADD zset:1 1 __key__; ZRANGE zset:1 0 9" --pipeline "${w#z}") ;;
+        e1 | e16) flags=(--command "EVALSHA $EVAL_SHA 1 __key__" --pipeline "${w#e}") ;;
     esac
     start_server "$s"
+    if [[ $w == e* ]]; then
+        local sha
+        sha=$(redis-cli -p "$SERVER_PORT" SCRIPT LOAD "$EVAL_SCRIPT" 2>&1)
+        [[ $sha == "$EVAL_SHA" ]] || WARNINGS+=("round $r $w $s: SCRIPT LOAD answered '$sha'")
+    fi
+    # The scripts INCR their keys: fresh counters, not the prefilled values.
+    local common=("${ABC_FLAGS[@]}")
+    [[ $w == e* ]] && common=(--connections 50 --value-size 32 --keyspace 100000 --key-prefix ctr-)
     json=$(timeout $((DURATION + 120)) "${PIN_LOAD[@]}" "$LOAD" --port "$SERVER_PORT" \
-        --server-pid "$SERVER_PID" --json --duration "$DURATION" "${ABC_FLAGS[@]}" \
+        --server-pid "$SERVER_PID" --json --duration "$DURATION" "${common[@]}" \
         "${flags[@]}" 2>>"$WORKDIR/load.err") || true
     stop_server
     if [[ $json != "{"* ]]; then
@@ -265,6 +279,7 @@ describe() {
         l1 | l16) echo "LPUSH list:1 value; RPOP list:1 (one list), pipeline ${1#l}, 50 connections, ${DURATION} s" ;;
         s1 | s16) echo "SADD set:1 member; SISMEMBER set:1 member, pipeline ${1#s}, 50 connections, 100,000 members, ${DURATION} s" ;;
         z1 | z16) echo "ZADD zset:1 1 member; ZRANGE zset:1 0 9, pipeline ${1#z}, 50 connections, 100,000 members, ${DURATION} s" ;;
+        e1 | e16) echo "EVALSHA of \"$EVAL_SCRIPT\" on 100,000 counters (not prefilled), pipeline ${1#e}, 50 connections, ${DURATION} s" ;;
         mem) echo "fresh server, 1,000,000 SETs of 32 B values to memtier-1..1000000, pipeline 16" ;;
     esac
 }

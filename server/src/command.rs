@@ -187,6 +187,9 @@ pub mod flags {
     /// Touches keys its key spec cannot name (SORT's BY/GET patterns). Rows with a
     /// `numkeys` argument are `movablekeys` without it ([`super::KeyNum`]).
     pub const MOVABLEKEYS: u32 = 1 << 16;
+    /// May be called without keys though it has key arguments (EVAL, FCALL: COMMAND
+    /// GETKEYS answers an empty array rather than an error).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
 
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -204,6 +207,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLEKEYS, "movablekeys"),

@@ -1690,6 +1690,78 @@ pub const SCRIPT_KILL: &Schema = &Schema::NONE;
 /// `SCRIPT HELP`
 pub const SCRIPT_HELP: &Schema = &Schema::NONE;
 
+/// `FCALL function numkeys [key [key ...]] [arg [arg ...]]`
+pub const FCALL: &Schema = &Schema::new(&[
+    Arg::string("function"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]`
+pub const FCALL_RO: &Schema = &Schema::new(&[
+    Arg::string("function"),
+    Arg::integer("numkeys"),
+    Arg::key("key", 0).optional().multiple(),
+    Arg::string("arg").optional().multiple(),
+]);
+
+/// `FUNCTION`
+pub const FUNCTION: &Schema = &Schema::NONE;
+
+/// `FUNCTION LOAD [REPLACE] function-code`
+pub const FUNCTION_LOAD: &Schema = &Schema::new(&[
+    Arg::pure_token("replace", "REPLACE").optional(),
+    Arg::string("function-code"),
+]);
+
+/// `FUNCTION DELETE library-name`
+pub const FUNCTION_DELETE: &Schema = &Schema::new(&[Arg::string("library-name")]);
+
+/// `FUNCTION FLUSH [ASYNC|SYNC]`
+pub const FUNCTION_FLUSH: &Schema = &Schema::new(&[Arg::oneof(
+    "async",
+    &[
+        Arg::pure_token("async", "ASYNC"),
+        Arg::pure_token("sync", "SYNC"),
+    ],
+)
+.optional()]);
+
+/// `FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]`
+pub const FUNCTION_LIST: &Schema = &Schema::new(&[
+    Arg::string("library-name-pattern")
+        .token("LIBRARYNAME")
+        .optional(),
+    Arg::pure_token("withcode", "WITHCODE").optional(),
+]);
+
+/// `FUNCTION DUMP`
+pub const FUNCTION_DUMP: &Schema = &Schema::NONE;
+
+/// `FUNCTION RESTORE serialized-value [FLUSH|APPEND|REPLACE]`
+pub const FUNCTION_RESTORE: &Schema = &Schema::new(&[
+    Arg::string("serialized-value"),
+    Arg::oneof(
+        "policy",
+        &[
+            Arg::pure_token("flush", "FLUSH"),
+            Arg::pure_token("append", "APPEND"),
+            Arg::pure_token("replace", "REPLACE"),
+        ],
+    )
+    .optional(),
+]);
+
+/// `FUNCTION STATS`
+pub const FUNCTION_STATS: &Schema = &Schema::NONE;
+
+/// `FUNCTION KILL`
+pub const FUNCTION_KILL: &Schema = &Schema::NONE;
+
+/// `FUNCTION HELP`
+pub const FUNCTION_HELP: &Schema = &Schema::NONE;
+
 // @hand-written: schemas of commands Redis 7.0.15 does not have. Kept by the generator.
 
 // CLIENT NO-TOUCH and CLIENT SETINFO came with Redis 7.2: their schemas as 7.2 has them.

@@ -145,6 +145,17 @@ pub const SCRIPT_WRITE_IN_RO: &str =
     "ERR Can not execute a script with write flag using *_ro command.";
 /// A writable script while saving fails.
 pub const SCRIPT_MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
+/// FCALL of a function no library registered.
+pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+/// FCALL's numkeys is not an integer.
+pub const FUNCTION_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
+/// FUNCTION FLUSH with another mode.
+pub const FUNCTION_FLUSH_MODE: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+/// FUNCTION RESTORE with another policy.
+pub const FUNCTION_RESTORE_POLICY: &str =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+/// FUNCTION RESTORE of a payload whose footer is wrong.
+pub const FUNCTION_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 /// SCRIPT FLUSH with another mode.
 pub const SCRIPT_FLUSH_MODE: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
 /// Inside a script: a command that does not exist.

@@ -243,6 +243,33 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         "total_system_memory_human",
         bytes_to_human(total_system)
     );
+    // Scripts and functions, in Redis 7.0's order. One interpreter per worker thread
+    // runs both: the functions' part is what their libraries' code took when it ran.
+    let (vm_eval, vm_functions) = crate::scripting::vm_memory();
+    let (cached_scripts, scripts_bytes) = shared.scripts.stats();
+    let (libraries, functions) = shared.functions.counts();
+    let functions_bytes = shared.functions.bytes();
+    field!(out, "used_memory_lua", vm_eval);
+    field!(out, "used_memory_vm_eval", vm_eval);
+    field!(out, "used_memory_lua_human", bytes_to_human(vm_eval as u64));
+    field!(out, "used_memory_scripts_eval", scripts_bytes);
+    field!(out, "number_of_cached_scripts", cached_scripts);
+    field!(out, "number_of_functions", functions);
+    field!(out, "number_of_libraries", libraries);
+    field!(out, "used_memory_vm_functions", vm_functions);
+    field!(out, "used_memory_vm_total", vm_eval + vm_functions);
+    field!(
+        out,
+        "used_memory_vm_total_human",
+        bytes_to_human((vm_eval + vm_functions) as u64)
+    );
+    field!(out, "used_memory_functions", functions_bytes);
+    field!(out, "used_memory_scripts", scripts_bytes + functions_bytes);
+    field!(
+        out,
+        "used_memory_scripts_human",
+        bytes_to_human((scripts_bytes + functions_bytes) as u64)
+    );
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", bytes_to_human(maxmemory));
     field!(out, "maxmemory_policy", policy);

@@ -61,6 +61,7 @@ use shoal_storage::{Keyspace, ZsetLimits};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
+use crate::functions::Functions;
 use crate::pacer::Pacer;
 
 /// Gate bit: the dataset is loading.
@@ -156,6 +157,8 @@ struct State {
 
 struct Inner {
     gate: AtomicU8,
+    /// The function libraries, saved with the keys and loaded back.
+    functions: Arc<Functions>,
     /// Where changes are counted (Redis's `server.dirty`, as a running total).
     counters: Arc<Counters>,
     /// The running total the last successful save covered (read when it started).
@@ -243,10 +246,15 @@ fn now_secs() -> i64 {
 impl Persistence {
     /// Fresh state of a server started at `started_secs` (unix seconds), whose
     /// changes are counted in `counters`.
-    pub fn new(started_secs: i64, counters: Arc<Counters>) -> Persistence {
+    pub fn new(
+        started_secs: i64,
+        counters: Arc<Counters>,
+        functions: Arc<Functions>,
+    ) -> Persistence {
         Persistence {
             inner: Arc::new(Inner {
                 gate: AtomicU8::new(0),
+                functions,
                 counters,
                 saved_dirty: AtomicU64::new(0),
                 last_save: AtomicI64::new(started_secs),
@@ -467,14 +475,24 @@ impl Persistence {
                     zset_limits,
                     set_max_intset_entries: Some(set_max_intset),
                 };
-                rdb::read(&mut file, ks, &opts).map_err(|e| {
+                let stats = rdb::read(&mut file, ks, &opts).map_err(|e| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
                             "cannot load the dump file {shown}: {e}; the file was left as it is"
                         ),
                     )
-                })
+                })?;
+                self.load_functions(&stats.functions).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "cannot load the dump file {shown}: its function library \
+                             failed: {e}; the file was left as it is"
+                        ),
+                    )
+                })?;
+                Ok(stats)
             });
         let mut st = self.inner.state.lock();
         st.loading_since = None;
@@ -510,6 +528,22 @@ impl Persistence {
                 Err(e)
             }
         }
+    }
+
+    /// Creates the function libraries a dump holds (replacing none: a library twice
+    /// is an error, as in Redis). `Err` is Redis's text.
+    fn load_functions(&self, codes: &[Vec<u8>]) -> Result<(), String> {
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let functions = &self.inner.functions;
+        let mut libs = Vec::with_capacity(codes.len());
+        for code in codes {
+            libs.push(crate::scripting::create_library(
+                functions, code, true, false,
+            )?);
+        }
+        functions.install_all(libs, crate::functions::RestorePolicy::Append)
     }
 
     /// One save-point check (Redis's `serverCron`): starts a background save when
@@ -621,7 +655,8 @@ impl Inner {
         // The file lock before the snapshot: saves on different threads (SAVE and
         // FLUSHALL's rewrite) land in the order of their snapshots.
         let writer = self.file_lock.lock();
-        let result = write_dump_locked(self, snapshot(), &params, None);
+        let functions = self.functions.codes();
+        let result = write_dump_locked(self, snapshot(), functions, &params, None);
         drop(writer);
         let mut st = self.state.lock();
         match &result {
@@ -664,6 +699,7 @@ impl Inner {
         st.last_try = now_secs();
         let dirty_before = this.counters.dirty_total();
         let snapshot = take();
+        let functions = this.functions.codes();
         this.keys_total
             .store(snapshot.total_keys() as u64, Ordering::Relaxed);
         this.keys_processed.store(0, Ordering::Relaxed);
@@ -674,7 +710,7 @@ impl Inner {
         let spawned = std::thread::Builder::new()
             .name("shoal-bgsave".into())
             .spawn(move || {
-                let result = write_dump(&inner, snapshot, &params, Some(&stop));
+                let result = write_dump(&inner, snapshot, functions, &params, Some(&stop));
                 let secs = started.elapsed();
                 let mut st = inner.state.lock();
                 st.running = None;
@@ -724,11 +760,12 @@ impl Inner {
 fn write_dump(
     inner: &Inner,
     snapshot: Keyspace,
+    functions: Vec<Vec<u8>>,
     params: &Params,
     abort: Option<&AtomicBool>,
 ) -> Result<SaveStats, String> {
     let _one_writer = inner.file_lock.lock();
-    write_dump_locked(inner, snapshot, params, abort)
+    write_dump_locked(inner, snapshot, functions, params, abort)
 }
 
 /// The name of the temporary file a save writes before renaming it over the dump
@@ -839,12 +876,13 @@ fn remove_leftover_temp_files(dir: &Path) {
 fn write_dump_locked(
     inner: &Inner,
     snapshot: Keyspace,
+    functions: Vec<Vec<u8>>,
     params: &Params,
     abort: Option<&AtomicBool>,
 ) -> Result<SaveStats, String> {
     let tmp = params.dir.join(temp_file_name(std::process::id()));
     let target = params.dump_path();
-    let result = write_and_rename(inner, snapshot, params, abort, &tmp, &target);
+    let result = write_and_rename(inner, snapshot, functions, params, abort, &tmp, &target);
     if result.is_err() {
         // Leave nothing behind but the previous dump (ignore "not there").
         if fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_file()) {
@@ -857,6 +895,7 @@ fn write_dump_locked(
 fn write_and_rename(
     inner: &Inner,
     snapshot: Keyspace,
+    functions: Vec<Vec<u8>>,
     params: &Params,
     abort: Option<&AtomicBool>,
     tmp: &Path,
@@ -878,6 +917,7 @@ fn write_and_rename(
         checksum: params.checksum,
         now_ms: now_ms(),
         aux: aux_fields(),
+        functions,
         abort,
         progress: Some(&inner.keys_processed),
         pace: pace.as_ref().map(|f| f as &dyn Fn()),

@@ -25,7 +25,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +35,8 @@ use shoal_protocol::{OwnedArgs, Proto, ReplyBuf};
 use crate::access::Held;
 use crate::command::{CallError, Ctx, ScriptCall};
 use crate::error::{CmdError, CmdResult};
-use crate::scripts::{Running, Script, Sha};
+use crate::functions::{FunctionInfo, Functions, Library, LOAD_TIMEOUT_MS};
+use crate::scripts::{Running, Script, ScriptFlags, Sha};
 
 /// Redis's version as scripts see it (`redis.REDIS_VERSION`).
 const REDIS_VERSION: &str = "7.0.15";
@@ -61,11 +62,11 @@ const SANDBOX: &str = r#"
 local G, hidden, slot, sha1, log, lrand, srand, rcall, unwrap = ...
 local type, error, pairs, ipairs, rawget, rawset, setmetatable, getmetatable, tostring,
       tonumber, select, pcall, xpcall, getfenv, setfenv, loadstring, concat, byte, sub,
-      find, gsub, floor, fmod, resume =
+      find, gsub, floor, fmod, resume, lower =
       type, error, pairs, ipairs, rawget, rawset, setmetatable, getmetatable, tostring,
       tonumber, select, pcall, xpcall, getfenv, setfenv, loadstring, table.concat,
       string.byte, string.sub, string.find, string.gsub, math.floor, math.fmod,
-      coroutine.resume
+      coroutine.resume, string.lower
 local RO = 'Attempt to modify a readonly table'
 local inner_of = setmetatable({}, {__mode = 'k'})
 local function ro() error(RO, 2) end
@@ -309,7 +310,112 @@ ENV = seal(hidden)
 inner_of[ENV] = hidden
 rawset(hidden, '_G', ENV)
 getmetatable('').__metatable = frozen
-return ENV
+
+-- Functions. A library's code (FUNCTION LOAD) runs with only the library API as
+-- globals; the functions it registers run with the sandbox's globals, KEYS and ARGV
+-- excepted (they get them as arguments). A missing name raises with the caller's
+-- position, as Redis's C metamethod does.
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+end
+local function strict(t)
+  local proxy = {}
+  setmetatable(proxy, {__index = function(_, k)
+    local v = rawget(t, k)
+    if v == nil then missing(k) end
+    return v
+  end, __newindex = ro, __metatable = frozen})
+  inner_of[proxy] = t
+  return proxy
+end
+local FLAGS = {['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true,
+  ['no-cluster'] = true, ['allow-cross-slot-keys'] = true}
+local function regerr(m) error({err = 'ERR ' .. m}, 0) end
+local function is_str(v) local t = type(v) return t == 'string' or t == 'number' end
+local function register_function(...)
+  local lib = slot.lib
+  if not lib then regerr('redis.register_function can only be called on FUNCTION LOAD command') end
+  local n = select('#', ...)
+  if n < 1 or n > 2 then regerr('wrong number of arguments to redis.register_function') end
+  local name, cb, desc, flags
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      regerr('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).')
+    end
+    for k, v in pairs(t) do
+      if not is_str(k) then regerr('named argument key given to redis.register_function is not a string') end
+      local key = lower(tostring(k))
+      if key == 'function_name' then
+        if not is_str(v) then regerr('function_name argument given to redis.register_function must be a string') end
+        name = tostring(v)
+      elseif key == 'description' then
+        if not is_str(v) then regerr('description argument given to redis.register_function must be a string') end
+        desc = tostring(v)
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then regerr('callback argument given to redis.register_function must be a function') end
+        cb = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then
+          regerr('flags argument to redis.register_function must be a table representing function flags')
+        end
+        flags = {}
+        local j = 1
+        while true do
+          local f = v[j]
+          if f == nil then break end
+          if not is_str(f) then regerr('unknown flag given') end
+          f = lower(tostring(f))
+          if not FLAGS[f] then regerr('unknown flag given') end
+          flags[f] = true
+          j = j + 1
+        end
+      else
+        regerr('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then regerr('redis.register_function must get a function name argument') end
+    if not cb then regerr('redis.register_function must get a callback argument') end
+  else
+    local a, b = ...
+    if not is_str(a) then regerr('first argument to redis.register_function must be a string') end
+    if type(b) ~= 'function' then regerr('second argument to redis.register_function must be a function') end
+    name, cb = tostring(a), b
+  end
+  if name == '' or find(name, '[^%w_]') then
+    regerr('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
+  end
+  if lib.seen[name] then regerr('Function already exists in the library') end
+  lib.seen[name] = true
+  local list = lib.list
+  list[#list + 1] = {name = name, callback = cb, description = desc, flags = flags or {}}
+end
+local libredis = strict({register_function = register_function, log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = slot.version, REDIS_VERSION_NUM = slot.version_num})
+local FENV = {}
+local fmeta = {__newindex = ro, __metatable = frozen}
+local function lib_index(_, k)
+  if k == 'redis' then return libredis end
+  missing(k)
+end
+local function run_index(_, k)
+  if k ~= 'KEYS' and k ~= 'ARGV' then
+    local v = rawget(hidden, k)
+    if v ~= nil then return v end
+  end
+  missing(k)
+end
+fmeta.__index = run_index
+setmetatable(FENV, fmeta)
+inner_of[FENV] = hidden
+local function lib_mode(on)
+  if on then fmeta.__index = lib_index else fmeta.__index = run_index end
+end
+local function invoke(f, keys, args, handler)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return ENV, FENV, lib_mode, invoke
 "#;
 
 /// One thread's interpreter.
@@ -330,6 +436,22 @@ struct Engine {
     compiled: HashMap<Sha, Function>,
     /// The cache generation `compiled` belongs to.
     generation: u64,
+    /// The globals of library code and functions (switched by `lib_mode`).
+    fenv: Table,
+    /// `lib_mode(true)`: library code's globals (FUNCTION LOAD); `false`: functions'.
+    lib_mode: Function,
+    /// Calls a function with its keys and arguments under the error handler.
+    invoke: Function,
+    /// Lua's own `pcall`.
+    pcall: Function,
+    /// Compiled functions by library id, then name.
+    libs: HashMap<u64, HashMap<String, Function>>,
+    /// The functions generation `libs` was last checked against.
+    libs_generation: u64,
+    /// The memory each library's code took when it ran here, by id.
+    lib_bytes: HashMap<u64, usize>,
+    /// What [`Engine::report_memory`] last published: (all, functions).
+    reported: (usize, usize),
 }
 
 /// Maps an mlua error (only the sandbox's own setup can fail) to a command error.
@@ -348,7 +470,9 @@ impl Engine {
         let slot = lua.create_table()?;
         slot.raw_set("version", REDIS_VERSION)?;
         slot.raw_set("version_num", REDIS_VERSION_NUM)?;
-        slot.raw_set("libs", lua.create_table()?)?;
+        let libs = lua.create_table()?;
+        crate::lualibs::register(&lua, &libs)?;
+        slot.raw_set("libs", libs)?;
         let sha1 = lua.create_function(|lua, s: mlua::String| {
             let hex = crate::scripts::sha1_hex(&s.as_bytes());
             lua.create_string(hex)
@@ -399,18 +523,20 @@ impl Engine {
                 Ok(Value::String(lua.create_string(text)?))
             }
         })?;
-        let env: Table = lua.load(SANDBOX).set_name("=sandbox").call((
-            g.clone(),
-            hidden.clone(),
-            slot.clone(),
-            sha1,
-            log,
-            lrand,
-            srand,
-            rcall,
-            unwrap,
-        ))?;
+        let (env, fenv, lib_mode, invoke): (Table, Table, Function, Function) =
+            lua.load(SANDBOX).set_name("=sandbox").call((
+                g.clone(),
+                hidden.clone(),
+                slot.clone(),
+                sha1,
+                log,
+                lrand,
+                srand,
+                rcall,
+                unwrap,
+            ))?;
         let xpcall: Function = g.get("xpcall")?;
+        let pcall: Function = g.get("pcall")?;
         let handler = lua.create_function(error_handler)?;
         Ok(Engine {
             lua,
@@ -421,7 +547,133 @@ impl Engine {
             handler,
             compiled: HashMap::new(),
             generation: 0,
+            fenv,
+            lib_mode,
+            invoke,
+            pcall,
+            libs: HashMap::new(),
+            libs_generation: 0,
+            lib_bytes: HashMap::new(),
+            reported: (0, 0),
         })
+    }
+
+    /// Runs a library's code (from `body_at`, its shebang's newline) with the library
+    /// API as globals, as Redis's `luaEngineCreate`: its registered functions, in
+    /// order. `timeout`: stop it past [`LOAD_TIMEOUT_MS`] (FUNCTION LOAD; not when
+    /// loading a dump). `Err` is Redis's text, without `ERR `.
+    fn run_library(
+        &mut self,
+        code: &[u8],
+        body_at: usize,
+        timeout: bool,
+    ) -> Result<Vec<(Registered, Function)>, String> {
+        let f = self
+            .lua
+            .load(&code[body_at..])
+            .set_name("@user_function")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", syntax_message(&e)))?;
+        let internal = |e: mlua::Error| e.to_string();
+        let lib = self.lua.create_table().map_err(internal)?;
+        lib.raw_set("seen", self.lua.create_table().map_err(internal)?)
+            .map_err(internal)?;
+        let list = self.lua.create_table().map_err(internal)?;
+        lib.raw_set("list", list.clone()).map_err(internal)?;
+        self.slot.raw_set("lib", lib).map_err(internal)?;
+        self.lib_mode.call::<()>(true).map_err(internal)?;
+        if timeout {
+            let started = std::time::Instant::now();
+            self.lua
+                .set_hook(
+                    HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+                    move |_lua, _debug| {
+                        if started.elapsed() > Duration::from_millis(LOAD_TIMEOUT_MS) {
+                            return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                        }
+                        Ok(mlua::VmState::Continue)
+                    },
+                )
+                .map_err(internal)?;
+        }
+        let ran = self.pcall.call::<(bool, Value)>(f);
+        self.lua.remove_hook();
+        let _ = self.lib_mode.call::<()>(false);
+        let _ = self.slot.raw_set("lib", Value::Nil);
+        let (ok, err) = ran.map_err(internal)?;
+        if !ok {
+            return Err(format!(
+                "Error registering functions: {}",
+                load_error_text(&err)
+            ));
+        }
+        let mut out = Vec::new();
+        for entry in list.sequence_values::<Table>() {
+            let entry = entry.map_err(internal)?;
+            let name: String = entry.raw_get("name").map_err(internal)?;
+            let callback: Function = entry.raw_get("callback").map_err(internal)?;
+            let desc: Option<mlua::String> = entry.raw_get("description").map_err(internal)?;
+            let flags: Table = entry.raw_get("flags").map_err(internal)?;
+            let has = |f: &str| {
+                flags
+                    .raw_get::<Option<bool>>(f)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false)
+            };
+            let flags = ScriptFlags {
+                compat: false,
+                no_writes: has("no-writes"),
+                allow_oom: has("allow-oom"),
+                allow_stale: has("allow-stale"),
+                no_cluster: has("no-cluster"),
+                allow_cross_slot: has("allow-cross-slot-keys"),
+            };
+            out.push((
+                Registered {
+                    name,
+                    desc: desc.map(|d| d.as_bytes().to_vec()),
+                    flags,
+                },
+                callback,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The compiled function `idx` of `lib` on this thread (the library's code run
+    /// here first if this thread has not yet).
+    fn library_function(
+        &mut self,
+        functions: &Functions,
+        lib: &Library,
+        idx: usize,
+    ) -> Result<Function, CmdError> {
+        let generation = functions.generation();
+        if self.libs_generation != generation {
+            let live = functions.live_ids();
+            self.libs.retain(|id, _| live.contains(id));
+            self.lib_bytes.retain(|id, _| live.contains(id));
+            self.libs_generation = generation;
+        }
+        if !self.libs.contains_key(&lib.id) {
+            let before = self.lua.used_memory();
+            let fns = self
+                .run_library(&lib.code, lib.body_at, false)
+                .map_err(|e| CmdError::Other(crate::error::err_code(e).into()))?;
+            let took = self.lua.used_memory().saturating_sub(before);
+            self.lib_bytes.insert(lib.id, took);
+            let fns = fns.into_iter().map(|(r, f)| (r.name, f)).collect();
+            self.libs.insert(lib.id, fns);
+        }
+        let name = &lib.functions[idx].name;
+        self.libs
+            .get(&lib.id)
+            .and_then(|m| m.get(name))
+            .cloned()
+            .ok_or_else(|| CmdError::msg(crate::error::FUNCTION_NOT_FOUND))
     }
 
     /// The compiled function of `script` (compiled now if this thread has not yet).
@@ -437,6 +689,118 @@ impl Engine {
         self.compiled.insert(script.sha, f.clone());
         Ok(f)
     }
+}
+
+/// A function a library's code registered (name, description, flags).
+#[derive(Debug)]
+pub struct Registered {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub desc: Option<Vec<u8>>,
+    /// Its flags.
+    pub flags: ScriptFlags,
+}
+
+/// The message of a compile error.
+fn syntax_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The text of an error library code raised while loading (Redis's
+/// `luaExtractErrorInformation`: a table's `err`, anything else `ERR ` and its text).
+fn load_error_text(v: &Value) -> String {
+    match v {
+        Value::Table(t) => match t.raw_get::<Value>("err") {
+            Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+            _ => "ERR unknown error".to_string(),
+        },
+        Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
+        Value::Error(e) => match raised_text(e) {
+            Some(t) => t,
+            None => format!("ERR {}", error_text(e)),
+        },
+        Value::Integer(i) => format!("ERR {i}"),
+        Value::Number(n) => format!("ERR {}", format_number(*n)),
+        other => format!("ERR {}", other.type_name()),
+    }
+}
+
+/// Creates library `code` (FUNCTION LOAD, RESTORE, a dump's): parses its first
+/// line, checks its name and engine, runs its code on this thread to learn its
+/// functions (kept compiled here). Without `replace`, a library of that name
+/// already there is refused before its code runs, as Redis; `timeout`: FUNCTION
+/// LOAD's. `Err` is Redis's text, without `ERR `.
+pub fn create_library(
+    functions: &Functions,
+    code: &[u8],
+    replace: bool,
+    timeout: bool,
+) -> Result<Library, String> {
+    let meta = crate::functions::parse_meta(code)?;
+    if !crate::functions::valid_name(&meta.name) {
+        return Err(crate::functions::BAD_NAME.to_string());
+    }
+    if !meta.engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("Engine '{}' not found", meta.engine));
+    }
+    if !replace && functions.has_library(&meta.name) {
+        return Err(format!("Library '{}' already exists", meta.name));
+    }
+    let id = functions.new_id();
+    let result = with_engine(|eng| {
+        let before = eng.lua.used_memory();
+        let r = eng.run_library(code, meta.body_at, timeout);
+        if r.is_ok() {
+            let took = eng.lua.used_memory().saturating_sub(before);
+            eng.lib_bytes.insert(id, took);
+        }
+        Ok(r)
+    });
+    let fns = match result {
+        Ok(r) => r?,
+        Err(e) => return Err(String::from_utf8_lossy(&e.message()).into_owned()),
+    };
+    if fns.is_empty() {
+        forget_library(id);
+        return Err("No functions registered".to_string());
+    }
+    let mut compiled = HashMap::new();
+    let mut infos = Vec::with_capacity(fns.len());
+    for (r, f) in fns {
+        compiled.insert(r.name.clone(), f);
+        infos.push(FunctionInfo {
+            name: r.name,
+            desc: r.desc,
+            flags: r.flags,
+            undeclared: Default::default(),
+            ran: Default::default(),
+        });
+    }
+    let _ = with_engine(|eng| {
+        eng.libs.insert(id, compiled);
+        Ok(())
+    });
+    Ok(Library {
+        id,
+        name: meta.name,
+        code: code.into(),
+        body_at: meta.body_at,
+        functions: infos,
+    })
+}
+
+/// Drops what this thread compiled for library `id` (a library created here that
+/// was not installed after all).
+pub fn forget_library(id: u64) {
+    let _ = with_engine(|eng| {
+        eng.libs.remove(&id);
+        eng.lib_bytes.remove(&id);
+        Ok(())
+    });
 }
 
 /// Compiles a script body (its shebang line skipped, its newline kept so that line
@@ -474,8 +838,48 @@ fn with_engine<R>(f: impl FnOnce(&mut Engine) -> Result<R, CmdError>) -> Result<
             *slot = Some(Engine::new().map_err(lua_err)?);
         }
         let eng = slot.as_mut().expect("engine just created");
-        f(eng)
+        let r = f(eng);
+        eng.report_memory();
+        r
     })
+}
+
+/// Bytes every thread's interpreter holds, and the part of it the function
+/// libraries took when their code ran (INFO `used_memory_vm_*`).
+static VM_BYTES: AtomicUsize = AtomicUsize::new(0);
+static VM_FUNCTION_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The interpreters' memory: (EVAL part, functions part), bytes.
+pub fn vm_memory() -> (usize, usize) {
+    let total = VM_BYTES.load(Ordering::Relaxed);
+    let functions = VM_FUNCTION_BYTES.load(Ordering::Relaxed).min(total);
+    (total - functions, functions)
+}
+
+fn adjust(counter: &AtomicUsize, old: usize, new: usize) {
+    if new >= old {
+        counter.fetch_add(new - old, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(old - new, Ordering::Relaxed);
+    }
+}
+
+impl Engine {
+    /// Publishes this interpreter's memory to [`vm_memory`].
+    fn report_memory(&mut self) {
+        let now = self.lua.used_memory();
+        adjust(&VM_BYTES, self.reported.0, now);
+        let fns: usize = self.lib_bytes.values().sum();
+        adjust(&VM_FUNCTION_BYTES, self.reported.1, fns);
+        self.reported = (now, fns);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        adjust(&VM_BYTES, self.reported.0, 0);
+        adjust(&VM_FUNCTION_BYTES, self.reported.1, 0);
+    }
 }
 
 /// The message handler scripts run under (Redis's `__redis__err__handler`): the
@@ -579,15 +983,57 @@ fn rand48_seed(seed: i32) {
     RAND48.with(|s| s.set(((u64::from(seed as u32)) << 16) | 0x330E));
 }
 
+/// What runs: an EVAL script or a library's function.
+#[derive(Clone, Copy)]
+pub enum Target<'x> {
+    /// An EVAL script.
+    Script(&'x Arc<Script>),
+    /// Function `.1` of library `.0` (FCALL), called by the command `.2`.
+    Function(&'x Arc<Library>, usize, &'x [&'x [u8]]),
+}
+
+impl Target<'_> {
+    /// Its flags.
+    pub fn flags(&self) -> ScriptFlags {
+        match self {
+            Target::Script(s) => s.flags,
+            Target::Function(l, i, _) => l.functions[*i].flags,
+        }
+    }
+
+    /// Whether it ran once, and whether it reached undeclared keys (see
+    /// [`Script::undeclared`]).
+    fn marks(
+        &self,
+    ) -> (
+        &std::sync::atomic::AtomicBool,
+        &std::sync::atomic::AtomicBool,
+    ) {
+        match self {
+            Target::Script(s) => (&s.ran, &s.undeclared),
+            Target::Function(l, i, _) => (&l.functions[*i].ran, &l.functions[*i].undeclared),
+        }
+    }
+
+    /// The name its errors give (`script: <name>`).
+    fn name(&self) -> String {
+        match self {
+            Target::Script(s) => String::from_utf8_lossy(&s.sha).into_owned(),
+            Target::Function(l, i, _) => l.functions[*i].name.clone(),
+        }
+    }
+}
+
 /// How a script should run.
 pub struct Invocation<'x> {
-    /// The script.
-    pub script: &'x Arc<Script>,
+    /// The script or function.
+    pub target: Target<'x>,
     /// KEYS.
     pub keys: &'x [&'x [u8]],
     /// ARGV.
     pub argv: &'x [&'x [u8]],
-    /// EVAL_RO/EVALSHA_RO, or a `no-writes` script: write commands are refused.
+    /// EVAL_RO/EVALSHA_RO/FCALL_RO, or a `no-writes` script: write commands are
+    /// refused.
     pub read_only: bool,
 }
 
@@ -627,15 +1073,21 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
     let shared = ctx.shared;
     let generation = shared.scripts.generation();
     with_engine(|eng| {
-        let f = eng.function(inv.script, generation)?;
-        let run = Arc::new(Running::new(true));
+        let (f, run) = match inv.target {
+            Target::Script(script) => (eng.function(script, generation)?, Running::new(true)),
+            Target::Function(lib, idx, command) => (
+                eng.library_function(&shared.functions, lib, idx)?,
+                Running::function(&lib.functions[idx].name, command),
+            ),
+        };
+        let run = Arc::new(run);
         let in_group = ctx.held.is_some();
+        let (ran, undeclared) = inv.target.marks();
         // A script's first run holds every shard: what it touches is unknown yet.
-        let mut everything = !inv.script.ran.load(Ordering::Relaxed)
-            || inv.script.undeclared.load(Ordering::Relaxed);
+        let mut everything = !ran.load(Ordering::Relaxed) || undeclared.load(Ordering::Relaxed);
         let saved_db = ctx.client.db;
         ctx.client.in_script = true;
-        ctx.client.script_allow_oom = inv.script.flags.allow_oom;
+        ctx.client.script_allow_oom = inv.target.flags().allow_oom;
         let attempt = loop {
             if !in_group {
                 ctx.held = Some(lock_for(ctx, inv.keys, everything));
@@ -649,7 +1101,7 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
             }
             match attempt {
                 Ok(Attempt::Retry) => {
-                    inv.script.undeclared.store(true, Ordering::Relaxed);
+                    undeclared.store(true, Ordering::Relaxed);
                     everything = true;
                 }
                 other => break other,
@@ -715,8 +1167,13 @@ impl Engine {
         may_retry: bool,
     ) -> mlua::Result<Attempt> {
         let lua = &self.lua;
-        self.hidden.raw_set("KEYS", strings_table(lua, inv.keys)?)?;
-        self.hidden.raw_set("ARGV", strings_table(lua, inv.argv)?)?;
+        let keys = strings_table(lua, inv.keys)?;
+        let argv = strings_table(lua, inv.argv)?;
+        let is_function = matches!(inv.target, Target::Function(..));
+        if !is_function {
+            self.hidden.raw_set("KEYS", keys.clone())?;
+            self.hidden.raw_set("ARGV", argv.clone())?;
+        }
         self.slot.raw_set("resp", 2)?;
         self.slot.raw_set("killed", Value::Nil)?;
         self.set_hook(ctx, run)?;
@@ -735,9 +1192,13 @@ impl Engine {
                 redis_call(lua, ctx, &slot, &mut state, run, args)
             })?;
             slot.raw_set("call", call)?;
-            let r = self
-                .xpcall
-                .call::<(bool, Value)>((f.clone(), self.handler.clone()));
+            let r = if is_function {
+                self.invoke
+                    .call::<(bool, Value)>((f.clone(), keys, argv, self.handler.clone()))
+            } else {
+                self.xpcall
+                    .call::<(bool, Value)>((f.clone(), self.handler.clone()))
+            };
             slot.raw_set("call", Value::Nil)?;
             r
         });
@@ -747,18 +1208,21 @@ impl Engine {
         if state.retry {
             return Ok(Attempt::Retry);
         }
-        let script = inv.script;
-        script.ran.store(true, Ordering::Relaxed);
+        let (ran, undeclared) = inv.target.marks();
+        ran.store(true, Ordering::Relaxed);
         if state.call.outside {
-            script.undeclared.store(true, Ordering::Relaxed);
+            undeclared.store(true, Ordering::Relaxed);
         }
         let resp: u8 = self.slot.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
         let killed = run.kill.load(Ordering::Relaxed);
         if ok && !killed {
             return Ok(Attempt::Done(value, resp));
         }
-        let sha = String::from_utf8_lossy(&inv.script.sha).into_owned();
-        Ok(Attempt::Failed(failure_text(&value, &sha, killed)?))
+        Ok(Attempt::Failed(failure_text(
+            &value,
+            &inv.target.name(),
+            killed,
+        )?))
     }
 
     /// Installs the time-check hook for `run`.

@@ -105,6 +105,8 @@ pub struct Running {
     pub eval: bool,
     /// Registered in [`Scripts`] (past the threshold).
     pub registered: AtomicBool,
+    /// A function's name and the command that called it (FUNCTION STATS).
+    pub function: Option<(String, Vec<Vec<u8>>)>,
 }
 
 impl Running {
@@ -116,8 +118,38 @@ impl Running {
             wrote: AtomicBool::new(false),
             eval,
             registered: AtomicBool::new(false),
+            function: None,
         }
     }
+
+    /// The state of function `name` called by `command`, starting now.
+    pub fn function(name: &str, command: &[&[u8]]) -> Running {
+        Running {
+            function: Some((
+                name.to_string(),
+                command.iter().map(|a| a.to_vec()).collect(),
+            )),
+            ..Running::new(false)
+        }
+    }
+}
+
+/// What runs past the busy threshold (FUNCTION STATS).
+#[derive(Debug)]
+pub enum BusyNow {
+    /// Nothing.
+    Nothing,
+    /// An EVAL script.
+    Eval,
+    /// A function.
+    Function {
+        /// Its name.
+        name: String,
+        /// The command that called it.
+        command: Vec<Vec<u8>>,
+        /// How long it has run, ms.
+        ms: u64,
+    },
 }
 
 /// What SCRIPT KILL / FUNCTION KILL found.
@@ -251,6 +283,22 @@ impl Scripts {
     /// Whether the busy script is an EVAL script (else a function), for BUSY's text.
     pub fn busy_is_eval(&self) -> bool {
         self.busy.running.lock().first().is_none_or(|r| r.eval)
+    }
+
+    /// What runs past the busy threshold now (FUNCTION STATS).
+    pub fn busy_now(&self) -> BusyNow {
+        let r = self.busy.running.lock();
+        match r.first() {
+            None => BusyNow::Nothing,
+            Some(run) => match &run.function {
+                None => BusyNow::Eval,
+                Some((name, command)) => BusyNow::Function {
+                    name: name.clone(),
+                    command: command.clone(),
+                    ms: run.started.elapsed().as_millis() as u64,
+                },
+            },
+        }
     }
 
     /// `run` ended: unregisters it if it was busy.

@@ -23,6 +23,7 @@ pub use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::evict::{Evictor, Policy};
+use crate::functions::Functions;
 use crate::latency::LatencyMonitor;
 use crate::monitor::Monitors;
 use crate::notify::Notifications;
@@ -161,6 +162,8 @@ pub struct Shared {
     stopping_since: parking_lot::Mutex<Option<Instant>>,
     /// The script cache and the scripts running now (see [`crate::scripts`]).
     pub scripts: Scripts,
+    /// The function libraries (see [`crate::functions`]); persistence has a handle.
+    pub functions: Arc<Functions>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -176,6 +179,7 @@ impl Shared {
         let (shutdown_tx, _) = watch::channel(false);
         let started_ms = now_ms();
         let counters = Arc::new(Counters::new(commands));
+        let functions = Arc::new(Functions::default());
         let shared = Shared {
             keyspace,
             config: RwLock::new(config.clone()),
@@ -187,7 +191,7 @@ impl Shared {
             monitors: Monitors::default(),
             slowlog: SlowLog::default(),
             latency: LatencyMonitor::default(),
-            persistence: Persistence::new(started_ms / 1000, counters),
+            persistence: Persistence::new(started_ms / 1000, counters, Arc::clone(&functions)),
             started: Instant::now(),
             started_ms,
             run_id: run_id(),
@@ -203,6 +207,7 @@ impl Shared {
             stopping: AtomicBool::new(false),
             stopping_since: parking_lot::Mutex::new(None),
             scripts: Scripts::default(),
+            functions,
             shutdown_tx,
         };
         shared.apply_config(config);

@@ -135,6 +135,30 @@ fn key_flags(cmd: &Command) -> &'static [&'static str] {
     }
 }
 
+/// The key spec of a script's or function's declared keys (EVAL, FCALL and their
+/// read-only forms): flags, as Redis assumes the worst of them, and notes, worded
+/// per command as Redis 7.0's (EVALSHA and EVALSHA_RO have none).
+fn script_key_spec(cmd: &Command) -> Option<(&'static [&'static str], Option<&'static str>)> {
+    if !cmd.has(NO_MANDATORY_KEYS) {
+        return None;
+    }
+    const RW: &str =
+        "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE";
+    const RO: &str =
+        "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS";
+    let notes = match cmd.name {
+        "eval" | "fcall" => Some(RW),
+        "eval_ro" | "fcall_ro" => Some(RO),
+        _ => None,
+    };
+    let flags: &'static [&'static str] = if cmd.has(READONLY) {
+        &["RO", "access"]
+    } else {
+        &["RW", "access", "update"]
+    };
+    Some((flags, notes))
+}
+
 /// Redis 7's key specifications: for a `(first, last, step)` row one spec,
 /// begin_search by index `first`, find_keys by range (`lastkey` relative to `first`,
 /// or negative from the end); for keys counted by a `numkeys` argument one more
@@ -168,7 +192,16 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
         } else {
             key_flags(cmd)
         };
-        key_spec_head(out, flags, n.index.into());
+        match script_key_spec(cmd) {
+            Some((flags, Some(notes))) => {
+                out.map(4);
+                out.bulk_str("notes");
+                out.bulk_str(notes);
+                key_spec_fields(out, flags, n.index.into());
+            }
+            Some((flags, None)) => key_spec_head(out, flags, n.index.into()),
+            None => key_spec_head(out, flags, n.index.into()),
+        }
         out.bulk_str("find_keys");
         out.map(2);
         out.bulk_str("type");
@@ -222,6 +255,11 @@ fn unknown_key_specs(cmd: &Command) -> &'static [(&'static [&'static str], &'sta
 /// argument `index`; the caller writes `find_keys` next.
 fn key_spec_head(out: &mut ReplyBuf, flags: &[&str], index: i64) {
     out.map(3);
+    key_spec_fields(out, flags, index);
+}
+
+/// A key spec's flags and begin_search (the caller wrote the map header).
+fn key_spec_fields(out: &mut ReplyBuf, flags: &[&str], index: i64) {
     out.bulk_str("flags");
     out.set(flags.len());
     for f in flags {
@@ -451,7 +489,7 @@ fn command_keys(
     }
     // A count that makes the call a syntax error yields no key at all (Redis).
     let positions = cmd.key_positions(&argv).unwrap_or_default();
-    if positions.is_empty() {
+    if positions.is_empty() && !cmd.has(NO_MANDATORY_KEYS) {
         return Err(CmdError::msg(error::GETKEYS_INVALID_ARGUMENTS));
     }
     Ok((cmd, positions.into_iter().map(|p| p + 2).collect()))
@@ -474,6 +512,8 @@ fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     for (n, i) in keys.into_iter().enumerate() {
         let flags = if n < fixed {
             key_flags(cmd)
+        } else if let Some((flags, _)) = script_key_spec(cmd) {
+            flags
         } else {
             &["RO", "access"]
         };

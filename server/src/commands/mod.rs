@@ -6,6 +6,7 @@ pub mod configure;
 pub mod connection;
 pub mod databases;
 pub mod dump;
+pub mod functions;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -53,4 +54,5 @@ pub const FAMILIES: &[&[Command]] = &[
     transactions::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
 ];

@@ -9,8 +9,8 @@ use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{self, CmdError, CmdResult};
 use crate::num::parse_i64;
-use crate::scripting::{check_compiles, run_eval, Invocation};
-use crate::scripts::{parse_shebang, sha1_hex, sha_arg, Kill, Script};
+use crate::scripting::{check_compiles, run_eval, Invocation, Target};
+use crate::scripts::{parse_shebang, sha1_hex, sha_arg, Kill, Script, ScriptFlags};
 
 fn eval(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     eval_generic(ctx, args, false, false)
@@ -70,6 +70,22 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, by_sha: bool, ro: bool) -> C
         load(ctx, &args[1], true)?
     };
     let f = script.flags;
+    check_script_flags(ctx, f, ro)?;
+    let all: Vec<&[u8]> = args.iter().skip(3).collect();
+    let (keys, argv) = all.split_at(numkeys as usize);
+    let inv = Invocation {
+        target: Target::Script(&script),
+        keys,
+        argv,
+        read_only: ro || (!f.compat && f.no_writes),
+    };
+    run_eval(ctx, &inv)
+}
+
+/// The checks Redis's `scriptPrepareForRun` makes from a script's (or function's)
+/// flags before it runs: a script that may write is refused under MISCONF and by
+/// the `_RO` commands.
+pub fn check_script_flags(ctx: &Ctx<'_>, f: ScriptFlags, ro: bool) -> CmdResult {
     if !f.compat && !f.no_writes {
         if ctx.shared.persistence.misconf() {
             return Err(CmdError::msg(error::SCRIPT_MISCONF));
@@ -78,15 +94,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, by_sha: bool, ro: bool) -> C
             return Err(CmdError::msg(error::SCRIPT_WRITE_IN_RO));
         }
     }
-    let all: Vec<&[u8]> = args.iter().skip(3).collect();
-    let (keys, argv) = all.split_at(numkeys as usize);
-    let inv = Invocation {
-        script: &script,
-        keys,
-        argv,
-        read_only: ro || (!f.compat && f.no_writes),
-    };
-    run_eval(ctx, &inv)
+    Ok(())
 }
 
 fn script_load(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
@@ -214,17 +222,23 @@ const SCRIPT_SUBS: &[Command] = &[
 
 /// This family's commands.
 pub const COMMANDS: &[Command] = &[
-    Command::new("eval", -3, NOSCRIPT | SKIP_MONITOR | STALE, (0, 0, 0), eval)
-        .keynum(2, 1, 1)
-        .scope(Scope::All)
-        .doc("scripting", "Execute a Lua script server side", "2.6.0")
-        .complexity("Depends on the script that is executed.")
-        .acl(SCRIPTING)
-        .schema(command_args::EVAL),
+    Command::new(
+        "eval",
+        -3,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS,
+        (0, 0, 0),
+        eval,
+    )
+    .keynum(2, 1, 1)
+    .scope(Scope::All)
+    .doc("scripting", "Execute a Lua script server side", "2.6.0")
+    .complexity("Depends on the script that is executed.")
+    .acl(SCRIPTING)
+    .schema(command_args::EVAL),
     Command::new(
         "evalsha",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS,
         (0, 0, 0),
         evalsha,
     )
@@ -237,7 +251,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "eval_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY,
         (0, 0, 0),
         eval_ro,
     )
@@ -254,7 +268,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "evalsha_ro",
         -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY,
         (0, 0, 0),
         evalsha_ro,
     )

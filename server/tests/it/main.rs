@@ -13,6 +13,7 @@ mod connection;
 mod counters;
 mod dump;
 mod eviction;
+mod functions;
 mod hardening;
 mod hashes;
 mod keys;

@@ -1527,3 +1527,104 @@ async fn a_save_with_overlays_pending_writes_the_live_state() {
     let s = shoal_in(&dir, |_| {});
     assert!(shoal_contents(&s) == expected, "the dump is the live state");
 }
+
+// ---------------------------------------------------------------------------------------
+// Functions in dumps
+// ---------------------------------------------------------------------------------------
+
+const FN_LIB: &str = "#!lua name=counter\nredis.register_function('bump', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)";
+const FN_LIB2: &str = "#!lua name=greeter\nredis.register_function{function_name='hello', callback=function(keys, args) return 'hello ' .. args[1] end, flags={'no-writes'}}";
+
+/// The function names a server lists, sorted.
+async fn function_names(c: &mut MultiplexedConnection) -> Vec<String> {
+    let libs: Vec<Vec<redis::Value>> = cmd(c, &["FUNCTION", "LIST"]).await;
+    let mut names = Vec::new();
+    for lib in libs {
+        let redis::Value::Array(fns) = &lib[5] else {
+            panic!("{lib:?}")
+        };
+        for f in fns {
+            let redis::Value::Array(f) = f else {
+                panic!("{f:?}")
+            };
+            if let redis::Value::BulkString(n) = &f[1] {
+                names.push(String::from_utf8_lossy(n).into_owned());
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Functions survive SAVE and a restart, and Shoal's dump with functions loads into
+/// redis-server 7.0 (and passes redis-check-rdb).
+#[tokio::test]
+async fn functions_survive_a_restart_and_load_into_redis() {
+    let dir = TempDir::new("functions");
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    cmd::<String>(&mut c, &["FUNCTION", "LOAD", FN_LIB]).await;
+    cmd::<String>(&mut c, &["FUNCTION", "LOAD", FN_LIB2]).await;
+    assert_eq!(
+        cmd::<i64>(&mut c, &["FCALL", "bump", "1", "n", "5"]).await,
+        5
+    );
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    drop(c);
+    s.stop();
+    check_rdb(&dir.dump());
+
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    assert_eq!(function_names(&mut c).await, ["bump", "hello"]);
+    assert_eq!(
+        cmd::<i64>(&mut c, &["FCALL", "bump", "1", "n", "2"]).await,
+        7
+    );
+    assert_eq!(
+        cmd::<String>(&mut c, &["FCALL_RO", "hello", "0", "you"]).await,
+        "hello you"
+    );
+    // FUNCTION changes count as changes (a save point would save them).
+    let before: i64 = info_field(&mut c, "rdb_changes_since_last_save")
+        .await
+        .parse()
+        .unwrap();
+    cmd::<()>(&mut c, &["FUNCTION", "DELETE", "greeter"]).await;
+    let after: i64 = info_field(&mut c, "rdb_changes_since_last_save")
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(after, before + 1);
+    cmd::<String>(&mut c, &["FUNCTION", "LOAD", FN_LIB2]).await;
+    assert_eq!(cmd::<String>(&mut c, &["SAVE"]).await, "OK");
+    drop(c);
+    s.stop();
+
+    let (_redis, mut r) = RedisProc::start(&dir).await;
+    assert_eq!(function_names(&mut r).await, ["bump", "hello"]);
+    assert_eq!(
+        cmd::<i64>(&mut r, &["FCALL", "bump", "1", "n", "1"]).await,
+        8
+    );
+}
+
+/// A dump redis-server 7.0 wrote with functions loads into Shoal.
+#[tokio::test]
+async fn shoal_loads_functions_redis_saved() {
+    let dir = TempDir::new("functions-from-redis");
+    let (redis, mut r) = RedisProc::start(&dir).await;
+    cmd::<String>(&mut r, &["FUNCTION", "LOAD", FN_LIB]).await;
+    cmd::<String>(&mut r, &["FUNCTION", "LOAD", FN_LIB2]).await;
+    cmd::<()>(&mut r, &["SET", "n", "10"]).await;
+    assert_eq!(cmd::<String>(&mut r, &["SAVE"]).await, "OK");
+    drop(r);
+    drop(redis);
+    let s = shoal_in(&dir, |_| {});
+    let mut c = s.conn().await;
+    assert_eq!(function_names(&mut c).await, ["bump", "hello"]);
+    assert_eq!(
+        cmd::<i64>(&mut c, &["FCALL", "bump", "1", "n", "1"]).await,
+        11
+    );
+}

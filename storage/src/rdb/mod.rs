@@ -6,6 +6,7 @@
 //! ```text
 //! "REDIS0010"
 //! AUX (0xFA) name value ...          redis-ver, redis-bits, ctime, used-mem, aof-base
+//! FUNCTION2 (0xF5) code ...          one per function library (its full source)
 //! per non-empty database:
 //!   SELECTDB (0xFE) db  RESIZEDB (0xFB) keys keys-with-ttl
 //!   per key: [EXPIRETIME_MS (0xFC) 8-byte LE unix ms] type key value
@@ -184,6 +185,9 @@ pub struct SaveOptions<'a> {
     pub now_ms: i64,
     /// Auxiliary fields written after the header, in order.
     pub aux: Vec<(String, String)>,
+    /// Function libraries (each one's full code, `#!lua name=...` line included),
+    /// written after the auxiliary fields as Redis 7.0's `RDB_OPCODE_FUNCTION2`.
+    pub functions: Vec<Vec<u8>>,
     /// Checked every 1024 keys: when set, writing stops with `ErrorKind::Interrupted`.
     pub abort: Option<&'a AtomicBool>,
     /// Kept at the number of keys written so far.
@@ -232,6 +236,10 @@ fn write_impl(
         w.byte(OP_AUX)?;
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
+    }
+    for code in &opts.functions {
+        w.byte(OP_FUNCTION2)?;
+        w.string(code)?;
     }
     let mut keys = 0u64;
     for d in 0..ks.num_dbs() {
@@ -430,6 +438,75 @@ pub fn restore_with(
     Ok(entry)
 }
 
+/// Encodes function libraries as a FUNCTION DUMP payload, as Redis's
+/// `functionDumpCommand`: per library `RDB_OPCODE_FUNCTION2` and its code as an RDB
+/// string, then the RDB version (2 bytes LE) and the CRC-64 of everything before it.
+pub fn dump_functions(codes: &[&[u8]], compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out, compress);
+    for code in codes {
+        // Writing to a Vec cannot fail.
+        w.byte(OP_FUNCTION2).expect("writing to memory");
+        w.string(code).expect("writing to memory");
+    }
+    w.raw(&(VERSION as u16).to_le_bytes())
+        .expect("writing to memory");
+    w.flush().expect("writing to memory");
+    drop(w);
+    let crc = crc64::update(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why a FUNCTION RESTORE payload was refused: Redis's texts (without `ERR `).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FunctionsPayloadError {
+    /// Shorter than its footer, a newer RDB version, or a wrong CRC-64.
+    VersionOrChecksum,
+    /// Something else than a library in it, or a library that cannot be read.
+    Bad(&'static str),
+}
+
+/// Decodes a FUNCTION DUMP payload into the libraries' code, in payload order
+/// (Redis's `functionRestoreCommand` before it creates them).
+pub fn restore_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, FunctionsPayloadError> {
+    let Some(body_len) = payload.len().checked_sub(10) else {
+        return Err(FunctionsPayloadError::VersionOrChecksum);
+    };
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    let stored = u64::from_le_bytes(footer[2..].try_into().expect("8 bytes"));
+    if u32::from(version) > VERSION || crc64::update(0, &payload[..body_len + 2]) != stored {
+        return Err(FunctionsPayloadError::VersionOrChecksum);
+    }
+    let mut body = &payload[..body_len];
+    let mut r = Reader::new(&mut body, None);
+    let mut codes = Vec::new();
+    while !r
+        .at_end()
+        .map_err(|_| FunctionsPayloadError::Bad("can not read data type"))?
+    {
+        let op = r
+            .byte()
+            .map_err(|_| FunctionsPayloadError::Bad("can not read data type"))?;
+        match op {
+            OP_FUNCTION2 => {}
+            OP_FUNCTION_PRE_GA => {
+                return Err(FunctionsPayloadError::Bad(
+                    "Pre-GA function format not supported",
+                ))
+            }
+            _ => return Err(FunctionsPayloadError::Bad("given type is not a function")),
+        }
+        let mut code = Vec::new();
+        r.string_into(&mut code).map_err(|_| {
+            FunctionsPayloadError::Bad("failed loading the given functions payload")
+        })?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------
@@ -460,6 +537,9 @@ pub struct LoadStats {
     pub keys_expired: u64,
     /// Auxiliary fields (lossy UTF-8), in file order.
     pub aux: Vec<(String, String)>,
+    /// Function libraries' code (`RDB_OPCODE_FUNCTION2`), in file order: the caller
+    /// creates the libraries (the storage layer has no script engine).
+    pub functions: Vec<Vec<u8>>,
     /// Bytes read, checksum included.
     pub bytes: u64,
 }
@@ -565,10 +645,15 @@ pub fn read(
                     "module auxiliary data (Shoal has no modules)",
                 ))
             }
-            OP_FUNCTION2 | OP_FUNCTION_PRE_GA => {
+            OP_FUNCTION2 => {
+                let mut code = Vec::new();
+                r.string_into(&mut code)?;
+                stats.functions.push(code);
+            }
+            OP_FUNCTION_PRE_GA => {
                 return Err(RdbError::unsupported(
                     at,
-                    "Redis functions (Shoal has no FUNCTION support)",
+                    "functions in the format of Redis 7.0's release candidates",
                 ))
             }
             code => {
