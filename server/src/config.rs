@@ -324,6 +324,23 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// When `maxmemory` is 0 at start-up (unset, or 0 as in the shipped config.toml):
+    /// 80% of the cgroup's memory limit, if there is one (`maxmemory_source` in INFO
+    /// memory tells which applied). A process without a limit in a memory-limited
+    /// container would be killed by the kernel instead; CONFIG SET maxmemory 0 still
+    /// lifts it. The binary calls it; embedders decide for themselves.
+    pub fn apply_cgroup_default(&mut self) {
+        if self.maxmemory != 0 {
+            return;
+        }
+        if let Some(limit) = crate::memory::cgroup_limit() {
+            self.maxmemory = limit / 100 * crate::memory::CGROUP_SHARE_PERCENT;
+            self.maxmemory_from_cgroup = true;
+        }
+    }
+}
+
+impl Config {
     /// Builds the configuration from `args` (first item = program name), the process
     /// environment and the config file, with the precedence described in the module doc.
     ///

@@ -34,6 +34,39 @@ pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 /// WATCH after MULTI.
 pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 /// A command flagged `no-multi` queued (SAVE, SHUTDOWN...).
+/// FUNCTION LOAD without code.
+pub const FUNCTION_CODE_MISSING: &str = "ERR Function code is missing";
+/// FUNCTION DELETE of a library that does not exist.
+pub const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
+/// FUNCTION LIST LIBRARYNAME without its argument.
+pub const LIBRARY_NAME_MISSING: &str = "ERR library name argument was not given";
+/// A dump with functions loaded by a server built without a scripting engine (an
+/// embedder's: the binary always has one).
+pub const NO_SCRIPTING_ENGINE: &str = "ERR no scripting engine to load functions with";
+/// A library error reply with no text of its own.
+pub const UNKNOWN_ERROR: &str = "ERR unknown error";
+
+/// An error text from the function machinery or a library, as `ERR <text>`.
+pub fn err_text(text: impl std::fmt::Display) -> String {
+    format!("ERR {text}")
+}
+
+/// FUNCTION LOAD with an option it does not know.
+pub fn function_unknown_option(opt: &[u8]) -> CmdError {
+    CmdError::owned(format!(
+        "ERR Unknown option given: {}",
+        String::from_utf8_lossy(opt)
+    ))
+}
+
+/// FUNCTION LIST with an argument it does not know.
+pub fn function_unknown_argument(arg: &[u8]) -> CmdError {
+    CmdError::owned(format!(
+        "ERR Unknown argument {}",
+        String::from_utf8_lossy(arg)
+    ))
+}
+
 /// A `denyoom` command over maxmemory, when nothing could be evicted.
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";

@@ -33,17 +33,14 @@
 use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU32, AtomicU64, AtomicU8};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 pub use shoal_storage::evict::Policy;
 use shoal_storage::evict::Victims;
 use shoal_storage::{Entry, Keyspace};
 
-use crate::access::announce;
-use crate::changes::{event, Change};
 use crate::memory;
-use crate::state::{now_ms, Shared};
 
 /// What [`Evictor::perform`] achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,35 +59,35 @@ const LAZY_FREE_ELEMENTS: usize = 64;
 /// The eviction state shared by the server.
 pub struct Evictor {
     /// `maxmemory` in bytes (0 = no limit).
-    limit: AtomicU64,
-    policy: AtomicU8,
-    samples: AtomicUsize,
-    tenacity: AtomicU32,
+    pub(crate) limit: AtomicU64,
+    pub(crate) policy: AtomicU8,
+    pub(crate) samples: AtomicUsize,
+    pub(crate) tenacity: AtomicU32,
     /// `maxmemory-clients`, resolved to bytes (0 = no limit).
-    clients_limit: AtomicU64,
+    pub(crate) clients_limit: AtomicU64,
     /// Bytes of client connection buffers (not counted for eviction).
-    clients_mem: AtomicIsize,
+    pub(crate) clients_mem: AtomicIsize,
     /// Bytes handed to the background freer, not freed yet.
-    pending_free: Arc<AtomicU64>,
-    pending_objects: Arc<AtomicU64>,
+    pub(crate) pending_free: Arc<AtomicU64>,
+    pub(crate) pending_objects: Arc<AtomicU64>,
     /// The eviction pool and the random policies' turn (see
     /// [`shoal_storage::evict::Victims`]).
-    victims: Victims,
+    pub(crate) victims: Victims,
     /// Keys evicted (INFO `evicted_keys`).
     pub evicted_keys: AtomicU64,
     /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
     pub evicted_clients: AtomicU64,
     /// Since when (unix ms) memory has been over the limit; 0 = it is not.
-    exceeded_since: AtomicI64,
+    pub(crate) exceeded_since: AtomicI64,
     /// Milliseconds spent over the limit, in past episodes.
-    exceeded_total_ms: AtomicU64,
+    pub(crate) exceeded_total_ms: AtomicU64,
     /// The background eviction thread has work.
-    wake: (Mutex<bool>, Condvar),
+    pub(crate) wake: (Mutex<bool>, Condvar),
     /// Values for the freer thread.
-    freer: Mutex<Option<std::sync::mpsc::Sender<(Entry, u64)>>>,
+    pub(crate) freer: Mutex<Option<std::sync::mpsc::Sender<(Entry, u64)>>>,
     /// Where the limit came from (INFO `maxmemory_source`): "config", "cgroup" or
     /// "none".
-    source: Mutex<&'static str>,
+    pub(crate) source: Mutex<&'static str>,
 }
 
 impl Default for Evictor {
@@ -186,7 +183,7 @@ impl Evictor {
     }
 
     /// Memory as eviction counts it, of a `memory::used` figure.
-    fn counted(&self, used: u64) -> u64 {
+    pub(crate) fn counted(&self, used: u64) -> u64 {
         used.saturating_sub(self.not_counted())
     }
 
@@ -198,97 +195,9 @@ impl Evictor {
         limit != 0 && memory::used() > limit && self.counted(memory::used()) > limit
     }
 
-    /// A connection's buffers grew or shrank by `delta` bytes. Past
-    /// `maxmemory-clients`, the biggest clients are disconnected.
-    pub fn clients_changed(&self, shared: &Shared, delta: isize) {
-        let total = self.clients_mem.fetch_add(delta, Ordering::Relaxed) + delta;
-        let limit = self.clients_limit.load(Ordering::Relaxed);
-        if delta > 0 && limit != 0 && total.max(0) as u64 > limit {
-            self.evict_clients(shared, limit);
-        }
-    }
-
-    /// Disconnects clients, those using the most memory first, until the clients'
-    /// total is under `limit` (CLIENT NO-EVICT ones are spared), as Redis 7.0's
-    /// client eviction.
-    #[cold]
-    fn evict_clients(&self, shared: &Shared, limit: u64) {
-        let mut clients: Vec<_> = shared
-            .clients
-            .all()
-            .into_iter()
-            .filter(|c| !c.no_evict.load(Ordering::Relaxed) && !c.killed.load(Ordering::Relaxed))
-            .map(|c| (c.memory(), c))
-            .collect();
-        clients.sort_by_key(|(mem, _)| std::cmp::Reverse(*mem));
-        let mut total = self.clients_memory();
-        for (mem, client) in clients {
-            if total <= limit {
-                break;
-            }
-            tracing::info!(
-                id = client.id,
-                mem,
-                "evicting client over maxmemory-clients"
-            );
-            client.kill();
-            self.evicted_clients.fetch_add(1, Ordering::Relaxed);
-            total = total.saturating_sub(mem as u64);
-        }
-    }
-
-    /// Frees memory until it is under the limit or the time budget is spent (Redis's
-    /// `performEvictions`).
-    pub fn perform(&self, shared: &Shared) -> Outcome {
-        let limit = self.limit();
-        if limit == 0 || shared.persistence.loading() {
-            return Outcome::Ok;
-        }
-        let now = now_ms();
-        if shared.blocking.pause_active(now) != crate::blocking::PauseKind::None {
-            // The dataset stays as it is while clients are paused (Redis 7.0).
-            return Outcome::Ok;
-        }
-        if self.counted(memory::used_here()) <= limit {
-            self.update_exceeded(now, false);
-            return Outcome::Ok;
-        }
-        let policy = self.policy();
-        if policy == Policy::NoEviction {
-            self.update_exceeded(now, true);
-            return Outcome::Fail;
-        }
-        let started = Instant::now();
-        let budget = self.time_budget();
-        let mut freed_keys = 0u64;
-        let outcome = loop {
-            if !self.evict_one(shared, policy, now) {
-                break if freed_keys > 0 {
-                    Outcome::Running
-                } else if self.counted(memory::used_here()) <= limit {
-                    // The eviction thread (or another command) freed enough meanwhile.
-                    Outcome::Ok
-                } else {
-                    Outcome::Fail
-                };
-            }
-            freed_keys += 1;
-            if self.counted(memory::used_here()) <= limit {
-                break Outcome::Ok;
-            }
-            if freed_keys % 16 == 0 && started.elapsed() > budget {
-                self.wake_background();
-                break Outcome::Running;
-            }
-        };
-        memory::flush_thread();
-        self.update_exceeded(now, outcome != Outcome::Ok);
-        outcome
-    }
-
     /// Redis's `evictionTimeLimitUs`: 50 µs per point of tenacity up to 10, then
     /// growing 15% per point; 100 is unlimited.
-    fn time_budget(&self) -> Duration {
+    pub(crate) fn time_budget(&self) -> Duration {
         let t = self.tenacity.load(Ordering::Relaxed);
         if t <= 10 {
             Duration::from_micros(50 * u64::from(t.max(1)))
@@ -299,7 +208,7 @@ impl Evictor {
         }
     }
 
-    fn update_exceeded(&self, now: i64, over: bool) {
+    pub(crate) fn update_exceeded(&self, now: i64, over: bool) {
         let since = self.exceeded_since.load(Ordering::Relaxed);
         if over && since == 0 {
             self.exceeded_since.store(now.max(1), Ordering::Relaxed);
@@ -324,47 +233,9 @@ impl Evictor {
         )
     }
 
-    /// Evicts one key; false when no candidate was found.
-    fn evict_one(&self, shared: &Shared, policy: Policy, now: i64) -> bool {
-        let samples = self.samples.load(Ordering::Relaxed);
-        self.victims.evict_one(
-            &shared.keyspace,
-            policy,
-            samples,
-            now,
-            &mut |db, key, volatile| self.remove(shared, db, key, volatile),
-        )
-    }
-
-    /// Removes `key` from database `db` if it is still there (with a TTL, for a
-    /// volatile policy), announcing the eviction; true if it was removed.
-    fn remove(&self, shared: &Shared, db: usize, key: &[u8], volatile: bool) -> bool {
-        let d = shared.keyspace.db(db);
-        let h = d.hash(key);
-        let gone = {
-            let mut shard = d.lock(h);
-            match shard.peek_any(h, key) {
-                Some(e) if !volatile || e.expire_at().is_some() => {}
-                _ => return false,
-            }
-            // Expired or not, it goes (an expired key is the cheapest victim).
-            let gone = shard.take(h, key, i64::MIN).live();
-            if gone.is_some() {
-                announce(shared, Change::key(db, key, event::EVICTED));
-            }
-            gone
-        };
-        let Some(entry) = gone else {
-            return false;
-        };
-        self.evicted_keys.fetch_add(1, Ordering::Relaxed);
-        self.free(entry);
-        true
-    }
-
     /// Drops an evicted entry: here if small, on the freer thread if it has many
     /// elements (its bytes then stay out of the eviction count until freed).
-    fn free(&self, entry: Entry) {
+    pub(crate) fn free(&self, entry: Entry) {
         let elements = entry.object().map_or(0, |o| o.len());
         if elements <= LAZY_FREE_ELEMENTS || entry.ref_count() > 1 {
             drop(entry);
@@ -396,34 +267,10 @@ impl Evictor {
         }
     }
 
-    fn wake_background(&self) {
+    pub(crate) fn wake_background(&self) {
         let (lock, cv) = &self.wake;
         *lock.lock() = true;
         cv.notify_one();
-    }
-
-    /// The eviction thread: carries on evicting, in steps of the same time budget,
-    /// while memory stays over the limit after a request's step ran out of time.
-    pub fn background(&self, shared: &Shared) {
-        let (lock, cv) = &self.wake;
-        while !shared.shutting_down() {
-            // The peak of used_memory is noted at least ten times a second.
-            crate::process::note_peak(self.used_memory());
-            {
-                let mut pending = lock.lock();
-                if !*pending {
-                    cv.wait_for(&mut pending, Duration::from_millis(100));
-                }
-                *pending = false;
-            }
-            while !shared.shutting_down() && self.over() {
-                match self.perform(shared) {
-                    Outcome::Running => std::thread::yield_now(),
-                    Outcome::Ok | Outcome::Fail => break,
-                }
-            }
-        }
-        memory::flush_thread();
     }
 }
 

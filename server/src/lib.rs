@@ -40,6 +40,7 @@ pub mod counters;
 pub mod dispatch;
 pub mod error;
 pub mod evict;
+pub mod eviction;
 pub mod fdlimit;
 pub mod functions;
 pub mod http;

@@ -13,7 +13,7 @@ fn main() {
         }
     };
     let mut config = config;
-    shoal_server::memory::apply_cgroup_default(&mut config);
+    config.apply_cgroup_default();
     if let Err(e) = shoal_server::logging::init(&config) {
         eprintln!("shoal: {e}");
         std::process::exit(1);

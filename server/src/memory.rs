@@ -221,21 +221,6 @@ pub fn cgroup_limit_in(proc_cgroup: &str, root: &std::path::Path) -> Option<u64>
     None
 }
 
-/// When `maxmemory` is 0 at start-up (unset, or 0 as in the shipped config.toml):
-/// 80% of the cgroup's limit, if there is one (`maxmemory_source` in INFO memory
-/// tells which applied). A process without a limit in a memory-limited container
-/// would be killed by the kernel instead; CONFIG SET maxmemory 0 still lifts it.
-/// The binary calls it; embedders decide for themselves.
-pub fn apply_cgroup_default(config: &mut crate::config::Config) {
-    if config.maxmemory != 0 {
-        return;
-    }
-    if let Some(limit) = cgroup_limit() {
-        config.maxmemory = limit / 100 * CGROUP_SHARE_PERCENT;
-        config.maxmemory_from_cgroup = true;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

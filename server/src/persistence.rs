@@ -61,7 +61,7 @@ use shoal_storage::{Keyspace, ZsetLimits};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::counters::Counters;
-use crate::functions::Functions;
+use crate::functions::{Functions, Library};
 use crate::pacer::Pacer;
 
 /// Gate bit: the dataset is loading.
@@ -155,10 +155,16 @@ struct State {
     exit: ExitSave,
 }
 
+/// Builds a function library from its code (the scripting engine's
+/// `create_library`, handed in at start: persistence sits below the engine).
+pub type LibraryLoader = fn(&Functions, &[u8], bool, bool) -> Result<Library, String>;
+
 struct Inner {
     gate: AtomicU8,
     /// The function libraries, saved with the keys and loaded back.
     functions: Arc<Functions>,
+    /// How libraries read from a dump are built (see [`LibraryLoader`]).
+    library_loader: std::sync::OnceLock<LibraryLoader>,
     /// Where changes are counted (Redis's `server.dirty`, as a running total).
     counters: Arc<Counters>,
     /// The running total the last successful save covered (read when it started).
@@ -255,6 +261,7 @@ impl Persistence {
             inner: Arc::new(Inner {
                 gate: AtomicU8::new(0),
                 functions,
+                library_loader: std::sync::OnceLock::new(),
                 counters,
                 saved_dirty: AtomicU64::new(0),
                 last_save: AtomicI64::new(started_secs),
@@ -537,13 +544,19 @@ impl Persistence {
             return Ok(());
         }
         let functions = &self.inner.functions;
+        let Some(load) = self.inner.library_loader.get() else {
+            return Err(crate::error::NO_SCRIPTING_ENGINE.to_string());
+        };
         let mut libs = Vec::with_capacity(codes.len());
         for code in codes {
-            libs.push(crate::scripting::create_library(
-                functions, code, true, false,
-            )?);
+            libs.push(load(functions, code, true, false)?);
         }
         functions.install_all(libs, crate::functions::RestorePolicy::Append)
+    }
+
+    /// Hands in how function libraries are built (the server does, at start).
+    pub fn set_library_loader(&self, load: LibraryLoader) {
+        let _ = self.inner.library_loader.set(load);
     }
 
     /// One save-point check (Redis's `serverCron`): starts a background save when

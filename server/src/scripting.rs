@@ -716,16 +716,16 @@ fn load_error_text(v: &Value) -> String {
     match v {
         Value::Table(t) => match t.raw_get::<Value>("err") {
             Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
-            _ => "ERR unknown error".to_string(),
+            _ => crate::error::UNKNOWN_ERROR.to_string(),
         },
-        Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
+        Value::String(s) => crate::error::err_text(String::from_utf8_lossy(&s.as_bytes())),
         Value::Error(e) => match raised_text(e) {
             Some(t) => t,
-            None => format!("ERR {}", error_text(e)),
+            None => crate::error::err_text(error_text(e)),
         },
-        Value::Integer(i) => format!("ERR {i}"),
-        Value::Number(n) => format!("ERR {}", format_number(*n)),
-        other => format!("ERR {}", other.type_name()),
+        Value::Integer(i) => crate::error::err_text(i),
+        Value::Number(n) => crate::error::err_text(format_number(*n)),
+        other => crate::error::err_text(other.type_name()),
     }
 }
 

@@ -127,6 +127,10 @@ impl Server {
         if let Some(o) = observer {
             shared.observers.add(o);
         }
+        // Persistence loads function libraries through the scripting engine.
+        shared
+            .persistence
+            .set_library_loader(crate::scripting::create_library);
         tracing::info!(
             addrs = ?addrs,
             metrics_addrs = ?metrics_addrs,

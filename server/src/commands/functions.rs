@@ -17,7 +17,7 @@ use crate::scripting::{create_library, forget_library, run_eval, Invocation, Tar
 use crate::scripts::BusyNow;
 
 fn err(text: String) -> CmdError {
-    CmdError::Other(format!("ERR {text}").into())
+    CmdError::owned(error::err_text(text))
 }
 
 fn fcall(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
@@ -66,12 +66,10 @@ fn function_load(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             replace = true;
             continue;
         }
-        return Err(CmdError::Other(
-            format!("ERR Unknown option given: {}", String::from_utf8_lossy(a)).into(),
-        ));
+        return Err(error::function_unknown_option(a));
     }
     if at >= args.len() {
-        return Err(CmdError::msg("ERR Function code is missing"));
+        return Err(CmdError::msg(error::FUNCTION_CODE_MISSING));
     }
     let functions = &ctx.shared.functions;
     let lib = create_library(functions, &args[at], replace, true).map_err(err)?;
@@ -87,7 +85,7 @@ fn function_load(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn function_delete(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if !ctx.shared.functions.delete(&args[2]) {
-        return Err(CmdError::msg("ERR Library not found"));
+        return Err(CmdError::msg(error::LIBRARY_NOT_FOUND));
     }
     ctx.tally.dirty += 1;
     ctx.out.ok();
@@ -138,14 +136,12 @@ fn function_list(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             with_code = true;
         } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
             if i >= args.len() - 1 {
-                return Err(CmdError::msg("ERR library name argument was not given"));
+                return Err(CmdError::msg(error::LIBRARY_NAME_MISSING));
             }
             i += 1;
             pattern = Some(&args[i]);
         } else {
-            return Err(CmdError::Other(
-                format!("ERR Unknown argument {}", String::from_utf8_lossy(a)).into(),
-            ));
+            return Err(error::function_unknown_argument(a));
         }
         i += 1;
     }

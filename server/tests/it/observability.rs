@@ -474,7 +474,18 @@ fn sigterm_finishes_in_flight_pipelines_saves_and_exits_0() {
     );
     assert!(log.contains("ready to exit"), "{log}");
     let q = Proc::start(&["--dir", &d.str()]);
-    let keys: usize = q.cli(&["DBSIZE"]).parse().unwrap();
+    // The port accepts while the dump still loads (LOADING): wait for the count.
+    let mut answer = q.cli(&["DBSIZE"]);
+    for _ in 0..200 {
+        if answer.parse::<usize>().is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        answer = q.cli(&["DBSIZE"]);
+    }
+    let keys: usize = answer
+        .parse()
+        .unwrap_or_else(|_| panic!("DBSIZE: {answer}"));
     assert_eq!(keys, n, "every acknowledged SET is in the dump");
 }
 
