@@ -324,6 +324,17 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// Where `maxmemory` came from (INFO `maxmemory_source`).
+    pub fn maxmemory_source(&self) -> &'static str {
+        if self.maxmemory_from_cgroup {
+            "cgroup"
+        } else if self.maxmemory != 0 {
+            "config"
+        } else {
+            "none"
+        }
+    }
+
     /// When `maxmemory` is 0 at start-up (unset, or 0 as in the shipped config.toml):
     /// 80% of the cgroup's memory limit, if there is one (`maxmemory_source` in INFO
     /// memory tells which applied). A process without a limit in a memory-limited

@@ -85,9 +85,6 @@ pub struct Evictor {
     pub(crate) wake: (Mutex<bool>, Condvar),
     /// Values for the freer thread.
     pub(crate) freer: Mutex<Option<std::sync::mpsc::Sender<(Entry, u64)>>>,
-    /// Where the limit came from (INFO `maxmemory_source`): "config", "cgroup" or
-    /// "none".
-    pub(crate) source: Mutex<&'static str>,
 }
 
 impl Default for Evictor {
@@ -108,7 +105,6 @@ impl Default for Evictor {
             exceeded_total_ms: AtomicU64::new(0),
             wake: (Mutex::new(false), Condvar::new()),
             freer: Mutex::new(None),
-            source: Mutex::new("none"),
         }
     }
 }
@@ -140,15 +136,6 @@ impl Evictor {
         clock.set_lfu(s.policy.is_lfu());
         clock.set_tinylfu(s.policy == Policy::AllkeysTinyLfu);
         clock.set_lfu_params(s.lfu_log_factor, s.lfu_decay_time);
-    }
-
-    /// Records where the limit in force came from.
-    pub fn set_source(&self, source: &'static str) {
-        *self.source.lock() = source;
-    }
-
-    pub fn source(&self) -> &'static str {
-        *self.source.lock()
     }
 
     pub fn limit(&self) -> u64 {
@@ -192,7 +179,11 @@ impl Evictor {
     #[inline]
     pub fn over(&self) -> bool {
         let limit = self.limit.load(Ordering::Relaxed);
-        limit != 0 && memory::used() > limit && self.counted(memory::used()) > limit
+        if limit == 0 {
+            return false;
+        }
+        let used = memory::used();
+        used > limit && self.counted(used) > limit
     }
 
     /// Redis's `evictionTimeLimitUs`: 50 µs per point of tenacity up to 10, then

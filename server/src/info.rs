@@ -207,9 +207,13 @@ pub fn table_overhead(shared: &Shared, shards: &mut Shards<'_, '_>) -> u64 {
 
 fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     let m = memory_figures(shared.evict.used_memory());
-    let (maxmemory, policy) = {
+    let (maxmemory, policy, source) = {
         let c = shared.config.read();
-        (c.maxmemory, c.maxmemory_policy.clone())
+        (
+            c.maxmemory,
+            c.maxmemory_policy.clone(),
+            c.maxmemory_source(),
+        )
     };
     let clients = shared.evict.clients_memory();
     let overhead = table_overhead(shared, shards) + clients;
@@ -274,7 +278,7 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "maxmemory_human", bytes_to_human(maxmemory));
     field!(out, "maxmemory_policy", policy);
     // Shoal's own: where maxmemory came from (config, cgroup or none).
-    field!(out, "maxmemory_source", shared.evict.source());
+    field!(out, "maxmemory_source", source);
     field!(
         out,
         "allocator_frag_ratio",

@@ -269,13 +269,6 @@ impl Shared {
             class("pubsub"),
         );
         self.notifications.configure(c.notify_keyspace_events);
-        self.evict.set_source(if c.maxmemory_from_cgroup {
-            "cgroup"
-        } else if c.maxmemory != 0 {
-            "config"
-        } else {
-            "none"
-        });
         self.evict.configure(
             &self.keyspace,
             &crate::evict::Settings {
