@@ -871,9 +871,9 @@ impl Command {
 pub struct CommandTable {
     /// Every top-level command, in registration order.
     pub commands: Vec<&'static Command>,
-    /// Open addressing by [`name_hash`]: `index + 1` of the command in each used slot,
-    /// 0 for an empty one; at most a quarter full, so a probe ends within a slot or two.
-    slots: Box<[u16]>,
+    /// Open addressing by [`name_slot`] over folded names; at most a quarter full, so
+    /// a probe ends within a slot or two.
+    slots: Box<[NameSlot]>,
     /// Runs a group of commands atomically (dispatch's `run_group`; EXEC calls it
     /// through here, as the families sit below dispatch).
     pub run_group: GroupRunner,
@@ -924,17 +924,63 @@ pub type GroupRunner = for<'a, 'b, 'c> fn(
     &'c mut dyn FnMut(&mut Ctx<'a>) -> bool,
 ) -> bool;
 
-/// A case-insensitive hash of a command name (ASCII letters folded to lower case by
-/// setting bit 5, which leaves digits, `-` and `|` alone; other bytes may collide, and
-/// the probe compares names exactly). Cheap for the short names commands have: this
-/// runs once per request.
-#[inline]
-fn name_hash(name: &[u8]) -> u32 {
-    let mut h = name.len() as u32;
-    for &b in name {
-        h = (h.rotate_left(5) ^ u32::from(b | 0x20)).wrapping_mul(0x9E37_79B9);
+/// A command name folded to ASCII lower case (exactly: only `A`-`Z` change), packed
+/// little-endian into two words: the first 16 bytes of it; longer names (a few
+/// `*_ro` commands) compare their tail byte by byte. A handful of loads and word
+/// operations, whatever the length: this runs once per request.
+#[inline(always)]
+fn fold_name(name: &[u8]) -> [u64; 2] {
+    let (head, tail) = name.split_at(name.len().min(8));
+    let tail = &tail[..tail.len().min(8)];
+    [lower_word(load_word(head)), lower_word(load_word(tail))]
+}
+
+/// Up to 8 bytes as a little-endian word (zero above them), with at most two loads.
+#[inline(always)]
+fn load_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let Some(w) = b.first_chunk::<8>() {
+        u64::from_le_bytes(*w)
+    } else if let (Some(lo), Some(hi)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        // Two overlapping 4-byte loads cover 4..=7 bytes; the overlap is the same bytes.
+        let lo = u64::from(u32::from_le_bytes(*lo));
+        let hi = u64::from(u32::from_le_bytes(*hi));
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 {
+        // Bytes 0, n/2 and n-1 cover 1..=3 bytes.
+        u64::from(b[0]) | u64::from(b[n / 2]) << (n / 2 * 8) | u64::from(b[n - 1]) << ((n - 1) * 8)
+    } else {
+        0
     }
-    h ^ (h >> 16)
+}
+
+/// Each byte of `x` in `A`..=`Z` turned to lower case, every other byte unchanged.
+#[inline(always)]
+fn lower_word(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let b = x & LOW7;
+    // A byte's high bit set by adding: at or above 'A' (0x41), above 'Z' (0x5a).
+    let at_least_a = b + 0x3f3f_3f3f_3f3f_3f3f;
+    let above_z = b + 0x2525_2525_2525_2525;
+    let upper = at_least_a & !above_z & !x & HIGH;
+    x | upper >> 2
+}
+
+/// The probe start of a folded name of `len` bytes in a table of `mask + 1` slots.
+#[inline]
+fn name_slot(words: [u64; 2], len: usize, mask: usize) -> usize {
+    let h = (words[0] ^ words[1].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as usize & mask
+}
+
+/// One slot of the name table: the command's folded name and length, and its index
+/// plus one (0: an empty slot). A lookup reads one slot, usually the first it probes.
+#[derive(Clone, Copy, Default)]
+struct NameSlot {
+    words: [u64; 2],
+    len: u32,
+    index: u32,
 }
 
 impl CommandTable {
@@ -951,15 +997,21 @@ impl CommandTable {
         }
         let size = (commands.len() * 4).next_power_of_two().max(64);
         assert!(commands.len() < usize::from(u16::MAX), "too many commands");
-        let mut slots = vec![0u16; size].into_boxed_slice();
+        let mut slots = vec![NameSlot::default(); size].into_boxed_slice();
         for (i, c) in commands.iter().enumerate() {
-            let mut s = name_hash(c.name.as_bytes()) as usize & (size - 1);
-            while slots[s] != 0 {
-                let other = commands[usize::from(slots[s]) - 1];
+            let name = c.name.as_bytes();
+            let words = fold_name(name);
+            let mut s = name_slot(words, name.len(), size - 1);
+            while slots[s].index != 0 {
+                let other = commands[slots[s].index as usize - 1];
                 assert!(other.name != c.name, "duplicate command name {}", c.name);
                 s = (s + 1) & (size - 1);
             }
-            slots[s] = (i + 1) as u16;
+            slots[s] = NameSlot {
+                words,
+                len: name.len() as u32,
+                index: (i + 1) as u32,
+            };
         }
         CommandTable {
             commands,
@@ -973,11 +1025,20 @@ impl CommandTable {
     #[inline]
     pub fn find(&self, name: &[u8]) -> Option<usize> {
         let mask = self.slots.len() - 1;
-        let mut s = name_hash(name) as usize & mask;
+        let words = fold_name(name);
+        let mut s = name_slot(words, name.len(), mask);
         loop {
-            let i = usize::from(self.slots[s]).checked_sub(1)?;
-            if self.commands[i].name.as_bytes().eq_ignore_ascii_case(name) {
-                return Some(i);
+            let slot = &self.slots[s];
+            if slot.index == 0 {
+                return None;
+            }
+            if slot.words == words && slot.len as usize == name.len() {
+                let i = slot.index as usize - 1;
+                if name.len() <= 16
+                    || self.commands[i].name.as_bytes()[16..].eq_ignore_ascii_case(&name[16..])
+                {
+                    return Some(i);
+                }
             }
             s = (s + 1) & mask;
         }
@@ -1047,14 +1108,91 @@ mod tests {
             Command::new("get", 2, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
+            // Longer than the 16 folded bytes, equal in them: the tails decide.
+            Command::new("georadiusbymember_ro", -6, 0, (1, 1, 1), |_, _| Ok(()))
+                .doc("geo", "x", "1.0.0"),
+            Command::new("georadiusbymember_rw", -6, 0, (1, 1, 1), |_, _| Ok(()))
+                .doc("geo", "x", "1.0.0"),
         ];
         let t = CommandTable::build(&[ROWS], |_, _, _, _| false, |_, _, _| Ok(()));
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));
         assert_eq!(t.find(b"CONFIG"), Some(2));
-        for missing in [&b"ge"[..], b"gets", b"", b"G\xc5T", b"conf1g", &[b'x'; 100]] {
+        assert_eq!(t.find(b"GEORADIUSBYMEMBER_RO"), Some(3));
+        assert_eq!(t.find(b"georadiusbymember_Rw"), Some(4));
+        for missing in [
+            &b"ge"[..],
+            b"gets",
+            b"",
+            b"G\xc5T",
+            b"conf1g",
+            &[b'x'; 100],
+            b"georadiusbymember_rx",
+            b"georadiusbymember_r",
+            b"georadiusbymember\x7fro",
+        ] {
             assert_eq!(t.find(missing), None, "{missing:?}");
+        }
+    }
+
+    #[test]
+    fn every_real_command_is_found_in_any_case_and_near_misses_are_not() {
+        let t = &*crate::dispatch::TABLE;
+        for (i, c) in t.commands.iter().enumerate() {
+            let name = c.name.as_bytes();
+            assert_eq!(t.find(name), Some(i), "{}", c.name);
+            assert_eq!(t.find(&name.to_ascii_uppercase()), Some(i), "{}", c.name);
+            let mixed: Vec<u8> = name
+                .iter()
+                .enumerate()
+                .map(|(j, b)| {
+                    if j % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            assert_eq!(t.find(&mixed), Some(i), "{}", c.name);
+            // Each byte changed to a byte that only differs in bit 5 (or to one past
+            // it), anywhere in the name, long names' tails included: not this command.
+            for j in 0..name.len() {
+                for flip in [name[j] ^ 0x20, name[j].wrapping_add(1)] {
+                    if flip.eq_ignore_ascii_case(&name[j]) {
+                        continue;
+                    }
+                    let mut other = name.to_vec();
+                    other[j] = flip;
+                    if let Some(k) = t.find(&other) {
+                        assert!(t.commands[k].name.as_bytes().eq_ignore_ascii_case(&other));
+                    }
+                }
+            }
+            let mut longer = name.to_vec();
+            longer.push(b'x');
+            if let Some(k) = t.find(&longer) {
+                assert!(t.commands[k].name.as_bytes().eq_ignore_ascii_case(&longer));
+            }
+        }
+    }
+
+    #[test]
+    fn folding_is_exact_ascii_lower_case_for_every_byte_and_length() {
+        for b in 0..=255u8 {
+            for len in 1..=16 {
+                for at in 0..len {
+                    let mut name = vec![b'q'; len];
+                    name[at] = b;
+                    let want: Vec<u8> = name.to_ascii_lowercase();
+                    let w = fold_name(&name);
+                    let mut got = [0u8; 16];
+                    got[..8].copy_from_slice(&w[0].to_le_bytes());
+                    got[8..].copy_from_slice(&w[1].to_le_bytes());
+                    assert_eq!(&got[..len], &want[..], "byte {b:#x} at {at} of {len}");
+                    assert!(got[len..].iter().all(|&z| z == 0));
+                }
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use shoal_protocol::{Args, OwnedArgs, ReplyBuf};
 use crate::access::Held;
 use crate::blocking::{Block, PauseKind};
 use crate::client::Client;
-use crate::clock::mono_ns;
+use crate::clock::{ticks, ticks_to_ns};
 use crate::command::{flags, full_name, CallError, Command, CommandTable, Ctx, Scope, ScriptCall};
 use crate::commands;
 use crate::error::{self, CmdError, CmdResult};
@@ -49,8 +49,37 @@ pub static TABLE: LazyLock<CommandTable> =
 ///    mode, those flagged `write` in `WRITE` mode; monitors are never paused);
 /// 10. MULTI: the command is queued (all but EXEC, DISCARD, MULTI, WATCH, QUIT and
 ///     RESET). EXEC of a transaction with a write counts as a write for 4, 5 and 9.
-#[inline]
+#[inline(always)]
 pub fn gates(
+    shared: &Shared,
+    client: &Client,
+    container: &Command,
+    cmd: &Command,
+    now: i64,
+) -> Result<Gate, CmdError> {
+    // The usual case, decided in a few loads without building a result: none of
+    // the conditions below can apply to an authenticated client outside MULTI,
+    // subscribe mode, MONITOR, scripts and snapshot views while the server is not
+    // loading, misconfigured, over its memory limit, busy with a script or paused.
+    if client.authenticated
+        && client.multi.is_none()
+        && client.snapshot.is_none()
+        && !client.monitor
+        && !client.in_script
+        && !client.subs.any()
+        && !shared.persistence.gated()
+        && !shared.scripts.busy()
+        && shared.blocking.pause_kind() == PauseKind::None
+        && !shared.evict.over()
+    {
+        return Ok(Gate::Run);
+    }
+    gates_in_order(shared, client, container, cmd, now)
+}
+
+/// [`gates`] one by one, in Redis's order.
+#[inline(never)]
+fn gates_in_order(
     shared: &Shared,
     client: &Client,
     container: &Command,
@@ -368,9 +397,9 @@ fn call(ctx: &mut Ctx<'_>, cmd: &Command, args: &Args<'_>) -> (CmdResult, u64) {
     if tracks {
         track_keys(ctx, cmd, args);
     }
-    let started = mono_ns();
+    let started = ticks();
     let result = (cmd.handler)(ctx, args);
-    let ns = mono_ns().saturating_sub(started);
+    let ns = ticks_to_ns(started, ticks());
     if tracks && scope.as_ref().is_some_and(|s| s.take_self_removed()) {
         // Its own read removed a key it tracks (a lazy expiry): remembered again.
         track_keys(ctx, cmd, args);

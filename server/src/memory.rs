@@ -25,16 +25,30 @@ static USED: AtomicIsize = AtomicIsize::new(0);
 
 thread_local! {
     /// This thread's allocations not yet folded into [`USED`] (const-initialised and
-    /// without a destructor: usable at any time, even while the thread exits).
-    static LOCAL: Cell<isize> = const { Cell::new(0) };
-    /// Whether this thread's [`FOLD_AT_EXIT`] is registered.
-    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// without a destructor: usable at any time, even while the thread exits), offset
+    /// by [`UNREGISTERED`] until the thread's first fold registers [`FOLD_AT_EXIT`].
+    static LOCAL: Cell<isize> = const { Cell::new(UNREGISTERED) };
     /// Folds the thread's counter in when the thread ends, whoever started it (an
     /// embedder's thread pool, a test harness): no thread leaves its share behind.
     static FOLD_AT_EXIT: FoldAtExit = const { FoldAtExit };
 }
 
 struct FoldAtExit;
+
+/// [`LOCAL`]'s offset on a thread that has not registered [`FOLD_AT_EXIT`] yet: far
+/// below `-FLUSH_AT`, so the thread's first allocation takes the fold path, which
+/// registers. The hot path stays one add and one range check.
+const UNREGISTERED: isize = isize::MIN / 2;
+
+/// A [`LOCAL`] value without the [`UNREGISTERED`] offset.
+#[inline]
+fn unoffset(v: isize) -> isize {
+    if v < UNREGISTERED / 2 {
+        v - UNREGISTERED
+    } else {
+        v
+    }
+}
 
 impl Drop for FoldAtExit {
     fn drop(&mut self) {
@@ -80,27 +94,31 @@ fn add(delta: isize) {
     LOCAL.with(|local| {
         let v = local.get() + delta;
         if v >= FLUSH_AT || v <= -FLUSH_AT {
-            USED.fetch_add(v, Ordering::Relaxed);
-            local.set(0);
+            fold(local, v);
         } else {
             local.set(v);
         }
     });
-    if !REGISTERED.with(Cell::get) {
-        register_fold_at_exit();
-    }
 }
 
-/// Registers this thread's [`FOLD_AT_EXIT`] (once per thread). Registering may
-/// allocate (through jemalloc's unprefixed `calloc`, which is not this allocator),
-/// and is marked done first so that an allocation made meanwhile does not recurse.
+/// Folds `v` (this thread's counter, the allocation just made included) into
+/// [`USED`]; on the thread's first call, registers its [`FOLD_AT_EXIT`] too.
+/// Registering may allocate (through jemalloc's unprefixed `calloc`, which is not
+/// this allocator, or through this one): the counter is reset first, so that an
+/// allocation made meanwhile counts normally and nothing recurses.
 #[cold]
 #[inline(never)]
-fn register_fold_at_exit() {
-    REGISTERED.with(|r| r.set(true));
-    // Touching the thread-local registers its destructor; it is unusable only while
-    // the thread is already exiting, and then there is nothing left to register.
-    let _ = FOLD_AT_EXIT.try_with(|_| ());
+fn fold(local: &Cell<isize>, v: isize) {
+    let mut v = v;
+    if v < UNREGISTERED / 2 {
+        local.set(0);
+        // Touching the thread-local registers its destructor; it is unusable only
+        // while the thread is already exiting, and then there is nothing to register.
+        let _ = FOLD_AT_EXIT.try_with(|_| ());
+        v = v - UNREGISTERED + local.get();
+    }
+    USED.fetch_add(v, Ordering::Relaxed);
+    local.set(0);
 }
 
 // SAFETY: every method forwards to jemalloc's own GlobalAlloc implementation with the
@@ -157,7 +175,7 @@ pub fn used() -> u64 {
 /// did: eviction reads it to see what it has just freed).
 #[inline]
 pub fn used_here() -> u64 {
-    let local = LOCAL.with(Cell::get);
+    let local = unoffset(LOCAL.with(Cell::get));
     (USED.load(Ordering::Relaxed) + local).max(0) as u64
 }
 
@@ -165,7 +183,7 @@ pub fn used_here() -> u64 {
 /// (the runtime's `on_thread_stop`, Shoal's own background threads).
 pub fn flush_thread() {
     LOCAL.with(|local| {
-        let v = local.replace(0);
+        let v = unoffset(local.replace(0));
         if v != 0 {
             USED.fetch_add(v, Ordering::Relaxed);
         }

@@ -320,6 +320,13 @@ impl Persistence {
         self.inner.gate.load(Ordering::Relaxed) & GATE_LOADING != 0
     }
 
+    /// Whether either gate persistence decides is up (LOADING or MISCONF): one load,
+    /// for dispatch's fast path.
+    #[inline]
+    pub fn gated(&self) -> bool {
+        self.inner.gate.load(Ordering::Relaxed) != 0
+    }
+
     /// Whether a background save is running.
     pub fn bgsave_in_progress(&self) -> bool {
         self.inner.state.lock().running.is_some()

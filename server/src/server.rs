@@ -96,6 +96,8 @@ impl Server {
     ) -> io::Result<ServerHandle> {
         let mut config = config;
         config.maxclients = crate::fdlimit::adjust_at_start(config.maxclients);
+        // Before the first command times itself (once per process).
+        crate::clock::calibrate();
         // Bind synchronously so that errors reach the caller before anything runs;
         // the runtime is built on the server's own thread, so starting a server from
         // inside another tokio runtime (tests, embedders) works.
