@@ -41,7 +41,32 @@ const MISSES: usize = 4;
 const DIRTY: usize = 5;
 const NET_INPUT: usize = 6;
 const NET_OUTPUT: usize = 7;
-const FIXED: usize = 8;
+const ERROR_REPLIES: usize = 8;
+const FIXED: usize = 9;
+
+/// Distinct error codes INFO errorstats tracks. Redis 7.0 tracks any number; a
+/// script can make up codes (`{err='X1 ...'}`, `{err='X2 ...'}`...), so Shoal keeps
+/// Redis 7.2's bound: replies with a code past it still count in
+/// `total_error_replies`, not in errorstats (a warning is logged once).
+pub const ERROR_CODES: usize = 128;
+
+/// The code INFO errorstats files an error reply under, as Redis's
+/// `afterErrorReply` finds it in the reply line `-<text>`: the bytes up to the
+/// first space within its first 32 bytes (the dash included), else `ERR`.
+pub fn error_code(text: &[u8]) -> &[u8] {
+    match text[..text.len().min(31)].iter().position(|&b| b == b' ') {
+        Some(end) => &text[..end],
+        None => b"ERR",
+    }
+}
+
+/// Error replies by code (INFO errorstats), since start or the last reset.
+#[derive(Default)]
+struct ErrorCodes {
+    counts: std::collections::HashMap<Box<[u8]>, u64>,
+    /// The warning about [`ERROR_CODES`] was logged.
+    warned: bool,
+}
 
 /// Latency histogram buckets per command: bucket `b` (`b` < [`LATENCY_BUCKETS`] - 1)
 /// counts calls that took at most 2^`b` microseconds (and more than 2^(`b`-1)); the
@@ -235,6 +260,9 @@ pub struct Totals {
     pub net_input_bytes: u64,
     /// Bytes written to clients.
     pub net_output_bytes: u64,
+    /// Error replies sent (INFO `total_error_replies`): refusals, failed commands,
+    /// errors inside EXEC and scripts, protocol errors.
+    pub error_replies: u64,
 }
 
 /// Sums of one command's counters (INFO commandstats).
@@ -263,6 +291,9 @@ pub struct Counters {
     commands: usize,
     /// The sums at the last reset, subtracted by readers.
     baseline: Mutex<Sums>,
+    /// Error replies by code: shared (error replies are rare next to commands, and
+    /// formatting one costs more than this lock).
+    errors: Mutex<ErrorCodes>,
 }
 
 impl Counters {
@@ -276,7 +307,39 @@ impl Counters {
                 commands: vec![CommandTotals::default(); commands],
                 latency: vec![[0; LATENCY_BUCKETS]; commands],
             }),
+            errors: Mutex::new(ErrorCodes::default()),
         }
+    }
+
+    /// An error reply `text` (its code first: `ERR ...`, `WRONGTYPE ...`) was sent:
+    /// INFO `total_error_replies` and errorstats count it (Redis's `afterErrorReply`).
+    pub fn error_reply(&self, text: &[u8]) {
+        self.local().add_fixed(ERROR_REPLIES, 1);
+        let code = error_code(text);
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = errors.counts.get_mut(code) {
+            *n += 1;
+        } else if errors.counts.len() < ERROR_CODES {
+            errors.counts.insert(code.into(), 1);
+        } else if !errors.warned {
+            errors.warned = true;
+            tracing::warn!(
+                "errorstats tracks at most {ERROR_CODES} distinct error codes: new ones are counted only in total_error_replies until CONFIG RESETSTAT"
+            );
+        }
+    }
+
+    /// Error replies by code, sorted by code (INFO errorstats), since start or the
+    /// last reset.
+    pub fn error_codes(&self) -> Vec<(Vec<u8>, u64)> {
+        let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<(Vec<u8>, u64)> = errors
+            .counts
+            .iter()
+            .map(|(k, &n)| (k.to_vec(), n))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// The calling thread's writer. Cheap (a thread-local read); take it where the
@@ -332,6 +395,7 @@ impl Counters {
             keyspace_misses: f[MISSES],
             net_input_bytes: f[NET_INPUT],
             net_output_bytes: f[NET_OUTPUT],
+            error_replies: f[ERROR_REPLIES],
         }
     }
 
@@ -392,6 +456,8 @@ impl Counters {
         let mut now = self.sums();
         now.fixed[DIRTY] = 0;
         *base = now;
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        *errors = ErrorCodes::default();
     }
 }
 
@@ -482,6 +548,12 @@ impl Local<'_> {
             add(&f[FAILED], 1);
         }
         self.tally_with(add, tally);
+    }
+
+    /// Adds `n` to server-wide counter `which`.
+    #[inline]
+    fn add_fixed(&self, which: usize, n: u64) {
+        self.add(&self.slot.fixed[which], n);
     }
 
     /// A command was refused before running (`idx`: its row, when known).
@@ -640,6 +712,42 @@ mod tests {
         assert_eq!(b.totals(), Totals::default());
         assert_eq!((a.dirty_total(), b.dirty_total()), (3, 0));
         assert_eq!(b.commands()[1], CommandTotals::default());
+    }
+
+    #[test]
+    fn error_codes_as_redis_finds_them() {
+        assert_eq!(error_code(b"ERR syntax error"), b"ERR");
+        assert_eq!(error_code(b"WRONGTYPE Operation"), b"WRONGTYPE");
+        assert_eq!(error_code(b"-DASH x"), b"-DASH");
+        assert_eq!(error_code(b"NOSPACE"), b"ERR");
+        assert_eq!(error_code(b""), b"ERR");
+        assert_eq!(error_code(b" leading"), b"");
+        // The space must be within the reply line's first 32 bytes, dash included.
+        let long = format!("{} x", "A".repeat(30));
+        assert_eq!(error_code(long.as_bytes()), "A".repeat(30).as_bytes());
+        let longer = format!("{} x", "A".repeat(31));
+        assert_eq!(error_code(longer.as_bytes()), b"ERR");
+    }
+
+    #[test]
+    fn error_replies_by_code_reset_with_the_statistics() {
+        let c = Counters::new(3);
+        c.error_reply(b"ERR one");
+        c.error_reply(b"WRONGTYPE two");
+        c.error_reply(b"ERR three");
+        assert_eq!(
+            c.error_codes(),
+            vec![(b"ERR".to_vec(), 2), (b"WRONGTYPE".to_vec(), 1)]
+        );
+        assert_eq!(c.totals().error_replies, 3);
+        c.reset();
+        assert_eq!(c.error_codes(), vec![]);
+        assert_eq!(c.totals().error_replies, 0);
+        for i in 0..ERROR_CODES + 5 {
+            c.error_reply(format!("E{i} x").as_bytes());
+        }
+        assert_eq!(c.error_codes().len(), ERROR_CODES);
+        assert_eq!(c.totals().error_replies, ERROR_CODES as u64 + 5);
     }
 
     #[test]

@@ -230,7 +230,17 @@ pub enum Outcome {
 /// known, and server-wide) and replies with the error.
 fn reject(shared: &Shared, out: &mut ReplyBuf, idx: Option<usize>, e: &CmdError) {
     shared.counters.local().rejected(idx);
-    out.error(&e.message());
+    error_reply(shared, out, e);
+}
+
+/// Writes error `e` as the reply and counts it (INFO errorstats,
+/// `total_error_replies`): every error a command or a refusal sends goes here.
+#[cold]
+#[inline(never)]
+pub fn error_reply(shared: &Shared, out: &mut ReplyBuf, e: &CmdError) {
+    let text = e.message();
+    shared.counters.error_reply(&text);
+    out.error(&text);
 }
 
 /// Runs one command for `client`, its reply (or error) going to `out`, unless it
@@ -336,7 +346,7 @@ fn execute_one(
         .local()
         .command(idx, ns, result.is_err(), &tally);
     if let Err(e) = result {
-        ctx.out.error(&e.message());
+        error_reply(shared, ctx.out, &e);
     }
     shared.slowlog.maybe_record(ctx.client, now, args, usec);
     let event = if cmd.has(flags::FAST) {
@@ -647,7 +657,7 @@ pub fn run_group<'a>(
             .local()
             .command(idx, ns, result.is_err(), &tally);
         if let Err(e) = result {
-            ctx.out.error(&e.message());
+            error_reply(shared, ctx.out, &e);
         }
     }
     // The locks go before the changes are counted, as for a single command: the
@@ -739,7 +749,7 @@ pub fn script_call(
         .local()
         .command(idx, usec, result.is_err(), &tally);
     if let Err(e) = result {
-        ctx.out.error(&e.message());
+        error_reply(shared, ctx.out, &e);
     }
     Ok(())
 }

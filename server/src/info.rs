@@ -76,7 +76,7 @@ pub fn render(
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => commandstats(&mut out, shared, table),
-            "errorstats" => out.push_str("# Errorstats\r\n"),
+            "errorstats" => errorstats(&mut out, shared),
             "latencystats" => latencystats(&mut out, shared, table),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(shared, &mut out, shards),
@@ -521,12 +521,7 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "tracking_total_items", items);
     field!(out, "tracking_total_prefixes", prefixes);
     field!(out, "unexpected_error_replies", 0);
-    // Redis counts every error reply: refused commands and failed ones.
-    field!(
-        out,
-        "total_error_replies",
-        t.rejected_calls + t.failed_calls
-    );
+    field!(out, "total_error_replies", t.error_replies);
     field!(out, "dump_payload_sanitizations", 0);
     // No ACL users or rules yet: only failed AUTH attempts can be denied.
     field!(
@@ -567,6 +562,18 @@ fn cpu(out: &mut String) {
     field!(out, "used_cpu_user", format!("{user:.6}"));
     field!(out, "used_cpu_sys_children", "0.000000");
     field!(out, "used_cpu_user_children", "0.000000");
+}
+
+/// INFO errorstats: error replies by code, sorted by code (Redis's rax order).
+fn errorstats(out: &mut String, shared: &Shared) {
+    out.push_str("# Errorstats\r\n");
+    for (code, count) in shared.counters.error_codes() {
+        let _ = write!(
+            out,
+            "errorstat_{}:count={count}\r\n",
+            String::from_utf8_lossy(&code)
+        );
+    }
 }
 
 fn commandstats(out: &mut String, shared: &Shared, table: &CommandTable) {

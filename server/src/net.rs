@@ -241,6 +241,7 @@ async fn serve(
                 Err(e) => {
                     tracing::debug!(id = client.id(), error = %e, "protocol error");
                     out.protocol_error(&e);
+                    shared.counters.error_reply(b"ERR");
                     failed = true;
                     break;
                 }
@@ -437,6 +438,7 @@ impl Parking<'_> {
                     let mark = out.len();
                     if matches!(wake, Wake::Unblocked) {
                         out.error_str(error::UNBLOCKED);
+                        shared.counters.error_reply(error::UNBLOCKED.as_bytes());
                     } else {
                         block.reply_timeout(out);
                     }

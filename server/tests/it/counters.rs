@@ -119,3 +119,95 @@ async fn counters_are_exact_under_parallel_connections() {
     assert!(!reset.contains("cmdstat_get:"));
     assert_eq!(num(&reset, "rdb_changes_since_last_save"), n);
 }
+
+/// The `errorstat_*` lines and `total_error_replies` of an INFO reply read by Wire.
+fn error_lines(wire: &mut Wire) -> (Vec<String>, u64) {
+    let errors = String::from_utf8(wire.call(&["INFO", "errorstats"])).unwrap();
+    let lines = errors
+        .lines()
+        .filter(|l| l.starts_with("errorstat_"))
+        .map(str::to_string)
+        .collect();
+    let stats = String::from_utf8(wire.call(&["INFO", "stats"])).unwrap();
+    (lines, num(&stats, "total_error_replies"))
+}
+
+/// INFO errorstats and `total_error_replies` count what redis-server 7.0 counts for
+/// the same requests: refusals (unknown command, arity, NOAUTH-free gates), failed
+/// commands, errors inside EXEC's reply and EXECABORT, a protocol error on another
+/// connection, CLIENT UNBLOCK ... ERROR; CONFIG RESETSTAT empties them.
+#[test]
+fn errorstats_count_what_redis_counts() {
+    let shoal = TestServer::start();
+    let redis = RedisServer::start();
+    let mut seen = Vec::new();
+    for addr in [
+        shoal.addr,
+        std::net::SocketAddr::from(([127, 0, 0, 1], redis.port)),
+    ] {
+        let mut w = Wire::connect(addr);
+        w.call(&["CONFIG", "RESETSTAT"]);
+        let clean = error_lines(&mut w);
+        w.call(&["SET", "s", "x"]);
+        for cmd in [
+            &["LPUSH", "s", "a"][..],
+            &["NOSUCHCOMMAND", "a"],
+            &["GET"],
+            &["INCR", "s"],
+            &["SET", "k", "v", "EX", "-1"],
+            &["OBJECT", "NOSUCH"],
+            &["HGET", "s", "f"],
+        ] {
+            w.call(cmd);
+        }
+        // A transaction: one command fails inside EXEC's reply.
+        w.call(&["MULTI"]);
+        w.call(&["LPUSH", "s", "a"]);
+        w.call(&["GET", "s"]);
+        w.call(&["EXEC"]);
+        // A refused command while queueing: EXECABORT.
+        w.call(&["MULTI"]);
+        w.call(&["LPUSH"]);
+        w.call(&["EXEC"]);
+        // A protocol error ends another connection.
+        let mut bad = std::net::TcpStream::connect(addr).unwrap();
+        std::io::Write::write_all(&mut bad, b"*1\r\n$x\r\n").unwrap();
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut bad, &mut sink);
+        assert!(sink.starts_with(b"-ERR Protocol error"), "{sink:?}");
+        // A blocked client unblocked with an error.
+        let mut blocked = Wire::connect(addr);
+        let id = String::from_utf8(blocked.call(&["CLIENT", "ID"])).unwrap();
+        let id = id.trim_start_matches(':').trim().to_string();
+        blocked.send(&["BLPOP", "nolist", "0"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while w.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]) != b":1\r\n" {
+            assert!(std::time::Instant::now() < deadline, "never blocked");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(blocked.reply().starts_with(b"-UNBLOCKED"));
+        let counted = error_lines(&mut w);
+        let info = String::from_utf8(w.call(&["INFO", "commandstats"])).unwrap();
+        let stats = ["lpush", "get", "exec", "incr"].map(|c| cmdstat(&info, c));
+        w.call(&["CONFIG", "RESETSTAT"]);
+        let reset = error_lines(&mut w);
+        seen.push((clean, counted, stats, reset));
+    }
+    let (shoal_seen, redis_seen) = (&seen[0], &seen[1]);
+    assert_eq!(
+        shoal_seen, redis_seen,
+        "Shoal (left) and redis-server (right)"
+    );
+    // Not vacuous: the codes are there, and RESETSTAT emptied them.
+    assert!(redis_seen
+        .1
+         .0
+        .iter()
+        .any(|l| l.starts_with("errorstat_WRONGTYPE:count=")));
+    assert!(redis_seen
+        .1
+         .0
+        .iter()
+        .any(|l| l.starts_with("errorstat_EXECABORT:count=1")));
+    assert_eq!(redis_seen.3, (vec![], 0));
+}
