@@ -916,13 +916,14 @@ pub type ScriptCaller =
 
 /// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
 /// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the
-/// locks are held, says so; returns whether it ran.
+/// locks are held, says so; returns whether it ran, or BUSY if a script went busy
+/// while it waited for the shards.
 pub type GroupRunner = for<'a, 'b, 'c> fn(
     &'b mut Ctx<'a>,
     &'c [Args<'c>],
     &'c [(usize, &'c [u8])],
     &'c mut dyn FnMut(&mut Ctx<'a>) -> bool,
-) -> bool;
+) -> Result<bool, CmdError>;
 
 /// A case-insensitive hash of a command name (ASCII letters folded to lower case by
 /// setting bit 5, which leaves digits, `-` and `|` alone; other bytes may collide, and
@@ -1048,7 +1049,7 @@ mod tests {
             Command::new("set", -3, 0, (1, 1, 1), |_, _| Ok(())).doc("string", "x", "1.0.0"),
             Command::new("config", -2, 0, (0, 0, 0), |_, _| Ok(())).doc("server", "x", "1.0.0"),
         ];
-        let t = CommandTable::build(&[ROWS], |_, _, _, _| false, |_, _, _| Ok(()));
+        let t = CommandTable::build(&[ROWS], |_, _, _, _| Ok(false), |_, _, _| Ok(()));
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));
