@@ -714,6 +714,43 @@ async fn commands_waiting_behind_a_busy_script_get_busy() {
     assert_eq!(v, None);
 }
 
+// SHUTDOWN NOSAVE stops the server while a script loops forever holding every shard
+// (its first run); SHUTDOWN without NOSAVE is refused with BUSY then, as in Redis.
+#[tokio::test]
+async fn shutdown_nosave_during_an_endless_script() {
+    let mut p = Proc::start(&["--busy-reply-threshold", "100"]);
+    let mut a = p.conn().await;
+    let looping =
+        tokio::spawn(async move { eval::<Value>(&mut a, "while true do end", &[], &[]).await });
+    let mut b = Raw::connect(p.port).await;
+    let mut busy = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.cmd(&[b"PING"]).await;
+        busy = b.read_until(b"\r\n").await;
+        if busy != b"+PONG\r\n" {
+            break;
+        }
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&busy),
+        String::from_utf8_lossy(BUSY_EVAL)
+    );
+    b.roundtrip(&[b"SHUTDOWN"], BUSY_EVAL).await;
+    b.cmd(&[b"SHUTDOWN", b"NOSAVE"]).await;
+    assert!(b.closed().await, "SHUTDOWN NOSAVE closes the connection");
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(status) = p.child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(exited.is_some(), "the server process exits");
+    assert!(looping.await.unwrap().is_err());
+}
+
 // A script that loops costs its own thread, not the server: with one worker thread
 // (the server pinned to one CPU: its worker count is the CPUs it may run on), new
 // connections are accepted and answered while the script runs, before and after it
