@@ -5,7 +5,9 @@
 # once N2 requests from one redis-benchmark connection (pipeline 1), and the cost of
 # one request is (I(N2) - I(N1)) / (N2 - N1), so start-up and shutdown cancel out.
 #
-# Usage: [PIPELINE=16] bench/callgrind-per-request.sh /abs/path/shoal [get|set|ping_mbulk] ...
+# Usage: [PIPELINE=16] bench/callgrind-per-request.sh /abs/path/shoal [get|set|ping_mbulk|evalsha] ...
+# `evalsha`: EVALSHA of the e1/e16 script of compare.sh (INCR + EXPIRE on one key),
+# SCRIPT LOADed first.
 # Needs: valgrind, redis-benchmark, redis-cli, python3 (to pick a free port).
 set -euo pipefail
 bin="${1:?path of the shoal binary}"; shift
@@ -27,7 +29,14 @@ total() { # cmd n -> instructions of a whole server run serving n requests
     sleep 0.1
   done
   if (( ! up )); then echo "server did not start" >&2; kill "$vg" 2>/dev/null; exit 1; fi
-  redis-benchmark -p "$PORT" -c 1 -P "${PIPELINE:-1}" -n "$n" -t "$cmd" -q >/dev/null
+  if [[ $cmd == evalsha ]]; then
+    local script="local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 60) return n"
+    local sha
+    sha=$(redis-cli -p "$PORT" SCRIPT LOAD "$script")
+    redis-benchmark -p "$PORT" -c 1 -P "${PIPELINE:-1}" -n "$n" -q EVALSHA "$sha" 1 counter >/dev/null
+  else
+    redis-benchmark -p "$PORT" -c 1 -P "${PIPELINE:-1}" -n "$n" -t "$cmd" -q >/dev/null
+  fi
   local served
   local name="${cmd%_*}"  # ping_mbulk is PING
   served=$(redis-cli -p "$PORT" INFO commandstats | tr -d '\r' | awk -F'[=:,]' -v c="cmdstat_$name" '$1 == c {print $3}')

@@ -115,6 +115,14 @@ impl Want {
 /// A shard: database index and shard index within it (the global lock order).
 type ShardId = (usize, usize);
 
+/// How long a lock wait stays on its worker before it hands the worker's queue to
+/// another thread (see [`Held::lock_unless`]): shard locks are held for a command's
+/// length, so only a script, a whole-keyspace command or a save holds one longer.
+pub const QUICK_WAIT: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// How often a long lock wait asks whether to give up (see [`Held::lock_unless`]).
+pub const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Shard guards a group of commands (or a multi-key command) holds, in lock order.
 #[derive(Default)]
 pub struct Held<'a> {
@@ -134,6 +142,37 @@ impl<'a> Held<'a> {
         Held { guards }
     }
 
+    /// [`Held::lock`] for a command that may have to wait behind a script: each
+    /// shard is tried at once, then for [`QUICK_WAIT`]; a longer wait hands this
+    /// worker's queue to another thread ([`crate::handoff::blocking`]) and asks
+    /// `stop` every [`WAIT_SLICE`]: once it says so (a script has run past
+    /// `busy-reply-threshold`), everything taken is let go and `None` returned.
+    pub fn lock_unless(
+        keyspace: &'a Keyspace,
+        mut wanted: Vec<ShardId>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Held<'a>> {
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut guards = Vec::with_capacity(wanted.len());
+        for id in wanted {
+            let db = keyspace.db(id.0);
+            let guard = match db.try_lock_index(id.1, Some(QUICK_WAIT)) {
+                Some(g) => g,
+                None => crate::handoff::blocking(|| loop {
+                    if stop() {
+                        return None;
+                    }
+                    if let Some(g) = db.try_lock_index(id.1, Some(WAIT_SLICE)) {
+                        return Some(g);
+                    }
+                })?,
+            };
+            guards.push((id, guard));
+        }
+        Some(Held { guards })
+    }
+
     /// Adds shard `id` to the held set (kept in lock order) if `how` acquires it;
     /// `true` if it is held afterwards. For scripts, which may reach keys they did
     /// not declare (see ARCHITECTURE.md, "Scripts and locks").
@@ -145,13 +184,19 @@ impl<'a> Held<'a> {
         let db = keyspace.db(id.0);
         let guard = match how {
             Acquire::Try => db.try_lock_index(id.1, None),
-            Acquire::Within(d) => db.try_lock_index(id.1, Some(d)),
+            Acquire::Within(d) => db
+                .try_lock_index(id.1, Some(d.min(QUICK_WAIT)))
+                .or_else(|| {
+                    let rest = d.saturating_sub(QUICK_WAIT);
+                    crate::handoff::blocking(|| db.try_lock_index(id.1, Some(rest)))
+                }),
             Acquire::Above => {
                 debug_assert!(
                     pos == self.guards.len(),
                     "blocking only above every held shard"
                 );
-                Some(db.lock_index_above(id.1))
+                db.try_lock_index(id.1, Some(QUICK_WAIT))
+                    .or_else(|| Some(crate::handoff::blocking(|| db.lock_index_above(id.1))))
             }
         };
         match guard {

@@ -916,13 +916,14 @@ pub type ScriptCaller =
 
 /// Dispatch's group runner (see `dispatch::run_group`): runs `group` under one
 /// acquisition of its shards (and of `extra` keys'), if `precheck`, run once the
-/// locks are held, says so; returns whether it ran.
+/// locks are held, says so; returns whether it ran, or BUSY if a script went busy
+/// while it waited for the shards.
 pub type GroupRunner = for<'a, 'b, 'c> fn(
     &'b mut Ctx<'a>,
     &'c [Args<'c>],
     &'c [(usize, &'c [u8])],
     &'c mut dyn FnMut(&mut Ctx<'a>) -> bool,
-) -> bool;
+) -> Result<bool, CmdError>;
 
 /// A command name folded to ASCII lower case (exactly: only `A`-`Z` change), packed
 /// little-endian into two words: the first 16 bytes of it; longer names (a few
@@ -1114,7 +1115,7 @@ mod tests {
             Command::new("georadiusbymember_rw", -6, 0, (1, 1, 1), |_, _| Ok(()))
                 .doc("geo", "x", "1.0.0"),
         ];
-        let t = CommandTable::build(&[ROWS], |_, _, _, _| false, |_, _, _| Ok(()));
+        let t = CommandTable::build(&[ROWS], |_, _, _, _| Ok(false), |_, _, _| Ok(()));
         assert_eq!(t.find(b"GET"), Some(0));
         assert_eq!(t.find(b"gEt"), Some(0));
         assert_eq!(t.find(b"set"), Some(1));

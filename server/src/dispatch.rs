@@ -159,11 +159,7 @@ fn out_of_memory(shared: &Shared, client: &Client, cmd: &Command) -> Result<(), 
 /// The BUSY error for the kind of script running long.
 #[cold]
 fn busy(shared: &Shared) -> CmdError {
-    CmdError::msg(if shared.scripts.busy_is_eval() {
-        error::BUSY_EVAL
-    } else {
-        error::BUSY_FUNCTION
-    })
+    shared.scripts.busy_error()
 }
 
 /// The commands a RESP2 connection may run while it is subscribed.
@@ -326,7 +322,21 @@ fn execute_one(
         Some(snap) => snap.keyspace(),
         None => &shared.keyspace,
     };
-    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, None);
+    // While a script runs, a command that may wait for its shards takes them first,
+    // so that the wait can end in BUSY (see `take_first`).
+    let held = if shared.scripts.running() && view.is_none() {
+        match take_first(shared, table, idx, container, cmd, args, client.db) {
+            Ok(held) => held,
+            Err(e) => {
+                reject(shared, out, Some(idx), &e);
+                return Outcome::Done;
+            }
+        }
+    } else {
+        None
+    };
+    let _scope = held.as_ref().map(|_| shoal_storage::GroupScope::enter());
+    let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, held);
     let (result, ns) = call(&mut ctx, cmd, args);
     let usec = ns / 1000;
     // The changes it made, for persistence's save points (Redis's `server.dirty`, as
@@ -356,6 +366,49 @@ fn execute_one(
     };
     shared.latency.maybe_record(event, now / 1000, usec / 1000);
     Outcome::Done
+}
+
+/// The shards of a plain command run while a script runs, taken before its handler
+/// (as for a group of one command: the handler then runs under them), waiting as
+/// [`Held::lock_unless`] does: a command that would wait behind a script holding
+/// one of its shards answers BUSY once that (or any) script runs past
+/// `busy-reply-threshold`, as the gates answer it to a command that arrives then.
+/// `None` (the handler locks as usual): commands flagged `allow-busy`, those that
+/// take their shards their own way (`noscript` ones: EVAL, FCALL, EXEC, SAVE...)
+/// and those that touch no key. A blocking command (BLPOP...) waits for its shards
+/// the same way but lets them go again (in a group it would not block).
+#[cold]
+#[inline(never)]
+fn take_first<'a>(
+    shared: &'a Shared,
+    table: &CommandTable,
+    idx: usize,
+    container: &Command,
+    cmd: &Command,
+    args: &Args<'_>,
+    db: usize,
+) -> Result<Option<Held<'a>>, CmdError> {
+    let blocking = cmd.has(flags::BLOCKING);
+    if cmd.has(flags::ALLOW_BUSY)
+        || (!blocking && (cmd.has(flags::NOSCRIPT) || container.has(flags::NOSCRIPT)))
+    {
+        return Ok(None);
+    }
+    let mut db = db;
+    let Ok(fp) = footprint(shared, table, idx, cmd, args, &mut db) else {
+        return Ok(None);
+    };
+    let keyspace = &shared.keyspace;
+    let mut plan = Plan::default();
+    plan.add(keyspace, fp);
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let scripts = &shared.scripts;
+    let held = plan
+        .lock_unless(keyspace, &|| scripts.busy())
+        .ok_or_else(|| busy(shared))?;
+    Ok((!blocking).then_some(held))
 }
 
 /// A command was refused while the client queues a transaction: EXEC will answer
@@ -566,7 +619,16 @@ impl Plan {
         }
     }
 
-    fn lock<'a>(mut self, keyspace: &'a shoal_storage::Keyspace) -> Held<'a> {
+    fn is_empty(&self) -> bool {
+        self.shards.is_empty() && self.dbs.is_empty() && !self.all
+    }
+
+    /// Takes the plan's shards as [`Held::lock_unless`] does.
+    fn lock_unless<'a>(
+        mut self,
+        keyspace: &'a shoal_storage::Keyspace,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Held<'a>> {
         let whole: Vec<usize> = if self.all {
             (0..keyspace.num_dbs()).collect()
         } else {
@@ -576,7 +638,7 @@ impl Plan {
             self.shards
                 .extend((0..keyspace.db(db).num_shards()).map(|i| (db, i)));
         }
-        Held::lock(keyspace, self.shards)
+        Held::lock_unless(keyspace, self.shards, stop)
     }
 }
 
@@ -589,16 +651,17 @@ impl Plan {
 ///
 /// Once the locks are held, `precheck` decides whether to go on (EXEC checks its
 /// watched keys there and writes its array header); `false` runs nothing and
-/// returns `false`. Each command is resolved and gated as by [`execute`] and replies
-/// in order; a command refused replies its error and the others still run. A
-/// command that would block answers as if it timed out (Redis: blocking commands in
-/// MULTI do not block). This is what MULTI/EXEC and scripts build on.
+/// returns `false`. While the shards are awaited, a script going busy ends the wait
+/// with BUSY (`Err`; see [`Held::lock_unless`]). Each command is resolved and gated
+/// as by [`execute`] and replies in order; a command refused replies its error and
+/// the others still run. A command that would block answers as if it timed out
+/// (Redis: blocking commands in MULTI do not block). This is what MULTI/EXEC and scripts build on.
 pub fn run_group<'a>(
     ctx: &mut Ctx<'a>,
     group: &[Args<'_>],
     extra: &[(usize, &[u8])],
     precheck: &mut dyn FnMut(&mut Ctx<'a>) -> bool,
-) -> bool {
+) -> Result<bool, CmdError> {
     let table = ctx.table;
     let shared = ctx.shared;
     let keyspace = ctx.keyspace;
@@ -626,14 +689,18 @@ pub fn run_group<'a>(
         // Replies keep the group's order: an error waits for its turn.
         resolved.push(found);
     }
-    let outer = ctx.held.replace(plan.lock(keyspace));
+    let scripts = &shared.scripts;
+    let Some(held) = plan.lock_unless(keyspace, &|| scripts.busy()) else {
+        return Err(busy(shared));
+    };
+    let outer = ctx.held.replace(held);
     debug_assert!(outer.is_none(), "groups do not nest");
     // From here on this thread holds shard locks: debug builds catch a handler that
     // would lock one again (a deadlock) instead of hanging.
     let _scope = shoal_storage::GroupScope::enter();
     if !precheck(ctx) {
         ctx.held = outer;
-        return false;
+        return Ok(false);
     }
     let mut dirty = 0;
     for (args, found) in group.iter().zip(resolved) {
@@ -664,7 +731,7 @@ pub fn run_group<'a>(
     // caller (EXEC's dispatch) publishes them.
     ctx.held = outer;
     ctx.tally.dirty += dirty;
-    true
+    Ok(true)
 }
 
 /// How long a script that already wrote waits for a shard below the ones it holds
@@ -802,7 +869,9 @@ pub fn execute_group(
     };
     let mut ctx = Ctx::new(shared, table, keyspace, client, out, now, None);
     let group: Vec<Args<'_>> = group.iter().map(|a| **a).collect();
-    run_group(&mut ctx, &group, &[], &mut |_| true);
+    if let Err(e) = run_group(&mut ctx, &group, &[], &mut |_| true) {
+        ctx.out.error(&e.message());
+    }
     ctx.commit_dirty();
 }
 

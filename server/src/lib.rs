@@ -43,6 +43,7 @@ pub mod evict;
 pub mod eviction;
 pub mod fdlimit;
 pub mod functions;
+pub mod handoff;
 pub mod http;
 pub mod info;
 pub mod latency;

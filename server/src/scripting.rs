@@ -36,6 +36,7 @@ use crate::access::Held;
 use crate::command::{CallError, Ctx, ScriptCall};
 use crate::error::{CmdError, CmdResult};
 use crate::functions::{FunctionInfo, Functions, Library, LOAD_TIMEOUT_MS};
+use crate::handoff::Midway;
 use crate::scripts::{Running, Script, ScriptFlags, Sha};
 
 /// Redis's version as scripts see it (`redis.REDIS_VERSION`).
@@ -44,12 +45,17 @@ const REDIS_VERSION: &str = "7.0.15";
 const REDIS_VERSION_NUM: i64 = 0x0007_000f;
 /// Instructions between two time checks (Redis's count hook).
 const HOOK_EVERY: u32 = 100_000;
+/// How long a script (or a library's code) runs on its worker before it hands the
+/// worker's queue to another thread (see [`run_eval`]).
+pub const HAND_OFF_AFTER: Duration = Duration::from_millis(1);
 /// Deepest reply a script may return (Redis stops at its Lua stack limit).
 const MAX_DEPTH: usize = 1000;
 
 thread_local! {
     /// This thread's interpreter.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The hand-off of the script running on this thread (see [`run_eval`]).
+    static MIDWAY: RefCell<Midway> = RefCell::new(Midway::new());
     /// Redis's `rand48` state for `math.random` (per interpreter, as Redis has one).
     static RAND48: std::cell::Cell<u64> = const { std::cell::Cell::new(0x1234_ABCD_330E) };
 }
@@ -586,10 +592,14 @@ impl Engine {
         self.lib_mode.call::<()>(true).map_err(internal)?;
         if timeout {
             let started = std::time::Instant::now();
+            MIDWAY.with(|m| *m.borrow_mut() = Midway::new());
             self.lua
                 .set_hook(
                     HookTriggers::new().every_nth_instruction(HOOK_EVERY),
                     move |_lua, _debug| {
+                        if started.elapsed() >= HAND_OFF_AFTER {
+                            hand_off();
+                        }
                         if started.elapsed() > Duration::from_millis(LOAD_TIMEOUT_MS) {
                             return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
                         }
@@ -1056,17 +1066,13 @@ enum Attempt {
 /// shard held by another client before it changed anything is rerun with every
 /// shard held (see ARCHITECTURE.md, "Scripts and locks").
 pub fn run_eval(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
-    // A script may run long: hand this worker's queued tasks to another thread
-    // first (tokio's `block_in_place`), so that no connection waits behind it on
-    // this worker (SCRIPT KILL, BUSY replies, accepts). Not on a current-thread
-    // runtime (tests, embedders), where it is not allowed.
-    let multi = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi {
-        tokio::task::block_in_place(|| run_eval_here(ctx, inv))
-    } else {
-        run_eval_here(ctx, inv)
-    }
+    // A script runs on its connection's worker thread. One that goes on past
+    // [`HAND_OFF_AFTER`] hands that worker's queue to another thread from its time
+    // hook or its next `redis.call` ([`crate::handoff::Midway`]), so that no
+    // connection waits behind it (SCRIPT KILL, BUSY replies, accepts) and a script
+    // in an endless loop costs one thread; a short script hands nothing off.
+    MIDWAY.with(|m| *m.borrow_mut() = Midway::new());
+    run_eval_here(ctx, inv)
 }
 
 fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
@@ -1081,6 +1087,7 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
             ),
         };
         let run = Arc::new(run);
+        let _counted = shared.scripts.start();
         let in_group = ctx.held.is_some();
         let (ran, undeclared) = inv.target.marks();
         // A script's first run holds every shard: what it touches is unknown yet.
@@ -1090,7 +1097,10 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
         ctx.client.script_allow_oom = inv.target.flags().allow_oom;
         let attempt = loop {
             if !in_group {
-                ctx.held = Some(lock_for(ctx, inv.keys, everything));
+                match lock_for(ctx, inv.keys, everything) {
+                    Some(held) => ctx.held = Some(held),
+                    None => break Err(Refused::Busy),
+                }
             }
             let scope = (!in_group).then(shoal_storage::GroupScope::enter);
             let attempt = eng.execute(ctx, &f, inv, &run, !in_group);
@@ -1104,7 +1114,7 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
                     undeclared.store(true, Ordering::Relaxed);
                     everything = true;
                 }
-                other => break other,
+                other => break other.map_err(Refused::Lua),
             }
         };
         ctx.client.in_script = false;
@@ -1112,7 +1122,12 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
         shared.scripts.finished(&run);
         eng.lua.remove_hook();
         let _ = eng.slot.raw_set("killed", Value::Nil);
-        match attempt.map_err(lua_err)? {
+        let attempt = match attempt {
+            Ok(a) => a,
+            Err(Refused::Lua(e)) => return Err(lua_err(e)),
+            Err(Refused::Busy) => return Err(shared.scripts.busy_error()),
+        };
+        match attempt {
             Attempt::Done(value, resp) => {
                 write_reply(ctx.out, &value, resp, 0);
                 Ok(())
@@ -1139,9 +1154,19 @@ fn declared_shards(ctx: &Ctx<'_>, keys: &[&[u8]]) -> Vec<(usize, usize)> {
     v
 }
 
+/// Why a script did not run to an [`Attempt`].
+enum Refused {
+    /// The interpreter failed (only the sandbox's own setup can).
+    Lua(mlua::Error),
+    /// While it waited for its shards, another script ran past
+    /// `busy-reply-threshold`: BUSY, as the gates would have answered.
+    Busy,
+}
+
 /// The shards a script starts with: its declared keys' (in the client's database),
-/// or every shard of every database.
-fn lock_for<'a>(ctx: &Ctx<'a>, keys: &[&[u8]], everything: bool) -> Held<'a> {
+/// or every shard of every database. `None` if another script went busy while this
+/// one waited for them (see [`Held::lock_unless`]).
+fn lock_for<'a>(ctx: &Ctx<'a>, keys: &[&[u8]], everything: bool) -> Option<Held<'a>> {
     let ks = ctx.keyspace;
     let wanted = if everything {
         (0..ks.num_dbs())
@@ -1153,7 +1178,8 @@ fn lock_for<'a>(ctx: &Ctx<'a>, keys: &[&[u8]], everything: bool) -> Held<'a> {
             .map(|k| (ctx.client.db, db.shard_index(db.hash(k))))
             .collect()
     };
-    Held::lock(ks, wanted)
+    let scripts = &ctx.shared.scripts;
+    Held::lock_unless(ks, wanted, &|| scripts.busy())
 }
 
 impl Engine {
@@ -1234,6 +1260,10 @@ impl Engine {
         self.lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_lua, _debug| {
+                let ran = run.started.elapsed();
+                if ran >= HAND_OFF_AFTER {
+                    hand_off();
+                }
                 if run.kill.load(Ordering::Relaxed) {
                     slot.raw_set("killed", true)?;
                     tracing::warn!("Lua script killed by user with SCRIPT KILL.");
@@ -1241,12 +1271,12 @@ impl Engine {
                 }
                 if threshold > 0
                     && !run.registered.load(Ordering::Relaxed)
-                    && run.started.elapsed() >= Duration::from_millis(threshold)
+                    && ran >= Duration::from_millis(threshold)
                 {
                     tracing::warn!(
                         "Slow script detected: still in execution after {} milliseconds. \
                          You can try killing the script using the SCRIPT KILL command.",
-                        run.started.elapsed().as_millis()
+                        ran.as_millis()
                     );
                     busy.mark(&run);
                 }
@@ -1356,7 +1386,23 @@ fn redis_call(
         Err(CallError::Refused(text)) => err(&text),
     };
     ctx.out.truncate(start);
+    // A command may take long without the time hook running (it counts Lua
+    // instructions only).
+    if run.started.elapsed() >= HAND_OFF_AFTER {
+        hand_off();
+    }
     result
+}
+
+/// The running script has gone on past [`HAND_OFF_AFTER`]: its worker's queue goes
+/// to another thread, if it has not yet.
+#[cold]
+fn hand_off() {
+    MIDWAY.with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            m.step();
+        }
+    });
 }
 
 /// `%.17g`, as Redis formats a Lua number given to `redis.call`.

@@ -16,7 +16,7 @@
 //!   it here. A script that ends quickly never touches this shared state.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -191,9 +191,34 @@ pub struct Scripts {
     cache: RwLock<Cache>,
     generation: AtomicU64,
     busy: Arc<Busy>,
+    /// Scripts running now, busy or not.
+    running: AtomicUsize,
+}
+
+/// A script counted in [`Scripts::running`] until this drops.
+pub struct RunningNow<'a>(&'a AtomicUsize);
+
+impl Drop for RunningNow<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Scripts {
+    /// Counts a script as running until the returned guard drops.
+    pub fn start(&self) -> RunningNow<'_> {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        RunningNow(&self.running)
+    }
+
+    /// Whether a script runs now (one relaxed load): dispatch then takes a plain
+    /// command's shards before its handler runs, so that a wait behind a script can
+    /// end in BUSY (see ARCHITECTURE.md, "Busy scripts").
+    #[inline(always)]
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Relaxed) > 0
+    }
+
     /// The cached script `sha`.
     pub fn get(&self, sha: &Sha) -> Option<Arc<Script>> {
         self.cache.read().map.get(sha).map(|(s, _)| Arc::clone(s))
@@ -283,6 +308,18 @@ impl Scripts {
     /// Whether the busy script is an EVAL script (else a function), for BUSY's text.
     pub fn busy_is_eval(&self) -> bool {
         self.busy.running.lock().first().is_none_or(|r| r.eval)
+    }
+
+    /// The BUSY error for the kind of script running long (an EVAL script or a
+    /// function): the gates' reply, and that of a command that waited for a shard a
+    /// busy script holds.
+    #[cold]
+    pub fn busy_error(&self) -> crate::error::CmdError {
+        crate::error::CmdError::msg(if self.busy_is_eval() {
+            crate::error::BUSY_EVAL
+        } else {
+            crate::error::BUSY_FUNCTION
+        })
     }
 
     /// What runs past the busy threshold now (FUNCTION STATS).

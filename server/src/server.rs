@@ -197,9 +197,10 @@ impl Server {
                 // Connections were told to close; give them a moment, then drop the
                 // runtime (which cancels anything left).
                 runtime.shutdown_timeout(Duration::from_secs(2));
-                let _ = expiry.join();
-                let _ = save_cron.join();
-                let _ = evictor.join();
+                let deadline = Instant::now() + Duration::from_secs(2);
+                for t in [expiry, save_cron, evictor] {
+                    join_by(t, deadline);
+                }
                 run_shared.persistence.on_exit(&run_shared.keyspace);
                 tracing::info!("Shoal is now ready to exit, bye bye...");
             })?;
@@ -538,6 +539,24 @@ async fn refuse_one(shared: &Shared, listener: &TcpListener) {
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.try_write(crate::error::MAX_CLIENTS_REACHED_REPLY);
+    }
+}
+
+/// Joins background thread `t`, waiting until `deadline` at most. One that is still
+/// blocked then waits for a shard lock that a script in an endless loop holds
+/// (SHUTDOWN NOSAVE stops the server under it, as Redis allows): it is left behind,
+/// and the process exits without it.
+fn join_by(t: JoinHandle<()>, deadline: Instant) {
+    while !t.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if t.is_finished() {
+        let _ = t.join();
+    } else {
+        tracing::warn!(
+            thread = t.thread().name().unwrap_or("?"),
+            "a background thread did not stop (a script still holds its shard)"
+        );
     }
 }
 

@@ -34,6 +34,11 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     if abort {
         return Err(CmdError::msg(error::NO_SHUTDOWN_IN_PROGRESS));
     }
+    // A script past busy-reply-threshold holds its shards: only NOSAVE may stop the
+    // server then (a save would wait for the script), as in Redis.
+    if !nosave && ctx.shared.scripts.busy() {
+        return Err(ctx.shared.scripts.busy_error());
+    }
     tracing::warn!(
         client = %ctx.client.info.addr,
         "User requested shutdown..."

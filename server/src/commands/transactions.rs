@@ -75,9 +75,12 @@ fn exec(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         true
     };
     let run = ctx.table.run_group;
-    run(ctx, &group, &watched, &mut precheck);
+    let ran = run(ctx, &group, &watched, &mut precheck);
     ctx.client.unwatch_all(&ctx.shared.watches);
-    Ok(())
+    // A script went busy while EXEC waited for the shards: as if the gates had
+    // refused EXEC (Redis's `execCommandAbort`).
+    ran.map(|_| ())
+        .map_err(|e| crate::error::exec_abort_because(&e))
 }
 
 /// Whether a watched key changed since WATCH (the write hook marked the client), or,

@@ -642,6 +642,170 @@ async fn busy_and_script_kill() {
     assert_eq!(v, "1");
 }
 
+const BUSY_EVAL: &[u8] =
+    b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+
+// A command that passed the gates before a script went busy and then waits for a
+// shard the script holds answers BUSY once the script passes the threshold (as
+// Redis answers every command then), whatever its kind: one key, several, a
+// blocking one, EXEC, another script. The script is endless: a waiter that kept
+// waiting would never answer (`read_until` gives up after 5 s).
+#[tokio::test]
+async fn commands_waiting_behind_a_busy_script_get_busy() {
+    let s = TestServer::with(|c| c.busy_reply_threshold = 1500);
+    let mut a = s.raw().await;
+    // Its first run holds every shard; its later runs only k's.
+    let declared: &[u8] = b"if ARGV[1] == 'loop' then while true do end end return 1";
+    a.roundtrip(&[b"EVAL", declared, b"1", b"k", b"once"], b":1\r\n")
+        .await;
+    let mut tx = s.raw().await;
+    tx.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    tx.roundtrip(&[b"SET", b"k", b"1"], b"+QUEUED\r\n").await;
+    a.cmd(&[b"EVAL", declared, b"1", b"k", b"loop"]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other: &[&[u8]] = &[b"EVAL", b"return redis.call('GET', KEYS[1])", b"1", b"k"];
+    let waiting: Vec<&[&[u8]]> = vec![
+        &[b"GET", b"k"],
+        &[b"MSET", b"k", b"1", b"x", b"2"],
+        &[b"BLPOP", b"k", b"0"],
+        other,
+        &[b"EXEC"],
+    ];
+    let mut waiters = Vec::new();
+    for args in &waiting {
+        let mut w = if args[0] == b"EXEC" {
+            std::mem::replace(&mut tx, s.raw().await)
+        } else {
+            s.raw().await
+        };
+        w.cmd(args).await;
+        waiters.push(w);
+    }
+    // Before the threshold they wait (the script is not busy yet).
+    for w in &mut waiters {
+        assert!(
+            w.silent_for(100).await,
+            "answered before the script went busy"
+        );
+    }
+    for (w, args) in waiters.iter_mut().zip(&waiting) {
+        let got = w.read_until(b"\r\n").await;
+        let want = if args[0] == b"EXEC" {
+            b"-EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n".to_vec()
+        } else {
+            BUSY_EVAL.to_vec()
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{:?}",
+            String::from_utf8_lossy(args[0])
+        );
+    }
+    let mut b = s.conn().await;
+    let _: () = cmd(&mut b, &["SCRIPT", "KILL"]).await;
+    let got = String::from_utf8_lossy(&a.read_until(b"\r\n").await).into_owned();
+    assert!(
+        got.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
+        "{got}"
+    );
+    // Nothing the waiters sent ran; the shard is free again.
+    let v: Option<String> = cmd(&mut b, &["GET", "k"]).await;
+    assert_eq!(v, None);
+}
+
+// SHUTDOWN NOSAVE stops the server while a script loops forever holding every shard
+// (its first run); SHUTDOWN without NOSAVE is refused with BUSY then, as in Redis.
+#[tokio::test]
+async fn shutdown_nosave_during_an_endless_script() {
+    let mut p = Proc::start(&["--busy-reply-threshold", "100"]);
+    let mut a = p.conn().await;
+    let looping =
+        tokio::spawn(async move { eval::<Value>(&mut a, "while true do end", &[], &[]).await });
+    let mut b = Raw::connect(p.port).await;
+    let mut busy = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.cmd(&[b"PING"]).await;
+        busy = b.read_until(b"\r\n").await;
+        if busy != b"+PONG\r\n" {
+            break;
+        }
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&busy),
+        String::from_utf8_lossy(BUSY_EVAL)
+    );
+    b.roundtrip(&[b"SHUTDOWN"], BUSY_EVAL).await;
+    b.cmd(&[b"SHUTDOWN", b"NOSAVE"]).await;
+    assert!(b.closed().await, "SHUTDOWN NOSAVE closes the connection");
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(status) = p.child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(exited.is_some(), "the server process exits");
+    assert!(looping.await.unwrap().is_err());
+}
+
+// A script that loops costs its own thread, not the server: with one worker thread
+// (the server pinned to one CPU: its worker count is the CPUs it may run on), new
+// connections are accepted and answered while the script runs, before and after it
+// goes busy. The script ran quickly once first (a hand-off decided by how long the
+// last run took would not happen here).
+#[tokio::test]
+async fn a_looping_script_costs_one_thread_not_the_server() {
+    let port = free_port();
+    let child = std::process::Command::new("taskset")
+        .args(["-c", "0", SHOAL, "--config", "", "--port"])
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--busy-reply-threshold", "3000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("taskset runs shoal");
+    let p = Proc {
+        child,
+        port,
+        log: None,
+    };
+    p.wait_ready();
+    let mut a = Raw::connect(port).await;
+    let spin: &[u8] = b"local n = 0 while n < tonumber(ARGV[1]) do n = n + 1 end return n";
+    a.roundtrip(&[b"EVAL", spin, b"1", b"k", b"1"], b":1\r\n")
+        .await;
+    a.cmd(&[b"EVAL", spin, b"1", b"k", b"100000000000"]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for _ in 0..3 {
+        let mut b = Raw::connect(port).await;
+        b.roundtrip(&[b"PING"], b"+PONG\r\n").await;
+    }
+    let mut b = Raw::connect(port).await;
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        b.cmd(&[b"PING"]).await;
+        got = b.read_until(b"\r\n").await;
+        if got != b"+PONG\r\n" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(BUSY_EVAL)
+    );
+    b.roundtrip(&[b"SCRIPT", b"KILL"], b"+OK\r\n").await;
+    let got = String::from_utf8_lossy(&a.read_until(b"\r\n").await).into_owned();
+    assert!(
+        got.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{got}"
+    );
+    b.roundtrip(&[b"PING"], b"+PONG\r\n").await;
+}
+
 // redis-py's `Lock` scripts (redis/lock.py), as the library sends them.
 const LUA_RELEASE_SCRIPT: &str = "
         local token = redis.call('get', KEYS[1])
