@@ -168,6 +168,10 @@ pub struct Tally {
     pub hits: u64,
     /// Read lookups that did not (INFO `keyspace_misses`).
     pub misses: u64,
+    /// The command failed although its handler returned `Ok`: a script whose reply
+    /// holds an error, or that made errors of its own (Redis counts it in
+    /// `failed_calls`).
+    pub failed: bool,
 }
 
 /// Process-wide thread indices: the next never used, and those given back.

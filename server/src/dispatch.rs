@@ -354,7 +354,7 @@ fn execute_one(
     shared
         .counters
         .local()
-        .command(idx, ns, result.is_err(), &tally);
+        .command(idx, ns, result.is_err() || tally.failed, &tally);
     if let Err(e) = result {
         error_reply(shared, ctx.out, &e);
     }
@@ -722,7 +722,7 @@ pub fn run_group<'a>(
         shared
             .counters
             .local()
-            .command(idx, ns, result.is_err(), &tally);
+            .command(idx, ns, result.is_err() || tally.failed, &tally);
         if let Err(e) = result {
             error_reply(shared, ctx.out, &e);
         }
@@ -814,7 +814,7 @@ pub fn script_call(
     shared
         .counters
         .local()
-        .command(idx, usec, result.is_err(), &tally);
+        .command(idx, usec, result.is_err() || tally.failed, &tally);
     if let Err(e) = result {
         error_reply(shared, ctx.out, &e);
     }

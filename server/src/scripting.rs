@@ -905,8 +905,10 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
                 Value::Number(n) => format_number(n),
                 Value::Error(e) => match raised_text(&e) {
                     Some(text) => {
+                        // `redis.call`'s error: counted where it was made.
                         let t = lua.create_table()?;
                         t.raw_set("err", text)?;
+                        t.raw_set(COUNTED, true)?;
                         return locate(lua, t);
                     }
                     None => error_text(&e),
@@ -941,6 +943,12 @@ fn locate(lua: &Lua, t: Table) -> mlua::Result<Table> {
     }
     Ok(t)
 }
+
+/// The field of an error table that says its error was counted already (INFO
+/// errorstats) where it was made: errors of `redis.call`/`redis.pcall` carry it, and a
+/// script that returns one (or a table of its own with it) does not count it again,
+/// as Redis 7.0's `ignore_error_stats_update`.
+const COUNTED: &str = "ignore_error_stats_update";
 
 /// An error `redis.call` raises: Redis raises a table `{err=text}`; mlua raises a
 /// Rust error, which the error handler, `pcall`, `xpcall` and `coroutine.resume`
@@ -1051,8 +1059,9 @@ pub struct Invocation<'x> {
 enum Attempt {
     /// It ran (or failed): the reply is ready.
     Done(Value, u8),
-    /// It failed: the error reply (its text, without `-`).
-    Failed(String),
+    /// It failed: the error reply (its text, without `-`), and whether that error
+    /// was counted where it was made (`redis.call`'s).
+    Failed(String, bool),
     /// It met a shard another client held before changing anything: run it again
     /// with every shard held.
     Retry,
@@ -1129,11 +1138,21 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
         };
         match attempt {
             Attempt::Done(value, resp) => {
-                write_reply(ctx.out, &value, resp, 0);
+                let mut errors = ReplyErrors {
+                    counters: &shared.counters,
+                    failed: false,
+                };
+                write_reply(ctx.out, &value, resp, 0, &mut errors);
+                ctx.tally.failed |= errors.failed;
                 Ok(())
             }
-            Attempt::Failed(text) => {
-                ctx.out.error(&crlf_to_spaces(text.as_bytes()));
+            Attempt::Failed(text, counted) => {
+                let mut errors = ReplyErrors {
+                    counters: &shared.counters,
+                    failed: false,
+                };
+                errors.error(ctx.out, &crlf_to_spaces(text.as_bytes()), counted);
+                ctx.tally.failed = true;
                 Ok(())
             }
             Attempt::Retry => unreachable!("retries loop"),
@@ -1211,6 +1230,7 @@ impl Engine {
                 ..ScriptCall::default()
             },
             retry: false,
+            failed: false,
         };
         let slot = self.slot.clone();
         let result = lua.scope(|scope| {
@@ -1231,6 +1251,7 @@ impl Engine {
         lua.remove_hook();
         let (ok, value) = result?;
         ctx.tally.dirty += state.call.dirty;
+        ctx.tally.failed |= state.failed;
         if state.retry {
             return Ok(Attempt::Retry);
         }
@@ -1244,11 +1265,12 @@ impl Engine {
         if ok && !killed {
             return Ok(Attempt::Done(value, resp));
         }
-        Ok(Attempt::Failed(failure_text(
-            &value,
-            &inv.target.name(),
-            killed,
-        )?))
+        let counted = !killed
+            && matches!(&value, Value::Table(t) if !matches!(t.raw_get::<Value>(COUNTED)?, Value::Nil | Value::Boolean(false)));
+        Ok(Attempt::Failed(
+            failure_text(&value, &inv.target.name(), killed)?,
+            counted,
+        ))
     }
 
     /// Installs the time-check hook for `run`.
@@ -1324,6 +1346,8 @@ fn strings_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
 struct CallState {
     call: ScriptCall,
     retry: bool,
+    /// A call failed before any command ran (its error counted by `redis_call`).
+    failed: bool,
 }
 
 /// `redis.call`/`redis.pcall`'s Rust side: runs the command and returns its reply
@@ -1337,14 +1361,25 @@ fn redis_call(
     run: &Running,
     args: MultiValue,
 ) -> mlua::Result<(Value, bool)> {
-    let err = |text: &str| -> mlua::Result<(Value, bool)> {
+    let table = |text: &str| -> mlua::Result<(Value, bool)> {
         let t = lua.create_table()?;
         t.raw_set("err", text)?;
+        t.raw_set(COUNTED, true)?;
         Ok((Value::Table(t), true))
     };
     if state.retry {
-        return err(crate::error::SCRIPT_RERUN_PENDING);
+        // The run is abandoned and rerun: nothing to count.
+        return table(crate::error::SCRIPT_RERUN_PENDING);
     }
+    // An error of the call itself (no command ran to count it): counted here, and
+    // the script's command fails (Redis's `failed_calls`).
+    let shared = ctx.shared;
+    let failed = &mut state.failed;
+    let mut err = |text: &str| -> mlua::Result<(Value, bool)> {
+        shared.counters.error_reply(text.as_bytes());
+        *failed = true;
+        table(text)
+    };
     if args.is_empty() {
         return err(crate::error::SCRIPT_NO_ARGS);
     }
@@ -1381,7 +1416,7 @@ fn redis_call(
         }
         Err(CallError::Retry) => {
             state.retry = true;
-            err(crate::error::SCRIPT_RERUN_PENDING)
+            table(crate::error::SCRIPT_RERUN_PENDING)
         }
         Err(CallError::Refused(text)) => err(&text),
     };
@@ -1477,7 +1512,12 @@ fn parse_reply(lua: &Lua, bytes: &[u8], pos: &mut usize) -> mlua::Result<Value> 
             } else {
                 crate::error::err_code(text)
             };
-            table1("err", Value::String(lua.create_string(text)?))
+            // The command's error reply was counted as it was written.
+            let t = table1("err", Value::String(lua.create_string(text)?))?;
+            if let Value::Table(t) = &t {
+                t.raw_set(COUNTED, true)?;
+            }
+            Ok(t)
         }
         b':' => Ok(Value::Number(num(head) as f64)),
         b'$' | b'=' => {
@@ -1564,9 +1604,18 @@ fn crlf_to_spaces(b: &[u8]) -> Vec<u8> {
 
 /// Writes a script's return value as Redis's `luaReplyToRedisReply` does; `resp`
 /// is the script's protocol (`redis.setresp`), which decides how booleans go.
-fn write_reply(out: &mut ReplyBuf, v: &Value, resp: u8, depth: usize) {
+///
+/// Each error it writes fails the command (`errors.failed`), and counts in INFO
+/// errorstats unless its table says it was counted already ([`COUNTED`]).
+fn write_reply(
+    out: &mut ReplyBuf,
+    v: &Value,
+    resp: u8,
+    depth: usize,
+    errors: &mut ReplyErrors<'_>,
+) {
     if depth > MAX_DEPTH {
-        out.error(crate::error::SCRIPT_STACK_LIMIT.as_bytes());
+        errors.error(out, crate::error::SCRIPT_STACK_LIMIT.as_bytes(), false);
         return;
     }
     match v {
@@ -1584,15 +1633,39 @@ fn write_reply(out: &mut ReplyBuf, v: &Value, resp: u8, depth: usize) {
         }
         Value::Integer(i) => out.int(*i),
         Value::Number(n) => out.int(*n as i64),
-        Value::Table(t) => write_table(out, t, resp, depth),
+        Value::Table(t) => write_table(out, t, resp, depth, errors),
         _ => out.null(),
     }
 }
 
-fn write_table(out: &mut ReplyBuf, t: &Table, resp: u8, depth: usize) {
+/// The errors a script's reply holds (see [`write_reply`]).
+struct ReplyErrors<'s> {
+    counters: &'s crate::counters::Counters,
+    failed: bool,
+}
+
+impl ReplyErrors<'_> {
+    /// Writes error `text`, counting it unless it was `counted` already.
+    fn error(&mut self, out: &mut ReplyBuf, text: &[u8], counted: bool) {
+        if !counted {
+            self.counters.error_reply(text);
+        }
+        self.failed = true;
+        out.error(text);
+    }
+}
+
+fn write_table(
+    out: &mut ReplyBuf,
+    t: &Table,
+    resp: u8,
+    depth: usize,
+    errors: &mut ReplyErrors<'_>,
+) {
     let field = |k: &str| t.raw_get::<Value>(k).unwrap_or(Value::Nil);
     if let Value::String(e) = field("err") {
-        out.error(&crlf_to_spaces(&e.as_bytes()));
+        let counted = !matches!(field(COUNTED), Value::Nil | Value::Boolean(false));
+        errors.error(out, &crlf_to_spaces(&e.as_bytes()), counted);
         return;
     }
     if let Value::String(s) = field("ok") {
@@ -1625,8 +1698,8 @@ fn write_table(out: &mut ReplyBuf, t: &Table, resp: u8, depth: usize) {
         let d = out.deferred_map();
         let mut n = 0;
         for (k, v) in m.pairs::<Value, Value>().flatten() {
-            write_reply(out, &k, resp, depth + 1);
-            write_reply(out, &v, resp, depth + 1);
+            write_reply(out, &k, resp, depth + 1, errors);
+            write_reply(out, &v, resp, depth + 1, errors);
             n += 1;
         }
         out.finish_deferred(d, n);
@@ -1636,7 +1709,7 @@ fn write_table(out: &mut ReplyBuf, t: &Table, resp: u8, depth: usize) {
         let d = out.deferred_set();
         let mut n = 0;
         for (k, _) in s.pairs::<Value, Value>().flatten() {
-            write_reply(out, &k, resp, depth + 1);
+            write_reply(out, &k, resp, depth + 1, errors);
             n += 1;
         }
         out.finish_deferred(d, n);
@@ -1649,7 +1722,7 @@ fn write_table(out: &mut ReplyBuf, t: &Table, resp: u8, depth: usize) {
         if v.is_nil() {
             break;
         }
-        write_reply(out, &v, resp, depth + 1);
+        write_reply(out, &v, resp, depth + 1, errors);
         n += 1;
     }
     out.finish_deferred(d, n);

@@ -157,6 +157,28 @@ fn errorstats_count_what_redis_counts() {
             &["SET", "k", "v", "EX", "-1"],
             &["OBJECT", "NOSUCH"],
             &["HGET", "s", "f"],
+            // Scripts: an error a command made inside counts once, where it was made.
+            &["EVAL", "return redis.pcall('lpush','s','a')", "0"],
+            &["EVAL", "return redis.call('lpush','s','a')", "0"],
+            &["EVAL", "redis.pcall('lpush','s','a'); return 1", "0"],
+            &["EVAL", "redis.pcall('nosuch'); return 1", "0"],
+            &["EVAL", "return redis.pcall('nosuch')", "0"],
+            &["EVAL", "return redis.call('nosuch')", "0"],
+            &["EVAL", "return {err='MYERR custom'}", "0"],
+            &["EVAL", "return {err='-DASH x'}", "0"],
+            &["EVAL", "return {err='lowercase x'}", "0"],
+            &[
+                "EVAL",
+                "return {err='X y', ignore_error_stats_update=true}",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "return {1, {err='NESTED x'}, redis.pcall('lpush','s','a')}",
+                "0",
+            ],
+            &["EVAL", "error('boom')", "0"],
+            &["EVAL", "return 1", "0"],
         ] {
             w.call(cmd);
         }
@@ -188,7 +210,7 @@ fn errorstats_count_what_redis_counts() {
         assert!(blocked.reply().starts_with(b"-UNBLOCKED"));
         let counted = error_lines(&mut w);
         let info = String::from_utf8(w.call(&["INFO", "commandstats"])).unwrap();
-        let stats = ["lpush", "get", "exec", "incr"].map(|c| cmdstat(&info, c));
+        let stats = ["lpush", "get", "exec", "incr", "eval"].map(|c| cmdstat(&info, c));
         w.call(&["CONFIG", "RESETSTAT"]);
         let reset = error_lines(&mut w);
         seen.push((clean, counted, stats, reset));
@@ -210,4 +232,18 @@ fn errorstats_count_what_redis_counts() {
         .iter()
         .any(|l| l.starts_with("errorstat_EXECABORT:count=1")));
     assert_eq!(redis_seen.3, (vec![], 0));
+}
+#[test]
+fn error_codes_beyond_the_bound_count_only_in_the_total() {
+    let s = TestServer::start();
+    let mut w = Wire::connect(s.addr);
+    for i in 0..shoal_server::counters::ERROR_CODES + 10 {
+        let code = format!("E{i}");
+        let reply = w.call(&["EVAL", &format!("return {{err='{code} made up'}}"), "0"]);
+        assert_eq!(reply, format!("-{code} made up\r\n").into_bytes());
+    }
+    let (lines, total) = error_lines(&mut w);
+    assert_eq!(lines.len(), shoal_server::counters::ERROR_CODES);
+    assert_eq!(total, shoal_server::counters::ERROR_CODES as u64 + 10);
+    assert!(lines.contains(&"errorstat_E0:count=1".to_string()));
 }
