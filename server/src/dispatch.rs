@@ -590,8 +590,14 @@ pub fn run_group<'a>(
     let outer = ctx.held.replace(plan.lock(keyspace));
     debug_assert!(outer.is_none(), "groups do not nest");
     // From here on this thread holds shard locks: debug builds catch a handler that
-    // would lock one again (a deadlock) instead of hanging.
-    let _scope = shoal_storage::GroupScope::enter();
+    // would lock one again (a deadlock) instead of hanging. A group run through a
+    // snapshot view holds only the snapshot's frozen shards (no locks): what it does
+    // to the live keyspace (BGSAVE, SNAPSHOT CREATE/LIST) locks as it goes.
+    let _scope = ctx
+        .client
+        .snapshot
+        .is_none()
+        .then(shoal_storage::GroupScope::enter);
     if !precheck(ctx) {
         ctx.held = outer;
         return false;

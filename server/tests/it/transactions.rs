@@ -542,3 +542,94 @@ async fn info_counts_blocking_keys() {
     let info: String = cmd(&mut c, &["INFO", "clients"]).await;
     assert!(info.contains("total_blocking_keys:0\r\n"), "{info}");
 }
+
+/// SNAPSHOT CREATE, LIST, MERGE, RESTORE and DROP run inside EXEC under the
+/// transaction's locks: a transaction that snapshots, overwrites every key and
+/// restores the snapshot is one step for concurrent readers, who never see any of
+/// its writes; MERGE and LIST see the transaction's own earlier writes.
+#[tokio::test]
+async fn snapshot_commands_inside_a_transaction() {
+    let s = TestServer::start();
+    let mut con = s.conn().await;
+    // Keys spread over many shards.
+    let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    for k in &keys {
+        let _: () = cmd(&mut con, &["SET", k, "0"]).await;
+    }
+    let writer = {
+        let client = s.client();
+        let keys = keys.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut con = client.get_connection().expect("connect");
+            for round in 0..200 {
+                let name = format!("s{round}");
+                let mut p = redis::pipe();
+                p.atomic().cmd("SNAPSHOT").arg("CREATE").arg(&name);
+                for k in &keys {
+                    p.cmd("SET").arg(k).arg("x");
+                }
+                p.cmd("SNAPSHOT").arg("RESTORE").arg(&name);
+                p.cmd("SNAPSHOT").arg("DROP").arg(&name);
+                let replies: Vec<redis::Value> = p.query(&mut con).expect("exec");
+                assert_eq!(replies.len(), keys.len() + 3, "{replies:?}");
+                assert_eq!(
+                    replies[0],
+                    redis::Value::BulkString(name.into_bytes()),
+                    "{replies:?}"
+                );
+                assert_eq!(replies[keys.len() + 1], redis::Value::Okay);
+                assert_eq!(replies[keys.len() + 2], redis::Value::Int(1));
+            }
+        })
+    };
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    let mut reads = 0;
+    loop {
+        let done = writer.is_finished();
+        let values: Vec<String> = cmd(&mut con, &mget).await;
+        assert!(values.iter().all(|v| v == "0"), "saw {values:?}");
+        reads += 1;
+        if done {
+            break;
+        }
+    }
+    writer.await.expect("writer");
+    assert!(reads > 1);
+    // MERGE and LIST inside a transaction, after its own writes.
+    let replies: Vec<redis::Value> = redis::pipe()
+        .atomic()
+        .cmd("SNAPSHOT")
+        .arg("CREATE")
+        .arg("t")
+        .cmd("DEL")
+        .arg("k0")
+        .cmd("SET")
+        .arg("k1")
+        .arg("changed")
+        .cmd("SNAPSHOT")
+        .arg("MERGE")
+        .arg("t")
+        .arg("KEEP")
+        .cmd("SNAPSHOT")
+        .arg("LIST")
+        .cmd("SNAPSHOT")
+        .arg("DROP")
+        .arg("t")
+        .query_async(&mut con)
+        .await
+        .expect("exec");
+    assert_eq!(replies[0], redis::Value::BulkString(b"t".to_vec()));
+    assert_eq!(replies[1], redis::Value::Int(1));
+    // KEEP restores the deleted key only.
+    assert_eq!(replies[3], redis::Value::Int(1), "{replies:?}");
+    match &replies[4] {
+        redis::Value::Array(list) => assert_eq!(list.len(), 1, "{list:?}"),
+        other => panic!("SNAPSHOT LIST replied {other:?}"),
+    }
+    assert_eq!(replies[5], redis::Value::Int(1));
+    let (k0, k1): (String, String) = cmd(&mut con, &["MGET", "k0", "k1"]).await;
+    assert_eq!((k0.as_str(), k1.as_str()), ("0", "changed"));
+    let left: Vec<redis::Value> = cmd(&mut con, &["SNAPSHOT", "LIST"]).await;
+    assert!(left.is_empty(), "{left:?}");
+}
