@@ -189,7 +189,15 @@ fn clients(shared: &Shared, out: &mut String) {
         shared.live.maxclients.load(Ordering::Relaxed)
     );
     field!(out, "client_recent_max_input_buffer", 0);
-    field!(out, "client_recent_max_output_buffer", 0);
+    field!(
+        out,
+        "client_recent_max_output_buffer",
+        shared
+            .clients
+            .stats
+            .recent_output
+            .get(crate::state::now_ms())
+    );
     field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", shared.tracking.stats().0);
     field!(out, "clients_in_timeout_table", 0);
@@ -528,6 +536,19 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         t.rejected_calls + t.failed_calls
     );
     field!(out, "dump_payload_sanitizations", 0);
+    // Redis 7.4's fields (7.0 lacks them), where 7.4 puts them: clients closed past
+    // client-query-buffer-limit and client-output-buffer-limit.
+    let cs = &shared.clients.stats;
+    field!(
+        out,
+        "client_query_buffer_limit_disconnections",
+        get(&cs.query_limit_closed)
+    );
+    field!(
+        out,
+        "client_output_buffer_limit_disconnections",
+        get(&cs.output_limit_closed)
+    );
     // No ACL users or rules yet: only failed AUTH attempts can be denied.
     field!(
         out,

@@ -141,7 +141,8 @@ impl PubSub {
         self.limit_secs.store(secs, Ordering::Relaxed);
     }
 
-    fn limits(&self) -> PushLimits {
+    /// The `pubsub` class of `client-output-buffer-limit`.
+    pub fn limits(&self) -> PushLimits {
         PushLimits {
             hard: self.limit_hard.load(Ordering::Relaxed),
             soft: self.limit_soft.load(Ordering::Relaxed),

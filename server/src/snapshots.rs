@@ -357,7 +357,10 @@ mod tests {
         assert_eq!(a.name(), b"snap-1");
         r.create(|| live.snapshot(), Some(b"snap-2"), 2, 3).unwrap();
         // The generator skips a name taken by hand.
-        assert_eq!(r.create(|| live.snapshot(), None, 3, 3).unwrap().name(), b"snap-3");
+        assert_eq!(
+            r.create(|| live.snapshot(), None, 3, 3).unwrap().name(),
+            b"snap-3"
+        );
         assert_eq!(
             r.create(|| live.snapshot(), Some(b"x"), 4, 3).err(),
             Some(CreateError::Limit(3))
@@ -388,14 +391,28 @@ mod tests {
         d.lock(h).remove(h, b"deleted", 0);
         // KEEP: only the deleted key comes back (db 1's ttl key is still live).
         assert_eq!(
-            merge_into(&live, &mut LockEach, &snap, MergeMode::Keep, 50, &mut |_, _, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
         assert_eq!(get(&live, 0, "deleted", 50).as_deref(), Some("d"));
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("new"));
         // REPLACE: the changed key too; unchanged and added keys are left alone.
         assert_eq!(
-            merge_into(&live, &mut LockEach, &snap, MergeMode::Replace, 50, &mut |_, _, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Replace,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("old"));
@@ -406,11 +423,25 @@ mod tests {
         let ht = d1.hash(b"ttl");
         d1.lock(ht).remove(ht, b"ttl", 0);
         assert_eq!(
-            merge_into(&live, &mut LockEach, &snap, MergeMode::Keep, 200, &mut |_, _, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                200,
+                &mut |_, _, _| {}
+            ),
             0
         );
         assert_eq!(
-            merge_into(&live, &mut LockEach, &snap, MergeMode::Keep, 50, &mut |_, _, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
     }

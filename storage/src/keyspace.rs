@@ -431,13 +431,7 @@ impl Keyspace {
     /// `None` for a database left alone (empty here and in the snapshot).
     fn restore_into(&self, source: &Keyspace, live: Vec<Option<Vec<&mut Shard>>>) -> Restored {
         let mut out = Restored::default();
-        for (index, ((d, l), s)) in self
-            .dbs
-            .iter()
-            .zip(live)
-            .zip(source.dbs.iter())
-            .enumerate()
-        {
+        for (index, ((d, l), s)) in self.dbs.iter().zip(live).zip(source.dbs.iter()).enumerate() {
             let Some(mut l) = l else { continue };
             let before = out.changes;
             if s.num_shards() == d.num_shards() {

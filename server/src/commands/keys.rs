@@ -201,9 +201,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let key = &args[1];
     let (mut keys, out) = ctx.keys_at(&[(src_db, key), (dst_db, key)]);
-    let moved = keys.lookup(0, Lookup::WRITE).is_some()
-        && keys.lookup(1, Lookup::WRITE).is_none()
-        && {
+    let moved =
+        keys.lookup(0, Lookup::WRITE).is_some() && keys.lookup(1, Lookup::WRITE).is_none() && {
             // `new` in the destination database first, as Redis's `dbAdd` there
             // precedes the source's `move_from`.
             keys.notify(1, NEW);

@@ -160,10 +160,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
     let restored = match ctx.held.as_mut() {
         // In a group (MULTI/EXEC), under the shards the group holds.
-        Some(held) => ctx
-            .shared
-            .keyspace
-            .restore_from_with(held, snap.keyspace()),
+        Some(held) => ctx.shared.keyspace.restore_from_with(held, snap.keyspace()),
         None => ctx.shared.keyspace.restore_from(snap.keyspace()),
     };
     // The databases whose contents were replaced.

@@ -511,7 +511,10 @@ async fn same_events_as_redis(flags: &str, scripts: &[Script<'_>]) {
         let expected = events(&mut rps, &mut r).await;
         run_any(&mut c, script).await;
         let got = events(&mut ps, &mut c).await;
-        assert!(!expected.is_empty(), "{script:?} publishes nothing in Redis");
+        assert!(
+            !expected.is_empty(),
+            "{script:?} publishes nothing in Redis"
+        );
         assert_eq!(got, expected, "after {script:?}");
     }
 }
@@ -527,12 +530,27 @@ async fn destinations_are_new_in_redis_order() {
             &[&["SET", "a", "1"], &["RENAME", "a", "b"]],
             // Onto an existing key: no `del` for it, `new` all the same.
             &[&["SET", "c", "1"], &["RENAME", "b", "c"]],
-            &[&["SET", "d", "1"], &["RENAMENX", "c", "d"], &["RENAMENX", "c", "e"]],
+            &[
+                &["SET", "d", "1"],
+                &["RENAMENX", "c", "d"],
+                &["RENAMENX", "c", "e"],
+            ],
             &[&["MOVE", "e", "3"], &["SET", "e", "2"], &["MOVE", "e", "3"]],
             &[&["SET", "x", "1"], &["COPY", "x", "y"], &["COPY", "x", "y"]],
-            &[&["COPY", "x", "y", "REPLACE"], &["COPY", "x", "w", "DB", "5"]],
-            &[&["HSET", "h", "f", "v"], &["RENAME", "h", "h2"], &["COPY", "h2", "h"]],
-            &[&["RENAME", "nokey", "z"], &["COPY", "nokey", "z"], &["SET", "z", "1"]],
+            &[
+                &["COPY", "x", "y", "REPLACE"],
+                &["COPY", "x", "w", "DB", "5"],
+            ],
+            &[
+                &["HSET", "h", "f", "v"],
+                &["RENAME", "h", "h2"],
+                &["COPY", "h2", "h"],
+            ],
+            &[
+                &["RENAME", "nokey", "z"],
+                &["COPY", "nokey", "z"],
+                &["SET", "z", "1"],
+            ],
         ],
     )
     .await;
