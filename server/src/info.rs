@@ -200,7 +200,7 @@ fn clients(shared: &Shared, out: &mut String) {
     );
     field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", shared.tracking.stats().0);
-    field!(out, "clients_in_timeout_table", 0);
+    field!(out, "clients_in_timeout_table", shared.blocking.timed());
     // Redis 7.2's field (7.0 lacks it): keys clients are blocked on.
     field!(out, "total_blocking_keys", shared.blocking.blocking_keys());
 }

@@ -532,7 +532,9 @@ impl Parking<'_> {
             query_limit,
         } = self;
         let info = Arc::clone(&client.info);
-        let mut parked = shared.blocking.park(block.on.clone());
+        let mut parked = shared
+            .blocking
+            .park(block.on.clone(), block.deadline.is_some());
         info.blocked.store(true, Ordering::Relaxed);
         // Only a command parked on keys may be ended by CLIENT UNBLOCK (a client
         // paused by CLIENT PAUSE is not, as in Redis 7.0).
@@ -586,12 +588,6 @@ impl Parking<'_> {
                             break Ok(None);
                         }
                         Outcome::Park(again) => {
-                            // Woken for nothing (another client took the element),
-                            // it waits on in its place.
-                            if again.on != *parked.on() {
-                                drop(parked);
-                                parked = shared.blocking.park(again.on.clone());
-                            }
                             // Unblockable while on keys (a pending CLIENT UNBLOCK is
                             // kept); not while paused.
                             let (from, to) = if matches!(again.on, WaitOn::Keys(_)) {
@@ -613,6 +609,14 @@ impl Parking<'_> {
                                 && matches!(again.on, WaitOn::Keys(_));
                             let deadline = if keep { block.deadline } else { again.deadline };
                             block = Block { deadline, ..again };
+                            // Woken for nothing (another client took the element),
+                            // it waits on in its place.
+                            if block.on != *parked.on() {
+                                drop(parked);
+                                parked = shared
+                                    .blocking
+                                    .park(block.on.clone(), block.deadline.is_some());
+                            }
                             publish(
                                 shared,
                                 client,
