@@ -32,6 +32,7 @@ pub static TABLE: LazyLock<CommandTable> =
 /// arity) has already happened. Steps still to come plug in where their comment
 /// stands, so the order stays Redis's:
 ///
+/// 0. protected commands (DEBUG) run only as `enable-debug-command` allows;
 /// 1. authentication: `NOAUTH` until AUTH/HELLO succeeds (ACL's `NOPERM` comes next);
 /// 2. MULTI: commands flagged `no-multi` are refused inside a transaction;
 /// 3. maxmemory: over the limit, keys are evicted first (see [`crate::evict`]); if
@@ -57,6 +58,14 @@ pub fn gates(
     cmd: &Command,
     now: i64,
 ) -> Result<Gate, CmdError> {
+    if cmd.has(flags::PROTECTED)
+        && !shared
+            .config
+            .read()
+            .debug_command_allowed(client.info.is_local())
+    {
+        return Err(CmdError::msg(error::DEBUG_NOT_ALLOWED));
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && shared.auth_required() {
         return Err(CmdError::NoAuth);
     }

@@ -633,3 +633,91 @@ async fn snapshot_commands_inside_a_transaction() {
     let left: Vec<redis::Value> = cmd(&mut con, &["SNAPSHOT", "LIST"]).await;
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Plays `steps` on one connection to `port`; returns every reply, as text.
+fn transcript(port: u16, steps: &[&[&str]]) -> Vec<String> {
+    let mut w = Wire::connect(("127.0.0.1", port));
+    steps
+        .iter()
+        .map(|args| String::from_utf8_lossy(&w.call(args)).into_owned())
+        .collect()
+}
+
+/// DEBUG as redis-server 7.0 runs it, in and out of MULTI: refused with the default
+/// `enable-debug-command no` (inside MULTI the refusal aborts the transaction), queued
+/// and run in EXEC when allowed (an unknown subcommand is a runtime error there),
+/// refused while queueing for a wrong arity; `enable-debug-command` is immutable.
+#[test]
+fn debug_in_and_out_of_a_transaction_as_redis() {
+    let refused: &[&[&str]] = &[
+        &["MULTI"],
+        &["DEBUG", "SLEEP", "0"],
+        &["SET", "k", "v"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        &["DEBUG"],
+        &["CONFIG", "GET", "enable-debug-command"],
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+    ];
+    let allowed: &[&[&str]] = &[
+        &["MULTI"],
+        &["DEBUG", "SLEEP", "0"],
+        &["DEBUG", "NOPE"],
+        &["DEBUG", "sleep", "0.01", "extra"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        &["SET", "k", "v"],
+        &["DEBUG", "LOG", "from a transaction"],
+        &["EXEC"],
+        &["MULTI"],
+        &["DEBUG"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["DEBUG", "SLEEP", "-1"],
+        &["DEBUG", "SLEEP", "abc"],
+        &["DEBUG", "log"],
+        &["CONFIG", "GET", "enable-debug-command"],
+    ];
+    let redis = RedisServer::start();
+    let want = transcript(redis.port, refused);
+    let s = TestServer::start();
+    assert_eq!(transcript(s.addr.port(), refused), want);
+    assert!(want[3].starts_with("-EXECABORT"), "{want:?}");
+
+    let redis = RedisServer::start_with(&["--enable-debug-command", "local"]);
+    let want = transcript(redis.port, allowed);
+    let s = TestServer::with(|c| c.enable_debug_command = "local".into());
+    assert_eq!(transcript(s.addr.port(), allowed), want);
+    assert!(want[7].starts_with("*6\r\n+OK\r\n-ERR"), "{want:?}");
+}
+
+/// DEBUG SET-ACTIVE-EXPIRE 0 stops the background expiry (an expired key stays
+/// until touched); 1 resumes it. DEBUG HELP lists the subcommands Shoal has.
+#[tokio::test]
+async fn debug_set_active_expire_and_help() {
+    let s = TestServer::with(|c| c.enable_debug_command = "yes".into());
+    let mut c = s.conn().await;
+    let _: () = cmd(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]).await;
+    let _: () = cmd(&mut c, &["SET", "gone", "v", "PX", "1"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(info_field(&mut c, "expired_keys").await, "0");
+    let _: () = cmd(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "expired_keys").await != "1" {
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let help: Vec<String> = cmd(&mut c, &["DEBUG", "HELP"]).await;
+    assert_eq!(
+        help[0],
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
+    for sub in [
+        "LOG <message>",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "SLEEP <seconds>",
+        "HELP",
+    ] {
+        assert!(help.iter().any(|l| l == sub), "{sub}: {help:?}");
+    }
+}
