@@ -200,8 +200,13 @@ fn clients(shared: &Shared, out: &mut String) {
     );
     field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", shared.tracking.stats().0);
+    // Redis 7.2's fields (7.0 lacks them), in 7.2's order: clients subscribed,
+    // clients watching, keys watched, keys clients are blocked on.
+    let (watching, watched) = shared.watches.stats();
+    field!(out, "pubsub_clients", shared.pubsub.clients());
+    field!(out, "watching_clients", watching);
     field!(out, "clients_in_timeout_table", shared.blocking.timed());
-    // Redis 7.2's field (7.0 lacks it): keys clients are blocked on.
+    field!(out, "total_watched_keys", watched);
     field!(out, "total_blocking_keys", shared.blocking.blocking_keys());
 }
 

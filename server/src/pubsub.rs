@@ -253,6 +253,17 @@ impl PubSub {
             .collect()
     }
 
+    /// Clients subscribed to at least one channel, pattern or shard channel (INFO
+    /// `pubsub_clients`, Redis 7.2's field).
+    pub fn clients(&self) -> usize {
+        let mut ids = HashSet::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            let map = self.map(kind).read();
+            ids.extend(map.values().flatten().map(|c| c.id));
+        }
+        ids.len()
+    }
+
     /// Subscribers of `name` (PUBSUB NUMSUB / SHARDNUMSUB).
     pub fn subscribers(&self, kind: Kind, name: &[u8]) -> usize {
         self.map(kind).read().get(name).map_or(0, Vec::len)

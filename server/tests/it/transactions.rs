@@ -318,6 +318,17 @@ async fn every_kind_of_change_to_a_watched_key_fails_exec() {
             &[&["SNAPSHOT", "CREATE", "s"], k],
             &[&["SNAPSHOT", "RESTORE", "s"]],
         ),
+        (
+            "SNAPSHOT MERGE KEEP, key deleted since",
+            &[k, &["SNAPSHOT", "CREATE", "s"], &["DEL", "k"]],
+            &[&["SNAPSHOT", "MERGE", "s", "KEEP"]],
+        ),
+        (
+            "SNAPSHOT MERGE REPLACE, key changed since",
+            &[k, &["SNAPSHOT", "CREATE", "s"], &["SET", "k", "changed"]],
+            &[&["SNAPSHOT", "MERGE", "s", "REPLACE"]],
+        ),
+        ("MMERGE", &[k], &[&["MMERGE", "REPLACE", "k", "w"]]),
     ];
     for (name, setup, change) in cases {
         assert!(
@@ -325,7 +336,7 @@ async fn every_kind_of_change_to_a_watched_key_fails_exec() {
             "{name}: EXEC ran although the watched key changed"
         );
         let mut con = s.conn().await;
-        // Only the SNAPSHOT case made one.
+        // Only the SNAPSHOT cases made one.
         let _ = try_cmd::<redis::Value>(&mut con, &["SNAPSHOT", "DROP", "s"]).await;
     }
     // Changes to other keys, and reads, do not.
@@ -445,13 +456,39 @@ async fn unwatch_discard_reset_exec_and_disconnect_forget_watched_keys() {
     c.roundtrip(&[b"UNWATCH"], b"+QUEUED\r\n").await;
     c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
 
+    // INFO counts the clients watching and the keys watched (Redis 7.2's fields);
+    // EXEC forgot c's.
+    let watch_stats = |info: String| -> (String, String) {
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("no {name}: {info}"))
+                .to_string()
+        };
+        (field("watching_clients"), field("total_watched_keys"))
+    };
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("0".into(), "0".into()));
     // A client that disconnects while watching leaves nothing behind.
     let mut gone = s.raw().await;
     gone.roundtrip(&[b"WATCH", b"a", b"b", b"c"], b"+OK\r\n")
         .await;
+    c.roundtrip(&[b"WATCH", b"a", b"d"], b"+OK\r\n").await;
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("2".into(), "4".into()));
     drop(gone);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _: () = cmd(&mut other, &["MSET", "a", "1", "b", "2", "c", "3"]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+        if watch_stats(info.clone()) == ("1".into(), "2".into()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    c.roundtrip(&[b"UNWATCH"], b"+OK\r\n").await;
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("0".into(), "0".into()));
 }
 
 /// Commands that read the whole keyspace (INFO, MEMORY STATS, BGSAVE) run inside a
@@ -720,4 +757,80 @@ async fn debug_set_active_expire_and_help() {
     ] {
         assert!(help.iter().any(|l| l == sub), "{sub}: {help:?}");
     }
+}
+
+/// WATCH and expiry, made deterministic with DEBUG SET-ACTIVE-EXPIRE, played on
+/// one connection; the replies, as text. With background expiry off: a key already
+/// expired when watched fails nothing, whether untouched or reclaimed by a read; a
+/// write to it fails EXEC, and so does a key that expires after WATCH. With it on, a
+/// key nobody touches that active expiry removes fails EXEC.
+fn watch_expiry_transcript(port: u16) -> Vec<String> {
+    let mut w = Wire::connect(("127.0.0.1", port));
+    let mut out = Vec::new();
+    let mut call = |w: &mut Wire, args: &[&str]| {
+        out.push(String::from_utf8_lossy(&w.call(args)).into_owned());
+    };
+    let pause = |ms| std::thread::sleep(Duration::from_millis(ms));
+    call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    for between in [&[][..], &[&["GET", "k"][..]], &[&["SET", "k", "new"][..]]] {
+        call(&mut w, &["SET", "k", "v", "PX", "1"]);
+        pause(10);
+        call(&mut w, &["WATCH", "k"]);
+        for args in between {
+            call(&mut w, args);
+        }
+        call(&mut w, &["MULTI"]);
+        call(&mut w, &["PING"]);
+        call(&mut w, &["EXEC"]);
+    }
+    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["WATCH", "k"]);
+    pause(100);
+    call(&mut w, &["MULTI"]);
+    call(&mut w, &["PING"]);
+    call(&mut w, &["EXEC"]);
+    call(&mut w, &["DBSIZE"]);
+    // Background expiry on: the key goes without anyone touching it.
+    call(&mut w, &["FLUSHALL"]);
+    call(&mut w, &["CONFIG", "RESETSTAT"]);
+    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["WATCH", "k"]);
+    call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = String::from_utf8_lossy(&w.call(&["INFO", "stats"])).into_owned();
+        if info.contains("\r\nexpired_keys:1\r\n") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        pause(20);
+    }
+    call(&mut w, &["MULTI"]);
+    call(&mut w, &["PING"]);
+    call(&mut w, &["EXEC"]);
+    out
+}
+
+#[test]
+fn watch_and_expiry_step_by_step_as_redis() {
+    let redis = RedisServer::start_with(&["--enable-debug-command", "yes"]);
+    let want = watch_expiry_transcript(redis.port);
+    let s = TestServer::with(|c| c.enable_debug_command = "yes".into());
+    let got = watch_expiry_transcript(s.addr.port());
+    assert_eq!(got, want);
+    let execs: Vec<&str> = want
+        .iter()
+        .filter(|r| r.starts_with('*'))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        execs,
+        [
+            "*1\r\n+PONG\r\n",
+            "*1\r\n+PONG\r\n",
+            "*-1\r\n",
+            "*-1\r\n",
+            "*-1\r\n"
+        ]
+    );
 }
