@@ -40,6 +40,8 @@ pub struct Lookup {
     pub stats: bool,
     /// Touch even for a NO-TOUCH client (TOUCH itself).
     pub force_touch: bool,
+    /// A counted miss publishes `keymiss` (off: Redis's `LOOKUP_NONOTIFY`).
+    pub notify: bool,
 }
 
 impl Lookup {
@@ -48,6 +50,7 @@ impl Lookup {
         touch: true,
         stats: true,
         force_touch: false,
+        notify: true,
     };
     /// Metadata read with `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT): counted in the
     /// hit/miss statistics, the key's idle time left alone.
@@ -55,24 +58,36 @@ impl Lookup {
         touch: false,
         stats: true,
         force_touch: false,
+        notify: true,
+    };
+    /// OBJECT's lookup (`LOOKUP_NOTOUCH|LOOKUP_NONOTIFY`): counted, no touch, and a
+    /// miss publishes no `keymiss`.
+    pub const READ_NOTOUCH_NONOTIFY: Lookup = Lookup {
+        touch: false,
+        stats: true,
+        force_touch: false,
+        notify: false,
     };
     /// A write command's lookup (SET NX, EXPIRE, RENAME, HSET...): touches, no stats.
     pub const WRITE: Lookup = Lookup {
         touch: true,
         stats: false,
         force_touch: false,
+        notify: true,
     };
     /// TOUCH's lookup: records the access even for a NO-TOUCH client, counted.
     pub const TOUCH: Lookup = Lookup {
         touch: true,
         stats: true,
         force_touch: true,
+        notify: true,
     };
     /// An existence probe (MSETNX): neither touches nor counts.
     pub const PROBE: Lookup = Lookup {
         touch: false,
         stats: false,
         force_touch: false,
+        notify: true,
     };
 }
 
@@ -297,6 +312,17 @@ impl<'c, 'a> Shards<'c, 'a> {
         match held.as_mut() {
             Some(h) => Shards::Group(h),
             None => Shards::Lock(LockEach),
+        }
+    }
+
+    /// [`Shards::of`] for an operation on the live keyspace whatever the
+    /// connection reads: a group run through a snapshot view (`view`) holds the
+    /// snapshot's shards, not the live ones, so those are locked as they go.
+    #[inline]
+    pub fn of_live(held: &'c mut Option<Held<'a>>, view: bool) -> Shards<'c, 'a> {
+        match held.as_mut() {
+            Some(h) if !view => Shards::Group(h),
+            _ => Shards::Lock(LockEach),
         }
     }
 }
@@ -696,6 +722,33 @@ impl<'c, 'a> Keys<'c, 'a> {
         event: &'static str,
         dirty: u64,
     ) -> Option<Entry> {
+        self.put(i, entry, event, dirty, true)
+    }
+
+    /// [`Keys::set`] for a destination Redis deletes and adds again whatever it held
+    /// (RENAME, COPY, MOVE): the caller has published `new` for it already, before
+    /// the source's event, as Redis's `dbAdd` does (see [`Keys::notify`]), so none is
+    /// published here.
+    #[inline]
+    pub fn set_created(
+        &mut self,
+        i: usize,
+        entry: Entry,
+        event: &'static str,
+        dirty: u64,
+    ) -> Option<Entry> {
+        self.put(i, entry, event, dirty, false)
+    }
+
+    #[inline(always)]
+    fn put(
+        &mut self,
+        i: usize,
+        entry: Entry,
+        event: &'static str,
+        dirty: u64,
+        new: bool,
+    ) -> Option<Entry> {
         let k = self.key_ref(i);
         let (shared, now) = (self.shared, self.now);
         let shard = self.guard(k);
@@ -704,9 +757,12 @@ impl<'c, 'a> Keys<'c, 'a> {
             Found::Live(_) => {}
             Found::Expired => {
                 announce(shared, Change::key(k.db, k.key, EXPIRED));
-                notify_only(shared, k.db, k.key, NEW);
+                if new {
+                    notify_only(shared, k.db, k.key, NEW);
+                }
             }
-            Found::Absent => notify_only(shared, k.db, k.key, NEW),
+            Found::Absent if new => notify_only(shared, k.db, k.key, NEW),
+            Found::Absent => {}
         }
         self.tally.dirty += dirty;
         announce(shared, Change::key(k.db, k.key, event));
@@ -837,7 +893,7 @@ pub fn presence_with(db: &Db, src: &mut impl ShardSource, key: &[u8], now: i64) 
 /// expired, as Redis's `lookupKeyReadWithFlags` sends it.
 #[inline]
 fn key_missed(shared: &Shared, flags: Lookup, view: bool, k: KeyRef<'_>) {
-    if flags.stats && !view {
+    if flags.stats && flags.notify && !view {
         notify_only(shared, k.db, k.key, KEYMISS);
     }
 }

@@ -57,10 +57,20 @@ pub struct Block {
 impl Block {
     /// Block on `keys` until one of them changes or `deadline` passes.
     pub fn keys(
-        keys: Vec<(usize, Vec<u8>)>,
+        mut keys: Vec<(usize, Vec<u8>)>,
         deadline: Option<Instant>,
         on_timeout: OnTimeout,
     ) -> Block {
+        // A key named twice (BLPOP k k 0) waits in its queue once, as Redis's
+        // `blockForKeys` keeps each key once.
+        let mut i = 1;
+        while i < keys.len() {
+            if keys[..i].contains(&keys[i]) {
+                keys.remove(i);
+            } else {
+                i += 1;
+            }
+        }
         Block {
             on: WaitOn::Keys(keys),
             deadline,
@@ -127,6 +137,10 @@ pub struct Blocking {
     parked: AtomicUsize,
     /// Waiters registered on keys: the write path's cheap "anyone blocked?" check.
     keyed: AtomicUsize,
+    /// Waiters on keys with a deadline (INFO `clients_in_timeout_table`: Redis 7.0
+    /// puts a blocked client in its timeout table only when its timeout is not 0, and
+    /// a paused client never).
+    timed: AtomicUsize,
     /// [`PauseKind`] as a byte: read (relaxed) by every command's gates.
     pause_kind: AtomicU8,
     /// When the pause ends, unix ms (meaningful while `pause_kind` is not `None`).
@@ -140,6 +154,8 @@ pub struct Parked<'a> {
     registry: &'a Blocking,
     waiter: Arc<Waiter>,
     on: WaitOn,
+    /// Counted in [`Blocking::timed`].
+    timed: bool,
 }
 
 impl Parked<'_> {
@@ -178,6 +194,9 @@ impl Drop for Parked<'_> {
                 reg.keyed.fetch_sub(1, Ordering::Relaxed);
             }
         }
+        if self.timed {
+            reg.timed.fetch_sub(1, Ordering::Relaxed);
+        }
         reg.parked.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -195,10 +214,10 @@ fn leave(queue: &mut Queue, w: &Arc<Waiter>) {
 }
 
 impl Blocking {
-    /// Registers a parked client waiting on `on`, last in line. For a pause that has
-    /// already ended, the waiter is woken at once (no wake-up is lost between the gate
-    /// and this call).
-    pub fn park(&self, on: WaitOn) -> Parked<'_> {
+    /// Registers a parked client waiting on `on`, last in line; `timed` when it has
+    /// a deadline. For a pause that has already ended, the waiter is woken at once (no
+    /// wake-up is lost between the gate and this call).
+    pub fn park(&self, on: WaitOn, timed: bool) -> Parked<'_> {
         let waiter = Arc::new(Waiter {
             notify: Notify::new(),
         });
@@ -223,12 +242,17 @@ impl Blocking {
                 self.keyed.fetch_add(1, Ordering::Relaxed);
             }
         }
+        let timed = timed && matches!(on, WaitOn::Keys(_));
+        if timed {
+            self.timed.fetch_add(1, Ordering::Relaxed);
+        }
         self.parked.fetch_add(1, Ordering::Relaxed);
         drop(q);
         Parked {
             registry: self,
             waiter,
             on,
+            timed,
         }
     }
 
@@ -275,7 +299,13 @@ impl Blocking {
         self.parked.load(Ordering::Relaxed)
     }
 
-    /// Keys with at least one client blocked on them (INFO `total_blocking_keys`).
+    /// Clients blocked on keys with a timeout (INFO `clients_in_timeout_table`).
+    pub fn timed(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
+    }
+
+    /// Keys with at least one client blocked on them, counted per database (INFO
+    /// `total_blocking_keys`, Redis 7.2's sum of its databases' `blocking_keys`).
     pub fn blocking_keys(&self) -> usize {
         if self.keyed.load(Ordering::Relaxed) == 0 {
             return 0;
@@ -379,9 +409,9 @@ mod tests {
     fn signal_wakes_first_in_line_then_the_next() {
         let b = Blocking::default();
         assert!(!b.has_waiters());
-        let first = b.park(on(&[(0, "k")]));
-        let second = b.park(on(&[(0, "k")]));
-        let other_db = b.park(on(&[(1, "k")]));
+        let first = b.park(on(&[(0, "k")]), false);
+        let second = b.park(on(&[(0, "k")]), false);
+        let other_db = b.park(on(&[(1, "k")]), false);
         assert!(b.has_waiters());
         assert_eq!(b.parked(), 3);
         b.signal(0, b"other");
@@ -405,12 +435,12 @@ mod tests {
     #[test]
     fn several_keys_and_cleanup_on_drop() {
         let b = Blocking::default();
-        let a = b.park(on(&[(0, "x"), (0, "y")]));
-        let c = b.park(on(&[(0, "y")]));
+        let a = b.park(on(&[(0, "x"), (0, "y")]), false);
+        let c = b.park(on(&[(0, "y")]), false);
         b.signal(0, b"y");
         assert!(woken(&a) && !woken(&c));
         // A client that goes away while not first in line wakes nobody.
-        let d = b.park(on(&[(0, "x")]));
+        let d = b.park(on(&[(0, "x")]), false);
         drop(d);
         assert!(!woken(&a));
         drop(c);
@@ -423,11 +453,33 @@ mod tests {
     }
 
     #[test]
+    fn timed_waiters_and_blocking_keys_are_counted() {
+        let b = Blocking::default();
+        // `Block::keys` keeps a key named twice once.
+        let twice = Block::keys(
+            vec![(0, b"k".to_vec()), (0, b"k".to_vec()), (1, b"k".to_vec())],
+            None,
+            OnTimeout::NullArray,
+        );
+        assert_eq!(twice.on, on(&[(0, "k"), (1, "k")]));
+        let forever = b.park(twice.on, false);
+        let timed = b.park(on(&[(0, "k"), (0, "j")]), true);
+        // A paused client is never in the timeout table.
+        let paused = b.park(WaitOn::Pause, true);
+        assert_eq!((b.parked(), b.timed(), b.blocking_keys()), (3, 1, 3));
+        drop(forever);
+        assert_eq!((b.parked(), b.timed(), b.blocking_keys()), (2, 1, 2));
+        drop(timed);
+        drop(paused);
+        assert_eq!((b.parked(), b.timed(), b.blocking_keys()), (0, 0, 0));
+    }
+
+    #[test]
     fn signal_db_wakes_every_key_of_that_db() {
         let b = Blocking::default();
-        let a = b.park(on(&[(0, "a")]));
-        let c = b.park(on(&[(0, "c")]));
-        let z = b.park(on(&[(2, "a")]));
+        let a = b.park(on(&[(0, "a")]), false);
+        let c = b.park(on(&[(0, "c")]), false);
+        let z = b.park(on(&[(2, "a")]), false);
         b.signal_db(0);
         assert!(woken(&a) && woken(&c) && !woken(&z));
     }
@@ -454,8 +506,8 @@ mod tests {
     fn paused_clients_resume_in_order() {
         let b = Blocking::default();
         b.pause(0, 1000, PauseKind::All);
-        let first = b.park(WaitOn::Pause);
-        let second = b.park(WaitOn::Pause);
+        let first = b.park(WaitOn::Pause, false);
+        let second = b.park(WaitOn::Pause, false);
         assert!(!woken(&first) && !woken(&second));
         assert_eq!(b.pause_active(500), PauseKind::All);
         assert!(!woken(&first));
@@ -467,11 +519,11 @@ mod tests {
         drop(second);
         // UNPAUSE, and a client parking just after the pause ended runs at once.
         b.pause(1000, 5000, PauseKind::Write);
-        let p = b.park(WaitOn::Pause);
+        let p = b.park(WaitOn::Pause, false);
         b.unpause();
         assert!(woken(&p));
         drop(p);
-        let late = b.park(WaitOn::Pause);
+        let late = b.park(WaitOn::Pause, false);
         assert!(woken(&late));
         drop(late);
         assert_eq!(b.parked(), 0);

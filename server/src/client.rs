@@ -46,6 +46,74 @@ pub struct PushLimits {
     pub soft_secs: u64,
 }
 
+impl PushLimits {
+    /// Whether any limit is set (Redis's `normal 0 0 0` sets none).
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.hard > 0 || self.soft > 0
+    }
+}
+
+/// The largest value recorded over the last [`RecentMax::SECONDS`] seconds (Redis's
+/// `CLIENTS_PEAK_MEM_USAGE_SLOTS`: INFO `client_recent_max_output_buffer`): one slot
+/// per second, reused once it is that old.
+#[derive(Default)]
+pub struct RecentMax {
+    /// (unix second, largest value in it).
+    slots: [(AtomicI64, AtomicUsize); RecentMax::SECONDS],
+}
+
+impl RecentMax {
+    /// How many seconds back the maximum goes.
+    pub const SECONDS: usize = 8;
+
+    /// Records `v` at `now_ms` (one load when it is not a new maximum).
+    #[inline]
+    pub fn record(&self, v: usize, now_ms: i64) {
+        let sec = now_ms.max(0) / 1000;
+        let (at, max) = &self.slots[sec as usize % Self::SECONDS];
+        if at.load(Ordering::Relaxed) != sec {
+            at.store(sec, Ordering::Relaxed);
+            max.store(v, Ordering::Relaxed);
+        } else if v > max.load(Ordering::Relaxed) {
+            max.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The largest value recorded in the last [`RecentMax::SECONDS`] seconds.
+    pub fn get(&self, now_ms: i64) -> usize {
+        let sec = now_ms.max(0) / 1000;
+        self.slots
+            .iter()
+            .filter(|(at, _)| sec - at.load(Ordering::Relaxed) < Self::SECONDS as i64)
+            .map(|(_, max)| max.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// What the registry counts about clients, shared with every [`ClientInfo`].
+#[derive(Default)]
+pub struct ClientStats {
+    /// Clients closed past `client-output-buffer-limit` (INFO
+    /// `client_output_buffer_limit_disconnections`).
+    pub output_limit_closed: AtomicU64,
+    /// Clients closed past `client-query-buffer-limit` (INFO
+    /// `client_query_buffer_limit_disconnections`).
+    pub query_limit_closed: AtomicU64,
+    /// The largest output buffer a client held lately (INFO
+    /// `client_recent_max_output_buffer`).
+    pub recent_output: RecentMax,
+}
+
+impl ClientStats {
+    /// Zeroes the disconnection counts (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        self.output_limit_closed.store(0, Ordering::Relaxed);
+        self.query_limit_closed.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The receiving end of a connection's pushes (see [`ClientInfo::push`]); the
 /// connection loop owns it.
 pub type PushReceiver = mpsc::UnboundedReceiver<Bytes>;
@@ -99,9 +167,14 @@ pub struct ClientInfo {
     /// Channels, patterns and shard channels subscribed (CLIENT LIST `sub=`,
     /// `psub=`, `ssub=`; flag `P`).
     pub subs: [AtomicUsize; 3],
-    /// Since when (unix ms) pushes pending exceed the soft output-buffer limit; 0 =
-    /// they do not.
+    /// Since when (unix ms) the output buffer (replies the socket has not taken,
+    /// and pushes pending) exceeds the soft output-buffer limit; 0 = it does not.
     soft_since_ms: AtomicI64,
+    /// Reply bytes the connection holds that the socket has not taken yet (CLIENT
+    /// LIST `obl`), published when a write could not take them all.
+    pub obuf: AtomicUsize,
+    /// The registry's counts (disconnections, recent output buffer peak).
+    pub stats: Arc<ClientStats>,
     /// Commands queued in MULTI (CLIENT LIST `multi=`, flag `x`), -1 outside MULTI.
     pub multi: AtomicI64,
     /// Bytes the queued commands hold (CLIENT LIST `multi-mem=`).
@@ -236,35 +309,71 @@ impl ClientInfo {
     pub fn push_limited(&self, msg: Bytes, limits: &PushLimits) -> bool {
         let len = msg.len();
         let pending = self.push_pending.fetch_add(len, Ordering::Relaxed) + len;
-        let over_hard = limits.hard > 0 && pending as u64 > limits.hard;
-        let over_soft = limits.soft > 0 && pending as u64 > limits.soft && {
-            let now = crate::clock::now_ms();
-            let since = self.soft_since_ms.load(Ordering::Relaxed);
-            if since == 0 {
-                self.soft_since_ms.store(now, Ordering::Relaxed);
-                false
-            } else {
-                now - since > (limits.soft_secs as i64).saturating_mul(1000)
-            }
-        };
-        if limits.soft > 0 && pending as u64 <= limits.soft {
-            self.soft_since_ms.store(0, Ordering::Relaxed);
-        }
-        if over_hard || over_soft {
+        let total = pending + self.obuf.load(Ordering::Relaxed);
+        if limits.any() && self.over_output_limits(total, limits, crate::clock::now_ms()) {
             self.push_pending.fetch_sub(len, Ordering::Relaxed);
-            if !self.killed.swap(true, Ordering::SeqCst) {
-                tracing::warn!(
-                    id = self.id,
-                    addr = %self.addr,
-                    pending,
-                    "Client scheduled to be closed ASAP for overcoming of output buffer limits."
-                );
-                self.wake_and_shut();
-            }
+            self.close_for_output_limits(total);
             return false;
         }
         self.push_count.fetch_add(1, Ordering::Relaxed);
         self.push_tx.send(msg).is_ok()
+    }
+
+    /// Whether an output buffer of `used` bytes (replies the socket has not taken
+    /// plus pushes pending) breaks `limits`, as Redis's
+    /// `checkClientOutputBufferLimits`: at or past the hard limit, or at or past the
+    /// soft one for longer than its seconds (the time it was first seen past it is
+    /// remembered; a look under it forgets it).
+    pub fn over_output_limits(&self, used: usize, limits: &PushLimits, now_ms: i64) -> bool {
+        let used = used as u64;
+        if limits.hard > 0 && used >= limits.hard {
+            return true;
+        }
+        if limits.soft > 0 && used >= limits.soft {
+            let since = self.soft_since_ms.load(Ordering::Relaxed);
+            if since == 0 {
+                self.soft_since_ms.store(now_ms.max(1), Ordering::Relaxed);
+                return false;
+            }
+            return now_ms - since > (limits.soft_secs as i64).saturating_mul(1000);
+        }
+        self.soft_since_ms.store(0, Ordering::Relaxed);
+        false
+    }
+
+    /// When the output buffer, now over the soft limit, has been so for too long
+    /// (`None` when it is not over it).
+    pub fn soft_limit_deadline_ms(&self, limits: &PushLimits) -> Option<i64> {
+        let since = self.soft_since_ms.load(Ordering::Relaxed);
+        (limits.soft > 0 && since != 0)
+            .then(|| since + (limits.soft_secs as i64).saturating_mul(1000) + 1)
+    }
+
+    /// Closes the client for breaking its output-buffer limits (`used` bytes held):
+    /// Redis's log line, INFO's count, and the connection told to close at once.
+    pub fn close_for_output_limits(&self, used: usize) {
+        if !self.killed.swap(true, Ordering::SeqCst) {
+            self.stats
+                .output_limit_closed
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                id = self.id,
+                addr = %self.addr,
+                omem = used,
+                "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+            );
+            self.wake_and_shut();
+        }
+    }
+
+    /// Publishes `n` reply bytes not taken by the socket yet (CLIENT LIST `obl`),
+    /// and records the output buffer for INFO `client_recent_max_output_buffer`.
+    pub fn set_obuf(&self, n: usize, now_ms: i64) {
+        self.obuf.store(n, Ordering::Relaxed);
+        if n > 0 {
+            let total = n + self.push_pending.load(Ordering::Relaxed);
+            self.stats.recent_output.record(total, now_ms);
+        }
     }
 
     /// The protocol the connection speaks now.
@@ -311,6 +420,12 @@ impl ClientInfo {
         self.subs[2].store(subs.shard.len(), Ordering::Relaxed);
     }
 
+    /// Bytes pushed and not yet taken by the connection.
+    #[inline]
+    pub fn pushes_pending(&self) -> usize {
+        self.push_pending.load(Ordering::Relaxed)
+    }
+
     /// The connection took `messages` pushed messages (`n` bytes) off its queue.
     pub fn pushes_taken(&self, n: usize, messages: usize) {
         self.push_pending.fetch_sub(n, Ordering::Relaxed);
@@ -342,6 +457,7 @@ impl ClientInfo {
         } else {
             format!("{cmd}|{sub}")
         };
+        let obl = self.obuf.load(Ordering::Relaxed);
         let mut flags = String::new();
         if self.monitor.load(Ordering::Relaxed) {
             flags.push('O');
@@ -373,7 +489,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -388,9 +504,11 @@ impl ClientInfo {
             multi,
             self.qbuf.load(Ordering::Relaxed),
             self.multi_mem.load(Ordering::Relaxed),
+            obl,
             self.push_count.load(Ordering::Relaxed),
-            self.push_pending.load(Ordering::Relaxed),
+            obl + self.push_pending.load(Ordering::Relaxed),
             self.memory(),
+            if obl > 0 { "rw" } else { "r" },
             cmd,
             self.redirect_shown(),
             self.resp.load(Ordering::Relaxed),
@@ -634,6 +752,8 @@ pub struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_id: AtomicU64,
     connected: AtomicUsize,
+    /// Counts about clients (INFO), shared with each client.
+    pub stats: Arc<ClientStats>,
 }
 
 impl ClientRegistry {
@@ -676,6 +796,8 @@ impl ClientRegistry {
             unblock_notify: Notify::new(),
             subs: Default::default(),
             soft_since_ms: AtomicI64::new(0),
+            obuf: AtomicUsize::new(0),
+            stats: Arc::clone(&self.stats),
             multi: AtomicI64::new(-1),
             multi_mem: AtomicUsize::new(0),
             tracking: AtomicU8::new(0),

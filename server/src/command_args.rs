@@ -8,7 +8,7 @@
 //! the schemas written by hand (Shoal's own commands, and commands newer than Redis
 //! 7.0.15); the script keeps them.
 
-use crate::command::{Arg, Schema};
+use crate::command::{doc_flags, Arg, Schema};
 
 /// `PING [message]`
 pub const PING: &Schema = &Schema::new(&[Arg::string("message").optional()]);
@@ -1484,6 +1484,9 @@ pub const FLUSHALL: &Schema = &Schema::new(&[Arg::oneof(
 
 /// `SWAPDB index1 index2`
 pub const SWAPDB: &Schema = &Schema::new(&[Arg::integer("index1"), Arg::integer("index2")]);
+
+/// `DEBUG`
+pub const DEBUG: &Schema = &Schema::NONE.doc_flags(doc_flags::SYSCMD);
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
 pub const SHUTDOWN: &Schema = &Schema::new(&[

@@ -73,6 +73,8 @@ pub struct Config {
     /// Who may change protected (file path) parameters with CONFIG SET: `no`, `yes`,
     /// `local` (loopback clients only).
     pub enable_protected_configs: String,
+    /// Who may run DEBUG: `no`, `yes`, or `local` (loopback clients).
+    pub enable_debug_command: String,
     /// What SIGTERM does: `default`, or flags among `save`/`nosave`, `now`, `force`
     /// (space-separated, canonical order), as Redis's `shutdown-on-sigterm`.
     pub shutdown_on_sigterm: String,
@@ -184,6 +186,7 @@ impl Default for Config {
             tcp_backlog: 511,
             protected_mode: true,
             enable_protected_configs: "no".to_string(),
+            enable_debug_command: "no".to_string(),
             shutdown_on_sigterm: "default".to_string(),
             shutdown_on_sigint: "default".to_string(),
             shutdown_timeout: 10,
@@ -253,6 +256,7 @@ impl fmt::Debug for Config {
             .field("tcp_backlog", &self.tcp_backlog)
             .field("protected_mode", &self.protected_mode)
             .field("enable_protected_configs", &self.enable_protected_configs)
+            .field("enable_debug_command", &self.enable_debug_command)
             .field("shutdown_on_sigterm", &self.shutdown_on_sigterm)
             .field("shutdown_on_sigint", &self.shutdown_on_sigint)
             .field("shutdown_timeout", &self.shutdown_timeout)
@@ -421,11 +425,13 @@ impl Config {
     /// Whether a client may change protected parameters: `enable-protected-configs`
     /// is `yes`, or `local` and the client connected over loopback.
     pub fn protected_configs_allowed(&self, local_client: bool) -> bool {
-        match self.enable_protected_configs.as_str() {
-            "yes" => true,
-            "local" => local_client,
-            _ => false,
-        }
+        protected_action_allowed(&self.enable_protected_configs, local_client)
+    }
+
+    /// Whether a client may run DEBUG: `enable-debug-command` is `yes`, or `local`
+    /// and the client connected over loopback.
+    pub fn debug_command_allowed(&self, local_client: bool) -> bool {
+        protected_action_allowed(&self.enable_debug_command, local_client)
     }
 
     /// Every parameter name, in table order (for `CONFIG GET` pattern matching).
@@ -593,8 +599,18 @@ const LOGLEVELS: &[&str] = &[
 /// `log-format` values.
 const LOG_FORMATS: &[&str] = &["human", "json"];
 
-/// `enable-protected-configs` values (Redis's `protected_action_enum`).
+/// `enable-protected-configs` and `enable-debug-command` values (Redis's
+/// `protected_action_enum`).
 const PROTECTED_ACTIONS: &[&str] = &["no", "yes", "local"];
+
+/// Redis's `allowProtectedAction`: `yes`, or `local` for a loopback client.
+fn protected_action_allowed(value: &str, local_client: bool) -> bool {
+    match value {
+        "yes" => true,
+        "local" => local_client,
+        _ => false,
+    }
+}
 
 /// `shutdown-on-sigterm` / `shutdown-on-sigint` flags, in Redis's order.
 const SHUTDOWN_SIGNAL_FLAGS: &[&str] = &["default", "save", "nosave", "now", "force"];
@@ -782,6 +798,20 @@ const PARAMS: &[Param] = &[
         get: |c| c.enable_protected_configs.clone(),
         set: |c, v| {
             c.enable_protected_configs = one_of(v, PROTECTED_ACTIONS)?.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "enable-debug-command",
+        env: "SHOAL_ENABLE_DEBUG_COMMAND",
+        kind: Kind::Enum,
+        default: "no",
+        mutable: false,
+        sensitive: false,
+        help: "Who may run DEBUG: no, yes, or local (loopback clients only)",
+        get: |c| c.enable_debug_command.clone(),
+        set: |c, v| {
+            c.enable_debug_command = one_of(v, PROTECTED_ACTIONS)?.to_string();
             Ok(())
         },
     },

@@ -32,6 +32,7 @@ pub static TABLE: LazyLock<CommandTable> =
 /// arity) has already happened. Steps still to come plug in where their comment
 /// stands, so the order stays Redis's:
 ///
+/// 0. protected commands (DEBUG) run only as `enable-debug-command` allows;
 /// 1. authentication: `NOAUTH` until AUTH/HELLO succeeds (ACL's `NOPERM` comes next);
 /// 2. MULTI: commands flagged `no-multi` are refused inside a transaction;
 /// 3. maxmemory: over the limit, keys are evicted first (see [`crate::evict`]); if
@@ -58,10 +59,12 @@ pub fn gates(
     now: i64,
 ) -> Result<Gate, CmdError> {
     // The usual case, decided in a few loads without building a result: none of
-    // the conditions below can apply to an authenticated client outside MULTI,
+    // the conditions below can apply to an unprotected command (DEBUG's
+    // `enable-debug-command`) of an authenticated client outside MULTI,
     // subscribe mode, MONITOR, scripts and snapshot views while the server is not
     // loading, misconfigured, over its memory limit, busy with a script or paused.
     if client.authenticated
+        && !cmd.has(flags::PROTECTED)
         && client.multi.is_none()
         && client.snapshot.is_none()
         && !client.monitor
@@ -86,6 +89,14 @@ fn gates_in_order(
     cmd: &Command,
     now: i64,
 ) -> Result<Gate, CmdError> {
+    if cmd.has(flags::PROTECTED)
+        && !shared
+            .config
+            .read()
+            .debug_command_allowed(client.info.is_local())
+    {
+        return Err(CmdError::msg(error::DEBUG_NOT_ALLOWED));
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && shared.auth_required() {
         return Err(CmdError::NoAuth);
     }
@@ -696,8 +707,14 @@ pub fn run_group<'a>(
     let outer = ctx.held.replace(held);
     debug_assert!(outer.is_none(), "groups do not nest");
     // From here on this thread holds shard locks: debug builds catch a handler that
-    // would lock one again (a deadlock) instead of hanging.
-    let _scope = shoal_storage::GroupScope::enter();
+    // would lock one again (a deadlock) instead of hanging. A group run through a
+    // snapshot view holds only the snapshot's frozen shards (no locks): what it does
+    // to the live keyspace (BGSAVE, SNAPSHOT CREATE/LIST) locks as it goes.
+    let _scope = ctx
+        .client
+        .snapshot
+        .is_none()
+        .then(shoal_storage::GroupScope::enter);
     if !precheck(ctx) {
         ctx.held = outer;
         return Ok(false);

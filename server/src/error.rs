@@ -70,6 +70,8 @@ pub fn function_unknown_argument(arg: &[u8]) -> CmdError {
 /// A `denyoom` command over maxmemory, when nothing could be evicted.
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+/// DEBUG while `enable-debug-command` forbids it (Redis 7.0's protected-command check).
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 /// EXEC of a transaction in which a command was refused while queueing.
 pub const EXEC_ABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 

@@ -189,11 +189,24 @@ fn clients(shared: &Shared, out: &mut String) {
         shared.live.maxclients.load(Ordering::Relaxed)
     );
     field!(out, "client_recent_max_input_buffer", 0);
-    field!(out, "client_recent_max_output_buffer", 0);
+    field!(
+        out,
+        "client_recent_max_output_buffer",
+        shared
+            .clients
+            .stats
+            .recent_output
+            .get(crate::state::now_ms())
+    );
     field!(out, "blocked_clients", shared.blocking.parked());
     field!(out, "tracking_clients", shared.tracking.stats().0);
-    field!(out, "clients_in_timeout_table", 0);
-    // Redis 7.2's field (7.0 lacks it): keys clients are blocked on.
+    // Redis 7.2's fields (7.0 lacks them), in 7.2's order: clients subscribed,
+    // clients watching, keys watched, keys clients are blocked on.
+    let (watching, watched) = shared.watches.stats();
+    field!(out, "pubsub_clients", shared.pubsub.clients());
+    field!(out, "watching_clients", watching);
+    field!(out, "clients_in_timeout_table", shared.blocking.timed());
+    field!(out, "total_watched_keys", watched);
     field!(out, "total_blocking_keys", shared.blocking.blocking_keys());
 }
 
@@ -523,6 +536,19 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "unexpected_error_replies", 0);
     field!(out, "total_error_replies", t.error_replies);
     field!(out, "dump_payload_sanitizations", 0);
+    // Redis 7.4's fields (7.0 lacks them), where 7.4 puts them: clients closed past
+    // client-query-buffer-limit and client-output-buffer-limit.
+    let cs = &shared.clients.stats;
+    field!(
+        out,
+        "client_query_buffer_limit_disconnections",
+        get(&cs.query_limit_closed)
+    );
+    field!(
+        out,
+        "client_output_buffer_limit_disconnections",
+        get(&cs.output_limit_closed)
+    );
     // No ACL users or rules yet: only failed AUTH attempts can be denied.
     field!(
         out,

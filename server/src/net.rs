@@ -28,7 +28,8 @@ use tokio::net::TcpStream;
 
 use crate::blocking::{Block, Parked, WaitOn};
 use crate::client::{
-    Client, ClientInfo, PushReceiver, UNBLOCK_ERROR, UNBLOCK_NONE, UNBLOCK_READY, UNBLOCK_TIMEOUT,
+    Client, ClientInfo, PushLimits, PushReceiver, UNBLOCK_ERROR, UNBLOCK_NONE, UNBLOCK_READY,
+    UNBLOCK_TIMEOUT,
 };
 use crate::dispatch::{self, Outcome};
 use crate::error;
@@ -121,6 +122,9 @@ async fn serve(
     let mut epoch = shared.live.epoch.load(Ordering::Acquire);
     let mut query_limit = shared.live.query_buffer_limit.load(Ordering::Relaxed) as usize;
     let mut timeout = shared.live.timeout.load(Ordering::Relaxed);
+    let mut normal = normal_limits(shared);
+    // Where the batch's replies are next written (see `Flush`).
+    let mut next_flush = FLUSH_AT;
     let info = Arc::clone(&client.info);
     // No command has run yet: an HTTP request line now is a cross-protocol request.
     let mut first_command = true;
@@ -134,9 +138,20 @@ async fn serve(
             parser.set_limits(shared.parser_limits());
             query_limit = shared.live.query_buffer_limit.load(Ordering::Relaxed) as usize;
             timeout = shared.live.timeout.load(Ordering::Relaxed);
+            normal = normal_limits(shared);
         }
         // A monitor has no idle timeout (Redis exempts replicas, which monitors are).
         let idle_secs = if client.monitor { 0 } else { timeout };
+        let limits = class_limits(shared, client, &normal);
+        // Under a class with limits, replies the socket does not take wait in `out`
+        // while the connection goes on reading and running commands, up to the limits
+        // (Redis's behaviour); without limits the connection stops reading until they
+        // are written, so its memory stays bounded anyway.
+        let keep = if limits.any() {
+            Flush::Keep
+        } else {
+            Flush::Wait
+        };
         if !std::mem::take(&mut buffered) {
             if inbuf.capacity() - inbuf.len() < 1024 {
                 let want = parser
@@ -146,18 +161,57 @@ async fn serve(
                     .max(READ_BUF);
                 inbuf.reserve(want);
             }
-            let read = tokio::select! {
-                r = socket.read_buf(&mut inbuf) => r?,
-                // Only a connection that asked for pushes (MONITOR) polls its queue.
-                Some(msg) = pushes.recv(), if client.accepts_pushes() => {
-                    take_pushes(&info, &mut out, msg, pushes);
-                    if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
-                        return Ok(reason);
+            let read = if out.is_empty() {
+                tokio::select! {
+                    r = socket.read_buf(&mut inbuf) => r?,
+                    // Only a connection that asked for pushes (MONITOR) polls its queue.
+                    Some(msg) = pushes.recv(), if client.accepts_pushes() => {
+                        take_pushes(&info, &mut out, msg, pushes);
+                        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs, &limits, keep).await? {
+                            return Ok(reason);
+                        }
+                        continue;
                     }
-                    continue;
+                    // CLIENT KILL shuts the socket's reading side down: the read ends.
+                    _ = idle(idle_secs), if idle_secs > 0 => return Ok("idle timeout"),
                 }
-                // CLIENT KILL shuts the socket's reading side down: the read ends.
-                _ = idle(idle_secs), if idle_secs > 0 => return Ok("idle timeout"),
+            } else {
+                // Replies the socket did not take wait in `out` (a class with limits,
+                // see `keep`): reading goes on, and so do the writes and the soft
+                // limit's deadline.
+                let soft = info.soft_limit_deadline_ms(&limits);
+                tokio::select! {
+                    r = socket.readable() => {
+                        r?;
+                        match socket.try_read_buf(&mut inbuf) {
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    r = socket.writable() => {
+                        r?;
+                        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs, &limits, Flush::Keep).await? {
+                            return Ok(reason);
+                        }
+                        continue;
+                    }
+                    // Over the soft limit for its seconds: the write attempt checks it.
+                    _ = until_unix_ms(soft.unwrap_or(0)), if soft.is_some() => {
+                        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs, &limits, Flush::Keep).await? {
+                            return Ok(reason);
+                        }
+                        continue;
+                    }
+                    Some(msg) = pushes.recv(), if client.accepts_pushes() => {
+                        take_pushes(&info, &mut out, msg, pushes);
+                        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs, &limits, Flush::Keep).await? {
+                            return Ok(reason);
+                        }
+                        continue;
+                    }
+                    _ = idle(idle_secs), if idle_secs > 0 => return Ok("idle timeout"),
+                }
             };
             if info.killed.load(Ordering::Relaxed) {
                 return Ok("killed");
@@ -246,9 +300,18 @@ async fn serve(
                     break;
                 }
             }
-            if out.len() >= FLUSH_AT {
-                if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
+            if out.len() >= next_flush {
+                if let Some(reason) =
+                    flush(shared, socket, client, &mut out, idle_secs, &limits, keep).await?
+                {
                     return Ok(reason);
+                }
+                // Replies left unwritten (a limited class): the next attempt, and the
+                // next check of the limits, once another FLUSH_AT of replies is added
+                // or the hard limit is reached.
+                next_flush = out.len().saturating_add(FLUSH_AT);
+                if limits.hard > 0 {
+                    next_flush = next_flush.min(limits.hard as usize);
                 }
             }
         }
@@ -256,7 +319,17 @@ async fn serve(
         parser.set_authenticated(client.authenticated);
         if let Some((block, len)) = park {
             // The replies of the commands before it go out now.
-            if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
+            if let Some(reason) = flush(
+                shared,
+                socket,
+                client,
+                &mut out,
+                idle_secs,
+                &limits,
+                Flush::Wait,
+            )
+            .await?
+            {
                 return Ok(reason);
             }
             publish(
@@ -287,9 +360,20 @@ async fn serve(
             }
             buffered = !inbuf.is_empty();
         }
-        if let Some(reason) = flush(shared, socket, client, &mut out, idle_secs).await? {
+        // Before a close everything is written; otherwise a limited class keeps what
+        // the socket does not take (see `keep`).
+        let closing = failed || client.close_after_reply || shared.shutting_down();
+        let mode = if closing { Flush::Wait } else { keep };
+        if let Some(reason) =
+            flush(shared, socket, client, &mut out, idle_secs, &limits, mode).await?
+        {
             return Ok(reason);
         }
+        next_flush = if out.is_empty() {
+            FLUSH_AT
+        } else {
+            next_flush.max(out.len().saturating_add(1))
+        };
 
         publish(
             shared,
@@ -310,7 +394,7 @@ async fn serve(
         if inbuf.is_empty() && inbuf.capacity() > SHRINK_ABOVE {
             inbuf = BytesMut::with_capacity(READ_BUF);
         }
-        if out.capacity() > SHRINK_ABOVE {
+        if out.is_empty() && out.capacity() > SHRINK_ABOVE {
             out = ReplyBuf::with_capacity(out.proto, READ_BUF);
         }
     }
@@ -332,8 +416,37 @@ fn publish(shared: &Shared, client: &Client, now: i64, qbuf: usize, buffers: usi
     }
 }
 
+/// The `normal` class of `client-output-buffer-limit` now.
+fn normal_limits(shared: &Shared) -> PushLimits {
+    let (hard, soft, soft_secs) = crate::config::output_buffer_limit(
+        &shared.config.read().client_output_buffer_limit,
+        "normal",
+    );
+    PushLimits {
+        hard,
+        soft,
+        soft_secs,
+    }
+}
+
+/// The output-buffer limits of the client's class, as Redis's `getClientType`: the
+/// `pubsub` class while it is subscribed to anything, else `normal` (a monitor
+/// included). Shoal has no replicas: the `replica` class applies to no one.
+fn class_limits(shared: &Shared, client: &Client, normal: &PushLimits) -> PushLimits {
+    if client.subs.any() {
+        shared.pubsub.limits()
+    } else {
+        *normal
+    }
+}
+
 /// Logs and names the close of a client past `client-query-buffer-limit`.
 fn query_limit_reached(client: &Client, qbuf: usize) -> &'static str {
+    client
+        .info
+        .stats
+        .query_limit_closed
+        .fetch_add(1, Ordering::Relaxed);
     tracing::warn!(
         id = client.id(),
         qbuf,
@@ -358,7 +471,16 @@ fn take_pushes(info: &ClientInfo, out: &mut ReplyBuf, first: Bytes, pushes: &mut
         }
     }
     info.pushes_taken(taken, messages);
+    if taken > PUSH_RECORD_ABOVE {
+        // What waited for the connection: its output buffer a moment ago.
+        info.stats.recent_output.record(taken, now_ms());
+    }
 }
+
+/// Pushes taken at once past this size count for INFO
+/// `client_recent_max_output_buffer` (Redis counts only what overflows a client's
+/// 16 KiB reply buffer).
+const PUSH_RECORD_ABOVE: usize = 16 * 1024;
 
 /// Moves whatever is queued in the push queue into the output buffer (a tracking
 /// client's invalidations, after each of its commands).
@@ -411,7 +533,9 @@ impl Parking<'_> {
             query_limit,
         } = self;
         let info = Arc::clone(&client.info);
-        let mut parked = shared.blocking.park(block.on.clone());
+        let mut parked = shared
+            .blocking
+            .park(block.on.clone(), block.deadline.is_some());
         info.blocked.store(true, Ordering::Relaxed);
         // Only a command parked on keys may be ended by CLIENT UNBLOCK (a client
         // paused by CLIENT PAUSE is not, as in Redis 7.0).
@@ -466,12 +590,6 @@ impl Parking<'_> {
                             break Ok(None);
                         }
                         Outcome::Park(again) => {
-                            // Woken for nothing (another client took the element),
-                            // it waits on in its place.
-                            if again.on != *parked.on() {
-                                drop(parked);
-                                parked = shared.blocking.park(again.on.clone());
-                            }
                             // Unblockable while on keys (a pending CLIENT UNBLOCK is
                             // kept); not while paused.
                             let (from, to) = if matches!(again.on, WaitOn::Keys(_)) {
@@ -493,6 +611,14 @@ impl Parking<'_> {
                                 && matches!(again.on, WaitOn::Keys(_));
                             let deadline = if keep { block.deadline } else { again.deadline };
                             block = Block { deadline, ..again };
+                            // Woken for nothing (another client took the element),
+                            // it waits on in its place.
+                            if block.on != *parked.on() {
+                                drop(parked);
+                                parked = shared
+                                    .blocking
+                                    .park(block.on.clone(), block.deadline.is_some());
+                            }
                             publish(
                                 shared,
                                 client,
@@ -572,6 +698,7 @@ async fn wait_parked(
                     Ok(n) => {
                         shared.counters.local().net_input(n as u64);
                         if inbuf.len() > query_limit {
+                            info.stats.query_limit_closed.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(
                                 id = info.id,
                                 qbuf = inbuf.len(),
@@ -633,42 +760,82 @@ async fn until(deadline: Option<Instant>) {
     }
 }
 
-/// Writes every pending reply. While the socket does not take them (a client that
-/// does not read), the connection still obeys CLIENT KILL, shutdown and the idle
-/// `timeout` (counted from the last write that made progress, as Redis counts a
-/// write as an interaction). An unauthenticated client whose replies the socket
-/// cannot take is closed once more than [`UNAUTHENTICATED_OUTPUT_LIMIT`] bytes wait
-/// (Redis 7.0.15, CVE-2025-21605). `Some(reason)` when the connection must close.
+/// What [`flush`] does when the socket does not take every reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Waits until it does (the connection reads nothing meanwhile).
+    Wait,
+    /// Leaves the rest in the buffer and returns: the connection goes on, and writes
+    /// it when the socket is writable (a class with output-buffer limits).
+    Keep,
+}
+
+/// Writes the pending replies. What the socket does not take is the client's output
+/// buffer (with its pushes not taken yet): published for CLIENT LIST (`obl`, `omem`)
+/// and INFO, and checked against `limits` (the client's `client-output-buffer-limit`
+/// class) each time a write cannot take everything, as Redis checks after each reply
+/// it buffers: at or past the hard limit, or past the soft one for its seconds, the
+/// client is closed (Redis's log line, INFO `client_output_buffer_limit_disconnections`).
+/// Then `mode` says whether to wait or return with the rest kept in `out`.
+///
+/// While waiting (a client that does not read), the connection still obeys CLIENT
+/// KILL, shutdown, the idle `timeout` (counted from the last write that made progress,
+/// as Redis counts a write as an interaction) and the soft limit's deadline. An
+/// unauthenticated client whose replies the socket cannot take is closed once more
+/// than [`UNAUTHENTICATED_OUTPUT_LIMIT`] bytes wait (Redis 7.0.15, CVE-2025-21605).
+/// `Some(reason)` when the connection must close.
 async fn flush(
     shared: &Shared,
     socket: &mut TcpStream,
     client: &Client,
     out: &mut ReplyBuf,
     timeout: u64,
+    limits: &PushLimits,
+    mode: Flush,
 ) -> io::Result<Option<&'static str>> {
-    let bytes = out.as_bytes();
+    let info = &client.info;
     let mut pos = 0;
-    while pos < bytes.len() {
-        match socket.try_write(&bytes[pos..]) {
+    while pos < out.len() {
+        match socket.try_write(&out.as_bytes()[pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 pos += n;
                 shared.counters.local().net_output(n as u64);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if !client.authenticated && bytes.len() - pos > UNAUTHENTICATED_OUTPUT_LIMIT {
+                let left = out.len() - pos;
+                if !client.authenticated && left > UNAUTHENTICATED_OUTPUT_LIMIT {
+                    info.stats
+                        .output_limit_closed
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         id = client.id(),
                         addr = %client.info.addr,
-                        pending = bytes.len() - pos,
+                        pending = left,
                         "Client scheduled to be closed ASAP for overcoming of output buffer limits (unauthenticated)."
                     );
                     return Ok(Some("output buffer limit (unauthenticated)"));
                 }
+                let now = now_ms();
+                info.set_obuf(left, now);
+                if limits.any() {
+                    let used = left + info.pushes_pending();
+                    if info.over_output_limits(used, limits, now) {
+                        info.close_for_output_limits(used);
+                        return Ok(Some("output buffer limit"));
+                    }
+                }
+                if mode == Flush::Keep {
+                    out.consume(pos);
+                    return Ok(None);
+                }
+                let soft = info.soft_limit_deadline_ms(limits);
                 tokio::select! {
                     r = socket.writable() => r?,
                     _ = client.info.kill_notify.notified() => return Ok(Some("killed")),
                     _ = idle(timeout) => return Ok(Some("idle timeout while writing")),
+                    // The next write attempt checks the soft limit again.
+                    _ = until_unix_ms(soft.unwrap_or(0)), if soft.is_some() => {}
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -676,7 +843,16 @@ async fn flush(
         }
     }
     out.clear();
+    if info.obuf.load(Ordering::Relaxed) != 0 {
+        info.set_obuf(0, 0);
+    }
     Ok(None)
+}
+
+/// Resolves at `deadline_ms` (unix milliseconds).
+async fn until_unix_ms(deadline_ms: i64) {
+    let ms = u64::try_from(deadline_ms.saturating_sub(now_ms())).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 /// Resolves after `secs` of idleness; never when `secs` is 0 (no timeout).

@@ -44,7 +44,7 @@ pub mod class {
     pub const EVICTED: u32 = 1 << 9;
     /// `t`: stream commands.
     pub const STREAM: u32 = 1 << 10;
-    /// `m`: a read missed (accepted and shown; Shoal publishes no `keymiss` yet).
+    /// `m`: a read lookup found no key (`keymiss`).
     pub const KEY_MISS: u32 = 1 << 11;
     /// `d`: module key types (accepted and shown; Shoal has none).
     pub const MODULE: u32 = 1 << 13;

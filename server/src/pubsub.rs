@@ -141,7 +141,8 @@ impl PubSub {
         self.limit_secs.store(secs, Ordering::Relaxed);
     }
 
-    fn limits(&self) -> PushLimits {
+    /// The `pubsub` class of `client-output-buffer-limit`.
+    pub fn limits(&self) -> PushLimits {
         PushLimits {
             hard: self.limit_hard.load(Ordering::Relaxed),
             soft: self.limit_soft.load(Ordering::Relaxed),
@@ -250,6 +251,17 @@ impl PubSub {
             .filter(|c| pattern.is_none_or(|p| glob::matches(p, c)))
             .cloned()
             .collect()
+    }
+
+    /// Clients subscribed to at least one channel, pattern or shard channel (INFO
+    /// `pubsub_clients`, Redis 7.2's field).
+    pub fn clients(&self) -> usize {
+        let mut ids = HashSet::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            let map = self.map(kind).read();
+            ids.extend(map.values().flatten().map(|c| c.id));
+        }
+        ids.len()
     }
 
     /// Subscribers of `name` (PUBSUB NUMSUB / SHARDNUMSUB).

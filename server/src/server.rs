@@ -578,7 +578,9 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> JoinHandle<()> {
                 let budget = (tick / 4 * (1 + (effort as u32 - 1) / 3)).min(tick / 2 + tick / 4);
                 // While clients are paused the dataset stays as it is: no key expires
                 // in the background (Redis 7.0; reads still hide expired keys).
-                if shared.blocking.pause_active(now_ms()) != PauseKind::None {
+                if shared.blocking.pause_active(now_ms()) != PauseKind::None
+                    || shared.live.active_expire_off.load(Ordering::Relaxed)
+                {
                     std::thread::sleep(tick);
                     continue;
                 }

@@ -27,7 +27,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use shoal_storage::{Entry, Keyspace};
+use shoal_storage::{Db, Entry, Keyspace, ShardSource};
 
 /// One named snapshot.
 pub struct Snapshot {
@@ -80,6 +80,12 @@ impl Snapshot {
     pub fn retained_bytes(&self, live: &Keyspace) -> usize {
         self.keyspace().retained_beyond(live)
     }
+
+    /// [`Snapshot::retained_bytes`], the live shards taken from `src` (a group of
+    /// commands holding them).
+    pub fn retained_bytes_with(&self, live: &Keyspace, src: &mut impl ShardSource) -> usize {
+        self.keyspace().retained_beyond_with(live, src)
+    }
 }
 
 /// Why `SNAPSHOT CREATE` failed.
@@ -91,9 +97,10 @@ pub enum CreateError {
     Limit(usize),
 }
 
-/// Every named snapshot, in creation order. One short lock guards the list; it is held
-/// while a snapshot is taken so the name check, the limit and the insertion are atomic
-/// (lock order: registry, then live shards; nothing takes them the other way round).
+/// Every named snapshot, in the order they were registered. One short lock guards the
+/// list; it is never held while a shard is locked (a group of commands holding every
+/// shard takes it: lock order live shards, then registry). See
+/// [`SnapshotRegistry::create`].
 #[derive(Default)]
 pub struct SnapshotRegistry {
     inner: Mutex<Inner>,
@@ -110,38 +117,65 @@ impl Inner {
     fn position(&self, name: &[u8]) -> Option<usize> {
         self.list.iter().position(|s| s.name == name)
     }
+
+    /// The name a new snapshot gets (`name`, or the first free `snap-<n>`), or why
+    /// none can be made now.
+    fn check(&mut self, name: Option<&[u8]>, max: usize) -> Result<Vec<u8>, CreateError> {
+        if let Some(n) = name {
+            if self.position(n).is_some() {
+                return Err(CreateError::Exists);
+            }
+        }
+        if self.list.len() >= max {
+            return Err(CreateError::Limit(max));
+        }
+        Ok(match name {
+            Some(n) => n.to_vec(),
+            None => loop {
+                self.next_id += 1;
+                let candidate = format!("snap-{}", self.next_id).into_bytes();
+                if self.position(&candidate).is_none() {
+                    break candidate;
+                }
+            },
+        })
+    }
 }
 
 impl SnapshotRegistry {
-    /// Takes a snapshot of `live` named `name` (or `snap-<n>`, the first free one,
-    /// when `None`). Fails when the name exists or `max` snapshots exist already.
+    /// Registers a snapshot taken by `take` (of the live keyspace) as `name` (or
+    /// `snap-<n>`, the first free one, when `None`). Fails when the name exists or
+    /// `max` snapshots exist already.
+    ///
+    /// The registry lock is not held while `take` runs: a group of commands calls
+    /// this holding every shard, so holding the registry lock while locking shards
+    /// could deadlock with it. The name and the limit are checked before and again
+    /// after the snapshot is taken (a racing CREATE may have taken them meanwhile;
+    /// the snapshot is then dropped).
     pub fn create(
         &self,
-        live: &Keyspace,
+        take: impl FnOnce() -> Keyspace,
         name: Option<&[u8]>,
         now_ms: i64,
         max: usize,
     ) -> Result<Arc<Snapshot>, CreateError> {
+        let chosen = self.inner.lock().check(name, max)?;
+        let keyspace = take();
         let mut inner = self.inner.lock();
-        if let Some(n) = name {
-            if inner.position(n).is_some() {
-                return Err(CreateError::Exists);
-            }
-        }
-        if inner.list.len() >= max {
-            return Err(CreateError::Limit(max));
-        }
-        let name = match name {
-            Some(n) => n.to_vec(),
-            None => loop {
-                inner.next_id += 1;
-                let candidate = format!("snap-{}", inner.next_id).into_bytes();
-                if inner.position(&candidate).is_none() {
-                    break candidate;
-                }
-            },
+        // A generated name taken meanwhile is generated again.
+        let again = if inner.position(&chosen).is_none() {
+            Some(chosen.as_slice())
+        } else {
+            name
         };
-        let keyspace = live.snapshot();
+        let name = match inner.check(again, max) {
+            Ok(name) => name,
+            Err(e) => {
+                drop(inner);
+                free_later(keyspace);
+                return Err(e);
+            }
+        };
         let snap = Arc::new(Snapshot {
             name,
             created_ms: now_ms,
@@ -207,26 +241,30 @@ pub enum MergeMode {
 /// Writes `snap`'s live keys back into `live` (SNAPSHOT MERGE); returns how many keys
 /// were written. Keys created in `live` after the snapshot are left alone either way.
 ///
-/// Atomic: every live shard of every database is locked in the global order (database,
-/// then shard) for the whole merge, so no client sees it half done. Segments the live
+/// Atomic: every live shard of every database is held for the whole merge, taken from
+/// `src` (`LockEach` locks them in the global order: database, then shard; a group of
+/// commands hands out those it holds), so no client sees it half done. Segments the live
 /// keyspace still shares with the snapshot have not changed since, so they are skipped
 /// without looking at their keys; the others are walked key by key. An entry the live
 /// table still holds (same allocation) is unchanged; one with equal value and TTL is
 /// treated as unchanged too. Keys whose TTL has passed in the snapshot are not
 /// restored (they are invisible in it). The entries replaced are dropped after the
-/// locks are released. `on_write(db, key)` is told of each key written (under the
-/// locks: the server's write hook).
+/// locks are released. `on_write(db, key, new)` is told of each key written, and
+/// whether it was absent (or expired) in `live` (under the locks: the server's write
+/// hook).
 pub fn merge_into(
     live: &Keyspace,
+    src: &mut impl ShardSource,
     snap: &Keyspace,
     mode: MergeMode,
     now: i64,
-    on_write: &mut dyn FnMut(usize, &[u8]),
+    on_write: &mut dyn FnMut(usize, &[u8], bool),
 ) -> usize {
     let mut written = 0;
     let mut replaced: Vec<Entry> = Vec::new();
     {
-        let mut locks: Vec<_> = (0..live.num_dbs()).map(|d| live.db(d).lock_all()).collect();
+        let dbs: Vec<&Db> = (0..live.num_dbs()).map(|d| live.db(d)).collect();
+        let mut locks = src.all(&dbs);
         for (d, locked) in locks.iter_mut().enumerate() {
             let live_db = live.db(d);
             let snap_db = snap.db(d);
@@ -250,12 +288,14 @@ pub fn merge_into(
                                 continue;
                             }
                             let h = live_db.hash(e.key());
-                            let write = match shard.peek(h, e.key(), now) {
-                                None => true,
-                                Some(cur) => mode == MergeMode::Replace && !same_entry(cur, e),
+                            let (write, new) = match shard.peek(h, e.key(), now) {
+                                None => (true, true),
+                                Some(cur) => {
+                                    (mode == MergeMode::Replace && !same_entry(cur, e), false)
+                                }
                             };
                             if write {
-                                on_write(d, e.key());
+                                on_write(d, e.key(), new);
                                 if let Some(old) = shard.insert(h, e.clone(), now) {
                                     replaced.push(old);
                                 }
@@ -283,7 +323,7 @@ fn same_entry(a: &Entry, b: &Entry) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoal_storage::KeyspaceConfig;
+    use shoal_storage::{KeyspaceConfig, LockEach};
 
     fn ks() -> Keyspace {
         Keyspace::new(KeyspaceConfig {
@@ -313,17 +353,20 @@ mod tests {
     fn names_limit_and_drop() {
         let live = ks();
         let r = SnapshotRegistry::default();
-        let a = r.create(&live, None, 1, 3).unwrap();
+        let a = r.create(|| live.snapshot(), None, 1, 3).unwrap();
         assert_eq!(a.name(), b"snap-1");
-        r.create(&live, Some(b"snap-2"), 2, 3).unwrap();
+        r.create(|| live.snapshot(), Some(b"snap-2"), 2, 3).unwrap();
         // The generator skips a name taken by hand.
-        assert_eq!(r.create(&live, None, 3, 3).unwrap().name(), b"snap-3");
         assert_eq!(
-            r.create(&live, Some(b"x"), 4, 3).err(),
+            r.create(|| live.snapshot(), None, 3, 3).unwrap().name(),
+            b"snap-3"
+        );
+        assert_eq!(
+            r.create(|| live.snapshot(), Some(b"x"), 4, 3).err(),
             Some(CreateError::Limit(3))
         );
         assert_eq!(
-            r.create(&live, Some(b"snap-1"), 4, 9).err(),
+            r.create(|| live.snapshot(), Some(b"snap-1"), 4, 9).err(),
             Some(CreateError::Exists)
         );
         assert!(r.remove(b"snap-2").is_some());
@@ -348,14 +391,28 @@ mod tests {
         d.lock(h).remove(h, b"deleted", 0);
         // KEEP: only the deleted key comes back (db 1's ttl key is still live).
         assert_eq!(
-            merge_into(&live, &snap, MergeMode::Keep, 50, &mut |_, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
         assert_eq!(get(&live, 0, "deleted", 50).as_deref(), Some("d"));
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("new"));
         // REPLACE: the changed key too; unchanged and added keys are left alone.
         assert_eq!(
-            merge_into(&live, &snap, MergeMode::Replace, 50, &mut |_, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Replace,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
         assert_eq!(get(&live, 0, "changed", 50).as_deref(), Some("old"));
@@ -366,11 +423,25 @@ mod tests {
         let ht = d1.hash(b"ttl");
         d1.lock(ht).remove(ht, b"ttl", 0);
         assert_eq!(
-            merge_into(&live, &snap, MergeMode::Keep, 200, &mut |_, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                200,
+                &mut |_, _, _| {}
+            ),
             0
         );
         assert_eq!(
-            merge_into(&live, &snap, MergeMode::Keep, 50, &mut |_, _| {}),
+            merge_into(
+                &live,
+                &mut LockEach,
+                &snap,
+                MergeMode::Keep,
+                50,
+                &mut |_, _, _| {}
+            ),
             1
         );
     }

@@ -73,6 +73,9 @@ impl Stats {
 pub struct LiveConfig {
     /// Bumped on every change; connections refresh their cached limits when it moves.
     pub epoch: AtomicU64,
+    /// DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched (no configuration
+    /// parameter; false by default).
+    pub active_expire_off: AtomicBool,
     /// Whether `requirepass` is set.
     pub auth_required: AtomicBool,
     /// protected-mode.

@@ -84,6 +84,23 @@ impl Watches {
         self.count.load(Ordering::Relaxed) != 0
     }
 
+    /// Clients watching at least one key and keys watched (per database), INFO's
+    /// `watching_clients` and `total_watched_keys` (Redis 7.2's fields).
+    pub fn stats(&self) -> (usize, usize) {
+        if !self.active() {
+            return (0, 0);
+        }
+        let map = self.keys.lock();
+        let keys = map.values().map(HashMap::len).sum();
+        let clients: std::collections::HashSet<u64> = map
+            .values()
+            .flat_map(HashMap::values)
+            .flatten()
+            .map(|r| r.watcher.id)
+            .collect();
+        (clients.len(), keys)
+    }
+
     /// A new watcher for client `id` (its first WATCH).
     pub fn watcher(id: u64) -> Arc<Watcher> {
         Arc::new(Watcher {

@@ -406,52 +406,74 @@ impl Keyspace {
             if self.dbs.iter().zip(&touch).any(|(d, &t)| !t && d.in_use()) {
                 continue;
             }
-            let mut out = Restored::default();
-            for (index, ((d, l), s)) in self
-                .dbs
-                .iter()
-                .zip(live.iter_mut())
-                .zip(source.dbs.iter())
-                .enumerate()
-            {
-                let Some(l) = l else { continue };
-                let before = out.changes;
-                if s.num_shards() == d.num_shards() {
-                    for (i, ls) in l.iter_mut().enumerate() {
-                        let old = s.with_shard(i, |ss| ls.restore_from(ss));
-                        if !ls.holds(&old) {
-                            out.changes += (entries_in(&old) + ls.len()) as u64;
-                        }
-                        out.old.push(old);
-                        d.set_shard_in_use(i, !ls.is_empty());
-                    }
-                } else {
-                    // The snapshot of an empty database (one empty shard).
-                    debug_assert!(s.is_empty());
-                    for ls in l.iter_mut().filter(|ls| !ls.is_empty()) {
-                        let old = ls.clear();
-                        out.changes += entries_in(&old) as u64;
-                        out.old.push(old);
-                    }
-                    d.clear_in_use();
-                }
-                if out.changes > before {
-                    out.changed_dbs.push(index);
-                }
-            }
-            return out;
+            let shards = live
+                .iter_mut()
+                .map(|l| l.as_mut().map(|l| l.iter_mut().collect()))
+                .collect();
+            return self.restore_into(source, shards);
         }
+    }
+
+    /// [`Keyspace::restore_from`] for a caller that holds every shard of every
+    /// database (a group of commands): `src` hands them out, nothing is locked.
+    pub fn restore_from_with(&self, src: &mut impl ShardSource, source: &Keyspace) -> Restored {
+        assert_eq!(self.dbs.len(), source.dbs.len());
+        let dbs: Vec<&Db> = self.dbs.iter().collect();
+        let mut all = src.all(&dbs);
+        let shards = all
+            .iter_mut()
+            .map(|l| Some(l.iter_mut().map(|s| &mut **s).collect()))
+            .collect();
+        self.restore_into(source, shards)
+    }
+
+    /// The body of the restores: `live[d]` is every shard of database `d`, held, or
+    /// `None` for a database left alone (empty here and in the snapshot).
+    fn restore_into(&self, source: &Keyspace, live: Vec<Option<Vec<&mut Shard>>>) -> Restored {
+        let mut out = Restored::default();
+        for (index, ((d, l), s)) in self.dbs.iter().zip(live).zip(source.dbs.iter()).enumerate() {
+            let Some(mut l) = l else { continue };
+            let before = out.changes;
+            if s.num_shards() == d.num_shards() {
+                for (i, ls) in l.iter_mut().enumerate() {
+                    let old = s.with_shard(i, |ss| ls.restore_from(ss));
+                    if !ls.holds(&old) {
+                        out.changes += (entries_in(&old) + ls.len()) as u64;
+                    }
+                    out.old.push(old);
+                    d.set_shard_in_use(i, !ls.is_empty());
+                }
+            } else {
+                // The snapshot of an empty database (one empty shard).
+                debug_assert!(s.is_empty());
+                for ls in l.iter_mut().filter(|ls| !ls.is_empty()) {
+                    let old = ls.clear();
+                    out.changes += entries_in(&old) as u64;
+                    out.old.push(old);
+                }
+                d.clear_in_use();
+            }
+            if out.changes > before {
+                out.changed_dbs.push(index);
+            }
+        }
+        out
     }
 
     /// Bytes this (snapshot's) keyspace keeps alive that `live` no longer uses: the
     /// segments `live` copied away from, and the entries `live`'s overlays replaced or
     /// removed (see [`Shard::retained_beyond`]). Locks each live shard in turn.
     pub fn retained_beyond(&self, live: &Keyspace) -> usize {
+        self.retained_beyond_with(live, &mut LockEach)
+    }
+
+    /// [`Keyspace::retained_beyond`], the live shards taken from `src`.
+    pub fn retained_beyond_with(&self, live: &Keyspace, src: &mut impl ShardSource) -> usize {
         let mut n = 0;
         for (mine, theirs) in self.dbs.iter().zip(live.dbs.iter()) {
             for i in 0..mine.num_shards() {
                 n += if mine.num_shards() == theirs.num_shards() {
-                    mine.with_shard(i, |s| theirs.with_shard(i, |l| s.retained_beyond(l)))
+                    mine.with_shard(i, |s| s.retained_beyond(&src.one(theirs, i)))
                 } else {
                     mine.with_shard(i, Shard::exclusive_bytes)
                 };

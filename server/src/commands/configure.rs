@@ -111,6 +111,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// alone (Redis's RESETSTAT does not touch it either; SLOWLOG RESET does).
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     ctx.shared.stats.reset();
+    ctx.shared.clients.stats.reset();
     ctx.shared.counters.reset();
     ctx.shared
         .keyspace

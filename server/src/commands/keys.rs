@@ -23,7 +23,7 @@ use shoal_storage::{glob, Entry, Value};
 use super::common::ScanOptions;
 use crate::access::{access_clock, Lookup, Shards};
 use crate::changes::event::{
-    COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, PERSIST, RENAME_FROM, RENAME_TO,
+    COPY_TO, DEL, EXPIRE, MOVE_FROM, MOVE_TO, NEW, PERSIST, RENAME_FROM, RENAME_TO,
 };
 use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
@@ -135,11 +135,15 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, nx: bool) -> Result<bool, 
     if src == dst {
         return Ok(!nx);
     }
-    if nx && keys.lookup(1, Lookup::WRITE).is_some() {
+    // The destination is looked up (an expired one goes first, announced) and,
+    // as Redis's `dbDelete` + `dbAdd`, published `new` whatever it held, before
+    // `rename_from`.
+    if keys.lookup(1, Lookup::WRITE).is_some() && nx {
         return Ok(false);
     }
+    keys.notify(1, NEW);
     keys.delete(0, RENAME_FROM, 0);
-    let old = keys.set(1, entry.with_key(dst), RENAME_TO, 1);
+    let old = keys.set_created(1, entry.with_key(dst), RENAME_TO, 1);
     drop(keys);
     drop(old);
     Ok(true)
@@ -179,7 +183,9 @@ fn copy(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let copied = entry.with_key(dst);
     copied.touch(access_clock(keys.now()));
-    let old = keys.set(1, copied, COPY_TO, 1);
+    // Redis deletes a replaced destination and adds the copy: `new` either way.
+    keys.notify(1, NEW);
+    let old = keys.set_created(1, copied, COPY_TO, 1);
     drop(keys);
     drop(old);
     out.int(1);
@@ -195,14 +201,18 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let key = &args[1];
     let (mut keys, out) = ctx.keys_at(&[(src_db, key), (dst_db, key)]);
-    let moved = keys.lookup(0, Lookup::WRITE).is_some()
-        && keys.lookup(1, Lookup::WRITE).is_none()
-        && match keys.delete(0, MOVE_FROM, 0) {
-            Some(entry) => {
-                keys.set(1, entry, MOVE_TO, 1);
-                true
+    let moved =
+        keys.lookup(0, Lookup::WRITE).is_some() && keys.lookup(1, Lookup::WRITE).is_none() && {
+            // `new` in the destination database first, as Redis's `dbAdd` there
+            // precedes the source's `move_from`.
+            keys.notify(1, NEW);
+            match keys.delete(0, MOVE_FROM, 0) {
+                Some(entry) => {
+                    keys.set_created(1, entry, MOVE_TO, 1);
+                    true
+                }
+                None => false,
             }
-            None => false,
         };
     out.int(i64::from(moved));
     Ok(())
@@ -334,7 +344,8 @@ fn policy(shared: &Shared) -> (u64, bool, bool) {
     (c.maxmemory, p.ends_with("-lru"), p.ends_with("-lfu"))
 }
 
-/// Looks up `args[2]` for an OBJECT subcommand (no touch, counted as a read) and
+/// Looks up `args[2]` for an OBJECT subcommand (no touch, counted as a read, no
+/// `keymiss`: Redis's `LOOKUP_NONOTIFY`) and
 /// hands the entry to `f`; a missing key replies nil.
 fn object_lookup(
     ctx: &mut Ctx<'_>,
@@ -343,7 +354,7 @@ fn object_lookup(
 ) -> CmdResult {
     let entry = {
         let (mut keys, _) = ctx.keys(&[&args[2]]);
-        keys.lookup(0, Lookup::READ_NOTOUCH).cloned()
+        keys.lookup(0, Lookup::READ_NOTOUCH_NONOTIFY).cloned()
     };
     match entry {
         Some(e) => f(&e, ctx),

@@ -744,13 +744,8 @@ fn block_on(ctx: &mut Ctx<'_>, names: &[&[u8]], deadline: Option<Instant>, immed
         return;
     }
     let db = ctx.client.db;
-    // A key named twice (BLPOP k k 0) waits in its queue once.
-    let mut keys: Vec<(usize, Vec<u8>)> = Vec::with_capacity(names.len());
-    for k in names {
-        if !keys.iter().any(|(_, seen)| seen.as_slice() == *k) {
-            keys.push((db, k.to_vec()));
-        }
-    }
+    // A key named twice (BLPOP k k 0) waits in its queue once (`Block::keys`).
+    let keys = names.iter().map(|k| (db, k.to_vec())).collect();
     // Redis 7.0 answers a blocked list command's timeout with a null array, BLMOVE's
     // included.
     ctx.block(Block::keys(keys, deadline, OnTimeout::NullArray));

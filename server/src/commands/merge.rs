@@ -18,11 +18,16 @@
 //! the destination key, as ZUNIONSTORE counts its destination, when it was written
 //! (not when every source was missing or empty; an error counts 0).
 
+use std::collections::HashSet;
+
 use shoal_protocol::Args;
 use shoal_storage::{MergeError, MergeStrategy};
 
-use crate::access::announce;
-use crate::changes::{event::MERGE, Change};
+use crate::access::{announce, notify_only, Presence};
+use crate::changes::{
+    event::{MERGE, NEW},
+    Change,
+};
 use crate::command::flags::*;
 use crate::command::{Command, Ctx};
 use crate::command_args;
@@ -93,10 +98,14 @@ fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .collect();
     let (mut keys, out) = ctx.keys(&names);
     let (db, now) = (keys.db(0), keys.now());
+    let created = keys.presence(0) != Presence::Live;
     let merged = db
         .hmerge_held(&mut keys.held_in(0), &args[1], &sources, strategy, now)
         .map_err(|e| merge_error(e, Family::Hash))?;
     if merged.written {
+        if created {
+            keys.notify(0, NEW);
+        }
         keys.changed(0, MERGE, 1);
     }
     out.int(merged.len as i64);
@@ -115,10 +124,14 @@ fn hmergevalues(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let pairs = pairs(args, 3);
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     let (db, now) = (keys.db(0), keys.now());
+    let created = keys.presence(0) != Presence::Live;
     let changed = db
         .hmerge_values_held(&mut keys.held_in(0), &args[1], &pairs, strategy, now)
         .map_err(|e| merge_error(e, Family::Hash))?;
     if changed > 0 {
+        if created {
+            keys.notify(0, NEW);
+        }
         keys.changed(0, MERGE, changed as u64);
     }
     out.int(changed as i64);
@@ -139,8 +152,21 @@ fn mmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let dbi = ctx.client.db;
     let (mut keys, out) = ctx.keys(&names);
     let (db, now, shared) = (keys.db(0), keys.now(), keys.shared());
+    // The keys absent before (for `new`, published before a key's first `merge`);
+    // only worked out while notifications are on.
+    let mut absent: HashSet<&[u8]> = HashSet::new();
+    if shared.notifications.flags() != 0 {
+        absent.extend(
+            (0..names.len())
+                .filter(|&i| keys.presence(i) != Presence::Live)
+                .map(|i| names[i]),
+        );
+    }
     let changed = db
         .mmerge_held(&mut keys.held_in(0), &pairs, strategy, now, &mut |key| {
+            if absent.remove(key) {
+                notify_only(shared, dbi, key, NEW);
+            }
             announce(shared, Change::key(dbi, key, MERGE));
         })
         .map_err(|e| merge_error(e, Family::Keys))?;

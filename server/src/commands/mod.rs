@@ -5,6 +5,7 @@ pub mod common;
 pub mod configure;
 pub mod connection;
 pub mod databases;
+pub mod debug;
 pub mod dump;
 pub mod functions;
 pub mod hashes;
@@ -47,6 +48,7 @@ pub const FAMILIES: &[&[Command]] = &[
     status::COMMANDS,
     configure::COMMANDS,
     databases::COMMANDS,
+    debug::COMMANDS,
     shutdown::COMMANDS,
     slowlog_commands::COMMANDS,
     latency::COMMANDS,

@@ -328,26 +328,20 @@ enum Op {
 }
 
 /// The sets named by `keys[from..]` (None for missing keys), type-checked first: any
-/// key of another type is WRONGTYPE. Writers (`store`) look keys up without counting
-/// hits, as Redis does.
+/// key of another type is WRONGTYPE. The STORE forms read their sources as the
+/// others do (counted hits and misses, `keymiss`), as redis-server 7.0.15 does.
 fn compute(
     keys: &mut crate::access::Keys<'_, '_>,
     from: usize,
     n: usize,
     op: Op,
-    store: bool,
     limit: usize,
     max_ints: usize,
 ) -> Result<SetValue, CmdError> {
     // Entries are cloned (a reference count each), not the sets.
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(n);
     for i in from..from + n {
-        let e = if store {
-            keys.write_lookup(i, Want::Set)?
-        } else {
-            keys.read(i, Want::Set)?
-        };
-        entries.push(e.cloned());
+        entries.push(keys.read(i, Want::Set)?.cloned());
     }
     let sets: Vec<Option<&SetValue>> = entries
         .iter()
@@ -403,7 +397,7 @@ fn op_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, op: Op) -> CmdResult {
     let max = max_ints(ctx);
     let names: Vec<&[u8]> = args.iter().skip(1).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 0, names.len(), op, false, 0, max)?;
+    let result = compute(&mut keys, 0, names.len(), op, 0, max)?;
     reply_set(out, &result);
     Ok(())
 }
@@ -412,7 +406,7 @@ fn store_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, op: Op, event: &'static str
     let max = max_ints(ctx);
     let names: Vec<&[u8]> = args.iter().skip(1).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 1, names.len() - 1, op, true, 0, max)?;
+    let result = compute(&mut keys, 1, names.len() - 1, op, 0, max)?;
     let n = result.len();
     if n > 0 {
         keys.set(0, Entry::new_set(names[0], result, None), event, 1);
@@ -473,7 +467,7 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let names: Vec<&[u8]> = (2..2 + numkeys).map(|i| &args[i]).collect();
     let (mut keys, out) = ctx.keys(&names);
-    let result = compute(&mut keys, 0, numkeys, Op::Inter, false, limit, max)?;
+    let result = compute(&mut keys, 0, numkeys, Op::Inter, limit, max)?;
     out.int(result.len() as i64);
     Ok(())
 }

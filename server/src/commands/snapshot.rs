@@ -36,8 +36,11 @@
 
 use shoal_protocol::Args;
 
-use crate::access::announce;
-use crate::changes::{event::RESTORE, Change, REPLACED};
+use crate::access::{announce, notify_only, Shards};
+use crate::changes::{
+    event::{NEW, RESTORE},
+    Change, REPLACED,
+};
 use crate::command::{flags::*, Command, Ctx, Scope};
 use crate::command_args;
 use crate::error::{CmdError, CmdResult};
@@ -90,10 +93,11 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         }
     }
     let max = usize::try_from(ctx.shared.config.read().maxsnapshots).unwrap_or(usize::MAX);
-    match ctx
-        .shared
+    let (shared, now) = (ctx.shared, ctx.now);
+    // In a group (MULTI/EXEC), taken from the shards the group holds.
+    match shared
         .snapshots
-        .create(&ctx.shared.keyspace, name, ctx.now, max)
+        .create(|| ctx.live_snapshot(), name, now, max)
     {
         Ok(snap) => {
             ctx.out.bulk(snap.name());
@@ -107,8 +111,15 @@ fn create(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// SNAPSHOT LIST
 fn list(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
     let all = ctx.shared.snapshots.list();
+    let retained: Vec<usize> = {
+        let view = ctx.client.snapshot.is_some();
+        let mut src = Shards::of_live(&mut ctx.held, view);
+        all.iter()
+            .map(|s| s.retained_bytes_with(&ctx.shared.keyspace, &mut src))
+            .collect()
+    };
     ctx.out.array(all.len());
-    for s in &all {
+    for (s, retained) in all.iter().zip(retained) {
         // RESP3: a map per snapshot; RESP2: the same pairs as a flat array.
         ctx.out.map(4);
         ctx.out.bulk_str("name");
@@ -118,7 +129,7 @@ fn list(ctx: &mut Ctx<'_>, _args: &Args<'_>) -> CmdResult {
         ctx.out.bulk_str("keys");
         ctx.out.int(s.keys() as i64);
         ctx.out.bulk_str("retained_bytes");
-        ctx.out.int(s.retained_bytes(&ctx.shared.keyspace) as i64);
+        ctx.out.int(retained as i64);
     }
     Ok(())
 }
@@ -147,7 +158,11 @@ fn read(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 /// SNAPSHOT RESTORE name
 fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let snap = find(ctx, &args[2])?;
-    let restored = ctx.shared.keyspace.restore_from(snap.keyspace());
+    let restored = match ctx.held.as_mut() {
+        // In a group (MULTI/EXEC), under the shards the group holds.
+        Some(held) => ctx.shared.keyspace.restore_from_with(held, snap.keyspace()),
+        None => ctx.shared.keyspace.restore_from(snap.keyspace()),
+    };
     // The databases whose contents were replaced.
     for &db in &restored.changed_dbs {
         announce(
@@ -178,10 +193,14 @@ fn merge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let shared = ctx.shared;
     let written = snapshots::merge_into(
         &shared.keyspace,
+        &mut Shards::of(&mut ctx.held),
         snap.keyspace(),
         mode,
         ctx.now,
-        &mut |db, key| {
+        &mut |db, key, new| {
+            if new {
+                notify_only(shared, db, key, NEW);
+            }
             announce(shared, Change::key(db, key, RESTORE));
         },
     );
@@ -228,7 +247,7 @@ const WRITE_ACL: &[&str] = &["keyspace", "write", "admin", "slow", "dangerous"];
 /// SNAPSHOT subcommands (arity counts `SNAPSHOT` and the subcommand name).
 const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
     Command::new("create", -2, ADMIN | NOSCRIPT, (0, 0, 0), create)
-        .scope(Scope::Own)
+        .scope(Scope::All)
         .doc(
             "server",
             "Takes a point-in-time snapshot of every database and returns its name.",
@@ -238,7 +257,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         .acl(ADMIN_ACL)
         .schema(command_args::SNAPSHOT_CREATE),
     Command::new("list", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), list)
-        .scope(Scope::Own)
+        .scope(Scope::All)
         .doc(
             "server",
             "Lists snapshots, oldest first: one map per snapshot (RESP2: a flat field/value array) with name, created (unix ms), keys and retained_bytes.",
@@ -272,7 +291,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
     .acl(&["fast", "connection"])
         .schema(command_args::SNAPSHOT_READ),
     Command::new("restore", 3, WRITE | ADMIN | NOSCRIPT, (0, 0, 0), restore)
-        .scope(Scope::Own)
+        .scope(Scope::All)
         .doc(
             "server",
             "Atomically replaces every database with a snapshot's content.",
@@ -288,7 +307,7 @@ const SNAPSHOT_SUBCOMMANDS: &[Command] = &[
         (0, 0, 0),
         merge,
     )
-    .scope(Scope::Own)
+    .scope(Scope::All)
     .doc(
         "server",
         "Atomically writes a snapshot's keys back: KEEP restores keys deleted or expired since, REPLACE also overwrites keys changed since.",

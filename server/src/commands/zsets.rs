@@ -1469,24 +1469,13 @@ fn parse_set_op<'a>(
     })
 }
 
-/// Looks every source up (key indexes `from..`, write lookups for the STORE forms):
-/// WRONGTYPE for neither a sorted set nor a set. The entries are shared (a refcount each) so the sets
-/// can be read together.
-fn sources(
-    keys: &mut Keys<'_, '_>,
-    from: usize,
-    n: usize,
-    write: bool,
-) -> Result<Vec<Option<Entry>>, CmdError> {
+/// Looks every source up (key indexes `from..`; read lookups for the STORE forms
+/// too, counted and publishing `keymiss`, as redis-server 7.0.15 does): WRONGTYPE
+/// for neither a sorted set nor a set. The entries are shared (a refcount each) so
+/// the sets can be read together.
+fn sources(keys: &mut Keys<'_, '_>, from: usize, n: usize) -> Result<Vec<Option<Entry>>, CmdError> {
     (from..from + n)
-        .map(|i| {
-            let e = if write {
-                keys.write_lookup(i, Want::ZsetOrSet)?
-            } else {
-                keys.read(i, Want::ZsetOrSet)?
-            };
-            Ok(e.cloned())
-        })
+        .map(|i| Ok(keys.read(i, Want::ZsetOrSet)?.cloned()))
         .collect()
 }
 
@@ -1515,7 +1504,7 @@ fn set_op_command(ctx: &mut Ctx<'_>, args: &Args<'_>, op: SetOp, store: bool) ->
     all.extend(&names);
     let (mut keys, out) = ctx.keys(&all);
     let from = usize::from(store);
-    let entries = sources(&mut keys, from, n, store)?;
+    let entries = sources(&mut keys, from, n)?;
     let p = parse_set_op(args, n, at, op, store)?;
     let items = set_op(op, &as_sets(&entries), &p.weights, p.agg);
     drop(entries);
@@ -1570,7 +1559,7 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let names = parse_numkeys(args, 1, "zintercard")?;
     let numkeys = names.len();
     let (mut keys, out) = ctx.keys(&names);
-    let entries = sources(&mut keys, 0, numkeys, false)?;
+    let entries = sources(&mut keys, 0, numkeys)?;
     let mut limit = 0usize;
     let mut j = 2 + numkeys;
     while j < args.len() {

@@ -357,9 +357,9 @@ async fn the_write_hook_wakes_the_first_client_blocked_on_a_key() {
     let s = TestServer::start();
     let shared = s.handle().shared();
     let on = |key: &str| WaitOn::Keys(vec![(0, key.as_bytes().to_vec())]);
-    let first = shared.blocking.park(on("k"));
-    let second = shared.blocking.park(on("k"));
-    let elsewhere = shared.blocking.park(on("other"));
+    let first = shared.blocking.park(on("k"), false);
+    let second = shared.blocking.park(on("k"), false);
+    let elsewhere = shared.blocking.park(on("other"), false);
     assert!(shared.blocking.has_waiters());
     let mut c = s.conn().await;
     let _: () = cmd(&mut c, &["SET", "k", "v"]).await;
@@ -505,4 +505,110 @@ async fn client_unblock_leaves_paused_clients_alone() {
     );
     writer.expect(b"*-1\r\n").await;
     until_parked(&mut admin, 0).await;
+}
+
+/// INFO's blocked-client figures at each step of one scenario: `(blocked_clients,
+/// clients_in_timeout_table, total_blocking_keys)`, the last `None` where the server
+/// (redis-server 7.0) has no such field. Each step waits until `blocked_clients` is
+/// what it should be.
+async fn blocked_figures(port: u16) -> Vec<(usize, usize, Option<usize>)> {
+    let url = format!("redis://127.0.0.1:{port}/");
+    let mut ctl = redis::Client::open(url.as_str())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let mut seen = Vec::new();
+    async fn step(
+        ctl: &mut redis::aio::MultiplexedConnection,
+        blocked: usize,
+        seen: &mut Vec<(usize, usize, Option<usize>)>,
+    ) {
+        until_parked(ctl, blocked).await;
+        let info: String = cmd(ctl, &["INFO", "clients"]).await;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .map(|v| v.parse::<usize>().expect("a count"))
+        };
+        seen.push((
+            field("blocked_clients").expect("blocked_clients"),
+            field("clients_in_timeout_table").expect("clients_in_timeout_table"),
+            field("total_blocking_keys"),
+        ));
+    }
+    // Blocked forever on two keys.
+    let mut a = Raw::connect(port).await;
+    a.cmd(&[b"BLPOP", b"q1", b"q2", b"0"]).await;
+    step(&mut ctl, 1, &mut seen).await;
+    // With a timeout, on a key someone already waits for.
+    let mut b = Raw::connect(port).await;
+    b.roundtrip(&[b"CLIENT", b"SETNAME", b"b"], b"+OK\r\n")
+        .await;
+    b.cmd(&[b"BLPOP", b"q1", b"100"]).await;
+    step(&mut ctl, 2, &mut seen).await;
+    // Another database, one key named twice.
+    let mut c = Raw::connect(port).await;
+    c.roundtrip(&[b"SELECT", b"1"], b"+OK\r\n").await;
+    c.cmd(&[b"BZPOPMIN", b"z", b"z", b"100"]).await;
+    step(&mut ctl, 3, &mut seen).await;
+    // A paused client is blocked, without a timeout and without keys.
+    let _: () = cmd(&mut ctl, &["CLIENT", "PAUSE", "100000", "WRITE"]).await;
+    let mut d = Raw::connect(port).await;
+    d.cmd(&[b"SET", b"k", b"v"]).await;
+    step(&mut ctl, 4, &mut seen).await;
+    let _: () = cmd(&mut ctl, &["CLIENT", "UNPAUSE"]).await;
+    d.expect(b"+OK\r\n").await;
+    step(&mut ctl, 3, &mut seen).await;
+    // Served: the first in line on q1 goes.
+    let _: i64 = cmd(&mut ctl, &["RPUSH", "q1", "x"]).await;
+    a.expect(b"*2\r\n$2\r\nq1\r\n$1\r\nx\r\n").await;
+    step(&mut ctl, 2, &mut seen).await;
+    // Unblocked.
+    let list: String = cmd(&mut ctl, &["CLIENT", "LIST"]).await;
+    let id = list
+        .lines()
+        .find(|l| l.contains(" name=b "))
+        .and_then(|l| l.strip_prefix("id="))
+        .and_then(|l| l.split(' ').next())
+        .expect("b's id")
+        .to_string();
+    let n: i64 = cmd(&mut ctl, &["CLIENT", "UNBLOCK", &id]).await;
+    assert_eq!(n, 1);
+    b.expect(b"*-1\r\n").await;
+    step(&mut ctl, 1, &mut seen).await;
+    // Gone.
+    drop(c);
+    step(&mut ctl, 0, &mut seen).await;
+    seen
+}
+
+/// INFO `blocked_clients` and `clients_in_timeout_table` follow redis-server 7.0
+/// through blocking with and without a timeout, a pause, a served client, CLIENT
+/// UNBLOCK and a disconnect; `total_blocking_keys` (Redis 7.2's field) counts the keys
+/// waited on per database.
+#[tokio::test]
+async fn info_blocked_figures_match_redis() {
+    let redis = RedisServer::start();
+    let want = blocked_figures(redis.port).await;
+    let s = TestServer::start();
+    let got = blocked_figures(s.addr.port()).await;
+    let strip = |v: &[(usize, usize, Option<usize>)]| -> Vec<(usize, usize)> {
+        v.iter().map(|(b, t, _)| (*b, *t)).collect()
+    };
+    assert_eq!(strip(&got), strip(&want));
+    assert_eq!(
+        got,
+        [
+            (1, 0, Some(2)),
+            (2, 1, Some(2)),
+            (3, 2, Some(3)),
+            (4, 2, Some(3)),
+            (3, 2, Some(3)),
+            (2, 2, Some(2)),
+            (1, 1, Some(1)),
+            (0, 0, Some(0)),
+        ]
+    );
+    assert!(want.iter().all(|(_, _, keys)| keys.is_none()));
 }

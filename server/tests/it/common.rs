@@ -557,12 +557,19 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one and waits until it accepts connections.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts one with `extra` command-line options (`["--enable-debug-command",
+    /// "local"]`).
+    pub fn start_with(extra: &[&str]) -> RedisServer {
         let dir = TempDir::new("redis-ref");
         let port = free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--dir", &dir.str(), "--save", "", "--appendonly", "no"])
             .args(["--daemonize", "no"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

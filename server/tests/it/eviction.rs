@@ -400,3 +400,29 @@ async fn what_a_snapshot_retains_stays_counted_until_it_is_dropped() {
         "{with_snapshot} keys with the snapshot, {without} after it"
     );
 }
+
+/// An evicted watched key fails EXEC (the eviction goes through the write hook);
+/// a watched key that stays does not.
+#[tokio::test]
+async fn evicting_a_watched_key_fails_exec() {
+    let (p, mut c, _) =
+        server_with_headroom(2 << 20, &["--maxmemory-policy", "allkeys-random"]).await;
+    let _: () = cmd(&mut c, &["SET", "watched", "v"]).await;
+    let mut w = Raw::connect(p.port).await;
+    w.roundtrip(&[b"WATCH", b"watched"], b"+OK\r\n").await;
+    // Fill until the watched key is gone (random victims: it goes sooner or later).
+    let mut round = 0;
+    loop {
+        fill(&mut c, &format!("f{round}"), 0..2000, 200, None).await;
+        let there: i64 = cmd(&mut c, &["EXISTS", "watched"]).await;
+        if there == 0 {
+            break;
+        }
+        round += 1;
+        assert!(round < 200, "the watched key was never evicted");
+    }
+    assert!(num(&mut c, "evicted_keys").await > 0);
+    w.roundtrip(&[b"MULTI"], b"+OK\r\n").await;
+    w.roundtrip(&[b"PING"], b"+QUEUED\r\n").await;
+    w.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
+}

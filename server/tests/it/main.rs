@@ -22,6 +22,7 @@ mod load;
 mod merge;
 mod notifications;
 mod observability;
+mod output_buffers;
 mod persistence;
 mod protocol;
 mod pubsub;

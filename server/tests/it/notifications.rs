@@ -19,7 +19,12 @@ const END: &str = "end-of-events";
 
 /// A subscriber to every keyspace and keyevent channel (and the sentinel).
 async fn listen(s: &TestServer) -> PubSub {
-    let mut ps = s.client().get_async_pubsub().await.expect("pubsub");
+    listen_on(s.client()).await
+}
+
+/// [`listen`] on any server (Shoal or the reference redis-server).
+async fn listen_on(client: redis::Client) -> PubSub {
+    let mut ps = client.get_async_pubsub().await.expect("pubsub");
     ps.psubscribe("__key*__:*").await.expect("psubscribe");
     ps.subscribe(END).await.expect("subscribe");
     ps
@@ -475,4 +480,214 @@ async fn key_misses() {
             ]
         )
     );
+}
+
+/// Runs `commands` on `c`, each reply (or error) ignored: scripts run alike on Shoal
+/// and redis-server, whatever they answer.
+async fn run_any(c: &mut MultiplexedConnection, commands: &[&[&str]]) {
+    for words in commands {
+        let mut cmd = redis::cmd(words[0]);
+        for w in &words[1..] {
+            cmd.arg(*w);
+        }
+        let _: redis::RedisResult<redis::Value> = cmd.query_async(c).await;
+    }
+}
+
+/// Runs each script on Shoal and on redis-server 7.0 with `flags` set, and checks that
+/// both publish the same events (channels, payloads and order).
+async fn same_events_as_redis(flags: &str, scripts: &[Script<'_>]) {
+    let redis = RedisServer::start();
+    let rclient = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port)).unwrap();
+    let mut rps = listen_on(rclient).await;
+    let mut r = redis.conn(false).await;
+    let s = TestServer::start();
+    let mut ps = listen(&s).await;
+    let mut c = s.conn().await;
+    set_flags(&mut r, flags).await;
+    set_flags(&mut c, flags).await;
+    for script in scripts {
+        run_any(&mut r, script).await;
+        let expected = events(&mut rps, &mut r).await;
+        run_any(&mut c, script).await;
+        let got = events(&mut ps, &mut c).await;
+        assert!(
+            !expected.is_empty(),
+            "{script:?} publishes nothing in Redis"
+        );
+        assert_eq!(got, expected, "after {script:?}");
+    }
+}
+
+/// RENAME, RENAMENX, MOVE and COPY publish `new` for their destination before the
+/// source's event, whether or not the destination existed (Redis deletes it and adds
+/// the key again), in the order redis-server 7.0.15 publishes.
+#[tokio::test]
+async fn destinations_are_new_in_redis_order() {
+    same_events_as_redis(
+        "KEAn",
+        &[
+            &[&["SET", "a", "1"], &["RENAME", "a", "b"]],
+            // Onto an existing key: no `del` for it, `new` all the same.
+            &[&["SET", "c", "1"], &["RENAME", "b", "c"]],
+            &[
+                &["SET", "d", "1"],
+                &["RENAMENX", "c", "d"],
+                &["RENAMENX", "c", "e"],
+            ],
+            &[&["MOVE", "e", "3"], &["SET", "e", "2"], &["MOVE", "e", "3"]],
+            &[&["SET", "x", "1"], &["COPY", "x", "y"], &["COPY", "x", "y"]],
+            &[
+                &["COPY", "x", "y", "REPLACE"],
+                &["COPY", "x", "w", "DB", "5"],
+            ],
+            &[
+                &["HSET", "h", "f", "v"],
+                &["RENAME", "h", "h2"],
+                &["COPY", "h2", "h"],
+            ],
+            &[
+                &["RENAME", "nokey", "z"],
+                &["COPY", "nokey", "z"],
+                &["SET", "z", "1"],
+            ],
+        ],
+    )
+    .await;
+}
+
+/// `keymiss` for exactly the lookups redis-server 7.0.15 publishes it for: reads
+/// (the STORE forms' sources included), not writes, OBJECT or MEMORY USAGE.
+#[tokio::test]
+async fn key_misses_as_redis() {
+    same_events_as_redis(
+        "KEAm",
+        &[
+            &[
+                &["GET", "m1"],
+                &["MGET", "m2", "m3"],
+                &["EXISTS", "m4"],
+                &["TYPE", "m5"],
+                &["TTL", "m6"],
+                &["PTTL", "m7"],
+                &["STRLEN", "m8"],
+                &["GETRANGE", "m9", "0", "1"],
+                &["DUMP", "m10"],
+                &["TOUCH", "m11"],
+                &["OBJECT", "ENCODING", "m12"],
+                &["OBJECT", "IDLETIME", "m13"],
+                &["MEMORY", "USAGE", "m14"],
+                &["SET", "sentinel", "1"],
+            ],
+            &[
+                &["HGET", "m1", "f"],
+                &["HGETALL", "m2"],
+                &["HMGET", "m3", "a"],
+                &["LRANGE", "m4", "0", "1"],
+                &["LINDEX", "m5", "0"],
+                &["SMEMBERS", "m6"],
+                &["SISMEMBER", "m7", "a"],
+                &["ZSCORE", "m8", "a"],
+                &["ZRANGE", "m9", "0", "1"],
+                &["SINTER", "m10", "m11"],
+                &["SINTERCARD", "2", "m12", "m13"],
+                &["SORT", "m14"],
+                &["SET", "sentinel", "1"],
+            ],
+            &[
+                &["SADD", "s1", "a"],
+                &["SINTERSTORE", "d1", "s1", "n1"],
+                &["SUNIONSTORE", "d2", "s1", "n2"],
+                &["SDIFFSTORE", "d3", "s1", "n3"],
+                &["ZUNIONSTORE", "d4", "2", "s1", "n4"],
+                &["ZINTERSTORE", "d5", "2", "s1", "n5"],
+                &["ZDIFFSTORE", "d6", "2", "s1", "n6"],
+                &["SORT", "n7", "STORE", "d7"],
+                &["ZRANGESTORE", "d8", "n8", "0", "1"],
+                &["COPY", "n9", "d9"],
+            ],
+            &[
+                // Writes look up without publishing a miss.
+                &["SMOVE", "w1", "s1", "a"],
+                &["LMOVE", "w2", "l", "LEFT", "LEFT"],
+                &["EXPIRE", "w3", "10"],
+                &["PERSIST", "w4"],
+                &["GETDEL", "w5"],
+                &["GETEX", "w6"],
+                &["INCR", "w7"],
+                &["SET", "w8", "1", "GET"],
+                &["APPEND", "w9", "x"],
+            ],
+        ],
+    )
+    .await;
+}
+
+/// The merge family and SNAPSHOT MERGE publish `new` for a key they create, before
+/// their own event (`merge`, `restore`); never for a key that existed.
+#[tokio::test]
+async fn merges_publish_new_for_keys_they_create() {
+    let s = TestServer::start();
+    let mut ps = listen(&s).await;
+    let mut c = s.conn().await;
+    set_flags(&mut c, "KEAn").await;
+    run(
+        &mut c,
+        &[
+            &["HMERGEVALUES", "h", "SUM", "f", "1"],
+            &["HMERGEVALUES", "h", "SUM", "f", "1"],
+            &["HMERGE", "h2", "1", "h"],
+            &["HMERGE", "h2", "1", "h"],
+            &["SET", "a", "1"],
+            &["MMERGE", "SUM", "a", "1", "b", "2"],
+        ],
+    )
+    .await;
+    assert_eq!(
+        events(&mut ps, &mut c).await,
+        both(
+            0,
+            &[
+                ("h", "new"),
+                ("h", "merge"),
+                ("h", "merge"),
+                ("h2", "new"),
+                ("h2", "merge"),
+                // HMERGE writes its destination again (no `new`: it exists).
+                ("h2", "merge"),
+                ("a", "new"),
+                ("a", "set"),
+                ("a", "merge"),
+                ("b", "new"),
+                ("b", "merge"),
+            ]
+        )
+    );
+    run(
+        &mut c,
+        &[
+            &["SNAPSHOT", "CREATE", "s"],
+            &["DEL", "a"],
+            &["SET", "b", "9"],
+            &["SNAPSHOT", "MERGE", "s", "REPLACE"],
+        ],
+    )
+    .await;
+    let mut got = events(&mut ps, &mut c).await;
+    // The merge walks shards, not the order of the keys: its part sorted.
+    let head = both(0, &[("a", "del"), ("b", "set")]);
+    assert_eq!(got[..4], head[..]);
+    let merged = got.split_off(4);
+    let mut sorted = merged.clone();
+    sorted.sort();
+    let mut expected = both(0, &[("a", "new"), ("a", "restore"), ("b", "restore")]);
+    expected.sort();
+    assert_eq!(sorted, expected);
+    let at = |ev: (&str, &str)| {
+        merged
+            .iter()
+            .position(|e| (e.0.as_str(), e.1.as_str()) == ev)
+            .unwrap()
+    };
+    assert!(at(("__keyspace@0__:a", "new")) < at(("__keyspace@0__:a", "restore")));
 }

@@ -228,6 +228,10 @@ async fn pubsub_introspection_reset_and_disconnect() {
     assert!(info.contains("pubsub_channels:2\r\n"), "{info}");
     assert!(info.contains("pubsub_patterns:1\r\n"), "{info}");
     assert!(info.contains("pubsubshard_channels:1\r\n"), "{info}");
+    // Redis 7.2's count of subscribed clients: a, and b (a pattern and a shard
+    // channel).
+    let info: String = cmd(&mut c, &["INFO", "clients"]).await;
+    assert!(info.contains("\r\npubsub_clients:2\r\n"), "{info}");
     let list: String = cmd(&mut c, &["CLIENT", "LIST"]).await;
     assert!(list.contains("flags=P db=0 sub=2 psub=0 ssub=0"), "{list}");
     assert!(list.contains("flags=P db=0 sub=0 psub=1 ssub=1"), "{list}");
@@ -238,9 +242,11 @@ async fn pubsub_introspection_reset_and_disconnect() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let info: String = cmd(&mut c, &["INFO", "stats"]).await;
+        let clients: String = cmd(&mut c, &["INFO", "clients"]).await;
         if info.contains("pubsub_channels:0\r\n")
             && info.contains("pubsub_patterns:0\r\n")
             && info.contains("pubsubshard_channels:0\r\n")
+            && clients.contains("\r\npubsub_clients:0\r\n")
         {
             break;
         }

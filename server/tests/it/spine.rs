@@ -131,10 +131,10 @@ async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others
         &s,
         &[
             &[b"SET", b"k", b"1"],
-            &[b"GET", b"h"],                 // WRONGTYPE at run time
-            &[b"NOSUCH", b"x"],              // refused: unknown
-            &[b"KEYS", b"h*"],               // whole-database: the group holds every shard
-            &[b"SNAPSHOT", b"CREATE", b"s"], // refused: locks on its own
+            &[b"GET", b"h"],    // WRONGTYPE at run time
+            &[b"NOSUCH", b"x"], // refused: unknown
+            &[b"KEYS", b"h*"],  // whole-database: the group holds every shard
+            &[b"SAVE"],         // refused: locks on its own
             &[b"INCR", b"k"],
         ],
     );
@@ -144,7 +144,7 @@ async fn a_group_replies_in_order_and_a_refused_command_does_not_stop_the_others
          -WRONGTYPE Operation against a key holding the wrong kind of value\r\n\
          -ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n\
          *1\r\n$1\r\nh\r\n\
-         -ERR 'snapshot|create' cannot run in a group of commands yet\r\n\
+         -ERR 'save' cannot run in a group of commands yet\r\n\
          :2\r\n"
     );
 }

@@ -318,6 +318,17 @@ async fn every_kind_of_change_to_a_watched_key_fails_exec() {
             &[&["SNAPSHOT", "CREATE", "s"], k],
             &[&["SNAPSHOT", "RESTORE", "s"]],
         ),
+        (
+            "SNAPSHOT MERGE KEEP, key deleted since",
+            &[k, &["SNAPSHOT", "CREATE", "s"], &["DEL", "k"]],
+            &[&["SNAPSHOT", "MERGE", "s", "KEEP"]],
+        ),
+        (
+            "SNAPSHOT MERGE REPLACE, key changed since",
+            &[k, &["SNAPSHOT", "CREATE", "s"], &["SET", "k", "changed"]],
+            &[&["SNAPSHOT", "MERGE", "s", "REPLACE"]],
+        ),
+        ("MMERGE", &[k], &[&["MMERGE", "REPLACE", "k", "w"]]),
     ];
     for (name, setup, change) in cases {
         assert!(
@@ -325,7 +336,7 @@ async fn every_kind_of_change_to_a_watched_key_fails_exec() {
             "{name}: EXEC ran although the watched key changed"
         );
         let mut con = s.conn().await;
-        // Only the SNAPSHOT case made one.
+        // Only the SNAPSHOT cases made one.
         let _ = try_cmd::<redis::Value>(&mut con, &["SNAPSHOT", "DROP", "s"]).await;
     }
     // Changes to other keys, and reads, do not.
@@ -445,13 +456,39 @@ async fn unwatch_discard_reset_exec_and_disconnect_forget_watched_keys() {
     c.roundtrip(&[b"UNWATCH"], b"+QUEUED\r\n").await;
     c.roundtrip(&[b"EXEC"], b"*-1\r\n").await;
 
+    // INFO counts the clients watching and the keys watched (Redis 7.2's fields);
+    // EXEC forgot c's.
+    let watch_stats = |info: String| -> (String, String) {
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("no {name}: {info}"))
+                .to_string()
+        };
+        (field("watching_clients"), field("total_watched_keys"))
+    };
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("0".into(), "0".into()));
     // A client that disconnects while watching leaves nothing behind.
     let mut gone = s.raw().await;
     gone.roundtrip(&[b"WATCH", b"a", b"b", b"c"], b"+OK\r\n")
         .await;
+    c.roundtrip(&[b"WATCH", b"a", b"d"], b"+OK\r\n").await;
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("2".into(), "4".into()));
     drop(gone);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _: () = cmd(&mut other, &["MSET", "a", "1", "b", "2", "c", "3"]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+        if watch_stats(info.clone()) == ("1".into(), "2".into()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    c.roundtrip(&[b"UNWATCH"], b"+OK\r\n").await;
+    let info: String = cmd(&mut other, &["INFO", "clients"]).await;
+    assert_eq!(watch_stats(info), ("0".into(), "0".into()));
 }
 
 /// Commands that read the whole keyspace (INFO, MEMORY STATS, BGSAVE) run inside a
@@ -541,4 +578,259 @@ async fn info_counts_blocking_keys() {
     blocked.expect(b"*2\r\n$2\r\nq2\r\n$1\r\nx\r\n").await;
     let info: String = cmd(&mut c, &["INFO", "clients"]).await;
     assert!(info.contains("total_blocking_keys:0\r\n"), "{info}");
+}
+
+/// SNAPSHOT CREATE, LIST, MERGE, RESTORE and DROP run inside EXEC under the
+/// transaction's locks: a transaction that snapshots, overwrites every key and
+/// restores the snapshot is one step for concurrent readers, who never see any of
+/// its writes; MERGE and LIST see the transaction's own earlier writes.
+#[tokio::test]
+async fn snapshot_commands_inside_a_transaction() {
+    let s = TestServer::start();
+    let mut con = s.conn().await;
+    // Keys spread over many shards.
+    let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    for k in &keys {
+        let _: () = cmd(&mut con, &["SET", k, "0"]).await;
+    }
+    let writer = {
+        let client = s.client();
+        let keys = keys.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut con = client.get_connection().expect("connect");
+            for round in 0..200 {
+                let name = format!("s{round}");
+                let mut p = redis::pipe();
+                p.atomic().cmd("SNAPSHOT").arg("CREATE").arg(&name);
+                for k in &keys {
+                    p.cmd("SET").arg(k).arg("x");
+                }
+                p.cmd("SNAPSHOT").arg("RESTORE").arg(&name);
+                p.cmd("SNAPSHOT").arg("DROP").arg(&name);
+                let replies: Vec<redis::Value> = p.query(&mut con).expect("exec");
+                assert_eq!(replies.len(), keys.len() + 3, "{replies:?}");
+                assert_eq!(
+                    replies[0],
+                    redis::Value::BulkString(name.into_bytes()),
+                    "{replies:?}"
+                );
+                assert_eq!(replies[keys.len() + 1], redis::Value::Okay);
+                assert_eq!(replies[keys.len() + 2], redis::Value::Int(1));
+            }
+        })
+    };
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    let mut reads = 0;
+    loop {
+        let done = writer.is_finished();
+        let values: Vec<String> = cmd(&mut con, &mget).await;
+        assert!(values.iter().all(|v| v == "0"), "saw {values:?}");
+        reads += 1;
+        if done {
+            break;
+        }
+    }
+    writer.await.expect("writer");
+    assert!(reads > 1);
+    // MERGE and LIST inside a transaction, after its own writes.
+    let replies: Vec<redis::Value> = redis::pipe()
+        .atomic()
+        .cmd("SNAPSHOT")
+        .arg("CREATE")
+        .arg("t")
+        .cmd("DEL")
+        .arg("k0")
+        .cmd("SET")
+        .arg("k1")
+        .arg("changed")
+        .cmd("SNAPSHOT")
+        .arg("MERGE")
+        .arg("t")
+        .arg("KEEP")
+        .cmd("SNAPSHOT")
+        .arg("LIST")
+        .cmd("SNAPSHOT")
+        .arg("DROP")
+        .arg("t")
+        .query_async(&mut con)
+        .await
+        .expect("exec");
+    assert_eq!(replies[0], redis::Value::BulkString(b"t".to_vec()));
+    assert_eq!(replies[1], redis::Value::Int(1));
+    // KEEP restores the deleted key only.
+    assert_eq!(replies[3], redis::Value::Int(1), "{replies:?}");
+    match &replies[4] {
+        redis::Value::Array(list) => assert_eq!(list.len(), 1, "{list:?}"),
+        other => panic!("SNAPSHOT LIST replied {other:?}"),
+    }
+    assert_eq!(replies[5], redis::Value::Int(1));
+    let (k0, k1): (String, String) = cmd(&mut con, &["MGET", "k0", "k1"]).await;
+    assert_eq!((k0.as_str(), k1.as_str()), ("0", "changed"));
+    let left: Vec<redis::Value> = cmd(&mut con, &["SNAPSHOT", "LIST"]).await;
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Plays `steps` on one connection to `port`; returns every reply, as text.
+fn transcript(port: u16, steps: &[&[&str]]) -> Vec<String> {
+    let mut w = Wire::connect(("127.0.0.1", port));
+    steps
+        .iter()
+        .map(|args| String::from_utf8_lossy(&w.call(args)).into_owned())
+        .collect()
+}
+
+/// DEBUG as redis-server 7.0 runs it, in and out of MULTI: refused with the default
+/// `enable-debug-command no` (inside MULTI the refusal aborts the transaction), queued
+/// and run in EXEC when allowed (an unknown subcommand is a runtime error there),
+/// refused while queueing for a wrong arity; `enable-debug-command` is immutable.
+#[test]
+fn debug_in_and_out_of_a_transaction_as_redis() {
+    let refused: &[&[&str]] = &[
+        &["MULTI"],
+        &["DEBUG", "SLEEP", "0"],
+        &["SET", "k", "v"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        &["DEBUG"],
+        &["CONFIG", "GET", "enable-debug-command"],
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+    ];
+    let allowed: &[&[&str]] = &[
+        &["MULTI"],
+        &["DEBUG", "SLEEP", "0"],
+        &["DEBUG", "NOPE"],
+        &["DEBUG", "sleep", "0.01", "extra"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        &["SET", "k", "v"],
+        &["DEBUG", "LOG", "from a transaction"],
+        &["EXEC"],
+        &["MULTI"],
+        &["DEBUG"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["DEBUG", "SLEEP", "-1"],
+        &["DEBUG", "SLEEP", "abc"],
+        &["DEBUG", "log"],
+        &["CONFIG", "GET", "enable-debug-command"],
+    ];
+    let redis = RedisServer::start();
+    let want = transcript(redis.port, refused);
+    let s = TestServer::start();
+    assert_eq!(transcript(s.addr.port(), refused), want);
+    assert!(want[3].starts_with("-EXECABORT"), "{want:?}");
+
+    let redis = RedisServer::start_with(&["--enable-debug-command", "local"]);
+    let want = transcript(redis.port, allowed);
+    let s = TestServer::with(|c| c.enable_debug_command = "local".into());
+    assert_eq!(transcript(s.addr.port(), allowed), want);
+    assert!(want[7].starts_with("*6\r\n+OK\r\n-ERR"), "{want:?}");
+}
+
+/// DEBUG SET-ACTIVE-EXPIRE 0 stops the background expiry (an expired key stays
+/// until touched); 1 resumes it. DEBUG HELP lists the subcommands Shoal has.
+#[tokio::test]
+async fn debug_set_active_expire_and_help() {
+    let s = TestServer::with(|c| c.enable_debug_command = "yes".into());
+    let mut c = s.conn().await;
+    let _: () = cmd(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]).await;
+    let _: () = cmd(&mut c, &["SET", "gone", "v", "PX", "1"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(info_field(&mut c, "expired_keys").await, "0");
+    let _: () = cmd(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "expired_keys").await != "1" {
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let help: Vec<String> = cmd(&mut c, &["DEBUG", "HELP"]).await;
+    assert_eq!(
+        help[0],
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
+    for sub in [
+        "LOG <message>",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "SLEEP <seconds>",
+        "HELP",
+    ] {
+        assert!(help.iter().any(|l| l == sub), "{sub}: {help:?}");
+    }
+}
+
+/// WATCH and expiry, made deterministic with DEBUG SET-ACTIVE-EXPIRE, played on
+/// one connection; the replies, as text. With background expiry off: a key already
+/// expired when watched fails nothing, whether untouched or reclaimed by a read; a
+/// write to it fails EXEC, and so does a key that expires after WATCH. With it on, a
+/// key nobody touches that active expiry removes fails EXEC.
+fn watch_expiry_transcript(port: u16) -> Vec<String> {
+    let mut w = Wire::connect(("127.0.0.1", port));
+    let mut out = Vec::new();
+    let mut call = |w: &mut Wire, args: &[&str]| {
+        out.push(String::from_utf8_lossy(&w.call(args)).into_owned());
+    };
+    let pause = |ms| std::thread::sleep(Duration::from_millis(ms));
+    call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    for between in [&[][..], &[&["GET", "k"][..]], &[&["SET", "k", "new"][..]]] {
+        call(&mut w, &["SET", "k", "v", "PX", "1"]);
+        pause(10);
+        call(&mut w, &["WATCH", "k"]);
+        for args in between {
+            call(&mut w, args);
+        }
+        call(&mut w, &["MULTI"]);
+        call(&mut w, &["PING"]);
+        call(&mut w, &["EXEC"]);
+    }
+    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["WATCH", "k"]);
+    pause(100);
+    call(&mut w, &["MULTI"]);
+    call(&mut w, &["PING"]);
+    call(&mut w, &["EXEC"]);
+    call(&mut w, &["DBSIZE"]);
+    // Background expiry on: the key goes without anyone touching it.
+    call(&mut w, &["FLUSHALL"]);
+    call(&mut w, &["CONFIG", "RESETSTAT"]);
+    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["WATCH", "k"]);
+    call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = String::from_utf8_lossy(&w.call(&["INFO", "stats"])).into_owned();
+        if info.contains("\r\nexpired_keys:1\r\n") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        pause(20);
+    }
+    call(&mut w, &["MULTI"]);
+    call(&mut w, &["PING"]);
+    call(&mut w, &["EXEC"]);
+    out
+}
+
+#[test]
+fn watch_and_expiry_step_by_step_as_redis() {
+    let redis = RedisServer::start_with(&["--enable-debug-command", "yes"]);
+    let want = watch_expiry_transcript(redis.port);
+    let s = TestServer::with(|c| c.enable_debug_command = "yes".into());
+    let got = watch_expiry_transcript(s.addr.port());
+    assert_eq!(got, want);
+    let execs: Vec<&str> = want
+        .iter()
+        .filter(|r| r.starts_with('*'))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        execs,
+        [
+            "*1\r\n+PONG\r\n",
+            "*1\r\n+PONG\r\n",
+            "*-1\r\n",
+            "*-1\r\n",
+            "*-1\r\n"
+        ]
+    );
 }
