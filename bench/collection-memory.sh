@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/collection-memory.sh — bytes per element of big collections, Shoal against
 # redis-server in the same run: N elements into one list ("member:1".."member:N"),
-# one set of the same strings, one set of the integers 1..N; each measured as the
-# change of INFO used_memory over an empty server, divided by N.
+# one list of the integers 1..N, one set of the same strings, one set of the
+# integers 1..N; each measured as the change of INFO used_memory over an empty
+# server, divided by N.
 #
 #   cargo build --release -p shoal-server -p shoal-bench && bench/collection-memory.sh
 #
@@ -37,9 +38,10 @@ wait_ready() {
 
 measure() { # PORT NAME
     local port=$1 name=$2 command prefix before after
-    for command in "RPUSH list __key__" "SADD strings __key__" "SADD integers __key__"; do
+    for command in "RPUSH list __key__" "RPUSH intlist __key__" "SADD strings __key__" \
+        "SADD integers __key__"; do
         redis-cli -p "$port" FLUSHALL >/dev/null
-        if [[ $command == *integers* ]]; then prefix=""; else prefix="member:"; fi
+        if [[ $command == *int* ]]; then prefix=""; else prefix="member:"; fi
         before=$(used_memory "$port")
         "$LOAD" --port "$port" --command "$command" --requests "$N" --key-pattern seq \
             --keyspace "$N" --key-prefix "$prefix" --pipeline 64 --connections 4 >/dev/null 2>&1

@@ -607,6 +607,65 @@ pub struct Schema {
     pub deprecated_since: Option<&'static str>,
     /// What replaces the deprecated command (Markdown, as Redis writes it).
     pub replaced_by: Option<&'static str>,
+    /// Redis's key specifications of the command (COMMAND INFO), when it has some;
+    /// `None`: derived from the row's key positions and flags (Shoal's own commands).
+    pub key_specs: Option<&'static [KeySpecDoc]>,
+}
+
+/// One of Redis 7's key specifications, as COMMAND INFO shows it: generated from
+/// redis-server's own for the commands it has (`scripts/gen-command-args.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpecDoc {
+    /// Redis's note about the spec, if any.
+    pub notes: Option<&'static str>,
+    /// Its flags (`RW`, `access`, `insert`...), in Redis's order.
+    pub flags: &'static [&'static str],
+    /// Where the search for keys begins.
+    pub begin: BeginSearch,
+    /// How keys are found from there.
+    pub find: FindKeys,
+}
+
+/// A key spec's `begin_search`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeginSearch {
+    /// At argument `index`.
+    Index(i64),
+    /// After `keyword`, searched from argument `startfrom` (negative: from the end).
+    Keyword {
+        /// The keyword (`STORE`, `STREAMS`).
+        keyword: &'static str,
+        /// Where the search starts.
+        startfrom: i64,
+    },
+    /// Not known from the arguments' positions.
+    Unknown,
+}
+
+/// A key spec's `find_keys`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindKeys {
+    /// A range: up to `lastkey` (relative to the begin, negative from the end),
+    /// every `keystep`, `limit` (0: none) dividing what remains.
+    Range {
+        /// The last key, relative.
+        lastkey: i64,
+        /// The distance between keys.
+        keystep: i64,
+        /// 0, or the part of the remaining arguments that are keys.
+        limit: i64,
+    },
+    /// A count of keys at `keynumidx`, the first key `firstkey` after it.
+    Keynum {
+        /// Where the count is, relative to the begin.
+        keynumidx: i64,
+        /// The first key, relative to the begin.
+        firstkey: i64,
+        /// The distance between keys.
+        keystep: i64,
+    },
+    /// Not known from the arguments' positions.
+    Unknown,
 }
 
 impl Schema {
@@ -621,7 +680,14 @@ impl Schema {
             doc_flags: 0,
             deprecated_since: None,
             replaced_by: None,
+            key_specs: None,
         }
+    }
+
+    /// Sets Redis's key specifications.
+    pub const fn key_specs(mut self, specs: &'static [KeySpecDoc]) -> Schema {
+        self.key_specs = Some(specs);
+        self
     }
 
     /// Sets the history.

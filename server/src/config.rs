@@ -159,10 +159,11 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     /// Most integers a set keeps as an intset (`set-max-intset-entries`).
     pub set_max_intset_entries: u64,
-    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`): accepted and
-    /// reported; Shoal's packed hashes keep fixed limits (128 fields of ≤64 bytes).
+    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`): most fields a
+    /// packed hash keeps (later writes, loads and RESTORE follow a change).
     pub hash_max_listpack_entries: u64,
-    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`), as above.
+    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`): longest field or
+    /// value a packed hash keeps, bytes.
     pub hash_max_listpack_value: u64,
     /// `list-max-listpack-size` (alias `list-max-ziplist-size`): Redis's quicklist
     /// node size. Accepted and reported; Shoal's list chunks have a fixed size.
@@ -1428,7 +1429,7 @@ const PARAMS: &[Param] = &[
         default: "512",
         mutable: true,
         sensitive: false,
-        help: "Redis's packed-hash size limit (accepted for compatibility; Shoal packs hashes up to 128 fields)",
+        help: "Most fields a hash keeps packed (OBJECT ENCODING listpack); a write past it converts the hash to a table, for good",
         get: |c| c.hash_max_listpack_entries.to_string(),
         set: |c, v| {
             c.hash_max_listpack_entries = int(v, 0, LONG_MAX)?;
@@ -1442,7 +1443,7 @@ const PARAMS: &[Param] = &[
         default: "64",
         mutable: true,
         sensitive: false,
-        help: "Redis's packed-hash item size limit (accepted for compatibility; Shoal packs items up to 64 bytes)",
+        help: "Longest field or value, in bytes, a hash keeps packed; a longer one converts the hash to a table, for good",
         get: |c| c.hash_max_listpack_value.to_string(),
         set: |c, v| {
             c.hash_max_listpack_value = memory(v, 0, i64::MAX as u64)?;

@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use shoal_storage::rdb::{self, LoadOptions, SaveOptions, SaveStats};
-use shoal_storage::{Keyspace, ZsetLimits};
+use shoal_storage::{HashLimits, Keyspace, ZsetLimits};
 
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -89,6 +89,8 @@ struct Params {
     zset_limits: ZsetLimits,
     /// Loaded sets stay intsets up to this many integers (`set-max-intset-entries`).
     set_max_intset: usize,
+    /// Loaded hashes stay packed within these (`hash-max-listpack-*`).
+    hash_limits: HashLimits,
 }
 
 impl Params {
@@ -110,6 +112,10 @@ impl Params {
                 value: usize::try_from(c.zset_max_listpack_value).unwrap_or(usize::MAX),
             },
             set_max_intset: usize::try_from(c.set_max_intset_entries).unwrap_or(usize::MAX),
+            hash_limits: HashLimits {
+                entries: usize::try_from(c.hash_max_listpack_entries).unwrap_or(usize::MAX),
+                value: usize::try_from(c.hash_max_listpack_value).unwrap_or(usize::MAX),
+            },
         }
     }
 
@@ -445,12 +451,13 @@ impl Persistence {
     /// is an error naming the file and the offset (the file is left as it is, the
     /// keyspace emptied, and the server must not start).
     pub fn load_at_start(&self, keyspace: &Keyspace) -> io::Result<()> {
-        let (dir, zset_limits, set_max_intset) = {
+        let (dir, zset_limits, set_max_intset, hash_limits) = {
             let st = self.inner.state.lock();
             (
                 st.params.dir.clone(),
                 st.params.zset_limits,
                 st.params.set_max_intset,
+                st.params.hash_limits,
             )
         };
         check_dir_at_start(&dir)?;
@@ -488,6 +495,7 @@ impl Persistence {
                     progress: Some(&self.inner.load_bytes),
                     zset_limits,
                     set_max_intset_entries: Some(set_max_intset),
+                    hash_limits,
                 };
                 let stats = rdb::read(&mut file, ks, &opts).map_err(|e| {
                     io::Error::new(

@@ -102,8 +102,22 @@ pub struct LiveConfig {
     pub zset_max_listpack_value: AtomicUsize,
     /// set-max-intset-entries.
     pub set_max_intset_entries: AtomicUsize,
+    /// hash-max-listpack-entries.
+    pub hash_max_listpack_entries: AtomicUsize,
+    /// hash-max-listpack-value.
+    pub hash_max_listpack_value: AtomicUsize,
     /// busy-reply-threshold, milliseconds (0 = never busy).
     pub busy_reply_threshold: AtomicU64,
+}
+
+impl LiveConfig {
+    /// When a packed hash converts to a table (`hash-max-listpack-*`, read now).
+    pub fn hash_limits(&self) -> shoal_storage::HashLimits {
+        shoal_storage::HashLimits {
+            entries: self.hash_max_listpack_entries.load(Ordering::Relaxed),
+            value: self.hash_max_listpack_value.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// State shared by every connection and background task.
@@ -248,6 +262,10 @@ impl Shared {
             .store(clamp(c.zset_max_listpack_value), Ordering::Relaxed);
         l.set_max_intset_entries
             .store(clamp(c.set_max_intset_entries), Ordering::Relaxed);
+        l.hash_max_listpack_entries
+            .store(clamp(c.hash_max_listpack_entries), Ordering::Relaxed);
+        l.hash_max_listpack_value
+            .store(clamp(c.hash_max_listpack_value), Ordering::Relaxed);
         l.busy_reply_threshold.store(
             u64::try_from(c.busy_reply_threshold).unwrap_or(0),
             Ordering::Relaxed,

@@ -1,10 +1,11 @@
 //! The hash type: a map of fields to values, compact while small.
 //!
-//! Like Redis's listpack encoding, a small hash (at most [`PACKED_MAX_ENTRIES`] fields,
-//! each field and value at most [`PACKED_MAX_VALUE`] bytes) is one contiguous buffer
-//! searched linearly: no table, no per-field allocation. It converts to a hashbrown
-//! table of single-allocation fields once it outgrows either limit (and never converts
-//! back, as Redis). A hash sits in an [`crate::Entry`] behind an `Arc`, so a snapshot
+//! Like Redis's listpack encoding, a small hash (at most [`HashLimits::entries`]
+//! fields, each field and value at most [`HashLimits::value`] bytes: Redis's
+//! `hash-max-listpack-*`, which the caller passes in from the live configuration) is
+//! one contiguous buffer searched linearly: no table, no per-field allocation. It
+//! converts to a hashbrown table of single-allocation fields once a write takes it past
+//! either limit (and never converts back, as Redis). A hash sits in an [`crate::Entry`] behind an `Arc`, so a snapshot
 //! shares it and a write copies it only while shared.
 
 use std::sync::LazyLock;
@@ -13,10 +14,29 @@ use hashbrown::HashTable;
 
 use crate::KeyHasher;
 
-/// Most fields a packed hash holds (Redis's `hash-max-listpack-entries`).
-pub const PACKED_MAX_ENTRIES: usize = 128;
-/// Longest field or value a packed hash holds (Redis's `hash-max-listpack-value`).
+/// Most fields a packed hash holds by default (Redis 7.0's `hash-max-listpack-entries`).
+pub const PACKED_MAX_ENTRIES: usize = 512;
+/// Longest field or value a packed hash holds by default (Redis's
+/// `hash-max-listpack-value`).
 pub const PACKED_MAX_VALUE: usize = 64;
+
+/// When a packed hash converts to a table (Redis's `hash-max-listpack-*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashLimits {
+    /// Most fields a packed hash holds.
+    pub entries: usize,
+    /// Longest field or value a packed hash holds.
+    pub value: usize,
+}
+
+impl Default for HashLimits {
+    fn default() -> Self {
+        HashLimits {
+            entries: PACKED_MAX_ENTRIES,
+            value: PACKED_MAX_VALUE,
+        }
+    }
+}
 
 /// Field hashes use one random seed per process (fields cannot be aimed at collisions).
 static FIELD_HASHER: LazyLock<KeyHasher> = LazyLock::new(KeyHasher::new);
@@ -95,10 +115,10 @@ impl HashValue {
     }
 
     /// An empty hash ready for `n` fields (converted to a table at once when `n` is
-    /// beyond the packed limit, so filling it never converts or rehashes).
-    pub fn with_capacity(n: usize) -> HashValue {
+    /// beyond `limits.entries`, so filling it never converts or rehashes).
+    pub fn with_capacity(n: usize, limits: HashLimits) -> HashValue {
         let mut h = HashValue::new();
-        h.reserve(n);
+        h.reserve(n, limits);
         h
     }
 
@@ -142,9 +162,9 @@ impl HashValue {
 
     /// Makes room for `additional` more fields (converting to a table if they could not
     /// all stay packed).
-    pub fn reserve(&mut self, additional: usize) {
+    pub fn reserve(&mut self, additional: usize, limits: HashLimits) {
         if let Repr::Packed { len, .. } = &self.repr {
-            if len + additional > PACKED_MAX_ENTRIES {
+            if len + additional > limits.entries {
                 self.convert_to_table(len + additional);
             }
             return;
@@ -154,11 +174,22 @@ impl HashValue {
         }
     }
 
-    /// Sets `field` to `value`. Returns true when the field is new.
+    /// [`HashValue::insert_within`] with the default limits (tests).
+    #[cfg(test)]
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.insert_within(field, value, HashLimits::default())
+    }
+
+    /// Sets `field` to `value`; a packed hash converts to a table when the field or
+    /// the value is longer than `limits.value`, or it would hold more than
+    /// `limits.entries` fields. Returns true when the field is new.
+    pub fn insert_within(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if let Repr::Packed { len, .. } = &self.repr {
-            let fits = field.len() <= PACKED_MAX_VALUE && value.len() <= PACKED_MAX_VALUE;
-            let room = *len < PACKED_MAX_ENTRIES || self.contains(field);
+            // As Redis's hashTypeSet: the size is checked after every write, an
+            // update included (the limit may have been lowered since).
+            let fits = field.len() <= limits.value && value.len() <= limits.value;
+            let after = if self.contains(field) { *len } else { *len + 1 };
+            let room = after <= limits.entries;
             if !(fits && room) {
                 self.convert_to_table(*len + 1);
             }
@@ -210,13 +241,14 @@ impl HashValue {
     pub fn upsert<V: AsRef<[u8]>, E>(
         &mut self,
         field: &[u8],
+        limits: HashLimits,
         decide: impl FnOnce(Option<&[u8]>) -> Result<Option<V>, E>,
     ) -> Result<bool, E> {
         let Repr::Table(t) = &mut self.repr else {
             let Some(v) = decide(self.get(field))? else {
                 return Ok(false);
             };
-            return Ok(self.insert(field, v.as_ref()));
+            return Ok(self.insert_within(field, v.as_ref(), limits));
         };
         let h = field_hash(field);
         match t.entry(
@@ -280,7 +312,7 @@ impl HashValue {
     }
 
     /// A field chosen by `rand` (which returns a number below its argument).
-    /// O(1) for tables (random bucket probing), O(n) for packed hashes (n ≤ 128).
+    /// O(1) for tables (random bucket probing), O(n) for packed hashes.
     pub fn random(&self, mut rand: impl FnMut(usize) -> usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
             Repr::Packed { len, .. } => {
@@ -354,8 +386,8 @@ impl HashValue {
     }
 
     fn convert_to_table(&mut self, capacity: usize) {
-        if let Repr::Packed { buf, .. } = &self.repr {
-            let mut t = HashTable::with_capacity(capacity.max(PACKED_MAX_ENTRIES + 1));
+        if let Repr::Packed { buf, len } = &self.repr {
+            let mut t = HashTable::with_capacity(capacity.max(*len + 1));
             for (_, f, v) in packed_iter(buf) {
                 t.insert_unique(field_hash(f), make_record(f, v), |r| {
                     field_hash(record_field(r))
@@ -410,6 +442,37 @@ mod tests {
         let mut h = HashValue::new();
         h.insert(b"k", &[b'x'; PACKED_MAX_VALUE + 1]);
         assert_eq!(h.encoding(), "hashtable");
+
+        // Other limits, as CONFIG SET hash-max-listpack-* gives them.
+        let tight = HashLimits {
+            entries: 2,
+            value: 3,
+        };
+        let mut h = HashValue::new();
+        assert!(h.insert_within(b"a", b"123", tight));
+        assert!(h.insert_within(b"b", b"1", tight));
+        assert!(!h.insert_within(b"b", b"2", tight));
+        assert_eq!(h.encoding(), "listpack");
+        assert!(h.insert_within(b"c", b"1", tight));
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h = HashValue::new();
+        h.insert_within(b"abcd", b"1", tight);
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h = HashValue::new();
+        h.insert_within(b"a", b"1234", tight);
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h = HashValue::new();
+        h.insert_within(
+            b"a",
+            b"1",
+            HashLimits {
+                entries: 0,
+                value: 64,
+            },
+        );
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(HashValue::with_capacity(3, tight).encoding(), "hashtable");
+        assert_eq!(HashValue::with_capacity(2, tight).encoding(), "listpack");
     }
 
     #[test]
@@ -461,20 +524,26 @@ mod tests {
                     None => b"new".to_vec(),
                 }))
             };
-            assert_eq!(h.upsert(b"f1", add), Ok(false));
+            assert_eq!(h.upsert(b"f1", HashLimits::default(), add), Ok(false));
             assert_eq!(h.get(b"f1"), Some(&b"1+"[..]));
-            assert_eq!(h.upsert(b"zz", add), Ok(true));
+            assert_eq!(h.upsert(b"zz", HashLimits::default(), add), Ok(true));
             assert_eq!(h.get(b"zz"), Some(&b"new"[..]));
             assert_eq!(
-                h.upsert(b"f2", |_| Ok::<Option<&[u8]>, ()>(None)),
+                h.upsert(b"f2", HashLimits::default(), |_| Ok::<Option<&[u8]>, ()>(
+                    None
+                )),
                 Ok(false)
             );
             assert_eq!(
-                h.upsert(b"yy", |_| Ok::<Option<&[u8]>, ()>(None)),
+                h.upsert(b"yy", HashLimits::default(), |_| Ok::<Option<&[u8]>, ()>(
+                    None
+                )),
                 Ok(false)
             );
             assert_eq!(
-                h.upsert(b"f2", |_| Err::<Option<&[u8]>, _>("no")),
+                h.upsert(b"f2", HashLimits::default(), |_| Err::<Option<&[u8]>, _>(
+                    "no"
+                )),
                 Err("no")
             );
             assert_eq!(h.get(b"f2"), Some(&b"1"[..]));

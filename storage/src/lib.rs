@@ -38,7 +38,7 @@ pub mod zset;
 
 pub use db::{Db, GroupScope, HeldShards, LiveShard, LockEach, Locked, ShardGuard, ShardSource};
 pub use entry::{Entry, Kind, Object, Value};
-pub use hash::HashValue;
+pub use hash::{HashLimits, HashValue};
 pub use keyspace::{ExpireCycle, Keyspace, KeyspaceConfig, Pair, Restored};
 pub use list::ListValue;
 pub use merge::{MergeError, MergeStrategy, Merged};

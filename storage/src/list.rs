@@ -3,19 +3,25 @@
 //! Like Redis's quicklist, a list is a deque of *chunks*, each a packed run of up to
 //! [`CHUNK_MAX_ITEMS`] elements and about [`CHUNK_MAX_BYTES`] bytes (an element larger
 //! than that sits alone in its chunk). A chunk is two buffers: the elements' bytes back
-//! to back, and the end offset of each element (`u16` while the chunk's bytes fit, else
-//! `u32`), so an element costs its bytes plus 2, with no allocation of its own; a
-//! chunk's fixed cost (two `Vec`s behind an `Arc`, about 80 bytes) is shared by up to
-//! 256 elements, and a chunk that filled up gives back its buffers' spare capacity.
+//! to back, and a code per element (one byte while every string element of the chunk
+//! is shorter than 248 bytes, else a `u32`), so a short element costs its bytes plus 1,
+//! with no allocation of its own (Redis's listpack spends 2: a header and a back
+//! length). An element in canonical decimal form (`-12`, `345`; what Redis's listpack
+//! stores as an integer) is kept as 1 to 8 bytes of two's complement, its code giving
+//! the width, and formatted back when read ([`Elem`]). Where an element starts is the
+//! sum of the widths before it: a sum over at most 512 bytes, which the compiler
+//! vectorizes; iterators carry the offset along. A chunk's fixed cost (two `Vec`s
+//! behind an `Arc`, about 80 bytes) is shared by up to 512 elements, and a chunk that
+//! filled up gives back its buffers' spare capacity.
 //!
 //! Copy-on-write at two levels: the list sits in an [`crate::Entry`] behind an `Arc`
 //! (as hashes do), and each chunk is an `Arc` of its own. The first write to a list a
 //! snapshot shares copies the deque of chunk pointers (8 bytes and a reference count
-//! per chunk: O(len / 256)) and then only the chunk it changes (at most ~4 KiB); every
+//! per chunk: O(len / 512)) and then only the chunk it changes (at most ~4 KiB); every
 //! later write copies at most the chunks it touches that the snapshot still shares.
 //!
 //! Costs: push/pop at either end O(1) (a pop or push at the front moves the bytes of
-//! one chunk: bounded); index lookups walk chunks from the nearer end (O(len / 256));
+//! one chunk: bounded); index lookups walk chunks from the nearer end (O(len / 512));
 //! insertion and removal in the middle move one chunk's bytes.
 
 use std::collections::VecDeque;
@@ -23,152 +29,363 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Most elements a chunk holds.
-pub const CHUNK_MAX_ITEMS: usize = 256;
+pub const CHUNK_MAX_ITEMS: usize = 512;
 /// Bytes of elements past which a chunk takes no more (an element larger than this
 /// gets a chunk of its own).
 pub const CHUNK_MAX_BYTES: usize = 4096;
 
-/// The longest element a list holds (chunk offsets are `u32`); the server refuses
-/// longer ones before they reach the list.
-pub const MAX_ELEMENT: usize = u32::MAX as usize;
+/// The longest element a list holds (lengths are `u32`, less eight codes for
+/// integers); the server refuses longer ones before they reach the list.
+pub const MAX_ELEMENT: usize = WIDE_INT as usize;
 
-/// Where each element of a chunk ends: `u16`s while the chunk's bytes fit in them
-/// (every chunk of small elements), `u32`s once they do not (a chunk holding an
-/// element of 64 KiB or more).
+/// Narrow codes from here on are integers of `code - NARROW_INT` bytes (1..=8).
+const NARROW_INT: u8 = 247;
+/// Wide codes from here on are integers of `code - WIDE_INT` bytes (1..=8).
+const WIDE_INT: u32 = u32::MAX - 8;
+
+/// What a chunk stores for one element: a string of `n` bytes, or an integer (an
+/// element in canonical decimal form, as Redis's listpack keeps them) in `k` bytes of
+/// little-endian two's complement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Code {
+    Str(usize),
+    Int(usize),
+}
+
+impl Code {
+    /// Bytes the element takes in the chunk's data.
+    #[inline]
+    fn stored(self) -> usize {
+        match self {
+            Code::Str(n) | Code::Int(n) => n,
+        }
+    }
+}
+
+/// An element encoded for a chunk.
+enum Encoded<'a> {
+    Str(&'a [u8]),
+    Int([u8; 8], usize),
+}
+
+impl Encoded<'_> {
+    fn of(item: &[u8]) -> Encoded<'_> {
+        match crate::set::canonical_int(item) {
+            Some(v) => {
+                let k = (1..8)
+                    .find(|&k| {
+                        let shift = 64 - 8 * k as u32;
+                        (v << shift) >> shift == v
+                    })
+                    .unwrap_or(8);
+                Encoded::Int(v.to_le_bytes(), k)
+            }
+            None => Encoded::Str(item),
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Encoded::Str(b) => Code::Str(b.len()),
+            Encoded::Int(_, k) => Code::Int(*k),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Encoded::Str(b) => b,
+            Encoded::Int(b, k) => &b[..*k],
+        }
+    }
+}
+
+/// The integer stored in `b` (1 to 8 bytes, little-endian, sign-extended).
+#[inline]
+fn read_int(b: &[u8]) -> i64 {
+    let mut x = [0u8; 8];
+    x[..b.len()].copy_from_slice(b);
+    let shift = 64 - 8 * b.len() as u32;
+    (i64::from_le_bytes(x) << shift) >> shift
+}
+
+/// One element of a list, borrowed: its bytes, or an integer the chunk keeps in
+/// binary, formatted (on the stack) when read. Dereferences to the element's bytes.
+#[derive(Clone, Copy)]
+pub struct Elem<'a> {
+    repr: ElemRepr<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum ElemRepr<'a> {
+    Bytes(&'a [u8]),
+    Digits([u8; 20], u8),
+}
+
+impl<'a> Elem<'a> {
+    #[inline]
+    fn decode(code: Code, b: &'a [u8]) -> Elem<'a> {
+        match code {
+            Code::Str(_) => Elem {
+                repr: ElemRepr::Bytes(b),
+            },
+            Code::Int(_) => {
+                let mut buf = [0u8; 20];
+                let mut digits = itoa::Buffer::new();
+                let s = digits.format(read_int(b)).as_bytes();
+                buf[..s.len()].copy_from_slice(s);
+                Elem {
+                    repr: ElemRepr::Digits(buf, s.len() as u8),
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Elem<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match &self.repr {
+            ElemRepr::Bytes(b) => b,
+            ElemRepr::Digits(buf, n) => &buf[..*n as usize],
+        }
+    }
+}
+
+impl AsRef<[u8]> for Elem<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Elem<'_> {
+    fn eq(&self, other: &Elem<'_>) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<[u8]> for Elem<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&[u8]> for Elem<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Elem<'_> {}
+
+impl fmt::Debug for Elem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+/// Each element's code: bytes while every string element of the chunk is shorter
+/// than 248 bytes (every chunk of short elements), `u32`s once one is not.
 #[derive(Clone, PartialEq, Eq)]
-enum Ends {
-    Narrow(Vec<u16>),
+enum Lens {
+    Narrow(Vec<u8>),
     Wide(Vec<u32>),
 }
 
-impl Default for Ends {
+impl Default for Lens {
     fn default() -> Self {
-        Ends::Narrow(Vec::new())
+        Lens::Narrow(Vec::new())
     }
 }
 
-impl Ends {
+#[inline]
+fn narrow(c: u8) -> Code {
+    if c > NARROW_INT {
+        Code::Int((c - NARROW_INT) as usize)
+    } else {
+        Code::Str(c as usize)
+    }
+}
+
+#[inline]
+fn wide(c: u32) -> Code {
+    if c > WIDE_INT {
+        Code::Int((c - WIDE_INT) as usize)
+    } else {
+        Code::Str(c as usize)
+    }
+}
+
+/// `code` as a narrow code, when it has one.
+fn to_narrow(code: Code) -> Option<u8> {
+    match code {
+        Code::Str(n) if n <= NARROW_INT as usize => Some(n as u8),
+        Code::Str(_) => None,
+        Code::Int(k) => Some(NARROW_INT + k as u8),
+    }
+}
+
+fn to_wide(code: Code) -> u32 {
+    match code {
+        Code::Str(n) => {
+            assert!(
+                n <= WIDE_INT as usize,
+                "list element over 4 GiB (an element that large is refused earlier)"
+            );
+            n as u32
+        }
+        Code::Int(k) => WIDE_INT + k as u32,
+    }
+}
+
+impl Lens {
     #[inline]
     fn len(&self) -> usize {
         match self {
-            Ends::Narrow(v) => v.len(),
-            Ends::Wide(v) => v.len(),
+            Lens::Narrow(v) => v.len(),
+            Lens::Wide(v) => v.len(),
         }
     }
 
     #[inline]
-    fn get(&self, i: usize) -> usize {
+    fn get(&self, i: usize) -> Code {
         match self {
-            Ends::Narrow(v) => v[i] as usize,
-            Ends::Wide(v) => v[i] as usize,
+            Lens::Narrow(v) => narrow(v[i]),
+            Lens::Wide(v) => wide(v[i]),
         }
     }
 
-    /// Makes room for offsets up to `max` (checked against 4 GiB first).
-    fn allow(&mut self, max: usize) {
-        offset(max);
-        if let Ends::Narrow(v) = self {
-            if max > u16::MAX as usize {
-                *self = Ends::Wide(v.iter().map(|&x| u32::from(x)).collect());
+    /// The stored bytes of the first `n` elements.
+    #[inline]
+    fn prefix(&self, n: usize) -> usize {
+        match self {
+            // At most a few hundred codes below 256: a u32 sum cannot overflow.
+            Lens::Narrow(v) => v[..n]
+                .iter()
+                .map(|&c| {
+                    let c = c as u32;
+                    if c > NARROW_INT as u32 {
+                        c - NARROW_INT as u32
+                    } else {
+                        c
+                    }
+                })
+                .sum::<u32>() as usize,
+            Lens::Wide(v) => v[..n].iter().map(|&c| wide(c).stored()).sum(),
+        }
+    }
+
+    /// Makes room for `code` (a string past 4 GiB panics before anything changes).
+    fn allow(&mut self, code: Code) {
+        to_wide(code);
+        if let Lens::Narrow(v) = self {
+            if to_narrow(code).is_none() {
+                *self = Lens::Wide(v.iter().map(|&c| to_wide(narrow(c))).collect());
             }
         }
     }
 
-    /// Adds `delta` to every offset from `from` on (offsets stay within what
-    /// `allow` admitted).
-    fn shift(&mut self, from: usize, delta: isize) {
+    #[inline]
+    fn raw(&self, code: Code) -> (u8, u32) {
         match self {
-            Ends::Narrow(v) => v[from..]
-                .iter_mut()
-                .for_each(|x| *x = (*x as isize + delta) as u16),
-            Ends::Wide(v) => v[from..]
-                .iter_mut()
-                .for_each(|x| *x = (*x as isize + delta) as u32),
+            Lens::Narrow(_) => (to_narrow(code).unwrap_or(0), 0),
+            Lens::Wide(_) => (0, to_wide(code)),
         }
     }
 
-    fn push(&mut self, end: usize) {
-        self.allow(end);
+    fn push(&mut self, code: Code) {
+        self.allow(code);
+        let (n, w) = self.raw(code);
         match self {
-            Ends::Narrow(v) => v.push(end as u16),
-            Ends::Wide(v) => v.push(end as u32),
+            Lens::Narrow(v) => v.push(n),
+            Lens::Wide(v) => v.push(w),
         }
     }
 
-    fn insert(&mut self, i: usize, end: usize) {
-        self.allow(end);
+    fn insert(&mut self, i: usize, code: Code) {
+        self.allow(code);
+        let (n, w) = self.raw(code);
         match self {
-            Ends::Narrow(v) => v.insert(i, end as u16),
-            Ends::Wide(v) => v.insert(i, end as u32),
+            Lens::Narrow(v) => v.insert(i, n),
+            Lens::Wide(v) => v.insert(i, w),
+        }
+    }
+
+    fn set(&mut self, i: usize, code: Code) {
+        self.allow(code);
+        let (n, w) = self.raw(code);
+        match self {
+            Lens::Narrow(v) => v[i] = n,
+            Lens::Wide(v) => v[i] = w,
         }
     }
 
     fn remove(&mut self, i: usize) {
         match self {
-            Ends::Narrow(v) => drop(v.remove(i)),
-            Ends::Wide(v) => drop(v.remove(i)),
+            Lens::Narrow(v) => drop(v.remove(i)),
+            Lens::Wide(v) => drop(v.remove(i)),
         }
     }
 
     fn drain_front(&mut self, n: usize) {
         match self {
-            Ends::Narrow(v) => drop(v.drain(..n)),
-            Ends::Wide(v) => drop(v.drain(..n)),
+            Lens::Narrow(v) => drop(v.drain(..n)),
+            Lens::Wide(v) => drop(v.drain(..n)),
         }
     }
 
     fn truncate(&mut self, n: usize) {
         match self {
-            Ends::Narrow(v) => v.truncate(n),
-            Ends::Wide(v) => v.truncate(n),
+            Lens::Narrow(v) => v.truncate(n),
+            Lens::Wide(v) => v.truncate(n),
         }
     }
 
-    /// The offsets from `at` on, less `cut`, taken out (narrow when they fit).
-    fn split_off(&mut self, at: usize, cut: usize) -> Ends {
-        let tail: Vec<usize> = (at..self.len()).map(|i| self.get(i) - cut).collect();
+    /// The codes from `at` on, taken out (narrow when they fit).
+    fn split_off(&mut self, at: usize) -> Lens {
+        let mut out = Lens::default();
+        for i in at..self.len() {
+            out.push(self.get(i));
+        }
         self.truncate(at);
-        let mut out = Ends::default();
-        if let Some(&max) = tail.last() {
-            out.allow(max);
-        }
-        for end in tail {
-            out.push(end);
-        }
         out
     }
 
+    /// Gives back spare capacity, and goes back to bytes when every code fits.
     fn shrink_to_fit(&mut self) {
         match self {
-            Ends::Narrow(v) => v.shrink_to_fit(),
-            Ends::Wide(v) => v.shrink_to_fit(),
+            Lens::Narrow(v) => v.shrink_to_fit(),
+            Lens::Wide(v) => {
+                let codes: Option<Vec<u8>> = v.iter().map(|&c| to_narrow(wide(c))).collect();
+                match codes {
+                    Some(n) => *self = Lens::Narrow(n),
+                    None => v.shrink_to_fit(),
+                }
+            }
         }
     }
 
     fn capacity_bytes(&self) -> usize {
         match self {
-            Ends::Narrow(v) => v.capacity() * 2,
-            Ends::Wide(v) => v.capacity() * 4,
+            Lens::Narrow(v) => v.capacity(),
+            Lens::Wide(v) => v.capacity() * 4,
         }
     }
 }
 
-/// A run of elements: their bytes back to back, and where each one ends.
+/// A run of elements: their stored bytes back to back, and the code of each.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Chunk {
     data: Vec<u8>,
-    ends: Ends,
-}
-
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).expect("list chunk over 4 GiB (an element that large is refused earlier)")
+    lens: Lens,
 }
 
 impl Chunk {
     fn with(item: &[u8]) -> Chunk {
         let mut c = Chunk {
             data: Vec::with_capacity(item.len().max(32)),
-            ends: Ends::Narrow(Vec::with_capacity(4)),
+            lens: Lens::Narrow(Vec::with_capacity(8)),
         };
         c.push(item);
         c
@@ -176,21 +393,41 @@ impl Chunk {
 
     #[inline]
     fn len(&self) -> usize {
-        self.ends.len()
+        self.lens.len()
     }
 
     #[inline]
     fn start(&self, i: usize) -> usize {
-        if i == 0 {
-            0
-        } else {
-            self.ends.get(i - 1)
-        }
+        self.lens.prefix(i)
     }
 
     #[inline]
-    fn get(&self, i: usize) -> &[u8] {
-        &self.data[self.start(i)..self.ends.get(i)]
+    fn get(&self, i: usize) -> Elem<'_> {
+        let s = self.start(i);
+        let code = self.lens.get(i);
+        Elem::decode(code, &self.data[s..s + code.stored()])
+    }
+
+    /// The last element.
+    #[inline]
+    fn last(&self) -> Elem<'_> {
+        let code = self.lens.get(self.len() - 1);
+        Elem::decode(code, &self.data[self.data.len() - code.stored()..])
+    }
+
+    /// The elements in order, each with its code and stored bytes.
+    fn raw_items(&self) -> impl Iterator<Item = (Code, &[u8])> + '_ {
+        let mut off = 0;
+        (0..self.len()).map(move |i| {
+            let code = self.lens.get(i);
+            off += code.stored();
+            (code, &self.data[off - code.stored()..off])
+        })
+    }
+
+    /// The elements in order.
+    fn items(&self) -> impl Iterator<Item = Elem<'_>> + '_ {
+        self.raw_items().map(|(code, b)| Elem::decode(code, b))
     }
 
     /// Whether `n` more bytes of one element may join this chunk.
@@ -203,37 +440,41 @@ impl Chunk {
         self.len() > CHUNK_MAX_ITEMS || (self.len() > 1 && self.data.len() > 2 * CHUNK_MAX_BYTES)
     }
 
-    // Offsets are computed (and checked, `Ends::allow`) before anything changes, so a
-    // chunk past 4 GiB (an element that large needs `proto-max-bulk-len` raised past
-    // it) panics with the chunk intact.
+    fn push_raw(&mut self, code: Code, bytes: &[u8]) {
+        self.lens.push(code);
+        self.data.extend_from_slice(bytes);
+    }
+
+    // Codes are checked (`Lens::allow`) before anything changes, so an element past
+    // 4 GiB (that needs `proto-max-bulk-len` raised past it) panics with the chunk
+    // intact.
     fn push(&mut self, item: &[u8]) {
-        let end = self.data.len() + item.len();
-        self.ends.allow(end);
-        self.data.extend_from_slice(item);
-        self.ends.push(end);
+        let e = Encoded::of(item);
+        self.push_raw(e.code(), e.bytes());
     }
 
     fn insert(&mut self, i: usize, item: &[u8]) {
+        let e = Encoded::of(item);
         let at = self.start(i);
-        self.ends.allow(self.data.len() + item.len());
-        self.data.splice(at..at, item.iter().copied());
-        self.ends.shift(i, item.len() as isize);
-        self.ends.insert(i, at + item.len());
+        self.lens.insert(i, e.code());
+        self.data.splice(at..at, e.bytes().iter().copied());
     }
 
     fn remove(&mut self, i: usize) -> Vec<u8> {
-        let (s, e) = (self.start(i), self.ends.get(i));
-        let item: Vec<u8> = self.data.drain(s..e).collect();
-        self.ends.remove(i);
-        self.ends.shift(i, -((e - s) as isize));
+        let item = self.get(i).to_vec();
+        let s = self.start(i);
+        let e = s + self.lens.get(i).stored();
+        self.data.drain(s..e);
+        self.lens.remove(i);
         item
     }
 
     fn set(&mut self, i: usize, item: &[u8]) {
-        let (s, e) = (self.start(i), self.ends.get(i));
-        self.ends.allow(self.data.len() - (e - s) + item.len());
-        self.data.splice(s..e, item.iter().copied());
-        self.ends.shift(i, item.len() as isize - (e - s) as isize);
+        let enc = Encoded::of(item);
+        let s = self.start(i);
+        let e = s + self.lens.get(i).stored();
+        self.lens.set(i, enc.code());
+        self.data.splice(s..e, enc.bytes().iter().copied());
     }
 
     /// Removes the first `n` elements.
@@ -241,44 +482,48 @@ impl Chunk {
         if n == 0 {
             return;
         }
-        let cut = self.ends.get(n - 1);
+        let cut = self.start(n);
         self.data.drain(..cut);
-        self.ends.drain_front(n);
-        self.ends.shift(0, -(cut as isize));
+        self.lens.drain_front(n);
+    }
+
+    /// Removes the last element.
+    fn drop_last(&mut self) {
+        let last = self.len() - 1;
+        self.data
+            .truncate(self.data.len() - self.lens.get(last).stored());
+        self.lens.truncate(last);
     }
 
     /// Keeps the first `n` elements.
     fn keep_front(&mut self, n: usize) {
         self.data.truncate(self.start(n));
-        self.ends.truncate(n);
+        self.lens.truncate(n);
     }
 
     /// Splits off the elements from `at` on.
     fn split_off(&mut self, at: usize) -> Chunk {
         let off = self.start(at);
         let data = self.data.split_off(off);
-        let ends = self.ends.split_off(at, off);
-        Chunk { data, ends }
+        let lens = self.lens.split_off(at);
+        Chunk { data, lens }
     }
 
     fn append(&mut self, other: &Chunk) {
-        let base = self.data.len();
-        self.ends.allow(base + other.data.len());
-        self.data.extend_from_slice(&other.data);
-        for i in 0..other.len() {
-            self.ends.push(base + other.ends.get(i));
+        for (code, b) in other.raw_items() {
+            self.push_raw(code, b);
         }
     }
 
     /// Gives back the buffers' unused capacity.
     fn trim(&mut self) {
         self.data.shrink_to_fit();
-        self.ends.shrink_to_fit();
+        self.lens.shrink_to_fit();
     }
 
     fn heap_size(&self) -> usize {
         // The Arc's counts and the two Vec headers, then the buffers.
-        16 + 48 + self.data.capacity() + self.ends.capacity_bytes()
+        16 + 48 + self.data.capacity() + self.lens.capacity_bytes()
     }
 }
 
@@ -368,9 +613,8 @@ impl ListValue {
             let c = self.chunks.pop_back()?;
             return Some(c.get(0).to_vec());
         }
-        let last = c.len() - 1;
-        let item = c.get(last).to_vec();
-        Arc::make_mut(c).keep_front(last);
+        let item = c.last().to_vec();
+        Arc::make_mut(c).drop_last();
         Some(item)
     }
 
@@ -399,7 +643,7 @@ impl ListValue {
     }
 
     /// Element `i` (0 is the head).
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
+    pub fn get(&self, i: usize) -> Option<Elem<'_>> {
         if i >= self.len {
             return None;
         }
@@ -559,32 +803,34 @@ impl ListValue {
             }
             let ci = if from_tail { n - 1 - step } else { step };
             let c = &self.chunks[ci];
-            if !(0..c.len()).any(|i| c.get(i) == item) {
+            if !c.items().any(|x| *x == *item) {
                 continue;
             }
             // Which of this chunk's elements go, in the direction of the scan.
-            let mut gone = vec![false; c.len()];
+            let items: Vec<(Code, &[u8])> = c.raw_items().collect();
+            let mut gone = vec![false; items.len()];
             let order: Box<dyn Iterator<Item = usize>> = if from_tail {
-                Box::new((0..c.len()).rev())
+                Box::new((0..items.len()).rev())
             } else {
-                Box::new(0..c.len())
+                Box::new(0..items.len())
             };
             for i in order {
                 if left == 0 {
                     break;
                 }
-                if c.get(i) == item {
+                if *Elem::decode(items[i].0, items[i].1) == *item {
                     gone[i] = true;
                     left -= 1;
                     removed += 1;
                 }
             }
             let mut kept = Chunk::default();
-            for (i, g) in gone.iter().enumerate() {
+            for (&(code, b), g) in items.iter().zip(&gone) {
                 if !g {
-                    kept.push(c.get(i));
+                    kept.push_raw(code, b);
                 }
             }
+            kept.trim();
             self.chunks[ci] = Arc::new(kept);
         }
         self.len -= removed;
@@ -605,17 +851,18 @@ impl ListValue {
         if start >= end {
             return Iter {
                 chunks: &self.chunks,
-                front: (0, 0),
-                back: (0, 0),
+                front: (0, 0, 0),
+                back: (0, 0, 0),
                 left: 0,
             };
         }
-        let front = self.locate(start);
+        let (fc, fi) = self.locate(start);
         let (bc, bi) = self.locate(end - 1);
+        let back_end = self.chunks[bc].start(bi) + self.chunks[bc].lens.get(bi).stored();
         Iter {
             chunks: &self.chunks,
-            front,
-            back: (bc, bi + 1),
+            front: (fc, fi, self.chunks[fc].start(fi)),
+            back: (bc, bi + 1, back_end),
             left: end - start,
         }
     }
@@ -649,7 +896,10 @@ impl Eq for ListValue {}
 impl fmt::Debug for ListValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.iter().map(String::from_utf8_lossy))
+            .entries(
+                self.iter()
+                    .map(|e| String::from_utf8_lossy(&e).into_owned()),
+            )
             .finish()
     }
 }
@@ -657,29 +907,33 @@ impl fmt::Debug for ListValue {
 /// Iterator over a list's elements (see [`ListValue::iter`]).
 pub struct Iter<'a> {
     chunks: &'a VecDeque<Arc<Chunk>>,
-    /// Next element from the front: (chunk, index).
-    front: (usize, usize),
-    /// One past the next element from the back: (chunk, index + 1).
-    back: (usize, usize),
+    /// Next element from the front: (chunk, index, where its bytes start).
+    front: (usize, usize, usize),
+    /// One past the next element from the back: (chunk, index + 1, where its bytes
+    /// end).
+    back: (usize, usize, usize),
     left: usize,
 }
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = &'a [u8];
+    type Item = Elem<'a>;
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<Elem<'a>> {
         if self.left == 0 {
             return None;
         }
-        let (mut ci, mut i) = self.front;
+        let (mut ci, mut i, mut off) = self.front;
         while i >= self.chunks[ci].len() {
             ci += 1;
             i = 0;
+            off = 0;
         }
-        let item = self.chunks[ci].get(i);
-        self.front = (ci, i + 1);
+        let c = &self.chunks[ci];
+        let code = c.lens.get(i);
+        let end = off + code.stored();
+        self.front = (ci, i + 1, end);
         self.left -= 1;
-        Some(item)
+        Some(Elem::decode(code, &c.data[off..end]))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -692,15 +946,18 @@ impl DoubleEndedIterator for Iter<'_> {
         if self.left == 0 {
             return None;
         }
-        let (mut ci, mut i) = self.back;
+        let (mut ci, mut i, mut end) = self.back;
         while i == 0 {
             ci -= 1;
             i = self.chunks[ci].len();
+            end = self.chunks[ci].data.len();
         }
-        let item = self.chunks[ci].get(i - 1);
-        self.back = (ci, i - 1);
+        let c = &self.chunks[ci];
+        let code = c.lens.get(i - 1);
+        let start = end - code.stored();
+        self.back = (ci, i - 1, start);
         self.left -= 1;
-        Some(item)
+        Some(Elem::decode(code, &c.data[start..end]))
     }
 }
 
@@ -712,7 +969,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn items(l: &ListValue) -> Vec<Vec<u8>> {
-        l.iter().map(<[u8]>::to_vec).collect()
+        l.iter().map(|e| e.to_vec()).collect()
     }
 
     fn check(l: &ListValue, model: &VecDeque<Vec<u8>>) {
@@ -720,7 +977,7 @@ mod tests {
         let got = items(l);
         let want: Vec<Vec<u8>> = model.iter().cloned().collect();
         assert_eq!(got, want);
-        let back: Vec<Vec<u8>> = l.iter().rev().map(<[u8]>::to_vec).collect();
+        let back: Vec<Vec<u8>> = l.iter().rev().map(|e| e.to_vec()).collect();
         let want_back: Vec<Vec<u8>> = model.iter().rev().cloned().collect();
         assert_eq!(back, want_back);
         assert_eq!(l.chunks.iter().map(|c| c.len()).sum::<usize>(), l.len());
@@ -728,7 +985,7 @@ mod tests {
     }
 
     #[test]
-    fn chunks_switch_to_wide_offsets_for_elements_of_64_kib_and_more() {
+    fn chunks_switch_to_wide_lengths_for_elements_of_256_bytes_and_more() {
         let mut l = ListValue::new();
         let mut model = VecDeque::new();
         for i in 0..300u32 {
@@ -736,23 +993,26 @@ mod tests {
             l.push_back(&item);
             model.push_back(item);
         }
-        assert!(l.chunks.iter().all(|c| matches!(c.ends, Ends::Narrow(_))));
-        // Replace, insert and push elements past u16 offsets, in and between chunks.
+        assert!(l.chunks.iter().all(|c| matches!(c.lens, Lens::Narrow(_))));
+        // Replace, insert and push elements of 256 bytes and more, in and between
+        // chunks (and some past a chunk's byte limit, which get chunks of their own).
         let big = |n: usize, b: u8| vec![b; n];
-        assert!(l.set(10, &big(70_000, b'a')));
-        model[10] = big(70_000, b'a');
+        assert!(l.set(10, &big(300, b'a')));
+        model[10] = big(300, b'a');
         check(&l, &model);
-        l.insert(5, &big(100_000, b'b'));
-        model.insert(5, big(100_000, b'b'));
+        l.insert(5, &big(70_000, b'b'));
+        model.insert(5, big(70_000, b'b'));
         check(&l, &model);
-        l.insert(200, &big(65_536, b'c'));
-        model.insert(200, big(65_536, b'c'));
-        l.push_front(&big(66_000, b'd'));
-        model.push_front(big(66_000, b'd'));
-        l.push_back(&big(80_000, b'e'));
-        model.push_back(big(80_000, b'e'));
+        l.insert(200, &big(256, b'c'));
+        model.insert(200, big(256, b'c'));
+        l.push_front(&big(255, b'd'));
+        model.push_front(big(255, b'd'));
+        l.push_back(&big(1000, b'e'));
+        model.push_back(big(1000, b'e'));
+        l.push_back(&big(3000, b'f'));
+        model.push_back(big(3000, b'f'));
         check(&l, &model);
-        assert!(l.chunks.iter().any(|c| matches!(c.ends, Ends::Wide(_))));
+        assert!(l.chunks.iter().any(|c| matches!(c.lens, Lens::Wide(_))));
         assert_eq!(l.remove(6), model.remove(6));
         assert!(l.set(11, b"small"));
         model[11] = b"small".to_vec();
@@ -761,7 +1021,7 @@ mod tests {
             assert_eq!(l.pop_back(), model.pop_back());
         }
         check(&l, &model);
-        // Small elements again cost 2 bytes of offset each.
+        // Short elements cost one byte of length each.
         let mut small = ListValue::new();
         for i in 0..1000u32 {
             small.push_back(&i.to_be_bytes());
@@ -769,7 +1029,46 @@ mod tests {
         assert!(small
             .chunks
             .iter()
-            .all(|c| matches!(c.ends, Ends::Narrow(_))));
+            .all(|c| matches!(c.lens, Lens::Narrow(_))));
+    }
+
+    #[test]
+    fn integers_are_kept_in_binary_and_read_back_exactly() {
+        let ints = [
+            "0",
+            "1",
+            "-1",
+            "127",
+            "128",
+            "-128",
+            "-129",
+            "32767",
+            "32768",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ];
+        let strs = ["01", "-0", "+1", " 1", "1.0", "9223372036854775808", ""];
+        let mut l = ListValue::new();
+        for x in ints.iter().chain(&strs) {
+            l.push_back(x.as_bytes());
+            l.push_front(x.as_bytes());
+        }
+        let back: Vec<Vec<u8>> = l.iter().skip(l.len() / 2).map(|e| e.to_vec()).collect();
+        let want: Vec<Vec<u8>> = ints
+            .iter()
+            .chain(&strs)
+            .map(|x| x.as_bytes().to_vec())
+            .collect();
+        assert_eq!(back, want);
+        // 1..=100_000 takes at most 3 bytes of data and 1 of code each.
+        let mut l: ListValue = (1..=100_000u32)
+            .map(|i| i.to_string().into_bytes())
+            .collect();
+        let data: usize = l.chunks.iter().map(|c| c.data.len() + c.len()).sum();
+        assert!(data <= 4 * 100_000, "{data}");
+        assert_eq!(l.get(99_999).as_deref(), Some(&b"100000"[..]));
+        assert_eq!(l.remove_matching(b"777", 0), 1);
+        assert_eq!(l.get(776).as_deref(), Some(&b"778"[..]));
     }
 
     #[test]
@@ -781,9 +1080,9 @@ mod tests {
         }
         assert_eq!(l.len(), 2000);
         assert!(l.chunk_count() >= 2000 / CHUNK_MAX_ITEMS);
-        assert_eq!(l.get(0), Some(&b"-999"[..]));
-        assert_eq!(l.get(1999), Some(&b"999"[..]));
-        assert_eq!(l.get(1000), Some(&b"0"[..]));
+        assert_eq!(l.get(0).as_deref(), Some(&b"-999"[..]));
+        assert_eq!(l.get(1999).as_deref(), Some(&b"999"[..]));
+        assert_eq!(l.get(1000).as_deref(), Some(&b"0"[..]));
         assert_eq!(l.pop_front().unwrap(), b"-999");
         assert_eq!(l.pop_back().unwrap(), b"999");
         while l.pop_back().is_some() {}
@@ -816,8 +1115,8 @@ mod tests {
             .filter(|(a, b)| Arc::ptr_eq(a, b))
             .count();
         assert_eq!(shared, l.chunk_count() - 1);
-        assert_eq!(snapshot.get(500), Some(&b"500"[..]));
-        assert_eq!(l.get(500), Some(&b"changed"[..]));
+        assert_eq!(snapshot.get(500).as_deref(), Some(&b"500"[..]));
+        assert_eq!(l.get(500).as_deref(), Some(&b"changed"[..]));
     }
 
     #[test]
@@ -859,6 +1158,9 @@ mod tests {
     fn item() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             8 => prop::collection::vec(b'a'..b'd', 0..4),
+            4 => any::<i64>().prop_map(|v| v.to_string().into_bytes()),
+            4 => (-300i64..300).prop_map(|v| v.to_string().into_bytes()),
+            1 => prop::collection::vec(b'0'..b':', 1..21),
             1 => prop::collection::vec(any::<u8>(), 0..300),
             1 => prop::collection::vec(any::<u8>(), 4000..5000),
         ]
@@ -958,8 +1260,8 @@ mod tests {
             check(&l, &m);
             if !m.is_empty() {
                 let mid = m.len() / 2;
-                prop_assert_eq!(l.get(mid), Some(m[mid].as_slice()));
-                let r: Vec<Vec<u8>> = l.range(mid / 2, mid + 3).map(<[u8]>::to_vec).collect();
+                prop_assert_eq!(l.get(mid).map(|e| e.to_vec()), Some(m[mid].clone()));
+                let r: Vec<Vec<u8>> = l.range(mid / 2, mid + 3).map(|e| e.to_vec()).collect();
                 let want: Vec<Vec<u8>> = m.iter().skip(mid / 2).take(mid + 3 - mid / 2).cloned().collect();
                 prop_assert_eq!(r, want);
             }

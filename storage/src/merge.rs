@@ -35,7 +35,7 @@ use std::sync::LazyLock;
 
 use crate::db::{Db, HeldShards};
 use crate::entry::{Entry, Kind};
-use crate::hash::HashValue;
+use crate::hash::{HashLimits, HashValue};
 use crate::number::{self, Ext};
 use crate::shard::{secs, Shard};
 
@@ -365,24 +365,27 @@ fn apply(
     op: &HashValue,
     raw: bool,
     strategy: MergeStrategy,
+    limits: HashLimits,
 ) -> Result<(), MergeError> {
     match strategy {
         MergeStrategy::Replace => for_each_batch(op, |batch| {
             for &(f, v) in batch {
-                acc.insert(f, v);
+                acc.insert_within(f, v, limits);
             }
             Ok(())
         }),
         MergeStrategy::Keep => for_each_batch(op, |batch| {
             for &(f, v) in batch {
-                acc.upsert(f, |cur| Ok::<_, MergeError>(cur.is_none().then_some(v)))?;
+                acc.upsert(f, limits, |cur| {
+                    Ok::<_, MergeError>(cur.is_none().then_some(v))
+                })?;
             }
             Ok(())
         }),
         // One lookup per field: the current value decides the new one.
         _ => for_each_batch(op, |batch| {
             for &(f, v) in batch {
-                acc.upsert(f, |current| match current {
+                acc.upsert(f, limits, |current| match current {
                     None if raw => Ok(Some(Rendered::Borrowed(v))),
                     current => merged(strategy, current, v),
                 })?;
@@ -493,6 +496,7 @@ fn merge_in_place(
     key: &[u8],
     srcs: &[&HashValue],
     strategy: MergeStrategy,
+    limits: HashLimits,
     now: i64,
 ) -> Result<usize, MergeError> {
     let check = match shard.peek(h, key, now).and_then(hash_of) {
@@ -507,15 +511,15 @@ fn merge_in_place(
             // A SUM near the end of the float range might overflow part-way: merge
             // into a copy and keep it only when every field succeeded.
             let mut copy = acc.clone();
-            copy.reserve(check.new_fields);
+            copy.reserve(check.new_fields, limits);
             for op in srcs {
-                apply(&mut copy, op, false, strategy)?;
+                apply(&mut copy, op, false, strategy, limits)?;
             }
             *acc = copy;
         } else {
-            acc.reserve(check.new_fields);
+            acc.reserve(check.new_fields, limits);
             for op in srcs {
-                apply(acc, op, false, strategy)?;
+                apply(acc, op, false, strategy, limits)?;
             }
         }
         Ok(acc.len())
@@ -545,11 +549,12 @@ impl Db {
         dest: &[u8],
         sources: &[&[u8]],
         strategy: MergeStrategy,
+        limits: HashLimits,
         now: i64,
     ) -> Result<Merged, MergeError> {
         let hashes = std::iter::once(dest).chain(sources.iter().copied());
         let mut locked = self.lock_many(hashes.map(|k| self.hash(k)));
-        self.hmerge_held(&mut locked, dest, sources, strategy, now)
+        self.hmerge_held(&mut locked, dest, sources, strategy, limits, now)
     }
 
     /// [`Db::hmerge`] on shards the caller holds (every shard of `dest` and the
@@ -560,6 +565,7 @@ impl Db {
         dest: &[u8],
         sources: &[&[u8]],
         strategy: MergeStrategy,
+        limits: HashLimits,
         now: i64,
     ) -> Result<Merged, MergeError> {
         let hd = self.hash(dest);
@@ -617,7 +623,7 @@ impl Db {
         }
         let Some(k) = largest else {
             drop(dest_entry); // a clone would make the in-place write copy the hash
-            let len = merge_in_place(locked.shard(hd), hd, dest, &srcs, strategy, now)?;
+            let len = merge_in_place(locked.shard(hd), hd, dest, &srcs, strategy, limits, now)?;
             return Ok(Merged { len, written: true });
         };
 
@@ -633,7 +639,7 @@ impl Db {
                 (d, earlier) => {
                     let mut folded = d.cloned().unwrap_or_default();
                     for op in earlier {
-                        apply(&mut folded, op, false, strategy)?;
+                        apply(&mut folded, op, false, strategy, limits)?;
                     }
                     Some((std::borrow::Cow::Owned(folded), true))
                 }
@@ -650,7 +656,7 @@ impl Db {
         if before.is_some() || !after.is_empty() || !rewrites.is_empty() {
             let result = merged_entry.with_hash_mut(|acc| {
                 for (f, v) in &rewrites {
-                    acc.insert(f, v.as_bytes());
+                    acc.insert_within(f, v.as_bytes(), limits);
                 }
                 let extra = count_new(
                     acc,
@@ -659,12 +665,12 @@ impl Db {
                         .map(|(b, _)| b.as_ref())
                         .chain(after.iter().copied()),
                 );
-                acc.reserve(extra);
+                acc.reserve(extra, limits);
                 if let Some((b, raw)) = &before {
-                    apply(acc, b, *raw, strategy.swapped())?;
+                    apply(acc, b, *raw, strategy.swapped(), limits)?;
                 }
                 for op in after {
-                    apply(acc, op, false, strategy)?;
+                    apply(acc, op, false, strategy, limits)?;
                 }
                 Ok(())
             });
@@ -685,10 +691,11 @@ impl Db {
         key: &[u8],
         pairs: &[(&[u8], &[u8])],
         strategy: MergeStrategy,
+        limits: HashLimits,
         now: i64,
     ) -> Result<usize, MergeError> {
         let mut locked = self.lock_many([self.hash(key)]);
-        self.hmerge_values_held(&mut locked, key, pairs, strategy, now)
+        self.hmerge_values_held(&mut locked, key, pairs, strategy, limits, now)
     }
 
     /// [`Db::hmerge_values`] on shards the caller holds (the shard of `key`).
@@ -698,6 +705,7 @@ impl Db {
         key: &[u8],
         pairs: &[(&[u8], &[u8])],
         strategy: MergeStrategy,
+        limits: HashLimits,
         now: i64,
     ) -> Result<usize, MergeError> {
         let h = self.hash(key);
@@ -720,16 +728,16 @@ impl Db {
         match shard.get_mut(h, key, now) {
             Some(e) => {
                 e.with_hash_mut(|acc| {
-                    acc.reserve(new_fields);
+                    acc.reserve(new_fields, limits);
                     for (f, v) in &changes {
-                        acc.insert(f, v.bytes());
+                        acc.insert_within(f, v.bytes(), limits);
                     }
                 });
             }
             None => {
-                let mut hv = HashValue::with_capacity(changes.len());
+                let mut hv = HashValue::with_capacity(changes.len(), limits);
                 for (f, v) in &changes {
-                    hv.insert(f, v.bytes());
+                    hv.insert_within(f, v.bytes(), limits);
                 }
                 shard.insert(h, Entry::new_hash(key, hv, None), now);
             }
@@ -937,7 +945,8 @@ mod tests {
         s: MergeStrategy,
     ) -> Result<usize, MergeError> {
         let srcs: Vec<&[u8]> = sources.iter().map(|k| k.as_bytes()).collect();
-        db.hmerge(dest.as_bytes(), &srcs, s, 0).map(|m| m.len)
+        db.hmerge(dest.as_bytes(), &srcs, s, HashLimits::default(), 0)
+            .map(|m| m.len)
     }
 
     fn values(
@@ -950,7 +959,7 @@ mod tests {
             .iter()
             .map(|(f, v)| (f.as_bytes(), v.as_bytes()))
             .collect();
-        db.hmerge_values(key.as_bytes(), &p, s, 0)
+        db.hmerge_values(key.as_bytes(), &p, s, HashLimits::default(), 0)
     }
 
     fn mmerge(db: &Db, s: MergeStrategy, pairs: &[(&str, &str)]) -> Result<usize, MergeError> {

@@ -103,10 +103,13 @@ fn restore(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .live
         .set_max_intset_entries
         .load(std::sync::atomic::Ordering::Relaxed);
+    let hash_limits = keys.shared().live.hash_limits();
     let entry =
-        rdb::restore_with(payload, key, expire_at, limits, intsets).map_err(|e| match e {
-            PayloadError::VersionOrChecksum => CmdError::msg(DUMP_PAYLOAD_WRONG),
-            PayloadError::BadData(_) => CmdError::msg(BAD_DATA_FORMAT),
+        rdb::restore_with(payload, key, expire_at, limits, intsets, hash_limits).map_err(|e| {
+            match e {
+                PayloadError::VersionOrChecksum => CmdError::msg(DUMP_PAYLOAD_WRONG),
+                PayloadError::BadData(_) => CmdError::msg(BAD_DATA_FORMAT),
+            }
         })?;
     if expire_at.is_some_and(|t| t <= now) {
         // Already expired: nothing is stored; a replaced key is deleted.

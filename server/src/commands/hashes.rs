@@ -35,7 +35,7 @@ use std::sync::atomic::Ordering;
 use rand::Rng;
 use shoal_protocol::{Args, Proto, ReplyBuf};
 use shoal_storage::number as long_double;
-use shoal_storage::{glob, Entry, HashValue};
+use shoal_storage::{glob, Entry, HashLimits, HashValue};
 
 use super::common::ScanOptions;
 use crate::changes::event::{DEL, HDEL, HINCRBY, HINCRBYFLOAT, HSET};
@@ -56,26 +56,26 @@ use crate::num::{int_arg, parse_i64};
 /// new. Once the hash is a table, room for all remaining pairs is reserved in one go
 /// (not before: like Redis 7.0, a packed hash converts only when it really outgrows
 /// the packed limits, so 200 pairs naming one field stay packed).
-fn set_pairs(hv: &mut HashValue, args: &Args<'_>) -> i64 {
+fn set_pairs(hv: &mut HashValue, args: &Args<'_>, limits: HashLimits) -> i64 {
     let mut remaining = args.len().saturating_sub(2) / 2;
     let mut sized = false;
     let mut created = 0;
     let mut it = args.iter().skip(2);
     while let (Some(field), Some(value)) = (it.next(), it.next()) {
         if !sized && hv.encoding() == "hashtable" {
-            hv.reserve(remaining);
+            hv.reserve(remaining, limits);
             sized = true;
         }
-        created += i64::from(hv.insert(field, value));
+        created += i64::from(hv.insert_within(field, value, limits));
         remaining -= 1;
     }
     created
 }
 
 /// A new hash entry holding one field.
-fn single_field_entry(key: &[u8], field: &[u8], value: &[u8]) -> Entry {
+fn single_field_entry(key: &[u8], field: &[u8], value: &[u8], limits: HashLimits) -> Entry {
     let mut hv = HashValue::new();
-    hv.insert(field, value);
+    hv.insert_within(field, value, limits);
     Entry::new_hash(key, hv, None)
 }
 
@@ -92,13 +92,14 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, name: &str) -> Result<i64, C
     let key = &args[1];
     // Redis counts every pair given, whether it created a field or not.
     let pairs = (args.len() / 2 - 1) as u64;
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, _) = ctx.keys(&[key]);
-    if let Some((created, _)) = keys.hash_mut(0, |hv| set_pairs(hv, args))? {
+    if let Some((created, _)) = keys.hash_mut(0, |hv| set_pairs(hv, args, limits))? {
         keys.changed(0, HSET, pairs);
         return Ok(created);
     }
     let mut hv = HashValue::new();
-    let created = set_pairs(&mut hv, args);
+    let created = set_pairs(&mut hv, args, limits);
     let old = keys.set(0, Entry::new_hash(key, hv, None), HSET, pairs);
     drop(keys);
     drop(old);
@@ -119,8 +120,11 @@ fn hmset(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
 
 fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let (key, field, value) = (&args[1], &args[2], &args[3]);
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, out) = ctx.keys(&[key]);
-    let set = match keys.hash_mut(0, |hv| !hv.contains(field) && hv.insert(field, value))? {
+    let set = match keys.hash_mut(0, |hv| {
+        !hv.contains(field) && hv.insert_within(field, value, limits)
+    })? {
         Some((set, _)) => {
             if set {
                 keys.changed(0, HSET, 1);
@@ -128,7 +132,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             set
         }
         None => {
-            keys.set(0, single_field_entry(key, field, value), HSET, 1);
+            keys.set(0, single_field_entry(key, field, value, limits), HSET, 1);
             true
         }
     };
@@ -263,6 +267,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     // The increment is validated first, then the key's type, then the field's value.
     let incr = int_arg(&args[3])?;
     let (key, field) = (&args[1], &args[2]);
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, out) = ctx.keys(&[key]);
     let result = keys.hash_mut(0, |hv| {
         let current = match hv.get(field) {
@@ -270,7 +275,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             Some(v) => parse_i64(v).ok_or(CmdError::msg(HASH_VALUE_NOT_INTEGER))?,
         };
         let new = current.checked_add(incr).ok_or(CmdError::Overflow)?;
-        hv.insert(field, itoa::Buffer::new().format(new).as_bytes());
+        hv.insert_within(field, itoa::Buffer::new().format(new).as_bytes(), limits);
         Ok(new)
     })?;
     let new = match result {
@@ -282,7 +287,12 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         None => {
             let mut digits = itoa::Buffer::new();
             let digits = digits.format(incr).as_bytes();
-            keys.set(0, single_field_entry(key, field, digits), HINCRBY, 1);
+            keys.set(
+                0,
+                single_field_entry(key, field, digits, limits),
+                HINCRBY,
+                1,
+            );
             incr
         }
     };
@@ -306,10 +316,11 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             long_double::add(current, incr).ok_or(CmdError::msg(INCREMENT_NAN_OR_INFINITY))?;
         Ok(long_double::format_human(sum))
     };
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, out) = ctx.keys(&[key]);
     let result = keys.hash_mut(0, |hv| {
         let text = add(hv.get(field))?;
-        hv.insert(field, text.as_bytes());
+        hv.insert_within(field, text.as_bytes(), limits);
         Ok(text)
     })?;
     let text = match result {
@@ -322,7 +333,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
             let text = add(None)?;
             keys.set(
                 0,
-                single_field_entry(key, field, text.as_bytes()),
+                single_field_entry(key, field, text.as_bytes(), limits),
                 HINCRBYFLOAT,
                 1,
             );

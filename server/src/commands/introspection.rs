@@ -8,7 +8,7 @@
 use shoal_protocol::{Args, ReplyBuf};
 
 use super::common::help;
-use crate::command::{flags::*, Command, CommandTable, Ctx};
+use crate::command::{flags::*, BeginSearch, Command, CommandTable, Ctx, FindKeys, KeySpecDoc};
 use crate::command_args;
 use crate::error::{self, show_arg, CmdError, CmdResult};
 
@@ -164,6 +164,9 @@ fn script_key_spec(cmd: &Command) -> Option<(&'static [&'static str], Option<&'s
 /// or negative from the end); for keys counted by a `numkeys` argument one more
 /// (the only one when the row has no fixed keys: ZMPOP, ZUNION).
 fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
+    if let Some(specs) = cmd.schema.key_specs {
+        return reply_spec_docs(out, specs);
+    }
     let k = cmd.keys;
     let fixed = k.first > 0;
     let unknown = unknown_key_specs(cmd);
@@ -231,6 +234,86 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
             out.bulk_str("unknown");
             out.bulk_str("spec");
             out.map(0);
+        }
+    }
+}
+
+/// Redis's own key specs of a command (generated from redis-server's COMMAND INFO).
+fn reply_spec_docs(out: &mut ReplyBuf, specs: &[KeySpecDoc]) {
+    out.set(specs.len());
+    for spec in specs {
+        out.map(3 + usize::from(spec.notes.is_some()));
+        if let Some(notes) = spec.notes {
+            out.bulk_str("notes");
+            out.bulk_str(notes);
+        }
+        out.bulk_str("flags");
+        out.set(spec.flags.len());
+        for f in spec.flags {
+            out.simple_str(f);
+        }
+        out.bulk_str("begin_search");
+        out.map(2);
+        out.bulk_str("type");
+        match spec.begin {
+            BeginSearch::Index(index) => {
+                out.bulk_str("index");
+                out.bulk_str("spec");
+                out.map(1);
+                out.bulk_str("index");
+                out.int(index);
+            }
+            BeginSearch::Keyword { keyword, startfrom } => {
+                out.bulk_str("keyword");
+                out.bulk_str("spec");
+                out.map(2);
+                out.bulk_str("keyword");
+                out.bulk_str(keyword);
+                out.bulk_str("startfrom");
+                out.int(startfrom);
+            }
+            BeginSearch::Unknown => {
+                out.bulk_str("unknown");
+                out.bulk_str("spec");
+                out.map(0);
+            }
+        }
+        out.bulk_str("find_keys");
+        out.map(2);
+        out.bulk_str("type");
+        let fields: [(&str, i64); 3] = match spec.find {
+            FindKeys::Range {
+                lastkey,
+                keystep,
+                limit,
+            } => {
+                out.bulk_str("range");
+                [("lastkey", lastkey), ("keystep", keystep), ("limit", limit)]
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                out.bulk_str("keynum");
+                [
+                    ("keynumidx", keynumidx),
+                    ("firstkey", firstkey),
+                    ("keystep", keystep),
+                ]
+            }
+            FindKeys::Unknown => {
+                out.bulk_str("unknown");
+                out.bulk_str("spec");
+                out.map(0);
+                continue;
+            }
+        };
+        out.bulk_str("spec");
+        out.map(3);
+        for (name, v) in fields {
+            out.bulk_str(name);
+            out.int(v);
         }
     }
 }

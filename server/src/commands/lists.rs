@@ -28,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use shoal_protocol::{Args, ReplyBuf};
-use shoal_storage::list::MAX_ELEMENT;
+use shoal_storage::list::{Elem, MAX_ELEMENT};
 use shoal_storage::{Entry, ListValue};
 
 use crate::access::{Keys, Want};
@@ -234,13 +234,13 @@ fn pop_into(
         match end {
             End::Left => {
                 for item in l.range(0, k) {
-                    out.bulk(item);
+                    out.bulk(&item);
                 }
                 l.drop_front(k);
             }
             End::Right => {
                 for item in l.range(l.len() - k, l.len()).rev() {
-                    out.bulk(item);
+                    out.bulk(&item);
                 }
                 l.drop_back(k);
             }
@@ -448,7 +448,7 @@ fn lindex(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     };
     let index = int_arg(&args[2])?;
     match index_of(index, l.len()).and_then(|i| l.get(i)) {
-        Some(v) => out.bulk(v),
+        Some(v) => out.bulk(&v),
         None => out.null(),
     }
     Ok(())
@@ -468,7 +468,7 @@ fn lrange(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         Some((s, e)) => {
             out.array(e - s);
             for item in l.range(s, e) {
-                out.bulk(item);
+                out.bulk(&item);
             }
         }
     }
@@ -520,7 +520,7 @@ fn lpos(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         .ok()
         .filter(|m| *m > 0)
         .map_or(len, |m| m.min(len));
-    let items: Box<dyn Iterator<Item = (usize, &[u8])>> = if from_tail {
+    let items: Box<dyn Iterator<Item = (usize, Elem<'_>)>> = if from_tail {
         Box::new(
             l.iter()
                 .rev()
@@ -532,7 +532,7 @@ fn lpos(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
         Box::new(l.iter().enumerate().take(scan))
     };
     let mut matches = items
-        .filter(|(_, v)| *v == element)
+        .filter(|(_, v)| **v == *element)
         .map(|(i, _)| i)
         .skip(usize::try_from(rank - 1).unwrap_or(usize::MAX));
     match count {

@@ -96,11 +96,19 @@ fn hmerge(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     let names: Vec<&[u8]> = std::iter::once(&args[1])
         .chain(sources.iter().copied())
         .collect();
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, out) = ctx.keys(&names);
     let (db, now) = (keys.db(0), keys.now());
     let created = keys.presence(0) != Presence::Live;
     let merged = db
-        .hmerge_held(&mut keys.held_in(0), &args[1], &sources, strategy, now)
+        .hmerge_held(
+            &mut keys.held_in(0),
+            &args[1],
+            &sources,
+            strategy,
+            limits,
+            now,
+        )
         .map_err(|e| merge_error(e, Family::Hash))?;
     if merged.written {
         if created {
@@ -122,11 +130,19 @@ fn hmergevalues(ctx: &mut Ctx<'_>, args: &Args<'_>) -> CmdResult {
     }
     let strategy = strategy_arg(&args[2])?;
     let pairs = pairs(args, 3);
+    let limits = ctx.shared.live.hash_limits();
     let (mut keys, out) = ctx.keys(&[&args[1]]);
     let (db, now) = (keys.db(0), keys.now());
     let created = keys.presence(0) != Presence::Live;
     let changed = db
-        .hmerge_values_held(&mut keys.held_in(0), &args[1], &pairs, strategy, now)
+        .hmerge_values_held(
+            &mut keys.held_in(0),
+            &args[1],
+            &pairs,
+            strategy,
+            limits,
+            now,
+        )
         .map_err(|e| merge_error(e, Family::Hash))?;
     if changed > 0 {
         if created {

@@ -137,6 +137,73 @@ async fn command_docs_match_redis() {
     }
 }
 
+/// COMMAND INFO's key specs (the ninth field: flags such as `RW insert`, begin_search,
+/// find_keys, notes) of every command and subcommand Shoal shares with redis-server
+/// 7.0.15 are Redis's, frame for frame, in RESP2 and RESP3 (COMMAND LIST names the
+/// subcommands too: `config|get`).
+#[tokio::test]
+async fn command_info_key_specs_match_redis() {
+    let redis = RedisServer::start();
+    let shoal = TestServer::start();
+    for resp3 in [false, true] {
+        let proto = if resp3 { "RESP3" } else { "RESP2" };
+        let mut r = redis.conn(resp3).await;
+        let mut s = if resp3 {
+            shoal.conn3().await
+        } else {
+            shoal.conn().await
+        };
+        let ours: Vec<String> = cmd(&mut s, &["COMMAND", "LIST"]).await;
+        let theirs: HashSet<String> = cmd::<Vec<String>>(&mut r, &["COMMAND", "LIST"])
+            .await
+            .into_iter()
+            .collect();
+        let info = |v: Value| -> Value {
+            match v {
+                Value::Array(mut one) if one.len() == 1 => one.remove(0),
+                other => panic!("COMMAND INFO of one name: {other:?}"),
+            }
+        };
+        let specs = |entry: &Value| -> Value {
+            match entry {
+                Value::Array(fields) if fields.len() == 10 => fields[8].clone(),
+                other => panic!("a COMMAND INFO entry: {other:?}"),
+            }
+        };
+        let (mut differences, mut compared, mut with_specs) = (Vec::new(), 0, 0);
+        for name in ours.iter().filter(|n| theirs.contains(*n)) {
+            let expected = info(cmd(&mut r, &["COMMAND", "INFO", name]).await);
+            let got = info(cmd(&mut s, &["COMMAND", "INFO", name]).await);
+            if specs(&got) != specs(&expected) {
+                differences.push(format!(
+                    "{name} ({proto}):\n  redis: {:?}\n  shoal: {:?}",
+                    specs(&expected),
+                    specs(&got)
+                ));
+            }
+            compared += 1;
+            if !matches!(specs(&expected), Value::Array(ref v) | Value::Set(ref v) if v.is_empty())
+            {
+                with_specs += 1;
+            }
+        }
+        assert!(
+            differences.is_empty(),
+            "COMMAND INFO key specs differ from redis-server's for {} command(s):\n{}",
+            differences.len(),
+            differences.join("\n")
+        );
+        assert!(
+            compared > 200,
+            "only {compared} commands compared ({proto})"
+        );
+        assert!(
+            with_specs > 100,
+            "only {with_specs} commands with key specs ({proto})"
+        );
+    }
+}
+
 /// redis-cli's output without its colour escapes.
 fn plain(out: &[u8]) -> String {
     let text = String::from_utf8_lossy(out);

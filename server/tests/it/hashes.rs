@@ -696,21 +696,22 @@ async fn string_commands_on_a_hash_are_wrongtype() {
 async fn packed_hashes_convert_to_tables() {
     let s = TestServer::start();
     let mut c = s.conn().await;
-    // 128 fields stay packed, the 129th converts.
-    fill(&mut c, "h", 128).await;
+    // 512 fields (Redis 7.0's default hash-max-listpack-entries) stay packed, the
+    // 513th converts.
+    fill(&mut c, "h", 512).await;
     assert_eq!(encoding(&mut c, "h").await, "listpack");
     assert_eq!(int(&mut c, &["HSET", "h", "f0", "again"]).await, 0);
     assert_eq!(encoding(&mut c, "h").await, "listpack");
     assert_eq!(int(&mut c, &["HSET", "h", "one-more", "v"]).await, 1);
     assert_eq!(encoding(&mut c, "h").await, "hashtable");
-    assert_eq!(int(&mut c, &["HLEN", "h"]).await, 129);
+    assert_eq!(int(&mut c, &["HLEN", "h"]).await, 513);
     assert_eq!(cmd::<String>(&mut c, &["HGET", "h", "f0"]).await, "again");
-    assert_eq!(cmd::<String>(&mut c, &["HGET", "h", "f127"]).await, "v127");
+    assert_eq!(cmd::<String>(&mut c, &["HGET", "h", "f511"]).await, "v511");
     // Never back: deleting down to one field keeps the table.
     let mut args = vec!["HDEL".to_string(), "h".to_string()];
-    args.extend((0..128).map(|i| format!("f{i}")));
+    args.extend((0..512).map(|i| format!("f{i}")));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_eq!(int(&mut c, &refs).await, 128);
+    assert_eq!(int(&mut c, &refs).await, 512);
     assert_eq!(encoding(&mut c, "h").await, "hashtable");
 
     // A 64-byte value stays packed, a 65-byte value or field converts.
@@ -722,28 +723,209 @@ async fn packed_hashes_convert_to_tables() {
     assert_eq!(encoding(&mut c, "v").await, "hashtable");
     assert_eq!(cmd::<String>(&mut c, &["HGET", "v", "g"]).await, v65);
     assert_eq!(cmd::<String>(&mut c, &["HGET", "v", &v64]).await, "v");
-    cmd::<i64>(&mut c, &["HSET", "k", &v65, "v"]).await;
-    assert_eq!(encoding(&mut c, "k").await, "hashtable");
-    assert_eq!(int(&mut c, &["HSETNX", "n", "f", &v65]).await, 1);
-    assert_eq!(encoding(&mut c, "n").await, "hashtable");
-    // A long field name created by HINCRBYFLOAT converts too.
-    cmd::<String>(&mut c, &["HINCRBYFLOAT", "fl", &v65, "1"]).await;
-    assert_eq!(encoding(&mut c, "fl").await, "hashtable");
 
-    // One HSET with 200 distinct pairs converts; 200 pairs naming one field do not
+    // One HSET with 600 distinct pairs converts; 600 pairs naming one field do not
     // (Redis 7.0 converts on the real size, not on the argument count).
-    fill(&mut c, "wide", 200).await;
+    fill(&mut c, "wide", 600).await;
     assert_eq!(encoding(&mut c, "wide").await, "hashtable");
-    assert_eq!(int(&mut c, &["HLEN", "wide"]).await, 200);
+    assert_eq!(int(&mut c, &["HLEN", "wide"]).await, 600);
     let mut args = vec!["HSET".to_string(), "dup".to_string()];
-    for i in 0..200 {
+    for i in 0..600 {
         args.push("f".into());
         args.push(format!("{i}"));
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(int(&mut c, &refs).await, 1);
     assert_eq!(encoding(&mut c, "dup").await, "listpack");
-    assert_eq!(cmd::<String>(&mut c, &["HGET", "dup", "f"]).await, "199");
+    assert_eq!(cmd::<String>(&mut c, &["HGET", "dup", "f"]).await, "599");
+}
+
+/// Commands around the packed limits, under several values of the knobs (set by
+/// their names and their old `ziplist` aliases, between writes too).
+fn encoding_script() -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut push = |v: Vec<String>| out.push(v);
+    let c = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let fill = |key: &str, n: usize| {
+        let mut v = vec!["HSET".to_string(), key.to_string()];
+        for i in 0..n {
+            v.push(format!("f{i}"));
+            v.push(format!("v{i}"));
+        }
+        v
+    };
+    let knobs = [
+        (
+            "hash-max-listpack-entries",
+            "512",
+            "hash-max-listpack-value",
+            "64",
+        ),
+        (
+            "hash-max-ziplist-entries",
+            "2",
+            "hash-max-ziplist-value",
+            "3",
+        ),
+        (
+            "hash-max-listpack-entries",
+            "0",
+            "hash-max-ziplist-value",
+            "64",
+        ),
+        (
+            "hash-max-ziplist-entries",
+            "128",
+            "hash-max-listpack-value",
+            "10",
+        ),
+        (
+            "hash-max-listpack-entries",
+            "1000",
+            "hash-max-listpack-value",
+            "200",
+        ),
+        (
+            "hash-max-listpack-entries",
+            "1",
+            "hash-max-listpack-value",
+            "0",
+        ),
+    ];
+    for (en, e, vn, v) in knobs {
+        push(c(&["FLUSHALL"]));
+        push(c(&["CONFIG", "SET", en, e]));
+        push(c(&["CONFIG", "SET", vn, v]));
+        for name in [
+            "hash-max-listpack-entries",
+            "hash-max-ziplist-entries",
+            "hash-max-listpack-value",
+            "hash-max-ziplist-value",
+        ] {
+            push(c(&["CONFIG", "GET", name]));
+        }
+        for n in [1, 2, 3, 127, 128, 129, 511, 512, 513, 1000, 1001] {
+            let key = format!("h{n}");
+            push(fill(&key, n));
+            push(c(&["OBJECT", "ENCODING", &key]));
+            // One field at a time, up to the same size.
+            let key = format!("one{n}");
+            for i in 0..n.min(140) {
+                push(c(&["HSET", &key, &format!("f{i}"), "v"]));
+            }
+            push(c(&["OBJECT", "ENCODING", &key]));
+        }
+        for len in [0, 1, 3, 4, 10, 11, 64, 65, 200, 201] {
+            let x = "x".repeat(len);
+            for (key, cmd) in [
+                (format!("val{len}"), c(&["HSET", "", "f", &x])),
+                (format!("fld{len}"), c(&["HSET", "", &x, "v"])),
+                (format!("nx{len}"), c(&["HSETNX", "", "f", &x])),
+                (format!("nxf{len}"), c(&["HSETNX", "", &x, "1"])),
+                (format!("incr{len}"), c(&["HINCRBY", "", &x, "1"])),
+                (format!("fincr{len}"), c(&["HINCRBYFLOAT", "", &x, "1.5"])),
+            ] {
+                let mut cmd = cmd;
+                cmd[1] = key.clone();
+                push(c(&["HSET", &key, "a", "1"]));
+                push(cmd);
+                push(c(&["OBJECT", "ENCODING", &key]));
+            }
+        }
+        // A long number made by HINCRBYFLOAT.
+        push(c(&["HSET", "float", "a", "1"]));
+        push(c(&["HINCRBYFLOAT", "float", "a", "1e300"]));
+        push(c(&["OBJECT", "ENCODING", "float"]));
+        push(c(&["HSTRLEN", "float", "a"]));
+    }
+    // At run time: a lower limit converts a packed hash on its next write (an update
+    // included), a higher one never converts a table back; COPY keeps the encoding.
+    push(c(&["FLUSHALL"]));
+    push(c(&["CONFIG", "SET", "hash-max-listpack-entries", "100"]));
+    push(c(&["CONFIG", "SET", "hash-max-listpack-value", "64"]));
+    push(fill("p", 10));
+    push(fill("q", 10));
+    push(fill("r", 10));
+    push(fill("t", 10));
+    push(c(&["CONFIG", "SET", "hash-max-listpack-entries", "4"]));
+    for key in ["p", "q", "r", "t"] {
+        push(c(&["OBJECT", "ENCODING", key]));
+    }
+    push(c(&["HSET", "p", "new", "1"]));
+    push(c(&["HSET", "q", "f1", "updated"]));
+    push(c(&["HSETNX", "r", "f1", "x"]));
+    push(c(&["HDEL", "t", "f1"]));
+    push(c(&["HINCRBY", "t", "f9", "1"]));
+    for key in ["p", "q", "r", "t"] {
+        push(c(&["OBJECT", "ENCODING", key]));
+    }
+    push(c(&["CONFIG", "SET", "hash-max-listpack-entries", "1000"]));
+    push(c(&[
+        "HDEL", "p", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
+    ]));
+    push(c(&["HSET", "p", "g", "1"]));
+    push(c(&["OBJECT", "ENCODING", "p"]));
+    push(c(&["COPY", "r", "r2"]));
+    push(c(&["OBJECT", "ENCODING", "r2"]));
+    push(c(&["COPY", "p", "p2"]));
+    push(c(&["OBJECT", "ENCODING", "p2"]));
+    out
+}
+
+/// The script above, replayed on Shoal and on redis-server 7.0: every reply, every
+/// OBJECT ENCODING included, is the same byte for byte. Then RESTORE: a DUMP from
+/// either server restored under other knobs converts where Redis's does.
+#[tokio::test]
+async fn encodings_follow_the_knobs_as_in_redis() {
+    let redis = RedisServer::start();
+    let s = TestServer::start();
+    let mut ours = Wire::connect(s.addr);
+    let mut theirs = Wire::connect(("127.0.0.1", redis.port));
+    let script = encoding_script();
+    assert!(script.len() > 1000);
+    let mut encodings = HashSet::new();
+    for cmd in &script {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let (a, b) = (ours.call(&args), theirs.call(&args));
+        let short: Vec<String> = args
+            .iter()
+            .take(4)
+            .map(|a| a.chars().take(20).collect())
+            .collect();
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "{short:?}"
+        );
+        if args[0] == "OBJECT" {
+            encodings.insert(a);
+        }
+    }
+    // Both encodings came up.
+    assert_eq!(encodings.len(), 2, "{encodings:?}");
+
+    let mut conns = [s.conn().await, redis.conn(false).await];
+    for c in conns.iter_mut() {
+        cmd::<String>(c, &["CONFIG", "SET", "hash-max-listpack-entries", "512"]).await;
+        fill(c, "small", 5).await;
+    }
+    for from in 0..2 {
+        let payload: Vec<u8> = cmd(&mut conns[from], &["DUMP", "small"]).await;
+        let mut got = Vec::new();
+        for c in conns.iter_mut() {
+            for (entries, key) in [("5", "fits"), ("4", "over")] {
+                cmd::<String>(c, &["CONFIG", "SET", "hash-max-listpack-entries", entries]).await;
+                let _: Value =
+                    bin(c, &[b"RESTORE", key.as_bytes(), b"0", &payload, b"REPLACE"]).await;
+                got.push(encoding(c, key).await);
+            }
+        }
+        assert_eq!(
+            got,
+            ["listpack", "hashtable", "listpack", "hashtable"],
+            "DUMP of server {from}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -765,7 +947,7 @@ async fn field_writes_keep_the_ttl() {
     let ttl = int(&mut c, &["TTL", "h"]).await;
     assert!((98..=100).contains(&ttl), "TTL kept, got {ttl}");
     // Across the conversion to a table as well.
-    fill(&mut c, "h", 300).await;
+    fill(&mut c, "h", 600).await;
     assert_eq!(encoding(&mut c, "h").await, "hashtable");
     let ttl = int(&mut c, &["TTL", "h"]).await;
     assert!((98..=100).contains(&ttl), "TTL kept, got {ttl}");

@@ -1106,7 +1106,7 @@ async fn active_expiry_reclaims_untouched_keys() {
 fn hash_entry(key: &str, n: usize, expire_at: Option<i64>) -> Entry {
     let mut hv = shoal_storage::HashValue::new();
     for i in 0..n {
-        hv.insert(format!("f{i}").as_bytes(), b"v");
+        hv.insert_within(format!("f{i}").as_bytes(), b"v", Default::default());
     }
     Entry::new_hash(key.as_bytes(), hv, expire_at)
 }
@@ -1125,7 +1125,7 @@ async fn generic_commands_on_hashes() {
     let s = TestServer::start();
     let mut c = s.conn().await;
     insert(&s, 0, hash_entry("h", 3, None));
-    insert(&s, 0, hash_entry("big", 200, None));
+    insert(&s, 0, hash_entry("big", 600, None));
     insert(&s, 0, hash_entry("dead", 1, Some(now_ms() - 1)));
     seed(&s, 0, "str", "v", None);
     assert_eq!(cmd::<String>(&mut c, &["TYPE", "h"]).await, "hash");
@@ -1166,7 +1166,7 @@ async fn generic_commands_on_hashes() {
         cmd::<String>(&mut c, &["RENAME", "big", "big2"]).await,
         "OK"
     );
-    assert_eq!(hash_len(&s, 0, "big2"), Some(200));
+    assert_eq!(hash_len(&s, 0, "big2"), Some(600));
     assert_eq!(int(&mut c, &["RENAMENX", "h", "big2"]).await, 0);
     assert_eq!(int(&mut c, &["COPY", "h", "hc"]).await, 1);
     assert_eq!(hash_len(&s, 0, "hc"), Some(3));

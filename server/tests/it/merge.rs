@@ -51,7 +51,7 @@ fn hash(s: &TestServer, key: &str) -> Option<Map> {
 fn put_hash(s: &TestServer, key: &str, fields: &[(&str, &str)], ttl: Option<i64>) {
     let mut hv = HashValue::new();
     for (f, v) in fields {
-        hv.insert(f.as_bytes(), v.as_bytes());
+        hv.insert_within(f.as_bytes(), v.as_bytes(), Default::default());
     }
     let shared = s.handle().shared();
     let db = shared.keyspace.db(0);
@@ -320,8 +320,8 @@ async fn hmerge_keys_ttl_and_missing() {
     );
     // Binary and empty fields and values.
     let mut hv = HashValue::new();
-    hv.insert(b"\x00\xff", b"");
-    hv.insert(b"", b"\r\n");
+    hv.insert_within(b"\x00\xff", b"", Default::default());
+    hv.insert_within(b"", b"\r\n", Default::default());
     let shared = s.handle().shared();
     let db = shared.keyspace.db(0);
     let h = db.hash(b"bin");

@@ -153,7 +153,7 @@ fn shoal_contents(s: &TestServer) -> Contents {
                         })
                         .collect(),
                 ),
-                Value::List(l) => Val::List(l.iter().map(<[u8]>::to_vec).collect()),
+                Value::List(l) => Val::List(l.iter().map(|e| e.to_vec()).collect()),
                 Value::Set(s) => Val::Set(s.iter().map(|m| m.to_vec()).collect()),
             };
             all.insert((d, e.key().to_vec()), (v, e.expire_at()));
@@ -248,7 +248,7 @@ fn check_rdb(file: &Path) -> String {
 fn put_hash(s: &TestServer, db: usize, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], ttl: Option<i64>) {
     let mut h = HashValue::new();
     for (f, v) in pairs {
-        h.insert(f, v);
+        h.insert_within(f, v, Default::default());
     }
     let ks = &s.handle().shared().keyspace;
     let d = ks.db(db);

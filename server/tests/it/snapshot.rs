@@ -56,7 +56,7 @@ async fn get(c: &mut Conn, key: &str) -> Option<String> {
 fn put_hash(s: &TestServer, key: &str, fields: &[(&str, &str)]) {
     let mut h = HashValue::new();
     for (f, v) in fields {
-        h.insert(f.as_bytes(), v.as_bytes());
+        h.insert_within(f.as_bytes(), v.as_bytes(), Default::default());
     }
     let db = s.handle().shared().keyspace.db(0);
     let hash = db.hash(key.as_bytes());

@@ -188,7 +188,7 @@ fn dataset(shared: &Shared) -> BTreeMap<(usize, Vec<u8>), String> {
                         .as_list()
                         .into_iter()
                         .flat_map(|l| l.iter())
-                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .map(|v| String::from_utf8_lossy(&v).into_owned())
                         .collect();
                     format!("list:{}", items.join(","))
                 }

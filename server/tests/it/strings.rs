@@ -1668,7 +1668,7 @@ fn command_table_rows_match_redis() {
 fn seed_hash(s: &TestServer, key: &str, expire_at: Option<i64>) {
     use shoal_storage::{Entry, HashValue};
     let mut hv = HashValue::new();
-    hv.insert(b"field", b"value");
+    hv.insert_within(b"field", b"value", Default::default());
     let shared = s.handle().shared();
     let db = shared.keyspace.db(0);
     let h = db.hash(key.as_bytes());

@@ -35,12 +35,12 @@ pub(crate) fn read_table(
 ) -> Result<Option<Entry>, RdbError> {
     let n = r.length()?;
     // The count is a hint only as far as the data backs it.
-    let mut h = HashValue::with_capacity(n.min(1 << 16) as usize);
+    let mut h = HashValue::with_capacity(n.min(1 << 16) as usize, s.hash_limits);
     for _ in 0..n {
         let field_at = r.offset();
         r.string_into(&mut s.field)?;
         r.string_into(&mut s.value)?;
-        if !h.insert(&s.field, &s.value) {
+        if !h.insert_within(&s.field, &s.value, s.hash_limits) {
             return Err(duplicate(field_at, &s.field));
         }
     }
@@ -86,6 +86,7 @@ fn read_blob(
     let at = r.offset();
     r.string_into(&mut s.blob)?;
     let mut h = HashValue::new();
+    let limits = s.hash_limits;
     // Elements alternate: a field (kept in `field`), then its value.
     let mut have_field = false;
     let field = &mut s.field;
@@ -93,7 +94,7 @@ fn read_blob(
         if !have_field {
             field.clear();
             field.extend_from_slice(item);
-        } else if !h.insert(field, item) {
+        } else if !h.insert_within(field, item, limits) {
             return Err(format!("duplicate hash field '{}'", super::shown(field)));
         }
         have_field = !have_field;

@@ -57,11 +57,11 @@ fn lp_push_str(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// A listpack holding `items`.
-pub(crate) fn listpack<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+pub(crate) fn listpack(items: impl Iterator<Item = impl AsRef<[u8]>>) -> Vec<u8> {
     let mut lp = vec![0u8; 6];
     let mut count = 0usize;
     for item in items {
-        lp_push_str(&mut lp, item);
+        lp_push_str(&mut lp, item.as_ref());
         count += 1;
     }
     lp.push(0xFF);

@@ -47,7 +47,7 @@ mod zset;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::{Entry, Keyspace, Value, ZsetLimits};
+use crate::{Entry, HashLimits, Keyspace, Value, ZsetLimits};
 pub use reader::{RdbError, RdbErrorKind, Reader};
 pub use writer::Writer;
 
@@ -86,6 +86,8 @@ pub(crate) struct Scratch {
     pub zset_limits: ZsetLimits,
     /// Most integers a loaded set keeps as an intset.
     pub set_max_intset: usize,
+    /// When a loaded hash stays packed.
+    pub hash_limits: HashLimits,
 }
 
 /// Reads one value of an RDB type: `(type byte, reader, key, expiry, scratch)`.
@@ -381,17 +383,20 @@ pub fn restore(
         expire_at,
         zset_limits,
         crate::set::INTSET_MAX_ENTRIES,
+        HashLimits::default(),
     )
 }
 
 /// [`restore`] with the most members a restored set keeps as an intset
-/// (`set-max-intset-entries`).
+/// (`set-max-intset-entries`) and when a restored hash stays packed
+/// (`hash-max-listpack-*`).
 pub fn restore_with(
     payload: &[u8],
     key: &[u8],
     expire_at: Option<i64>,
     zset_limits: ZsetLimits,
     set_max_intset: usize,
+    hash_limits: HashLimits,
 ) -> Result<Entry, PayloadError> {
     let Some(body_len) = payload.len().checked_sub(10) else {
         return Err(PayloadError::VersionOrChecksum);
@@ -420,6 +425,7 @@ pub fn restore_with(
     let mut scratch = Scratch {
         zset_limits,
         set_max_intset,
+        hash_limits,
         ..Scratch::default()
     };
     let entry = read(code, &mut r, key, expire_at, &mut scratch).map_err(PayloadError::BadData)?;
@@ -524,6 +530,8 @@ pub struct LoadOptions<'a> {
     /// Most integers a loaded set keeps as an intset (`set-max-intset-entries`;
     /// `None`: 512, Redis's default). A larger one is converted, as Redis does.
     pub set_max_intset_entries: Option<usize>,
+    /// When a loaded hash stays packed (`hash-max-listpack-*`).
+    pub hash_limits: HashLimits,
 }
 
 /// What a load read.
@@ -580,6 +588,7 @@ pub fn read(
         set_max_intset: opts
             .set_max_intset_entries
             .unwrap_or(crate::set::INTSET_MAX_ENTRIES),
+        hash_limits: opts.hash_limits,
         ..Scratch::default()
     };
     let mut key = Vec::new();

@@ -35,7 +35,10 @@ fn describe(e: &Entry) -> String {
             format!("hash:{f:?}")
         }
         Value::Zset(z) => format!("zset:{}:{:?}", z.encoding(), z.to_vec()),
-        Value::List(l) => format!("list:{:?}", l.iter().collect::<Vec<_>>()),
+        Value::List(l) => format!(
+            "list:{:?}",
+            l.iter().map(|e| e.to_vec()).collect::<Vec<_>>()
+        ),
         Value::Set(s) => {
             let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
             m.sort();
