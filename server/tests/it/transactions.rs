@@ -793,9 +793,10 @@ fn watch_expiry_transcript(port: u16) -> Vec<String> {
         call(&mut w, &["PING"]);
         call(&mut w, &["EXEC"]);
     }
-    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    // Long enough to be live when watched, however slow the machine.
+    call(&mut w, &["SET", "k", "v", "PX", "400"]);
     call(&mut w, &["WATCH", "k"]);
-    pause(100);
+    pause(800);
     call(&mut w, &["MULTI"]);
     call(&mut w, &["PING"]);
     call(&mut w, &["EXEC"]);
@@ -803,7 +804,7 @@ fn watch_expiry_transcript(port: u16) -> Vec<String> {
     // Background expiry on: the key goes without anyone touching it.
     call(&mut w, &["FLUSHALL"]);
     call(&mut w, &["CONFIG", "RESETSTAT"]);
-    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["SET", "k", "v", "PX", "400"]);
     call(&mut w, &["WATCH", "k"]);
     call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
