@@ -165,15 +165,20 @@ async fn select_and_whole_database_commands_inside_a_transaction() {
 
 /// The `redis` crate's optimistic-locking helper (WATCH, read, MULTI, write, EXEC,
 /// retry on a null reply), as applications use it: concurrent increments by many
-/// clients through WATCH never lose an update.
+/// clients through WATCH never lose an update. Half the clients speak RESP3 (a
+/// refused EXEC is `_` there), half RESP2.
 #[tokio::test]
 async fn watch_based_increments_from_many_clients_lose_nothing() {
     let s = TestServer::start();
     let clients = 8;
     let per_client = 60;
     let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let client = s.client();
+    for i in 0..clients {
+        let client = if i % 2 == 0 {
+            s.client()
+        } else {
+            redis::Client::open(format!("redis://{}/?protocol=resp3", s.addr)).expect("client")
+        };
         tasks.push(tokio::task::spawn_blocking(move || {
             let mut con = client.get_connection().expect("connect");
             let mut retries = 0u64;
@@ -207,14 +212,17 @@ async fn watch_based_increments_from_many_clients_lose_nothing() {
 }
 
 /// A reader never sees half a transaction: each EXEC moves one unit from `a` to `b`
-/// (different shards), while readers check `a + b` with MGET.
+/// (different shards), while readers check `a + b` with MGET. The writer speaks
+/// RESP3, the readers RESP2 and RESP3.
 #[tokio::test]
 async fn readers_never_observe_a_partial_exec() {
     let s = TestServer::start();
     let mut con = s.conn().await;
+    let mut con3 = s.conn3().await;
     let _: () = cmd(&mut con, &["MSET", "{x}a", "1000", "b", "0"]).await;
     let writer = {
-        let client = s.client();
+        let client =
+            redis::Client::open(format!("redis://{}/?protocol=resp3", s.addr)).expect("client");
         tokio::task::spawn_blocking(move || {
             let mut con = client.get_connection().expect("connect");
             for _ in 0..500 {
@@ -234,6 +242,8 @@ async fn readers_never_observe_a_partial_exec() {
         let done = writer.is_finished();
         let (a, b): (i64, i64) = cmd(&mut con, &["MGET", "{x}a", "b"]).await;
         assert_eq!(a + b, 1000, "saw a half-done transaction");
+        let (a, b): (i64, i64) = cmd(&mut con3, &["MGET", "{x}a", "b"]).await;
+        assert_eq!(a + b, 1000, "saw a half-done transaction (RESP3)");
         if done {
             break;
         }
@@ -783,9 +793,10 @@ fn watch_expiry_transcript(port: u16) -> Vec<String> {
         call(&mut w, &["PING"]);
         call(&mut w, &["EXEC"]);
     }
-    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    // Long enough to be live when watched, however slow the machine.
+    call(&mut w, &["SET", "k", "v", "PX", "400"]);
     call(&mut w, &["WATCH", "k"]);
-    pause(100);
+    pause(800);
     call(&mut w, &["MULTI"]);
     call(&mut w, &["PING"]);
     call(&mut w, &["EXEC"]);
@@ -793,7 +804,7 @@ fn watch_expiry_transcript(port: u16) -> Vec<String> {
     // Background expiry on: the key goes without anyone touching it.
     call(&mut w, &["FLUSHALL"]);
     call(&mut w, &["CONFIG", "RESETSTAT"]);
-    call(&mut w, &["SET", "k", "v", "PX", "50"]);
+    call(&mut w, &["SET", "k", "v", "PX", "400"]);
     call(&mut w, &["WATCH", "k"]);
     call(&mut w, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
