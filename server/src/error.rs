@@ -51,6 +51,10 @@ pub fn err_text(text: impl std::fmt::Display) -> String {
     format!("ERR {text}")
 }
 
+/// The code an error reply files under (INFO errorstats) when its text has none
+/// (Redis's `afterErrorReply` fallback), and that of protocol errors.
+pub const ERR_CODE: &str = "ERR";
+
 /// FUNCTION LOAD with an option it does not know.
 pub fn function_unknown_option(opt: &[u8]) -> CmdError {
     CmdError::owned(format!(
