@@ -66,6 +66,8 @@ thread_local! {
     static CURRENT: Cell<*mut ()> = const { Cell::new(std::ptr::null_mut()) };
     /// The run the time hook checks (set with [`CURRENT`]), `None` between runs.
     static HOOK_RUN: RefCell<Option<HookRun>> = const { RefCell::new(None) };
+    /// `redis.call`'s argument buffers, reused from call to call.
+    static CALL_ARGS: Cell<OwnedArgs> = Cell::new(OwnedArgs::default());
 }
 
 /// What `redis.call`'s callback (registered once per interpreter) reaches of the
@@ -556,28 +558,7 @@ impl Engine {
         let call = {
             let slot = slot.clone();
             let resp = names.resp.clone();
-            lua.create_function(move |lua, args: MultiValue| {
-                let p = CURRENT.with(|c| c.replace(std::ptr::null_mut()));
-                if p.is_null() {
-                    return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
-                }
-                // Put back when this call ends, also on a panic.
-                struct Restore(*mut ());
-                impl Drop for Restore {
-                    fn drop(&mut self) {
-                        CURRENT.with(|c| c.set(self.0));
-                    }
-                }
-                let _restore = Restore(p);
-                // SAFETY: `p` was set by `CurrentGuard::set` from a `Current` that
-                // lives on `Engine::execute`'s stack and is cleared by the guard's
-                // drop before that `Current` goes away, so it is valid here; it was
-                // taken out of `CURRENT` (null until `_restore` puts it back), so
-                // this is the only reference made from it while it lives, and
-                // `execute` does not touch the `Current` during the Lua call.
-                let cur = unsafe { &mut *(p as *mut Current<'_, '_>) };
-                redis_call(lua, cur.ctx, &slot, &resp, cur.state, cur.run, args)
-            })?
+            lua.create_function(move |lua, args: MultiValue| call_current(lua, &slot, &resp, args))?
         };
         slot.raw_set("version", REDIS_VERSION)?;
         slot.raw_set("version_num", REDIS_VERSION_NUM)?;
@@ -603,21 +584,22 @@ impl Engine {
             rand48_seed(seed as i64 as i32);
             Ok(())
         })?;
-        let slot2 = slot.clone();
-        let rcall = lua.create_function(move |lua, args: MultiValue| {
-            let Some(call) = slot2.raw_get::<Option<Function>>("call")? else {
-                return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
-            };
-            let (v, is_err): (Value, bool) = call.call(args)?;
-            if is_err {
-                if let Value::Table(t) = &v {
-                    let text: mlua::String = t.raw_get("err")?;
-                    return Err(raised(&String::from_utf8_lossy(&text.as_bytes())));
+        // `redis.call`: the same Rust side, called directly (no second crossing),
+        // raising the error a command replied.
+        let rcall = {
+            let slot = slot.clone();
+            let resp = names.resp.clone();
+            lua.create_function(move |lua, args: MultiValue| {
+                let (v, is_err) = call_current(lua, &slot, &resp, args)?;
+                if is_err {
+                    if let Value::Table(t) = &v {
+                        let text: mlua::String = t.raw_get("err")?;
+                        return Err(raised(&String::from_utf8_lossy(&text.as_bytes())));
+                    }
                 }
-            }
-            let _ = lua;
-            Ok(v)
-        })?;
+                Ok(v)
+            })?
+        };
         let unwrap = lua.create_function(|lua, (e, table): (Value, bool)| {
             let Value::Error(err) = &e else {
                 return Ok(e);
@@ -1467,6 +1449,34 @@ fn strings_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// `redis.call`/`redis.pcall` for the run in [`CURRENT`] (none: not inside a run).
+fn call_current(
+    lua: &Lua,
+    slot: &Table,
+    resp: &mlua::String,
+    args: MultiValue,
+) -> mlua::Result<(Value, bool)> {
+    let p = CURRENT.with(|c| c.replace(std::ptr::null_mut()));
+    if p.is_null() {
+        return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
+    }
+    // Put back when this call ends, also on a panic.
+    struct Restore(*mut ());
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(p);
+    // SAFETY: `p` was set by `CurrentGuard::set` from a `Current` that lives on
+    // `Engine::execute`'s stack and is cleared by the guard's drop before that
+    // `Current` goes away, so it is valid here; it was taken out of `CURRENT` (null
+    // until `_restore` puts it back), so this is the only reference made from it
+    // while it lives, and `execute` does not touch the `Current` during the Lua call.
+    let cur = unsafe { &mut *(p as *mut Current<'_, '_>) };
+    redis_call(lua, cur.ctx, slot, resp, cur.state, cur.run, args)
+}
+
 /// What `redis.call` keeps across the calls of one script run.
 struct CallState {
     call: ScriptCall,
@@ -1509,16 +1519,21 @@ fn redis_call(
     if args.is_empty() {
         return err(crate::error::SCRIPT_NO_ARGS);
     }
-    let mut parts: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    // The command's arguments, built in this thread's reused buffer.
+    let mut owned = CALL_ARGS.take();
+    owned.clear();
     for v in args.iter() {
         match v {
-            Value::String(s) => parts.push(s.as_bytes().to_vec()),
-            Value::Integer(i) => parts.push(i.to_string().into_bytes()),
-            Value::Number(n) => parts.push(format_g17(*n).into_bytes()),
-            _ => return err(crate::error::SCRIPT_ARG_TYPE),
+            Value::String(s) => owned.push(&s.as_bytes()),
+            Value::Integer(i) => owned.push(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::Number(n) => owned.push(format_g17(*n).as_bytes()),
+            _ => {
+                CALL_ARGS.set(owned);
+                return err(crate::error::SCRIPT_ARG_TYPE);
+            }
         }
     }
-    let owned = OwnedArgs::from_parts(parts.iter().map(Vec::as_slice));
+    drop(args);
     let a = owned.args();
     let resp = match slot.raw_get::<Option<u8>>(resp_key)? {
         Some(3) => Proto::Resp3,
@@ -1529,6 +1544,7 @@ fn redis_call(
     ctx.out.proto = resp;
     let script_call = ctx.table.script_call;
     let outcome = script_call(ctx, &a, &mut state.call);
+    CALL_ARGS.set(owned);
     ctx.out.proto = saved;
     if state.call.wrote {
         run.wrote.store(true, Ordering::Relaxed);
