@@ -205,14 +205,25 @@ impl OwnedArgs {
     pub fn from_parts<'p>(parts: impl IntoIterator<Item = &'p [u8]>) -> OwnedArgs {
         let mut out = OwnedArgs::default();
         for a in parts {
-            let start = out.buf.len();
-            out.buf.extend_from_slice(a);
-            out.spans.push(Span {
-                start,
-                end: out.buf.len(),
-            });
+            out.push(a);
         }
         out
+    }
+
+    /// Forgets the arguments, keeping the buffers (to build the next command in).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.spans.clear();
+    }
+
+    /// Appends one argument.
+    pub fn push(&mut self, arg: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(arg);
+        self.spans.push(Span {
+            start,
+            end: self.buf.len(),
+        });
     }
 
     /// The arguments, borrowed.

@@ -18,12 +18,15 @@
 //!   (`redis.setresp`), is cut off again and converted to Lua values by Redis's
 //!   table (`conversion` below), then converted back to RESP when the script
 //!   returns.
+//! - **Per run**: `redis.call`'s Rust callback and the count hook are created once
+//!   per interpreter; a run publishes its `Ctx`, call state and `Running` in
+//!   thread-locals ([`CURRENT`], [`HOOK_RUN`]) only while its Lua call runs.
 //! - **Time**: an instruction-count hook (every 100,000 instructions, as Redis)
 //!   registers the script as busy once it passes `busy-reply-threshold` and stops it
 //!   when SCRIPT KILL asks; Lua's `pcall`, `xpcall` and `coroutine.resume` re-raise
 //!   once it is killed, so a script cannot swallow the kill.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -37,7 +40,7 @@ use crate::command::{CallError, Ctx, ScriptCall};
 use crate::error::{CmdError, CmdResult};
 use crate::functions::{FunctionInfo, Functions, Library, LOAD_TIMEOUT_MS};
 use crate::handoff::Midway;
-use crate::scripts::{Running, Script, ScriptFlags, Sha};
+use crate::scripts::{Busy, Running, Script, ScriptFlags, Sha};
 
 /// Redis's version as scripts see it (`redis.REDIS_VERSION`).
 const REDIS_VERSION: &str = "7.0.15";
@@ -58,6 +61,72 @@ thread_local! {
     static MIDWAY: RefCell<Midway> = RefCell::new(Midway::new());
     /// Redis's `rand48` state for `math.random` (per interpreter, as Redis has one).
     static RAND48: std::cell::Cell<u64> = const { std::cell::Cell::new(0x1234_ABCD_330E) };
+    /// The run `redis.call` serves: a `*mut Current` set by [`Engine::execute`] for
+    /// the duration of the Lua call ([`CurrentGuard`]), null otherwise.
+    static CURRENT: Cell<*mut ()> = const { Cell::new(std::ptr::null_mut()) };
+    /// The run the time hook checks (set with [`CURRENT`]), `None` between runs.
+    static HOOK_RUN: RefCell<Option<HookRun>> = const { RefCell::new(None) };
+    /// `redis.call`'s argument buffers, reused from call to call.
+    static CALL_ARGS: Cell<OwnedArgs> = Cell::new(OwnedArgs::default());
+}
+
+/// What `redis.call`'s callback (registered once per interpreter) reaches of the
+/// running script: set by [`Engine::execute`] through [`CURRENT`].
+struct Current<'a, 'b> {
+    ctx: &'a mut Ctx<'b>,
+    state: &'a mut CallState,
+    run: &'a Running,
+}
+
+/// Publishes a [`Current`] in [`CURRENT`] and clears it when dropped (also on a
+/// panic), so that no pointer to it outlives it.
+struct CurrentGuard;
+
+impl CurrentGuard {
+    fn set(current: &mut Current<'_, '_>) -> CurrentGuard {
+        CURRENT.with(|c| c.set(current as *mut Current<'_, '_> as *mut ()));
+        CurrentGuard
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(std::ptr::null_mut()));
+    }
+}
+
+/// What the time hook (installed once per interpreter) checks of the running
+/// script.
+struct HookRun {
+    run: Arc<Running>,
+    /// `busy-reply-threshold` when the run started, ms (0: never busy).
+    threshold: u64,
+    busy: Arc<Busy>,
+}
+
+/// Sets [`HOOK_RUN`] and clears it when dropped.
+struct HookGuard;
+
+impl HookGuard {
+    fn set(run: HookRun) -> HookGuard {
+        HOOK_RUN.with(|h| *h.borrow_mut() = Some(run));
+        HookGuard
+    }
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        HOOK_RUN.with(|h| *h.borrow_mut() = None);
+    }
+}
+
+/// Lua strings the engine uses on every run, created once.
+struct Names {
+    call: mlua::String,
+    resp: mlua::String,
+    killed: mlua::String,
+    keys: mlua::String,
+    argv: mlua::String,
 }
 
 /// The sandbox set up once per interpreter; written in Lua because it is made of
@@ -436,6 +505,11 @@ struct Engine {
     slot: Table,
     /// Lua's own `xpcall`.
     xpcall: Function,
+    /// `redis.call`'s Rust side (`slot.call` during a run), reaching the run
+    /// through [`CURRENT`].
+    call: Function,
+    /// Strings used on every run.
+    names: Names,
     /// The error handler scripts run under (adds where the error happened).
     handler: Function,
     /// Compiled scripts by SHA1.
@@ -474,6 +548,18 @@ impl Engine {
         let g = lua.globals();
         let hidden = lua.create_table()?;
         let slot = lua.create_table()?;
+        let names = Names {
+            call: lua.create_string("call")?,
+            resp: lua.create_string("resp")?,
+            killed: lua.create_string("killed")?,
+            keys: lua.create_string("KEYS")?,
+            argv: lua.create_string("ARGV")?,
+        };
+        let call = {
+            let slot = slot.clone();
+            let resp = names.resp.clone();
+            lua.create_function(move |lua, args: MultiValue| call_current(lua, &slot, &resp, args))?
+        };
         slot.raw_set("version", REDIS_VERSION)?;
         slot.raw_set("version_num", REDIS_VERSION_NUM)?;
         let libs = lua.create_table()?;
@@ -498,21 +584,22 @@ impl Engine {
             rand48_seed(seed as i64 as i32);
             Ok(())
         })?;
-        let slot2 = slot.clone();
-        let rcall = lua.create_function(move |lua, args: MultiValue| {
-            let Some(call) = slot2.raw_get::<Option<Function>>("call")? else {
-                return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
-            };
-            let (v, is_err): (Value, bool) = call.call(args)?;
-            if is_err {
-                if let Value::Table(t) = &v {
-                    let text: mlua::String = t.raw_get("err")?;
-                    return Err(raised(&String::from_utf8_lossy(&text.as_bytes())));
+        // `redis.call`: the same Rust side, called directly (no second crossing),
+        // raising the error a command replied.
+        let rcall = {
+            let slot = slot.clone();
+            let resp = names.resp.clone();
+            lua.create_function(move |lua, args: MultiValue| {
+                let (v, is_err) = call_current(lua, &slot, &resp, args)?;
+                if is_err {
+                    if let Value::Table(t) = &v {
+                        let text: mlua::String = t.raw_get("err")?;
+                        return Err(raised(&String::from_utf8_lossy(&text.as_bytes())));
+                    }
                 }
-            }
-            let _ = lua;
-            Ok(v)
-        })?;
+                Ok(v)
+            })?
+        };
         let unwrap = lua.create_function(|lua, (e, table): (Value, bool)| {
             let Value::Error(err) = &e else {
                 return Ok(e);
@@ -544,12 +631,14 @@ impl Engine {
         let xpcall: Function = g.get("xpcall")?;
         let pcall: Function = g.get("pcall")?;
         let handler = lua.create_function(error_handler)?;
-        Ok(Engine {
+        let eng = Engine {
             lua,
             env,
             hidden,
             slot,
             xpcall,
+            call,
+            names,
             handler,
             compiled: HashMap::new(),
             generation: 0,
@@ -561,7 +650,51 @@ impl Engine {
             libs_generation: 0,
             lib_bytes: HashMap::new(),
             reported: (0, 0),
-        })
+        };
+        eng.install_hook()?;
+        Ok(eng)
+    }
+
+    /// Installs the time-check hook (once per interpreter, and again after a
+    /// library load replaced it): it checks the run in [`HOOK_RUN`], if any.
+    fn install_hook(&self) -> mlua::Result<()> {
+        let slot = self.slot.clone();
+        let killed = self.names.killed.clone();
+        self.lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |_lua, _debug| {
+                HOOK_RUN.with(|h| {
+                    let Ok(h) = h.try_borrow() else {
+                        return Ok(mlua::VmState::Continue);
+                    };
+                    let Some(h) = h.as_ref() else {
+                        return Ok(mlua::VmState::Continue);
+                    };
+                    let run = &h.run;
+                    let ran = run.started.elapsed();
+                    if ran >= HAND_OFF_AFTER {
+                        hand_off();
+                    }
+                    if run.kill.load(Ordering::Relaxed) {
+                        slot.raw_set(&killed, true)?;
+                        tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+                        return Err(mlua::Error::runtime(crate::error::SCRIPT_KILLED));
+                    }
+                    if h.threshold > 0
+                        && !run.registered.load(Ordering::Relaxed)
+                        && ran >= Duration::from_millis(h.threshold)
+                    {
+                        tracing::warn!(
+                            "Slow script detected: still in execution after {} milliseconds. \
+                             You can try killing the script using the SCRIPT KILL command.",
+                            ran.as_millis()
+                        );
+                        h.busy.mark(run);
+                    }
+                    Ok(mlua::VmState::Continue)
+                })
+            },
+        )
     }
 
     /// Runs a library's code (from `body_at`, its shebang's newline) with the library
@@ -609,9 +742,10 @@ impl Engine {
                 .map_err(internal)?;
         }
         let ran = self.pcall.call::<(bool, Value)>(f);
-        self.lua.remove_hook();
+        let hooked = if timeout { self.install_hook() } else { Ok(()) };
         let _ = self.lib_mode.call::<()>(false);
         let _ = self.slot.raw_set("lib", Value::Nil);
+        hooked.map_err(internal)?;
         let (ok, err) = ran.map_err(internal)?;
         if !ok {
             return Err(format!(
@@ -1129,8 +1263,7 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
         ctx.client.in_script = false;
         ctx.client.script_allow_oom = false;
         shared.scripts.finished(&run);
-        eng.lua.remove_hook();
-        let _ = eng.slot.raw_set("killed", Value::Nil);
+        let _ = eng.slot.raw_set(&eng.names.killed, Value::Nil);
         let attempt = match attempt {
             Ok(a) => a,
             Err(Refused::Lua(e)) => return Err(lua_err(e)),
@@ -1216,12 +1349,12 @@ impl Engine {
         let argv = strings_table(lua, inv.argv)?;
         let is_function = matches!(inv.target, Target::Function(..));
         if !is_function {
-            self.hidden.raw_set("KEYS", keys.clone())?;
-            self.hidden.raw_set("ARGV", argv.clone())?;
+            self.hidden.raw_set(&self.names.keys, &keys)?;
+            self.hidden.raw_set(&self.names.argv, &argv)?;
         }
-        self.slot.raw_set("resp", 2)?;
-        self.slot.raw_set("killed", Value::Nil)?;
-        self.set_hook(ctx, run)?;
+        let names = &self.names;
+        self.slot.raw_set(&names.resp, 2)?;
+        self.slot.raw_set(&names.killed, Value::Nil)?;
         let mut state = CallState {
             call: ScriptCall {
                 read_only: inv.read_only,
@@ -1232,23 +1365,28 @@ impl Engine {
             retry: false,
             failed: false,
         };
-        let slot = self.slot.clone();
-        let result = lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, args: MultiValue| {
-                redis_call(lua, ctx, &slot, &mut state, run, args)
-            })?;
-            slot.raw_set("call", call)?;
+        let result = {
+            let _hook = HookGuard::set(HookRun {
+                run: Arc::clone(run),
+                threshold: ctx.shared.live.busy_reply_threshold.load(Ordering::Relaxed),
+                busy: ctx.shared.scripts.busy_registry(),
+            });
+            let mut current = Current {
+                ctx: &mut *ctx,
+                state: &mut state,
+                run,
+            };
+            let _current = CurrentGuard::set(&mut current);
+            self.slot.raw_set(&names.call, &self.call)?;
             let r = if is_function {
                 self.invoke
-                    .call::<(bool, Value)>((f.clone(), keys, argv, self.handler.clone()))
+                    .call::<(bool, Value)>((f, keys, argv, &self.handler))
             } else {
-                self.xpcall
-                    .call::<(bool, Value)>((f.clone(), self.handler.clone()))
+                self.xpcall.call::<(bool, Value)>((f, &self.handler))
             };
-            slot.raw_set("call", Value::Nil)?;
+            self.slot.raw_set(&names.call, Value::Nil)?;
             r
-        });
-        lua.remove_hook();
+        };
         let (ok, value) = result?;
         ctx.tally.dirty += state.call.dirty;
         ctx.tally.failed |= state.failed;
@@ -1260,7 +1398,10 @@ impl Engine {
         if state.call.outside {
             undeclared.store(true, Ordering::Relaxed);
         }
-        let resp: u8 = self.slot.raw_get::<Option<u8>>("resp")?.unwrap_or(2);
+        let resp: u8 = self
+            .slot
+            .raw_get::<Option<u8>>(&self.names.resp)?
+            .unwrap_or(2);
         let killed = run.kill.load(Ordering::Relaxed);
         if ok && !killed {
             return Ok(Attempt::Done(value, resp));
@@ -1271,40 +1412,6 @@ impl Engine {
             failure_text(&value, &inv.target.name(), killed)?,
             counted,
         ))
-    }
-
-    /// Installs the time-check hook for `run`.
-    fn set_hook(&self, ctx: &Ctx<'_>, run: &Arc<Running>) -> mlua::Result<()> {
-        let threshold = ctx.shared.live.busy_reply_threshold.load(Ordering::Relaxed);
-        let busy = ctx.shared.scripts.busy_registry();
-        let run = Arc::clone(run);
-        let slot = self.slot.clone();
-        self.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |_lua, _debug| {
-                let ran = run.started.elapsed();
-                if ran >= HAND_OFF_AFTER {
-                    hand_off();
-                }
-                if run.kill.load(Ordering::Relaxed) {
-                    slot.raw_set("killed", true)?;
-                    tracing::warn!("Lua script killed by user with SCRIPT KILL.");
-                    return Err(mlua::Error::runtime(crate::error::SCRIPT_KILLED));
-                }
-                if threshold > 0
-                    && !run.registered.load(Ordering::Relaxed)
-                    && ran >= Duration::from_millis(threshold)
-                {
-                    tracing::warn!(
-                        "Slow script detected: still in execution after {} milliseconds. \
-                         You can try killing the script using the SCRIPT KILL command.",
-                        ran.as_millis()
-                    );
-                    busy.mark(&run);
-                }
-                Ok(mlua::VmState::Continue)
-            },
-        )
     }
 }
 
@@ -1342,6 +1449,34 @@ fn strings_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// `redis.call`/`redis.pcall` for the run in [`CURRENT`] (none: not inside a run).
+fn call_current(
+    lua: &Lua,
+    slot: &Table,
+    resp: &mlua::String,
+    args: MultiValue,
+) -> mlua::Result<(Value, bool)> {
+    let p = CURRENT.with(|c| c.replace(std::ptr::null_mut()));
+    if p.is_null() {
+        return Err(raised(crate::error::SCRIPT_OUTSIDE_RUN));
+    }
+    // Put back when this call ends, also on a panic.
+    struct Restore(*mut ());
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(p);
+    // SAFETY: `p` was set by `CurrentGuard::set` from a `Current` that lives on
+    // `Engine::execute`'s stack and is cleared by the guard's drop before that
+    // `Current` goes away, so it is valid here; it was taken out of `CURRENT` (null
+    // until `_restore` puts it back), so this is the only reference made from it
+    // while it lives, and `execute` does not touch the `Current` during the Lua call.
+    let cur = unsafe { &mut *(p as *mut Current<'_, '_>) };
+    redis_call(lua, cur.ctx, slot, resp, cur.state, cur.run, args)
+}
+
 /// What `redis.call` keeps across the calls of one script run.
 struct CallState {
     call: ScriptCall,
@@ -1357,6 +1492,7 @@ fn redis_call(
     lua: &Lua,
     ctx: &mut Ctx<'_>,
     slot: &Table,
+    resp_key: &mlua::String,
     state: &mut CallState,
     run: &Running,
     args: MultiValue,
@@ -1383,18 +1519,23 @@ fn redis_call(
     if args.is_empty() {
         return err(crate::error::SCRIPT_NO_ARGS);
     }
-    let mut parts: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    // The command's arguments, built in this thread's reused buffer.
+    let mut owned = CALL_ARGS.take();
+    owned.clear();
     for v in args.iter() {
         match v {
-            Value::String(s) => parts.push(s.as_bytes().to_vec()),
-            Value::Integer(i) => parts.push(i.to_string().into_bytes()),
-            Value::Number(n) => parts.push(format_g17(*n).into_bytes()),
-            _ => return err(crate::error::SCRIPT_ARG_TYPE),
+            Value::String(s) => owned.push(&s.as_bytes()),
+            Value::Integer(i) => owned.push(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::Number(n) => owned.push(format_g17(*n).as_bytes()),
+            _ => {
+                CALL_ARGS.set(owned);
+                return err(crate::error::SCRIPT_ARG_TYPE);
+            }
         }
     }
-    let owned = OwnedArgs::from_parts(parts.iter().map(Vec::as_slice));
+    drop(args);
     let a = owned.args();
-    let resp = match slot.raw_get::<Option<u8>>("resp")? {
+    let resp = match slot.raw_get::<Option<u8>>(resp_key)? {
         Some(3) => Proto::Resp3,
         _ => Proto::Resp2,
     };
@@ -1403,6 +1544,7 @@ fn redis_call(
     ctx.out.proto = resp;
     let script_call = ctx.table.script_call;
     let outcome = script_call(ctx, &a, &mut state.call);
+    CALL_ARGS.set(owned);
     ctx.out.proto = saved;
     if state.call.wrote {
         run.wrote.store(true, Ordering::Relaxed);
