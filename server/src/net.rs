@@ -232,6 +232,8 @@ async fn serve(
         }
 
         let now = now_ms();
+        // The query buffer before this batch runs: INFO client_recent_max_input_buffer.
+        info.stats.recent_input.record(inbuf.len(), now);
         let mut pos = 0;
         let mut failed = false;
         let mut penalty = None;
@@ -697,6 +699,7 @@ async fn wait_parked(
                     Ok(0) => break Wake::Close("eof"),
                     Ok(n) => {
                         shared.counters.local().net_input(n as u64);
+                        info.stats.recent_input.record(inbuf.len(), now_ms());
                         if inbuf.len() > query_limit {
                             info.stats.query_limit_closed.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(
