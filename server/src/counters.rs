@@ -58,7 +58,7 @@ pub const ERROR_CODES: usize = 128;
 pub fn error_code(text: &[u8]) -> &[u8] {
     match text[..text.len().min(31)].iter().position(|&b| b == b' ') {
         Some(end) => &text[..end],
-        None => b"ERR",
+        None => crate::error::ERR_CODE,
     }
 }
 

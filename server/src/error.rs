@@ -734,6 +734,10 @@ pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
 /// SLOWLOG GET with a count below -1 or not an integer.
 pub const SLOWLOG_COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
 
+/// The code INFO errorstats files a protocol error, and an error reply without a
+/// code of its own, under.
+pub const ERR_CODE: &[u8] = b"ERR";
+
 // ---------------------------------------------------------------------------------------
 // Raw replies, written to a socket before any command runs (`-` and CRLF included)
 // ---------------------------------------------------------------------------------------

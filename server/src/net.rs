@@ -297,7 +297,7 @@ async fn serve(
                 Err(e) => {
                     tracing::debug!(id = client.id(), error = %e, "protocol error");
                     out.protocol_error(&e);
-                    shared.counters.error_reply(b"ERR");
+                    shared.counters.error_reply(error::ERR_CODE);
                     failed = true;
                     break;
                 }
