@@ -104,6 +104,10 @@ pub struct ClientStats {
     /// The largest output buffer a client held lately (INFO
     /// `client_recent_max_output_buffer`).
     pub recent_output: RecentMax,
+    /// The largest query buffer (bytes read and not yet run) a client held lately
+    /// (INFO `client_recent_max_input_buffer`, Redis's per-second peaks of
+    /// clientsCronTrackExpansiveClients).
+    pub recent_input: RecentMax,
 }
 
 impl ClientStats {

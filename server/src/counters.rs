@@ -42,7 +42,9 @@ const DIRTY: usize = 5;
 const NET_INPUT: usize = 6;
 const NET_OUTPUT: usize = 7;
 const ERROR_REPLIES: usize = 8;
-const FIXED: usize = 9;
+const READS: usize = 9;
+const WRITES: usize = 10;
+const FIXED: usize = 11;
 
 /// Distinct error codes INFO errorstats tracks. Redis 7.0 tracks any number; a
 /// script can make up codes (`{err='X1 ...'}`, `{err='X2 ...'}`...), so Shoal keeps
@@ -56,7 +58,7 @@ pub const ERROR_CODES: usize = 128;
 pub fn error_code(text: &[u8]) -> &[u8] {
     match text[..text.len().min(31)].iter().position(|&b| b == b' ') {
         Some(end) => &text[..end],
-        None => crate::error::ERR_CODE.as_bytes(),
+        None => crate::error::ERR_CODE,
     }
 }
 
@@ -267,6 +269,10 @@ pub struct Totals {
     /// Error replies sent (INFO `total_error_replies`): refusals, failed commands,
     /// errors inside EXEC and scripts, protocol errors.
     pub error_replies: u64,
+    /// Socket reads that brought client bytes (INFO `total_reads_processed`).
+    pub reads: u64,
+    /// Socket writes that took reply bytes (INFO `total_writes_processed`).
+    pub writes: u64,
 }
 
 /// Sums of one command's counters (INFO commandstats).
@@ -400,6 +406,8 @@ impl Counters {
             net_input_bytes: f[NET_INPUT],
             net_output_bytes: f[NET_OUTPUT],
             error_replies: f[ERROR_REPLIES],
+            reads: f[READS],
+            writes: f[WRITES],
         }
     }
 
@@ -580,16 +588,18 @@ impl Local<'_> {
         self.add(&self.slot.fixed[DIRTY], n);
     }
 
-    /// `n` bytes read from a client.
+    /// `n` bytes read from a client, by one socket read.
     #[inline]
     pub fn net_input(&self, n: u64) {
         self.add(&self.slot.fixed[NET_INPUT], n);
+        self.add(&self.slot.fixed[READS], 1);
     }
 
-    /// `n` bytes written to a client.
+    /// `n` bytes written to a client, by one socket write.
     #[inline]
     pub fn net_output(&self, n: u64) {
         self.add(&self.slot.fixed[NET_OUTPUT], n);
+        self.add(&self.slot.fixed[WRITES], 1);
     }
 }
 
@@ -648,6 +658,7 @@ mod tests {
         assert_eq!(t.keyspace_misses, n / 4);
         assert_eq!(t.net_input_bytes, 10 * n);
         assert_eq!(t.net_output_bytes, 5 * n);
+        assert_eq!((t.reads, t.writes), (n, n));
         assert_eq!(t.rejected_calls, 2 * n / 10);
         assert_eq!(c.dirty_total(), n);
         let cmds = c.commands();

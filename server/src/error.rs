@@ -51,10 +51,6 @@ pub fn err_text(text: impl std::fmt::Display) -> String {
     format!("ERR {text}")
 }
 
-/// The code an error reply files under (INFO errorstats) when its text has none
-/// (Redis's `afterErrorReply` fallback), and that of protocol errors.
-pub const ERR_CODE: &str = "ERR";
-
 /// FUNCTION LOAD with an option it does not know.
 pub fn function_unknown_option(opt: &[u8]) -> CmdError {
     CmdError::owned(format!(
@@ -737,6 +733,10 @@ pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
 
 /// SLOWLOG GET with a count below -1 or not an integer.
 pub const SLOWLOG_COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
+
+/// The code INFO errorstats files a protocol error, and an error reply without a
+/// code of its own, under.
+pub const ERR_CODE: &[u8] = b"ERR";
 
 // ---------------------------------------------------------------------------------------
 // Raw replies, written to a socket before any command runs (`-` and CRLF included)

@@ -145,6 +145,10 @@ fn server(shared: &Shared, out: &mut String) {
             "kqueue"
         }
     );
+    // Rust's atomics are C11's memory model, as Redis's `c11-builtin`; no GCC built
+    // Shoal, and Redis prints 0.0.0 when not built by GCC.
+    field!(out, "atomicvar_api", "c11-builtin");
+    field!(out, "gcc_version", "0.0.0");
     field!(out, "process_id", std::process::id());
     field!(out, "process_supervised", "no");
     field!(out, "run_id", shared.run_id);
@@ -188,7 +192,15 @@ fn clients(shared: &Shared, out: &mut String) {
         "maxclients",
         shared.live.maxclients.load(Ordering::Relaxed)
     );
-    field!(out, "client_recent_max_input_buffer", 0);
+    field!(
+        out,
+        "client_recent_max_input_buffer",
+        shared
+            .clients
+            .stats
+            .recent_input
+            .get(crate::state::now_ms())
+    );
     field!(
         out,
         "client_recent_max_output_buffer",
@@ -245,6 +257,7 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
         format!("{:.2}%", percent(m.used, m.peak))
     );
     field!(out, "used_memory_overhead", overhead);
+    field!(out, "used_memory_startup", shared.used_memory_startup);
     field!(out, "used_memory_dataset", dataset);
     field!(
         out,
@@ -325,9 +338,12 @@ fn memory(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     );
     field!(out, "mem_fragmentation_bytes", m.rss as i64 - m.used as i64);
     field!(out, "mem_not_counted_for_evict", shared.evict.not_counted());
+    // No replication, no cluster: Redis's figures when it has neither.
     field!(out, "mem_replication_backlog", 0);
+    field!(out, "mem_total_replication_buffers", 0);
     field!(out, "mem_clients_slaves", 0);
     field!(out, "mem_clients_normal", clients);
+    field!(out, "mem_cluster_links", 0);
     field!(out, "mem_aof_buffer", 0);
     field!(out, "mem_allocator", allocator_name());
     field!(out, "active_defrag_running", 0);
@@ -536,6 +552,16 @@ fn stats(shared: &Shared, out: &mut String, shards: &mut Shards<'_, '_>) {
     field!(out, "unexpected_error_replies", 0);
     field!(out, "total_error_replies", t.error_replies);
     field!(out, "dump_payload_sanitizations", 0);
+    field!(out, "total_reads_processed", t.reads);
+    field!(out, "total_writes_processed", t.writes);
+    // Redis's io-threads: Shoal has no separate I/O threads (every worker reads,
+    // runs and writes its own connections), so, as Redis with io-threads 1, none.
+    field!(out, "io_threaded_reads_processed", 0);
+    field!(out, "io_threaded_writes_processed", 0);
+    // Redis 7.0 resizes a client's 16 KB static reply buffer; Shoal's reply buffers
+    // grow and are reused without that step.
+    field!(out, "reply_buffer_shrinks", 0);
+    field!(out, "reply_buffer_expands", 0);
     // Redis 7.4's fields (7.0 lacks them), where 7.4 puts them: clients closed past
     // client-query-buffer-limit and client-output-buffer-limit.
     let cs = &shared.clients.stats;
@@ -588,6 +614,11 @@ fn cpu(out: &mut String) {
     field!(out, "used_cpu_user", format!("{user:.6}"));
     field!(out, "used_cpu_sys_children", "0.000000");
     field!(out, "used_cpu_user_children", "0.000000");
+    // Redis's main thread runs every command; Shoal's commands run on all the worker
+    // threads, which together are the process less its background threads. The
+    // process's figures are the closest: Redis's main thread is most of its process.
+    field!(out, "used_cpu_sys_main_thread", format!("{sys:.6}"));
+    field!(out, "used_cpu_user_main_thread", format!("{user:.6}"));
 }
 
 /// INFO errorstats: error replies by code, sorted by code (Redis's rax order).

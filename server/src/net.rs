@@ -232,6 +232,8 @@ async fn serve(
         }
 
         let now = now_ms();
+        // The query buffer before this batch runs: INFO client_recent_max_input_buffer.
+        info.stats.recent_input.record(inbuf.len(), now);
         let mut pos = 0;
         let mut failed = false;
         let mut penalty = None;
@@ -295,7 +297,7 @@ async fn serve(
                 Err(e) => {
                     tracing::debug!(id = client.id(), error = %e, "protocol error");
                     out.protocol_error(&e);
-                    shared.counters.error_reply(error::ERR_CODE.as_bytes());
+                    shared.counters.error_reply(error::ERR_CODE);
                     failed = true;
                     break;
                 }
@@ -697,6 +699,7 @@ async fn wait_parked(
                     Ok(0) => break Wake::Close("eof"),
                     Ok(n) => {
                         shared.counters.local().net_input(n as u64);
+                        info.stats.recent_input.record(inbuf.len(), now_ms());
                         if inbuf.len() > query_limit {
                             info.stats.query_limit_closed.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(

@@ -151,6 +151,9 @@ pub struct Shared {
     pub started: Instant,
     /// Unix ms at start.
     pub started_ms: i64,
+    /// `used_memory` once the server's state was built, before any data loaded
+    /// (INFO `used_memory_startup`, Redis's `initial_memory_usage`).
+    pub used_memory_startup: u64,
     /// 40 hex characters identifying this run (INFO run_id).
     pub run_id: String,
     /// Addresses actually bound (port 0 resolved).
@@ -211,6 +214,7 @@ impl Shared {
             persistence: Persistence::new(started_ms / 1000, counters, Arc::clone(&functions)),
             started: Instant::now(),
             started_ms,
+            used_memory_startup: crate::memory::used(),
             run_id: run_id(),
             addrs,
             snapshots: SnapshotRegistry::default(),
