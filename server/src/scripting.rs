@@ -1084,6 +1084,15 @@ fn locate(lua: &Lua, t: Table) -> mlua::Result<Table> {
 /// as Redis 7.0's `ignore_error_stats_update`.
 const COUNTED: &str = "ignore_error_stats_update";
 
+/// Whether error table `t` says its error was counted already ([`COUNTED`] set to
+/// anything but nil or false, as Lua's truth).
+fn counted_already(t: &Table) -> bool {
+    !matches!(
+        t.raw_get::<Value>(COUNTED),
+        Ok(Value::Nil | Value::Boolean(false)) | Err(_)
+    )
+}
+
 /// An error `redis.call` raises: Redis raises a table `{err=text}`; mlua raises a
 /// Rust error, which the error handler, `pcall`, `xpcall` and `coroutine.resume`
 /// turn back into what Redis's scripts see.
@@ -1269,27 +1278,19 @@ fn run_eval_here(ctx: &mut Ctx<'_>, inv: &Invocation<'_>) -> CmdResult {
             Err(Refused::Lua(e)) => return Err(lua_err(e)),
             Err(Refused::Busy) => return Err(shared.scripts.busy_error()),
         };
+        let mut errors = ReplyErrors {
+            counters: &shared.counters,
+            failed: false,
+        };
         match attempt {
-            Attempt::Done(value, resp) => {
-                let mut errors = ReplyErrors {
-                    counters: &shared.counters,
-                    failed: false,
-                };
-                write_reply(ctx.out, &value, resp, 0, &mut errors);
-                ctx.tally.failed |= errors.failed;
-                Ok(())
-            }
+            Attempt::Done(value, resp) => write_reply(ctx.out, &value, resp, 0, &mut errors),
             Attempt::Failed(text, counted) => {
-                let mut errors = ReplyErrors {
-                    counters: &shared.counters,
-                    failed: false,
-                };
-                errors.error(ctx.out, &crlf_to_spaces(text.as_bytes()), counted);
-                ctx.tally.failed = true;
-                Ok(())
+                errors.error(ctx.out, &crlf_to_spaces(text.as_bytes()), counted)
             }
             Attempt::Retry => unreachable!("retries loop"),
         }
+        ctx.tally.failed |= errors.failed;
+        Ok(())
     })
 }
 
@@ -1406,8 +1407,7 @@ impl Engine {
         if ok && !killed {
             return Ok(Attempt::Done(value, resp));
         }
-        let counted = !killed
-            && matches!(&value, Value::Table(t) if !matches!(t.raw_get::<Value>(COUNTED)?, Value::Nil | Value::Boolean(false)));
+        let counted = !killed && matches!(&value, Value::Table(t) if counted_already(t));
         Ok(Attempt::Failed(
             failure_text(&value, &inv.target.name(), killed)?,
             counted,
@@ -1806,8 +1806,7 @@ fn write_table(
 ) {
     let field = |k: &str| t.raw_get::<Value>(k).unwrap_or(Value::Nil);
     if let Value::String(e) = field("err") {
-        let counted = !matches!(field(COUNTED), Value::Nil | Value::Boolean(false));
-        errors.error(out, &crlf_to_spaces(&e.as_bytes()), counted);
+        errors.error(out, &crlf_to_spaces(&e.as_bytes()), counted_already(t));
         return;
     }
     if let Value::String(s) = field("ok") {
